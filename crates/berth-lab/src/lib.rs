@@ -1,1 +1,71 @@
-//! placeholder
+//! # berth-lab: throwaway network labs
+//!
+//! Every test, benchmark and demo of berth that touches the kernel runs
+//! inside a **lab**: a fresh network namespace plus a private mount
+//! namespace that stands in for "the host". Nothing here ever changes the
+//! real host's network namespace, and the calling process never changes
+//! namespace either (only forked children do, in a `pre_exec` hook), so labs
+//! are safe in parallel test threads.
+//!
+//! ## The world of [`Lab::new`]
+//!
+//! ```text
+//!   lab ("the host")                          outside ("the world")
+//!   lo up                                     lo: 203.0.113.1/32, 2001:db8:2::1/128
+//!   uplink 198.51.100.2/24  <-- veth -->      eth0 198.51.100.1/24
+//!          2001:db8:1::2/64                        2001:db8:1::1/64
+//!   default via 198.51.100.1 / 2001:db8:1::1  (no route to anything but the LAN,
+//!                                              so container subnets must be masqueraded)
+//! ```
+//!
+//! [`Lab::add_host`] adds hosts on the same LAN (`outside` then bridges its
+//! `eth0` and the hosts into a bridge `lan` carrying its addresses), and
+//! [`Lab::add_netns`] bare named namespaces. [`Lab::bare`] has only `lo`.
+//! Only documentation ranges are used (192.0.2.0/24, 198.51.100.0/24,
+//! 203.0.113.0/24, 2001:db8::/32), plus Docker's 172.17.0.1/16 on the
+//! `docker0` of [`Lab::docker_like_firewall`]. IPv6 DAD is off in every
+//! namespace of a lab (`accept_dad=0`, and addresses are added `nodad`).
+//!
+//! ## Isolation
+//!
+//! * A holder process (`cat` on a pipe only the lab writes to) is forked into
+//!   new network and mount namespaces; in it `/` is made private, `/run` is
+//!   a fresh tmpfs (so `ip netns add` and berth's runtime files stay in the
+//!   lab) and `/sys` a fresh sysfs. Its namespace files are opened and
+//!   checked against those of PID 1 and of the caller before anything is
+//!   configured ([`LabError::NotIsolated`] otherwise).
+//! * Commands ([`Lab::command`]) `setns` into those namespaces between fork
+//!   and exec; `BERTH_ROOT` (a temp dir) and `BERTH_LAB` are set for them.
+//! * Drop kills, by PID, every process whose network or mount namespace is
+//!   the lab's or one bind-mounted in it (`outside`, hosts, berth's
+//!   namespaces), and their descendants; then the holder; then removes the
+//!   temp dir. Nothing was ever created in the host's namespaces or `/run`.
+//!   If the calling process dies instead, the holder sees end of file and
+//!   exits, releasing the namespaces (unless processes are still in them).
+//!
+//! ## Example
+//!
+//! ```no_run
+//! let lab = berth_lab::Lab::new("example")?;
+//! lab.sh_ok("busybox ping -c1 -W1 203.0.113.1");
+//! lab.add_host("neighbour", &["198.51.100.3/24"])?;
+//! lab.in_ns_ok("neighbour", "busybox ping -c1 -W1 198.51.100.2");
+//! # Ok::<(), berth_lab::LabError>(())
+//! ```
+
+mod error;
+mod exec;
+mod lab;
+mod ns;
+mod snapshot;
+mod teardown;
+mod tour;
+mod world;
+
+pub use error::LabError;
+pub use exec::{check_output, describe, output_with_timeout};
+pub use lab::{Lab, DEFAULT_TIMEOUT};
+pub use ns::NsId;
+pub use snapshot::{host_state, HostState, Snapshot};
+pub use tour::{assert_not_host_netns, inside_lab, run_in_bare_lab, LAB_ENV};
+pub use world::{INTERNET_V4, INTERNET_V6, LAB_V4, LAB_V6, OUTSIDE, OUTSIDE_V4, OUTSIDE_V6};

@@ -1,0 +1,221 @@
+//! Self-tests of the lab harness: the world answers, teardown leaves nothing
+//! behind on the host, processes die with the lab, labs are independent.
+
+use std::time::{Duration, Instant};
+
+use berth_lab::{host_state, Lab, LabError, INTERNET_V4, INTERNET_V6, OUTSIDE_V4, OUTSIDE_V6};
+use serde_json::Value;
+
+/// Parses JSON printed by a script.
+fn json(text: &str) -> Value {
+    serde_json::from_str(text).expect("valid JSON")
+}
+
+#[test]
+fn world_answers_pings() {
+    let lab = Lab::new("pings").expect("lab");
+    for addr in [OUTSIDE_V4, INTERNET_V4, OUTSIDE_V6, INTERNET_V6] {
+        lab.sh_ok(&format!("busybox ping -c1 -W2 {addr}"));
+    }
+    // The uplink is where it should be, with its addresses.
+    let addrs = json(&lab.sh_ok("ip -j addr show dev uplink"));
+    let locals: Vec<&str> = addrs[0]["addr_info"]
+        .as_array()
+        .expect("addr_info")
+        .iter()
+        .filter_map(|a| a["local"].as_str())
+        .collect();
+    assert!(locals.contains(&"198.51.100.2"), "{locals:?}");
+    assert!(locals.contains(&"2001:db8:1::2"), "{locals:?}");
+    // The lab's /run is its own: `outside` is there, not on the host.
+    assert_eq!(lab.sh_ok("ip netns ls | cut -d' ' -f1").trim(), "outside");
+    assert!(!std::path::Path::new("/run/netns/outside").exists());
+}
+
+#[test]
+fn outside_cannot_reach_unknown_subnets() {
+    let lab = Lab::new("noroute").expect("lab");
+    let routes = json(&lab.in_ns_ok("outside", "ip -j route"));
+    let dsts: Vec<&str> = routes
+        .as_array()
+        .expect("routes")
+        .iter()
+        .filter_map(|r| r["dst"].as_str())
+        .collect();
+    assert_eq!(dsts, ["198.51.100.0/24"]);
+}
+
+#[test]
+fn teardown_leaves_nothing_on_the_host() {
+    let before = host_state().expect("host state");
+    {
+        let lab = Lab::new("leak").expect("lab");
+        lab.add_host("nb", &["198.51.100.3/24"]).expect("host");
+        lab.sh_ok("ip netns add extra && ip link add br-x type bridge");
+        assert_eq!(host_state().expect("host state"), before);
+    }
+    assert_eq!(host_state().expect("host state"), before);
+}
+
+#[test]
+fn processes_die_with_the_lab() {
+    let lab = Lab::new("procs").expect("lab");
+    let mut child = lab.command("sleep").arg("1000").spawn().expect("spawn");
+    // A daemon reparented away from us, in the outside namespace.
+    let pid: u32 = lab
+        .in_ns_ok("outside", "sleep 1000 >/dev/null 2>&1 & echo $!")
+        .trim()
+        .parse()
+        .expect("pid");
+    drop(lab);
+    let status = child.wait().expect("wait");
+    assert!(!status.success());
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let state = stat.rsplit(')').next().unwrap_or("").trim_start();
+        if stat.is_empty() || state.starts_with('Z') {
+            break;
+        }
+        assert!(Instant::now() < deadline, "daemon {pid} survived: {stat}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn parallel_labs_are_independent() {
+    let a = std::thread::spawn(|| Lab::bare("par-a").expect("lab a"));
+    let b = Lab::bare("par-b").expect("lab b");
+    let a = a.join().expect("thread");
+    assert_ne!(a.net_id(), b.net_id());
+    a.sh_ok("ip link add only-a type bridge");
+    b.sh_ok("ip link add only-b type bridge");
+    assert!(!a.sh("ip link show only-b").status.success());
+    assert!(!b.sh("ip link show only-a").status.success());
+    // The lab's /sys belongs to the lab.
+    assert_eq!(
+        a.sh_ok("ls /sys/class/net | sort")
+            .split_whitespace()
+            .collect::<Vec<_>>(),
+        ["lo", "only-a"]
+    );
+}
+
+#[test]
+fn commands_run_with_berth_root_and_cwd() {
+    let lab = Lab::bare("env").expect("lab");
+    let out = lab.sh_ok("echo $BERTH_ROOT; echo $BERTH_LAB; pwd");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], lab.root().to_str().expect("utf8"));
+    assert_eq!(lines[1], "env");
+    let cwd = std::env::current_dir().expect("cwd");
+    assert_eq!(lines[2], cwd.to_str().expect("utf8"));
+    assert!(lab.root().is_dir());
+    let root = lab.root().to_path_buf();
+    drop(lab);
+    assert!(!root.exists());
+}
+
+#[test]
+fn snapshot_sees_changes_and_only_changes() {
+    let lab = Lab::new("snap").expect("lab");
+    // iptables-nft creates its table and chains on first use: do that first.
+    lab.sh_ok("busybox ping -c1 -W2 198.51.100.1 && iptables -A INPUT -j ACCEPT && iptables -D INPUT -j ACCEPT");
+    let before = lab.snapshot().expect("snapshot");
+    lab.sh_ok("ip link add tmp0 type bridge && iptables -A INPUT -j ACCEPT");
+    let during = lab.snapshot().expect("snapshot");
+    assert_ne!(before, during);
+    assert!(
+        before.diff(&during).contains("tmp0"),
+        "{}",
+        before.diff(&during)
+    );
+    lab.sh_ok(
+        "ip link del tmp0 && iptables -D INPUT -j ACCEPT && busybox ping -c1 -W2 198.51.100.1",
+    );
+    before.assert_same(&lab.snapshot().expect("snapshot"));
+}
+
+#[test]
+fn neighbour_reaches_the_lab_directly() {
+    let lab = Lab::new("lan").expect("lab");
+    lab.add_host("neighbour", &["198.51.100.3/24", "2001:db8:1::3/64"])
+        .expect("neighbour");
+    lab.in_ns_ok(
+        "neighbour",
+        "busybox ping -c1 -W2 198.51.100.2 && busybox ping -c1 -W2 2001:db8:1::2",
+    );
+    lab.in_ns_ok("neighbour", "busybox ping -c1 -W2 203.0.113.1");
+    lab.sh_ok("busybox ping -c1 -W2 198.51.100.3 && busybox ping -c1 -W2 198.51.100.1");
+    // The lab itself reaches the neighbour's MAC directly, not via outside.
+    let neigh = json(&lab.sh_ok("ip -j neigh show 198.51.100.3"));
+    assert_eq!(neigh[0]["dev"], "uplink");
+}
+
+#[test]
+fn docker_like_firewall_blocks_forwarding() {
+    let lab = Lab::new("docker").expect("lab");
+    lab.docker_like_firewall().expect("firewall");
+    let rules = lab.sh_ok("iptables -S FORWARD");
+    assert!(rules.contains("-P FORWARD DROP"), "{rules}");
+    assert!(rules.contains("-A FORWARD -j DOCKER-USER"), "{rules}");
+    assert!(lab
+        .sh_ok("ip6tables -S FORWARD")
+        .contains("-P FORWARD DROP"));
+    assert!(lab
+        .sh_ok("iptables -t nat -S POSTROUTING")
+        .contains("172.17.0.0/16"));
+    assert_eq!(
+        lab.sh_ok("cat /proc/sys/net/bridge/bridge-nf-call-iptables")
+            .trim(),
+        "1"
+    );
+}
+
+#[test]
+fn failures_are_reported_readably() {
+    let lab = Lab::bare("errors").expect("lab");
+    let out = lab.sh("echo out; echo err >&2; exit 3");
+    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(out.stderr, b"err\n");
+    let panic = std::panic::catch_unwind(|| lab.sh_ok("echo visible-out; false"));
+    let msg = panic.expect_err("must panic");
+    let msg = msg.downcast_ref::<String>().expect("string");
+    assert!(
+        msg.contains("visible-out") && msg.contains("false"),
+        "{msg}"
+    );
+    assert!(matches!(lab.add_host("h", &[]), Err(LabError::Bare(_))));
+    assert!(matches!(
+        Lab::bare("bad name"),
+        Err(LabError::InvalidName { .. })
+    ));
+    // A background daemon holding the output pipe does not hang `sh`.
+    let start = Instant::now();
+    lab.sh_ok("sleep 100 &");
+    assert!(start.elapsed() < Duration::from_secs(5));
+}
+
+#[test]
+fn calling_process_stays_on_the_host() {
+    let before = std::fs::read_link("/proc/self/ns/net").expect("ns");
+    let _lab = Lab::bare("self").expect("lab");
+    assert_eq!(std::fs::read_link("/proc/self/ns/net").expect("ns"), before);
+    assert!(berth_lab::assert_not_host_netns().is_err());
+    let mut probe = _lab.command(std::env::current_exe().expect("exe"));
+    probe.args(["--exact", "probe_inside_lab", "--ignored", "--nocapture"]);
+    let out = probe.output().expect("probe");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+/// Run by `calling_process_stays_on_the_host` inside a lab.
+#[test]
+#[ignore = "run inside a lab by another test"]
+fn probe_inside_lab() {
+    assert!(berth_lab::inside_lab());
+    berth_lab::assert_not_host_netns().expect("inside a lab");
+}
