@@ -70,6 +70,12 @@ fn processes_die_with_the_lab() {
     drop(lab);
     let status = child.wait().expect("wait");
     assert!(!status.success());
+    wait_gone(pid);
+}
+
+/// Waits up to 2 s for `pid` to be gone (or a zombie, which holds no
+/// namespace); panics otherwise.
+fn wait_gone(pid: u32) {
     let deadline = Instant::now() + Duration::from_secs(2);
     loop {
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
@@ -218,4 +224,24 @@ fn calling_process_stays_on_the_host() {
 fn probe_inside_lab() {
     assert!(berth_lab::inside_lab());
     berth_lab::assert_not_host_netns().expect("inside a lab");
+}
+
+#[test]
+fn run_in_bare_lab_runs_a_program_and_cleans_up() {
+    let before = host_state().expect("host state");
+    let pidfile = std::env::temp_dir().join(format!("berth-lab-tour-{}", std::process::id()));
+    let script = format!(
+        "test \"$(ls /sys/class/net)\" = lo && ip netns add x && test -d \"$BERTH_ROOT\" || exit 1
+         sleep 1000 >/dev/null 2>&1 &
+         echo $! > {}
+         exit 7",
+        pidfile.display()
+    );
+    let status = berth_lab::run_in_bare_lab("tour-test", &["sh", "-c", &script]).expect("run");
+    assert_eq!(status.code(), Some(7));
+    assert_eq!(host_state().expect("host state"), before);
+    let pid = std::fs::read_to_string(&pidfile).expect("pid file");
+    let _ = std::fs::remove_file(&pidfile);
+    wait_gone(pid.trim().parse().expect("pid"));
+    assert!(berth_lab::run_in_bare_lab::<&str>("empty", &[]).is_err());
 }
