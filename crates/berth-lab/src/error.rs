@@ -57,6 +57,9 @@ pub enum LabError {
         /// Why it was refused.
         why: &'static str,
     },
+    /// An address given to the lab is not in CIDR notation.
+    #[error("invalid address {0:?}: expected CIDR notation such as 198.51.100.3/24")]
+    InvalidAddress(String),
     /// The operation needs the full world of [`crate::Lab::new`], not a bare lab.
     #[error("`{0}` needs a lab built by Lab::new (this one is bare)")]
     Bare(&'static str),

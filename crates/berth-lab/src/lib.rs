@@ -53,6 +53,9 @@
 //! # Ok::<(), berth_lab::LabError>(())
 //! ```
 
+#![warn(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
+
 mod error;
 mod exec;
 mod lab;

@@ -22,8 +22,10 @@ const VOLATILE: &[&str] = &[
     "bytes",
 ];
 
-/// The network configuration of one namespace, normalised (see [`VOLATILE`]
-/// keys removed) so that two snapshots compare equal when nothing changed.
+/// The network configuration of one namespace, normalised so that two
+/// snapshots compare equal when nothing changed: the keys `stats`, `stats64`,
+/// `valid_life_time`, `preferred_life_time`, `expires`, `handle`, `packets`
+/// and `bytes` are removed at every depth (counters, lifetimes, nft handles).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Snapshot {
     /// `ip -j link`.

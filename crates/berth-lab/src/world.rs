@@ -28,6 +28,25 @@ pub const OUTSIDE: &str = "outside";
 const NO_DAD: &str = "echo 0 > /proc/sys/net/ipv6/conf/all/accept_dad
 echo 0 > /proc/sys/net/ipv6/conf/default/accept_dad";
 
+/// Checks that every address looks like `ADDR/LEN` (hex digits, `.`, `:`),
+/// which also keeps them harmless inside the generated shell scripts.
+fn check_cidrs(addrs: &[&str]) -> Result<(), LabError> {
+    for addr in addrs {
+        let ok = addr.split_once('/').is_some_and(|(ip, len)| {
+            !ip.is_empty()
+                && ip
+                    .chars()
+                    .all(|c| c.is_ascii_hexdigit() || c == '.' || c == ':')
+                && !len.is_empty()
+                && len.chars().all(|c| c.is_ascii_digit())
+        });
+        if !ok {
+            return Err(LabError::InvalidAddress((*addr).to_string()));
+        }
+    }
+    Ok(())
+}
+
 impl Lab {
     /// Builds `outside`, the uplink veth and the default routes.
     pub(crate) fn build_world(&self) -> Result<(), LabError> {
@@ -103,6 +122,7 @@ ip -6 addr add {OUTSIDE_V6}/64 dev lan nodad"
         if !self.has_world() {
             return Err(LabError::Bare("add_host"));
         }
+        check_cidrs(addrs)?;
         self.add_netns(name)?;
         self.ensure_lan()?;
         let port = format!("lan-{name}");

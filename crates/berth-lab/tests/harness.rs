@@ -210,6 +210,7 @@ fn calling_process_stays_on_the_host() {
     assert!(berth_lab::assert_not_host_netns().is_err());
     let mut probe = _lab.command(std::env::current_exe().expect("exe"));
     probe.args(["--exact", "probe_inside_lab", "--ignored", "--nocapture"]);
+    probe.env(HELPER, "1");
     let out = probe.output().expect("probe");
     assert!(
         out.status.success(),
@@ -218,10 +219,55 @@ fn calling_process_stays_on_the_host() {
     );
 }
 
-/// Run by `calling_process_stays_on_the_host` inside a lab.
+/// Set by tests that re-run this binary for one of the helper tests below.
+const HELPER: &str = "BERTH_LAB_TEST_HELPER";
+
+/// Runs the ignored helper test `name` of this binary, with `HELPER` set.
+fn helper(name: &str) -> std::process::Command {
+    let mut cmd = std::process::Command::new(std::env::current_exe().expect("exe"));
+    cmd.args(["--exact", name, "--ignored", "--nocapture", "--quiet"]);
+    cmd.env(HELPER, "1");
+    cmd
+}
+
 #[test]
-#[ignore = "run inside a lab by another test"]
+fn holder_exits_when_its_owner_is_killed() {
+    use std::io::BufRead;
+    let mut owner = helper("owner_that_gets_killed")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn owner");
+    let mut lines = std::io::BufReader::new(owner.stdout.take().expect("stdout")).lines();
+    let holder: u32 = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|l| l.trim().strip_prefix("holder=")?.parse().ok())
+        .expect("owner printed its holder's PID");
+    owner.kill().expect("kill owner");
+    owner.wait().expect("wait owner");
+    wait_gone(holder);
+}
+
+/// Helper of `holder_exits_when_its_owner_is_killed`: makes a lab, prints its
+/// holder's PID and waits to be killed.
+#[test]
+#[ignore = "helper run by another test"]
+fn owner_that_gets_killed() {
+    if std::env::var_os(HELPER).is_none() {
+        return;
+    }
+    let lab = Lab::new("owner").expect("lab");
+    println!("holder={}", lab.holder_pid());
+    std::thread::sleep(Duration::from_secs(20));
+}
+
+/// Helper of `calling_process_stays_on_the_host`, run inside a lab.
+#[test]
+#[ignore = "helper run by another test"]
 fn probe_inside_lab() {
+    if std::env::var_os(HELPER).is_none() {
+        return;
+    }
     assert!(berth_lab::inside_lab());
     berth_lab::assert_not_host_netns().expect("inside a lab");
 }
