@@ -217,6 +217,16 @@ impl Lab {
         check_output(what, self.in_ns(ns, script))
     }
 
+    /// PIDs of the live processes in the lab's namespaces (its own, and those
+    /// bind-mounted in it such as `outside`) and their descendants, except
+    /// the holder, sorted. Empty when nothing runs in the lab.
+    pub fn processes(&self) -> Vec<u32> {
+        let ids = teardown::lab_namespaces(self.holder.id(), self.ns.net_id, self.ns.mnt_id);
+        let mut pids = teardown::find_victims(&ids, Some(self.holder.id()));
+        pids.sort_unstable();
+        pids
+    }
+
     /// Kills every process in the lab's namespaces now (they are also killed
     /// on drop); returns how many were signalled.
     pub fn kill_all(&self) -> usize {

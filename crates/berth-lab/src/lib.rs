@@ -43,6 +43,22 @@
 //!   If the calling process dies instead, the holder sees end of file and
 //!   exits, releasing the namespaces (unless processes are still in them).
 //!
+//! ## API at a glance
+//!
+//! * [`Lab::new`] / [`Lab::bare`]: build a lab; dropping it tears it down.
+//! * [`Lab::command`]: a `std::process::Command` that runs in the lab;
+//!   [`Lab::ns_command`] the same in one of its namespaces.
+//! * [`Lab::sh`] / [`Lab::sh_ok`], [`Lab::in_ns`] / [`Lab::in_ns_ok`]:
+//!   `sh -c` scripts with a timeout ([`DEFAULT_TIMEOUT`]); the `_ok` forms
+//!   panic with script, status, stdout and stderr.
+//! * [`Lab::add_netns`], [`Lab::add_host`]: more namespaces, more LAN hosts.
+//! * [`Lab::docker_like_firewall`]: what `dockerd` does to a host's firewall.
+//! * [`Lab::snapshot`] / [`Lab::snapshot_ns`] and [`Snapshot::assert_same`]:
+//!   "nothing changed" assertions; [`host_state`]: read-only host leak check.
+//! * [`Lab::processes`], [`Lab::kill_all`]: what runs in the lab.
+//! * [`run_in_bare_lab`]: run a whole program in a throwaway lab (`berth tour`);
+//!   [`assert_not_host_netns`] and [`inside_lab`] for that program.
+//!
 //! ## Example
 //!
 //! ```no_run

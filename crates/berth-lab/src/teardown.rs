@@ -59,7 +59,7 @@ fn state_and_ppid(pid: u32) -> Option<(char, u32)> {
 
 /// Live (non-zombie) processes in one of `inodes`, plus all their live
 /// descendants; never PID 1, the calling process or `spare`.
-fn find_victims(inodes: &HashSet<u64>, spare: Option<u32>) -> Vec<u32> {
+pub(crate) fn find_victims(inodes: &HashSet<u64>, spare: Option<u32>) -> Vec<u32> {
     let me = std::process::id();
     let Ok(dir) = fs::read_dir("/proc") else {
         return Vec::new();

@@ -67,6 +67,11 @@ fn processes_die_with_the_lab() {
         .trim()
         .parse()
         .expect("pid");
+    let inside = lab.processes();
+    assert!(
+        inside.contains(&child.id()) && inside.contains(&pid),
+        "{inside:?}"
+    );
     drop(lab);
     let status = child.wait().expect("wait");
     assert!(!status.success());
