@@ -22,6 +22,11 @@
 //!   symlink there is replaced by an empty file (`/etc/hostname` is best
 //!   effort, e.g. for a read-only rootfs).
 //!
+//! The new `sysfs` shows the container's network interfaces in
+//! `/sys/class/net`; it hides the host's submounts of `/sys` (such as
+//! `/sys/fs/cgroup`), and is skipped silently if the kernel refuses it.
+//! Without a rootfs the container keeps the host's `/dev`.
+//!
 //! `/dev` in a rootfs is a tmpfs holding bind mounts of the host's `null`,
 //! `zero`, `full`, `random`, `urandom` and `tty` nodes, a new `devpts`
 //! instance (with `/dev/ptmx -> pts/ptmx`), a tmpfs `/dev/shm`, the usual

@@ -104,3 +104,26 @@ sandboxed!(exec_joins_a_running_rootfs_container, |sb| {
     let st = ctr.0.stop(std::time::Duration::from_millis(100)).unwrap();
     assert_eq!(st, ExitStatus::Signaled(9));
 });
+
+sandboxed!(rootfs_pty_run_has_console_and_devpts, |sb| {
+    use std::os::fd::AsFd;
+    let pty = berth_runtime::pty::Pty::open().unwrap();
+    let script = "[ -t 0 ] && echo tty-ok; [ -c /dev/console ] && echo console-ok; \
+                  ls /dev/pts; exit 4";
+    let mut spec = sb.spec(&["sh", "-c", script]);
+    spec.rootfs = Some(sb.rootfs());
+    let mut proc = berth_runtime::spawn(&spec, berth_runtime::ContainerIo::Tty(pty.slave)).unwrap();
+    let (r, w) = pipe();
+    let relay = berth_runtime::PtyRelay {
+        master: pty.master.as_fd(),
+        input: None,
+        output: w.as_fd(),
+        terminal: None,
+    };
+    let st = berth_runtime::wait_attached(&mut proc, Some(relay), None).unwrap();
+    drop(w);
+    let out = read_all(r);
+    assert_eq!(st, ExitStatus::Exited(4), "{out}");
+    // A fresh devpts instance: only its ptmx, none of the host's ptys.
+    assert_eq!(out, "tty-ok\r\nconsole-ok\r\nptmx\r\n");
+});
