@@ -27,7 +27,7 @@ const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/s
 /// The program to execute, with every string pre-built.
 #[derive(Debug)]
 pub(crate) struct Command {
-    /// argv[0] as given (for error messages).
+    /// `argv[0]` as given (for error messages).
     pub(crate) name: String,
     /// Paths to try with `execve`, in order (the `PATH` search of `execvp`).
     pub(crate) candidates: Vec<CString>,

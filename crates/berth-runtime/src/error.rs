@@ -19,7 +19,7 @@ pub enum RuntimeError {
     /// `docker run` exits with 127 in this case.
     #[error("exec {cmd:?}: executable file not found in $PATH or no such file ({errno})")]
     CommandNotFound {
-        /// argv[0] as given by the caller.
+        /// `argv[0]` as given by the caller.
         cmd: String,
         /// errno reported by execve (ENOENT or ENOTDIR).
         errno: Errno,
@@ -29,7 +29,7 @@ pub enum RuntimeError {
     /// exec format error, is a directory, ...). `docker run` exits with 126.
     #[error("exec {cmd:?}: cannot execute: {errno}")]
     NotExecutable {
-        /// argv[0] as given by the caller.
+        /// `argv[0]` as given by the caller.
         cmd: String,
         /// errno reported by execve.
         errno: Errno,
