@@ -38,6 +38,8 @@ pub struct PtyRelay<'a> {
 /// Waits for `process` to exit while forwarding the signals caught by
 /// `signals` to it (SIGWINCH resizes the pty instead) and relaying `pty`.
 /// Without a pty the container writes to the caller's streams directly.
+/// With a pty and a `terminal`, the terminal's window size is copied to the
+/// master at the start too.
 pub fn wait_attached(
     process: &mut Process,
     pty: Option<PtyRelay<'_>>,
@@ -45,6 +47,10 @@ pub fn wait_attached(
 ) -> Result<ExitStatus, RuntimeError> {
     if let Some(relay) = &pty {
         set_nonblocking(relay.master.as_raw_fd())?;
+        if let Some(term) = relay.terminal {
+            // Best effort: the terminal may have gone away.
+            let _ = copy_window_size(term, relay.master);
+        }
     }
     let mut session = Session {
         process,

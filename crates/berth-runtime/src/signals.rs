@@ -41,7 +41,7 @@ pub struct SignalForwarder {
 
 impl SignalForwarder {
     /// Signals `docker run` (with its default `--sig-proxy`) forwards to the
-    /// container in the foreground. Add `SIGWINCH` for tty sessions.
+    /// container in the foreground (see also [`SignalForwarder::FOREGROUND_TTY`]).
     pub const FOREGROUND: [Signal; 6] = [
         Signal::SIGINT,
         Signal::SIGTERM,
@@ -49,6 +49,17 @@ impl SignalForwarder {
         Signal::SIGQUIT,
         Signal::SIGUSR1,
         Signal::SIGUSR2,
+    ];
+
+    /// [`SignalForwarder::FOREGROUND`] plus `SIGWINCH`, for tty sessions.
+    pub const FOREGROUND_TTY: [Signal; 7] = [
+        Signal::SIGINT,
+        Signal::SIGTERM,
+        Signal::SIGHUP,
+        Signal::SIGQUIT,
+        Signal::SIGUSR1,
+        Signal::SIGUSR2,
+        Signal::SIGWINCH,
     ];
 
     /// Installs handlers for `signals`. Fails with EBUSY if another

@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader};
 use std::os::fd::{AsFd, OwnedFd};
 use std::time::Duration;
 
-use berth_runtime::pty::{set_window_size, Pty};
+use berth_runtime::pty::{copy_window_size, set_window_size, Pty};
 use berth_runtime::{
     is_alive, process_start_time, wait_attached, ContainerIo, ExecSpec, ExitStatus, PtyRelay,
     SignalForwarder,
@@ -128,4 +128,47 @@ sandboxed!(stop_terminates_or_kills_and_liveness_tracks_it, |sb| {
     let mut proc = berth_runtime::spawn(&spec, ContainerIo::no_stdin()).unwrap();
     let st = proc.stop(Duration::from_millis(200)).unwrap();
     assert_eq!((st, st.code()), (ExitStatus::Signaled(9), 137));
+});
+
+sandboxed!(sigwinch_resizes_the_container_pty, |sb| {
+    // A second pty stands in for the caller's terminal.
+    let term = Pty::open().unwrap();
+    set_window_size(term.master.as_fd(), 20, 60).unwrap();
+    let pty = Pty::open().unwrap();
+    // Initial size before the container starts (wait_attached copies it
+    // again, but the container may already have looked).
+    copy_window_size(term.slave.as_fd(), pty.master.as_fd()).unwrap();
+    let script = "stty size; trap 'stty size; exit 0' WINCH; echo ready; \
+                  while :; do sleep 0.05; done";
+    let spec = sb.spec(&["busybox", "sh", "-c", script]);
+    let mut proc = berth_runtime::spawn(&spec, ContainerIo::Tty(pty.slave)).unwrap();
+    let fwd = SignalForwarder::install(&SignalForwarder::FOREGROUND_TTY).unwrap();
+    let (r, w) = pipe();
+    let term_master = term.master.try_clone().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut out = String::new();
+        let mut lines = BufReader::new(std::fs::File::from(r)).lines();
+        for line in lines.by_ref() {
+            let line = line.unwrap();
+            out.push_str(&line);
+            out.push('\n');
+            if line.starts_with("ready") {
+                set_window_size(term_master.as_fd(), 50, 150).unwrap();
+                let me = nix::unistd::Pid::this();
+                nix::sys::signal::kill(me, Signal::SIGWINCH).unwrap();
+            }
+        }
+        out
+    });
+    let relay = PtyRelay {
+        master: pty.master.as_fd(),
+        input: None,
+        output: w.as_fd(),
+        terminal: Some(term.slave.as_fd()),
+    };
+    let st = wait_attached(&mut proc, Some(relay), Some(&fwd)).unwrap();
+    drop(w);
+    let out = reader.join().unwrap();
+    assert_eq!(st, ExitStatus::Exited(0), "{out}");
+    assert_eq!(out, "20 60\nready\n50 150\n");
 });
