@@ -1,1 +1,25 @@
-pub fn x(){}
+//! berth-core: the engine behind every berth front-end.
+//!
+//! Layers, from pure to effectful:
+//! - [`model`], [`ipam`], [`firewall`]: pure data, validation, address
+//!   allocation and nftables rendering; unit- and golden-tested without root.
+//! - [`kernel`]: the only code that makes networking syscalls (netlink,
+//!   namespaces, sysctls, nftables transactions).
+//! - [`store`]: the embedded SQLite state store.
+//! - [`engine`]: observe -> plan -> record intent -> apply -> commit, with
+//!   rollback on failure and reconciliation of half-done work.
+#![deny(missing_docs)]
+
+pub mod engine;
+pub mod error;
+pub mod failpoint;
+pub mod firewall;
+pub mod ids;
+pub mod ipam;
+pub mod kernel;
+pub mod model;
+pub mod paths;
+pub mod plan;
+pub mod store;
+
+pub use error::{Error, ErrorKind, Result};

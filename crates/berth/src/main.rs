@@ -1,1 +1,28 @@
-fn main(){}
+//! The `berth` binary: Docker's container network model from the command
+//! line. A thin front-end over `berth_core::engine`.
+
+mod cli;
+mod cmd;
+mod format;
+mod inspect;
+mod tour;
+
+use clap::Parser;
+
+fn main() {
+    let cli = cli::Cli::parse();
+    let is_run = matches!(cli.cmd, cli::Cmd::Run(_));
+    let code = match cmd::dispatch(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("berth: {e:#}");
+            // `docker run` reports its own failures as 125.
+            if is_run {
+                125
+            } else {
+                1
+            }
+        }
+    };
+    std::process::exit(code);
+}

@@ -1,0 +1,478 @@
+//! Creating containers: records, endpoints, published ports and the plan of
+//! their kernel objects (namespace, veths, map elements).
+
+use super::{files, ports, require_root, Engine};
+use crate::error::{Error, Result};
+use crate::firewall::{Batch, IccPort};
+use crate::ids;
+use crate::ipam;
+use crate::model::{
+    Container, ContainerConfig, ContainerState, Driver, Endpoint, Network, NetworkAttach,
+};
+use crate::plan::{Plan, Step};
+use crate::store::Tx;
+use ipnet::IpNet;
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+/// What a front-end needs to start a container's process.
+#[derive(Debug, Clone)]
+pub struct StartSpec {
+    /// Container id.
+    pub id: String,
+    /// Container name.
+    pub name: String,
+    /// Its network namespace pin, `None` for `--network host`.
+    pub netns: Option<PathBuf>,
+    /// Directory holding `hosts`, `hostname` and `resolv.conf`.
+    pub etc_dir: PathBuf,
+    /// The stored configuration.
+    pub config: ContainerConfig,
+}
+
+const ADJECTIVES: [&str; 16] = [
+    "brave", "calm", "eager", "fond", "gentle", "happy", "jolly", "keen", "lucid", "merry",
+    "nifty", "proud", "quiet", "sharp", "vivid", "wise",
+];
+const NOUNS: [&str; 16] = [
+    "hopper", "lovelace", "turing", "noether", "curie", "dijkstra", "knuth", "ritchie", "thompson",
+    "hamilton", "babbage", "shannon", "torvalds", "perlman", "cerf", "kahn",
+];
+
+fn generated_name(id: &str) -> String {
+    let b = |i: usize| usize::from_str_radix(&id[i..i + 2], 16).unwrap_or(0);
+    format!(
+        "{}_{}_{}",
+        ADJECTIVES[b(0) % 16],
+        NOUNS[b(2) % 16],
+        &id[4..8]
+    )
+}
+
+impl Engine {
+    /// Records a new container with its endpoints and ports and builds its
+    /// network (namespace, interfaces, published ports). The process is
+    /// started by the front-end with [`Engine::start_spec`].
+    pub fn create_container(
+        &mut self,
+        name: Option<&str>,
+        mut config: ContainerConfig,
+    ) -> Result<Container> {
+        require_root()?;
+        if let Some(n) = name {
+            ids::validate_name("container", n)?;
+        }
+        let id = ids::new_id()?;
+        let name = name.map_or_else(|| generated_name(&id), String::from);
+        if config.hostname.is_empty() {
+            config.hostname = ids::short(&id).to_string();
+        }
+        if config.networks.is_empty() {
+            config.networks.push(NetworkAttach {
+                network: "bridge".into(),
+                ..Default::default()
+            });
+        }
+        let listeners = if config.publish.is_empty() {
+            Vec::new()
+        } else {
+            crate::kernel::facts::listeners()
+        };
+        let mut plan = Plan::default();
+        let container = self.store.write(|tx| {
+            let nets = resolve_networks(tx, &config.networks)?;
+            let c = Container {
+                id: id.clone(),
+                name: name.clone(),
+                created: crate::model::now_rfc3339(),
+                config: config.clone(),
+                state: ContainerState::Created,
+                pid: None,
+                pid_start: None,
+                supervisor_pid: None,
+                exit_code: None,
+                started_at: None,
+                finished_at: None,
+                ports: Vec::new(),
+            };
+            tx.insert_container(&c)?;
+            let mut eps = Vec::new();
+            for (i, (net, attach)) in nets.iter().zip(&config.networks).enumerate() {
+                if net.driver == Driver::Bridge {
+                    eps.push(new_endpoint(
+                        tx,
+                        &id,
+                        net,
+                        attach,
+                        i as u32,
+                        &format!("eth{i}"),
+                    )?);
+                }
+            }
+            let mut c = c;
+            c.ports = reserve_ports(tx, &c, &nets, &eps, &listeners)?;
+            tx.update_container(&c)?;
+            plan = network_plan(&self.paths, &c, &eps, &nets);
+            tx.insert_op("create", &id, &plan.to_json())?;
+            Ok(c)
+        })?;
+        if let Err(e) = self.build_container(&container, &plan) {
+            self.store.write(|tx| {
+                tx.delete_container(&container.id)?;
+                delete_ops(tx, "create", &container.id)
+            })?;
+            let _ = std::fs::remove_dir_all(self.paths.container_dir(&container.id));
+            return Err(e);
+        }
+        self.store
+            .write(|tx| delete_ops(tx, "create", &container.id))?;
+        Ok(container)
+    }
+
+    /// Applies a container's network plan and writes its /etc files.
+    fn build_container(&mut self, c: &Container, plan: &Plan) -> Result<()> {
+        self.applier()?.apply("create", plan)?;
+        if let Err(e) = self.write_etc_files(c) {
+            let _ = self.applier()?.apply_best_effort(&plan.undo());
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// (Re)writes a container's hosts, hostname and resolv.conf.
+    pub(crate) fn write_etc_files(&mut self, c: &Container) -> Result<()> {
+        let eps = self.store.read(|tx| tx.container_endpoints(&c.id))?;
+        let addrs: Vec<IpAddr> = eps
+            .iter()
+            .flat_map(|e| [e.ipv4, e.ipv6])
+            .flatten()
+            .map(|n| n.addr())
+            .collect();
+        let hostname = &c.config.hostname;
+        let hosts = files::render_hosts(hostname, &addrs, &[]);
+        let host_resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+        let resolv = files::render_resolv_conf(&host_resolv);
+        files::write_all(&self.paths.container_dir(&c.id), hostname, &hosts, &resolv)
+    }
+
+    /// A container by name, id or id prefix.
+    pub fn container(&mut self, key: &str) -> Result<Container> {
+        self.store.read(|tx| tx.container(key))?.ok_or_else(|| {
+            Error::not_found(format!("no such container: {key} (see 'berth ps -a')"))
+        })
+    }
+
+    /// Every container.
+    pub fn containers(&mut self) -> Result<Vec<Container>> {
+        self.store.read(|tx| tx.containers())
+    }
+
+    /// Endpoints of a container, in attachment order.
+    pub fn endpoints(&mut self, cid: &str) -> Result<Vec<Endpoint>> {
+        self.store.read(|tx| tx.container_endpoints(cid))
+    }
+
+    /// What the front-end needs to start the container's process.
+    pub fn start_spec(&mut self, c: &Container) -> Result<StartSpec> {
+        let host = self.store.read(|tx| {
+            let first = c
+                .config
+                .networks
+                .first()
+                .map(|a| a.network.clone())
+                .unwrap_or_default();
+            Ok(tx
+                .network(&first)?
+                .is_some_and(|n| n.driver == Driver::Host))
+        })?;
+        Ok(StartSpec {
+            id: c.id.clone(),
+            name: c.name.clone(),
+            netns: (!host).then(|| self.paths.netns(&c.id)),
+            etc_dir: self.paths.container_dir(&c.id),
+            config: c.config.clone(),
+        })
+    }
+}
+
+/// Removes the recorded ops of `kind` about `subject`.
+pub(crate) fn delete_ops(tx: &Tx, kind: &str, subject: &str) -> Result<()> {
+    for op in tx
+        .ops()?
+        .iter()
+        .filter(|o| o.kind == kind && o.subject == subject)
+    {
+        tx.delete_op(op.id)?;
+    }
+    Ok(())
+}
+
+/// Looks up the requested networks and checks Docker's combination rules.
+pub(crate) fn resolve_networks(tx: &Tx, attaches: &[NetworkAttach]) -> Result<Vec<Network>> {
+    let mut nets = Vec::new();
+    for a in attaches {
+        let n = tx
+            .network(&a.network)?
+            .ok_or_else(|| Error::not_found(format!("network {:?} not found: create it with 'berth network create {0}' or see 'berth network ls'", a.network)))?;
+        if nets.iter().any(|m: &Network| m.id == n.id) {
+            return Err(Error::invalid(format!("network {} is given twice", n.name)));
+        }
+        if (a.ip.is_some() || a.ip6.is_some()) && n.builtin {
+            return Err(Error::invalid(format!(
+                "--ip/--ip6 work on user-defined networks only, not on {}: create a network with --subnet",
+                n.name
+            )));
+        }
+        nets.push(n);
+    }
+    if nets.len() > 1 && nets.iter().any(|n| n.driver != Driver::Bridge) {
+        return Err(Error::invalid(
+            "the host and none networks cannot be combined with other networks",
+        ));
+    }
+    Ok(nets)
+}
+
+/// Allocates one endpoint on a bridge network (inside the transaction).
+pub(crate) fn new_endpoint(
+    tx: &Tx,
+    cid: &str,
+    net: &Network,
+    a: &NetworkAttach,
+    position: u32,
+    ifname: &str,
+) -> Result<Endpoint> {
+    let id = ids::new_id()?;
+    let addr = |v6: bool, want: Option<IpAddr>| -> Result<Option<IpNet>> {
+        let Some(cfg) = net.ipam.iter().find(|c| c.subnet.addr().is_ipv6() == v6) else {
+            return match want {
+                Some(w) => Err(Error::invalid(format!(
+                    "network {} has no {} subnet for address {w}",
+                    net.name,
+                    if v6 { "IPv6" } else { "IPv4" }
+                ))),
+                None => Ok(None),
+            };
+        };
+        let ip = match want {
+            Some(w) => {
+                if !ipam::assignable(cfg, &w) {
+                    return Err(Error::invalid(format!(
+                        "address {w} cannot be assigned on network {}: it must be inside {} and not its gateway, network, broadcast or an aux address",
+                        net.name, cfg.subnet
+                    )));
+                }
+                if tx.addr_in_use(&net.id, &w)? {
+                    return Err(Error::conflict(format!(
+                        "address {w} is already in use on network {}: choose another --ip",
+                        net.name
+                    )));
+                }
+                w
+            }
+            None => {
+                let key = format!("cursor:{}:{}", net.id, if v6 { 6 } else { 4 });
+                let after = tx.meta(&key)?.and_then(|s| s.parse().ok());
+                let ip = ipam::allocate_after(cfg, after, |ip| tx.addr_in_use(&net.id, ip))?
+                    .ok_or_else(|| {
+                        Error::conflict(format!(
+                            "no free address left in {} on network {}",
+                            cfg.subnet, net.name
+                        ))
+                    })?;
+                tx.set_meta(&key, &ip.to_string())?;
+                ip
+            }
+        };
+        Ok(IpNet::new(ip, cfg.subnet.prefix_len()).ok())
+    };
+    let ipv4 = addr(false, a.ip.map(IpAddr::V4))?;
+    let ipv6 = if net.ipv6 {
+        addr(true, a.ip6.map(IpAddr::V6))?
+    } else {
+        None
+    };
+    let mac = match (&a.mac, ipv4) {
+        (Some(m), _) => {
+            crate::kernel::msg::parse_mac(m).ok_or_else(|| {
+                Error::invalid(format!(
+                    "invalid --mac-address {m:?}: expected six hex pairs like 02:42:ac:11:00:02"
+                ))
+            })?;
+            m.to_lowercase()
+        }
+        (None, Some(IpNet::V4(v4))) => ipam::mac_for_ipv4(v4.addr()),
+        _ => ipam::random_mac(),
+    };
+    let ep = Endpoint {
+        host_veth: ids::host_veth_name(&id),
+        id,
+        container_id: cid.to_string(),
+        network_id: net.id.clone(),
+        ifname: ifname.to_string(),
+        ipv4,
+        ipv6,
+        mac,
+        aliases: a.aliases.clone(),
+        position,
+    };
+    tx.insert_endpoint(&ep)?;
+    Ok(ep)
+}
+
+/// The endpoint that carries the default route and published ports: the
+/// first one on a non-internal network.
+pub(crate) fn primary<'a>(eps: &'a [Endpoint], nets: &[Network]) -> Option<&'a Endpoint> {
+    eps.iter()
+        .find(|e| nets.iter().any(|n| n.id == e.network_id && !n.internal))
+}
+
+fn reserve_ports(
+    tx: &Tx,
+    c: &Container,
+    nets: &[Network],
+    eps: &[Endpoint],
+    listeners: &[crate::kernel::facts::Listener],
+) -> Result<Vec<crate::model::PortBinding>> {
+    if c.config.publish.is_empty() {
+        return Ok(Vec::new());
+    }
+    let Some(p) = primary(eps, nets) else {
+        if nets.iter().any(|n| n.driver == Driver::Host) {
+            eprintln!("WARNING: Published ports are discarded when using host network mode");
+            return Ok(Vec::new());
+        }
+        return Err(Error::invalid(
+            "cannot publish ports: the container is not on a bridge network that reaches the outside (only none or --internal networks)",
+        ));
+    };
+    let net = nets.iter().find(|n| n.id == p.network_id);
+    for spec in &c.config.publish {
+        if let Some(ip) = spec.host_ip {
+            if ip.is_ipv6() && p.ipv6.is_none() {
+                return Err(Error::invalid(format!(
+                    "cannot publish on {ip}: the container has no IPv6 address; use an --ipv6 network or an IPv4 host address"
+                )));
+            }
+        }
+    }
+    ports::reserve(
+        tx,
+        &c.id,
+        &c.config.publish,
+        net.and_then(|n| n.host_binding_ipv4),
+        listeners,
+    )
+}
+
+/// The kernel objects of a container's network: its namespace, one veth per
+/// bridge endpoint, and the map elements of its published ports.
+pub(crate) fn network_plan(
+    paths: &crate::paths::Paths,
+    c: &Container,
+    eps: &[Endpoint],
+    nets: &[Network],
+) -> Plan {
+    if nets.iter().any(|n| n.driver == Driver::Host) {
+        return Plan::default();
+    }
+    let ns = paths.netns(&c.id);
+    let mut steps = vec![Step::CreateNetns { path: ns.clone() }];
+    let prim = primary(eps, nets).map(|e| e.id.clone());
+    for e in eps {
+        let Some(net) = nets.iter().find(|n| n.id == e.network_id) else {
+            continue;
+        };
+        steps.push(veth_step(
+            &ns,
+            e,
+            net,
+            prim.as_deref() == Some(e.id.as_str()),
+        ));
+    }
+    if let Some(step) = ports_step(c, eps, nets) {
+        steps.push(step);
+    }
+    Plan { steps }
+}
+
+/// The veth of one endpoint.
+pub(crate) fn veth_step(ns: &std::path::Path, e: &Endpoint, net: &Network, gateway: bool) -> Step {
+    let gateways = if gateway {
+        net.ipam
+            .iter()
+            .filter(|c| {
+                (c.subnet.addr().is_ipv4() && e.ipv4.is_some())
+                    || (c.subnet.addr().is_ipv6() && e.ipv6.is_some())
+            })
+            .map(|c| c.gateway)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Step::CreateVeth {
+        host: e.host_veth.clone(),
+        peer: e.ifname.clone(),
+        netns: ns.to_path_buf(),
+        bridge: net.bridge.clone().unwrap_or_default(),
+        mtu: net.mtu,
+        mac: e.mac.clone(),
+        addrs: [e.ipv4, e.ipv6].into_iter().flatten().collect(),
+        gateways,
+    }
+}
+
+/// The set and map elements of a container: its published ports (on its
+/// primary endpoint) and its veths on `enable_icc=false` networks.
+pub(crate) fn elements(c: &Container, eps: &[Endpoint], nets: &[Network]) -> (Batch, Batch) {
+    let mut add = Batch::new();
+    let mut remove = Batch::new();
+    for e in eps {
+        if nets.iter().any(|n| n.id == e.network_id && !n.icc) {
+            let port = IccPort {
+                veth: e.host_veth.clone(),
+            };
+            add.extend(port.add());
+            remove.extend(port.remove());
+        }
+    }
+    if let Some(p) = primary(eps, nets) {
+        for r in ports::rules(&c.ports, p.ipv4.map(|n| n.addr()), p.ipv6.map(|n| n.addr())) {
+            add.extend(r.add());
+            remove.extend(r.remove());
+        }
+    }
+    (add, remove)
+}
+
+/// The nft step adding a container's elements, if it has any.
+pub(crate) fn ports_step(c: &Container, eps: &[Endpoint], nets: &[Network]) -> Option<Step> {
+    let (add, remove) = elements(c, eps, nets);
+    (!add.is_empty()).then(|| Step::Nft {
+        apply: add.text(),
+        undo: remove.text(),
+    })
+}
+
+/// The nft step moving a container's elements from what `before` needs to
+/// what `after` needs (connect / disconnect), undoable.
+pub(crate) fn elements_change(
+    c: &Container,
+    before: &[Endpoint],
+    after: &[Endpoint],
+    nets: &[Network],
+) -> Option<Step> {
+    let (add_b, rm_b) = elements(c, before, nets);
+    let (add_a, rm_a) = elements(c, after, nets);
+    if add_a == add_b {
+        return None;
+    }
+    let mut apply = rm_b;
+    apply.extend(add_a);
+    let mut undo = rm_a;
+    undo.extend(add_b);
+    Some(Step::Nft {
+        apply: apply.text(),
+        undo: undo.text(),
+    })
+}

@@ -1,0 +1,314 @@
+//! Container lifecycle: running, exited, start again, remove; and network
+//! connect / disconnect of a running container.
+
+use super::container::{
+    delete_ops, elements_change, network_plan, new_endpoint, ports_step, primary, resolve_networks,
+    veth_step,
+};
+use super::{pid_alive, require_root, Engine};
+use crate::error::{Error, Result};
+use crate::model::{Container, ContainerState, Endpoint, Network, NetworkAttach};
+use crate::plan::{Plan, Step};
+use std::time::{Duration, Instant};
+
+/// The plan that takes a container's network down: its port elements, then
+/// its namespace (the kernel frees the namespace, and the container ends of
+/// its veths with it, once no process uses it — cheaper than deleting each
+/// veth, which costs an RCU grace period).
+pub(crate) fn teardown_plan(
+    paths: &crate::paths::Paths,
+    c: &Container,
+    eps: &[Endpoint],
+    nets: &[Network],
+) -> Plan {
+    let mut steps = Vec::new();
+    if let Some(Step::Nft { undo, .. }) = ports_step(c, eps, nets) {
+        steps.push(Step::Nft {
+            apply: undo,
+            undo: String::new(),
+        });
+    }
+    if !network_plan(paths, c, eps, nets).steps.is_empty() {
+        steps.push(Step::RemoveNetns {
+            path: paths.netns(&c.id),
+        });
+    }
+    Plan { steps }
+}
+
+impl Engine {
+    fn container_networks(&mut self, c: &Container) -> Result<(Vec<Endpoint>, Vec<Network>)> {
+        self.store.read(|tx| {
+            let eps = tx.container_endpoints(&c.id)?;
+            let mut nets = Vec::new();
+            for a in &c.config.networks {
+                if let Some(n) = tx.network(&a.network)? {
+                    nets.push(n);
+                }
+            }
+            for e in &eps {
+                if !nets.iter().any(|n| n.id == e.network_id) {
+                    if let Some(n) = tx.network(&e.network_id)? {
+                        nets.push(n);
+                    }
+                }
+            }
+            Ok((eps, nets))
+        })
+    }
+
+    /// Records that the container's PID 1 runs as `pid`.
+    pub fn mark_running(&mut self, id: &str, pid: i32, supervisor: Option<i32>) -> Result<()> {
+        self.store.write(|tx| {
+            let Some(mut c) = tx.container(id)? else {
+                return Ok(());
+            };
+            c.state = ContainerState::Running;
+            c.pid = Some(pid);
+            c.pid_start = super::proc_start_time(pid);
+            c.supervisor_pid = supervisor;
+            c.exit_code = None;
+            c.started_at = Some(crate::model::now_rfc3339());
+            tx.update_container(&c)
+        })
+    }
+
+    /// Records the exit status and takes the container's network down
+    /// (records, addresses and host ports stay reserved for a restart).
+    /// Idempotent; a container removed meanwhile is fine.
+    pub fn mark_exited(&mut self, id: &str, code: Option<i32>) -> Result<()> {
+        let Some(c) = self.store.read(|tx| tx.container(id))? else {
+            return Ok(());
+        };
+        let (eps, nets) = self.container_networks(&c)?;
+        let plan = teardown_plan(&self.paths, &c, &eps, &nets);
+        self.record("stop", &c.id, &plan, |_| Ok(()))?;
+        for e in self.applier()?.apply_best_effort(&plan) {
+            eprintln!("berth: warning: stopping {}: {e}", c.name);
+        }
+        self.store.write(|tx| {
+            if let Some(mut c) = tx.container(id)? {
+                if c.state != ContainerState::Exited || code.is_some() {
+                    c.state = ContainerState::Exited;
+                    c.exit_code = code.or(c.exit_code);
+                    c.pid = None;
+                    c.finished_at = Some(crate::model::now_rfc3339());
+                    tx.update_container(&c)?;
+                }
+            }
+            delete_ops(tx, "stop", id)
+        })
+    }
+
+    /// True when the container's process is alive.
+    pub fn is_running(c: &Container) -> bool {
+        c.state == ContainerState::Running && c.pid.is_some_and(|p| pid_alive(p, c.pid_start))
+    }
+
+    /// Rebuilds the network of a stopped container before its process is
+    /// started again (`berth start`).
+    pub fn prepare_start(&mut self, key: &str) -> Result<Container> {
+        require_root()?;
+        let c = self.container(key)?;
+        if Self::is_running(&c) {
+            return Err(Error::conflict(format!(
+                "container {} is already running",
+                c.name
+            )));
+        }
+        if c.state == ContainerState::Running {
+            self.mark_exited(&c.id, None)?;
+        }
+        let (eps, nets) = self.container_networks(&c)?;
+        let plan = network_plan(&self.paths, &c, &eps, &nets);
+        self.record("start", &c.id, &plan, |_| Ok(()))?;
+        let applied = self.applier()?.apply("start", &plan);
+        self.store.write(|tx| delete_ops(tx, "start", &c.id))?;
+        applied?;
+        Ok(c)
+    }
+
+    /// Kills a running container's process (SIGTERM, then SIGKILL after
+    /// `grace`) and waits until it is gone.
+    pub fn kill_and_wait(c: &Container, grace: Duration) {
+        let Some(pid) = c.pid.filter(|p| pid_alive(*p, c.pid_start)) else {
+            return;
+        };
+        let pid = nix::unistd::Pid::from_raw(pid);
+        let signals = if grace.is_zero() {
+            vec![nix::sys::signal::SIGKILL]
+        } else {
+            vec![nix::sys::signal::SIGTERM, nix::sys::signal::SIGKILL]
+        };
+        for sig in signals {
+            let _ = nix::sys::signal::kill(pid, sig);
+            let deadline = Instant::now()
+                + if sig == nix::sys::signal::SIGKILL {
+                    Duration::from_secs(10)
+                } else {
+                    grace
+                };
+            while Instant::now() < deadline {
+                if !pid_alive(pid.as_raw(), c.pid_start) || is_zombie(pid.as_raw()) {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+    }
+
+    /// `stop`: SIGTERM, SIGKILL after `grace`, network down.
+    pub fn stop_container(&mut self, key: &str, grace: Duration) -> Result<Container> {
+        require_root()?;
+        let c = self.container(key)?;
+        Self::kill_and_wait(&c, grace);
+        self.mark_exited(&c.id, None)?;
+        self.container(&c.id)
+    }
+
+    /// `rm [-f]`: removes a container (killing it first with `force`).
+    pub fn remove_container(&mut self, key: &str, force: bool) -> Result<Container> {
+        require_root()?;
+        let c = self.container(key)?;
+        if Self::is_running(&c) {
+            if !force {
+                return Err(Error::conflict(format!(
+                    "you cannot remove a running container {}: stop it first or use 'berth rm -f {}'",
+                    c.name, c.name
+                )));
+            }
+            Self::kill_and_wait(&c, Duration::ZERO);
+        }
+        let (eps, nets) = self.container_networks(&c)?;
+        let plan = teardown_plan(&self.paths, &c, &eps, &nets);
+        self.record("remove", &c.id, &plan, |_| Ok(()))?;
+        self.finish_remove_container(&c.id, &plan)?;
+        Ok(c)
+    }
+
+    /// Applies a removal plan and forgets the container (roll forward).
+    pub(crate) fn finish_remove_container(&mut self, id: &str, plan: &Plan) -> Result<()> {
+        for e in self.applier()?.apply_best_effort(plan) {
+            eprintln!("berth: warning: removing container: {e}");
+        }
+        let _ = std::fs::remove_dir_all(self.paths.container_dir(id));
+        self.store.write(|tx| {
+            tx.delete_container(id)?;
+            delete_ops(tx, "remove", id)
+        })
+    }
+
+    /// `network connect`: attaches a container (running or not) to a network.
+    pub fn connect(&mut self, key: &str, attach: NetworkAttach) -> Result<Endpoint> {
+        require_root()?;
+        let c = self.container(key)?;
+        let running = Self::is_running(&c);
+        let (old_eps, old_nets) = self.container_networks(&c)?;
+        let mut plan = Plan::default();
+        let ep = self.store.write(|tx| {
+            let nets = resolve_networks(tx, std::slice::from_ref(&attach))?;
+            let net = &nets[0];
+            if old_nets
+                .iter()
+                .any(|n| n.driver != crate::model::Driver::Bridge)
+                || net.driver != crate::model::Driver::Bridge
+            {
+                return Err(Error::invalid(
+                    "the host and none networks cannot be combined with other networks",
+                ));
+            }
+            if old_eps.iter().any(|e| e.network_id == net.id) {
+                return Err(Error::conflict(format!(
+                    "container {} is already connected to network {}",
+                    c.name, net.name
+                )));
+            }
+            let position = old_eps.iter().map(|e| e.position + 1).max().unwrap_or(0);
+            let ifname = (0..)
+                .map(|i| format!("eth{i}"))
+                .find(|n| !old_eps.iter().any(|e| &e.ifname == n))
+                .unwrap_or_default();
+            let ep = new_endpoint(tx, &c.id, net, &attach, position, &ifname)?;
+            let mut cfg = c.clone();
+            cfg.config.networks.push(attach.clone());
+            tx.update_container(&cfg)?;
+            if running {
+                let gw = primary(&old_eps, &old_nets).is_none() && !net.internal;
+                let mut steps = vec![veth_step(&self.paths.netns(&c.id), &ep, net, gw)];
+                let mut after = old_eps.clone();
+                after.push(ep.clone());
+                let mut all_nets = old_nets.clone();
+                all_nets.push(net.clone());
+                steps.extend(elements_change(&c, &old_eps, &after, &all_nets));
+                plan = Plan { steps };
+            }
+            tx.insert_op("connect", &ep.id, &plan.to_json())?;
+            Ok(ep)
+        })?;
+        let applied = self.applier()?.apply("connect", &plan);
+        self.store.write(|tx| {
+            if applied.is_err() {
+                tx.delete_endpoint(&ep.id)?;
+                tx.update_container(&c)?;
+            }
+            delete_ops(tx, "connect", &ep.id)
+        })?;
+        applied?;
+        let c = self.container(&c.id)?;
+        self.write_etc_files(&c)?;
+        Ok(ep)
+    }
+
+    /// `network disconnect`: detaches a container from a network.
+    pub fn disconnect(&mut self, key: &str, network: &str) -> Result<()> {
+        require_root()?;
+        let c = self.container(key)?;
+        let net = self.network(network)?;
+        let (eps, nets) = self.container_networks(&c)?;
+        let ep = eps
+            .iter()
+            .find(|e| e.network_id == net.id)
+            .cloned()
+            .ok_or_else(|| {
+                Error::not_found(format!(
+                    "container {} is not connected to network {}",
+                    c.name, net.name
+                ))
+            })?;
+        let mut steps = Vec::new();
+        if Self::is_running(&c) {
+            let rest: Vec<Endpoint> = eps.iter().filter(|e| e.id != ep.id).cloned().collect();
+            steps.extend(elements_change(&c, &eps, &rest, &nets));
+            steps.push(Step::DeleteLink {
+                name: ep.host_veth.clone(),
+            });
+        }
+        let plan = Plan { steps };
+        self.record("disconnect", &ep.id, &plan, |_| Ok(()))?;
+        for e in self.applier()?.apply_best_effort(&plan) {
+            eprintln!("berth: warning: disconnecting: {e}");
+        }
+        self.store.write(|tx| {
+            tx.delete_endpoint(&ep.id)?;
+            if let Some(mut cur) = tx.container(&c.id)? {
+                cur.config
+                    .networks
+                    .retain(|a| a.network != net.name && a.network != net.id);
+                tx.update_container(&cur)?;
+            }
+            delete_ops(tx, "disconnect", &ep.id)
+        })?;
+        let c = self.container(&c.id)?;
+        self.write_etc_files(&c)
+    }
+}
+
+fn is_zombie(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            s.rsplit_once(')')
+                .map(|(_, r)| r.trim_start().starts_with('Z'))
+        })
+        .unwrap_or(false)
+}

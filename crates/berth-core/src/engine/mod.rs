@@ -1,0 +1,146 @@
+//! The engine: the one API every front-end (CLI, CNI plugin, supervisor)
+//! uses. Each operation observes the store and the host, plans, records its
+//! intent, applies the plan, and commits — or rolls back. Any half-done
+//! operation left by a crash is finished or undone by the next berth command
+//! (see [`reconcile`]).
+
+mod container;
+mod files;
+mod forward;
+mod lifecycle;
+mod network;
+mod ports;
+pub mod reconcile;
+
+pub use container::StartSpec;
+pub use reconcile::ReconcileReport;
+
+use crate::error::{Error, Result};
+use crate::paths::Paths;
+use crate::plan::{Applier, Plan};
+use crate::store::Store;
+use std::fs::File;
+use std::path::Path;
+
+/// An open berth instance: its files, store and (lazily) kernel handles.
+pub struct Engine {
+    /// Where berth keeps its files.
+    pub paths: Paths,
+    store: Store,
+    applier: Option<Applier>,
+}
+
+impl Engine {
+    /// Opens berth's state under `root` (default layout when `None`),
+    /// setting the host up if this is the first command since boot and
+    /// finishing or undoing any operation a crashed berth left behind.
+    pub fn open(root: Option<&Path>) -> Result<Engine> {
+        let paths = Paths::new(root);
+        let store = Store::open(&paths)?;
+        let mut engine = Engine {
+            paths,
+            store,
+            applier: None,
+        };
+        if !engine.paths.boot_marker().exists() {
+            engine.bootstrap()?;
+        }
+        engine.recover_stale_ops()?;
+        Ok(engine)
+    }
+
+    /// Opens the store only: no host setup, no recovery (read-only commands
+    /// that must work without root, and the supervisor's hot path).
+    pub fn open_store_only(root: Option<&Path>) -> Result<Engine> {
+        let paths = Paths::new(root);
+        let store = Store::open(&paths)?;
+        Ok(Engine {
+            paths,
+            store,
+            applier: None,
+        })
+    }
+
+    /// The state store.
+    pub fn store(&mut self) -> &mut Store {
+        &mut self.store
+    }
+
+    /// The kernel executor, opened on first use.
+    pub fn applier(&mut self) -> Result<&mut Applier> {
+        if self.applier.is_none() {
+            self.applier = Some(Applier::new()?);
+        }
+        self.applier
+            .as_mut()
+            .ok_or_else(|| Error::internal("applier"))
+    }
+
+    /// Records `plan` as operation `kind` on `subject` together with
+    /// whatever `record` writes, in one transaction; returns the op id.
+    fn record<F>(&mut self, kind: &str, subject: &str, plan: &Plan, record: F) -> Result<i64>
+    where
+        F: FnOnce(&crate::store::Tx) -> Result<()>,
+    {
+        let text = plan.to_json();
+        self.store.write(|tx| {
+            record(tx)?;
+            tx.insert_op(kind, subject, &text)
+        })
+    }
+
+    /// Takes the host-wide lock (bootstrap, network create/remove, reconcile).
+    fn lock(&self) -> Result<HostLock> {
+        HostLock::take(&self.paths.lock())
+    }
+}
+
+/// An exclusive flock on berth's lock file, released on drop.
+pub(crate) struct HostLock {
+    _lock: nix::fcntl::Flock<File>,
+}
+
+impl HostLock {
+    fn take(path: &Path) -> Result<HostLock> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)?;
+        let lock = nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive)
+            .map_err(|(_, e)| Error::internal(format!("cannot lock {}: {e}", path.display())))?;
+        Ok(HostLock { _lock: lock })
+    }
+}
+
+/// Start time (field 22 of /proc/PID/stat, clock ticks since boot) of a
+/// process, to tell a live process from a reused PID.
+pub fn proc_start_time(pid: i32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = stat.rsplit_once(')')?.1;
+    after.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// True when `pid` is alive and (if known) started at `start`.
+pub fn pid_alive(pid: i32, start: Option<u64>) -> bool {
+    match (proc_start_time(pid), start) {
+        (Some(now), Some(s)) => now == s,
+        (Some(_), None) => true,
+        (None, _) => false,
+    }
+}
+
+/// Fails unless berth runs as root (it changes kernel state).
+pub fn require_root() -> Result<()> {
+    if nix::unistd::geteuid().is_root() {
+        Ok(())
+    } else {
+        Err(Error::new(
+            crate::ErrorKind::Permission,
+            "berth must run as root (it creates namespaces, links and firewall rules): run it with sudo",
+        ))
+    }
+}

@@ -1,0 +1,299 @@
+//! Bringing the kernel back in line with the store.
+//!
+//! - [`Engine::bootstrap`] runs once per boot (no boot marker in the runtime
+//!   dir): containers recorded as running are marked exited (their
+//!   processes and namespaces did not survive), the built-in networks are
+//!   recorded, bridges are recreated and berth's nftables tables are
+//!   rendered whole from the store.
+//! - Every command finishes or undoes the operations of berth processes that
+//!   died mid-way (intent records whose owner is gone): creations are rolled
+//!   back, removals rolled forward.
+//! - [`Engine::reconcile`] (`berth system reconcile`) does all of that plus
+//!   tearing down containers whose process died unseen, and re-applies the
+//!   whole ruleset (after a firewall reload or `nft flush ruleset`).
+
+use super::container::{delete_ops, ports_step};
+use super::network::{bridge_plan, network_rules, plan_bridge_network, DEFAULT_BRIDGE};
+use super::{pid_alive, Engine};
+use crate::error::Result;
+use crate::firewall::{full_ruleset, Batch};
+use crate::ids;
+use crate::kernel::{sysctl, HostFacts};
+use crate::model::{ContainerState, Driver, Network, NetworkCreate};
+use crate::plan::{Plan, Step};
+use crate::store::Op;
+use std::collections::BTreeMap;
+
+/// What a reconcile did.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct ReconcileReport {
+    /// Half-done operations finished or undone (`kind subject`).
+    pub operations: Vec<String>,
+    /// Containers found dead and marked exited.
+    pub exited: Vec<String>,
+    /// Bridges recreated.
+    pub bridges: Vec<String>,
+    /// Number of published-port elements restored.
+    pub ports: usize,
+}
+
+impl Engine {
+    /// First command since boot: see the module docs.
+    pub(crate) fn bootstrap(&mut self) -> Result<()> {
+        super::require_root()?;
+        let _lock = self.lock()?;
+        if self.paths.boot_marker().exists() {
+            return Ok(()); // another berth did it while we waited
+        }
+        std::fs::create_dir_all(self.paths.run.join("netns"))?;
+        let ops = self.store.read(|tx| tx.ops())?;
+        for op in ops {
+            self.recover_op(&op)?;
+        }
+        self.store.write(|tx| {
+            for mut c in tx.containers()? {
+                if c.state != ContainerState::Exited {
+                    c.state = ContainerState::Exited;
+                    c.pid = None;
+                    c.exit_code = c.exit_code.or(Some(255));
+                    tx.update_container(&c)?;
+                }
+            }
+            Ok(())
+        })?;
+        self.ensure_builtin_networks()?;
+        self.ensure_kernel(&mut ReconcileReport::default())?;
+        std::fs::write(self.paths.boot_marker(), crate::model::now_rfc3339())?;
+        Ok(())
+    }
+
+    fn ensure_builtin_networks(&mut self) -> Result<()> {
+        let facts = HostFacts::read(self.applier()?.host())?;
+        let id = ids::new_id()?;
+        let host_id = ids::new_id()?;
+        let none_id = ids::new_id()?;
+        self.store.write(|tx| {
+            if tx.network("bridge")?.is_none() {
+                let req = NetworkCreate {
+                    name: "bridge".into(),
+                    driver: "bridge".into(),
+                    ..Default::default()
+                };
+                let existing = tx.networks()?;
+                let mut facts = facts.clone();
+                facts.links.retain(|l| l != DEFAULT_BRIDGE);
+                let mut net = plan_bridge_network(
+                    &req,
+                    &id,
+                    &req.subnet_requests()?,
+                    &existing,
+                    &facts,
+                    true,
+                )?;
+                net.options.insert(
+                    "com.docker.network.bridge.default_bridge".into(),
+                    "true".into(),
+                );
+                tx.insert_network(&net)?;
+            }
+            for (name, driver, nid) in [
+                ("host", Driver::Host, &host_id),
+                ("none", Driver::Null, &none_id),
+            ] {
+                if tx.network(name)?.is_none() {
+                    tx.insert_network(&Network {
+                        id: nid.clone(),
+                        name: name.into(),
+                        driver,
+                        created: crate::model::now_rfc3339(),
+                        ipv6: false,
+                        internal: false,
+                        ipam: Vec::new(),
+                        options: BTreeMap::new(),
+                        labels: BTreeMap::new(),
+                        bridge: None,
+                        mtu: 1500,
+                        icc: true,
+                        masquerade: false,
+                        host_binding_ipv4: None,
+                        builtin: true,
+                    })?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// Recreates missing bridges, re-renders berth's nftables tables from the
+    /// store in one transaction, and restores forwarding and accept rules.
+    fn ensure_kernel(&mut self, report: &mut ReconcileReport) -> Result<()> {
+        let nets = self.networks()?;
+        let links = crate::kernel::facts::link_names(self.applier()?.host())?;
+        for n in nets.iter().filter(|n| n.bridge.is_some()) {
+            let bridge = n.bridge.clone().unwrap_or_default();
+            let plan = bridge_plan(n);
+            let steps: Vec<Step> = if links.contains(&bridge) {
+                plan.steps
+                    .into_iter()
+                    .filter(|s| matches!(s, Step::Sysctl { .. }))
+                    .collect()
+            } else {
+                report.bridges.push(bridge.clone());
+                plan.steps
+                    .into_iter()
+                    .filter(|s| !matches!(s, Step::Nft { .. }))
+                    .collect()
+            };
+            for e in self.applier()?.apply_best_effort(&Plan { steps }) {
+                eprintln!("berth: warning: network {}: {e}", n.name);
+            }
+            self.ensure_forwarding(n)?;
+        }
+        let rules: Vec<_> = nets.iter().filter_map(network_rules).collect();
+        let mut ports = Batch::new();
+        for c in self.containers()? {
+            if !Self::is_running(&c) || !crate::kernel::netns::is_pinned(&self.paths.netns(&c.id)) {
+                continue;
+            }
+            let (eps, cnets) = self
+                .store
+                .read(|tx| Ok((tx.container_endpoints(&c.id)?, tx.networks()?)))?;
+            if let Some(Step::Nft { apply, .. }) = ports_step(&c, &eps, &cnets) {
+                report.ports += apply.lines().count();
+                for line in apply.lines() {
+                    ports.push(line);
+                }
+            }
+        }
+        let mut text = full_ruleset(&rules, &[]).text();
+        text.push_str(&ports.text());
+        self.applier()?.nft().apply(&text)?;
+        for n in &nets {
+            self.allow_forward(n)?;
+        }
+        Ok(())
+    }
+
+    /// Finishes or undoes operations whose berth process died.
+    pub(crate) fn recover_stale_ops(&mut self) -> Result<Vec<String>> {
+        let ops = self.store.read(|tx| tx.ops())?;
+        let mut done = Vec::new();
+        for op in ops
+            .iter()
+            .filter(|o| !pid_alive(o.owner_pid, Some(o.owner_start)))
+        {
+            if nix::unistd::geteuid().is_root() {
+                self.recover_op(op)?;
+                done.push(format!("{} {}", op.kind, ids::short(&op.subject)));
+            }
+        }
+        Ok(done)
+    }
+
+    fn recover_op(&mut self, op: &Op) -> Result<()> {
+        let plan = Plan::from_json(&op.plan);
+        let rollback = matches!(
+            op.kind.as_str(),
+            "create_network" | "create" | "start" | "connect"
+        );
+        let steps = if rollback { plan.undo() } else { plan };
+        for e in self.applier()?.apply_best_effort(&steps) {
+            eprintln!(
+                "berth: warning: recovering {} {}: {e}",
+                op.kind,
+                ids::short(&op.subject)
+            );
+        }
+        let subject = op.subject.clone();
+        match op.kind.as_str() {
+            "create" => {
+                let _ = std::fs::remove_dir_all(self.paths.container_dir(&subject));
+                self.store.write(|tx| tx.delete_container(&subject))?;
+            }
+            "create_network" => self.store.write(|tx| tx.delete_network(&subject))?,
+            "remove_network" => {
+                if let Some(n) = self.store.read(|tx| tx.network(&subject))? {
+                    self.revoke_forward(&n)?;
+                }
+                self.store.write(|tx| tx.delete_network(&subject))?
+            }
+            "remove" => {
+                let _ = std::fs::remove_dir_all(self.paths.container_dir(&subject));
+                self.store.write(|tx| tx.delete_container(&subject))?;
+            }
+            "connect" | "disconnect" => self.store.write(|tx| tx.delete_endpoint(&subject))?,
+            "start" | "stop" => self.store.write(|tx| {
+                if let Some(mut c) = tx.container(&subject)? {
+                    c.state = ContainerState::Exited;
+                    c.pid = None;
+                    tx.update_container(&c)?;
+                }
+                Ok(())
+            })?,
+            _ => {}
+        }
+        let id = op.id;
+        self.store.write(|tx| tx.delete_op(id))
+    }
+
+    /// `berth system reconcile`: see the module docs.
+    pub fn reconcile(&mut self) -> Result<ReconcileReport> {
+        super::require_root()?;
+        let _lock = self.lock()?;
+        let mut report = ReconcileReport {
+            operations: self.recover_stale_ops()?,
+            ..Default::default()
+        };
+        for c in self.containers()? {
+            let supervised = c.supervisor_pid.is_some_and(|p| pid_alive(p, None));
+            if c.state == ContainerState::Running && !Self::is_running(&c) && !supervised {
+                self.mark_exited(&c.id, None)?;
+                report.exited.push(c.name.clone());
+            }
+        }
+        self.ensure_kernel(&mut report)?;
+        Ok(report)
+    }
+
+    /// `berth system reset`: removes every container and network berth made,
+    /// its nftables tables and accept rules, restores the sysctls it changed
+    /// and deletes its state.
+    pub fn reset(&mut self) -> Result<()> {
+        super::require_root()?;
+        for c in self.containers()? {
+            self.remove_container(&c.id, true)?;
+        }
+        let _lock = self.lock()?;
+        for n in self.networks()? {
+            self.revoke_forward(&n)?;
+            let plan = bridge_plan(&n).undo();
+            let _ = self.applier()?.apply_best_effort(&Plan {
+                steps: plan
+                    .steps
+                    .into_iter()
+                    .filter(|s| !matches!(s, Step::Nft { .. }))
+                    .collect(),
+            });
+        }
+        let _ = self.applier()?.nft().apply("table inet berth {}\ndelete table inet berth\ntable bridge berth {}\ndelete table bridge berth\n");
+        for (key, old) in self.store.read(|tx| tx.host_changes())? {
+            if let Some(name) = key.strip_prefix("sysctl:") {
+                let _ = sysctl::write(name, &old);
+            }
+        }
+        let _ = self.store.write(delete_ops_all);
+        let _ = std::fs::remove_file(self.paths.db());
+        let _ = std::fs::remove_file(self.paths.state.join("berth.db-wal"));
+        let _ = std::fs::remove_file(self.paths.state.join("berth.db-shm"));
+        let _ = std::fs::remove_dir_all(self.paths.state.join("containers"));
+        let _ = std::fs::remove_dir_all(&self.paths.run);
+        Ok(())
+    }
+}
+
+fn delete_ops_all(tx: &crate::store::Tx) -> Result<()> {
+    for op in tx.ops()? {
+        delete_ops(tx, &op.kind, &op.subject)?;
+    }
+    Ok(())
+}

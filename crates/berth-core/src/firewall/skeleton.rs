@@ -1,0 +1,116 @@
+//! The static skeleton of berth's nftables tables: sets, maps and chains.
+//! Its rules never change at run time; only set and map elements do.
+
+use super::Batch;
+
+/// Name of berth's tables (`inet berth` and `bridge berth`).
+pub const TABLE: &str = "berth";
+
+/// The `inet berth` and `bridge berth` tables with all chains and rules and
+/// no elements.
+pub fn skeleton() -> Batch {
+    let mut b = Batch::new();
+    b.push(INET_SKELETON.trim().to_string());
+    b.push(BRIDGE_SKELETON.trim().to_string());
+    b
+}
+
+const INET_SKELETON: &str = r#"
+table inet berth {
+	comment "managed by berth: do not edit, run 'berth system reconcile' to restore"
+	set bridges {
+		type ifname
+		comment "every bridge of a berth network"
+	}
+	set same_net {
+		type ifname . ifname
+		comment "bridge . bridge: traffic that stays inside one network"
+	}
+	set internal {
+		type ifname
+		comment "bridges of --internal networks: no traffic in or out"
+	}
+	set no_icc {
+		type ifname
+		comment "bridges with enable_icc=false"
+	}
+	set masq {
+		type ifname
+		comment "bridges whose outbound traffic is masqueraded"
+	}
+	map ports4 {
+		type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service
+		flags interval
+		comment "published IPv4 ports: host address . proto . port -> container address . port"
+	}
+	map ports4_keep {
+		type ipv4_addr . inet_proto . inet_service : ipv4_addr
+		flags interval
+		comment "published IPv4 port ranges that keep their port numbers"
+	}
+	map ports6 {
+		type ipv6_addr . inet_proto . inet_service : ipv6_addr . inet_service
+		flags interval
+		comment "published IPv6 ports"
+	}
+	map ports6_keep {
+		type ipv6_addr . inet_proto . inet_service : ipv6_addr
+		flags interval
+		comment "published IPv6 port ranges that keep their port numbers"
+	}
+	chain guard {
+		type filter hook prerouting priority raw; policy accept;
+		iifname @bridges ip daddr 127.0.0.0/8 drop comment "containers never reach the host's loopback"
+	}
+	chain prerouting {
+		type nat hook prerouting priority dstnat; policy accept;
+		fib daddr type local ip daddr != 127.0.0.0/8 jump published comment "never DNAT loopback from the network (moby#45610)"
+		fib daddr type local ip6 daddr != ::1 jump published
+	}
+	chain output {
+		type nat hook output priority -100; policy accept;
+		fib daddr type local meta nfproto ipv4 jump published comment "the host's own connections, localhost included"
+		fib daddr type local ip6 daddr != ::1 jump published
+	}
+	chain published {
+		meta l4proto { tcp, udp } dnat ip to ip daddr . meta l4proto . th dport map @ports4
+		meta l4proto { tcp, udp } dnat ip to ip daddr . meta l4proto . th dport map @ports4_keep
+		meta l4proto { tcp, udp } dnat ip6 to ip6 daddr . meta l4proto . th dport map @ports6
+		meta l4proto { tcp, udp } dnat ip6 to ip6 daddr . meta l4proto . th dport map @ports6_keep
+	}
+	chain postrouting {
+		type nat hook postrouting priority srcnat; policy accept;
+		oifname @bridges ip saddr 127.0.0.0/8 masquerade comment "localhost to a published port"
+		oifname @bridges iifname @bridges ct status dnat masquerade comment "hairpin: a container to a published port"
+		iifname @masq oifname != @bridges masquerade comment "outbound NAT"
+	}
+	chain forward {
+		type filter hook forward priority filter; policy accept;
+		iifname . oifname @same_net goto same_net
+		iifname @internal drop comment "internal networks do not leave their bridge"
+		oifname @internal drop
+		oifname @bridges ct status dnat accept comment "published ports"
+		iifname @bridges oifname @bridges drop comment "networks are isolated from each other"
+		oifname @bridges ct state established,related accept
+		oifname @bridges drop comment "no unsolicited inbound traffic to containers"
+	}
+	chain same_net {
+		ct status dnat accept
+		iifname @no_icc drop comment "enable_icc=false"
+	}
+}
+"#;
+
+const BRIDGE_SKELETON: &str = r#"
+table bridge berth {
+	comment "managed by berth: enable_icc=false without br_netfilter (no meta ibrname needed)"
+	set no_icc_ports {
+		type ifname
+		comment "host ends of the veths of enable_icc=false networks"
+	}
+	chain forward {
+		type filter hook forward priority filter; policy accept;
+		iifname @no_icc_ports oifname @no_icc_ports ether type { ip, ip6 } drop
+	}
+}
+"#;

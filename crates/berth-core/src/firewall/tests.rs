@@ -1,0 +1,104 @@
+use super::*;
+use crate::model::Proto;
+
+fn sample() -> (Vec<NetworkRules>, Vec<PortRule>) {
+    let nets = vec![
+        NetworkRules {
+            bridge: "berth0".into(),
+            internal: false,
+            icc: true,
+            masquerade: true,
+        },
+        NetworkRules {
+            bridge: "br-0123456789ab".into(),
+            internal: true,
+            icc: false,
+            masquerade: true,
+        },
+    ];
+    let ports = vec![
+        PortRule {
+            host_ip: None,
+            proto: Proto::Tcp,
+            host_ports: (8081, 8081),
+            target: PortTarget {
+                addr: "172.17.0.2".parse().unwrap(),
+                port: 80,
+            },
+        },
+        PortRule {
+            host_ip: Some("127.0.0.1".parse().unwrap()),
+            proto: Proto::Udp,
+            host_ports: (5353, 5353),
+            target: PortTarget {
+                addr: "172.17.0.3".parse().unwrap(),
+                port: 53,
+            },
+        },
+        PortRule {
+            host_ip: None,
+            proto: Proto::Tcp,
+            host_ports: (8000, 8010),
+            target: PortTarget {
+                addr: "172.17.0.4".parse().unwrap(),
+                port: 8000,
+            },
+        },
+        PortRule {
+            host_ip: None,
+            proto: Proto::Tcp,
+            host_ports: (8081, 8081),
+            target: PortTarget {
+                addr: "fd00::2".parse().unwrap(),
+                port: 80,
+            },
+        },
+    ];
+    (nets, ports)
+}
+
+/// Compares `text` with the golden file `name`; `BERTH_BLESS=1` rewrites it.
+pub(crate) fn golden(name: &str, text: &str) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name);
+    if std::env::var_os("BERTH_BLESS").is_some() {
+        std::fs::write(&path, text).unwrap();
+    }
+    let want = std::fs::read_to_string(&path).unwrap_or_default();
+    assert_eq!(
+        text,
+        want,
+        "golden file {} differs; rerun with BERTH_BLESS=1 to update",
+        path.display()
+    );
+}
+
+#[test]
+fn full_ruleset_golden() {
+    let (nets, ports) = sample();
+    golden("ruleset.nft", &full_ruleset(&nets, &ports).text());
+}
+
+#[test]
+fn elements_golden() {
+    let (nets, ports) = sample();
+    let mut b = Batch::new();
+    for n in &nets {
+        b.extend(n.remove());
+    }
+    for p in &ports {
+        b.extend(p.remove());
+    }
+    golden("remove-elements.nft", &b.text());
+}
+
+#[test]
+fn skeleton_has_no_per_object_rules() {
+    // The skeleton is the same text whatever the store holds.
+    let (nets, ports) = sample();
+    let with = full_ruleset(&nets, &ports).text();
+    let without = full_ruleset(&[], &[]).text();
+    let rules = |t: &str| t.lines().filter(|l| !l.starts_with("add element")).count();
+    assert_eq!(rules(&with), rules(&without));
+}

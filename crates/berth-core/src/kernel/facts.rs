@@ -1,0 +1,155 @@
+//! A read-only snapshot of the host that planning needs (`HostFacts`):
+//! routed prefixes, link names and listening sockets.
+
+use super::msg;
+use super::netlink::Netlink;
+use crate::error::Result;
+use crate::model::Proto;
+use ipnet::IpNet;
+use netlink_packet_route::link::LinkAttribute;
+use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteHeader};
+use netlink_packet_route::RouteNetlinkMessage;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// What planning may look at about the host.
+#[derive(Debug, Clone, Default)]
+pub struct HostFacts {
+    /// Destinations of the main table's routes, except default routes.
+    pub routes: Vec<IpNet>,
+    /// Names of every link.
+    pub links: Vec<String>,
+}
+
+impl HostFacts {
+    /// Reads routes and links through `nl`.
+    pub fn read(nl: &mut Netlink) -> Result<HostFacts> {
+        let mut routes = Vec::new();
+        for v6 in [false, true] {
+            for m in nl.dump(msg::dump_routes(v6))? {
+                if let RouteNetlinkMessage::NewRoute(r) = m {
+                    if r.header.table != RouteHeader::RT_TABLE_MAIN
+                        || r.header.destination_prefix_length == 0
+                    {
+                        continue;
+                    }
+                    for a in &r.attributes {
+                        if let RouteAttribute::Destination(d) = a {
+                            let ip = match d {
+                                RouteAddress::Inet(v4) => IpAddr::V4(*v4),
+                                RouteAddress::Inet6(v6) => IpAddr::V6(*v6),
+                                _ => continue,
+                            };
+                            if let Ok(n) = IpNet::new(ip, r.header.destination_prefix_length) {
+                                // fe80::/64 is on every IPv6 link; it never clashes.
+                                if !matches!(ip, IpAddr::V6(v) if v.segments()[0] == 0xfe80) {
+                                    routes.push(n.trunc());
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let links = link_names(nl)?;
+        Ok(HostFacts { routes, links })
+    }
+}
+
+/// Names of every link in `nl`'s namespace.
+pub fn link_names(nl: &mut Netlink) -> Result<Vec<String>> {
+    let mut links = Vec::new();
+    for m in nl.dump(msg::dump_links())? {
+        if let RouteNetlinkMessage::NewLink(l) = m {
+            for a in l.attributes {
+                if let LinkAttribute::IfName(n) = a {
+                    links.push(n);
+                }
+            }
+        }
+    }
+    Ok(links)
+}
+
+/// A socket bound on the host: its protocol, address and port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listener {
+    /// tcp (listening) or udp (bound).
+    pub proto: Proto,
+    /// Local address (unspecified = all).
+    pub addr: IpAddr,
+    /// Local port.
+    pub port: u16,
+}
+
+/// Sockets listening (TCP) or bound (UDP) in the calling process's network
+/// namespace, from /proc/net/{tcp,tcp6,udp,udp6}.
+pub fn listeners() -> Vec<Listener> {
+    let mut v = Vec::new();
+    for (file, proto, state) in [
+        ("/proc/net/tcp", Proto::Tcp, "0A"),
+        ("/proc/net/tcp6", Proto::Tcp, "0A"),
+        ("/proc/net/udp", Proto::Udp, "07"),
+        ("/proc/net/udp6", Proto::Udp, "07"),
+    ] {
+        let Ok(text) = std::fs::read_to_string(file) else {
+            continue;
+        };
+        v.extend(
+            text.lines()
+                .skip(1)
+                .filter_map(|l| parse_proc_net_line(l, proto, state)),
+        );
+    }
+    v
+}
+
+/// Parses one line of /proc/net/{tcp,udp}[6].
+fn parse_proc_net_line(line: &str, proto: Proto, state: &str) -> Option<Listener> {
+    let mut f = line.split_whitespace();
+    let local = f.nth(1)?;
+    let st = f.nth(1)?;
+    if st != state {
+        return None;
+    }
+    let (addr_hex, port_hex) = local.split_once(':')?;
+    let port = u16::from_str_radix(port_hex, 16).ok()?;
+    let addr = match addr_hex.len() {
+        8 => IpAddr::V4(Ipv4Addr::from(
+            u32::from_str_radix(addr_hex, 16).ok()?.to_be(),
+        )),
+        32 => {
+            let mut b = [0u8; 16];
+            for (i, chunk) in b.chunks_mut(4).enumerate() {
+                let w = u32::from_str_radix(&addr_hex[i * 8..i * 8 + 8], 16).ok()?;
+                chunk.copy_from_slice(&w.to_ne_bytes());
+            }
+            IpAddr::V6(Ipv6Addr::from(b))
+        }
+        _ => return None,
+    };
+    Some(Listener { proto, addr, port })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_proc_net_lines() {
+        let l = "   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1 0 100 0 0 10 0";
+        let got = parse_proc_net_line(l, Proto::Tcp, "0A").unwrap();
+        assert_eq!(
+            got,
+            Listener {
+                proto: Proto::Tcp,
+                addr: "127.0.0.1".parse().unwrap(),
+                port: 8080
+            }
+        );
+        let l6 = "   0: 00000000000000000000000001000000:0050 00000000000000000000000000000000:0000 0A 0 0 0 0";
+        let got = parse_proc_net_line(l6, Proto::Tcp, "0A").unwrap();
+        assert_eq!(got.addr, "::1".parse::<IpAddr>().unwrap());
+        assert_eq!(got.port, 80);
+        assert!(parse_proc_net_line(l, Proto::Tcp, "01").is_none());
+    }
+}

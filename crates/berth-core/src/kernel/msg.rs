@@ -1,0 +1,261 @@
+//! Builders of rtnetlink messages (pure): links, addresses and routes.
+//! Kept apart from the socket so they can be read and tested on their own.
+
+use super::netlink::Request;
+use ipnet::IpNet;
+use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE};
+use netlink_packet_route::address::{
+    AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage,
+};
+use netlink_packet_route::link::{
+    InfoData, InfoKind, InfoVeth, LinkAttribute, LinkFlags, LinkInfo, LinkMessage,
+};
+use netlink_packet_route::route::{
+    RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteScope, RouteType,
+};
+use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
+use std::net::IpAddr;
+use std::os::fd::RawFd;
+
+fn family(ip: &IpAddr) -> AddressFamily {
+    if ip.is_ipv4() {
+        AddressFamily::Inet
+    } else {
+        AddressFamily::Inet6
+    }
+}
+
+/// Parses `aa:bb:cc:dd:ee:ff`.
+pub fn parse_mac(mac: &str) -> Option<Vec<u8>> {
+    let v: Vec<u8> = mac
+        .split(':')
+        .filter_map(|h| u8::from_str_radix(h, 16).ok())
+        .collect();
+    (v.len() == 6 && mac.split(':').count() == 6).then_some(v)
+}
+
+fn up_header(msg: &mut LinkMessage) {
+    msg.header.flags = LinkFlags::Up;
+    msg.header.change_mask = LinkFlags::Up;
+}
+
+/// Create a bridge `name` (up, with `mtu`).
+pub fn new_bridge(name: &str, mtu: u32) -> Request {
+    let mut m = LinkMessage::default();
+    up_header(&mut m);
+    m.attributes.push(LinkAttribute::IfName(name.to_string()));
+    m.attributes.push(LinkAttribute::Mtu(mtu));
+    m.attributes
+        .push(LinkAttribute::LinkInfo(vec![LinkInfo::Kind(
+            InfoKind::Bridge,
+        )]));
+    Request {
+        msg: RouteNetlinkMessage::NewLink(m),
+        flags: NLM_F_CREATE | NLM_F_EXCL,
+        what: format!("create bridge {name}"),
+    }
+}
+
+/// The container end of a veth pair.
+pub struct VethPeer<'a> {
+    /// Name inside the container (eth0...).
+    pub name: &'a str,
+    /// fd of the container's network namespace.
+    pub netns_fd: RawFd,
+    /// MAC address.
+    pub mac: Option<Vec<u8>>,
+}
+
+/// Create a veth pair whose host end `host` is enslaved to bridge index
+/// `master` and up, and whose other end is created directly inside the
+/// container's namespace under its final name: one message, no rename.
+pub fn new_veth(host: &str, mtu: u32, master: u32, peer: &VethPeer) -> Request {
+    let mut p = LinkMessage::default();
+    p.attributes
+        .push(LinkAttribute::IfName(peer.name.to_string()));
+    p.attributes.push(LinkAttribute::Mtu(mtu));
+    p.attributes.push(LinkAttribute::NetNsFd(peer.netns_fd));
+    if let Some(mac) = &peer.mac {
+        p.attributes.push(LinkAttribute::Address(mac.clone()));
+    }
+    let mut m = LinkMessage::default();
+    up_header(&mut m);
+    m.attributes.push(LinkAttribute::IfName(host.to_string()));
+    m.attributes.push(LinkAttribute::Mtu(mtu));
+    m.attributes.push(LinkAttribute::Controller(master));
+    m.attributes.push(LinkAttribute::LinkInfo(vec![
+        LinkInfo::Kind(InfoKind::Veth),
+        LinkInfo::Data(InfoData::Veth(InfoVeth::Peer(p))),
+    ]));
+    Request {
+        msg: RouteNetlinkMessage::NewLink(m),
+        flags: NLM_F_CREATE | NLM_F_EXCL,
+        what: format!("create veth {host} (peer {} in the container)", peer.name),
+    }
+}
+
+/// Bring link `name` up.
+pub fn link_up(name: &str) -> Request {
+    let mut m = LinkMessage::default();
+    up_header(&mut m);
+    m.attributes.push(LinkAttribute::IfName(name.to_string()));
+    Request {
+        msg: RouteNetlinkMessage::SetLink(m),
+        flags: 0,
+        what: format!("set {name} up"),
+    }
+}
+
+/// Delete link `name`.
+pub fn del_link(name: &str) -> Request {
+    let mut m = LinkMessage::default();
+    m.attributes.push(LinkAttribute::IfName(name.to_string()));
+    Request {
+        msg: RouteNetlinkMessage::DelLink(m),
+        flags: 0,
+        what: format!("delete link {name}"),
+    }
+}
+
+/// Query link `name` (use with [`super::Netlink`]'s dump-less get).
+pub fn get_link(name: &str) -> RouteNetlinkMessage {
+    let mut m = LinkMessage::default();
+    m.attributes.push(LinkAttribute::IfName(name.to_string()));
+    RouteNetlinkMessage::GetLink(m)
+}
+
+/// Add `addr` (with its prefix) to interface index `index`; IPv6 without DAD
+/// (berth allocated it, so it is unique).
+pub fn add_address(index: u32, addr: IpNet, ifname: &str) -> Request {
+    let ip = addr.addr();
+    let mut m = AddressMessage::default();
+    m.header.family = family(&ip);
+    m.header.prefix_len = addr.prefix_len();
+    m.header.index = index;
+    m.attributes.push(AddressAttribute::Local(ip));
+    m.attributes.push(AddressAttribute::Address(ip));
+    if let IpAddr::V4(v4) = ip {
+        if let IpNet::V4(n) = addr {
+            if n.prefix_len() < 31 {
+                m.attributes
+                    .push(AddressAttribute::Broadcast(n.broadcast()));
+            }
+        }
+        let _ = v4;
+    } else {
+        m.header.flags = AddressHeaderFlags::Nodad;
+        m.attributes
+            .push(AddressAttribute::Flags(AddressFlags::Nodad));
+    }
+    Request {
+        msg: RouteNetlinkMessage::NewAddress(m),
+        flags: NLM_F_CREATE | NLM_F_REPLACE,
+        what: format!("add address {addr} to {ifname}"),
+    }
+}
+
+/// Add a default route via `gw` (through interface index `oif`).
+pub fn default_route(gw: IpAddr, oif: u32) -> Request {
+    let mut m = RouteMessage::default();
+    m.header.address_family = family(&gw);
+    m.header.table = RouteHeader::RT_TABLE_MAIN;
+    m.header.protocol = RouteProtocol::Static;
+    m.header.scope = RouteScope::Universe;
+    m.header.kind = RouteType::Unicast;
+    m.attributes
+        .push(RouteAttribute::Gateway(RouteAddress::from(gw)));
+    m.attributes.push(RouteAttribute::Oif(oif));
+    Request {
+        msg: RouteNetlinkMessage::NewRoute(m),
+        flags: NLM_F_CREATE | NLM_F_REPLACE,
+        what: format!("add default route via {gw}"),
+    }
+}
+
+/// Dump request for all routes of a family.
+pub fn dump_routes(v6: bool) -> RouteNetlinkMessage {
+    let mut m = RouteMessage::default();
+    m.header.address_family = if v6 {
+        AddressFamily::Inet6
+    } else {
+        AddressFamily::Inet
+    };
+    RouteNetlinkMessage::GetRoute(m)
+}
+
+/// Dump request for all links.
+pub fn dump_links() -> RouteNetlinkMessage {
+    RouteNetlinkMessage::GetLink(LinkMessage::default())
+}
+
+/// Dump request for all addresses.
+pub fn dump_addresses() -> RouteNetlinkMessage {
+    RouteNetlinkMessage::GetAddress(AddressMessage::default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use netlink_packet_core::{NetlinkHeader, NetlinkMessage, NetlinkPayload};
+
+    fn roundtrip(r: Request) -> RouteNetlinkMessage {
+        let mut nl = NetlinkMessage::new(NetlinkHeader::default(), NetlinkPayload::from(r.msg));
+        nl.finalize();
+        let mut buf = vec![0; nl.buffer_len()];
+        nl.serialize(&mut buf);
+        match NetlinkMessage::<RouteNetlinkMessage>::deserialize(&buf)
+            .unwrap()
+            .payload
+        {
+            NetlinkPayload::InnerMessage(m) => m,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn veth_message_carries_peer_namespace_and_master() {
+        let peer = VethPeer {
+            name: "eth0",
+            netns_fd: 7,
+            mac: parse_mac("02:42:ac:11:00:02"),
+        };
+        let RouteNetlinkMessage::NewLink(m) = roundtrip(new_veth("veth1234567", 1500, 9, &peer))
+        else {
+            panic!()
+        };
+        assert!(m.attributes.contains(&LinkAttribute::Controller(9)));
+        assert!(m
+            .attributes
+            .contains(&LinkAttribute::IfName("veth1234567".into())));
+        assert!(m.header.flags.contains(LinkFlags::Up));
+        let s = format!("{m:?}");
+        assert!(s.contains("NetNsFd(7)") && s.contains("\"eth0\""), "{s}");
+    }
+
+    #[test]
+    fn address_and_route_messages() {
+        let RouteNetlinkMessage::NewAddress(a) =
+            roundtrip(add_address(3, "172.17.0.2/16".parse().unwrap(), "eth0"))
+        else {
+            panic!()
+        };
+        assert_eq!(a.header.prefix_len, 16);
+        assert!(a.attributes.contains(&AddressAttribute::Broadcast(
+            "172.17.255.255".parse().unwrap()
+        )));
+        let RouteNetlinkMessage::NewAddress(a6) =
+            roundtrip(add_address(3, "fd00::2/64".parse().unwrap(), "eth0"))
+        else {
+            panic!()
+        };
+        assert!(a6.header.flags.contains(AddressHeaderFlags::Nodad));
+        let RouteNetlinkMessage::NewRoute(r) =
+            roundtrip(default_route("172.17.0.1".parse().unwrap(), 3))
+        else {
+            panic!()
+        };
+        assert_eq!(r.header.destination_prefix_length, 0);
+        assert!(r.attributes.contains(&RouteAttribute::Oif(3)));
+        assert_eq!(parse_mac("zz:00"), None);
+    }
+}

@@ -1,0 +1,117 @@
+//! Network namespaces kept alive by bind mounts, as `ip netns` does.
+//!
+//! A container's namespace is created on a short-lived thread (unshare is per
+//! thread, so the caller never leaves the host's namespace) and pinned by
+//! bind-mounting `/proc/thread-self/ns/net` onto a file under berth's
+//! runtime dir. The same thread opens a netlink socket inside it and brings
+//! `lo` up, so the caller gets back a ready handle.
+
+use super::msg;
+use super::netlink::Netlink;
+use crate::error::{Error, Result};
+use nix::mount::{mount, umount2, MntFlags, MsFlags};
+use nix::sched::{unshare, CloneFlags};
+use std::fs::{File, OpenOptions};
+use std::path::Path;
+
+/// A freshly created namespace: its fd and a netlink socket inside it.
+pub struct NewNetns {
+    /// Open fd of the namespace.
+    pub file: File,
+    /// A socket in the namespace.
+    pub netlink: Netlink,
+}
+
+/// Creates a network namespace pinned at `path`, with `lo` up.
+pub fn create(path: &Path) -> Result<NewNetns> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::internal(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|e| {
+            Error::kernel(format!(
+                "cannot create namespace file {}: {e}",
+                path.display()
+            ))
+        })?;
+    let made = std::thread::scope(|s| {
+        s.spawn(|| -> Result<NewNetns> {
+            unshare(CloneFlags::CLONE_NEWNET)
+                .map_err(|e| Error::kernel(format!("cannot create a network namespace: {e}")))?;
+            mount(
+                Some("/proc/thread-self/ns/net"),
+                path,
+                None::<&str>,
+                MsFlags::MS_BIND,
+                None::<&str>,
+            )
+            .map_err(|e| {
+                Error::kernel(format!(
+                    "cannot bind-mount the namespace on {}: {e}",
+                    path.display()
+                ))
+            })?;
+            let file = File::open("/proc/thread-self/ns/net")?;
+            let mut netlink = Netlink::open()?;
+            netlink.run(vec![msg::link_up("lo")])?;
+            Ok(NewNetns { file, netlink })
+        })
+        .join()
+        .unwrap_or_else(|_| Err(Error::internal("namespace thread panicked")))
+    });
+    if made.is_err() {
+        let _ = remove(path);
+    }
+    made
+}
+
+/// Opens the namespace pinned at `path`.
+pub fn open(path: &Path) -> Result<File> {
+    File::open(path).map_err(|e| {
+        Error::kernel(format!(
+            "cannot open network namespace {}: {e}",
+            path.display()
+        ))
+    })
+}
+
+/// True when `path` is a pinned namespace (not just a leftover empty file).
+pub fn is_pinned(path: &Path) -> bool {
+    let ns_magic = 0x6e73_6673; // NSFS_MAGIC
+    nix::sys::statfs::statfs(path).is_ok_and(|s| s.filesystem_type().0 == ns_magic)
+}
+
+/// Unpins and removes the namespace file at `path`; missing is fine. The
+/// kernel frees the namespace (and the container ends of its veths) once no
+/// process uses it.
+pub fn remove(path: &Path) -> Result<()> {
+    match umount2(path, MntFlags::MNT_DETACH) {
+        Ok(()) | Err(nix::errno::Errno::EINVAL) | Err(nix::errno::Errno::ENOENT) => {}
+        Err(e) => {
+            return Err(Error::kernel(format!(
+                "cannot unmount namespace {}: {e}",
+                path.display()
+            )))
+        }
+    }
+    match std::fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::internal(format!(
+            "cannot remove {}: {e}",
+            path.display()
+        ))),
+    }
+}
+
+/// The inode of the calling thread's network namespace.
+pub fn current_inode() -> Option<u64> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/thread-self/ns/net")
+        .ok()
+        .map(|m| m.ino())
+}

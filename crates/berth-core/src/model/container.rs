@@ -1,0 +1,123 @@
+//! Containers and their endpoints (one per network they are attached to).
+
+use super::port::{PortBinding, PortSpec};
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::path::PathBuf;
+
+/// A `--network` attachment request, with its per-network options.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct NetworkAttach {
+    /// Network name or id.
+    pub network: String,
+    /// `--ip`.
+    pub ip: Option<Ipv4Addr>,
+    /// `--ip6`.
+    pub ip6: Option<Ipv6Addr>,
+    /// `--alias` / `--network-alias`.
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    /// `--mac-address`.
+    pub mac: Option<String>,
+}
+
+/// What `berth run` was asked to run: everything needed to (re)start it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct ContainerConfig {
+    /// `--hostname` (default: the short id).
+    pub hostname: String,
+    /// The command and its arguments.
+    pub argv: Vec<String>,
+    /// `-e K=V` values.
+    pub env: Vec<String>,
+    /// `--rootfs DIR`.
+    pub rootfs: Option<PathBuf>,
+    /// `-t`.
+    pub tty: bool,
+    /// `-i`.
+    pub interactive: bool,
+    /// `--rm`.
+    pub auto_remove: bool,
+    /// Networks in the order given (the first one carries the default route).
+    pub networks: Vec<NetworkAttach>,
+    /// `-p` requests as typed.
+    pub publish: Vec<PortSpec>,
+}
+
+/// Lifecycle state of a container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ContainerState {
+    /// Recorded, not started yet (or being started).
+    Created,
+    /// Its process is running.
+    Running,
+    /// Its process has exited.
+    Exited,
+}
+
+impl ContainerState {
+    /// Docker's status word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContainerState::Created => "created",
+            ContainerState::Running => "running",
+            ContainerState::Exited => "exited",
+        }
+    }
+}
+
+/// A stored container.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Container {
+    /// 64-hex id.
+    pub id: String,
+    /// Unique name.
+    pub name: String,
+    /// Creation time (RFC 3339).
+    pub created: String,
+    /// What to run.
+    pub config: ContainerConfig,
+    /// Lifecycle state as last recorded.
+    pub state: ContainerState,
+    /// Host PID of the container's PID 1 while running.
+    pub pid: Option<i32>,
+    /// Start time of that PID (clock ticks since boot) to detect PID reuse.
+    pub pid_start: Option<u64>,
+    /// PID of the supervisor process of a detached container.
+    pub supervisor_pid: Option<i32>,
+    /// Exit code once exited.
+    pub exit_code: Option<i32>,
+    /// When it last started.
+    pub started_at: Option<String>,
+    /// When it last exited.
+    pub finished_at: Option<String>,
+    /// Published ports, resolved to concrete host ports.
+    pub ports: Vec<PortBinding>,
+}
+
+/// A container's attachment to one network.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Endpoint {
+    /// 64-hex id.
+    pub id: String,
+    /// The container.
+    pub container_id: String,
+    /// The network.
+    pub network_id: String,
+    /// Interface name inside the container (eth0, eth1, ...).
+    pub ifname: String,
+    /// IPv4 address with the subnet's prefix length.
+    pub ipv4: Option<IpNet>,
+    /// IPv6 address with the subnet's prefix length.
+    pub ipv6: Option<IpNet>,
+    /// MAC address of the container's interface.
+    pub mac: String,
+    /// Host-side veth name.
+    pub host_veth: String,
+    /// DNS aliases on this network.
+    pub aliases: Vec<String>,
+    /// Order of attachment (0 = first network: default route, published ports).
+    pub position: u32,
+}

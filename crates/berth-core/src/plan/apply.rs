@@ -1,0 +1,151 @@
+//! The executor: the only place where plans touch the kernel.
+
+use super::{after_step, container_if_requests, NsCache, Plan, Step};
+use crate::error::{Error, Result};
+use crate::kernel::{errno, msg, netns, sysctl, Netlink, Nft};
+use std::path::Path;
+
+/// Applies plans in the host's namespace (where it was created).
+pub struct Applier {
+    host: Netlink,
+    nft: Nft,
+    ns: NsCache,
+}
+
+impl Applier {
+    /// Opens the host netlink socket and nftables handle.
+    pub fn new() -> Result<Applier> {
+        Ok(Applier {
+            host: Netlink::open()?,
+            nft: Nft::new(),
+            ns: NsCache::default(),
+        })
+    }
+
+    /// The host netlink socket.
+    pub fn host(&mut self) -> &mut Netlink {
+        &mut self.host
+    }
+
+    /// The nftables handle.
+    pub fn nft(&mut self) -> &mut Nft {
+        &mut self.nft
+    }
+
+    /// Applies `plan` step by step. If a step fails, everything applied so
+    /// far (the failing step included) is undone before the error returns.
+    pub fn apply(&mut self, op: &str, plan: &Plan) -> Result<()> {
+        for (i, step) in plan.steps.iter().enumerate() {
+            if let Err(e) = self.step(step) {
+                let done = Plan {
+                    steps: plan.steps[..=i].to_vec(),
+                };
+                for undo_err in self.apply_best_effort(&done.undo()) {
+                    eprintln!("berth: warning: rollback: {undo_err}");
+                }
+                return Err(e);
+            }
+            after_step(op, i);
+        }
+        Ok(())
+    }
+
+    /// Applies every step, continuing past failures; returns the failures.
+    /// Used for undo and teardown plans, whose steps are idempotent.
+    pub fn apply_best_effort(&mut self, plan: &Plan) -> Vec<Error> {
+        plan.steps
+            .iter()
+            .filter_map(|s| self.step(s).err())
+            .collect()
+    }
+
+    fn step(&mut self, step: &Step) -> Result<()> {
+        match step {
+            Step::CreateBridge { name, mtu, addrs } => self.create_bridge(name, *mtu, addrs),
+            Step::Sysctl { key, value } => sysctl::write(key, value),
+            Step::CreateNetns { path } => {
+                let made = netns::create(path)?;
+                self.ns.insert(path.clone(), made.file, made.netlink);
+                Ok(())
+            }
+            Step::CreateVeth { .. } => self.create_veth(step),
+            Step::Nft { apply, .. } => self.nft.apply(apply),
+            Step::DeleteLink { name } => self.delete_link(name),
+            Step::RemoveNetns { path } => {
+                self.ns.forget(path);
+                netns::remove(path)
+            }
+        }
+    }
+
+    fn create_bridge(&mut self, name: &str, mtu: u32, addrs: &[ipnet::IpNet]) -> Result<()> {
+        self.host.run(vec![msg::new_bridge(name, mtu)])?;
+        let index = self
+            .host
+            .link_index(name)?
+            .ok_or_else(|| Error::kernel(format!("bridge {name} vanished after creation")))?;
+        let reqs = addrs
+            .iter()
+            .map(|a| msg::add_address(index, *a, name))
+            .collect();
+        self.host.run(reqs)
+    }
+
+    fn create_veth(&mut self, step: &Step) -> Result<()> {
+        let Step::CreateVeth {
+            host,
+            peer,
+            netns: ns_path,
+            bridge,
+            mtu,
+            mac,
+            addrs,
+            gateways,
+        } = step
+        else {
+            return Ok(());
+        };
+        let master = self.host.link_index(bridge)?.ok_or_else(|| {
+            Error::kernel(format!(
+                "bridge {bridge} does not exist: run 'berth system reconcile' to recreate it"
+            ))
+        })?;
+        let (file, _) = self.ns.get(ns_path)?;
+        let fd = std::os::fd::AsRawFd::as_raw_fd(file);
+        let peer_spec = msg::VethPeer {
+            name: peer,
+            netns_fd: fd,
+            mac: msg::parse_mac(mac),
+        };
+        self.host
+            .run(vec![msg::new_veth(host, *mtu, master, &peer_spec)])?;
+        let (_, nl) = self.ns.get(ns_path)?;
+        let index = nl.link_index(peer)?.ok_or_else(|| {
+            Error::kernel(format!("{peer} did not appear in {}", ns_path.display()))
+        })?;
+        nl.run(container_if_requests(index, peer, addrs, gateways))
+    }
+
+    fn delete_link(&mut self, name: &str) -> Result<()> {
+        match self
+            .host
+            .execute(vec![msg::del_link(name)])?
+            .into_iter()
+            .next()
+        {
+            Some(e) if e.errno == errno::ENODEV || e.errno == errno::ENOENT => Ok(()),
+            Some(e) => Err(e.into_error()),
+            None => Ok(()),
+        }
+    }
+
+    /// Deletes link `name` inside the namespace pinned at `ns`; gone is fine.
+    pub fn delete_link_in(&mut self, ns: &Path, name: &str) -> Result<()> {
+        let (_, nl) = self.ns.get(&ns.to_path_buf())?;
+        match nl.execute(vec![msg::del_link(name)])?.into_iter().next() {
+            Some(e) if e.errno == errno::ENODEV || e.errno == errno::ENOENT => Ok(()),
+            Some(e) => Err(e.into_error()),
+            None => Ok(()),
+        }
+    }
+}

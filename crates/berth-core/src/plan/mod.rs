@@ -1,0 +1,174 @@
+//! Plans: the kernel changes one operation needs, as plain data, and the
+//! executor that applies them.
+//!
+//! A [`Plan`] is computed purely from the request, the store and the host
+//! facts; it is recorded in the store (the intent) before anything is
+//! applied. Every [`Step`] has an idempotent undo, so a failed or crashed
+//! operation is rolled back by undoing its whole plan in reverse — whether
+//! the failure happened in this process or the process was killed and a
+//! later `berth` finds the record (see `engine::reconcile`).
+
+use crate::error::Result;
+use crate::kernel::{msg, netns, Netlink};
+use crate::{failpoint, kernel};
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::fs::File;
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+mod apply;
+pub use apply::Applier;
+
+/// One kernel change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "step", rename_all = "snake_case")]
+pub enum Step {
+    /// Create a bridge with addresses, up. Undo: delete it.
+    CreateBridge {
+        /// Bridge name.
+        name: String,
+        /// MTU.
+        mtu: u32,
+        /// Gateway addresses with prefix.
+        addrs: Vec<IpNet>,
+    },
+    /// Set a sysctl of the host namespace. Undo: none (recorded separately).
+    Sysctl {
+        /// Key, e.g. `net.ipv4.ip_forward`.
+        key: String,
+        /// Value.
+        value: String,
+    },
+    /// Create a pinned network namespace. Undo: unpin and remove.
+    CreateNetns {
+        /// The pin file.
+        path: PathBuf,
+    },
+    /// Create a veth pair: host end on `bridge`, peer `peer` inside `netns`,
+    /// configured with `addrs` and default routes via `gateways`.
+    /// Undo: delete the host end (the peer goes with it).
+    CreateVeth {
+        /// Host end name.
+        host: String,
+        /// Name inside the container.
+        peer: String,
+        /// The container's namespace pin file.
+        netns: PathBuf,
+        /// Bridge to attach to.
+        bridge: String,
+        /// MTU.
+        mtu: u32,
+        /// MAC of the container end.
+        mac: String,
+        /// Container addresses with prefix.
+        addrs: Vec<IpNet>,
+        /// Default gateways (empty when this is not the default route network).
+        gateways: Vec<IpAddr>,
+    },
+    /// An nftables transaction. Undo: the `undo` transaction.
+    Nft {
+        /// Commands to apply.
+        apply: String,
+        /// Commands that revert them (idempotent).
+        undo: String,
+    },
+    /// Delete a link (teardown). Undo: none.
+    DeleteLink {
+        /// Link name.
+        name: String,
+    },
+    /// Unpin a namespace (teardown). Undo: none.
+    RemoveNetns {
+        /// The pin file.
+        path: PathBuf,
+    },
+}
+
+/// An ordered list of steps.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    /// Steps in apply order.
+    pub steps: Vec<Step>,
+}
+
+impl Plan {
+    /// The plan as JSON, as recorded in the store.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Parses a recorded plan.
+    pub fn from_json(s: &str) -> Plan {
+        serde_json::from_str(s).unwrap_or_default()
+    }
+
+    /// The plan that reverts this one: each step's undo, in reverse order.
+    pub fn undo(&self) -> Plan {
+        let steps = self
+            .steps
+            .iter()
+            .rev()
+            .filter_map(|s| match s {
+                Step::CreateBridge { name, .. } => Some(Step::DeleteLink { name: name.clone() }),
+                Step::CreateNetns { path } => Some(Step::RemoveNetns { path: path.clone() }),
+                Step::CreateVeth { host, .. } => Some(Step::DeleteLink { name: host.clone() }),
+                Step::Nft { undo, .. } if !undo.is_empty() => Some(Step::Nft {
+                    apply: undo.clone(),
+                    undo: String::new(),
+                }),
+                _ => None,
+            })
+            .collect();
+        Plan { steps }
+    }
+}
+
+/// Handles to namespaces opened while applying.
+#[derive(Default)]
+pub(crate) struct NsCache {
+    map: HashMap<PathBuf, (File, Netlink)>,
+}
+
+impl NsCache {
+    pub(crate) fn get(&mut self, path: &PathBuf) -> Result<&mut (File, Netlink)> {
+        if !self.map.contains_key(path) {
+            let f = netns::open(path)?;
+            let nl = Netlink::open_in(&f)?;
+            self.map.insert(path.clone(), (f, nl));
+        }
+        self.map
+            .get_mut(path)
+            .ok_or_else(|| crate::Error::internal("namespace cache"))
+    }
+
+    pub(crate) fn insert(&mut self, path: PathBuf, file: File, nl: Netlink) {
+        self.map.insert(path, (file, nl));
+    }
+
+    pub(crate) fn forget(&mut self, path: &PathBuf) {
+        self.map.remove(path);
+    }
+}
+
+/// Passes the failpoint after step `i` of operation `op`.
+pub(crate) fn after_step(op: &str, i: usize) {
+    failpoint::hit(&format!("{op}:{i}"));
+}
+
+/// Used by `apply`: builds the requests configuring a container interface.
+pub(crate) fn container_if_requests(
+    index: u32,
+    name: &str,
+    addrs: &[IpNet],
+    gateways: &[IpAddr],
+) -> Vec<kernel::Request> {
+    let mut reqs: Vec<kernel::Request> = addrs
+        .iter()
+        .map(|a| msg::add_address(index, *a, name))
+        .collect();
+    reqs.push(msg::link_up(name));
+    reqs.extend(gateways.iter().map(|g| msg::default_route(*g, index)));
+    reqs
+}

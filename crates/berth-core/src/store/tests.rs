@@ -1,0 +1,114 @@
+use super::*;
+use crate::model::{Driver, Endpoint, IpamConfig, Network};
+use std::collections::BTreeMap;
+
+fn network() -> Network {
+    Network {
+        id: "n1".into(),
+        name: "net".into(),
+        driver: Driver::Bridge,
+        created: String::new(),
+        ipv6: false,
+        internal: false,
+        ipam: vec![IpamConfig {
+            subnet: "10.0.0.0/24".parse().unwrap(),
+            gateway: "10.0.0.1".parse().unwrap(),
+            ip_range: None,
+            aux: BTreeMap::new(),
+        }],
+        options: BTreeMap::new(),
+        labels: BTreeMap::new(),
+        bridge: Some("br-x".into()),
+        mtu: 1500,
+        icc: true,
+        masquerade: true,
+        host_binding_ipv4: None,
+        builtin: false,
+    }
+}
+
+fn container(id: &str) -> crate::model::Container {
+    crate::model::Container {
+        id: id.into(),
+        name: format!("c-{id}"),
+        created: String::new(),
+        config: Default::default(),
+        state: crate::model::ContainerState::Created,
+        pid: None,
+        pid_start: None,
+        supervisor_pid: None,
+        exit_code: None,
+        started_at: None,
+        finished_at: None,
+        ports: vec![],
+    }
+}
+
+#[test]
+fn parallel_writers_never_share_an_address() {
+    let dir = std::env::temp_dir().join(format!("berth-store-test-{}", std::process::id()));
+    let paths = Paths::new(Some(&dir));
+    Store::open(&paths)
+        .unwrap()
+        .write(|tx| tx.insert_network(&network()))
+        .unwrap();
+    let handles: Vec<_> = (0..40)
+        .map(|i| {
+            let paths = paths.clone();
+            std::thread::spawn(move || {
+                let mut s = Store::open(&paths).unwrap();
+                s.write(|tx| {
+                    let cid = format!("c{i}");
+                    tx.insert_container(&container(&cid))?;
+                    let net = tx.network("net")?.unwrap();
+                    let ip = crate::ipam::allocate_after(&net.ipam[0], None, |ip| {
+                        tx.addr_in_use("n1", ip)
+                    })?
+                    .unwrap();
+                    tx.insert_endpoint(&Endpoint {
+                        id: format!("e{i}"),
+                        container_id: cid,
+                        network_id: "n1".into(),
+                        ifname: "eth0".into(),
+                        ipv4: Some(ipnet::IpNet::new(ip, 24).unwrap()),
+                        ipv6: None,
+                        mac: String::new(),
+                        host_veth: String::new(),
+                        aliases: vec![],
+                        position: 0,
+                    })
+                })
+                .unwrap();
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    let used = Store::open(&paths)
+        .unwrap()
+        .read(|tx| tx.used_addrs("n1"))
+        .unwrap();
+    assert_eq!(used.len(), 40);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn names_are_unique_and_lookups_accept_prefixes() {
+    let dir = std::env::temp_dir().join(format!("berth-store-names-{}", std::process::id()));
+    let mut s = Store::open(&Paths::new(Some(&dir))).unwrap();
+    s.write(|tx| tx.insert_container(&container("abcdef0123")))
+        .unwrap();
+    let e = s
+        .write(|tx| tx.insert_container(&container("abcdef0123")))
+        .unwrap_err();
+    assert_eq!(e.kind(), crate::ErrorKind::Conflict);
+    let mut dup = container("ffff");
+    dup.name = "c-abcdef0123".into();
+    let e = s.write(|tx| tx.insert_container(&dup)).unwrap_err();
+    assert!(e.to_string().contains("already in use"), "{e}");
+    assert!(s.read(|tx| tx.container("abcd")).unwrap().is_some());
+    assert!(s.read(|tx| tx.container("c-abcdef0123")).unwrap().is_some());
+    assert!(s.read(|tx| tx.container("zz")).unwrap().is_none());
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,0 +1,356 @@
+//! Reads and writes inside one store transaction.
+
+use crate::error::{Error, Result};
+use crate::model::{Container, Endpoint, Network, Proto};
+use rusqlite::{params, OptionalExtension, Transaction};
+use serde::de::DeserializeOwned;
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+
+/// A recorded intent: an operation that was started and not yet finished.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Op {
+    /// Row id.
+    pub id: i64,
+    /// What kind of operation (e.g. "attach").
+    pub kind: String,
+    /// The object it is about (container or network id).
+    pub subject: String,
+    /// PID of the berth process doing it.
+    pub owner_pid: i32,
+    /// That process's start time, to tell a live owner from a reused PID.
+    pub owner_start: u64,
+    /// The plan being applied (JSON).
+    pub plan: String,
+}
+
+/// Access to the store inside a transaction.
+pub struct Tx<'a> {
+    t: &'a Transaction<'a>,
+}
+
+fn json<T: serde::Serialize>(v: &T) -> Result<String> {
+    serde_json::to_string(v).map_err(|e| Error::internal(format!("cannot encode record: {e}")))
+}
+
+fn parse<T: DeserializeOwned>(s: &str) -> Result<T> {
+    serde_json::from_str(s)
+        .map_err(|e| Error::internal(format!("corrupt record in the state store: {e}")))
+}
+
+impl<'a> Tx<'a> {
+    pub(super) fn new(t: &'a Transaction<'a>) -> Tx<'a> {
+        Tx { t }
+    }
+
+    fn all<T: DeserializeOwned>(&self, sql: &str, arg: Option<&str>) -> Result<Vec<T>> {
+        let mut st = self.t.prepare_cached(sql)?;
+        let rows: Vec<String> = match arg {
+            Some(a) => st.query_map([a], |r| r.get(0))?.collect::<Result<_, _>>()?,
+            None => st.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?,
+        };
+        rows.iter().map(|s| parse(s)).collect()
+    }
+
+    /// Finds a row's data by exact name, exact id, then unique id prefix.
+    fn lookup(&self, table: &str, key: &str) -> Result<Option<String>> {
+        let exact = format!(
+            "SELECT data FROM {table} WHERE name = ?1 OR id = ?1 ORDER BY name = ?1 DESC LIMIT 1"
+        );
+        if let Some(d) = self.t.query_row(&exact, [key], |r| r.get(0)).optional()? {
+            return Ok(Some(d));
+        }
+        if key.is_empty() || !key.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Ok(None);
+        }
+        let like = format!("SELECT data FROM {table} WHERE id LIKE ?1 || '%' LIMIT 2");
+        let mut st = self.t.prepare_cached(&like)?;
+        let rows: Vec<String> = st
+            .query_map([key], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        match rows.len() {
+            1 => Ok(rows.into_iter().next()),
+            0 => Ok(None),
+            _ => Err(Error::invalid(format!(
+                "id prefix {key:?} is ambiguous: give more characters"
+            ))),
+        }
+    }
+
+    /// Every network, oldest first.
+    pub fn networks(&self) -> Result<Vec<Network>> {
+        self.all("SELECT data FROM networks ORDER BY rowid", None)
+    }
+
+    /// A network by name, id or id prefix.
+    pub fn network(&self, key: &str) -> Result<Option<Network>> {
+        self.lookup("networks", key)?.map(|d| parse(&d)).transpose()
+    }
+
+    /// Stores a new network; its name must be free.
+    pub fn insert_network(&self, n: &Network) -> Result<()> {
+        self.t
+            .execute(
+                "INSERT INTO networks (id, name, data) VALUES (?1, ?2, ?3)",
+                params![n.id, n.name, json(n)?],
+            )
+            .map_err(|e| match e {
+                rusqlite::Error::SqliteFailure(f, _)
+                    if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+                {
+                    Error::conflict(format!(
+                        "network with name {:?} already exists: choose another name",
+                        n.name
+                    ))
+                }
+                e => e.into(),
+            })?;
+        Ok(())
+    }
+
+    /// Removes a network record.
+    pub fn delete_network(&self, id: &str) -> Result<()> {
+        self.t.execute("DELETE FROM networks WHERE id = ?1", [id])?;
+        Ok(())
+    }
+
+    /// Every container, oldest first.
+    pub fn containers(&self) -> Result<Vec<Container>> {
+        self.all("SELECT data FROM containers ORDER BY rowid", None)
+    }
+
+    /// A container by name, id or id prefix.
+    pub fn container(&self, key: &str) -> Result<Option<Container>> {
+        self.lookup("containers", key)?
+            .map(|d| parse(&d))
+            .transpose()
+    }
+
+    /// Stores a new container; its name must be free.
+    pub fn insert_container(&self, c: &Container) -> Result<()> {
+        self.t
+            .execute("INSERT INTO containers (id, name, data) VALUES (?1, ?2, ?3)", params![c.id, c.name, json(c)?])
+            .map_err(|e| match e {
+                rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => Error::conflict(format!(
+                    "the container name {:?} is already in use: remove that container (berth rm -f {0}) or choose another name",
+                    c.name
+                )),
+                e => e.into(),
+            })?;
+        Ok(())
+    }
+
+    /// Rewrites a container record.
+    pub fn update_container(&self, c: &Container) -> Result<()> {
+        self.t.execute(
+            "UPDATE containers SET data = ?2 WHERE id = ?1",
+            params![c.id, json(c)?],
+        )?;
+        Ok(())
+    }
+
+    /// Removes a container with its endpoints and ports.
+    pub fn delete_container(&self, id: &str) -> Result<()> {
+        self.t
+            .execute("DELETE FROM ports WHERE container_id = ?1", [id])?;
+        self.t
+            .execute("DELETE FROM endpoints WHERE container_id = ?1", [id])?;
+        self.t
+            .execute("DELETE FROM containers WHERE id = ?1", [id])?;
+        Ok(())
+    }
+
+    /// Endpoints of a container, in attachment order.
+    pub fn container_endpoints(&self, cid: &str) -> Result<Vec<Endpoint>> {
+        let mut v: Vec<Endpoint> = self.all(
+            "SELECT data FROM endpoints WHERE container_id = ?1",
+            Some(cid),
+        )?;
+        v.sort_by_key(|e| e.position);
+        Ok(v)
+    }
+
+    /// Endpoints on a network.
+    pub fn network_endpoints(&self, nid: &str) -> Result<Vec<Endpoint>> {
+        self.all(
+            "SELECT data FROM endpoints WHERE network_id = ?1 ORDER BY rowid",
+            Some(nid),
+        )
+    }
+
+    /// Every endpoint.
+    pub fn endpoints(&self) -> Result<Vec<Endpoint>> {
+        self.all("SELECT data FROM endpoints ORDER BY rowid", None)
+    }
+
+    /// Addresses in use on a network.
+    pub fn used_addrs(&self, nid: &str) -> Result<BTreeSet<IpAddr>> {
+        let mut st = self
+            .t
+            .prepare_cached("SELECT ipv4, ipv6 FROM endpoints WHERE network_id = ?1")?;
+        let mut set = BTreeSet::new();
+        let rows = st.query_map([nid], |r| {
+            Ok((
+                r.get::<_, Option<String>>(0)?,
+                r.get::<_, Option<String>>(1)?,
+            ))
+        })?;
+        for row in rows {
+            let (a, b) = row?;
+            set.extend(
+                [a, b]
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|s| s.parse::<IpAddr>().ok()),
+            );
+        }
+        Ok(set)
+    }
+
+    /// True when `ip` is assigned to an endpoint on network `nid`.
+    pub fn addr_in_use(&self, nid: &str, ip: &IpAddr) -> Result<bool> {
+        let col = if ip.is_ipv4() { "ipv4" } else { "ipv6" };
+        let sql = format!("SELECT 1 FROM endpoints WHERE network_id = ?1 AND {col} = ?2");
+        Ok(self
+            .t
+            .query_row(&sql, [nid, &ip.to_string()], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
+    /// A small named value (allocation cursors and the like).
+    pub fn meta(&self, key: &str) -> Result<Option<String>> {
+        Ok(self
+            .t
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// Sets a named value.
+    pub fn set_meta(&self, key: &str, value: &str) -> Result<()> {
+        self.t.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
+            [key, value],
+        )?;
+        Ok(())
+    }
+
+    /// Stores an endpoint; its addresses must be free on its network.
+    pub fn insert_endpoint(&self, e: &Endpoint) -> Result<()> {
+        let v4 = e.ipv4.map(|n| n.addr().to_string());
+        let v6 = e.ipv6.map(|n| n.addr().to_string());
+        self.t
+            .execute(
+                "INSERT INTO endpoints (id, container_id, network_id, ipv4, ipv6, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![e.id, e.container_id, e.network_id, v4, v6, json(e)?],
+            )
+            .map_err(|err| match err {
+                rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => Error::conflict(format!(
+                    "address {} is already in use on this network (or the container is already attached): choose another --ip",
+                    v4.or(v6).unwrap_or_default()
+                )),
+                e => e.into(),
+            })?;
+        Ok(())
+    }
+
+    /// Removes an endpoint.
+    pub fn delete_endpoint(&self, id: &str) -> Result<()> {
+        self.t
+            .execute("DELETE FROM endpoints WHERE id = ?1", [id])?;
+        Ok(())
+    }
+
+    /// Host bindings of `proto`/`port`: (host address or "" for all, owner).
+    pub fn port_owners(&self, proto: Proto, port: u16) -> Result<Vec<(String, String)>> {
+        let mut st = self.t.prepare_cached(
+            "SELECT host_ip, container_id FROM ports WHERE proto = ?1 AND port = ?2",
+        )?;
+        let rows = st.query_map(params![proto.as_str(), port], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Reserves a host port for a container.
+    pub fn insert_port(&self, proto: Proto, host_ip: &str, port: u16, cid: &str) -> Result<()> {
+        self.t.execute(
+            "INSERT INTO ports (proto, host_ip, port, container_id) VALUES (?1, ?2, ?3, ?4)",
+            params![proto.as_str(), host_ip, port, cid],
+        )?;
+        Ok(())
+    }
+
+    /// Records an operation about to change the kernel; returns its id.
+    pub fn insert_op(&self, kind: &str, subject: &str, plan: &str) -> Result<i64> {
+        let pid = std::process::id() as i32;
+        let start = crate::engine::proc_start_time(pid).unwrap_or(0);
+        self.t.execute(
+            "INSERT INTO ops (kind, subject, owner_pid, owner_start, plan, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![kind, subject, pid, start as i64, plan, crate::model::now_rfc3339()],
+        )?;
+        Ok(self.t.last_insert_rowid())
+    }
+
+    /// Marks an operation finished.
+    pub fn delete_op(&self, id: i64) -> Result<()> {
+        self.t.execute("DELETE FROM ops WHERE id = ?1", [id])?;
+        Ok(())
+    }
+
+    /// Every unfinished operation.
+    pub fn ops(&self) -> Result<Vec<Op>> {
+        let mut st = self.t.prepare_cached(
+            "SELECT id, kind, subject, owner_pid, owner_start, plan FROM ops ORDER BY id",
+        )?;
+        let rows = st.query_map([], |r| {
+            Ok(Op {
+                id: r.get(0)?,
+                kind: r.get(1)?,
+                subject: r.get(2)?,
+                owner_pid: r.get(3)?,
+                owner_start: r.get::<_, i64>(4)? as u64,
+                plan: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// A recorded change berth made to the host (a sysctl, a rule in another
+    /// table) and the value needed to undo it.
+    pub fn host_change(&self, key: &str) -> Result<Option<String>> {
+        Ok(self
+            .t
+            .query_row(
+                "SELECT value FROM host_changes WHERE key = ?1",
+                [key],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Records a host change.
+    pub fn set_host_change(&self, key: &str, value: &str) -> Result<()> {
+        self.t.execute(
+            "INSERT OR REPLACE INTO host_changes (key, value) VALUES (?1, ?2)",
+            [key, value],
+        )?;
+        Ok(())
+    }
+
+    /// Forgets a host change.
+    pub fn delete_host_change(&self, key: &str) -> Result<()> {
+        self.t
+            .execute("DELETE FROM host_changes WHERE key = ?1", [key])?;
+        Ok(())
+    }
+
+    /// Every recorded host change.
+    pub fn host_changes(&self) -> Result<Vec<(String, String)>> {
+        let mut st = self
+            .t
+            .prepare_cached("SELECT key, value FROM host_changes ORDER BY key")?;
+        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}

@@ -1,0 +1,236 @@
+//! `ps`, `inspect`, `logs`, `stop`, `rm` and `exec`.
+
+use super::network::print_inspect;
+use super::open;
+use crate::cli::{ExecArgs, InspectArgs, LogsArgs, PsArgs, RmArgs, StopArgs};
+use crate::format::{self, Format};
+use crate::inspect;
+use anyhow::{anyhow, Result};
+use berth_core::engine::Engine;
+use berth_core::ids::short;
+use berth_runtime::pty::{self, Pty, RawModeGuard};
+use berth_runtime::{ContainerIo, ExecSpec, PtyRelay, SignalForwarder};
+use std::io::{Read, Seek, Write};
+use std::os::fd::AsFd;
+use std::path::Path;
+use std::time::Duration;
+
+/// `berth ps`.
+pub fn ps(root: Option<&Path>, a: PsArgs) -> Result<i32> {
+    let mut engine = open(root)?;
+    let mut cs = engine.containers()?;
+    cs.reverse();
+    let nets = engine.networks()?;
+    let mut items = Vec::new();
+    let mut rows = Vec::new();
+    for c in &cs {
+        let running = Engine::is_running(c);
+        if !a.all && !running {
+            continue;
+        }
+        if a.quiet {
+            println!(
+                "{}",
+                if a.no_trunc {
+                    c.id.as_str()
+                } else {
+                    short(&c.id)
+                }
+            );
+            continue;
+        }
+        let eps = engine.endpoints(&c.id)?;
+        let names: Vec<String> = eps
+            .iter()
+            .filter_map(|e| {
+                nets.iter()
+                    .find(|n| n.id == e.network_id)
+                    .map(|n| n.name.clone())
+            })
+            .collect();
+        let item = inspect::ps_row(c, running, &names);
+        let cmd = item["Command"].as_str().unwrap_or_default().to_string();
+        let cmd = if !a.no_trunc && cmd.chars().count() > 22 {
+            format!("{}…\"", cmd.chars().take(20).collect::<String>())
+        } else {
+            cmd
+        };
+        rows.push(vec![
+            item["ID"].as_str().unwrap_or_default().to_string(),
+            cmd,
+            c.created.get(..19).unwrap_or(&c.created).replace('T', " "),
+            item["Status"].as_str().unwrap_or_default().to_string(),
+            item["Ports"].as_str().unwrap_or_default().to_string(),
+            c.name.clone(),
+        ]);
+        items.push(item);
+    }
+    if a.quiet {
+        return Ok(0);
+    }
+    let out = format::list(&Format::parse(a.format.as_deref()), &items, || {
+        format::table(
+            &[
+                "CONTAINER ID",
+                "COMMAND",
+                "CREATED",
+                "STATUS",
+                "PORTS",
+                "NAMES",
+            ],
+            &rows,
+        )
+    })?;
+    print!("{out}");
+    Ok(0)
+}
+
+/// `berth inspect`: containers, or networks of that name.
+pub fn inspect(root: Option<&Path>, a: InspectArgs) -> Result<i32> {
+    let mut engine = open(root)?;
+    let mut items = Vec::new();
+    let mut code = 0;
+    let want = a.kind.as_deref();
+    for n in &a.names {
+        let as_container = if want != Some("network") {
+            engine.container(n).ok()
+        } else {
+            None
+        };
+        let item = match as_container {
+            Some(c) => Some(inspect::container(&mut engine, &c)?),
+            None if want != Some("container") => match engine.network(n) {
+                Ok(net) => Some(inspect::network(&mut engine, &net)?),
+                Err(_) => None,
+            },
+            None => None,
+        };
+        match item {
+            Some(i) => items.push(i),
+            None => {
+                eprintln!("Error: No such object: {n}");
+                code = 1;
+            }
+        }
+    }
+    print_inspect(&items, a.format.as_deref())?;
+    Ok(code)
+}
+
+/// `berth logs [-f]`.
+pub fn logs(root: Option<&Path>, a: LogsArgs) -> Result<i32> {
+    let mut engine = open(root)?;
+    let c = engine.container(&a.container)?;
+    let path = engine.paths.container_dir(&c.id).join("log");
+    let mut file = match std::fs::File::open(&path) {
+        Ok(f) => f,
+        Err(_) if !a.follow => return Ok(0),
+        Err(e) => return Err(anyhow!("cannot read logs of {}: {e}", c.name)),
+    };
+    let mut out = std::io::stdout();
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        file.read_to_end(&mut buf)?;
+        out.write_all(&buf)?;
+        out.flush()?;
+        if !a.follow {
+            return Ok(0);
+        }
+        if buf.is_empty() {
+            let cur = engine.container(&c.id)?;
+            if !Engine::is_running(&cur) {
+                return Ok(0);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+            let pos = file.stream_position()?;
+            file.seek(std::io::SeekFrom::Start(pos))?;
+        }
+    }
+}
+
+/// `berth stop`.
+pub fn stop(root: Option<&Path>, a: StopArgs) -> Result<i32> {
+    let mut engine = open(root)?;
+    let mut code = 0;
+    for n in &a.names {
+        match engine.stop_container(n, Duration::from_secs(a.time)) {
+            Ok(_) => println!("{n}"),
+            Err(e) => {
+                eprintln!("Error: {e}");
+                code = 1;
+            }
+        }
+    }
+    Ok(code)
+}
+
+/// `berth rm [-f]`.
+pub fn rm(root: Option<&Path>, a: RmArgs) -> Result<i32> {
+    let mut engine = open(root)?;
+    let mut code = 0;
+    for n in &a.names {
+        match engine.remove_container(n, a.force) {
+            Ok(_) => println!("{n}"),
+            Err(e) => {
+                eprintln!("Error: {e}");
+                code = 1;
+            }
+        }
+    }
+    Ok(code)
+}
+
+/// `berth exec`: runs a process inside a running container.
+pub fn exec(root: Option<&Path>, a: ExecArgs) -> Result<i32> {
+    let mut engine = open(root)?;
+    let c = engine.container(&a.container)?;
+    let Some(pid) = c.pid.filter(|_| Engine::is_running(&c)) else {
+        return Err(anyhow!(
+            "container {} is not running: start it with 'berth start {}'",
+            c.name,
+            c.name
+        ));
+    };
+    let spec = ExecSpec {
+        argv: a.command.clone(),
+        env: super::run::environment(&c.config, &a.env),
+        workdir: None,
+    };
+    let stdin = std::io::stdin();
+    let stdout = std::io::stdout();
+    let (master, io) = if a.tty {
+        let p = Pty::open()?;
+        if pty::is_terminal(stdin.as_fd()) {
+            let _ = pty::copy_window_size(stdin.as_fd(), p.master.as_fd());
+        }
+        (Some(p.master), ContainerIo::Tty(p.slave))
+    } else if a.interactive {
+        (None, ContainerIo::inherit())
+    } else {
+        (None, ContainerIo::no_stdin())
+    };
+    let signals = SignalForwarder::install(if a.tty {
+        &SignalForwarder::FOREGROUND_TTY
+    } else {
+        &SignalForwarder::FOREGROUND
+    })?;
+    let mut process = match berth_runtime::exec(pid, &spec, io) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("berth: {e}");
+            return Ok(e.exit_code());
+        }
+    };
+    let _raw = match (&master, pty::is_terminal(stdin.as_fd())) {
+        (Some(_), true) => Some(RawModeGuard::enable(stdin.as_fd())?),
+        _ => None,
+    };
+    let relay = master.as_ref().map(|m| PtyRelay {
+        master: m.as_fd(),
+        input: a.interactive.then(|| stdin.as_fd()),
+        output: stdout.as_fd(),
+        terminal: pty::is_terminal(stdin.as_fd()).then(|| stdin.as_fd()),
+    });
+    Ok(berth_runtime::wait_attached(&mut process, relay, Some(&signals))?.code())
+}

@@ -1,0 +1,35 @@
+//! Command implementations: thin adapters from the CLI to the engine.
+
+pub mod container;
+pub mod network;
+pub mod run;
+pub mod system;
+
+use crate::cli::{Cli, Cmd};
+use anyhow::Result;
+use berth_core::engine::Engine;
+use std::path::Path;
+
+/// Opens the engine (setting the host up on the first command since boot).
+pub fn open(root: Option<&Path>) -> Result<Engine> {
+    Ok(Engine::open(root)?)
+}
+
+/// Runs a parsed command line; returns the process exit code.
+pub fn dispatch(cli: Cli) -> Result<i32> {
+    let root = cli.root.as_deref();
+    match cli.cmd {
+        Cmd::Network(c) => network::run(root, c),
+        Cmd::Run(a) => run::run(root, a),
+        Cmd::Exec(a) => container::exec(root, a),
+        Cmd::Ps(a) => container::ps(root, a),
+        Cmd::Inspect(a) => container::inspect(root, a),
+        Cmd::Logs(a) => container::logs(root, a),
+        Cmd::Stop(a) => container::stop(root, a),
+        Cmd::Start(a) => run::start(root, &a.names),
+        Cmd::Rm(a) => container::rm(root, a),
+        Cmd::System(c) => system::run(root, c),
+        Cmd::Tour(a) => crate::tour::run(root, a),
+        Cmd::Supervise { id, ready_fd } => run::supervise(root, &id, ready_fd),
+    }
+}

@@ -1,0 +1,341 @@
+//! `run`, `start` and the per-container supervisor.
+//!
+//! A detached container is watched by a small supervisor process (`berth
+//! __supervise ID`, started in its own session, like Podman's conmon): it
+//! starts the container's process, keeps its output in the log file, records
+//! its exit status, takes its network down and honours `--rm`. berth needs
+//! no always-running daemon. A foreground `run` supervises in-process.
+
+use super::open;
+use crate::cli::RunArgs;
+use anyhow::{anyhow, Context, Result};
+use berth_core::engine::{Engine, StartSpec};
+use berth_core::model::{parse_publish, ContainerConfig, NetworkAttach};
+use berth_runtime::pty::{self, Pty, RawModeGuard};
+use berth_runtime::{ContainerIo, EtcFiles, ProcessSpec, PtyRelay, SignalForwarder, Stdio};
+use std::io::{Read, Write};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+
+const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// Builds the stored configuration from `run`'s flags (pure validation).
+fn config(a: &RunArgs) -> Result<ContainerConfig> {
+    let nets = if a.network.is_empty() {
+        vec!["bridge".to_string()]
+    } else {
+        a.network.clone()
+    };
+    let mut networks: Vec<NetworkAttach> = nets
+        .into_iter()
+        .map(|n| NetworkAttach {
+            network: n,
+            ..Default::default()
+        })
+        .collect();
+    let first = &mut networks[0];
+    first.ip = a
+        .ip
+        .as_deref()
+        .map(|s| {
+            s.parse()
+                .map_err(|_| anyhow!("invalid --ip {s:?}: expected an IPv4 address like 10.1.0.5"))
+        })
+        .transpose()?;
+    first.ip6 = a
+        .ip6
+        .as_deref()
+        .map(|s| {
+            s.parse()
+                .map_err(|_| anyhow!("invalid --ip6 {s:?}: expected an IPv6 address"))
+        })
+        .transpose()?;
+    first.mac = a.mac_address.clone();
+    first.aliases = a.network_alias.clone();
+    let publish = a
+        .publish
+        .iter()
+        .map(|p| parse_publish(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    let env = a
+        .env
+        .iter()
+        .map(|e| match e.split_once('=') {
+            Some(_) => e.clone(),
+            None => format!("{e}={}", std::env::var(e).unwrap_or_default()),
+        })
+        .collect();
+    if let Some(r) = &a.rootfs {
+        if !r.is_dir() {
+            return Err(anyhow!("--rootfs {}: no such directory", r.display()));
+        }
+    }
+    Ok(ContainerConfig {
+        hostname: a.hostname.clone().unwrap_or_default(),
+        argv: a.command.clone(),
+        env,
+        rootfs: a
+            .rootfs
+            .as_ref()
+            .map(|r| std::fs::canonicalize(r).unwrap_or_else(|_| r.clone())),
+        tty: a.tty,
+        interactive: a.interactive,
+        auto_remove: a.rm,
+        networks,
+        publish,
+    })
+}
+
+/// The container process's environment: PATH, HOSTNAME, TERM, then `-e`.
+pub fn environment(cfg: &ContainerConfig, extra: &[String]) -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = vec![
+        ("PATH".into(), DEFAULT_PATH.into()),
+        ("HOSTNAME".into(), cfg.hostname.clone()),
+    ];
+    if cfg.tty {
+        env.push(("TERM".into(), "xterm".into()));
+    }
+    for e in cfg.env.iter().chain(extra) {
+        if let Some((k, v)) = e.split_once('=') {
+            env.retain(|(ek, _)| ek != k);
+            env.push((k.to_string(), v.to_string()));
+        }
+    }
+    env
+}
+
+fn process_spec(s: &StartSpec) -> ProcessSpec {
+    ProcessSpec {
+        argv: s.config.argv.clone(),
+        env: environment(&s.config, &[]),
+        hostname: s.config.hostname.clone(),
+        netns: s
+            .netns
+            .clone()
+            .unwrap_or_else(|| "/proc/self/ns/net".into()),
+        etc: EtcFiles {
+            hosts: s.etc_dir.join("hosts"),
+            hostname: s.etc_dir.join("hostname"),
+            resolv_conf: s.etc_dir.join("resolv.conf"),
+        },
+        rootfs: s.config.rootfs.clone(),
+        workdir: None,
+    }
+}
+
+/// `berth run`.
+pub fn run(root: Option<&Path>, a: RunArgs) -> Result<i32> {
+    let cfg = config(&a)?;
+    let mut engine = open(root)?;
+    let c = engine.create_container(a.name.as_deref(), cfg)?;
+    if a.detach {
+        let code = start_supervisor(root, &c.id)?;
+        if code != 0 {
+            finish_failed(&mut engine, &c.id, code)?;
+            return Ok(code);
+        }
+        println!("{}", c.id);
+        return Ok(0);
+    }
+    foreground(&mut engine, &c.id)
+}
+
+/// After a failed start: keep it as exited (Docker keeps it as created) or
+/// remove it with `--rm`.
+fn finish_failed(engine: &mut Engine, id: &str, code: i32) -> Result<()> {
+    let c = engine.container(id)?;
+    if c.config.auto_remove {
+        engine.remove_container(id, true)?;
+    } else {
+        engine.mark_exited(id, Some(code))?;
+    }
+    Ok(())
+}
+
+/// Runs the container attached to this terminal; returns its exit code.
+fn foreground(engine: &mut Engine, id: &str) -> Result<i32> {
+    let c = engine.container(id)?;
+    let spec = engine.start_spec(&c)?;
+    let pspec = process_spec(&spec);
+    let stdin = std::io::stdin();
+    let stdout = std::io::stdout();
+    let (master, io) = match c.config.tty {
+        true => {
+            let p = Pty::open()?;
+            if pty::is_terminal(stdin.as_fd()) {
+                let _ = pty::copy_window_size(stdin.as_fd(), p.master.as_fd());
+            }
+            (Some(p.master), ContainerIo::Tty(p.slave))
+        }
+        false if c.config.interactive => (None, ContainerIo::inherit()),
+        false => (None, ContainerIo::no_stdin()),
+    };
+    let signals = if c.config.tty {
+        SignalForwarder::install(&SignalForwarder::FOREGROUND_TTY)?
+    } else {
+        SignalForwarder::install(&SignalForwarder::FOREGROUND)?
+    };
+    let mut process = match berth_runtime::spawn(&pspec, io) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("berth: {e}");
+            finish_failed(engine, id, e.exit_code())?;
+            return Ok(e.exit_code());
+        }
+    };
+    engine.mark_running(id, process.pid(), Some(std::process::id() as i32))?;
+    let _raw = match (&master, pty::is_terminal(stdin.as_fd())) {
+        (Some(_), true) => Some(RawModeGuard::enable(stdin.as_fd())?),
+        _ => None,
+    };
+    let relay = master.as_ref().map(|m| PtyRelay {
+        master: m.as_fd(),
+        input: c.config.interactive.then(|| stdin.as_fd()),
+        output: stdout.as_fd(),
+        terminal: pty::is_terminal(stdin.as_fd()).then(|| stdin.as_fd()),
+    });
+    let status = berth_runtime::wait_attached(&mut process, relay, Some(&signals))?;
+    drop(_raw);
+    let code = status.code();
+    engine.mark_exited(id, Some(code))?;
+    if c.config.auto_remove {
+        engine.remove_container(id, true)?;
+    }
+    Ok(code)
+}
+
+/// Starts `berth __supervise ID` in its own session and waits for it to say
+/// whether the container's process started. Returns 0 or Docker's exit code.
+fn start_supervisor(root: Option<&Path>, id: &str) -> Result<i32> {
+    let (rd, wr) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).context("pipe")?;
+    let wr_fd = wr.as_raw_fd();
+    let exe = std::env::current_exe().context("cannot find the berth executable")?;
+    let mut cmd = std::process::Command::new(exe);
+    if let Some(r) = root {
+        cmd.arg("--root").arg(r);
+    }
+    cmd.args(["__supervise", id, "--ready-fd", &wr_fd.to_string()])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .current_dir("/");
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            nix::unistd::setsid().map_err(std::io::Error::from)?;
+            let flags = libc::fcntl(wr_fd, libc::F_GETFD);
+            libc::fcntl(wr_fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC);
+            Ok(())
+        });
+    }
+    let _child = cmd
+        .spawn()
+        .context("cannot start the container's supervisor")?;
+    drop(wr);
+    let mut msg = String::new();
+    std::fs::File::from(rd).read_to_string(&mut msg)?;
+    match msg.split_once(' ') {
+        _ if msg.starts_with("ok") => Ok(0),
+        Some(("err", rest)) => {
+            let (code, text) = rest.split_once(' ').unwrap_or(("125", rest));
+            eprintln!("berth: {}", text.trim());
+            Ok(code.parse().unwrap_or(125))
+        }
+        _ => {
+            eprintln!("berth: the container's supervisor exited before starting it");
+            Ok(125)
+        }
+    }
+}
+
+/// `berth __supervise ID`: see the module docs.
+pub fn supervise(root: Option<&Path>, id: &str, ready_fd: Option<i32>) -> Result<i32> {
+    // SAFETY: the fd was handed to us open by our parent (start_supervisor).
+    let mut ready = ready_fd.map(|fd| std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) }));
+    let mut report = |msg: &str| {
+        if let Some(mut f) = ready.take() {
+            let _ = f.write_all(msg.as_bytes());
+        }
+    };
+    let mut engine = Engine::open_store_only(root)?;
+    let c = engine.container(id)?;
+    let spec = engine.start_spec(&c)?;
+    let log_path = spec.etc_dir.join("log");
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)?;
+    let log_fd = OwnedFd::from(log);
+    // `-i` without a terminal: keep a pipe open so stdin never sees EOF.
+    let mut stdin_keep = None;
+    let (master, io) = if c.config.tty {
+        let p = Pty::open()?;
+        (Some(p.master), ContainerIo::Tty(p.slave))
+    } else {
+        let stdin = if c.config.interactive {
+            let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
+            stdin_keep = Some(w);
+            Stdio::Fd(r)
+        } else {
+            Stdio::Null
+        };
+        (
+            None,
+            ContainerIo::Streams {
+                stdin,
+                stdout: Stdio::Fd(log_fd.try_clone()?),
+                stderr: Stdio::Fd(log_fd.try_clone()?),
+            },
+        )
+    };
+    let mut process = match berth_runtime::spawn(&process_spec(&spec), io) {
+        Ok(p) => p,
+        Err(e) => {
+            report(&format!("err {} {e}", e.exit_code()));
+            return Ok(e.exit_code());
+        }
+    };
+    engine.mark_running(id, process.pid(), Some(std::process::id() as i32))?;
+    report("ok");
+    let relay = master.as_ref().map(|m| PtyRelay {
+        master: m.as_fd(),
+        input: None,
+        output: log_fd.as_fd(),
+        terminal: None,
+    });
+    let status = berth_runtime::wait_attached(&mut process, relay, None)?;
+    drop(stdin_keep);
+    engine.mark_exited(id, Some(status.code()))?;
+    if c.config.auto_remove {
+        let _ = engine.remove_container(id, true);
+    }
+    Ok(status.code())
+}
+
+/// `berth start`: rebuilds the network and starts the supervisor.
+pub fn start(root: Option<&Path>, names: &[String]) -> Result<i32> {
+    let mut engine = open(root)?;
+    let mut code = 0;
+    for n in names {
+        let started = engine
+            .prepare_start(n)
+            .map_err(anyhow::Error::from)
+            .and_then(|c| {
+                let rc = start_supervisor(root, &c.id)?;
+                if rc != 0 {
+                    engine.mark_exited(&c.id, Some(rc))?;
+                    return Err(anyhow!("cannot start container {n}"));
+                }
+                Ok(())
+            });
+        match started {
+            Ok(()) => println!("{n}"),
+            Err(e) => {
+                eprintln!("Error: {e:#}");
+                code = 1;
+            }
+        }
+    }
+    Ok(code)
+}

@@ -1,0 +1,72 @@
+//! `berth system reconcile | info | reset`.
+
+use super::open;
+use crate::cli::SystemCmd;
+use anyhow::{anyhow, Result};
+use berth_core::engine::Engine;
+use berth_core::kernel::{sysctl, Nft};
+use std::path::Path;
+
+/// Runs a `system` subcommand.
+pub fn run(root: Option<&Path>, cmd: SystemCmd) -> Result<i32> {
+    match cmd {
+        SystemCmd::Reconcile => {
+            let report = open(root)?.reconcile()?;
+            for op in &report.operations {
+                println!("finished or undone: {op}");
+            }
+            for c in &report.exited {
+                println!("container {c} had exited: network taken down");
+            }
+            for b in &report.bridges {
+                println!("recreated bridge {b}");
+            }
+            println!(
+                "ruleset re-applied ({} published-port elements)",
+                report.ports
+            );
+            Ok(0)
+        }
+        SystemCmd::Info { format } => info(root, format.as_deref()),
+        SystemCmd::Reset { force } => {
+            if !force {
+                return Err(anyhow!(
+                    "this removes every berth container and network, berth's firewall tables and its state: run 'berth system reset --force'"
+                ));
+            }
+            open(root)?.reset()?;
+            println!("berth state removed");
+            Ok(0)
+        }
+    }
+}
+
+fn info(root: Option<&Path>, format: Option<&str>) -> Result<i32> {
+    let mut engine = open(root)?;
+    let containers = engine.containers()?;
+    let running = containers.iter().filter(|c| Engine::is_running(c)).count();
+    let networks = engine.networks()?;
+    let ops = engine.store().read(|tx| tx.ops())?.len();
+    let info = serde_json::json!({
+        "Version": env!("CARGO_PKG_VERSION"),
+        "StateRoot": engine.paths.state.display().to_string(),
+        "RuntimeDir": engine.paths.run.display().to_string(),
+        "Containers": containers.len(),
+        "ContainersRunning": running,
+        "Networks": networks.len(),
+        "PendingOperations": ops,
+        "IPv4Forwarding": sysctl::read("net.ipv4.ip_forward").unwrap_or_default() == "1",
+        "NftablesInProcess": Nft::new().in_process(),
+        "Drivers": ["bridge", "host", "null"],
+    });
+    if format == Some("json") {
+        println!("{info}");
+        return Ok(0);
+    }
+    if let Some(obj) = info.as_object() {
+        for (k, v) in obj {
+            println!("{k}: {}", v.as_str().map_or(v.to_string(), String::from));
+        }
+    }
+    Ok(0)
+}
