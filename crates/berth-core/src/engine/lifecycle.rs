@@ -83,7 +83,7 @@ impl Engine {
         let (eps, nets) = self.container_networks(&c)?;
         let plan = teardown_plan(&self.paths, &c, &eps, &nets);
         self.record("stop", &c.id, &plan, |_| Ok(()))?;
-        for e in self.applier()?.apply_best_effort(&plan) {
+        for e in self.applier()?.apply_forward("stop", &plan) {
             eprintln!("berth: warning: stopping {}: {e}", c.name);
         }
         self.store.write(|tx| {
@@ -188,7 +188,7 @@ impl Engine {
 
     /// Applies a removal plan and forgets the container (roll forward).
     pub(crate) fn finish_remove_container(&mut self, id: &str, plan: &Plan) -> Result<()> {
-        for e in self.applier()?.apply_best_effort(plan) {
+        for e in self.applier()?.apply_forward("remove", plan) {
             eprintln!("berth: warning: removing container: {e}");
         }
         let _ = std::fs::remove_dir_all(self.paths.container_dir(id));
@@ -230,7 +230,11 @@ impl Engine {
                 .unwrap_or_default();
             let ep = new_endpoint(tx, &c.id, net, &attach, position, &ifname)?;
             let mut cfg = c.clone();
-            cfg.config.networks.push(attach.clone());
+            // Recorded by name, so disconnect and recovery find it again.
+            cfg.config.networks.push(NetworkAttach {
+                network: net.name.clone(),
+                ..attach.clone()
+            });
             tx.update_container(&cfg)?;
             if running {
                 let gw = primary(&old_eps, &old_nets).is_none() && !net.internal;
@@ -285,22 +289,34 @@ impl Engine {
         }
         let plan = Plan { steps };
         self.record("disconnect", &ep.id, &plan, |_| Ok(()))?;
-        for e in self.applier()?.apply_best_effort(&plan) {
+        for e in self.applier()?.apply_forward("disconnect", &plan) {
             eprintln!("berth: warning: disconnecting: {e}");
         }
         self.store.write(|tx| {
-            tx.delete_endpoint(&ep.id)?;
-            if let Some(mut cur) = tx.container(&c.id)? {
-                cur.config
-                    .networks
-                    .retain(|a| a.network != net.name && a.network != net.id);
-                tx.update_container(&cur)?;
-            }
+            forget_endpoint(tx, &ep.id)?;
             delete_ops(tx, "disconnect", &ep.id)
         })?;
         let c = self.container(&c.id)?;
         self.write_etc_files(&c)
     }
+}
+
+/// Forgets endpoint `ep_id` and its container's attachment to the network
+/// (disconnect, and the recovery of a crashed connect or disconnect);
+/// returns the container id, if the endpoint was still recorded.
+pub(crate) fn forget_endpoint(tx: &crate::store::Tx, ep_id: &str) -> Result<Option<String>> {
+    let Some(ep) = tx.endpoints()?.into_iter().find(|e| e.id == ep_id) else {
+        return Ok(None);
+    };
+    let net = tx.network(&ep.network_id)?;
+    tx.delete_endpoint(&ep.id)?;
+    if let (Some(mut c), Some(net)) = (tx.container(&ep.container_id)?, net) {
+        c.config
+            .networks
+            .retain(|a| a.network != net.name && a.network != net.id);
+        tx.update_container(&c)?;
+    }
+    Ok(Some(ep.container_id))
 }
 
 fn is_zombie(pid: i32) -> bool {

@@ -132,7 +132,7 @@ impl Engine {
     /// Tears down a network's kernel state and forgets it (roll forward).
     pub(crate) fn finish_remove_network(&mut self, net: &Network, plan: &Plan) -> Result<()> {
         self.revoke_forward(net)?;
-        for e in self.applier()?.apply_best_effort(plan) {
+        for e in self.applier()?.apply_forward("remove_network", plan) {
             eprintln!("berth: warning: removing network {}: {e}", net.name);
         }
         self.store.write(|tx| {

@@ -13,6 +13,7 @@
 //!   whole ruleset (after a firewall reload or `nft flush ruleset`).
 
 use super::container::{delete_ops, ports_step};
+use super::lifecycle::forget_endpoint;
 use super::network::{bridge_plan, network_rules, plan_bridge_network, DEFAULT_BRIDGE};
 use super::{pid_alive, Engine};
 use crate::error::Result;
@@ -221,7 +222,12 @@ impl Engine {
                 let _ = std::fs::remove_dir_all(self.paths.container_dir(&subject));
                 self.store.write(|tx| tx.delete_container(&subject))?;
             }
-            "connect" | "disconnect" => self.store.write(|tx| tx.delete_endpoint(&subject))?,
+            "connect" | "disconnect" => {
+                let cid = self.store.write(|tx| forget_endpoint(tx, &subject))?;
+                if let Some(c) = cid.and_then(|id| self.container(&id).ok()) {
+                    self.write_etc_files(&c)?;
+                }
+            }
             "start" | "stop" => self.store.write(|tx| {
                 if let Some(mut c) = tx.container(&subject)? {
                     c.state = ContainerState::Exited;

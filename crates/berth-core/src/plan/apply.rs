@@ -59,6 +59,20 @@ impl Applier {
             .collect()
     }
 
+    /// Like [`Applier::apply_best_effort`], for the recorded plan of a
+    /// removal that a crash must leave to be rolled forward: passes the
+    /// failpoint of operation `op` after each step, like [`Applier::apply`].
+    pub fn apply_forward(&mut self, op: &str, plan: &Plan) -> Vec<Error> {
+        let mut errors = Vec::new();
+        for (i, step) in plan.steps.iter().enumerate() {
+            if let Err(e) = self.step(step) {
+                errors.push(e);
+            }
+            after_step(op, i);
+        }
+        errors
+    }
+
     fn step(&mut self, step: &Step) -> Result<()> {
         match step {
             Step::CreateBridge { name, mtu, addrs } => self.create_bridge(name, *mtu, addrs),
