@@ -1,0 +1,362 @@
+//! Crash safety. Every operation is killed (SIGKILL, through the
+//! `failpoints` feature's `BERTH_FAILPOINT=<op>:<step>`) after each step of
+//! its plan in turn, for step 0, 1, 2, … until the command runs through;
+//! after each kill the next berth command must leave nothing behind:
+//! creations rolled back to the state before the command, removals rolled
+//! forward to the state a clean run leaves. Then a flushed ruleset and a
+//! reboot (the state root moved into a fresh lab).
+
+mod common;
+use common::{Kernel, B, BERTH};
+use std::os::unix::process::ExitStatusExt;
+
+const WEB: &str = "run -d --name web --network appnet -p 8080:80 busybox httpd -f -p 80 -h /etc";
+
+/// Runs `setup`, then `berth ARGS` with `BERTH_FAILPOINT=OP:i`, for i = 0,
+/// 1, … until berth is no longer killed; after each kill calls `recover(i)`.
+/// Returns how many steps were killed.
+fn every_step(
+    b: &B,
+    op: &str,
+    args: &str,
+    mut setup: impl FnMut(),
+    mut recover: impl FnMut(usize),
+) -> usize {
+    for i in 0..50 {
+        setup();
+        let out = b
+            .lab
+            .sh(&format!("BERTH_FAILPOINT={op}:{i} exec {BERTH} {args}"));
+        if out.status.signal() != Some(9) {
+            assert!(
+                out.status.success(),
+                "berth {args} (failpoint {op}:{i}, past the last step) failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            return i;
+        }
+        recover(i);
+    }
+    panic!("berth {args} was still killed at {op}:50");
+}
+
+/// Recovery after a kill: by `system reconcile` or an ordinary command
+/// (`ps -a`), alternately first; the lab must then look like `want`.
+fn recovered(b: &B, i: usize, want: &Kernel, what: &str) {
+    let (first, second) = if i.is_multiple_of(2) {
+        ("system reconcile", "ps -a")
+    } else {
+        ("ps -a", "system reconcile")
+    };
+    b.ok(first);
+    b.settles_to(
+        want,
+        &format!("{what} killed after step {i}, then `berth {first}`"),
+    );
+    b.ok(second);
+    b.settles_to(
+        want,
+        &format!("{what} killed after step {i}, then `berth {second}`"),
+    );
+    assert_eq!(
+        b.pending_ops(),
+        0,
+        "{what} killed after step {i}: operations left"
+    );
+}
+
+/// The published port 8080 serves the container's hostname to `outside`.
+fn serves(b: &B) -> bool {
+    (0..40).any(|_| {
+        let ok = b
+            .lab
+            .in_ns("outside", "curl -sf -m1 http://198.51.100.2:8080/hostname")
+            .status
+            .success();
+        if !ok {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        ok
+    })
+}
+
+fn closed(b: &B) -> bool {
+    !b.lab
+        .in_ns("outside", "curl -sf -m1 http://198.51.100.2:8080/hostname")
+        .status
+        .success()
+}
+
+/// A new `run -d -p 8080:80` works and answers; removing it restores `base`.
+fn still_works(b: &B, base: &Kernel) {
+    b.ok(WEB);
+    assert!(
+        serves(b),
+        "a new container does not answer on the published port"
+    );
+    b.ok("rm -f web");
+    b.settles_to(base, "after a clean run and rm -f");
+}
+
+fn networks_of(b: &B, name: &str) -> Vec<String> {
+    let v: serde_json::Value = serde_json::from_str(&b.ok(&format!("inspect {name}"))).unwrap();
+    let mut nets: Vec<String> = v[0]["NetworkSettings"]["Networks"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    nets.sort();
+    nets
+}
+
+#[test]
+fn run_is_rolled_back_at_every_step() {
+    let b = B::new("rec-run");
+    b.ok("network create --subnet 192.0.2.0/24 appnet");
+    let base = Kernel::read(&b);
+    let names = b.container_names();
+    let steps = every_step(
+        &b,
+        "create",
+        WEB,
+        || {},
+        |i| {
+            recovered(&b, i, &base, "run");
+            assert_eq!(
+                b.container_names(),
+                names,
+                "run killed after step {i}: a row is left"
+            );
+            still_works(&b, &base);
+        },
+    );
+    assert!(
+        steps >= 3,
+        "run -d -p has namespace, veth and port steps, killed {steps}"
+    );
+    assert!(serves(&b));
+    b.ok("rm -f web");
+    b.settles_to(&base, "after the last rm -f");
+}
+
+#[test]
+fn rm_is_rolled_forward_at_every_step() {
+    let b = B::new("rec-rm");
+    b.ok("network create --subnet 192.0.2.0/24 appnet");
+    let base = Kernel::read(&b);
+    let names = b.container_names();
+    let setup = || {
+        b.ok(WEB);
+        assert!(serves(&b));
+    };
+    let steps = every_step(&b, "remove", "rm -f web", setup, |i| {
+        recovered(&b, i, &base, "rm -f");
+        assert_eq!(b.container_names(), names, "rm -f killed after step {i}");
+        assert!(
+            closed(&b),
+            "rm -f killed after step {i}: the port still answers"
+        );
+    });
+    assert!(
+        steps >= 2,
+        "rm -f has port and namespace steps, killed {steps}"
+    );
+    b.settles_to(&base, "after a clean rm -f");
+    still_works(&b, &base);
+}
+
+#[test]
+fn network_create_is_rolled_back_at_every_step() {
+    let b = B::new("rec-netc");
+    b.ok("network create --subnet 192.0.2.0/24 appnet");
+    let base = Kernel::read(&b);
+    let nets = b.network_names();
+    let create = "network create --subnet 10.99.0.0/24 n2";
+    let steps = every_step(
+        &b,
+        "create_network",
+        create,
+        || {},
+        |i| {
+            recovered(&b, i, &base, "network create");
+            assert_eq!(
+                b.network_names(),
+                nets,
+                "network create killed after step {i}"
+            );
+            still_works(&b, &base);
+        },
+    );
+    assert!(
+        steps >= 3,
+        "bridge, sysctl and firewall steps, killed {steps}"
+    );
+    b.sleeper("c", "--network n2");
+    assert!(b.exec_ok("c", "busybox ping -c1 -W2 203.0.113.1"));
+    b.ok("rm -f c");
+    b.ok("network rm n2");
+    b.settles_to(&base, "after network rm");
+}
+
+#[test]
+fn network_rm_is_rolled_forward_at_every_step() {
+    let b = B::new("rec-netrm");
+    b.ok("network create --subnet 192.0.2.0/24 appnet");
+    let base = Kernel::read(&b);
+    let nets = b.network_names();
+    let setup = || {
+        b.ok("network create --subnet 10.99.0.0/24 n2");
+    };
+    let steps = every_step(&b, "remove_network", "network rm n2", setup, |i| {
+        recovered(&b, i, &base, "network rm");
+        assert_eq!(b.network_names(), nets, "network rm killed after step {i}");
+    });
+    assert!(steps >= 2, "firewall and bridge steps, killed {steps}");
+    b.settles_to(&base, "after a clean network rm");
+    still_works(&b, &base);
+}
+
+/// c1 on appnet, c2 on other; returns c2's address.
+fn two_networks(b: &B) -> String {
+    b.ok("network create --subnet 192.0.2.0/24 appnet");
+    b.ok("network create --subnet 10.99.0.0/24 other");
+    b.sleeper("c1", "--network appnet");
+    b.sleeper("c2", "--network other");
+    b.ip("c2", "other")
+}
+
+#[test]
+fn network_connect_is_rolled_back_at_every_step() {
+    let b = B::new("rec-conn");
+    let c2 = two_networks(&b);
+    let pid = b.ok("inspect -f '{{.State.Pid}}' c1");
+    let base = Kernel::read(&b);
+    let ping = format!("busybox ping -c1 -W1 {c2}");
+    let steps = every_step(
+        &b,
+        "connect",
+        "network connect other c1",
+        || {},
+        |i| {
+            recovered(&b, i, &base, "network connect");
+            assert_eq!(
+                networks_of(&b, "c1"),
+                ["appnet"],
+                "connect killed after step {i}"
+            );
+            assert!(
+                !b.exec_ok("c1", &ping),
+                "connect killed after step {i}: c1 reaches other"
+            );
+        },
+    );
+    assert!(steps >= 1, "killed {steps}");
+    assert_eq!(networks_of(&b, "c1"), ["appnet", "other"]);
+    assert!(
+        b.exec_ok("c1", &ping),
+        "c1 does not reach other after connect"
+    );
+    assert_eq!(
+        b.ok("inspect -f '{{.State.Pid}}' c1"),
+        pid,
+        "connect restarted c1"
+    );
+}
+
+#[test]
+fn network_disconnect_is_rolled_forward_at_every_step() {
+    let b = B::new("rec-disc");
+    let c2 = two_networks(&b);
+    let base = Kernel::read(&b);
+    let ping = format!("busybox ping -c1 -W1 {c2}");
+    let setup = || {
+        b.ok("network connect other c1");
+        assert!(b.exec_ok("c1", &ping));
+    };
+    let steps = every_step(
+        &b,
+        "disconnect",
+        "network disconnect other c1",
+        setup,
+        |i| {
+            recovered(&b, i, &base, "network disconnect");
+            assert_eq!(
+                networks_of(&b, "c1"),
+                ["appnet"],
+                "disconnect killed after step {i}"
+            );
+            assert!(!b.exec_ok("c1", &ping), "disconnect killed after step {i}");
+        },
+    );
+    assert!(steps >= 1, "killed {steps}");
+    b.settles_to(&base, "after a clean disconnect");
+    assert!(!b.exec_ok("c1", &ping));
+}
+
+#[test]
+fn reconcile_restores_a_flushed_ruleset() {
+    let b = B::new("rec-flush");
+    b.ok("network create --subnet 192.0.2.0/24 appnet");
+    b.ok(WEB);
+    b.sleeper("d", "");
+    assert!(serves(&b));
+    let ruleset = Kernel::read(&b).ruleset;
+    b.sh("nft flush ruleset");
+    assert!(closed(&b), "the port answers without a ruleset");
+    assert!(
+        !b.exec_ok("d", "busybox ping -c1 -W1 203.0.113.1"),
+        "no masquerade, no answer"
+    );
+    let report = b.ok("system reconcile");
+    assert!(report.contains("ruleset re-applied (1 "), "{report}");
+    assert!(serves(&b), "the published port is back");
+    assert!(b.exec_ok("d", "busybox ping -c1 -W2 203.0.113.1"));
+    assert!(b.exec_ok("web", "busybox ping -c1 -W2 203.0.113.1"));
+    assert_eq!(
+        Kernel::read(&b).ruleset,
+        ruleset,
+        "the ruleset is restored as it was"
+    );
+}
+
+#[test]
+fn reboot_into_a_fresh_lab() {
+    let before = B::new("rec-boot1");
+    before.ok("network create --subnet 192.0.2.0/24 appnet");
+    before.ok(WEB);
+    before.sleeper("d", "");
+    let ip = before.ip("web", "appnet");
+    let bridge = before
+        .ok("network inspect -f '{{index .Options \"com.docker.network.bridge.name\"}}' appnet");
+    // "Power off": every process of the lab dies, then only the persistent
+    // files survive.
+    before.lab.kill_all();
+    let after = B::new("rec-boot2");
+    let copy = format!(
+        "cd {} && tar --exclude=./run -cf - . | tar -C {} -xf -",
+        before.lab.root().display(),
+        after.lab.root().display()
+    );
+    assert!(std::process::Command::new("sh")
+        .args(["-c", &copy])
+        .status()
+        .unwrap()
+        .success());
+    drop(before);
+    let ps = after.ok("ps -a --format '{{.Names}} {{.Status}}'");
+    assert!(ps.lines().all(|l| l.contains(" Exited (")), "{ps}");
+    assert_eq!(ps.lines().count(), 2, "{ps}");
+    let links = after.sh("ip -o link");
+    assert!(
+        links.contains("berth0") && links.contains(bridge.trim()),
+        "{links}"
+    );
+    assert!(after.network_names().contains(&"bridge".to_string()));
+    after.ok("start web");
+    assert_eq!(after.ip("web", "appnet"), ip, "the same address comes back");
+    assert!(serves(&after), "the published port answers after start");
+    assert!(after.exec_ok("web", "busybox ping -c1 -W2 203.0.113.1"));
+    after.ok("start d");
+    assert!(after.exec_ok("d", "busybox ping -c1 -W2 203.0.113.1"));
+}
