@@ -35,8 +35,18 @@ impl Applier {
     /// Applies `plan` step by step. If a step fails, everything applied so
     /// far (the failing step included) is undone before the error returns.
     pub fn apply(&mut self, op: &str, plan: &Plan) -> Result<()> {
+        let trace = std::env::var_os("BERTH_TRACE_STEPS").is_some();
         for (i, step) in plan.steps.iter().enumerate() {
-            if let Err(e) = self.step(step) {
+            let t0 = std::time::Instant::now();
+            let res = self.step(step);
+            if trace {
+                eprintln!(
+                    "berth: step {op}:{i} {} took {:?}",
+                    step.kind(),
+                    t0.elapsed()
+                );
+            }
+            if let Err(e) = res {
                 let done = Plan {
                     steps: plan.steps[..=i].to_vec(),
                 };

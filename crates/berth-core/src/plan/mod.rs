@@ -86,6 +86,21 @@ pub enum Step {
     },
 }
 
+impl Step {
+    /// The step's kind, for traces and errors.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Step::CreateBridge { .. } => "create_bridge",
+            Step::Sysctl { .. } => "sysctl",
+            Step::CreateNetns { .. } => "create_netns",
+            Step::CreateVeth { .. } => "create_veth",
+            Step::Nft { .. } => "nft",
+            Step::DeleteLink { .. } => "delete_link",
+            Step::RemoveNetns { .. } => "remove_netns",
+        }
+    }
+}
+
 /// An ordered list of steps.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Plan {

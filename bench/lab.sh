@@ -1,0 +1,42 @@
+# Sourced by bench scripts: re-executes the calling script inside a fresh
+# network + mount namespace (a lab) with a pretend outside world, and refuses
+# to touch anything if that did not work. Never changes the host's namespace.
+if [ -z "${BENCH_INSIDE:-}" ]; then
+    [ "$(id -u)" = 0 ] || { echo "benchmarks need root (they create namespaces): run with sudo" >&2; exit 1; }
+    export BENCH_HOST_NETNS
+    BENCH_HOST_NETNS=$(stat -L -c %i /proc/self/ns/net)
+    exec unshare --net --mount --propagation private env BENCH_INSIDE=1 bash "$0" "$@"
+fi
+if [ "$(stat -L -c %i /proc/self/ns/net)" = "$BENCH_HOST_NETNS" ]; then
+    echo "refusing to run: still in the host's network namespace" >&2
+    exit 1
+fi
+set -euo pipefail
+BENCH_TMP=$(mktemp -d /tmp/berth-bench.XXXXXX)
+trap 'bench_cleanup' EXIT
+bench_pids=()
+bench_cleanup() {
+    for p in "${bench_pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    # Everything berth started lives in this namespace: end those processes by PID.
+    for p in $(ls /proc | grep -E '^[0-9]+$'); do
+        [ "$p" = $$ ] && continue
+        [ "$(stat -L -c %i /proc/$p/ns/net 2>/dev/null)" = "$(stat -L -c %i /proc/self/ns/net)" ] && kill -9 "$p" 2>/dev/null || true
+    done
+    umount -R /run 2>/dev/null || true
+    rm -rf "$BENCH_TMP"
+}
+mount -t tmpfs tmpfs /run
+mkdir -p /run/netns
+ip link set lo up
+ip netns add outside
+ip link add uplink type veth peer eth0 netns outside
+ip addr add 198.51.100.2/24 dev uplink && ip link set uplink up
+ip -n outside addr add 198.51.100.1/24 dev eth0 && ip -n outside link set eth0 up && ip -n outside link set lo up
+ip -n outside addr add 203.0.113.1/32 dev lo
+ip route add default via 198.51.100.1
+export BERTH_ROOT=$BENCH_TMP/berth
+
+# now_ns: monotonic-ish nanoseconds.
+now_ns() { date +%s%N; }
+# median of the numbers on stdin (one per line), printed in ms with 1 decimal.
+median_ms() { sort -n | awk '{a[NR]=$1} END {m = (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2; printf "%.1f", m/1e6}'; }

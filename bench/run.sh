@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Times berth's container lifecycle inside a throwaway lab and, with
+# --docker, Docker's in the same run on the same lab (dockerd started inside
+# the lab with its own data and exec roots). Prints medians and ratios.
+#
+#   sudo bench/run.sh [--docker] [N]
+#
+# Metrics: `run -d -p` (until the command returns; the container is then
+# running and its port published), `rm -f` of a container with a published
+# port, `network connect` and `network disconnect` of a running container.
+DOCKER=0
+[ "${1:-}" = --docker ] && { DOCKER=1; shift; }
+N=${1:-20}
+source "$(dirname "$0")/lab.sh"
+cd "$(dirname "$0")/.."
+BERTH=${BERTH:-$PWD/target/release/berth}
+[ -x "$BERTH" ] || { echo "build berth first: cargo build --release" >&2; exit 1; }
+
+declare -A RESULT
+time_berth() {
+    local runs=() rms=() cons=() dis=() t0 t1
+    "$BERTH" network create benchnet >/dev/null
+    "$BERTH" run -d --name warm -p 7999:80 busybox sleep 3600 >/dev/null   # first command sets the host up
+    for i in $(seq 1 "$N"); do
+        t0=$(now_ns); "$BERTH" run -d --name c$i -p $((8000+i)):80 busybox sleep 3600 >/dev/null; t1=$(now_ns); runs+=($((t1-t0)))
+        t0=$(now_ns); "$BERTH" network connect benchnet c$i; t1=$(now_ns); cons+=($((t1-t0)))
+        t0=$(now_ns); "$BERTH" network disconnect benchnet c$i; t1=$(now_ns); dis+=($((t1-t0)))
+        t0=$(now_ns); "$BERTH" rm -f c$i >/dev/null; t1=$(now_ns); rms+=($((t1-t0)))
+    done
+    RESULT[berth_run]=$(printf '%s\n' "${runs[@]}" | median_ms)
+    RESULT[berth_rm]=$(printf '%s\n' "${rms[@]}" | median_ms)
+    RESULT[berth_connect]=$(printf '%s\n' "${cons[@]}" | median_ms)
+    RESULT[berth_disconnect]=$(printf '%s\n' "${dis[@]}" | median_ms)
+    "$BERTH" rm -f warm >/dev/null
+}
+
+time_docker() {
+    source "$(dirname "$0")/docker.sh"
+    docker_start
+    local runs=() rms=() cons=() dis=() t0 t1
+    $D network create benchnet >/dev/null
+    $D run -d --name warm -p 7999:80 bench-busybox sleep 3600 >/dev/null
+    for i in $(seq 1 "$N"); do
+        t0=$(now_ns); $D run -d --name c$i -p $((8000+i)):80 bench-busybox sleep 3600 >/dev/null; t1=$(now_ns); runs+=($((t1-t0)))
+        t0=$(now_ns); $D network connect benchnet c$i; t1=$(now_ns); cons+=($((t1-t0)))
+        t0=$(now_ns); $D network disconnect benchnet c$i; t1=$(now_ns); dis+=($((t1-t0)))
+        t0=$(now_ns); $D rm -f c$i >/dev/null; t1=$(now_ns); rms+=($((t1-t0)))
+    done
+    RESULT[docker_run]=$(printf '%s\n' "${runs[@]}" | median_ms)
+    RESULT[docker_rm]=$(printf '%s\n' "${rms[@]}" | median_ms)
+    RESULT[docker_connect]=$(printf '%s\n' "${cons[@]}" | median_ms)
+    RESULT[docker_disconnect]=$(printf '%s\n' "${dis[@]}" | median_ms)
+    $D rm -f warm >/dev/null
+    docker_stop
+}
+
+time_berth
+[ "$DOCKER" = 1 ] && time_docker
+
+printf '\n%-26s %12s %12s %8s\n' "metric (median, N=$N)" "berth ms" "docker ms" "ratio"
+for m in run rm connect disconnect; do
+    b=${RESULT[berth_$m]}; d=${RESULT[docker_$m]:-}
+    if [ -n "$d" ]; then r=$(awk -v b="$b" -v d="$d" 'BEGIN{printf "%.0fx", d/b}'); else d=-; r=-; fi
+    label=$m; [ "$m" = run ] && label="run -d -p"; [ "$m" = rm ] && label="rm -f (published port)"; [ "$m" = connect ] && label="network connect"; [ "$m" = disconnect ] && label="network disconnect"
+    printf '%-26s %12s %12s %8s\n' "$label" "$b" "$d" "$r"
+done
