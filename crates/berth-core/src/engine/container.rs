@@ -349,6 +349,11 @@ fn reserve_ports(
     let net = nets.iter().find(|n| n.id == p.network_id);
     for spec in &c.config.publish {
         if let Some(ip) = spec.host_ip {
+            if ip.is_ipv6() && ip.is_loopback() {
+                return Err(Error::invalid(
+                    "cannot publish on [::1]: IPv6 loopback needs a userland forwarder, which berth does not have yet; publish on 127.0.0.1 or on all addresses",
+                ));
+            }
             if ip.is_ipv6() && p.ipv6.is_none() {
                 return Err(Error::invalid(format!(
                     "cannot publish on {ip}: the container has no IPv6 address; use an --ipv6 network or an IPv4 host address"
