@@ -16,7 +16,30 @@ pub use tx::{Op, Tx};
 use crate::error::{Error, Result};
 use crate::paths::Paths;
 use rusqlite::{Connection, TransactionBehavior};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+/// How long a berth process waits for another one to release the database.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Runs `f` until it does not fail with SQLITE_BUSY, for up to
+/// [`BUSY_TIMEOUT`]. Needed where SQLite reports "database is locked"
+/// without calling the busy handler: switching a fresh database to WAL
+/// while other berth processes open it for the first time too.
+fn retry_busy(mut f: impl FnMut() -> rusqlite::Result<()>) -> Result<()> {
+    let deadline = Instant::now() + BUSY_TIMEOUT;
+    let mut pause = Duration::from_millis(1);
+    loop {
+        match f() {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy && Instant::now() < deadline =>
+            {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(50));
+            }
+            other => return Ok(other?),
+        }
+    }
+}
 
 /// An open state store.
 pub struct Store {
@@ -33,11 +56,24 @@ impl Store {
             ))
         })?;
         let conn = Connection::open(paths.db())?;
-        conn.busy_timeout(Duration::from_secs(30))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        retry_busy(|| {
+            let mode: String =
+                conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
+            if mode.eq_ignore_ascii_case("wal") {
+                Ok(())
+            } else {
+                // Another process holds the database in a mode we cannot
+                // leave right now: treat it as busy.
+                Err(rusqlite::Error::SqliteFailure(
+                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+                    Some(format!("journal mode is {mode}")),
+                ))
+            }
+        })?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        schema::migrate(&conn)?;
+        retry_busy(|| schema::migrate(&conn))?;
         Ok(Store { conn })
     }
 

@@ -2,7 +2,6 @@
 //! uniqueness keys in columns; UNIQUE constraints are the last line of
 //! defence against duplicate names, addresses and host ports.
 
-use crate::error::Result;
 use rusqlite::Connection;
 
 const SCHEMA: &str = r#"
@@ -57,7 +56,6 @@ CREATE TABLE IF NOT EXISTS host_changes (
 "#;
 
 /// Creates the tables if they do not exist.
-pub fn migrate(conn: &Connection) -> Result<()> {
-    conn.execute_batch(SCHEMA)?;
-    Ok(())
+pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(SCHEMA)
 }

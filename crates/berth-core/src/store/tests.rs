@@ -112,3 +112,26 @@ fn names_are_unique_and_lookups_accept_prefixes() {
     assert!(s.read(|tx| tx.container("zz")).unwrap().is_none());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn parallel_first_opens_of_a_fresh_store() {
+    for round in 0..20 {
+        let dir =
+            std::env::temp_dir().join(format!("berth-store-fresh-{}-{round}", std::process::id()));
+        let paths = Paths::new(Some(&dir));
+        let handles: Vec<_> = (0..16)
+            .map(|i| {
+                let paths = paths.clone();
+                std::thread::spawn(move || -> crate::Result<()> {
+                    let mut s = Store::open(&paths)?;
+                    s.read(|tx| tx.ops())?;
+                    s.write(|tx| tx.insert_container(&container(&format!("c{i}"))))
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap().unwrap();
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

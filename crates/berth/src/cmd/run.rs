@@ -210,8 +210,9 @@ fn foreground(engine: &mut Engine, id: &str) -> Result<i32> {
 fn start_supervisor(root: Option<&Path>, id: &str) -> Result<i32> {
     let (rd, wr) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).context("pipe")?;
     let wr_fd = wr.as_raw_fd();
-    let exe = std::env::current_exe().context("cannot find the berth executable")?;
-    let mut cmd = std::process::Command::new(exe);
+    // The running binary itself, even if its file was replaced meanwhile
+    // (an upgrade, a rebuild): then its path no longer exists.
+    let mut cmd = std::process::Command::new("/proc/self/exe");
     if let Some(r) = root {
         cmd.arg("--root").arg(r);
     }
