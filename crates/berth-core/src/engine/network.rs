@@ -191,6 +191,7 @@ pub(crate) fn network_rules(net: &Network) -> Option<NetworkRules> {
         internal: net.internal,
         icc: net.icc,
         masquerade: net.masquerade,
+        subnets: net.ipam.iter().map(|c| c.subnet).collect(),
     })
 }
 

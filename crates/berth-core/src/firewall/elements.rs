@@ -3,6 +3,7 @@
 
 use super::{Batch, TABLE};
 use crate::model::Proto;
+use ipnet::IpNet;
 use std::net::IpAddr;
 
 /// The per-network elements: the bridge and its policy flags.
@@ -16,6 +17,9 @@ pub struct NetworkRules {
     pub icc: bool,
     /// `enable_ip_masquerade`: outbound traffic is masqueraded.
     pub masquerade: bool,
+    /// The network's subnets: containers reaching a published port from
+    /// them are masqueraded (hairpin), whichever way the packet went.
+    pub subnets: Vec<IpNet>,
 }
 
 impl NetworkRules {
@@ -33,6 +37,14 @@ impl NetworkRules {
         }
         if self.masquerade && !self.internal {
             v.push(("inet", "masq", b));
+        }
+        for net in &self.subnets {
+            let set = if net.addr().is_ipv4() {
+                "subnets4"
+            } else {
+                "subnets6"
+            };
+            v.push(("inet", set, net.trunc().to_string()));
         }
         v
     }

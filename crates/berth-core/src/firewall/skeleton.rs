@@ -38,6 +38,16 @@ table inet berth {
 		type ifname
 		comment "bridges whose outbound traffic is masqueraded"
 	}
+	set subnets4 {
+		type ipv4_addr
+		flags interval
+		comment "IPv4 subnets of berth networks"
+	}
+	set subnets6 {
+		type ipv6_addr
+		flags interval
+		comment "IPv6 subnets of berth networks"
+	}
 	map ports4 {
 		type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service
 		flags interval
@@ -81,7 +91,8 @@ table inet berth {
 	chain postrouting {
 		type nat hook postrouting priority srcnat; policy accept;
 		oifname @bridges ip saddr 127.0.0.0/8 masquerade comment "localhost to a published port"
-		oifname @bridges iifname @bridges ct status dnat masquerade comment "hairpin: a container to a published port"
+		oifname @bridges ct status dnat ip saddr @subnets4 masquerade comment "hairpin: a container to a published port (bridged by br_netfilter too, where iifname is unknown)"
+		oifname @bridges ct status dnat ip6 saddr @subnets6 masquerade
 		iifname @masq oifname != @bridges masquerade comment "outbound NAT"
 	}
 	chain forward {

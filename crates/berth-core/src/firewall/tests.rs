@@ -8,12 +8,17 @@ fn sample() -> (Vec<NetworkRules>, Vec<PortRule>) {
             internal: false,
             icc: true,
             masquerade: true,
+            subnets: vec!["172.17.0.0/16".parse().unwrap()],
         },
         NetworkRules {
             bridge: "br-0123456789ab".into(),
             internal: true,
             icc: false,
             masquerade: true,
+            subnets: vec![
+                "172.18.0.0/16".parse().unwrap(),
+                "fd00::/64".parse().unwrap(),
+            ],
         },
     ];
     let ports = vec![

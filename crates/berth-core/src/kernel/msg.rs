@@ -8,7 +8,8 @@ use netlink_packet_route::address::{
     AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage,
 };
 use netlink_packet_route::link::{
-    InfoData, InfoKind, InfoVeth, LinkAttribute, LinkFlags, LinkInfo, LinkMessage,
+    InfoBridgePort, InfoData, InfoKind, InfoPortData, InfoPortKind, InfoVeth, LinkAttribute,
+    LinkFlags, LinkInfo, LinkMessage,
 };
 use netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteScope, RouteType,
@@ -91,6 +92,26 @@ pub fn new_veth(host: &str, mtu: u32, master: u32, peer: &VethPeer) -> Request {
         msg: RouteNetlinkMessage::NewLink(m),
         flags: NLM_F_CREATE | NLM_F_EXCL,
         what: format!("create veth {host} (peer {} in the container)", peer.name),
+    }
+}
+
+/// Turn on hairpin mode on bridge port `name` (`ip link set NAME type
+/// bridge_slave hairpin on`): a container reaching its own published port
+/// has its packet DNATed back out of the port it came in on, which the
+/// bridge refuses otherwise when br_netfilter bridges the DNATed frame.
+pub fn bridge_port_hairpin(name: &str) -> Request {
+    let mut m = LinkMessage::default();
+    m.attributes.push(LinkAttribute::IfName(name.to_string()));
+    m.attributes.push(LinkAttribute::LinkInfo(vec![
+        LinkInfo::PortKind(InfoPortKind::Bridge),
+        LinkInfo::PortData(InfoPortData::BridgePort(vec![InfoBridgePort::HairpinMode(
+            true,
+        )])),
+    ]));
+    Request {
+        msg: RouteNetlinkMessage::NewLink(m),
+        flags: 0,
+        what: format!("turn on hairpin mode on bridge port {name}"),
     }
 }
 

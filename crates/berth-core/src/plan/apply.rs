@@ -141,8 +141,10 @@ impl Applier {
             netns_fd: fd,
             mac: msg::parse_mac(mac),
         };
-        self.host
-            .run(vec![msg::new_veth(host, *mtu, master, &peer_spec)])?;
+        self.host.run(vec![
+            msg::new_veth(host, *mtu, master, &peer_spec),
+            msg::bridge_port_hairpin(host),
+        ])?;
         let (_, nl) = self.ns.get(ns_path)?;
         let index = nl.link_index(peer)?.ok_or_else(|| {
             Error::kernel(format!("{peer} did not appear in {}", ns_path.display()))
