@@ -1,0 +1,199 @@
+//! Isolation between and around networks, each test in its own lab: user
+//! networks cannot reach each other, `--internal` networks cannot leave
+//! their bridge, `enable_icc=false` keeps neighbours apart,
+//! `enable_ip_masquerade=false` sends container addresses out unchanged, and
+//! nothing from outside reaches a container unless a port is published.
+
+mod common;
+mod netutil;
+
+use common::B;
+use netutil::{curl_from, curl_in, curl_ready, httpd, pings, www, INTERNET, LAB, TIMED_OUT};
+
+/// Two user-defined networks: each reaches itself and the world, never the
+/// other; a container on both reaches both.
+#[test]
+fn user_networks_are_isolated_from_each_other() {
+    let b = B::new("iso-nets");
+    b.ok("network create neta");
+    b.ok("network create netb");
+    b.sleeper("a1", "--network neta");
+    b.sleeper("a2", "--network neta");
+    b.sleeper("b1", "--network netb");
+    b.sleeper("ab", "--network neta --network netb");
+    b.sleeper("d1", "");
+    let (a1, a2, b1) = (b.ip("a1", "neta"), b.ip("a2", "neta"), b.ip("b1", "netb"));
+    let (ab_a, ab_b) = (b.ip("ab", "neta"), b.ip("ab", "netb"));
+
+    assert!(pings(&b, "a1", &a2), "a1 -> a2 on the same network");
+    assert!(pings(&b, "b1", &ab_b), "b1 -> ab on netb");
+    assert!(pings(&b, "a1", INTERNET), "neta reaches outside");
+    assert!(pings(&b, "b1", INTERNET), "netb reaches outside");
+    assert!(pings(&b, "ab", &a1), "ab reaches neta");
+    assert!(pings(&b, "ab", &b1), "ab reaches netb");
+    assert!(pings(&b, "ab", INTERNET), "ab reaches outside");
+
+    assert!(!pings(&b, "a1", &b1), "neta -> netb must be dropped");
+    assert!(!pings(&b, "b1", &a1), "netb -> neta must be dropped");
+    // Through the host's routing, not through ab: still another network.
+    assert!(
+        !pings(&b, "a1", &ab_b),
+        "neta -> ab's netb address must be dropped"
+    );
+    assert!(
+        !pings(&b, "b1", &ab_a),
+        "netb -> ab's neta address must be dropped"
+    );
+    assert!(
+        !pings(&b, "d1", &a1),
+        "the default bridge -> neta must be dropped"
+    );
+    // TCP too, not only ICMP: a server on netb is out of neta's reach.
+    let dir = www(&b, "www", "netb-web", &[]);
+    b.ok(&format!(
+        "run -d --name web --network netb {}",
+        httpd(&dir, 80)
+    ));
+    let web = b.ip("web", "netb");
+    assert_eq!(
+        curl_ready(&b, None, &format!("http://{web}/")).as_deref(),
+        Ok("netb-web")
+    );
+    assert_eq!(
+        curl_from(&b, "ab", &format!("http://{web}/"), 2).as_deref(),
+        Ok("netb-web")
+    );
+    assert_eq!(
+        curl_from(&b, "a1", &format!("http://{web}/"), 1),
+        Err(TIMED_OUT)
+    );
+}
+
+/// `--internal`: containers talk to each other but not to the world, and
+/// the world (even with a route to the subnet) cannot reach them.
+#[test]
+fn internal_network_stays_on_its_bridge() {
+    let b = B::new("iso-internal");
+    b.ok("network create --internal --subnet 192.0.2.0/24 inet");
+    b.sleeper("i1", "--network inet");
+    b.sleeper("i2", "--network inet");
+    let (i1, i2) = (b.ip("i1", "inet"), b.ip("i2", "inet"));
+    assert!(pings(&b, "i1", &i2));
+    assert!(pings(&b, "i2", &i1));
+    assert!(
+        !pings(&b, "i1", INTERNET),
+        "an internal network must not reach outside"
+    );
+    assert!(!pings(&b, "i1", "198.51.100.1"), "nor the LAN");
+    b.lab
+        .in_ns_ok("outside", &format!("ip route add 192.0.2.0/24 via {LAB}"));
+    let from_outside = b
+        .lab
+        .in_ns("outside", &format!("busybox ping -c1 -W1 {i1}"));
+    assert!(
+        !from_outside.status.success(),
+        "outside must not reach an internal container"
+    );
+    // A container with no default route cannot answer anyway; a route makes
+    // the test about the firewall, not about routing.
+    let out = b
+        .lab
+        .in_ns("outside", &format!("curl -sS -m1 http://{i1}:80/"));
+    assert_eq!(out.status.code(), Some(TIMED_OUT));
+}
+
+/// `enable_icc=false`: neighbours on the bridge cannot talk, but both
+/// still reach the world.
+#[test]
+fn icc_disabled_keeps_neighbours_apart() {
+    let b = B::new("iso-icc");
+    b.ok("network create -o com.docker.network.bridge.enable_icc=false noicc");
+    b.sleeper("c1", "--network noicc");
+    b.sleeper("c2", "--network noicc");
+    let (c1, c2) = (b.ip("c1", "noicc"), b.ip("c2", "noicc"));
+    assert!(!pings(&b, "c1", &c2), "c1 -> c2 must be dropped");
+    assert!(!pings(&b, "c2", &c1), "c2 -> c1 must be dropped");
+    assert!(pings(&b, "c1", INTERNET));
+    assert!(pings(&b, "c2", INTERNET));
+    // Unlike Docker's, berth's icc=false does not depend on br_netfilter.
+    b.sh("sysctl -qw net.bridge.bridge-nf-call-iptables=0 net.bridge.bridge-nf-call-ip6tables=0");
+    assert!(!pings(&b, "c1", &c2), "c1 -> c2 without br_netfilter");
+    b.sleeper("c3", "");
+    let c3 = b.ip("c3", "bridge");
+    b.sleeper("c4", "");
+    assert!(pings(&b, "c4", &c3), "the default bridge keeps icc on");
+}
+
+/// `enable_ip_masquerade=false`: the world sees the container's own
+/// address (and needs a route back); with masquerade it sees the lab's.
+#[test]
+fn masquerade_off_keeps_the_container_source() {
+    let b = B::new("iso-masq");
+    let dir = www(&b, "www", "outside-web", &[]);
+    b.lab.in_ns_ok(
+        "outside",
+        &format!("busybox httpd -p {INTERNET}:8000 -h {dir}"),
+    );
+    let url = format!("http://{INTERNET}:8000/cgi-bin/ip");
+    b.ok("network create --subnet 192.0.2.0/24 -o com.docker.network.bridge.enable_ip_masquerade=false nomasq");
+    b.sleeper("m1", "--network nomasq");
+    b.sleeper("d1", "");
+    let m1 = b.ip("m1", "nomasq");
+    assert!(
+        !pings(&b, "m1", INTERNET),
+        "outside has no route back to 192.0.2.0/24"
+    );
+    assert_eq!(
+        curl_from(&b, "d1", &url, 2).as_deref(),
+        Ok(LAB),
+        "masqueraded"
+    );
+    b.lab
+        .in_ns_ok("outside", &format!("ip route add 192.0.2.0/24 via {LAB}"));
+    assert!(pings(&b, "m1", INTERNET), "with a route back it crosses");
+    assert_eq!(
+        curl_from(&b, "m1", &url, 2),
+        Ok(m1),
+        "the source is the container's"
+    );
+}
+
+/// Docker 28: a host on the LAN with a route to a container subnet cannot
+/// open connections to containers directly, published port or not; the
+/// published host port works and the host itself reaches the container.
+#[test]
+fn unsolicited_inbound_is_dropped_unless_published() {
+    let b = B::new("iso-inbound");
+    let dir = www(&b, "www", "direct", &[]);
+    b.ok("network create --subnet 192.0.2.0/24 pub");
+    b.ok(&format!(
+        "run -d --name web --network pub -p 8080:80 sh -c 'busybox httpd -p 81 -h {dir}; exec {}'",
+        httpd(&dir, 80)
+    ));
+    let web = b.ip("web", "pub");
+    b.lab
+        .in_ns_ok("outside", &format!("ip route add 192.0.2.0/24 via {LAB}"));
+    assert_eq!(
+        curl_ready(&b, Some("outside"), &format!("http://{LAB}:8080/")).as_deref(),
+        Ok("direct")
+    );
+    assert_eq!(
+        curl_ready(&b, None, &format!("http://{web}:81/")).as_deref(),
+        Ok("direct")
+    );
+    assert_eq!(
+        curl_in(&b, Some("outside"), &format!("http://{web}:81/"), 1),
+        Err(TIMED_OUT)
+    );
+    assert_eq!(
+        curl_in(&b, Some("outside"), &format!("http://{web}:80/"), 1),
+        Err(TIMED_OUT)
+    );
+    let ping = b
+        .lab
+        .in_ns("outside", &format!("busybox ping -c1 -W1 {web}"));
+    assert!(
+        !ping.status.success(),
+        "pings from outside are unsolicited too"
+    );
+}
