@@ -342,9 +342,11 @@ fn reserve_ports(
             eprintln!("WARNING: Published ports are discarded when using host network mode");
             return Ok(Vec::new());
         }
-        return Err(Error::invalid(
-            "cannot publish ports: the container is not on a bridge network that reaches the outside (only none or --internal networks)",
-        ));
+        let names: Vec<&str> = nets.iter().map(|n| n.name.as_str()).collect();
+        return Err(Error::invalid(format!(
+            "cannot publish ports on network {}: it does not reach the outside (none or --internal); use a bridge network or drop -p",
+            names.join(", ")
+        )));
     };
     let net = nets.iter().find(|n| n.id == p.network_id);
     for spec in &c.config.publish {

@@ -36,7 +36,11 @@ impl Engine {
     /// finishing or undoing any operation a crashed berth left behind.
     pub fn open(root: Option<&Path>) -> Result<Engine> {
         let paths = Paths::new(root);
-        let store = Store::open(&paths)?;
+        // Without root, a root-owned state root is unreadable: say why.
+        let store = Store::open(&paths).map_err(|e| match require_root() {
+            Err(not_root) => Error::new(crate::ErrorKind::Permission, format!("{not_root} ({e})")),
+            Ok(()) => e,
+        })?;
         let mut engine = Engine {
             paths,
             store,

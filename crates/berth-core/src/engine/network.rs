@@ -98,7 +98,7 @@ impl Engine {
         let net = self.network(key)?;
         if net.builtin {
             return Err(Error::invalid(format!(
-                "{} is a pre-defined network and cannot be removed",
+                "{} is a pre-defined network and cannot be removed: only networks made with 'berth network create' can",
                 net.name
             )));
         }
