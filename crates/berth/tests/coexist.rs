@@ -1,0 +1,175 @@
+//! berth next to Docker's firewall (iptables-nft FORWARD policy DROP,
+//! DOCKER-USER, br_netfilter), each test in its own lab: berth's traffic
+//! flows through accept rules it adds to DOCKER-USER only, tagged
+//! `berth:<bridge>`, removed with their network, and restored by
+//! `berth system reconcile` when Docker's firewall appears later.
+
+mod common;
+mod netutil;
+
+use common::B;
+use netutil::{curl_ready, httpd, pings, www, INTERNET, LAB};
+use serde_json::Value;
+
+/// Every rule of the lab's ruleset: (family, table, chain, comment).
+fn rules(b: &B) -> Vec<(String, String, String, String)> {
+    let v: Value = serde_json::from_str(&b.sh("nft -j list ruleset")).unwrap();
+    let s = |r: &Value, k: &str| r[k].as_str().unwrap_or_default().to_string();
+    v["nftables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| i.get("rule"))
+        .map(|r| {
+            (
+                s(r, "family"),
+                s(r, "table"),
+                s(r, "chain"),
+                s(r, "comment"),
+            )
+        })
+        .collect()
+}
+
+/// Comments of the rules of `family filter DOCKER-USER`, as `nft -j list chain` shows them.
+fn docker_user(b: &B, family: &str) -> Vec<String> {
+    let out = b.sh(&format!("nft -j list chain {family} filter DOCKER-USER"));
+    let v: Value = serde_json::from_str(&out).unwrap();
+    v["nftables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| i.get("rule"))
+        .map(|r| r["comment"].as_str().unwrap_or("-").to_string())
+        .collect()
+}
+
+/// The policy of `ip filter FORWARD`.
+fn forward_policy(b: &B) -> String {
+    let v: Value = serde_json::from_str(&b.sh("nft -j list chain ip filter FORWARD")).unwrap();
+    let chain = v["nftables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|i| i.get("chain"))
+        .cloned();
+    chain.unwrap()["policy"].as_str().unwrap().to_string()
+}
+
+/// The bridge of a user-defined network.
+fn bridge(b: &B, net: &str) -> String {
+    format!(
+        "br-{}",
+        &b.ok(&format!("network inspect -f '{{{{.Id}}}}' {net}"))[..12]
+    )
+}
+
+/// Docker's firewall first: berth's networks work, through DOCKER-USER only.
+#[test]
+fn berth_works_under_a_docker_firewall() {
+    let b = B::new("coexist-before");
+    b.lab.docker_like_firewall().unwrap();
+    let dir = www(&b, "www", "under-docker", &[]);
+    b.sleeper("d1", "");
+    b.sleeper("d2", "");
+    b.ok("network create usernet");
+    b.sleeper("u1", "--network usernet");
+    b.sleeper("u2", "--network usernet");
+    b.ok(&format!("run -d --name web -p 8081:80 {}", httpd(&dir, 80)));
+    let (d2, u1, u2) = (
+        b.ip("d2", "bridge"),
+        b.ip("u1", "usernet"),
+        b.ip("u2", "usernet"),
+    );
+    assert!(
+        pings(&b, "d1", &d2),
+        "default bridge, across br_netfilter and FORWARD DROP"
+    );
+    assert!(
+        pings(&b, "u1", &u2),
+        "user network, across br_netfilter and FORWARD DROP"
+    );
+    assert!(pings(&b, "d1", INTERNET));
+    assert!(pings(&b, "u2", INTERNET));
+    assert!(!pings(&b, "d1", &u1), "networks stay isolated");
+    let got = curl_ready(&b, Some("outside"), &format!("http://{LAB}:8081/"));
+    assert_eq!(got.as_deref(), Ok("under-docker"));
+
+    let user = bridge(&b, "usernet");
+    assert_eq!(forward_policy(&b), "drop", "berth never flips the policy");
+    for family in ["ip", "ip6"] {
+        let tags = docker_user(&b, family);
+        for tag in ["berth:berth0".to_string(), format!("berth:{user}")] {
+            assert_eq!(
+                tags.iter().filter(|t| **t == tag).count(),
+                2,
+                "{family}: {tags:?}"
+            );
+        }
+        assert_eq!(
+            tags.last().map(String::as_str),
+            Some("-"),
+            "Docker's RETURN stays last"
+        );
+    }
+    let elsewhere: Vec<_> = rules(&b)
+        .into_iter()
+        .filter(|(_, t, c, comment)| {
+            comment.starts_with("berth:") && (t != "filter" || c != "DOCKER-USER")
+        })
+        .collect();
+    assert!(
+        elsewhere.is_empty(),
+        "berth-tagged rules outside DOCKER-USER: {elsewhere:?}"
+    );
+
+    b.ok("rm -f u1 u2");
+    b.ok("network rm usernet");
+    for family in ["ip", "ip6"] {
+        let tags = docker_user(&b, family);
+        assert!(
+            !tags.iter().any(|t| *t == format!("berth:{user}")),
+            "{family}: {tags:?}"
+        );
+        assert_eq!(
+            tags.iter().filter(|t| *t == "berth:berth0").count(),
+            2,
+            "{family}: {tags:?}"
+        );
+    }
+    assert_eq!(forward_policy(&b), "drop");
+    assert!(pings(&b, "d1", &d2), "the default bridge still works");
+}
+
+/// Docker's firewall appears after berth made its networks: traffic stops,
+/// `berth system reconcile` brings it back.
+#[test]
+fn reconcile_restores_traffic_after_docker_arrives() {
+    let b = B::new("coexist-after");
+    b.ok("network create --subnet 192.0.2.0/24 appnet");
+    b.sleeper("a1", "--network appnet");
+    b.sleeper("a2", "--network appnet");
+    let a2 = b.ip("a2", "appnet");
+    assert!(pings(&b, "a1", &a2));
+    b.lab.docker_like_firewall().unwrap();
+    assert!(
+        !pings(&b, "a1", &a2),
+        "Docker's FORWARD DROP now eats same-bridge traffic"
+    );
+    assert!(!pings(&b, "a1", INTERNET), "and outbound traffic");
+    b.ok("system reconcile");
+    assert!(pings(&b, "a1", &a2), "reconcile adds the accept rules");
+    assert!(pings(&b, "a1", INTERNET));
+    let tag = format!("berth:{}", bridge(&b, "appnet"));
+    assert_eq!(
+        docker_user(&b, "ip").iter().filter(|t| **t == tag).count(),
+        2
+    );
+    b.ok("system reconcile");
+    assert_eq!(
+        docker_user(&b, "ip").iter().filter(|t| **t == tag).count(),
+        2,
+        "idempotent"
+    );
+    assert_eq!(forward_policy(&b), "drop");
+}
