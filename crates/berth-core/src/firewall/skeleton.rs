@@ -121,7 +121,7 @@ table bridge berth {
 	}
 	chain forward {
 		type filter hook forward priority filter; policy accept;
-		iifname @no_icc_ports oifname @no_icc_ports ether type { ip, ip6 } drop
+		iifname @no_icc_ports oifname @no_icc_ports ether type { ip, ip6 } meta pkttype != host drop comment "frames to the host that br_netfilter DNATs to a published port are pkttype host"
 	}
 }
 "#;
