@@ -8,7 +8,9 @@ mod common;
 mod netutil;
 
 use common::B;
-use netutil::{curl_from, curl_in, curl_ready, httpd, pings, www, INTERNET, LAB, TIMED_OUT};
+use netutil::{
+    answered, curl_from, curl_in, curl_ready, httpd, pings, www, INTERNET, LAB, TIMED_OUT,
+};
 
 /// Two user-defined networks: each reaches itself and the world, never the
 /// other; a container on both reaches both.
@@ -33,21 +35,16 @@ fn user_networks_are_isolated_from_each_other() {
     assert!(pings(&b, "ab", &b1), "ab reaches netb");
     assert!(pings(&b, "ab", INTERNET), "ab reaches outside");
 
-    assert!(!pings(&b, "a1", &b1), "neta -> netb must be dropped");
-    assert!(!pings(&b, "b1", &a1), "netb -> neta must be dropped");
-    // Through the host's routing, not through ab: still another network.
-    assert!(
-        !pings(&b, "a1", &ab_b),
-        "neta -> ab's netb address must be dropped"
-    );
-    assert!(
-        !pings(&b, "b1", &ab_a),
-        "netb -> ab's neta address must be dropped"
-    );
-    assert!(
-        !pings(&b, "d1", &a1),
-        "the default bridge -> neta must be dropped"
-    );
+    // Across networks, even to ab's address on the other network (through
+    // the host's routing, not through ab), nothing answers.
+    let crossing = [
+        ("a1", b1.as_str()),
+        ("b1", a1.as_str()),
+        ("a1", ab_b.as_str()),
+        ("b1", ab_a.as_str()),
+        ("d1", a1.as_str()),
+    ];
+    assert_eq!(answered(&b, &crossing), vec![], "must be dropped");
     // TCP too, not only ICMP: a server on netb is out of neta's reach.
     let dir = www(&b, "www", "netb-web", &[]);
     b.ok(&format!(
@@ -102,22 +99,45 @@ fn internal_network_stays_on_its_bridge() {
     assert_eq!(out.status.code(), Some(TIMED_OUT));
 }
 
-/// `enable_icc=false`: neighbours on the bridge cannot talk, but both
-/// still reach the world.
+/// `enable_icc=false`: neighbours on the bridge cannot talk directly, with
+/// or without br_netfilter, but still reach the world and each other's
+/// published ports through the host (as through Docker's proxy).
 #[test]
 fn icc_disabled_keeps_neighbours_apart() {
     let b = B::new("iso-icc");
+    let dir = www(&b, "www", "icc-web", &[]);
     b.ok("network create -o com.docker.network.bridge.enable_icc=false noicc");
-    b.sleeper("c1", "--network noicc");
+    b.ok(&format!(
+        "run -d --name c1 --network noicc -p 8089:80 {}",
+        httpd(&dir, 80)
+    ));
     b.sleeper("c2", "--network noicc");
     let (c1, c2) = (b.ip("c1", "noicc"), b.ip("c2", "noicc"));
+    let published = format!("http://{LAB}:8089/");
+    assert_eq!(curl_ready(&b, None, &published).as_deref(), Ok("icc-web"));
+    for br_netfilter in ["1", "0"] {
+        b.sh(&format!(
+            "sysctl -qw net.bridge.bridge-nf-call-iptables={br_netfilter} net.bridge.bridge-nf-call-ip6tables={br_netfilter}"
+        ));
+        let how = format!("bridge-nf-call-iptables={br_netfilter}");
+        assert!(!pings(&b, "c2", &c1), "c2 -> c1 must be dropped ({how})");
+        assert_eq!(
+            curl_from(&b, "c2", &format!("http://{c1}/"), 1),
+            Err(TIMED_OUT),
+            "{how}"
+        );
+        let via_host = curl_from(&b, "c2", &published, 2);
+        assert_eq!(
+            via_host.as_deref(),
+            Ok("icc-web"),
+            "c2 -> published port ({how})"
+        );
+        let own = curl_from(&b, "c1", &published, 2);
+        assert_eq!(own.as_deref(), Ok("icc-web"), "c1 -> its own port ({how})");
+    }
     assert!(!pings(&b, "c1", &c2), "c1 -> c2 must be dropped");
-    assert!(!pings(&b, "c2", &c1), "c2 -> c1 must be dropped");
     assert!(pings(&b, "c1", INTERNET));
     assert!(pings(&b, "c2", INTERNET));
-    // Unlike Docker's, berth's icc=false does not depend on br_netfilter.
-    b.sh("sysctl -qw net.bridge.bridge-nf-call-iptables=0 net.bridge.bridge-nf-call-ip6tables=0");
-    assert!(!pings(&b, "c1", &c2), "c1 -> c2 without br_netfilter");
     b.sleeper("c3", "");
     let c3 = b.ip("c3", "bridge");
     b.sleeper("c4", "");

@@ -241,6 +241,19 @@ fn ipv6_published_port_answers_from_outside() {
     assert_eq!(seen.as_deref(), Ok("2001:db8:1::1"));
     let v4 = curl_in(&b, Some("outside"), &format!("http://{LAB}:8082/"), 2);
     assert_eq!(v4.as_deref(), Ok("hello-v6"), "and on IPv4");
+    // IPv6 hairpin, from a neighbour and from the container itself.
+    b.sleeper("peer", "--network v6net");
+    let url = "http://[2001:db8:1::2]:8082/";
+    assert_eq!(
+        curl_from(&b, "peer", url, 2).as_deref(),
+        Ok("hello-v6"),
+        "neighbour"
+    );
+    assert_eq!(
+        curl_from(&b, "web", url, 2).as_deref(),
+        Ok("hello-v6"),
+        "itself"
+    );
 }
 
 /// A busy host port is a clear error that creates nothing.

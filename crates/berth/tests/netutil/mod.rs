@@ -57,6 +57,23 @@ pub fn pings(b: &B, from: &str, ip: &str) -> bool {
     b.exec_ok(from, &format!("busybox ping -c1 -W1 {ip}"))
 }
 
+/// [`pings`] for each (from, ip) pair, all at once (a failing ping takes a
+/// second); returns the pairs that got an answer.
+pub fn answered<'a>(b: &B, pairs: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    std::thread::scope(|s| {
+        let probes: Vec<_> = pairs
+            .iter()
+            .map(|&(from, ip)| s.spawn(move || ((from, ip), pings(b, from, ip))))
+            .collect();
+        probes
+            .into_iter()
+            .map(|p| p.join().unwrap())
+            .filter(|(_, ok)| *ok)
+            .map(|(pair, _)| pair)
+            .collect()
+    })
+}
+
 /// Body of `curl URL` from namespace `ns` of the lab (`None`: the lab itself)
 /// or the curl exit code when it fails. Waits at most `secs` seconds.
 pub fn curl_in(b: &B, ns: Option<&str>, url: &str, secs: u32) -> Result<String, i32> {
