@@ -116,7 +116,9 @@ impl Engine {
                 c.name
             )));
         }
-        if c.state == ContainerState::Running {
+        // Running but dead (killed unseen), or created by a `run` that died
+        // before starting the process: take the old network down first.
+        if c.state != ContainerState::Exited {
             self.mark_exited(&c.id, None)?;
         }
         let (eps, nets) = self.container_networks(&c)?;
@@ -162,8 +164,27 @@ impl Engine {
         require_root()?;
         let c = self.container(key)?;
         Self::kill_and_wait(&c, grace);
+        self.await_exit_record(&c)?;
         self.mark_exited(&c.id, None)?;
         self.container(&c.id)
+    }
+
+    /// After killing a container: gives its live supervisor (up to 5 s) the
+    /// time to record the exit status, so that `stop` returns with
+    /// `Exited (137)` already in the store rather than a status-less exit.
+    fn await_exit_record(&mut self, c: &Container) -> Result<()> {
+        let Some(sup) = c.supervisor_pid.filter(|p| *p != std::process::id() as i32) else {
+            return Ok(());
+        };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while pid_alive(sup, None) && Instant::now() < deadline {
+            match self.store.read(|tx| tx.container(&c.id))? {
+                Some(cur) if cur.state == ContainerState::Running => {}
+                _ => return Ok(()),
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        Ok(())
     }
 
     /// `rm [-f]`: removes a container (killing it first with `force`).

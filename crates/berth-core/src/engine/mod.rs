@@ -121,14 +121,19 @@ impl HostLock {
 }
 
 /// Start time (field 22 of /proc/PID/stat, clock ticks since boot) of a
-/// process, to tell a live process from a reused PID.
+/// process, to tell a live process from a reused PID; `None` when there is
+/// no such process or it is dead (a zombie not yet reaped: a killed
+/// container whose supervisor died too waits for init to reap it).
 pub fn proc_start_time(pid: i32) -> Option<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after = stat.rsplit_once(')')?.1;
-    after.split_whitespace().nth(19)?.parse().ok()
+    let mut fields = stat.rsplit_once(')')?.1.split_whitespace();
+    if matches!(fields.next(), Some("Z" | "X" | "x")) {
+        return None;
+    }
+    fields.nth(18)?.parse().ok()
 }
 
-/// True when `pid` is alive and (if known) started at `start`.
+/// True when `pid` is alive (not a zombie) and, if known, started at `start`.
 pub fn pid_alive(pid: i32, start: Option<u64>) -> bool {
     match (proc_start_time(pid), start) {
         (Some(now), Some(s)) => now == s,

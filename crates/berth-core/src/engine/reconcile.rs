@@ -250,15 +250,28 @@ impl Engine {
             operations: self.recover_stale_ops()?,
             ..Default::default()
         };
+        report.exited = self.reap_dead()?;
+        self.ensure_kernel(&mut report)?;
+        Ok(report)
+    }
+
+    /// Marks the containers recorded as running whose process and
+    /// supervisor both died unseen (`kill -9`, OOM) as exited with status
+    /// 255 (Docker's code for a lost container) and takes their network
+    /// down; returns their names. Does nothing without root.
+    pub fn reap_dead(&mut self) -> Result<Vec<String>> {
+        let mut names = Vec::new();
+        if !nix::unistd::geteuid().is_root() {
+            return Ok(names);
+        }
         for c in self.containers()? {
             let supervised = c.supervisor_pid.is_some_and(|p| pid_alive(p, None));
             if c.state == ContainerState::Running && !Self::is_running(&c) && !supervised {
-                self.mark_exited(&c.id, None)?;
-                report.exited.push(c.name.clone());
+                self.mark_exited(&c.id, Some(255))?;
+                names.push(c.name.clone());
             }
         }
-        self.ensure_kernel(&mut report)?;
-        Ok(report)
+        Ok(names)
     }
 
     /// `berth system reset`: removes every container and network berth made,

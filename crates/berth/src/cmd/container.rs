@@ -18,6 +18,7 @@ use std::time::Duration;
 /// `berth ps`.
 pub fn ps(root: Option<&Path>, a: PsArgs) -> Result<i32> {
     let mut engine = open(root)?;
+    engine.reap_dead()?;
     let mut cs = engine.containers()?;
     cs.reverse();
     let nets = engine.networks()?;
@@ -88,6 +89,7 @@ pub fn ps(root: Option<&Path>, a: PsArgs) -> Result<i32> {
 /// `berth inspect`: containers, or networks of that name.
 pub fn inspect(root: Option<&Path>, a: InspectArgs) -> Result<i32> {
     let mut engine = open(root)?;
+    engine.reap_dead()?;
     let mut items = Vec::new();
     let mut code = 0;
     let want = a.kind.as_deref();
