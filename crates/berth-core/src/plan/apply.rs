@@ -141,15 +141,42 @@ impl Applier {
             netns_fd: fd,
             mac: msg::parse_mac(mac),
         };
-        self.host.run(vec![
-            msg::new_veth(host, *mtu, master, &peer_spec),
-            msg::bridge_port_hairpin(host),
-        ])?;
+        let create = || {
+            vec![
+                msg::new_veth(host, *mtu, master, &peer_spec),
+                msg::bridge_port_hairpin(host),
+            ]
+        };
+        let errors = self.host.execute(create())?;
+        match errors.into_iter().next() {
+            None => {}
+            // The host end of this endpoint's previous veth, still on our
+            // bridge while the kernel frees its old namespace (a start right
+            // after a stop): delete it now and create the new pair.
+            Some(e) if e.errno == errno::EEXIST && self.is_port_of(host, master)? => {
+                self.delete_link(host)?;
+                self.host.run(create())?;
+            }
+            Some(e) => return Err(e.into_error()),
+        }
         let (_, nl) = self.ns.get(ns_path)?;
         let index = nl.link_index(peer)?.ok_or_else(|| {
             Error::kernel(format!("{peer} did not appear in {}", ns_path.display()))
         })?;
         nl.run(container_if_requests(index, peer, addrs, gateways))
+    }
+
+    /// True when link `name` exists and is a port of bridge index `master`.
+    fn is_port_of(&mut self, name: &str, master: u32) -> Result<bool> {
+        use netlink_packet_route::link::LinkAttribute;
+        use netlink_packet_route::RouteNetlinkMessage;
+        let missing = [errno::ENODEV, errno::ENOENT];
+        Ok(match self.host.get(msg::get_link(name), &missing)? {
+            Some(RouteNetlinkMessage::NewLink(l)) => {
+                l.attributes.contains(&LinkAttribute::Controller(master))
+            }
+            _ => false,
+        })
     }
 
     fn delete_link(&mut self, name: &str) -> Result<()> {
