@@ -168,6 +168,13 @@ fn stop_takes_the_network_down_and_start_brings_it_back() {
     assert!(b
         .ok("ps --format '{{.Names}} {{.Status}}'")
         .starts_with("web Up"));
+    // Start right after stop: the old veth may still be being freed.
+    for _ in 0..5 {
+        b.ok("stop -t 0 web");
+        b.ok("start web");
+    }
+    assert!(port_answers(&b, true));
+    assert_eq!(bridge_ports(&b, "appnet"), 1);
 }
 
 #[test]

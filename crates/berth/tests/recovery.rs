@@ -360,3 +360,43 @@ fn reboot_into_a_fresh_lab() {
     after.ok("start d");
     assert!(after.exec_ok("d", "busybox ping -c1 -W2 203.0.113.1"));
 }
+
+#[test]
+fn run_killed_before_its_process_starts_leaves_a_startable_container() {
+    let b = B::new("rec-created");
+    b.ok("network create --subnet 192.0.2.0/24 appnet");
+    let base = Kernel::read(&b);
+    let out = b
+        .lab
+        .sh(&format!("BERTH_FAILPOINT=run:created exec {BERTH} {WEB}"));
+    assert_eq!(out.status.signal(), Some(9), "the failpoint run:created");
+    assert_eq!(
+        b.ok("ps -a --format '{{.Names}} {{.Status}}'"),
+        "web Created\n"
+    );
+    b.ok("start web");
+    assert!(
+        serves(&b),
+        "a created container starts with working networking"
+    );
+    b.ok("rm -f web");
+    b.settles_to(&base, "after rm -f");
+}
+
+#[test]
+fn containers_killed_unseen_are_shown_exited_and_start_again() {
+    let b = B::new("rec-kill9");
+    b.ok("network create --subnet 192.0.2.0/24 appnet");
+    let base = Kernel::read(&b);
+    b.ok(WEB);
+    assert!(serves(&b));
+    // kill -9 the container's process and its supervisor (its parent).
+    let pid = b.ok("inspect -f '{{.State.Pid}}' web").trim().to_string();
+    b.sh(&format!("kill -9 $(ps -o ppid= -p {pid}) {pid}"));
+    let status = b.ok("ps -a --format '{{.Names}} {{.Status}}'");
+    assert_eq!(status, "web Exited (255)\n");
+    b.settles_to(&base, "a dead container's network is taken down");
+    assert!(closed(&b));
+    b.ok("start web");
+    assert!(serves(&b), "it starts again");
+}

@@ -129,6 +129,8 @@ pub fn run(root: Option<&Path>, a: RunArgs) -> Result<i32> {
     let cfg = config(&a)?;
     let mut engine = open(root)?;
     let c = engine.create_container(a.name.as_deref(), cfg)?;
+    // A crash here leaves a created container with its network, no process.
+    berth_core::failpoint::hit("run:created");
     if a.detach {
         let code = start_supervisor(root, &c.id)?;
         if code != 0 {
