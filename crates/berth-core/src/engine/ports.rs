@@ -16,6 +16,17 @@ fn addr_key(ip: Option<IpAddr>) -> String {
     ip.map(|i| i.to_string()).unwrap_or_default()
 }
 
+/// True when bindings to host addresses `a` and `b` share an address:
+/// `None` is every address, `0.0.0.0` / `::` every address of a family.
+fn overlaps(a: Option<IpAddr>, b: Option<IpAddr>) -> bool {
+    match (a, b) {
+        (Some(x), Some(y)) => {
+            x.is_ipv4() == y.is_ipv4() && (x.is_unspecified() || y.is_unspecified() || x == y)
+        }
+        _ => true,
+    }
+}
+
 /// Why `port` cannot be bound at `ip`, if it cannot.
 fn busy(
     tx: &Tx,
@@ -24,17 +35,17 @@ fn busy(
     port: u16,
     listeners: &[Listener],
 ) -> Result<Option<String>> {
-    let key = addr_key(ip);
     for (owner_ip, owner) in tx.port_owners(proto, port)? {
-        if owner_ip.is_empty() || key.is_empty() || owner_ip == key {
+        if overlaps(owner_ip.parse().ok(), ip) {
             let name = tx.container(&owner)?.map_or(owner.clone(), |c| c.name);
             return Ok(Some(format!("it is already published by container {name}")));
         }
     }
+    // A socket on `::` also takes IPv4 unless it is v6-only: assume it does.
     let clash = listeners.iter().find(|l| {
         l.proto == proto
             && l.port == port
-            && (l.addr.is_unspecified() || ip.is_none() || ip == Some(l.addr))
+            && (l.addr == IpAddr::from([0u16; 8]) || overlaps(Some(l.addr), ip))
     });
     Ok(clash.map(|l| {
         format!(
@@ -182,6 +193,17 @@ mod tests {
             count,
             proto: Proto::Tcp,
         }
+    }
+
+    #[test]
+    fn unspecified_addresses_cover_their_family() {
+        let ip = |s: &str| Some(s.parse::<IpAddr>().unwrap());
+        assert!(overlaps(None, ip("127.0.0.1")));
+        assert!(overlaps(ip("0.0.0.0"), ip("127.0.0.1")));
+        assert!(overlaps(ip("198.51.100.2"), ip("0.0.0.0")));
+        assert!(!overlaps(ip("0.0.0.0"), ip("::1")));
+        assert!(!overlaps(ip("127.0.0.1"), ip("198.51.100.2")));
+        assert!(overlaps(ip("::"), ip("::1")));
     }
 
     #[test]

@@ -97,8 +97,8 @@ pub struct PortTarget {
 /// One published port or port range: one map element.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PortRule {
-    /// The host address it is bound to; `None` means every address of the
-    /// target's family.
+    /// The host address it is bound to; `None` (or `0.0.0.0` / `::`) means
+    /// every address of the target's family.
     pub host_ip: Option<IpAddr>,
     /// tcp or udp.
     pub proto: Proto,
@@ -111,7 +111,8 @@ pub struct PortRule {
 impl PortRule {
     fn element(&self) -> (&'static str, &'static str, String) {
         let v6 = self.target.addr.is_ipv6();
-        let host = match (self.host_ip, v6) {
+        // 0.0.0.0 and :: mean every address of their family, as in Docker.
+        let host = match (self.host_ip.filter(|ip| !ip.is_unspecified()), v6) {
             (Some(ip), _) => ip.to_string(),
             (None, false) => "0.0.0.0/0".to_string(),
             (None, true) => "::/0".to_string(),

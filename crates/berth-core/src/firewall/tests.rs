@@ -107,3 +107,27 @@ fn skeleton_has_no_per_object_rules() {
     let rules = |t: &str| t.lines().filter(|l| !l.starts_with("add element")).count();
     assert_eq!(rules(&with), rules(&without));
 }
+
+#[test]
+fn unspecified_host_address_is_its_whole_family() {
+    for (host, key) in [
+        ("0.0.0.0", "0.0.0.0/0 . tcp . 8080"),
+        ("::", "::/0 . tcp . 8080"),
+    ] {
+        let target = if host == "::" {
+            "fd00::2"
+        } else {
+            "172.17.0.2"
+        };
+        let rule = PortRule {
+            host_ip: Some(host.parse().unwrap()),
+            proto: Proto::Tcp,
+            host_ports: (8080, 8080),
+            target: PortTarget {
+                addr: target.parse().unwrap(),
+                port: 80,
+            },
+        };
+        assert!(rule.add().text().contains(key), "{}", rule.add().text());
+    }
+}
