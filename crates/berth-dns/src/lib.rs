@@ -1,0 +1,38 @@
+//! berth's embedded DNS resolver.
+//!
+//! One process serves every DNS-enabled network: it listens (UDP and TCP)
+//! on each such network's gateway addresses, and containers' `resolv.conf`
+//! name their network's gateway. Containers resolve each other by name,
+//! alias, short or full id, hostname and `name.network` — but only on the
+//! networks they share; every other name goes to upstream resolvers.
+//!
+//! - [`Snapshot`] is the input, written by berth's engine as JSON;
+//! - [`Resolver`] indexes it and decides, purely, who may see which name;
+//! - [`request::handle`] turns a packet into a reply or a forward;
+//! - [`Server`] / [`serve`] run it: listeners per gateway, forwarding with
+//!   a bounded timeout, and a [`control`] socket whose `reload` request
+//!   makes a new snapshot live before it answers.
+//!
+//! ```no_run
+//! use berth_dns::{serve, shutdown_signal, ServerConfig};
+//! let config = ServerConfig::new("/run/berth/dns.json", "/run/berth/dns.sock");
+//! serve(config, shutdown_signal()).unwrap();
+//! ```
+
+pub mod control;
+mod error;
+pub mod forward;
+mod listeners;
+pub mod names;
+pub mod request;
+mod resolver;
+mod server;
+mod snapshot;
+mod tcp;
+mod udp;
+
+pub use error::Error;
+pub use listeners::Listener;
+pub use resolver::{Outcome, Resolver};
+pub use server::{run, serve, shutdown_signal, Server, ServerConfig, ServerHandle};
+pub use snapshot::{EndpointRec, NetworkRec, Snapshot, Upstream, DNS_PORT};

@@ -1,0 +1,209 @@
+//! The long-lived resolver: configuration, startup, reload and shutdown.
+//!
+//! Why our own tokio loops on hickory-proto rather than hickory-server:
+//! the answer depends on the address a query *arrived on* (it names the
+//! network), so each gateway needs its own socket anyway; local answers
+//! are computed inline in the receive loop without a task per query or the
+//! request-handler indirection; forwarding is a raw pass-through of the
+//! client's bytes (only the id rewritten), which hickory-server's
+//! forwarder would re-encode; and listeners come and go on every reload.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use tokio::net::UnixListener;
+use tokio::sync::Semaphore;
+
+use crate::listeners::{Listener, ListenerSet};
+use crate::resolver::Resolver;
+use crate::snapshot::{Snapshot, DNS_PORT};
+use crate::{control, Error};
+
+/// How the resolver runs.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// The snapshot file written by the engine.
+    pub snapshot_path: PathBuf,
+    /// The Unix control socket (`reload`, `ping`), created at startup.
+    pub control_socket: PathBuf,
+    /// Port to listen on at every gateway (53; tests use high ports).
+    pub port: u16,
+    /// Total time allowed to forward one query across all upstreams;
+    /// after it the client gets SERVFAIL.
+    pub upstream_timeout: Duration,
+    /// A TCP connection idle (or stalled mid-message) this long is closed.
+    pub tcp_idle_timeout: Duration,
+    /// Forwarded queries in flight at most; UDP queries over it are dropped.
+    pub max_forwards: usize,
+    /// TCP connections at most; new connections over it are closed.
+    pub max_tcp_connections: usize,
+    /// Receive loops per UDP socket.
+    pub udp_workers: usize,
+}
+
+impl ServerConfig {
+    /// A configuration with the defaults: port 53, 2 s upstream timeout,
+    /// 10 s TCP idle timeout, 512 forwards, 256 TCP connections.
+    pub fn new(snapshot_path: impl Into<PathBuf>, control_socket: impl Into<PathBuf>) -> Self {
+        ServerConfig {
+            snapshot_path: snapshot_path.into(),
+            control_socket: control_socket.into(),
+            port: DNS_PORT,
+            upstream_timeout: Duration::from_secs(2),
+            tcp_idle_timeout: Duration::from_secs(10),
+            max_forwards: 512,
+            max_tcp_connections: 256,
+            udp_workers: 1,
+        }
+    }
+}
+
+/// State shared by every listener task.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) config: ServerConfig,
+    pub(crate) resolver: ArcSwap<Resolver>,
+    pub(crate) forwards: Arc<Semaphore>,
+    pub(crate) tcp_connections: Arc<Semaphore>,
+    listeners: Mutex<ListenerSet>,
+    reload_lock: tokio::sync::Mutex<()>,
+}
+
+impl Shared {
+    fn listeners(&self) -> MutexGuard<'_, ListenerSet> {
+        self.listeners.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A handle on a running resolver (cheap to clone).
+#[derive(Debug, Clone)]
+pub struct ServerHandle {
+    shared: Arc<Shared>,
+}
+
+impl ServerHandle {
+    /// Re-reads the snapshot, makes it live, and listens on exactly its
+    /// gateways. Returns the new generation once the next query will see
+    /// it. A snapshot that cannot be read or parsed leaves the old one
+    /// live; addresses that cannot be bound are reported (the snapshot is
+    /// live for the others).
+    pub async fn reload(&self) -> Result<u64, Error> {
+        let shared = &self.shared;
+        let _one_at_a_time = shared.reload_lock.lock().await;
+        let snapshot = Snapshot::load(&shared.config.snapshot_path)?;
+        let resolver = Arc::new(Resolver::new(&snapshot));
+        let generation = resolver.generation();
+        shared.resolver.store(resolver.clone());
+        let failures = shared
+            .listeners()
+            .sync(resolver.listen_addrs(), shared.config.port, shared);
+        if failures.is_empty() {
+            Ok(generation)
+        } else {
+            Err(Error::Listen(failures))
+        }
+    }
+
+    /// The generation of the live snapshot.
+    pub fn generation(&self) -> u64 {
+        self.shared.resolver.load().generation()
+    }
+
+    /// The addresses listened on now (UDP and TCP).
+    pub fn listen_addrs(&self) -> Vec<SocketAddr> {
+        self.shared.listeners().addrs()
+    }
+}
+
+/// A resolver that is listening, not yet serving its control socket.
+#[derive(Debug)]
+pub struct Server {
+    handle: ServerHandle,
+    control: UnixListener,
+}
+
+impl Server {
+    /// Loads the snapshot, binds the control socket and every gateway's
+    /// listeners. Gateways that cannot be bound are logged and retried on
+    /// the next reload. Must be called inside a tokio runtime.
+    pub async fn bind(config: ServerConfig) -> Result<Server, Error> {
+        Server::bind_with(config, Vec::new()).await
+    }
+
+    /// Like [`Server::bind`], but uses `prebound` listeners for their
+    /// addresses instead of binding `config.port` there (tests bind their
+    /// own, on any port, without root).
+    pub async fn bind_with(config: ServerConfig, prebound: Vec<Listener>) -> Result<Server, Error> {
+        let control = control::bind(&config.control_socket).await?;
+        let listeners = ListenerSet::new(prebound)
+            .map_err(|e| Error::Control(config.control_socket.clone(), e))?;
+        let shared = Arc::new(Shared {
+            forwards: Arc::new(Semaphore::new(config.max_forwards)),
+            tcp_connections: Arc::new(Semaphore::new(config.max_tcp_connections)),
+            config,
+            resolver: ArcSwap::from_pointee(Resolver::default()),
+            listeners: Mutex::new(listeners),
+            reload_lock: tokio::sync::Mutex::new(()),
+        });
+        let handle = ServerHandle { shared };
+        match handle.reload().await {
+            Ok(_) | Err(Error::Listen(_)) => Ok(Server { handle, control }),
+            Err(e) => {
+                let _ = std::fs::remove_file(&handle.shared.config.control_socket);
+                Err(e)
+            }
+        }
+    }
+
+    /// A handle for reloads and introspection.
+    pub fn handle(&self) -> ServerHandle {
+        self.handle.clone()
+    }
+
+    /// Serves until `shutdown` completes, then stops every listener and
+    /// removes the control socket.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), Error> {
+        let Server { handle, control } = self;
+        tokio::select! {
+            () = control::serve(control, handle.clone()) => {}
+            () = shutdown => {}
+        }
+        handle.shared.listeners().clear();
+        let _ = std::fs::remove_file(&handle.shared.config.control_socket);
+        Ok(())
+    }
+}
+
+/// Binds and serves until `shutdown` completes (inside a tokio runtime).
+pub async fn run(config: ServerConfig, shutdown: impl Future<Output = ()>) -> Result<(), Error> {
+    Server::bind(config).await?.run(shutdown).await
+}
+
+/// Runs the resolver on a runtime of its own until `shutdown` completes;
+/// what `berth __dns` calls (with [`shutdown_signal`] for SIGTERM/SIGINT).
+pub fn serve(config: ServerConfig, shutdown: impl Future<Output = ()>) -> Result<(), Error> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(Error::Runtime)?;
+    runtime.block_on(run(config, shutdown))
+}
+
+/// Completes on SIGTERM or SIGINT (or at once if they cannot be watched).
+pub async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}

@@ -1,0 +1,5 @@
+//! Shared test helpers: a snapshot world, DNS clients, a fake upstream
+//! and an in-process server on loopback.
+#![allow(dead_code)]
+
+pub mod world;
