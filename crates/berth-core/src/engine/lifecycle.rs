@@ -116,9 +116,11 @@ impl Engine {
                 c.name
             )));
         }
-        // Running but dead (killed unseen), or created by a `run` that died
-        // before starting the process: take the old network down first.
-        if c.state != ContainerState::Exited {
+        // Running but dead (killed unseen), created by a `run` or left with
+        // its network up by a `start` that died before starting the
+        // process: take the old network down first.
+        let pinned = crate::kernel::netns::is_pinned(&self.paths.netns(&c.id));
+        if c.state != ContainerState::Exited || pinned {
             self.mark_exited(&c.id, None)?;
         }
         let (eps, nets) = self.container_networks(&c)?;
