@@ -7,96 +7,9 @@
 //! reboot (the state root moved into a fresh lab).
 
 mod common;
+use common::crash::{closed, every_step, recovered, serves, still_works, WEB};
 use common::{Kernel, B, BERTH};
 use std::os::unix::process::ExitStatusExt;
-
-const WEB: &str = "run -d --name web --network appnet -p 8080:80 busybox httpd -f -p 80 -h /etc";
-
-/// Runs `setup`, then `berth ARGS` with `BERTH_FAILPOINT=OP:i`, for i = 0,
-/// 1, … until berth is no longer killed; after each kill calls `recover(i)`.
-/// Returns how many steps were killed.
-fn every_step(
-    b: &B,
-    op: &str,
-    args: &str,
-    mut setup: impl FnMut(),
-    mut recover: impl FnMut(usize),
-) -> usize {
-    for i in 0..50 {
-        setup();
-        let out = b
-            .lab
-            .sh(&format!("BERTH_FAILPOINT={op}:{i} exec {BERTH} {args}"));
-        if out.status.signal() != Some(9) {
-            assert!(
-                out.status.success(),
-                "berth {args} (failpoint {op}:{i}, past the last step) failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            return i;
-        }
-        recover(i);
-    }
-    panic!("berth {args} was still killed at {op}:50");
-}
-
-/// Recovery after a kill: by `system reconcile` or an ordinary command
-/// (`ps -a`), alternately first; the lab must then look like `want`.
-fn recovered(b: &B, i: usize, want: &Kernel, what: &str) {
-    let (first, second) = if i.is_multiple_of(2) {
-        ("system reconcile", "ps -a")
-    } else {
-        ("ps -a", "system reconcile")
-    };
-    b.ok(first);
-    b.settles_to(
-        want,
-        &format!("{what} killed after step {i}, then `berth {first}`"),
-    );
-    b.ok(second);
-    b.settles_to(
-        want,
-        &format!("{what} killed after step {i}, then `berth {second}`"),
-    );
-    assert_eq!(
-        b.pending_ops(),
-        0,
-        "{what} killed after step {i}: operations left"
-    );
-}
-
-/// The published port 8080 serves the container's hostname to `outside`.
-fn serves(b: &B) -> bool {
-    (0..40).any(|_| {
-        let ok = b
-            .lab
-            .in_ns("outside", "curl -sf -m1 http://198.51.100.2:8080/hostname")
-            .status
-            .success();
-        if !ok {
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        ok
-    })
-}
-
-fn closed(b: &B) -> bool {
-    !b.lab
-        .in_ns("outside", "curl -sf -m1 http://198.51.100.2:8080/hostname")
-        .status
-        .success()
-}
-
-/// A new `run -d -p 8080:80` works and answers; removing it restores `base`.
-fn still_works(b: &B, base: &Kernel) {
-    b.ok(WEB);
-    assert!(
-        serves(b),
-        "a new container does not answer on the published port"
-    );
-    b.ok("rm -f web");
-    b.settles_to(base, "after a clean run and rm -f");
-}
 
 fn networks_of(b: &B, name: &str) -> Vec<String> {
     let v: serde_json::Value = serde_json::from_str(&b.ok(&format!("inspect {name}"))).unwrap();
@@ -399,4 +312,40 @@ fn containers_killed_unseen_are_shown_exited_and_start_again() {
     assert!(closed(&b));
     b.ok("start web");
     assert!(serves(&b), "it starts again");
+}
+
+#[test]
+fn start_is_rolled_back_at_every_step() {
+    let b = B::new("rec-start");
+    b.ok("network create --subnet 192.0.2.0/24 appnet");
+    let base = Kernel::read(&b);
+    b.ok(WEB);
+    b.ok("stop -t 0 web");
+    b.settles_to(&base, "a stopped container has no network");
+    let steps = every_step(
+        &b,
+        "start",
+        "start web",
+        || {},
+        |i| {
+            recovered(&b, i, &base, "start");
+            let status = b.ok("ps -a --format '{{.Status}}'");
+            assert!(
+                status.starts_with("Exited"),
+                "start killed after step {i}: {status}"
+            );
+        },
+    );
+    assert!(steps >= 3, "namespace, veth and port steps, killed {steps}");
+    assert!(serves(&b));
+    // Killed with the network up, before the process is started.
+    b.ok("stop -t 0 web");
+    let out = b.lab.sh(&format!(
+        "BERTH_FAILPOINT=start:prepared exec {BERTH} start web"
+    ));
+    assert_eq!(out.status.signal(), Some(9), "the failpoint start:prepared");
+    b.ok("start web");
+    assert!(serves(&b), "it starts again");
+    b.ok("rm -f web");
+    b.settles_to(&base, "after rm -f");
 }

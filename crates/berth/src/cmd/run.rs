@@ -325,6 +325,8 @@ pub fn start(root: Option<&Path>, names: &[String]) -> Result<i32> {
             .prepare_start(n)
             .map_err(anyhow::Error::from)
             .and_then(|c| {
+                // A crash here leaves the network up and no process.
+                berth_core::failpoint::hit("start:prepared");
                 let rc = start_supervisor(root, &c.id)?;
                 if rc != 0 {
                     engine.mark_exited(&c.id, Some(rc))?;

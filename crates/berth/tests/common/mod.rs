@@ -1,6 +1,8 @@
 //! Shared helpers of berth's integration tests: a lab with the berth binary.
 #![allow(dead_code)]
 
+pub mod crash;
+
 use berth_lab::Lab;
 use std::process::Output;
 
