@@ -9,7 +9,7 @@ mod netutil;
 
 use common::B;
 use netutil::{
-    answered, curl_from, curl_in, curl_ready, httpd, pings, www, INTERNET, LAB, TIMED_OUT,
+    answered, curl_from, curl_in, curl_ready, httpd, pings, www, INTERNET, LAB, LAB6, TIMED_OUT,
 };
 
 /// Two user-defined networks: each reaches itself and the world, never the
@@ -216,4 +216,42 @@ fn unsolicited_inbound_is_dropped_unless_published() {
         !ping.status.success(),
         "pings from outside are unsolicited too"
     );
+    // The same over IPv6.
+    b.ok("network create --ipv6 --subnet fd00:b0a7:3::/64 pub6");
+    b.ok(&format!(
+        "run -d --name web6 --network pub6 -p 8086:81 {}",
+        httpd(&dir, 81)
+    ));
+    b.lab.in_ns_ok(
+        "outside",
+        &format!("ip -6 route add fd00:b0a7:3::/64 via {LAB6}"),
+    );
+    let published = curl_ready(&b, Some("outside"), &format!("http://[{LAB6}]:8086/"));
+    assert_eq!(published.as_deref(), Ok("direct"));
+    let direct = curl_in(&b, Some("outside"), "http://[fd00:b0a7:3::2]:81/", 1);
+    assert_eq!(direct, Err(TIMED_OUT), "direct IPv6 access is dropped");
+}
+
+/// A container that routes 127.0.0.1 to its gateway (bridges have
+/// route_localnet on, for the host's own localhost DNAT) still cannot reach
+/// services bound to the host's loopback.
+#[test]
+fn containers_never_reach_the_host_loopback() {
+    let b = B::new("iso-loopback");
+    let dir = www(&b, "www", "host-local", &[]);
+    b.sh(&format!("busybox httpd -p 127.0.0.1:9999 -h {dir}"));
+    let local = curl_ready(&b, None, "http://127.0.0.1:9999/");
+    assert_eq!(local.as_deref(), Ok("host-local"));
+    b.sleeper("evil", "");
+    let gw = b.ok("network inspect -f '{{(index .IPAM.Config 0).Gateway}}' bridge");
+    b.ok(&format!(
+        "exec evil sh -c 'set -e
+sysctl -qw net.ipv4.conf.all.route_localnet=1 net.ipv4.conf.eth0.route_localnet=1 net.ipv4.conf.eth0.accept_local=1
+ip route del 127.0.0.0/8 table local
+ip route del 127.0.0.1 table local
+ip route add 127.0.0.1/32 via {} dev eth0'",
+        gw.trim()
+    ));
+    let got = curl_from(&b, "evil", "http://127.0.0.1:9999/", 1);
+    assert_eq!(got, Err(TIMED_OUT), "the guard chain drops it");
 }

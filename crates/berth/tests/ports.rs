@@ -313,14 +313,26 @@ fn removing_the_container_closes_the_port() {
 fn unspecified_host_ip_means_every_address() {
     let b = B::new("ports-any");
     let dir = www(&b, "www", "any-v4", &[]);
-    b.ok(&format!("run -d --name web -p 0.0.0.0:8096:80 {}", httpd(&dir, 80)));
+    b.ok(&format!(
+        "run -d --name web -p 0.0.0.0:8096:80 {}",
+        httpd(&dir, 80)
+    ));
     let got = curl_ready(&b, Some("outside"), &format!("http://{LAB}:8096/"));
     assert_eq!(got.as_deref(), Ok("any-v4"));
-    assert_eq!(curl_in(&b, None, "http://127.0.0.1:8096/", 2).as_deref(), Ok("any-v4"));
-    let err = b.fails(&format!("run -d --name other -p 127.0.0.1:8096:80 {}", httpd(&dir, 80)));
+    assert_eq!(
+        curl_in(&b, None, "http://127.0.0.1:8096/", 2).as_deref(),
+        Ok("any-v4")
+    );
+    let err = b.fails(&format!(
+        "run -d --name other -p 127.0.0.1:8096:80 {}",
+        httpd(&dir, 80)
+    ));
     assert!(err.contains("8096") && err.contains("web"), "{err}");
     b.sh("busybox nc -l -p 8097 >/dev/null 2>&1 &");
     assert!(b.eventually("ss -Hltn | grep -q ':8097 '"));
-    let err = b.fails(&format!("run -d --name third -p 0.0.0.0:8097:80 {}", httpd(&dir, 80)));
+    let err = b.fails(&format!(
+        "run -d --name third -p 0.0.0.0:8097:80 {}",
+        httpd(&dir, 80)
+    ));
     assert!(err.contains("8097") && err.contains("listening"), "{err}");
 }

@@ -9,6 +9,8 @@ use std::os::unix::fs::PermissionsExt;
 
 /// The lab's address on the LAN.
 pub const LAB: &str = "198.51.100.2";
+/// The lab's IPv6 address on the LAN.
+pub const LAB6: &str = "2001:db8:1::2";
 /// The `outside` namespace's address on the LAN.
 pub const OUTSIDE: &str = "198.51.100.1";
 /// An "internet" address on `outside`.
