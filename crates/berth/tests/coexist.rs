@@ -8,7 +8,7 @@ mod common;
 mod netutil;
 
 use common::B;
-use netutil::{curl_ready, httpd, pings, www, INTERNET, LAB};
+use netutil::{answered, curl_from, curl_ready, httpd, pings, www, INTERNET, LAB};
 use serde_json::Value;
 
 /// Every rule of the lab's ruleset: (family, table, chain, comment).
@@ -170,6 +170,53 @@ fn reconcile_restores_traffic_after_docker_arrives() {
         docker_user(&b, "ip").iter().filter(|t| **t == tag).count(),
         2,
         "idempotent"
+    );
+    assert_eq!(forward_policy(&b), "drop");
+}
+
+/// Under Docker's firewall: IPv6 (ip6tables' FORWARD DROP too), hairpin and
+/// icc=false behave as without it, and `system reset` leaves no berth rule.
+#[test]
+fn ipv6_hairpin_icc_and_reset_under_a_docker_firewall() {
+    let b = B::new("coexist-v6");
+    b.lab.docker_like_firewall().unwrap();
+    let dir = www(&b, "www", "v6-under-docker", &[]);
+    b.ok("network create --ipv6 --subnet fd00:b0a7:4::/64 v6net");
+    b.ok(&format!(
+        "run -d --name web --network v6net -p 8081:80 {}",
+        httpd(&dir, 80)
+    ));
+    b.sleeper("p1", "--network v6net");
+    b.ok("network create -o com.docker.network.bridge.enable_icc=false noicc");
+    b.sleeper("i1", "--network noicc");
+    b.sleeper("i2", "--network noicc");
+    let url6 = "http://[2001:db8:1::2]:8081/";
+    assert_eq!(
+        curl_ready(&b, Some("outside"), url6).as_deref(),
+        Ok("v6-under-docker")
+    );
+    assert!(pings(&b, "p1", "fd00:b0a7:4::2"), "same bridge over IPv6");
+    assert!(pings(&b, "p1", "2001:db8:2::1"), "outbound IPv6");
+    for from in ["p1", "web"] {
+        let got = curl_from(&b, from, url6, 2);
+        assert_eq!(got.as_deref(), Ok("v6-under-docker"), "hairpin from {from}");
+    }
+    let i2 = b.ip("i2", "noicc");
+    assert_eq!(
+        answered(&b, &[("i1", i2.as_str())]),
+        vec![],
+        "icc=false holds"
+    );
+    assert!(pings(&b, "i1", INTERNET));
+    b.ok("system reset --force");
+    let left: Vec<_> = rules(&b)
+        .into_iter()
+        .filter(|r| r.3.starts_with("berth:"))
+        .collect();
+    assert!(left.is_empty(), "reset leaves berth rules: {left:?}");
+    assert!(
+        !b.sh("nft list tables").contains("berth"),
+        "reset removes berth's tables"
     );
     assert_eq!(forward_policy(&b), "drop");
 }
