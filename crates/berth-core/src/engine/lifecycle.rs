@@ -89,8 +89,11 @@ impl Engine {
         self.store.write(|tx| {
             if let Some(mut c) = tx.container(id)? {
                 if c.state != ContainerState::Exited || code.is_some() {
+                    // A process that ran and whose status nobody recorded
+                    // (its supervisor died): 255, as for a lost container.
+                    let lost = (c.state == ContainerState::Running).then_some(255);
                     c.state = ContainerState::Exited;
-                    c.exit_code = code.or(c.exit_code);
+                    c.exit_code = code.or(c.exit_code).or(lost);
                     c.pid = None;
                     c.finished_at = Some(crate::model::now_rfc3339());
                     tx.update_container(&c)?;

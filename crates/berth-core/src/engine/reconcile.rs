@@ -230,6 +230,12 @@ impl Engine {
             }
             "start" | "stop" => self.store.write(|tx| {
                 if let Some(mut c) = tx.container(&subject)? {
+                    // A stop that died before recording the exit status:
+                    // unknown, 255 as for any lost container.
+                    if op.kind == "stop" && c.state == ContainerState::Running {
+                        c.exit_code = c.exit_code.or(Some(255));
+                        c.finished_at = Some(crate::model::now_rfc3339());
+                    }
                     c.state = ContainerState::Exited;
                     c.pid = None;
                     tx.update_container(&c)?;
