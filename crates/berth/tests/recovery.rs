@@ -349,3 +349,29 @@ fn start_is_rolled_back_at_every_step() {
     b.ok("rm -f web");
     b.settles_to(&base, "after rm -f");
 }
+
+#[test]
+fn stop_without_its_supervisor_is_rolled_forward_at_every_step() {
+    let b = B::new("rec-stop");
+    b.ok("network create --subnet 192.0.2.0/24 appnet");
+    let base = Kernel::read(&b);
+    // The supervisor is killed, so `stop` itself records the exit.
+    let setup = || {
+        b.berth("rm -f web");
+        b.ok(WEB);
+        assert!(serves(&b));
+        let pid = b.ok("inspect -f '{{.State.Pid}}' web").trim().to_string();
+        b.sh(&format!("kill -9 $(ps -o ppid= -p {pid})"));
+    };
+    let steps = every_step(&b, "stop", "stop -t 0 web", setup, |i| {
+        recovered(&b, i, &base, "stop");
+        let status = b.ok("ps -a --format '{{.Status}}'");
+        assert_eq!(status, "Exited (255)\n", "stop killed after step {i}");
+        assert!(closed(&b));
+    });
+    assert!(steps >= 2, "port and namespace steps, killed {steps}");
+    assert_eq!(b.ok("ps -a --format '{{.Status}}'"), "Exited (255)\n");
+    b.settles_to(&base, "after a clean stop");
+    b.ok("start web");
+    assert!(serves(&b));
+}

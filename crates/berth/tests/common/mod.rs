@@ -210,6 +210,7 @@ impl Kernel {
                     .trim()
                     .to_string()
             })
+            .filter(|c| !c.is_empty()) // zombies have no command line
             .collect();
         processes.sort();
         Kernel {
