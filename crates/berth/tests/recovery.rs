@@ -24,6 +24,7 @@ fn networks_of(b: &B, name: &str) -> Vec<String> {
 }
 
 #[test]
+#[cfg_attr(not(feature = "failpoints"), ignore = "needs --features failpoints")]
 fn run_is_rolled_back_at_every_step() {
     let b = B::new("rec-run");
     b.ok("network create --subnet 192.0.2.0/24 appnet");
@@ -54,6 +55,7 @@ fn run_is_rolled_back_at_every_step() {
 }
 
 #[test]
+#[cfg_attr(not(feature = "failpoints"), ignore = "needs --features failpoints")]
 fn rm_is_rolled_forward_at_every_step() {
     let b = B::new("rec-rm");
     b.ok("network create --subnet 192.0.2.0/24 appnet");
@@ -80,6 +82,7 @@ fn rm_is_rolled_forward_at_every_step() {
 }
 
 #[test]
+#[cfg_attr(not(feature = "failpoints"), ignore = "needs --features failpoints")]
 fn network_create_is_rolled_back_at_every_step() {
     let b = B::new("rec-netc");
     b.ok("network create --subnet 192.0.2.0/24 appnet");
@@ -113,6 +116,7 @@ fn network_create_is_rolled_back_at_every_step() {
 }
 
 #[test]
+#[cfg_attr(not(feature = "failpoints"), ignore = "needs --features failpoints")]
 fn network_rm_is_rolled_forward_at_every_step() {
     let b = B::new("rec-netrm");
     b.ok("network create --subnet 192.0.2.0/24 appnet");
@@ -140,6 +144,7 @@ fn two_networks(b: &B) -> String {
 }
 
 #[test]
+#[cfg_attr(not(feature = "failpoints"), ignore = "needs --features failpoints")]
 fn network_connect_is_rolled_back_at_every_step() {
     let b = B::new("rec-conn");
     let c2 = two_networks(&b);
@@ -178,6 +183,7 @@ fn network_connect_is_rolled_back_at_every_step() {
 }
 
 #[test]
+#[cfg_attr(not(feature = "failpoints"), ignore = "needs --features failpoints")]
 fn network_disconnect_is_rolled_forward_at_every_step() {
     let b = B::new("rec-disc");
     let c2 = two_networks(&b);
@@ -275,6 +281,7 @@ fn reboot_into_a_fresh_lab() {
 }
 
 #[test]
+#[cfg_attr(not(feature = "failpoints"), ignore = "needs --features failpoints")]
 fn run_killed_before_its_process_starts_leaves_a_startable_container() {
     let b = B::new("rec-created");
     b.ok("network create --subnet 192.0.2.0/24 appnet");
@@ -315,6 +322,7 @@ fn containers_killed_unseen_are_shown_exited_and_start_again() {
 }
 
 #[test]
+#[cfg_attr(not(feature = "failpoints"), ignore = "needs --features failpoints")]
 fn start_is_rolled_back_at_every_step() {
     let b = B::new("rec-start");
     b.ok("network create --subnet 192.0.2.0/24 appnet");
@@ -351,6 +359,7 @@ fn start_is_rolled_back_at_every_step() {
 }
 
 #[test]
+#[cfg_attr(not(feature = "failpoints"), ignore = "needs --features failpoints")]
 fn stop_without_its_supervisor_is_rolled_forward_at_every_step() {
     let b = B::new("rec-stop");
     b.ok("network create --subnet 192.0.2.0/24 appnet");

@@ -58,6 +58,7 @@ fn info(root: Option<&Path>, format: Option<&str>) -> Result<i32> {
         "IPv4Forwarding": sysctl::read("net.ipv4.ip_forward").unwrap_or_default() == "1",
         "NftablesInProcess": Nft::new().in_process(),
         "Drivers": ["bridge", "host", "null"],
+        "Failpoints": berth_core::failpoint::enabled(),
     });
     if format == Some("json") {
         println!("{info}");

@@ -18,6 +18,11 @@ pub fn every_step(
     mut setup: impl FnMut(),
     mut recover: impl FnMut(usize),
 ) -> usize {
+    let info = b.ok("system info --format json");
+    assert!(
+        info.contains("\"Failpoints\":true"),
+        "{BERTH} was built without the failpoints feature: run the tests with --all-features"
+    );
     for i in 0..50 {
         setup();
         let out = b
