@@ -2,4 +2,7 @@
 //! and an in-process server on loopback.
 #![allow(dead_code)]
 
+pub mod client;
+pub mod server;
+pub mod upstream;
 pub mod world;

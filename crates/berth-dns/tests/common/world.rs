@@ -83,3 +83,35 @@ pub fn snapshot() -> Snapshot {
         ],
     }
 }
+
+/// appnet's gateway in loopback worlds.
+pub const LO_A_GW: &str = "127.18.0.1";
+/// backnet's gateway in loopback worlds.
+pub const LO_B_GW: &str = "127.19.0.1";
+/// web's address (appnet).
+pub const LO_WEB: &str = "127.18.0.2";
+/// api's address on appnet (it is on backnet too, at 127.19.0.4).
+pub const LO_API: &str = "127.18.0.4";
+/// db's address (backnet only).
+pub const LO_DB: &str = "127.19.0.3";
+
+/// A world on loopback addresses: appnet (web, api), backnet (api, db),
+/// forwarding to `upstreams`.
+pub fn loopback(upstreams: &[std::net::SocketAddr]) -> Snapshot {
+    let mut web = ep(WEB_ID, "web", "A", LO_WEB, &["www"]);
+    web.ipv6 = Some("fd00:1::2".parse().unwrap());
+    Snapshot {
+        generation: 1,
+        host_upstreams: upstreams.iter().map(|&u| u.into()).collect(),
+        networks: vec![
+            net("A", "appnet", true, &[LO_A_GW]),
+            net("B", "backnet", true, &[LO_B_GW]),
+        ],
+        endpoints: vec![
+            web,
+            ep(API_ID, "api", "A", LO_API, &[]),
+            ep(API_ID, "api", "B", "127.19.0.4", &["backend"]),
+            ep(&id('d'), "db", "B", LO_DB, &[]),
+        ],
+    }
+}
