@@ -4,6 +4,7 @@
 //! nftables transactions. Everything above this module is pure planning or
 //! bookkeeping.
 
+pub mod conntrack;
 pub mod facts;
 pub mod msg;
 pub mod netlink;

@@ -2,7 +2,7 @@
 
 use super::{after_step, container_if_requests, NsCache, Plan, Step};
 use crate::error::{Error, Result};
-use crate::kernel::{errno, msg, netns, sysctl, Netlink, Nft};
+use crate::kernel::{conntrack, errno, msg, netns, sysctl, Netlink, Nft};
 use std::path::Path;
 
 /// Applies plans in the host's namespace (where it was created).
@@ -93,7 +93,11 @@ impl Applier {
                 Ok(())
             }
             Step::CreateVeth { .. } => self.create_veth(step),
-            Step::Nft { apply, .. } => self.nft.apply(apply),
+            Step::Nft { apply, .. } => {
+                self.nft.apply(apply)?;
+                forget_unpublished(apply);
+                Ok(())
+            }
             Step::DeleteLink { name } => self.delete_link(name),
             Step::RemoveNetns { path } => {
                 self.ns.forget(path);
@@ -200,5 +204,15 @@ impl Applier {
             Some(e) => Err(e.into_error()),
             None => Ok(()),
         }
+    }
+}
+
+/// Deletes the conntrack entries of ports an nft transaction unpublished, so
+/// established flows (UDP clients above all) do not stick to the old
+/// container. Best effort: a failure only delays those flows until their
+/// entries expire.
+fn forget_unpublished(nft_text: &str) {
+    if let Err(e) = conntrack::forget(&conntrack::deleted_ports(nft_text)) {
+        eprintln!("berth: warning: forgetting flows of unpublished ports: {e}");
     }
 }
