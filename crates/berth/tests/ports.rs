@@ -82,6 +82,31 @@ fn udp_port_answers_with_the_client_address() {
     );
 }
 
+/// A UDP client that keeps its source port (a resolver) reaches the new
+/// container when another replaces the old one on the same host port: the
+/// old flow's conntrack entry, DNATed to the old container, is forgotten.
+#[test]
+fn udp_flow_follows_a_replaced_container() {
+    let b = B::new("ports-udp-flow");
+    let echo = |name: &str| {
+        format!("run -d --name {name} -p 5354:53/udp socat UDP4-RECVFROM:53,fork SYSTEM:'echo from-{name}'")
+    };
+    let ask = || {
+        let script = format!("echo ping | socat -T1 - UDP4:{LAB}:5354,sourceport=40053,reuseaddr");
+        String::from_utf8_lossy(&b.lab.in_ns("outside", &script).stdout)
+            .trim()
+            .to_string()
+    };
+    let until = |want: &str| (0..5).map(|_| ask()).find(|got| got == want);
+    b.ok(&echo("old"));
+    assert_eq!(until("from-old").as_deref(), Some("from-old"));
+    b.ok("rm -f old");
+    b.ok(&echo("new"));
+    // Without the flush the entry keeps pointing at the old address and,
+    // refreshed by every query, never expires.
+    assert_eq!(until("from-new").as_deref(), Some("from-new"));
+}
+
 /// A range keeping its numbers and a shifted range.
 #[test]
 fn port_ranges_keep_or_shift_numbers() {
