@@ -217,6 +217,20 @@ pub(crate) fn resolve_networks(tx: &Tx, attaches: &[NetworkAttach]) -> Result<Ve
         if nets.iter().any(|m: &Network| m.id == n.id) {
             return Err(Error::invalid(format!("network {} is given twice", n.name)));
         }
+        // Endpoints on a network whose creation or removal is under way
+        // would be left on a bridge that a rollback or removal deletes.
+        if tx.has_op("remove_network", &n.id)? {
+            return Err(Error::not_found(format!(
+                "network {} is being removed: create it again or choose another network",
+                n.name
+            )));
+        }
+        if tx.has_op("create_network", &n.id)? {
+            return Err(Error::conflict(format!(
+                "network {} is still being created: try again once 'berth network create' has finished",
+                n.name
+            )));
+        }
         if (a.ip.is_some() || a.ip6.is_some()) && n.builtin {
             return Err(Error::invalid(format!(
                 "--ip/--ip6 work on user-defined networks only, not on {}: create a network with --subnet",

@@ -49,7 +49,7 @@ impl Engine {
         if !engine.paths.boot_marker().exists() {
             engine.bootstrap()?;
         }
-        engine.recover_stale_ops()?;
+        engine.recover_stale_ops(false)?;
         Ok(engine)
     }
 

@@ -47,9 +47,14 @@ impl Engine {
             return Ok(()); // another berth did it while we waited
         }
         std::fs::create_dir_all(self.paths.run.join("netns"))?;
-        let ops = self.store.read(|tx| tx.ops())?;
-        for op in ops {
-            self.recover_op(&op)?;
+        for op in self.store.read(|tx| tx.ops())? {
+            if let Err(e) = self.recover_op(&op) {
+                eprintln!(
+                    "berth: warning: cannot finish or undo the interrupted {} {}: {e} (see 'berth system reconcile')",
+                    op.kind,
+                    ids::short(&op.subject)
+                );
+            }
         }
         self.store.write(|tx| {
             for mut c in tx.containers()? {
@@ -175,17 +180,27 @@ impl Engine {
         Ok(())
     }
 
-    /// Finishes or undoes operations whose berth process died.
-    pub(crate) fn recover_stale_ops(&mut self) -> Result<Vec<String>> {
+    /// Finishes or undoes operations whose berth process died. With
+    /// `strict` (`system reconcile`) the first failure is returned; otherwise
+    /// (any other command) it is a warning, so that one operation that
+    /// cannot be recovered does not stop every berth command.
+    pub(crate) fn recover_stale_ops(&mut self, strict: bool) -> Result<Vec<String>> {
         let ops = self.store.read(|tx| tx.ops())?;
         let mut done = Vec::new();
+        if !nix::unistd::geteuid().is_root() {
+            return Ok(done);
+        }
         for op in ops
             .iter()
             .filter(|o| !pid_alive(o.owner_pid, Some(o.owner_start)))
         {
-            if nix::unistd::geteuid().is_root() {
-                self.recover_op(op)?;
-                done.push(format!("{} {}", op.kind, ids::short(&op.subject)));
+            let what = format!("{} {}", op.kind, ids::short(&op.subject));
+            match self.recover_op(op) {
+                Ok(()) => done.push(what),
+                Err(e) if strict => return Err(e),
+                Err(e) => eprintln!(
+                    "berth: warning: cannot finish or undo the interrupted {what}: {e} (see 'berth system reconcile')"
+                ),
             }
         }
         Ok(done)
@@ -253,7 +268,7 @@ impl Engine {
         super::require_root()?;
         let _lock = self.lock()?;
         let mut report = ReconcileReport {
-            operations: self.recover_stale_ops()?,
+            operations: self.recover_stale_ops(true)?,
             ..Default::default()
         };
         report.exited = self.reap_dead()?;

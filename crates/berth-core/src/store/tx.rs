@@ -298,6 +298,20 @@ impl<'a> Tx<'a> {
         Ok(())
     }
 
+    /// True when an operation `kind` on `subject` is recorded and unfinished
+    /// (e.g. a network being removed, which must not get new endpoints).
+    pub fn has_op(&self, kind: &str, subject: &str) -> Result<bool> {
+        Ok(self
+            .t
+            .query_row(
+                "SELECT 1 FROM ops WHERE kind = ?1 AND subject = ?2 LIMIT 1",
+                [kind, subject],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+    }
+
     /// Every unfinished operation.
     pub fn ops(&self) -> Result<Vec<Op>> {
         let mut st = self.t.prepare_cached(
