@@ -126,3 +126,80 @@ fn parallel_first_commands_set_the_host_up_once() {
     assert!(b.exec_ok("s9", &format!("busybox ping -c1 -W2 {}", ips[0])));
     assert!(b.exec_ok("s0", "busybox ping -c1 -W2 203.0.113.1"));
 }
+
+/// Exit codes of `berth ARGS(i)` run concurrently, in order of `i`.
+fn racing(b: &B, n: usize, args: impl Fn(usize) -> String) -> Vec<i32> {
+    let mut script = String::from("pids=''\n");
+    for i in 0..n {
+        script.push_str(&format!(
+            "{BERTH} {} >/dev/null 2>>$BERTH_ROOT/race.err &\npids=\"$pids $!\"\n",
+            args(i)
+        ));
+    }
+    script.push_str("for p in $pids; do wait $p; echo $?; done\n");
+    b.sh(&script).lines().map(|l| l.parse().unwrap()).collect()
+}
+
+#[test]
+fn parallel_runs_on_one_host_port_one_wins() {
+    let b = B::new("par-sameport");
+    let codes = racing(&b, 10, |i| {
+        format!("run -d --name w{i} -p 8080:80 busybox httpd -f -p 80 -h /etc")
+    });
+    assert_eq!(codes.iter().filter(|c| **c == 0).count(), 1, "{codes:?}");
+    assert!(codes.iter().all(|c| *c == 0 || *c == 125), "{codes:?}");
+    let errors = b.sh("cat $BERTH_ROOT/race.err");
+    assert!(errors.lines().all(|l| l.contains("8080")), "{errors}");
+    assert_eq!(
+        b.ok("ps -a -q").lines().count(),
+        1,
+        "losers leave no container"
+    );
+    assert_eq!(b.sh("ls $BERTH_ROOT/run/netns | wc -l").trim(), "1");
+    assert_eq!(b.sh("ip -o link show master berth0 | wc -l").trim(), "1");
+    let out = b
+        .lab
+        .in_ns("outside", "curl -sf -m2 http://198.51.100.2:8080/hostname");
+    assert!(out.status.success(), "the winner serves");
+}
+
+#[test]
+fn run_racing_network_rm_never_strands_a_container() {
+    let b = B::new("par-netrm");
+    b.ok("network ls");
+    for i in 0..20 {
+        b.ok("network create --subnet 10.77.0.0/24 n");
+        let codes = racing(&b, 2, |j| {
+            if j == 0 {
+                format!("run -d --name c{i} --network n busybox sleep 3600")
+            } else {
+                "network rm n".to_string()
+            }
+        });
+        // Exactly one wins: the run (then rm refuses: active endpoints) or
+        // the rm (then run refuses: the network is being removed / gone).
+        assert!(codes == [0, 1] || codes == [125, 0], "round {i}: {codes:?}");
+        let errors = b.sh("cat $BERTH_ROOT/race.err; rm $BERTH_ROOT/race.err");
+        assert!(
+            errors.contains("active endpoints") || errors.contains("network n"),
+            "round {i}: {errors}"
+        );
+        assert!(
+            !errors.contains("bridge"),
+            "round {i}: a half-removed network: {errors}"
+        );
+        if codes[0] == 0 {
+            assert!(b.exec_ok(&format!("c{i}"), "busybox ping -c1 -W2 10.77.0.1"));
+            b.ok(&format!("rm -f c{i}"));
+            b.ok("network rm n");
+        }
+        assert_eq!(b.pending_ops(), 0);
+    }
+    assert_eq!(b.network_names(), ["bridge", "host", "none"]);
+    assert_eq!(b.ok("ps -a -q"), "");
+    assert_eq!(
+        b.sh("ip -o link show type veth | grep -c -v uplink || true")
+            .trim(),
+        "0"
+    );
+}
