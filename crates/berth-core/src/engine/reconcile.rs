@@ -145,10 +145,13 @@ impl Engine {
                     .collect()
             } else {
                 report.bridges.push(bridge.clone());
-                plan.steps
+                let mut steps: Vec<Step> = plan
+                    .steps
                     .into_iter()
                     .filter(|s| !matches!(s, Step::Nft { .. }))
-                    .collect()
+                    .collect();
+                steps.extend(self.released_ports(n, &bridge, &links)?);
+                steps
             };
             for e in self.applier()?.apply_best_effort(&Plan { steps }) {
                 eprintln!("berth: warning: network {}: {e}", n.name);
@@ -178,6 +181,30 @@ impl Engine {
             self.allow_forward(n)?;
         }
         Ok(())
+    }
+
+    /// Steps re-attaching the veths of `net`'s running containers to its
+    /// recreated bridge (deleting a bridge releases its ports).
+    fn released_ports(
+        &mut self,
+        net: &Network,
+        bridge: &str,
+        links: &[String],
+    ) -> Result<Vec<Step>> {
+        let mut steps = Vec::new();
+        for e in self.store.read(|tx| tx.network_endpoints(&net.id))? {
+            let running = self
+                .store
+                .read(|tx| tx.container(&e.container_id))?
+                .is_some_and(|c| Self::is_running(&c));
+            if running && links.contains(&e.host_veth) {
+                steps.push(Step::AttachPort {
+                    host: e.host_veth.clone(),
+                    bridge: bridge.to_string(),
+                });
+            }
+        }
+        Ok(steps)
     }
 
     /// Finishes or undoes operations whose berth process died. With

@@ -99,6 +99,7 @@ impl Applier {
                 Ok(())
             }
             Step::DeleteLink { name } => self.delete_link(name),
+            Step::AttachPort { host, bridge } => self.attach_port(host, bridge),
             Step::RemoveNetns { path } => {
                 self.ns.forget(path);
                 netns::remove(path)
@@ -168,6 +169,29 @@ impl Applier {
             Error::kernel(format!("{peer} did not appear in {}", ns_path.display()))
         })?;
         nl.run(container_if_requests(index, peer, addrs, gateways))
+    }
+
+    /// Enslaves existing link `host` to `bridge`, up, hairpin on.
+    fn attach_port(&mut self, host: &str, bridge: &str) -> Result<()> {
+        use netlink_packet_route::link::{LinkAttribute, LinkMessage};
+        use netlink_packet_route::RouteNetlinkMessage;
+        let master = self
+            .host
+            .link_index(bridge)?
+            .ok_or_else(|| Error::kernel(format!("bridge {bridge} does not exist")))?;
+        let mut m = LinkMessage::default();
+        m.attributes.push(LinkAttribute::IfName(host.to_string()));
+        m.attributes.push(LinkAttribute::Controller(master));
+        let set_master = crate::kernel::Request {
+            msg: RouteNetlinkMessage::SetLink(m),
+            flags: 0,
+            what: format!("attach {host} to bridge {bridge}"),
+        };
+        self.host.run(vec![
+            set_master,
+            msg::link_up(host),
+            msg::bridge_port_hairpin(host),
+        ])
     }
 
     /// True when link `name` exists and is a port of bridge index `master`.

@@ -84,6 +84,15 @@ pub enum Step {
         /// The pin file.
         path: PathBuf,
     },
+    /// Make existing veth `host` a port of `bridge` again, up, hairpin on
+    /// (after a deleted bridge was recreated: its ports were released).
+    /// Undo: none.
+    AttachPort {
+        /// Host end of the veth.
+        host: String,
+        /// The bridge.
+        bridge: String,
+    },
 }
 
 impl Step {
@@ -97,6 +106,7 @@ impl Step {
             Step::Nft { .. } => "nft",
             Step::DeleteLink { .. } => "delete_link",
             Step::RemoveNetns { .. } => "remove_netns",
+            Step::AttachPort { .. } => "attach_port",
         }
     }
 }
