@@ -214,7 +214,7 @@ fn network_disconnect_is_rolled_forward_at_every_step() {
 }
 
 #[test]
-fn reconcile_restores_a_flushed_ruleset() {
+fn reconcile_restores_a_flushed_ruleset_and_deleted_bridges() {
     let b = B::new("rec-flush");
     b.ok("network create --subnet 192.0.2.0/24 appnet");
     b.ok(WEB);
@@ -237,6 +237,14 @@ fn reconcile_restores_a_flushed_ruleset() {
         ruleset,
         "the ruleset is restored as it was"
     );
+    // Deleted bridges come back with their containers' veths as ports.
+    let links = Kernel::read(&b).links;
+    b.sh("ip link del berth0 && ip -o link show type bridge | grep -o 'br-[0-9a-f]*' | xargs -n1 ip link del");
+    let report = b.ok("system reconcile");
+    assert_eq!(report.matches("recreated bridge").count(), 2, "{report}");
+    assert_eq!(Kernel::read(&b).links, links);
+    assert!(serves(&b), "the published port answers again");
+    assert!(b.exec_ok("d", "busybox ping -c1 -W2 203.0.113.1"));
 }
 
 #[test]
