@@ -5,11 +5,19 @@
 //! iptables-nft) has set `ip filter FORWARD` to policy DROP — which, with
 //! br_netfilter, even drops traffic between two containers on one bridge —
 //! berth's own table cannot override it. So this is the one place berth
-//! writes outside its table: two accept rules per berth bridge in Docker's
+//! writes outside its table: three accept rules per berth bridge in Docker's
 //! `DOCKER-USER` chain (or at the top of `FORWARD` when there is no
 //! DOCKER-USER), tagged with a `berth:<bridge>` comment, recorded in the
 //! store, and removed with the network. The policy itself is never changed;
 //! berth's own forward chain still decides isolation.
+//!
+//! Traffic from a berth bridge towards Docker's bridges (`docker0`, `br-*`)
+//! is not accepted there: an accept in DOCKER-USER skips Docker's own
+//! rules, which would open every Docker container, published or not, to
+//! berth's containers. That traffic goes on through Docker's chains, which
+//! let it reach published ports only. (berth's own `br-*` bridges are
+//! isolated from each other anyway; traffic into a berth bridge is judged
+//! by berth's forward chain.)
 
 use super::Engine;
 use crate::error::Result;
@@ -41,6 +49,24 @@ fn target_chain(listing: &serde_json::Value) -> Option<String> {
         .get("name")?
         .as_str()
         .map(String::from)
+}
+
+/// How many accept rules [`accept_rules`] inserts.
+const ACCEPT_RULES: usize = 3;
+
+/// The accept rules for `bridge` in `family filter chain` (pure): traffic
+/// inside the bridge, from it to anything but Docker's bridges, and into
+/// it (berth's forward chain drops what is unsolicited).
+fn accept_rules(family: &str, chain: &str, bridge: &str) -> String {
+    let c = format!("counter accept comment \"berth:{bridge}\"");
+    [
+        format!("oifname \"{bridge}\" {c}"),
+        format!("iifname \"{bridge}\" oifname != \"docker0\" oifname != \"br-*\" {c}"),
+        format!("iifname \"{bridge}\" oifname \"{bridge}\" {c}"),
+    ]
+    .iter()
+    .map(|r| format!("insert rule {family} filter {chain} {r}\n"))
+    .collect()
 }
 
 /// Handles of rules tagged `comment` in `chain`.
@@ -85,13 +111,16 @@ impl Engine {
             let Some(chain) = target_chain(&listing) else {
                 continue;
             };
-            if tagged_rules(&listing, &chain, &comment).len() >= 2 {
+            let handles = tagged_rules(&listing, &chain, &comment);
+            if handles.len() == ACCEPT_RULES {
                 continue;
             }
-            let text = format!(
-                "insert rule {family} filter {chain} iifname \"{bridge}\" counter accept comment \"{comment}\"\n\
-                 insert rule {family} filter {chain} oifname \"{bridge}\" counter accept comment \"{comment}\"\n"
-            );
+            // Replace a partial or outdated set in one transaction.
+            let mut text: String = handles
+                .iter()
+                .map(|h| format!("delete rule {family} filter {chain} handle {h}\n"))
+                .collect();
+            text.push_str(&accept_rules(family, &chain, &bridge));
             self.applier()?.nft().apply(&text)?;
             let key = format!("forward:{family}:{chain}:{bridge}");
             self.store.write(|tx| tx.set_host_change(&key, &comment))?;
@@ -146,5 +175,22 @@ mod tests {
         assert_eq!(target_chain(&plain_drop).as_deref(), Some("FORWARD"));
         let accept = serde_json::json!({"nftables": [{"chain": {"name": "FORWARD", "hook": "forward", "policy": "accept"}}]});
         assert_eq!(target_chain(&accept), None);
+    }
+
+    #[test]
+    fn accept_rules_leave_docker_bridges_to_docker() {
+        let text = accept_rules("ip", "DOCKER-USER", "berth0");
+        assert_eq!(text.lines().count(), ACCEPT_RULES);
+        assert!(text
+            .lines()
+            .all(|l| l.ends_with("accept comment \"berth:berth0\"")));
+        let from = text
+            .lines()
+            .find(|l| l.contains("iifname \"berth0\" oifname !="))
+            .unwrap();
+        assert!(
+            from.contains("!= \"docker0\"") && from.contains("!= \"br-*\""),
+            "{from}"
+        );
     }
 }
