@@ -8,8 +8,11 @@ mod common;
 mod netutil;
 
 use common::B;
-use netutil::{answered, curl_from, curl_ready, httpd, pings, www, INTERNET, LAB};
+use netutil::{answered, curl_from, curl_ready, httpd, pings, www, INTERNET, LAB, TIMED_OUT};
 use serde_json::Value;
+
+/// Accept rules berth keeps per bridge and family in DOCKER-USER.
+const ACCEPT_RULES: usize = 3;
 
 /// Every rule of the lab's ruleset: (family, table, chain, comment).
 fn rules(b: &B) -> Vec<(String, String, String, String)> {
@@ -102,7 +105,7 @@ fn berth_works_under_a_docker_firewall() {
         for tag in ["berth:berth0".to_string(), format!("berth:{user}")] {
             assert_eq!(
                 tags.iter().filter(|t| **t == tag).count(),
-                2,
+                ACCEPT_RULES,
                 "{family}: {tags:?}"
             );
         }
@@ -133,7 +136,7 @@ fn berth_works_under_a_docker_firewall() {
         );
         assert_eq!(
             tags.iter().filter(|t| *t == "berth:berth0").count(),
-            2,
+            ACCEPT_RULES,
             "{family}: {tags:?}"
         );
     }
@@ -163,12 +166,12 @@ fn reconcile_restores_traffic_after_docker_arrives() {
     let tag = format!("berth:{}", bridge(&b, "appnet"));
     assert_eq!(
         docker_user(&b, "ip").iter().filter(|t| **t == tag).count(),
-        2
+        ACCEPT_RULES
     );
     b.ok("system reconcile");
     assert_eq!(
         docker_user(&b, "ip").iter().filter(|t| **t == tag).count(),
-        2,
+        ACCEPT_RULES,
         "idempotent"
     );
     assert_eq!(forward_policy(&b), "drop");
@@ -219,4 +222,75 @@ fn ipv6_hairpin_icc_and_reset_under_a_docker_firewall() {
         "reset removes berth's tables"
     );
     assert_eq!(forward_policy(&b), "drop");
+}
+
+/// A stand-in for a Docker container on `docker0` (172.17.0.2) serving
+/// `dir` on ports 80 and 81, with port 80 published as 8888 the way dockerd
+/// (before 28) writes it: a DNAT in `nat DOCKER` and an accept in `filter
+/// DOCKER`.
+fn docker_container(b: &B, dir: &str) {
+    b.lab.add_netns("dk").unwrap();
+    b.sh("set -e
+ip link add dkv type veth peer name eth0 netns dk
+ip link set dkv master docker0 up
+ip -n dk addr add 172.17.0.2/16 dev eth0
+ip -n dk link set eth0 up
+ip -n dk route add default via 172.17.0.1
+iptables -t nat -A DOCKER ! -i docker0 -p tcp --dport 8888 -j DNAT --to-destination 172.17.0.2:80
+iptables -A DOCKER -d 172.17.0.2/32 ! -i docker0 -o docker0 -p tcp --dport 80 -j ACCEPT");
+    b.lab.in_ns_ok(
+        "dk",
+        &format!("busybox httpd -p 80 -h {dir}; busybox httpd -p 81 -h {dir}"),
+    );
+}
+
+/// berth's accept rules do not open Docker's containers: berth containers
+/// reach a Docker container's published port, not its other ports, and
+/// Docker's containers cannot open connections to berth's.
+#[test]
+fn docker_containers_stay_behind_dockers_rules() {
+    let b = B::new("coexist-dk");
+    b.lab.docker_like_firewall().unwrap();
+    let dir = www(&b, "www", "docker-ctr", &[]);
+    docker_container(&b, &dir);
+    assert_eq!(
+        curl_ready(&b, None, "http://172.17.0.2:81/").as_deref(),
+        Ok("docker-ctr")
+    );
+    b.sleeper("c1", "");
+    let published = curl_from(&b, "c1", &format!("http://{LAB}:8888/"), 2);
+    assert_eq!(
+        published.as_deref(),
+        Ok("docker-ctr"),
+        "a published Docker port"
+    );
+    let direct = curl_from(&b, "c1", "http://172.17.0.2:81/", 1);
+    assert_eq!(
+        direct,
+        Err(TIMED_OUT),
+        "an unpublished Docker port must stay closed"
+    );
+    assert!(
+        pings(&b, "c1", INTERNET),
+        "berth's outbound traffic still flows"
+    );
+    let c1 = b.ip("c1", "bridge");
+    let back = b.lab.in_ns("dk", &format!("busybox ping -c1 -W1 {c1}"));
+    assert!(
+        !back.status.success(),
+        "Docker's containers cannot reach berth's"
+    );
+    // An outdated set of accept rules (an older berth) is replaced whole.
+    b.sh("nft insert rule ip filter DOCKER-USER iifname berth0 accept comment '\"berth:berth0\"'");
+    b.ok("system reconcile");
+    let tags = docker_user(&b, "ip");
+    assert_eq!(
+        tags.iter().filter(|t| *t == "berth:berth0").count(),
+        ACCEPT_RULES,
+        "{tags:?}"
+    );
+    assert_eq!(
+        curl_from(&b, "c1", "http://172.17.0.2:81/", 1),
+        Err(TIMED_OUT)
+    );
 }
