@@ -171,7 +171,8 @@ impl Engine {
         Self::kill_and_wait(&c, grace);
         self.await_exit_record(&c)?;
         self.mark_exited(&c.id, None)?;
-        self.container(&c.id)
+        // Gone when its supervisor honoured --rm meanwhile.
+        Ok(self.store.read(|tx| tx.container(&c.id))?.unwrap_or(c))
     }
 
     /// After killing a container: gives its live supervisor (up to 5 s) the
