@@ -76,6 +76,8 @@ fn rm_flag_removes_foreground_and_detached_containers() {
     let b = B::new("cli-rm");
     assert_eq!(b.ok("run --rm --name fg busybox echo fg"), "fg\n");
     assert_eq!(code(&b, "run --rm --name fg3 busybox sh -c 'exit 3'"), 3);
+    b.ok("run -d --rm --name st busybox sleep 3600");
+    assert_eq!(b.ok("stop -t 0 st"), "st\n", "stop of an --rm container");
     b.ok("run -d --rm --name bg busybox sh -c 'sleep 0.2'");
     assert!(b.eventually(&format!(
         "! {BERTH} ps -a --format '{{{{.Names}}}}' | grep -q bg"
@@ -264,6 +266,11 @@ fn connect_and_disconnect_a_running_container() {
     assert!(b.exec_ok("app", "busybox ping -c1 -W2 203.0.113.1"));
     assert_eq!(b.ok("inspect -f '{{.State.Pid}}' app"), pid, "no restart");
     assert_eq!(bridge_ports(&b, "back"), 1);
+    // Connected while stopped: attached when it starts.
+    b.ok("stop -t 0 app");
+    b.ok("network connect back app");
+    b.ok("start app");
+    assert!(b.exec_ok("app", &ping), "connected while stopped");
 }
 
 #[test]
