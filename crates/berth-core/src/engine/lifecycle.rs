@@ -313,6 +313,13 @@ impl Engine {
             steps.push(Step::DeleteLink {
                 name: ep.host_veth.clone(),
             });
+            steps.extend(new_default_route(
+                &self.paths.netns(&c.id),
+                &ep,
+                &eps,
+                &rest,
+                &nets,
+            ));
         }
         let plan = Plan { steps };
         self.record("disconnect", &ep.id, &plan, |_| Ok(()))?;
@@ -354,4 +361,28 @@ fn is_zombie(pid: i32) -> bool {
                 .map(|(_, r)| r.trim_start().starts_with('Z'))
         })
         .unwrap_or(false)
+}
+
+/// When the disconnected endpoint `gone` carried the default route, the
+/// step routing it through the next endpoint that reaches the outside.
+fn new_default_route(
+    ns: &std::path::Path,
+    gone: &Endpoint,
+    eps: &[Endpoint],
+    rest: &[Endpoint],
+    nets: &[Network],
+) -> Option<Step> {
+    if primary(eps, nets).map(|p| &p.id) != Some(&gone.id) {
+        return None;
+    }
+    let next = primary(rest, nets)?;
+    let net = nets.iter().find(|n| n.id == next.network_id)?;
+    match veth_step(ns, next, net, true) {
+        Step::CreateVeth { peer, gateways, .. } => Some(Step::DefaultRoutes {
+            netns: ns.to_path_buf(),
+            ifname: peer,
+            gateways,
+        }),
+        _ => None,
+    }
 }

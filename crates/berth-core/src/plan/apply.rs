@@ -100,11 +100,34 @@ impl Applier {
             }
             Step::DeleteLink { name } => self.delete_link(name),
             Step::AttachPort { host, bridge } => self.attach_port(host, bridge),
+            Step::DefaultRoutes {
+                netns,
+                ifname,
+                gateways,
+            } => self.default_routes(netns, ifname, gateways),
             Step::RemoveNetns { path } => {
                 self.ns.forget(path);
                 netns::remove(path)
             }
         }
+    }
+
+    fn default_routes(
+        &mut self,
+        ns: &std::path::Path,
+        ifname: &str,
+        gateways: &[std::net::IpAddr],
+    ) -> Result<()> {
+        let (_, nl) = self.ns.get(&ns.to_path_buf())?;
+        let index = nl
+            .link_index(ifname)?
+            .ok_or_else(|| Error::kernel(format!("{ifname} is missing in {}", ns.display())))?;
+        nl.run(
+            gateways
+                .iter()
+                .map(|g| msg::default_route(*g, index))
+                .collect(),
+        )
     }
 
     fn create_bridge(&mut self, name: &str, mtu: u32, addrs: &[ipnet::IpNet]) -> Result<()> {

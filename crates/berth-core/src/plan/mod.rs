@@ -93,6 +93,16 @@ pub enum Step {
         /// The bridge.
         bridge: String,
     },
+    /// Route a container's default traffic through its interface `ifname`
+    /// (the network that carried it was disconnected). Undo: none.
+    DefaultRoutes {
+        /// The container's namespace pin file.
+        netns: PathBuf,
+        /// Interface inside the container.
+        ifname: String,
+        /// Gateways on that interface's network.
+        gateways: Vec<IpAddr>,
+    },
 }
 
 impl Step {
@@ -107,6 +117,7 @@ impl Step {
             Step::DeleteLink { .. } => "delete_link",
             Step::RemoveNetns { .. } => "remove_netns",
             Step::AttachPort { .. } => "attach_port",
+            Step::DefaultRoutes { .. } => "default_routes",
         }
     }
 }
