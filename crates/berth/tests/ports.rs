@@ -361,3 +361,34 @@ fn unspecified_host_ip_means_every_address() {
     ));
     assert!(err.contains("8097") && err.contains("listening"), "{err}");
 }
+
+/// Disconnecting the network that carried a container's default route and
+/// published ports moves both to the network it is still on.
+#[test]
+fn disconnect_moves_ports_and_default_route() {
+    let b = B::new("ports-disconnect");
+    let dir = www(&b, "www", "moved", &[]);
+    b.ok("network create neta");
+    b.ok("network create netb");
+    b.ok(&format!(
+        "run -d --name web --network neta -p 8098:80 {}",
+        httpd(&dir, 80)
+    ));
+    let url = format!("http://{LAB}:8098/");
+    assert_eq!(
+        curl_ready(&b, Some("outside"), &url).as_deref(),
+        Ok("moved")
+    );
+    b.ok("network connect netb web");
+    b.ok("network disconnect neta web");
+    let routes = b.ok("exec web ip -j route show default");
+    assert!(routes.contains("eth1"), "default route via netb: {routes}");
+    assert!(
+        netutil::pings(&b, "web", netutil::INTERNET),
+        "outbound after disconnect"
+    );
+    assert_eq!(
+        curl_in(&b, Some("outside"), &url, 2).as_deref(),
+        Ok("moved")
+    );
+}
