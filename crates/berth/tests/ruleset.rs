@@ -81,3 +81,27 @@ fn containers_add_elements_not_rules() {
         .cloned();
     assert_eq!(map.unwrap()["elem"].as_array().unwrap().len(), 20);
 }
+
+/// Removing containers and networks removes every element they added.
+#[test]
+fn removal_leaves_no_elements_behind() {
+    let b = B::new("ruleset-leaks");
+    let run = |s: &str| b.sh(s);
+    b.sleeper("first", "");
+    b.ok("rm -f first");
+    let baseline = b.sh("nft list table inet berth; nft list table bridge berth");
+    let (_, base) = counts(run, "inet");
+    b.ok("network create --ipv6 --subnet fd00:b0a7:5::/64 -o com.docker.network.bridge.enable_icc=false n1");
+    b.ok("network create --internal n2");
+    b.ok("run -d --name c1 --network n1 -p 8100:80 -p 8101-8102:8101-8102/udp busybox sleep 3600");
+    b.ok("run -d --name c2 --network n2 busybox sleep 3600");
+    let (_, grown) = counts(run, "inet");
+    assert!(
+        grown >= base + 10,
+        "networks and ports add elements: {base} -> {grown}"
+    );
+    b.ok("rm -f c1 c2");
+    b.ok("network rm n1 n2");
+    let after = b.sh("nft list table inet berth; nft list table bridge berth");
+    assert_eq!(after, baseline);
+}
