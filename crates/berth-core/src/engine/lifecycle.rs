@@ -264,14 +264,7 @@ impl Engine {
             });
             tx.update_container(&cfg)?;
             if running {
-                let gw = primary(&old_eps, &old_nets).is_none() && !net.internal;
-                let mut steps = vec![veth_step(&self.paths.netns(&c.id), &ep, net, gw)];
-                let mut after = old_eps.clone();
-                after.push(ep.clone());
-                let mut all_nets = old_nets.clone();
-                all_nets.push(net.clone());
-                steps.extend(elements_change(&c, &old_eps, &after, &all_nets));
-                plan = Plan { steps };
+                plan = connect_plan(&self.paths, &c, (&old_eps, &old_nets), &ep, net);
             }
             tx.insert_op("connect", &ep.id, &plan.to_json())?;
             Ok(ep)
@@ -333,6 +326,27 @@ impl Engine {
         let c = self.container(&c.id)?;
         self.write_etc_files(&c)
     }
+}
+
+/// The kernel side of connecting running container `c` (with endpoints
+/// and networks `old`) to `net` through endpoint `ep`: its veth, and the
+/// change of its set and map elements.
+fn connect_plan(
+    paths: &crate::paths::Paths,
+    c: &Container,
+    old: (&[Endpoint], &[Network]),
+    ep: &Endpoint,
+    net: &Network,
+) -> Plan {
+    let (old_eps, old_nets) = old;
+    let gw = primary(old_eps, old_nets).is_none() && !net.internal;
+    let mut steps = vec![veth_step(&paths.netns(&c.id), ep, net, gw)];
+    let mut after = old_eps.to_vec();
+    after.push(ep.clone());
+    let mut all_nets = old_nets.to_vec();
+    all_nets.push(net.clone());
+    steps.extend(elements_change(c, old_eps, &after, &all_nets));
+    Plan { steps }
 }
 
 /// Forgets endpoint `ep_id` and its container's attachment to the network
