@@ -64,6 +64,19 @@ pub fn recovered(b: &B, i: usize, want: &Kernel, what: &str) {
         0,
         "{what} killed after step {i}: operations left"
     );
+    // Per-container files exist for recorded containers only.
+    let mut ids: Vec<String> = b
+        .ok("ps -a -q --no-trunc")
+        .lines()
+        .map(String::from)
+        .collect();
+    ids.sort();
+    let dirs = b.sh("ls $BERTH_ROOT/containers 2>/dev/null || true");
+    let dirs: Vec<String> = dirs.lines().map(String::from).collect();
+    assert_eq!(
+        dirs, ids,
+        "{what} killed after step {i}: container files left"
+    );
 }
 
 /// The published port 8080 serves the container's hostname to `outside`.
