@@ -1,8 +1,8 @@
 //! Forwarding to upstream resolvers.
 //!
 //! The client's query bytes are sent as they are, under a fresh random id,
-//! from a fresh connected UDP socket (random source port) to each upstream
-//! in turn; a truncated UDP answer is retried over TCP. The first answer is
+//! over a pooled connected UDP socket (see [`crate::upstream`]) to each
+//! upstream in turn; a truncated UDP answer is retried over TCP. The first answer is
 //! passed back faithfully (rcode and sections as received; only the id is
 //! rewritten), except that SERVFAIL and REFUSED try the next upstream first
 //! (as Docker does) and are passed back only if no other upstream answers
@@ -10,18 +10,16 @@
 //! upstreams; when it runs out the client gets SERVFAIL, never silence.
 
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::time::Duration;
 
-use hickory_proto::op::{Message, ResponseCode};
+use hickory_proto::op::{Message, Query, ResponseCode};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpStream, UdpSocket};
+use tokio::net::TcpStream;
 use tokio::time::{timeout_at, Instant};
 
 use crate::request::{encode, error_reply, HEADER_LEN};
-
-/// Largest DNS message (TCP length prefix limit).
-const MAX_MESSAGE: usize = u16::MAX as usize;
+use crate::upstream::Upstreams;
 
 /// A query to forward, owning what it needs (so it can run in a task).
 #[derive(Debug, Clone)]
@@ -37,7 +35,10 @@ pub struct ForwardJob {
 }
 
 /// Forwards `job`, and returns the bytes to send to the client.
-pub async fn forward(job: &ForwardJob, total: Duration) -> Vec<u8> {
+pub async fn forward(job: &ForwardJob, pools: &Upstreams, total: Duration) -> Vec<u8> {
+    let Some(question) = job.request.queries.first() else {
+        return encode(error_reply(&job.request, ResponseCode::FormErr), job.limit);
+    };
     let deadline = Instant::now() + total;
     let mut fallback: Option<Vec<u8>> = None;
     let count = job.upstreams.len();
@@ -48,17 +49,18 @@ pub async fn forward(job: &ForwardJob, total: Duration) -> Vec<u8> {
         }
         // Share what is left among the upstreams not tried yet.
         let share = (deadline - now) / u32::try_from(count - i).unwrap_or(u32::MAX);
-        let answer = match timeout_at(now + share, ask(*upstream, &job.query)).await {
-            Ok(Ok(answer)) => answer,
-            Ok(Err(e)) => {
-                tracing::debug!(%upstream, error = %e, "upstream failed");
-                continue;
-            }
-            Err(_) => {
-                tracing::debug!(%upstream, "upstream timed out");
-                continue;
-            }
-        };
+        let answer =
+            match timeout_at(now + share, ask(pools, *upstream, &job.query, question)).await {
+                Ok(Ok(answer)) => answer,
+                Ok(Err(e)) => {
+                    tracing::debug!(%upstream, error = %e, "upstream failed");
+                    continue;
+                }
+                Err(_) => {
+                    tracing::debug!(%upstream, "upstream timed out");
+                    continue;
+                }
+            };
         // RCODE: low 4 bits of byte 3; SERVFAIL = 2, REFUSED = 5.
         let failed = matches!(answer[3] & 0x0f, 2 | 5);
         if !failed {
@@ -86,39 +88,25 @@ fn finish(mut answer: Vec<u8>, job: &ForwardJob) -> Vec<u8> {
 }
 
 /// Asks one upstream over UDP, then over TCP if the answer is truncated.
-async fn ask(upstream: SocketAddr, query: &[u8]) -> io::Result<Vec<u8>> {
-    let id: u16 = rand::random();
-    let mut query = query.to_vec();
-    query[..2].copy_from_slice(&id.to_be_bytes());
-    let answer = ask_udp(upstream, &query, id).await?;
+async fn ask(
+    pools: &Upstreams,
+    upstream: SocketAddr,
+    query: &[u8],
+    question: &Query,
+) -> io::Result<Vec<u8>> {
+    let answer = pools.exchange(upstream, query, question).await?;
     if answer[2] & 0x02 == 0 {
         return Ok(answer);
     }
+    let id: u16 = rand::random();
+    let mut query = query.to_vec();
+    query[..2].copy_from_slice(&id.to_be_bytes());
     ask_tcp(upstream, &query, id).await
 }
 
 /// Whether `answer` is a response to our query `id`.
 fn is_answer(answer: &[u8], id: u16) -> bool {
     answer.len() >= HEADER_LEN && answer[2] & 0x80 != 0 && answer[..2] == id.to_be_bytes()
-}
-
-/// One UDP exchange; answers with another id are ignored.
-async fn ask_udp(upstream: SocketAddr, query: &[u8], id: u16) -> io::Result<Vec<u8>> {
-    let local: IpAddr = match upstream {
-        SocketAddr::V4(_) => Ipv4Addr::UNSPECIFIED.into(),
-        SocketAddr::V6(_) => Ipv6Addr::UNSPECIFIED.into(),
-    };
-    let socket = UdpSocket::bind((local, 0)).await?;
-    socket.connect(upstream).await?;
-    socket.send(query).await?;
-    let mut buf = vec![0u8; MAX_MESSAGE];
-    loop {
-        let n = socket.recv(&mut buf).await?;
-        if is_answer(&buf[..n], id) {
-            buf.truncate(n);
-            return Ok(buf);
-        }
-    }
 }
 
 /// One TCP exchange (length-prefixed).

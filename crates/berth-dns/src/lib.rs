@@ -30,6 +30,7 @@ mod server;
 mod snapshot;
 mod tcp;
 mod udp;
+pub mod upstream;
 
 pub use error::Error;
 pub use listeners::Listener;

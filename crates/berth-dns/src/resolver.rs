@@ -184,6 +184,19 @@ impl Resolver {
         &self.gateways
     }
 
+    /// Every upstream any asker may be forwarded to.
+    pub fn upstreams(&self) -> Vec<SocketAddr> {
+        let mut all = self.host_upstreams.clone();
+        all.extend(
+            self.askers
+                .values()
+                .flat_map(|a| a.upstreams.iter().copied()),
+        );
+        all.sort();
+        all.dedup();
+        all
+    }
+
     /// Decides what to do with `query`, which arrived on `listen` from `src`.
     pub fn lookup(&self, listen: IpAddr, src: IpAddr, query: &Query) -> Outcome<'_> {
         let host = Outcome::Forward(&self.host_upstreams);

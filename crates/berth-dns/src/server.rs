@@ -21,6 +21,7 @@ use tokio::sync::Semaphore;
 use crate::listeners::{Listener, ListenerSet};
 use crate::resolver::Resolver;
 use crate::snapshot::{Snapshot, DNS_PORT};
+use crate::upstream::Upstreams;
 use crate::{control, Error};
 
 /// How the resolver runs.
@@ -69,6 +70,7 @@ pub(crate) struct Shared {
     pub(crate) resolver: ArcSwap<Resolver>,
     pub(crate) forwards: Arc<Semaphore>,
     pub(crate) tcp_connections: Arc<Semaphore>,
+    pub(crate) upstreams: Upstreams,
     listeners: Mutex<ListenerSet>,
     reload_lock: tokio::sync::Mutex<()>,
 }
@@ -98,6 +100,7 @@ impl ServerHandle {
         let resolver = Arc::new(Resolver::new(&snapshot));
         let generation = resolver.generation();
         shared.resolver.store(resolver.clone());
+        shared.upstreams.retain(&resolver.upstreams());
         let failures = shared
             .listeners()
             .sync(resolver.listen_addrs(), shared.config.port, shared);
@@ -144,6 +147,7 @@ impl Server {
         let shared = Arc::new(Shared {
             forwards: Arc::new(Semaphore::new(config.max_forwards)),
             tcp_connections: Arc::new(Semaphore::new(config.max_tcp_connections)),
+            upstreams: Upstreams::default(),
             config,
             resolver: ArcSwap::from_pointee(Resolver::default()),
             listeners: Mutex::new(listeners),

@@ -80,7 +80,9 @@ async fn connection(
         };
         let reply = match pending {
             Pending::Ready(reply) => reply,
-            Pending::Forward(job) => forward(&job, shared.config.upstream_timeout).await,
+            Pending::Forward(job) => {
+                forward(&job, &shared.upstreams, shared.config.upstream_timeout).await
+            }
         };
         if reply.is_empty() {
             continue;

@@ -45,10 +45,10 @@ pub(crate) async fn serve(socket: Arc<UdpSocket>, listen: IpAddr, shared: Arc<Sh
                     request: f.request,
                     limit: f.limit,
                 };
-                let socket = socket.clone();
+                let (socket, shared) = (socket.clone(), shared.clone());
                 let timeout = shared.config.upstream_timeout;
                 tokio::spawn(async move {
-                    let reply = forward(&job, timeout).await;
+                    let reply = forward(&job, &shared.upstreams, timeout).await;
                     drop(permit);
                     send(&socket, &reply, src).await;
                 });
