@@ -52,6 +52,11 @@ impl Paths {
         self.run.join("booted")
     }
 
+    /// Marker saying the kernel holds the ruleset skeleton `version`.
+    pub fn ruleset_marker(&self, version: u64) -> PathBuf {
+        self.run.join(format!("ruleset-{version:016x}"))
+    }
+
     /// Lock serialising host-wide setup (bootstrap, network create/remove).
     pub fn lock(&self) -> PathBuf {
         self.run.join("berth.lock")

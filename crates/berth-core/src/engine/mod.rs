@@ -48,9 +48,24 @@ impl Engine {
         };
         if !engine.paths.boot_marker().exists() {
             engine.bootstrap()?;
+            let marker = engine.paths.ruleset_marker(crate::firewall::skeleton_version());
+            std::fs::write(marker, crate::model::now_rfc3339())?;
         }
         engine.recover_stale_ops(false)?;
+        engine.upgrade_ruleset()?;
         Ok(engine)
+    }
+
+    /// After an upgrade of berth whose firewall skeleton changed, re-renders
+    /// berth's tables once (the kernel still holds the old skeleton).
+    fn upgrade_ruleset(&mut self) -> Result<()> {
+        let marker = self.paths.ruleset_marker(crate::firewall::skeleton_version());
+        if marker.exists() || !nix::unistd::geteuid().is_root() {
+            return Ok(());
+        }
+        self.reconcile()?;
+        std::fs::write(&marker, crate::model::now_rfc3339())?;
+        Ok(())
     }
 
     /// Opens the store only: no host setup, no recovery (read-only commands

@@ -16,7 +16,7 @@ mod elements;
 mod skeleton;
 
 pub use elements::{IccPort, NetworkRules, PortRule, PortTarget};
-pub use skeleton::{skeleton, TABLE};
+pub use skeleton::{skeleton, skeleton_version, TABLE};
 
 /// Text of one nftables transaction (a sequence of commands for `nft -f`).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]

@@ -6,6 +6,15 @@ use super::Batch;
 /// Name of berth's tables (`inet berth` and `bridge berth`).
 pub const TABLE: &str = "berth";
 
+/// A fingerprint of the skeleton (FNV-1a of its text): a berth whose
+/// skeleton differs from the one loaded in the kernel re-renders its tables.
+pub fn skeleton_version() -> u64 {
+    INET_SKELETON
+        .bytes()
+        .chain(BRIDGE_SKELETON.bytes())
+        .fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}
+
 /// The `inet berth` and `bridge berth` tables with all chains and rules and
 /// no elements.
 pub fn skeleton() -> Batch {
