@@ -320,7 +320,12 @@ fn containers_killed_unseen_are_shown_exited_and_start_again() {
     assert!(serves(&b));
     // kill -9 the container's process and its supervisor (its parent).
     let pid = b.ok("inspect -f '{{.State.Pid}}' web").trim().to_string();
-    b.sh(&format!("kill -9 $(ps -o ppid= -p {pid}) {pid}"));
+    let sup = b.sh(&format!("ps -o ppid= -p {pid}")).trim().to_string();
+    b.sh(&format!("kill -9 {sup} {pid}"));
+    // SIGKILL is delivered asynchronously: wait until both are dead (gone,
+    // or zombies waiting for init).
+    let dead = |p: &str| format!("! grep -qv '^[0-9]* ([^)]*) Z' /proc/{p}/stat 2>/dev/null");
+    assert!(b.eventually(&format!("{} && {}", dead(&sup), dead(&pid))));
     let status = b.ok("ps -a --format '{{.Names}} {{.Status}}'");
     assert_eq!(status, "web Exited (255)\n");
     b.settles_to(&base, "a dead container's network is taken down");
