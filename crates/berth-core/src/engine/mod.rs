@@ -63,8 +63,12 @@ impl Engine {
         if marker.exists() || !nix::unistd::geteuid().is_root() {
             return Ok(());
         }
-        self.reconcile()?;
-        std::fs::write(&marker, crate::model::now_rfc3339())?;
+        // Best effort: a failure here must not make every command fail; the
+        // marker stays missing so the next command tries again.
+        match self.reconcile() {
+            Ok(_) => std::fs::write(&marker, crate::model::now_rfc3339())?,
+            Err(e) => eprintln!("berth: warning: re-applying the upgraded ruleset failed: {e}; run 'berth system reconcile'"),
+        }
         Ok(())
     }
 
