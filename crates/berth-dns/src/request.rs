@@ -178,3 +178,82 @@ fn header_error(packet: &[u8], code: ResponseCode) -> Vec<u8> {
     reply.metadata.recursion_available = true;
     reply.to_vec().unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hickory_proto::op::Query;
+    use hickory_proto::rr::RecordType;
+
+    fn query(edns: Option<u16>) -> Message {
+        let mut m = Message::query();
+        m.add_query(Query::query(
+            Name::from_ascii("pool.").unwrap(),
+            RecordType::A,
+        ));
+        if let Some(size) = edns {
+            let mut e = Edns::new();
+            e.set_max_payload(size);
+            m.set_edns(e);
+        }
+        m
+    }
+
+    #[test]
+    fn limits() {
+        assert_eq!(client_limit(&query(None), Transport::Udp), 512);
+        assert_eq!(client_limit(&query(Some(100)), Transport::Udp), 512);
+        assert_eq!(client_limit(&query(Some(1232)), Transport::Udp), 1232);
+        assert_eq!(
+            client_limit(&query(Some(65000)), Transport::Udp),
+            MAX_UDP_PAYLOAD
+        );
+        assert_eq!(client_limit(&query(None), Transport::Tcp), 65535);
+    }
+
+    #[test]
+    fn oversized_replies_are_truncated() {
+        let request = query(None);
+        let mut reply = reply_to(&request);
+        for i in 0..100u8 {
+            let a = RData::A(A::new(10, 0, 0, i));
+            reply
+                .answers
+                .push(Record::from_rdata(Name::from_ascii("pool.").unwrap(), 1, a));
+        }
+        let full = encode(reply.clone(), 65535);
+        assert!(full.len() > 512);
+        let cut = Message::from_vec(&encode(reply, 512)).unwrap();
+        assert!(cut.truncation && cut.answers.is_empty());
+        assert_eq!((cut.id, cut.queries.len()), (request.id, 1));
+    }
+
+    #[test]
+    fn unparseable_bodies_get_formerr_with_the_id() {
+        let resolver = Resolver::default();
+        let ip: IpAddr = "127.0.0.1".parse().unwrap();
+        let mut packet = query(None).to_vec().unwrap();
+        packet.truncate(14);
+        let Action::Reply(bytes) = handle(&resolver, ip, ip, &packet, Transport::Udp) else {
+            panic!("expected a reply");
+        };
+        let reply = Message::from_vec(&bytes).unwrap();
+        assert_eq!(reply.response_code, ResponseCode::FormErr);
+        assert_eq!(&bytes[..2], &packet[..2]);
+        assert!(matches!(
+            handle(&resolver, ip, ip, &packet[..11], Transport::Udp),
+            Action::Drop
+        ));
+        // No upstreams at all: SERVFAIL rather than silence.
+        let packet = query(Some(1232)).to_vec().unwrap();
+        let Action::Reply(bytes) = handle(&resolver, ip, ip, &packet, Transport::Udp) else {
+            panic!("expected a reply");
+        };
+        let reply = Message::from_vec(&bytes).unwrap();
+        assert_eq!(reply.response_code, ResponseCode::ServFail);
+        assert_eq!(
+            reply.edns.map(|e| e.max_payload()),
+            Some(SERVER_UDP_PAYLOAD)
+        );
+    }
+}

@@ -183,3 +183,15 @@ fn large_local_answers_are_truncated_over_udp_only() {
         );
     }
 }
+
+#[test]
+fn answers_must_repeat_the_question() {
+    let (s, up) = setup();
+    let gw = s.addr(LO_A_GW);
+    for _ in 0..8 {
+        let answer = udp(gw, LO_WEB, &query("spoof.test", A, None));
+        assert_eq!(addrs(&answer), ["192.0.2.2"]);
+    }
+    // Queries are spread over a pool of upstream sockets (source ports).
+    assert!(up.seen.udp_ports.lock().unwrap().len() >= 2);
+}

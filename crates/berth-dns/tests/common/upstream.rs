@@ -6,6 +6,8 @@
 //! - `big.test`: over UDP, an empty truncated (TC) answer; over TCP, 100 A
 //!   records;
 //! - `silent.test`: never answers;
+//! - `spoof.test`: first an answer with the right id but another question
+//!   (`evil.test A 6.6.6.6`), then the real one (`A 192.0.2.2`);
 //! - anything else: NXDOMAIN with an SOA in the authority section.
 
 use std::net::SocketAddr;
@@ -23,6 +25,7 @@ use tokio::runtime::Runtime;
 #[derive(Debug, Default)]
 pub struct Seen {
     pub udp: AtomicUsize,
+    pub udp_ports: Mutex<std::collections::BTreeSet<u16>>,
     pub tcp: AtomicUsize,
     pub names: Mutex<Vec<String>>,
 }
@@ -68,6 +71,10 @@ async fn serve_udp(socket: UdpSocket, seen: Arc<Seen>) {
             continue;
         };
         seen.udp.fetch_add(1, Ordering::SeqCst);
+        seen.udp_ports.lock().unwrap().insert(src.port());
+        if let Some(spoof) = spoofed(&buf[..n]) {
+            let _ = socket.send_to(&spoof, src).await;
+        }
         if let Some(reply) = answer(&buf[..n], false, &seen) {
             let _ = socket.send_to(&reply, src).await;
         }
@@ -114,6 +121,13 @@ fn answer(query: &[u8], tcp: bool, seen: &Seen) -> Option<Vec<u8>> {
     let owner = question.name().clone();
     match name.as_str() {
         "silent.test" => return None,
+        "spoof.test" => {
+            reply.add_answer(Record::from_rdata(
+                owner,
+                60,
+                RData::A(A::new(192, 0, 2, 2)),
+            ));
+        }
         "example.test" => {
             reply.add_answer(Record::from_rdata(
                 owner,
@@ -144,5 +158,22 @@ fn answer(query: &[u8], tcp: bool, seen: &Seen) -> Option<Vec<u8>> {
             reply.add_authority(Record::from_rdata(zone, 60, RData::SOA(soa)));
         }
     }
+    reply.to_vec().ok()
+}
+
+/// For `spoof.test`: an answer with the query's id for another question.
+fn spoofed(query: &[u8]) -> Option<Vec<u8>> {
+    let q = Message::from_vec(query).ok()?;
+    let question = q.queries.first()?;
+    if question.name().to_ascii().to_ascii_lowercase() != "spoof.test." {
+        return None;
+    }
+    let evil = Name::from_ascii("evil.test.").unwrap();
+    let mut reply = Message::new(q.id, MessageType::Response, q.op_code);
+    reply.add_query(hickory_proto::op::Query::query(
+        evil.clone(),
+        question.query_type(),
+    ));
+    reply.add_answer(Record::from_rdata(evil, 60, RData::A(A::new(6, 6, 6, 6))));
     reply.to_vec().ok()
 }
