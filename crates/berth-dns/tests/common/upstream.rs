@@ -165,7 +165,11 @@ fn answer(query: &[u8], tcp: bool, seen: &Seen) -> Option<Vec<u8>> {
 fn spoofed(query: &[u8]) -> Option<Vec<u8>> {
     let q = Message::from_vec(query).ok()?;
     let question = q.queries.first()?;
-    if question.name().to_ascii().to_ascii_lowercase() != "spoof.test." {
+    if !question
+        .name()
+        .to_ascii()
+        .eq_ignore_ascii_case("spoof.test.")
+    {
         return None;
     }
     let evil = Name::from_ascii("evil.test.").unwrap();
