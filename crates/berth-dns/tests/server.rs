@@ -195,3 +195,52 @@ fn answers_must_repeat_the_question() {
     // Queries are spread over a pool of upstream sockets (source ports).
     assert!(up.seen.udp_ports.lock().unwrap().len() >= 2);
 }
+
+#[test]
+fn ipv6_gateways_and_askers() {
+    // ::1 plays both the gateway and the asking container.
+    if std::net::UdpSocket::bind("[::1]:0").is_err() {
+        eprintln!("no IPv6 loopback here; skipped");
+        return;
+    }
+    let mut snapshot = world::loopback(&[]);
+    snapshot
+        .networks
+        .push(world::net("S", "sixnet", true, &["::1"]));
+    let mut six = world::ep(&world::id('5'), "six", "S", "127.66.0.2", &[]);
+    six.ipv6 = Some("::1".parse().unwrap());
+    snapshot.endpoints.push(six);
+    let s = TestServer::start(&snapshot, |_| {});
+    let gw = s.addr("::1");
+    for answer in [
+        udp(gw, "::1", &query("six", AAAA, None)),
+        tcp(gw, "::1", &query("six", AAAA, None)),
+    ] {
+        assert_eq!(addrs(&answer), ["::1"]);
+    }
+    let ptr = "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa";
+    assert_eq!(
+        ptrs(&udp(gw, "::1", &query(ptr, PTR, None))),
+        ["six.sixnet."]
+    );
+}
+
+#[test]
+fn prebound_listeners_are_used() {
+    use berth_dns::{Listener, Server, ServerConfig};
+    let dir = tempfile::tempdir().unwrap();
+    let snapshot_path = dir.path().join("dns.json");
+    world::loopback(&[]).store(&snapshot_path).unwrap();
+    let listener = Listener::bind("127.18.0.1:0".parse().unwrap()).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut config = ServerConfig::new(&snapshot_path, dir.path().join("dns.sock"));
+    config.port = 0;
+    let rt = runtime();
+    let server = rt
+        .block_on(Server::bind_with(config, vec![listener]))
+        .unwrap();
+    assert!(server.handle().listen_addrs().contains(&addr));
+    let _running = rt.spawn(server.run(std::future::pending()));
+    assert_eq!(addrs(&udp(addr, LO_WEB, &query("api", A, None))), [LO_API]);
+    assert_eq!(addrs(&tcp(addr, LO_WEB, &query("api", A, None))), [LO_API]);
+}
