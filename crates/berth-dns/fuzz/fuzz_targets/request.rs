@@ -38,7 +38,9 @@ fn ip(s: &str) -> IpAddr {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&selector, packet)) = data.split_first() else { return };
+    let Some((&selector, packet)) = data.split_first() else {
+        return;
+    };
     let (listen, src) = match selector % 4 {
         0 => (ip("172.18.0.1"), ip("172.18.0.2")),
         1 => (ip("fd00:1::1"), ip("fd00:1::2")),
@@ -46,7 +48,11 @@ fuzz_target!(|data: &[u8]| {
         _ => (ip("172.18.0.1"), ip("172.18.0.99")),
     };
     let web = selector % 4 < 2;
-    let transport = if selector & 4 == 0 { Transport::Udp } else { Transport::Tcp };
+    let transport = if selector & 4 == 0 {
+        Transport::Udp
+    } else {
+        Transport::Tcp
+    };
     match handle(resolver(), listen, src, packet, transport) {
         Action::Reply(bytes) => {
             let reply = Message::from_vec(&bytes).expect("replies parse");
@@ -57,7 +63,10 @@ fuzz_target!(|data: &[u8]| {
                 for record in reply.answers.iter().chain(&reply.additionals) {
                     let text = record.to_string().to_ascii_lowercase();
                     assert!(!text.contains("backnet"), "leak: {text}");
-                    assert!(!text.contains("172.19.") && !text.contains("fd00:2::"), "leak: {text}");
+                    assert!(
+                        !text.contains("172.19.") && !text.contains("fd00:2::"),
+                        "leak: {text}"
+                    );
                 }
             }
         }
