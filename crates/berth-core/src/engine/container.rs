@@ -398,7 +398,10 @@ pub(crate) fn network_plan(
         return Plan::default();
     }
     let ns = paths.netns(&c.id);
-    let mut steps = vec![Step::CreateNetns { path: ns.clone() }];
+    let mut steps = vec![
+        Step::CreateNetns { path: ns.clone() },
+        super::netns_names::name_step(paths, c),
+    ];
     let prim = primary(eps, nets).map(|e| e.id.clone());
     for e in eps {
         let Some(net) = nets.iter().find(|n| n.id == e.network_id) else {

@@ -29,6 +29,7 @@ pub(crate) fn teardown_plan(
         });
     }
     if !network_plan(paths, c, eps, nets).steps.is_empty() {
+        steps.push(super::netns_names::unname_step(paths, c));
         steps.push(Step::RemoveNetns {
             path: paths.netns(&c.id),
         });

@@ -8,6 +8,7 @@ mod container;
 mod files;
 mod forward;
 mod lifecycle;
+mod netns_names;
 mod network;
 mod ports;
 pub mod reconcile;

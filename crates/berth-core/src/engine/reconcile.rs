@@ -36,6 +36,8 @@ pub struct ReconcileReport {
     pub bridges: Vec<String>,
     /// Number of published-port elements restored.
     pub ports: usize,
+    /// `/run/netns` entries removed or made (`removed NAME`, `named NAME`).
+    pub netns_names: Vec<String>,
 }
 
 impl Engine {
@@ -67,6 +69,9 @@ impl Engine {
             }
             Ok(())
         })?;
+        if let Err(e) = self.sync_netns_names() {
+            eprintln!("berth: warning: cleaning /run/netns: {e}");
+        }
         self.ensure_builtin_networks()?;
         self.ensure_kernel(&mut ReconcileReport::default())?;
         std::fs::write(self.paths.boot_marker(), crate::model::now_rfc3339())?;
@@ -299,6 +304,7 @@ impl Engine {
             ..Default::default()
         };
         report.exited = self.reap_dead()?;
+        report.netns_names = self.sync_netns_names()?;
         self.ensure_kernel(&mut report)?;
         Ok(report)
     }

@@ -9,7 +9,9 @@ pub mod facts;
 pub mod msg;
 pub mod netlink;
 pub mod netns;
+pub mod netns_names;
 pub mod nft;
+pub mod observe;
 pub mod sysctl;
 
 pub use facts::HostFacts;

@@ -2,7 +2,7 @@
 
 use super::{after_step, container_if_requests, NsCache, Plan, Step};
 use crate::error::{Error, Result};
-use crate::kernel::{conntrack, errno, msg, netns, sysctl, Netlink, Nft};
+use crate::kernel::{conntrack, errno, msg, netns, netns_names, sysctl, Netlink, Nft};
 use std::path::Path;
 
 /// Applies plans in the host's namespace (where it was created).
@@ -105,6 +105,11 @@ impl Applier {
                 ifname,
                 gateways,
             } => self.default_routes(netns, ifname, gateways),
+            Step::NameNetns { pin, link, owner } => {
+                netns_names::name_or_warn(pin, link, owner);
+                Ok(())
+            }
+            Step::UnnameNetns { link, owner } => netns_names::unname(link, owner).map(|_| ()),
             Step::RemoveNetns { path } => {
                 self.ns.forget(path);
                 netns::remove(path)

@@ -9,7 +9,7 @@
 //! later `berth` finds the record (see `engine::reconcile`).
 
 use crate::error::Result;
-use crate::kernel::{msg, netns, Netlink};
+use crate::kernel::{msg, netns, netns_names, Netlink};
 use crate::{failpoint, kernel};
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
@@ -93,6 +93,25 @@ pub enum Step {
         /// The bridge.
         bridge: String,
     },
+    /// Name a container's namespace for `ip netns` (a bind mount of its pin
+    /// at `link`, see `kernel::netns_names`); a name taken by anything else
+    /// is left alone with a warning. Undo: [`Step::UnnameNetns`].
+    NameNetns {
+        /// The container's namespace pin file.
+        pin: PathBuf,
+        /// The entry, `/run/netns/<container name>`.
+        link: PathBuf,
+        /// Who the entry belongs to.
+        owner: netns_names::Owner,
+    },
+    /// Remove a namespace name made by [`Step::NameNetns`] (only if `owner`
+    /// owns it). Undo: none.
+    UnnameNetns {
+        /// The entry.
+        link: PathBuf,
+        /// Who the entry belongs to.
+        owner: netns_names::Owner,
+    },
     /// Route a container's default traffic through its interface `ifname`
     /// (the network that carried it was disconnected). Undo: none.
     DefaultRoutes {
@@ -118,6 +137,8 @@ impl Step {
             Step::RemoveNetns { .. } => "remove_netns",
             Step::AttachPort { .. } => "attach_port",
             Step::DefaultRoutes { .. } => "default_routes",
+            Step::NameNetns { .. } => "name_netns",
+            Step::UnnameNetns { .. } => "unname_netns",
         }
     }
 }
@@ -150,6 +171,10 @@ impl Plan {
                 Step::CreateBridge { name, .. } => Some(Step::DeleteLink { name: name.clone() }),
                 Step::CreateNetns { path } => Some(Step::RemoveNetns { path: path.clone() }),
                 Step::CreateVeth { host, .. } => Some(Step::DeleteLink { name: host.clone() }),
+                Step::NameNetns { link, owner, .. } => Some(Step::UnnameNetns {
+                    link: link.clone(),
+                    owner: owner.clone(),
+                }),
                 Step::Nft { undo, .. } if !undo.is_empty() => Some(Step::Nft {
                     apply: undo.clone(),
                     undo: String::new(),

@@ -21,6 +21,9 @@ pub fn run(root: Option<&Path>, cmd: SystemCmd) -> Result<i32> {
             for b in &report.bridges {
                 println!("recreated bridge {b}");
             }
+            for n in &report.netns_names {
+                println!("/run/netns: {n}");
+            }
             println!(
                 "ruleset re-applied ({} published-port elements)",
                 report.ports

@@ -95,7 +95,8 @@ pub fn stdout(o: &Output) -> String {
 /// The kernel objects and processes berth could leak in a lab, normalised
 /// so that two reads compare equal when nothing was left behind: link
 /// names (with their master), addresses, IPv4 routes, namespace pins (files
-/// and mounts under `BERTH_ROOT/run/netns`), the nftables ruleset (without
+/// and mounts under `BERTH_ROOT/run/netns`) and `ip netns` names (entries
+/// of and mounts on `/run/netns/`), the nftables ruleset (without
 /// handles, set elements sorted) and the commands of the lab's processes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Kernel {
@@ -105,7 +106,8 @@ pub struct Kernel {
     pub addrs: Vec<String>,
     /// `dst dev`, sorted.
     pub routes: Vec<String>,
-    /// Files in and mounts on `BERTH_ROOT/run/netns`, sorted.
+    /// Files in and mounts on `BERTH_ROOT/run/netns`, entries of and
+    /// mounts on `/run/netns/`, sorted.
     pub netns: Vec<String>,
     /// `nft -j list ruleset`, normalised, one line per JSON line.
     pub ruleset: Vec<String>,
@@ -186,10 +188,16 @@ impl Kernel {
                     .collect()
             })
             .unwrap_or_default();
+        // `ip netns` names (`/run/netns`, the lab's own) count too.
+        netns.extend(
+            b.sh("ls -A /run/netns 2>/dev/null || true")
+                .lines()
+                .map(|n| format!("name {n}")),
+        );
         let dir = netns_dir.display().to_string();
         netns.extend(b.sh("cat /proc/self/mountinfo").lines().filter_map(|l| {
             let mp = l.split_whitespace().nth(4)?;
-            mp.starts_with(&dir).then(|| format!("mount {mp}"))
+            (mp.starts_with(&dir) || mp.starts_with("/run/netns/")).then(|| format!("mount {mp}"))
         }));
         netns.sort();
         let mut rules = json_lines(b, "nft -j list ruleset");
