@@ -150,6 +150,18 @@ fn client(
     }
 }
 
+/// All clients' tallies in one.
+fn merge(results: Vec<std::io::Result<Tally>>) -> std::io::Result<Tally> {
+    let mut all = Tally::default();
+    for t in results {
+        let t = t?;
+        all.latencies_ns.extend(t.latencies_ns);
+        all.errors += t.errors;
+        all.lost += t.lost;
+    }
+    Ok(all)
+}
+
 fn percentile(sorted: &[u64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
@@ -189,20 +201,13 @@ fn main() -> ExitCode {
             })
             .collect()
     });
-    let mut all = Tally::default();
-    for r in results {
-        match r {
-            Ok(t) => {
-                all.latencies_ns.extend(t.latencies_ns);
-                all.errors += t.errors;
-                all.lost += t.lost;
-            }
-            Err(e) => {
-                eprintln!("dnsload: client failed: {e}");
-                return ExitCode::FAILURE;
-            }
+    let mut all = match merge(results) {
+        Ok(all) => all,
+        Err(e) => {
+            eprintln!("dnsload: client failed: {e}");
+            return ExitCode::FAILURE;
         }
-    }
+    };
     all.latencies_ns.sort_unstable();
     let ok = all.latencies_ns.len() as u64;
     let p = |q| percentile(&all.latencies_ns, q);

@@ -15,8 +15,10 @@
 //!
 //! ```no_run
 //! use berth_dns::{serve, shutdown_signal, ServerConfig};
-//! let config = ServerConfig::new("/run/berth/dns.json", "/run/berth/dns.sock");
-//! serve(config, shutdown_signal()).unwrap();
+//! fn main() -> Result<(), berth_dns::Error> {
+//!     let config = ServerConfig::new("/run/berth/dns.json", "/run/berth/dns.sock");
+//!     serve(config, shutdown_signal())
+//! }
 //! ```
 
 pub mod control;

@@ -116,30 +116,34 @@ impl Resolver {
         for &(i, ep) in &eps {
             r.index_endpoint(i, ep, net_names[i]);
         }
+        r.index_askers(&eps);
+        r
+    }
+
+    /// Records who may ask: each endpoint's addresses on its network, with
+    /// the networks its container sees (that network first).
+    fn index_askers(&mut self, eps: &[(usize, &EndpointRec)]) {
         let mut nets_of: HashMap<&str, Vec<usize>> = HashMap::new();
-        for &(i, ep) in &eps {
+        for &(i, ep) in eps {
             let list = nets_of.entry(ep.container_id.as_str()).or_default();
             if !list.contains(&i) {
                 list.push(i);
             }
         }
-        for &(i, ep) in &eps {
+        for &(i, ep) in eps {
             let mut visible = vec![i];
-            visible.extend(
-                nets_of[ep.container_id.as_str()]
-                    .iter()
-                    .filter(|&&n| n != i),
-            );
+            if let Some(all) = nets_of.get(ep.container_id.as_str()) {
+                visible.extend(all.iter().filter(|&&n| n != i));
+            }
             let upstreams: Vec<SocketAddr> = ep.dns.iter().map(|u| u.0).collect();
             for addr in endpoint_addrs(ep) {
                 let asker = Asker {
                     visible: visible.clone(),
                     upstreams: upstreams.clone(),
                 };
-                r.askers.entry((i, addr)).or_insert(asker);
+                self.askers.entry((i, addr)).or_insert(asker);
             }
         }
-        r
     }
 
     /// Adds one endpoint's names and reverse entries to network `i`.
