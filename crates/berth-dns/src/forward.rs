@@ -101,7 +101,14 @@ async fn ask(
     let id: u16 = rand::random();
     let mut query = query.to_vec();
     query[..2].copy_from_slice(&id.to_be_bytes());
-    ask_tcp(upstream, &query, id).await
+    match ask_tcp(upstream, &query, id).await {
+        Ok(full) => Ok(full),
+        // No TCP there: the truncated answer (TC set) is still an answer.
+        Err(e) => {
+            tracing::debug!(%upstream, error = %e, "tcp retry failed");
+            Ok(answer)
+        }
+    }
 }
 
 /// Whether `answer` is a response to our query `id`.

@@ -244,3 +244,13 @@ fn prebound_listeners_are_used() {
     assert_eq!(addrs(&udp(addr, LO_WEB, &query("api", A, None))), [LO_API]);
     assert_eq!(addrs(&tcp(addr, LO_WEB, &query("api", A, None))), [LO_API]);
 }
+
+#[test]
+fn without_tcp_upstream_the_truncated_answer_passes_through() {
+    let rt = runtime();
+    let udp_only = FakeUpstream::start_with(&rt, "127.53.0.4", false);
+    let s = TestServer::start_in(rt, &world::loopback(&[udp_only.addr]), |_| {});
+    let answer = tcp(s.addr(LO_A_GW), LO_WEB, &query("big.test", A, None));
+    assert_eq!(answer.response_code, ResponseCode::NoError);
+    assert!(answer.truncation && answer.answers.is_empty());
+}

@@ -46,6 +46,12 @@ pub struct FakeUpstream {
 impl FakeUpstream {
     /// Starts on `ip` (any free port, same for UDP and TCP) in `rt`.
     pub fn start(rt: &Runtime, ip: &str) -> FakeUpstream {
+        Self::start_with(rt, ip, true)
+    }
+
+    /// Like [`FakeUpstream::start`]; without TCP if `tcp` is false (its
+    /// port refuses connections).
+    pub fn start_with(rt: &Runtime, ip: &str, with_tcp: bool) -> FakeUpstream {
         let (udp, tcp) = rt.block_on(async {
             loop {
                 let udp = UdpSocket::bind((ip.parse::<std::net::IpAddr>().unwrap(), 0))
@@ -59,7 +65,9 @@ impl FakeUpstream {
         let addr = udp.local_addr().unwrap();
         let seen = Arc::new(Seen::default());
         rt.spawn(serve_udp(udp, seen.clone()));
-        rt.spawn(serve_tcp(tcp, seen.clone()));
+        if with_tcp {
+            rt.spawn(serve_tcp(tcp, seen.clone()));
+        }
         FakeUpstream { addr, seen }
     }
 }
