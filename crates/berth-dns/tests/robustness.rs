@@ -32,7 +32,9 @@ const SHORT: Duration = Duration::from_millis(150);
 
 fn server() -> TestServer {
     // Forwarding goes to a dead upstream: unknown names get SERVFAIL fast.
-    TestServer::start(&world::loopback(&["127.53.2.1:1".parse().unwrap()]), |_| {})
+    TestServer::start(&world::loopback(&["127.53.2.1:1".parse().unwrap()]), |c| {
+        c.udp_workers = 2
+    })
 }
 
 fn still_answers(s: &TestServer) {
