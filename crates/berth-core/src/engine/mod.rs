@@ -5,6 +5,7 @@
 //! (see [`reconcile`]).
 
 mod container;
+mod expected;
 mod files;
 mod forward;
 mod lifecycle;

@@ -5,13 +5,19 @@
 //! bookkeeping.
 
 pub mod conntrack;
+pub mod emit;
 pub mod facts;
+pub mod inject;
 pub mod msg;
 pub mod netlink;
 pub mod netns;
 pub mod netns_names;
 pub mod nft;
+pub mod nftrace;
 pub mod observe;
+pub mod packet;
+pub mod route_get;
+pub mod scratch;
 pub mod sysctl;
 
 pub use facts::HostFacts;

@@ -196,6 +196,27 @@ impl Netlink {
         }
     }
 
+    /// Sends a get request and returns the single reply, or the errno the
+    /// kernel answered with (route lookups report "no route" that way).
+    pub fn get_errno(
+        &mut self,
+        msg: RouteNetlinkMessage,
+    ) -> Result<std::result::Result<RouteNetlinkMessage, i32>> {
+        let seq = self.send(msg, 0)?;
+        loop {
+            for m in self.recv()? {
+                if m.header.sequence_number != seq {
+                    continue;
+                }
+                match m.payload {
+                    NetlinkPayload::InnerMessage(inner) => return Ok(Ok(inner)),
+                    NetlinkPayload::Error(e) => return Ok(Err(e.code.map_or(0, |c| -c.get()))),
+                    _ => {}
+                }
+            }
+        }
+    }
+
     /// The index of link `name`, `None` if there is no such link.
     pub fn link_index(&mut self, name: &str) -> Result<Option<u32>> {
         let reply = self.get(super::msg::get_link(name), &[libc::ENODEV, libc::ENOENT])?;

@@ -123,6 +123,12 @@ impl Nft {
         self.call(text, 0).map(|_| ())
     }
 
+    /// Runs a `list ...` command and returns nft's text output, each rule
+    /// followed by `# handle N` (what `nft -a list ...` prints).
+    pub fn list_text(&mut self, cmd: &str) -> Result<String> {
+        self.call(cmd, NFT_CTX_OUTPUT_HANDLE)
+    }
+
     /// Runs a `list ...` command and returns its JSON output (with handles).
     pub fn list_json(&mut self, cmd: &str) -> Result<String> {
         self.call(cmd, NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_HANDLE)
@@ -156,7 +162,10 @@ fn nft_error(err: &str, text: &str) -> Error {
 fn spawn(text: &str, flags: c_uint) -> Result<String> {
     let mut cmd = Command::new("nft");
     if flags & NFT_CTX_OUTPUT_JSON != 0 {
-        cmd.args(["-j", "-a"]);
+        cmd.arg("-j");
+    }
+    if flags & NFT_CTX_OUTPUT_HANDLE != 0 {
+        cmd.arg("-a");
     }
     let mut child = cmd
         .args(["-f", "-"])
