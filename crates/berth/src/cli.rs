@@ -44,6 +44,10 @@ pub enum Cmd {
     System(SystemCmd),
     /// The article's experiments, step by step, in a throwaway namespace.
     Tour(TourArgs),
+    /// Show the live picture: namespaces, veth pairs, bridges, ports, NAT.
+    Topology(TopologyArgs),
+    /// Serve a live web page of the topology (loopback only by default).
+    Ui(UiArgs),
     /// Internal: supervise a detached container.
     #[command(name = "__supervise", hide = true)]
     Supervise {
@@ -336,4 +340,26 @@ pub struct TourArgs {
     /// Internal: already inside the throwaway namespace.
     #[arg(long, hide = true)]
     pub inside: bool,
+}
+
+/// `topology`.
+#[derive(Debug, Args)]
+pub struct TopologyArgs {
+    /// Only these networks (and their containers); default: all.
+    pub networks: Vec<String>,
+    /// Output: text, json, dot (Graphviz) or svg.
+    #[arg(long, default_value = "text")]
+    pub format: String,
+}
+
+/// `ui`.
+#[derive(Debug, Args)]
+pub struct UiArgs {
+    /// Address and port to listen on.
+    #[arg(long, default_value = "127.0.0.1:8900", value_name = "ADDR:PORT")]
+    pub listen: String,
+    /// Allow a non-loopback --listen address (the page shows the host's
+    /// whole container network to anyone who can reach it).
+    #[arg(long)]
+    pub allow_remote: bool,
 }

@@ -5,7 +5,9 @@ mod cli;
 mod cmd;
 mod format;
 mod inspect;
+mod topology;
 mod tour;
+mod ui;
 
 use clap::Parser;
 

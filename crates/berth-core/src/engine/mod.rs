@@ -13,6 +13,7 @@ mod netns_names;
 mod network;
 mod ports;
 pub mod reconcile;
+mod view;
 
 pub use container::StartSpec;
 pub use reconcile::ReconcileReport;

@@ -30,6 +30,8 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         Cmd::Rm(a) => container::rm(root, a),
         Cmd::System(c) => system::run(root, c),
         Cmd::Tour(a) => crate::tour::run(root, a),
+        Cmd::Topology(a) => crate::topology::run(root, &a.networks, &a.format),
+        Cmd::Ui(a) => crate::ui::run(root, &a.listen, a.allow_remote),
         Cmd::Supervise { id, ready_fd } => run::supervise(root, &id, ready_fd),
     }
 }

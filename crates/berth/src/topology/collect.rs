@@ -1,0 +1,419 @@
+//! Reading the live topology: the store and the kernel side by side, and
+//! the problems found by comparing them (see the parent module).
+
+use super::{Attachment, Ctr, Host, Iface, Net, Port, Problem, ProblemKind, Topology};
+use anyhow::Result;
+use berth_core::engine::Engine;
+use berth_core::kernel::netns_names;
+use berth_core::kernel::observe::{self, Link, NsView};
+use berth_core::kernel::{netns, sysctl, Netlink, Nft};
+use berth_core::model::{Container, Driver, Network, PortBinding};
+
+/// What the kernel says, read once per topology.
+struct Kernel {
+    host: NsView,
+    /// `(map, element)` of berth's port maps.
+    ports: Vec<(String, String)>,
+}
+
+/// Reads the topology of the networks named in `only` (every network when
+/// empty) and of the containers attached to them.
+pub fn collect(engine: &mut Engine, only: &[String]) -> Result<Topology> {
+    for n in only {
+        engine.network(n)?;
+    }
+    let kernel = Kernel {
+        host: NsView::read(&mut Netlink::open()?)?,
+        ports: observe::port_elements(&mut Nft::new()),
+    };
+    let all = engine.networks()?;
+    let nets: Vec<&Network> = all
+        .iter()
+        .filter(|n| n.driver == Driver::Bridge)
+        .filter(|n| only.is_empty() || only.iter().any(|o| o == &n.name || n.id.starts_with(o)))
+        .collect();
+    let mut t = Topology {
+        host: host_view(&kernel.host),
+        ..Default::default()
+    };
+    for n in &nets {
+        let (net, problem) = net_view(n, &kernel.host);
+        t.networks.push(net);
+        t.problems.extend(problem);
+    }
+    let mut owned_veths = Vec::new();
+    let mut wanted_ports = Vec::new();
+    for c in engine.containers()? {
+        let eps = engine.endpoints(&c.id)?;
+        if Engine::is_running(&c) {
+            owned_veths.extend(eps.iter().map(|e| e.host_veth.clone()));
+            if netns::is_pinned(&engine.paths.netns(&c.id)) {
+                wanted_ports.extend(engine.port_elements(&c)?);
+            }
+        }
+        let shown = only.is_empty()
+            || eps
+                .iter()
+                .any(|e| nets.iter().any(|n| n.id == e.network_id));
+        if shown {
+            let ctr = ctr_view(engine, &c, &all, &kernel, &mut t.problems)?;
+            t.containers.push(ctr);
+        }
+    }
+    t.problems.extend(leaked_veths(
+        &kernel.host,
+        &all,
+        &nets,
+        &owned_veths,
+        !only.is_empty(),
+    ));
+    if only.is_empty() {
+        t.problems.extend(orphan_bridges(&kernel.host, &all));
+        t.problems.extend(orphan_pins(engine)?);
+        t.problems
+            .extend(leaked_ports(&kernel.ports, &wanted_ports));
+    }
+    Ok(t)
+}
+
+/// An interface of `view` as shown.
+fn iface(l: &Link) -> Iface {
+    Iface {
+        name: l.name.clone(),
+        index: l.index,
+        mac: l.mac.clone(),
+        addrs: l
+            .addrs
+            .iter()
+            .filter(|a| !matches!(a.addr(), std::net::IpAddr::V6(v) if v.segments()[0] & 0xffc0 == 0xfe80))
+            .map(|a| a.to_string())
+            .collect(),
+        up: l.up,
+        // Only veths name a peer (a bridge port's IFLA_LINK is itself).
+        peer: if l.kind.as_deref() == Some("veth") {
+            l.peer_index
+        } else {
+            None
+        },
+        counters: l.counters,
+    }
+}
+
+fn host_view(host: &NsView) -> Host {
+    Host {
+        uplink: host.uplink().map(iface),
+        gateway: host
+            .default_routes
+            .first()
+            .and_then(|(gw, _)| gw.map(|g| g.to_string())),
+        forwarding: sysctl::read("net.ipv4.ip_forward").unwrap_or_default() == "1",
+    }
+}
+
+fn net_view(n: &Network, host: &NsView) -> (Net, Option<Problem>) {
+    let bridge_name = n.bridge.clone().unwrap_or_default();
+    let bridge = host
+        .by_name(&bridge_name)
+        .filter(|l| l.kind.as_deref() == Some("bridge"))
+        .map(iface);
+    let problem = bridge.is_none().then(|| Problem {
+        kind: ProblemKind::MissingBridge,
+        subject: bridge_name.clone(),
+        bridge: None,
+        detail: format!(
+            "network {} has no bridge {bridge_name} in the kernel: 'berth system reconcile' recreates it",
+            n.name
+        ),
+    });
+    let net = Net {
+        name: n.name.clone(),
+        id: berth_core::ids::short(&n.id).to_string(),
+        bridge_name,
+        bridge,
+        gateways: n
+            .ipam
+            .iter()
+            .map(|c| format!("{}/{}", c.gateway, c.subnet.prefix_len()))
+            .collect(),
+        internal: n.internal,
+        masquerade: n.masquerade && !n.internal,
+        icc: n.icc,
+    };
+    (net, problem)
+}
+
+/// A container with both ends of its veths and its ports.
+fn ctr_view(
+    engine: &mut Engine,
+    c: &Container,
+    nets: &[Network],
+    kernel: &Kernel,
+    problems: &mut Vec<Problem>,
+) -> Result<Ctr> {
+    let running = Engine::is_running(c);
+    let pin = engine.paths.netns(&c.id);
+    let pinned = netns::is_pinned(&pin);
+    let needs_ns = engine.start_spec(c)?.netns.is_some();
+    if running && needs_ns && !pinned {
+        problems.push(Problem {
+            kind: ProblemKind::MissingNetns,
+            subject: c.name.clone(),
+            bridge: None,
+            detail: format!(
+                "container {} runs but its namespace {} is not pinned",
+                c.name,
+                pin.display()
+            ),
+        });
+    }
+    let inside = (running && pinned)
+        .then(|| NsView::read_pinned(&pin).ok())
+        .flatten();
+    let mut links = Vec::new();
+    for e in engine.endpoints(&c.id)? {
+        let net = nets.iter().find(|n| n.id == e.network_id);
+        let mut dns = vec![c.name.clone()];
+        dns.extend(e.aliases.iter().cloned());
+        let a = Attachment {
+            network: net.map(|n| n.name.clone()).unwrap_or_default(),
+            bridge: net.and_then(|n| n.bridge.clone()).unwrap_or_default(),
+            ifname: e.ifname.clone(),
+            host_veth: e.host_veth.clone(),
+            addrs: [e.ipv4, e.ipv6]
+                .iter()
+                .flatten()
+                .map(|a| a.to_string())
+                .collect(),
+            mac: e.mac.clone(),
+            dns,
+            inside: inside
+                .as_ref()
+                .and_then(|v| v.by_name(&e.ifname))
+                .map(iface),
+            outside: inside
+                .as_ref()
+                .and_then(|_| kernel.host.by_name(&e.host_veth))
+                .map(iface),
+        };
+        if inside.is_some() {
+            problems.extend(missing_ends(c, &a));
+        }
+        links.push(a);
+    }
+    let ip_netns = name_of(c, &pin, pinned && running, problems);
+    let wanted = if running && pinned {
+        engine.port_elements(c)?
+    } else {
+        Vec::new()
+    };
+    let ports = ports_view(c, &wanted, &kernel.ports, problems);
+    Ok(Ctr {
+        name: c.name.clone(),
+        id: berth_core::ids::short(&c.id).to_string(),
+        state: if running {
+            "running".into()
+        } else if c.state.as_str() == "running" {
+            "dead".into()
+        } else {
+            c.state.as_str().into()
+        },
+        pid: c.pid.filter(|_| running),
+        netns: pinned.then(|| pin.display().to_string()),
+        ip_netns,
+        links,
+        ports,
+    })
+}
+
+/// Problems for the veth ends of a running container the kernel lacks.
+fn missing_ends(c: &Container, a: &Attachment) -> Vec<Problem> {
+    let mut v = Vec::new();
+    if a.outside.is_none() {
+        v.push(Problem {
+            kind: ProblemKind::MissingVeth,
+            subject: a.host_veth.clone(),
+            bridge: Some(a.bridge.clone()),
+            detail: format!(
+                "the host end {} of {}'s {} is missing",
+                a.host_veth, c.name, a.ifname
+            ),
+        });
+    }
+    if a.inside.is_none() {
+        v.push(Problem {
+            kind: ProblemKind::MissingVeth,
+            subject: format!("{}:{}", c.name, a.ifname),
+            bridge: Some(a.bridge.clone()),
+            detail: format!("{} is missing inside container {}", a.ifname, c.name),
+        });
+    }
+    v
+}
+
+/// The container's `ip netns` name, or a problem when the name is taken.
+fn name_of(
+    c: &Container,
+    pin: &std::path::Path,
+    live: bool,
+    problems: &mut Vec<Problem>,
+) -> Option<String> {
+    if !live {
+        return None;
+    }
+    let entry = netns_names::entry(&c.name);
+    if netns_names::same_namespace(&entry, pin) {
+        return Some(c.name.clone());
+    }
+    if entry.exists() {
+        problems.push(Problem {
+            kind: ProblemKind::NameTaken,
+            subject: entry.display().to_string(),
+            bridge: None,
+            detail: format!(
+                "{} is not container {}'s namespace: 'ip netns exec {}' enters something else",
+                entry.display(),
+                c.name,
+                c.name
+            ),
+        });
+    }
+    None
+}
+
+/// The container's published ports, each checked against the kernel's
+/// map elements; problems for the elements it needs and lacks.
+fn ports_view(
+    c: &Container,
+    wanted: &[(String, String)],
+    kernel: &[(String, String)],
+    problems: &mut Vec<Problem>,
+) -> Vec<Port> {
+    let missing: Vec<&(String, String)> = wanted.iter().filter(|w| !kernel.contains(w)).collect();
+    for (map, elem) in &missing {
+        problems.push(Problem {
+            kind: ProblemKind::MissingPort,
+            subject: format!("{} {elem}", c.name),
+            bridge: None,
+            detail: format!(
+                "the kernel's {map} map lacks {elem}: 'berth system reconcile' restores it"
+            ),
+        });
+    }
+    c.ports
+        .iter()
+        .map(|b| {
+            let mine: Vec<&(String, String)> =
+                wanted.iter().filter(|(_, e)| element_of(b, e)).collect();
+            Port {
+                spec: crate::inspect::ports_short(std::slice::from_ref(b)),
+                in_kernel: !mine.is_empty() && mine.iter().all(|m| !missing.contains(m)),
+            }
+        })
+        .collect()
+}
+
+/// True when map element `elem` (`HOST . proto . PORTS : …`) belongs to
+/// binding `b`.
+fn element_of(b: &PortBinding, elem: &str) -> bool {
+    let key = elem.split(" : ").next().unwrap_or_default();
+    let mut parts = key.split(" . ");
+    let (_, proto, ports) = (parts.next(), parts.next(), parts.next());
+    let first = ports
+        .and_then(|p| p.split('-').next())
+        .and_then(|p| p.parse::<u32>().ok());
+    proto == Some(b.proto.as_str())
+        && first.is_some_and(|p| {
+            let lo = u32::from(b.host_port);
+            (lo..lo + u32::from(b.count.max(1))).contains(&p)
+        })
+}
+
+/// True for names berth gives bridges: `berth0` and `br-<12 hex>`.
+fn berth_like_bridge(name: &str) -> bool {
+    name == "berth0"
+        || name
+            .strip_prefix("br-")
+            .is_some_and(|h| h.len() == 12 && h.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+/// veths on berth's bridges (those of `selected`, and orphan berth-like
+/// ones unless `filtered`) that no running container owns.
+fn leaked_veths(
+    host: &NsView,
+    all: &[Network],
+    selected: &[&Network],
+    owned: &[String],
+    filtered: bool,
+) -> Vec<Problem> {
+    let known: Vec<&str> = all.iter().filter_map(|n| n.bridge.as_deref()).collect();
+    let watched = |b: &str| {
+        selected.iter().any(|n| n.bridge.as_deref() == Some(b))
+            || (!filtered && !known.contains(&b) && berth_like_bridge(b))
+    };
+    host.links
+        .iter()
+        .filter(|l| l.kind.as_deref() == Some("veth") && !owned.contains(&l.name))
+        .filter_map(|l| {
+            let bridge = host.link(l.master?)?;
+            watched(&bridge.name).then(|| Problem {
+                kind: ProblemKind::LeakedVeth,
+                subject: l.name.clone(),
+                bridge: Some(bridge.name.clone()),
+                detail: format!(
+                    "{} is a port of {} but no running berth container has it",
+                    l.name, bridge.name
+                ),
+            })
+        })
+        .collect()
+}
+
+fn orphan_bridges(host: &NsView, all: &[Network]) -> Vec<Problem> {
+    host.links
+        .iter()
+        .filter(|l| l.kind.as_deref() == Some("bridge") && berth_like_bridge(&l.name))
+        .filter(|l| !all.iter().any(|n| n.bridge.as_deref() == Some(l.name.as_str())))
+        .map(|l| Problem {
+            kind: ProblemKind::OrphanBridge,
+            subject: l.name.clone(),
+            bridge: None,
+            detail: format!("bridge {} is named like berth's but no berth network has it (a leftover, or another tool's such as Docker's)", l.name),
+        })
+        .collect()
+}
+
+fn orphan_pins(engine: &mut Engine) -> Result<Vec<Problem>> {
+    let dir = engine.paths.run.join("netns");
+    let ids: Vec<String> = engine.containers()?.into_iter().map(|c| c.id).collect();
+    let Ok(rd) = std::fs::read_dir(&dir) else {
+        return Ok(Vec::new());
+    };
+    let mut v: Vec<Problem> = rd
+        .filter_map(|e| e.ok())
+        .filter(|e| !ids.contains(&e.file_name().to_string_lossy().into_owned()))
+        .map(|e| Problem {
+            kind: ProblemKind::OrphanNetns,
+            subject: e.path().display().to_string(),
+            bridge: None,
+            detail: format!(
+                "namespace pin {} belongs to no container",
+                e.path().display()
+            ),
+        })
+        .collect();
+    v.sort_by(|a, b| a.subject.cmp(&b.subject));
+    Ok(v)
+}
+
+fn leaked_ports(kernel: &[(String, String)], wanted: &[(String, String)]) -> Vec<Problem> {
+    kernel
+        .iter()
+        .filter(|k| !wanted.contains(k))
+        .map(|(map, elem)| Problem {
+            kind: ProblemKind::LeakedPort,
+            subject: elem.clone(),
+            bridge: None,
+            detail: format!("{map} forwards {elem} but no running container publishes it"),
+        })
+        .collect()
+}
