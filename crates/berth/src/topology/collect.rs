@@ -1,13 +1,13 @@
 //! Reading the live topology: the store and the kernel side by side, and
 //! the problems found by comparing them (see the parent module).
 
-use super::{Attachment, Ctr, Host, Iface, Net, Port, Problem, ProblemKind, Topology};
+use super::{problems, Attachment, Ctr, Host, Iface, Net, Problem, ProblemKind, Topology};
 use anyhow::Result;
 use berth_core::engine::Engine;
 use berth_core::kernel::netns_names;
 use berth_core::kernel::observe::{self, Link, NsView};
 use berth_core::kernel::{netns, sysctl, Netlink, Nft};
-use berth_core::model::{Container, Driver, Network, PortBinding};
+use berth_core::model::{Container, Driver, Network};
 
 /// What the kernel says, read once per topology.
 struct Kernel {
@@ -60,7 +60,7 @@ pub fn collect(engine: &mut Engine, only: &[String]) -> Result<Topology> {
             t.containers.push(ctr);
         }
     }
-    t.problems.extend(leaked_veths(
+    t.problems.extend(problems::leaked_veths(
         &kernel.host,
         &all,
         &nets,
@@ -68,10 +68,11 @@ pub fn collect(engine: &mut Engine, only: &[String]) -> Result<Topology> {
         !only.is_empty(),
     ));
     if only.is_empty() {
-        t.problems.extend(orphan_bridges(&kernel.host, &all));
-        t.problems.extend(orphan_pins(engine)?);
         t.problems
-            .extend(leaked_ports(&kernel.ports, &wanted_ports));
+            .extend(problems::orphan_bridges(&kernel.host, &all));
+        t.problems.extend(problems::orphan_pins(engine)?);
+        t.problems
+            .extend(problems::leaked_ports(&kernel.ports, &wanted_ports));
     }
     Ok(t)
 }
@@ -169,44 +170,14 @@ fn ctr_view(
     let inside = (running && pinned)
         .then(|| NsView::read_pinned(&pin).ok())
         .flatten();
-    let mut links = Vec::new();
-    for e in engine.endpoints(&c.id)? {
-        let net = nets.iter().find(|n| n.id == e.network_id);
-        let mut dns = vec![c.name.clone()];
-        dns.extend(e.aliases.iter().cloned());
-        let a = Attachment {
-            network: net.map(|n| n.name.clone()).unwrap_or_default(),
-            bridge: net.and_then(|n| n.bridge.clone()).unwrap_or_default(),
-            ifname: e.ifname.clone(),
-            host_veth: e.host_veth.clone(),
-            addrs: [e.ipv4, e.ipv6]
-                .iter()
-                .flatten()
-                .map(|a| a.to_string())
-                .collect(),
-            mac: e.mac.clone(),
-            dns,
-            inside: inside
-                .as_ref()
-                .and_then(|v| v.by_name(&e.ifname))
-                .map(iface),
-            outside: inside
-                .as_ref()
-                .and_then(|_| kernel.host.by_name(&e.host_veth))
-                .map(iface),
-        };
-        if inside.is_some() {
-            problems.extend(missing_ends(c, &a));
-        }
-        links.push(a);
-    }
+    let links = attachments(engine, c, nets, inside.as_ref(), &kernel.host, problems)?;
     let ip_netns = name_of(c, &pin, pinned && running, problems);
     let wanted = if running && pinned {
         engine.port_elements(c)?
     } else {
         Vec::new()
     };
-    let ports = ports_view(c, &wanted, &kernel.ports, problems);
+    let ports = problems::ports_view(c, &wanted, &kernel.ports, problems);
     Ok(Ctr {
         name: c.name.clone(),
         id: berth_core::ids::short(&c.id).to_string(),
@@ -223,31 +194,6 @@ fn ctr_view(
         links,
         ports,
     })
-}
-
-/// Problems for the veth ends of a running container the kernel lacks.
-fn missing_ends(c: &Container, a: &Attachment) -> Vec<Problem> {
-    let mut v = Vec::new();
-    if a.outside.is_none() {
-        v.push(Problem {
-            kind: ProblemKind::MissingVeth,
-            subject: a.host_veth.clone(),
-            bridge: Some(a.bridge.clone()),
-            detail: format!(
-                "the host end {} of {}'s {} is missing",
-                a.host_veth, c.name, a.ifname
-            ),
-        });
-    }
-    if a.inside.is_none() {
-        v.push(Problem {
-            kind: ProblemKind::MissingVeth,
-            subject: format!("{}:{}", c.name, a.ifname),
-            bridge: Some(a.bridge.clone()),
-            detail: format!("{} is missing inside container {}", a.ifname, c.name),
-        });
-    }
-    v
 }
 
 /// The container's `ip netns` name, or a problem when the name is taken.
@@ -280,140 +226,42 @@ fn name_of(
     None
 }
 
-/// The container's published ports, each checked against the kernel's
-/// map elements; problems for the elements it needs and lacks.
-fn ports_view(
+/// Both ends of each of `c`'s veths (`inside`: its namespace, if read).
+fn attachments(
+    engine: &mut Engine,
     c: &Container,
-    wanted: &[(String, String)],
-    kernel: &[(String, String)],
-    problems: &mut Vec<Problem>,
-) -> Vec<Port> {
-    let missing: Vec<&(String, String)> = wanted.iter().filter(|w| !kernel.contains(w)).collect();
-    for (map, elem) in &missing {
-        problems.push(Problem {
-            kind: ProblemKind::MissingPort,
-            subject: format!("{} {elem}", c.name),
-            bridge: None,
-            detail: format!(
-                "the kernel's {map} map lacks {elem}: 'berth system reconcile' restores it"
-            ),
-        });
-    }
-    c.ports
-        .iter()
-        .map(|b| {
-            let mine: Vec<&(String, String)> =
-                wanted.iter().filter(|(_, e)| element_of(b, e)).collect();
-            Port {
-                spec: crate::inspect::ports_short(std::slice::from_ref(b)),
-                in_kernel: !mine.is_empty() && mine.iter().all(|m| !missing.contains(m)),
-            }
-        })
-        .collect()
-}
-
-/// True when map element `elem` (`HOST . proto . PORTS : …`) belongs to
-/// binding `b`.
-fn element_of(b: &PortBinding, elem: &str) -> bool {
-    let key = elem.split(" : ").next().unwrap_or_default();
-    let mut parts = key.split(" . ");
-    let (_, proto, ports) = (parts.next(), parts.next(), parts.next());
-    let first = ports
-        .and_then(|p| p.split('-').next())
-        .and_then(|p| p.parse::<u32>().ok());
-    proto == Some(b.proto.as_str())
-        && first.is_some_and(|p| {
-            let lo = u32::from(b.host_port);
-            (lo..lo + u32::from(b.count.max(1))).contains(&p)
-        })
-}
-
-/// True for names berth gives bridges: `berth0` and `br-<12 hex>`.
-fn berth_like_bridge(name: &str) -> bool {
-    name == "berth0"
-        || name
-            .strip_prefix("br-")
-            .is_some_and(|h| h.len() == 12 && h.chars().all(|c| c.is_ascii_hexdigit()))
-}
-
-/// veths on berth's bridges (those of `selected`, and orphan berth-like
-/// ones unless `filtered`) that no running container owns.
-fn leaked_veths(
+    nets: &[Network],
+    inside: Option<&NsView>,
     host: &NsView,
-    all: &[Network],
-    selected: &[&Network],
-    owned: &[String],
-    filtered: bool,
-) -> Vec<Problem> {
-    let known: Vec<&str> = all.iter().filter_map(|n| n.bridge.as_deref()).collect();
-    let watched = |b: &str| {
-        selected.iter().any(|n| n.bridge.as_deref() == Some(b))
-            || (!filtered && !known.contains(&b) && berth_like_bridge(b))
-    };
-    host.links
-        .iter()
-        .filter(|l| l.kind.as_deref() == Some("veth") && !owned.contains(&l.name))
-        .filter_map(|l| {
-            let bridge = host.link(l.master?)?;
-            watched(&bridge.name).then(|| Problem {
-                kind: ProblemKind::LeakedVeth,
-                subject: l.name.clone(),
-                bridge: Some(bridge.name.clone()),
-                detail: format!(
-                    "{} is a port of {} but no running berth container has it",
-                    l.name, bridge.name
-                ),
-            })
-        })
-        .collect()
-}
-
-fn orphan_bridges(host: &NsView, all: &[Network]) -> Vec<Problem> {
-    host.links
-        .iter()
-        .filter(|l| l.kind.as_deref() == Some("bridge") && berth_like_bridge(&l.name))
-        .filter(|l| !all.iter().any(|n| n.bridge.as_deref() == Some(l.name.as_str())))
-        .map(|l| Problem {
-            kind: ProblemKind::OrphanBridge,
-            subject: l.name.clone(),
-            bridge: None,
-            detail: format!("bridge {} is named like berth's but no berth network has it (a leftover, or another tool's such as Docker's)", l.name),
-        })
-        .collect()
-}
-
-fn orphan_pins(engine: &mut Engine) -> Result<Vec<Problem>> {
-    let dir = engine.paths.run.join("netns");
-    let ids: Vec<String> = engine.containers()?.into_iter().map(|c| c.id).collect();
-    let Ok(rd) = std::fs::read_dir(&dir) else {
-        return Ok(Vec::new());
-    };
-    let mut v: Vec<Problem> = rd
-        .filter_map(|e| e.ok())
-        .filter(|e| !ids.contains(&e.file_name().to_string_lossy().into_owned()))
-        .map(|e| Problem {
-            kind: ProblemKind::OrphanNetns,
-            subject: e.path().display().to_string(),
-            bridge: None,
-            detail: format!(
-                "namespace pin {} belongs to no container",
-                e.path().display()
-            ),
-        })
-        .collect();
-    v.sort_by(|a, b| a.subject.cmp(&b.subject));
-    Ok(v)
-}
-
-fn leaked_ports(kernel: &[(String, String)], wanted: &[(String, String)]) -> Vec<Problem> {
-    kernel
-        .iter()
-        .filter(|k| !wanted.contains(k))
-        .map(|(map, elem)| Problem {
-            kind: ProblemKind::LeakedPort,
-            subject: elem.clone(),
-            bridge: None,
-            detail: format!("{map} forwards {elem} but no running container publishes it"),
-        })
-        .collect()
+    problems: &mut Vec<Problem>,
+) -> Result<Vec<Attachment>> {
+    let mut links = Vec::new();
+    for e in engine.endpoints(&c.id)? {
+        let net = nets.iter().find(|n| n.id == e.network_id);
+        let mut dns = vec![c.name.clone()];
+        dns.extend(e.aliases.iter().cloned());
+        let a = Attachment {
+            network: net.map(|n| n.name.clone()).unwrap_or_default(),
+            bridge: net.and_then(|n| n.bridge.clone()).unwrap_or_default(),
+            ifname: e.ifname.clone(),
+            host_veth: e.host_veth.clone(),
+            addrs: [e.ipv4, e.ipv6]
+                .iter()
+                .flatten()
+                .map(|a| a.to_string())
+                .collect(),
+            mac: e.mac.clone(),
+            dns,
+            inside: inside
+                .as_ref()
+                .and_then(|v| v.by_name(&e.ifname))
+                .map(iface),
+            outside: inside.and_then(|_| host.by_name(&e.host_veth)).map(iface),
+        };
+        if inside.is_some() {
+            problems.extend(problems::missing_ends(c, &a));
+        }
+        links.push(a);
+    }
+    Ok(links)
 }

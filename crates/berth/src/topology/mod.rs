@@ -20,6 +20,7 @@
 
 pub mod collect;
 pub mod dot;
+mod problems;
 pub mod svg;
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,176 @@
+//! The cross-checks of `berth topology`: objects only the kernel has
+//! (leaked veths, berth-like bridges without a network, pins without a
+//! container, port elements nobody publishes) and objects only the store
+//! has (missing veth ends, port elements).
+
+use super::{Attachment, Port, Problem, ProblemKind};
+use anyhow::Result;
+use berth_core::engine::Engine;
+use berth_core::kernel::observe::NsView;
+use berth_core::model::{Container, Network, PortBinding};
+
+/// Problems for the veth ends of a running container the kernel lacks.
+pub(super) fn missing_ends(c: &Container, a: &Attachment) -> Vec<Problem> {
+    let mut v = Vec::new();
+    if a.outside.is_none() {
+        v.push(Problem {
+            kind: ProblemKind::MissingVeth,
+            subject: a.host_veth.clone(),
+            bridge: Some(a.bridge.clone()),
+            detail: format!(
+                "the host end {} of {}'s {} is missing",
+                a.host_veth, c.name, a.ifname
+            ),
+        });
+    }
+    if a.inside.is_none() {
+        v.push(Problem {
+            kind: ProblemKind::MissingVeth,
+            subject: format!("{}:{}", c.name, a.ifname),
+            bridge: Some(a.bridge.clone()),
+            detail: format!("{} is missing inside container {}", a.ifname, c.name),
+        });
+    }
+    v
+}
+
+/// The container's published ports, each checked against the kernel's
+/// map elements; problems for the elements it needs and lacks.
+pub(super) fn ports_view(
+    c: &Container,
+    wanted: &[(String, String)],
+    kernel: &[(String, String)],
+    problems: &mut Vec<Problem>,
+) -> Vec<Port> {
+    let missing: Vec<&(String, String)> = wanted.iter().filter(|w| !kernel.contains(w)).collect();
+    for (map, elem) in &missing {
+        problems.push(Problem {
+            kind: ProblemKind::MissingPort,
+            subject: format!("{} {elem}", c.name),
+            bridge: None,
+            detail: format!(
+                "the kernel's {map} map lacks {elem}: 'berth system reconcile' restores it"
+            ),
+        });
+    }
+    c.ports
+        .iter()
+        .map(|b| {
+            let mine: Vec<&(String, String)> =
+                wanted.iter().filter(|(_, e)| element_of(b, e)).collect();
+            Port {
+                spec: crate::inspect::ports_short(std::slice::from_ref(b)),
+                in_kernel: !mine.is_empty() && mine.iter().all(|m| !missing.contains(m)),
+            }
+        })
+        .collect()
+}
+
+/// True when map element `elem` (`HOST . proto . PORTS : …`) belongs to
+/// binding `b`.
+fn element_of(b: &PortBinding, elem: &str) -> bool {
+    let key = elem.split(" : ").next().unwrap_or_default();
+    let mut parts = key.split(" . ");
+    let (_, proto, ports) = (parts.next(), parts.next(), parts.next());
+    let first = ports
+        .and_then(|p| p.split('-').next())
+        .and_then(|p| p.parse::<u32>().ok());
+    proto == Some(b.proto.as_str())
+        && first.is_some_and(|p| {
+            let lo = u32::from(b.host_port);
+            (lo..lo + u32::from(b.count.max(1))).contains(&p)
+        })
+}
+
+/// True for names berth gives bridges: `berth0` and `br-<12 hex>`.
+fn berth_like_bridge(name: &str) -> bool {
+    name == "berth0"
+        || name
+            .strip_prefix("br-")
+            .is_some_and(|h| h.len() == 12 && h.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+/// veths on berth's bridges (those of `selected`, and orphan berth-like
+/// ones unless `filtered`) that no running container owns.
+pub(super) fn leaked_veths(
+    host: &NsView,
+    all: &[Network],
+    selected: &[&Network],
+    owned: &[String],
+    filtered: bool,
+) -> Vec<Problem> {
+    let known: Vec<&str> = all.iter().filter_map(|n| n.bridge.as_deref()).collect();
+    let watched = |b: &str| {
+        selected.iter().any(|n| n.bridge.as_deref() == Some(b))
+            || (!filtered && !known.contains(&b) && berth_like_bridge(b))
+    };
+    host.links
+        .iter()
+        .filter(|l| l.kind.as_deref() == Some("veth") && !owned.contains(&l.name))
+        .filter_map(|l| {
+            let bridge = host.link(l.master?)?;
+            watched(&bridge.name).then(|| Problem {
+                kind: ProblemKind::LeakedVeth,
+                subject: l.name.clone(),
+                bridge: Some(bridge.name.clone()),
+                detail: format!(
+                    "{} is a port of {} but no running berth container has it",
+                    l.name, bridge.name
+                ),
+            })
+        })
+        .collect()
+}
+
+pub(super) fn orphan_bridges(host: &NsView, all: &[Network]) -> Vec<Problem> {
+    host.links
+        .iter()
+        .filter(|l| l.kind.as_deref() == Some("bridge") && berth_like_bridge(&l.name))
+        .filter(|l| !all.iter().any(|n| n.bridge.as_deref() == Some(l.name.as_str())))
+        .map(|l| Problem {
+            kind: ProblemKind::OrphanBridge,
+            subject: l.name.clone(),
+            bridge: None,
+            detail: format!("bridge {} is named like berth's but no berth network has it (a leftover, or another tool's such as Docker's)", l.name),
+        })
+        .collect()
+}
+
+pub(super) fn orphan_pins(engine: &mut Engine) -> Result<Vec<Problem>> {
+    let dir = engine.paths.run.join("netns");
+    let ids: Vec<String> = engine.containers()?.into_iter().map(|c| c.id).collect();
+    let Ok(rd) = std::fs::read_dir(&dir) else {
+        return Ok(Vec::new());
+    };
+    let mut v: Vec<Problem> = rd
+        .filter_map(|e| e.ok())
+        .filter(|e| !ids.contains(&e.file_name().to_string_lossy().into_owned()))
+        .map(|e| Problem {
+            kind: ProblemKind::OrphanNetns,
+            subject: e.path().display().to_string(),
+            bridge: None,
+            detail: format!(
+                "namespace pin {} belongs to no container",
+                e.path().display()
+            ),
+        })
+        .collect();
+    v.sort_by(|a, b| a.subject.cmp(&b.subject));
+    Ok(v)
+}
+
+pub(super) fn leaked_ports(
+    kernel: &[(String, String)],
+    wanted: &[(String, String)],
+) -> Vec<Problem> {
+    kernel
+        .iter()
+        .filter(|k| !wanted.contains(k))
+        .map(|(map, elem)| Problem {
+            kind: ProblemKind::LeakedPort,
+            subject: elem.clone(),
+            bridge: None,
+            detail: format!("{map} forwards {elem} but no running container publishes it"),
+        })
+        .collect()
+}
