@@ -228,6 +228,9 @@ pub fn render(t: &Topology, format: &str) -> Result<String> {
 
 /// `berth topology [NETWORK...] [--format F]`.
 pub fn run(root: Option<&Path>, networks: &[String], format: &str) -> Result<i32> {
+    // Without root, other namespaces and nftables cannot be read, and
+    // everything would look missing.
+    berth_core::engine::require_root()?;
     let mut engine = crate::cmd::open(root)?;
     let t = collect::collect(&mut engine, networks)?;
     print!("{}", render(&t, format)?);
