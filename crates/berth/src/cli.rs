@@ -48,6 +48,12 @@ pub enum Cmd {
     Topology(TopologyArgs),
     /// Serve a live web page of the topology (loopback only by default).
     Ui(UiArgs),
+    /// Check what breaks container networking on this host, and what to do.
+    Doctor {
+        /// Output: text or json.
+        #[arg(long)]
+        format: Option<String>,
+    },
     /// Internal: supervise a detached container.
     #[command(name = "__supervise", hide = true)]
     Supervise {

@@ -3,6 +3,7 @@
 
 mod cli;
 mod cmd;
+mod doctor;
 mod format;
 mod inspect;
 mod topology;

@@ -96,8 +96,15 @@ const STEPS: &[Step] = &[
     Step {
         title: "The veth pairs the article reads by hand",
         why: "Each container's eth0@ifN is one end of a veth; the other end (vethXXXXXXX@ifM, a port of berth0) \
-              is in the host. Unlike Docker's, berth's namespaces are under its runtime dir, named by container id.",
-        commands: &["ip -br link show master berth0", "$B exec a1 ip -br link show eth0"],
+              is in the host. Unlike Docker's, berth's container namespaces are in 'ip netns ls' by container \
+              name, so the article's 'ip netns exec' works on them; 'berth topology' draws the whole picture.",
+        commands: &[
+            "ip -br link show master berth0",
+            "$B exec a1 ip -br link show eth0",
+            "ip netns ls",
+            "ip netns exec a1 ip -br addr show eth0",
+            "$B topology",
+        ],
     },
     Step {
         title: "A user-defined network is isolated",

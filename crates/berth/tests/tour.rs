@@ -23,6 +23,10 @@ fn tour_runs_in_its_own_namespace_and_leaves_nothing() {
     );
     assert!(text.contains("app cannot reach a1: isolated"), "{text}");
     assert!(text.contains("0% packet loss"), "{text}");
+    assert!(
+        text.contains("<══>  eth0@if") && text.contains("a1  (running"),
+        "berth topology drew the veth pairs: {text}"
+    );
     assert_eq!(
         before,
         berth_lab::host_state().unwrap(),

@@ -134,6 +134,58 @@ pub fn lookup(nl: &mut Netlink, q: &RouteQuery) -> Result<RouteAnswer> {
     }
 }
 
+/// One route of the main table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableRoute {
+    /// Destination (`None`: a default route).
+    pub dst: Option<ipnet::IpNet>,
+    /// Output interface index.
+    pub oif: Option<u32>,
+    /// Next hop.
+    pub gateway: Option<IpAddr>,
+    /// An IPv6 route.
+    pub v6: bool,
+}
+
+/// Every unicast route of the main table (IPv4 and IPv6), without the
+/// link-local `fe80::/64` ones.
+pub fn main_routes(nl: &mut Netlink) -> Result<Vec<TableRoute>> {
+    let mut out = Vec::new();
+    for v6 in [false, true] {
+        for m in nl.dump(super::msg::dump_routes(v6))? {
+            let RouteNetlinkMessage::NewRoute(r) = m else {
+                continue;
+            };
+            if r.header.table != netlink_packet_route::route::RouteHeader::RT_TABLE_MAIN
+                || r.header.kind != RouteType::Unicast
+            {
+                continue;
+            }
+            let a = answer(&r);
+            let dst = r.attributes.iter().find_map(|at| match at {
+                RouteAttribute::Destination(d) => addr(d),
+                _ => None,
+            });
+            let len = r.header.destination_prefix_length;
+            let dst = match dst {
+                _ if len == 0 => None,
+                Some(ip) => ipnet::IpNet::new(ip, len).ok().map(|n| n.trunc()),
+                None => continue,
+            };
+            if dst.is_some_and(|d| matches!(d.addr(), IpAddr::V6(v) if v.segments()[0] == 0xfe80)) {
+                continue;
+            }
+            out.push(TableRoute {
+                dst,
+                oif: a.oif,
+                gateway: a.gateway,
+                v6,
+            });
+        }
+    }
+    Ok(out)
+}
+
 /// What an errno of a route lookup means, in words.
 pub fn errno_words(errno: i32) -> &'static str {
     match errno {

@@ -32,6 +32,7 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         Cmd::Tour(a) => crate::tour::run(root, a),
         Cmd::Topology(a) => crate::topology::run(root, &a.networks, &a.format),
         Cmd::Ui(a) => crate::ui::run(root, &a.listen, a.allow_remote),
+        Cmd::Doctor { format } => crate::doctor::run(root, format.as_deref()),
         Cmd::Supervise { id, ready_fd } => run::supervise(root, &id, ready_fd),
     }
 }

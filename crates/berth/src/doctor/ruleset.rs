@@ -1,0 +1,235 @@
+//! berth's own tables against the store: the live `inet berth` and
+//! `bridge berth` compared with the skeleton plus the elements the store
+//! asks for, both as nftables lists them (the expected side is rendered by
+//! nftables in a scratch namespace, so the forms match exactly). A firewall
+//! reload or `nft flush ruleset` shows as a missing table; an edit as a
+//! missing or changed chain or rule; a lost update as missing elements.
+
+use super::facts::Facts;
+use super::Finding;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// One of berth's tables as comparable parts.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Table {
+    /// Chain name → its header (type, hook, priority, policy).
+    pub chains: BTreeMap<String, String>,
+    /// Chain name → its rules (expressions and comment), in order.
+    pub rules: BTreeMap<String, Vec<(String, Option<String>)>>,
+    /// Set or map name → its declaration (type, flags).
+    pub sets: BTreeMap<String, String>,
+    /// Set or map name → its elements in nft's words.
+    pub elems: BTreeMap<String, BTreeSet<String>>,
+}
+
+fn st<'a>(v: &'a Value, k: &str) -> &'a str {
+    v.get(k).and_then(Value::as_str).unwrap_or_default()
+}
+
+/// An element (or key, or value) in nft's text form.
+pub fn render_elem(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        Value::Array(kv) if kv.len() == 2 => {
+            format!("{} : {}", render_elem(&kv[0]), render_elem(&kv[1]))
+        }
+        Value::Object(o) => {
+            if let Some(p) = o.get("prefix") {
+                return format!("{}/{}", render_elem(&p["addr"]), render_elem(&p["len"]));
+            }
+            if let Some(Value::Array(r)) = o.get("range") {
+                let parts: Vec<String> = r.iter().map(render_elem).collect();
+                return parts.join("-");
+            }
+            if let Some(Value::Array(c)) = o.get("concat") {
+                let parts: Vec<String> = c.iter().map(render_elem).collect();
+                return parts.join(" . ");
+            }
+            if let Some(e) = o.get("elem") {
+                return render_elem(&e["val"]);
+            }
+            v.to_string()
+        }
+        other => other.to_string(),
+    }
+}
+
+/// Extracts `family berth` from a listing (`nft -j list ruleset` or
+/// `list table`); `None` when the table is not there.
+pub fn table(listing: &Value, family: &str) -> Option<Table> {
+    let items = listing.get("nftables")?.as_array()?;
+    let mine = |o: &Value| st(o, "family") == family && st(o, "table") == "berth";
+    let mut t = Table::default();
+    let mut found = false;
+    for item in items {
+        if let Some(tb) = item.get("table") {
+            found |= st(tb, "family") == family && st(tb, "name") == "berth";
+        } else if let Some(c) = item.get("chain").filter(|c| mine(c)) {
+            let header = ["type", "hook", "prio", "policy"]
+                .map(|k| c.get(k).map(Value::to_string).unwrap_or_default());
+            t.chains.insert(st(c, "name").into(), header.join(" "));
+        } else if let Some(r) = item.get("rule").filter(|r| mine(r)) {
+            let comment = r.get("comment").and_then(Value::as_str).map(String::from);
+            t.rules
+                .entry(st(r, "chain").into())
+                .or_default()
+                .push((r["expr"].to_string(), comment));
+        } else if let Some(s) = item
+            .get("set")
+            .or_else(|| item.get("map"))
+            .filter(|s| mine(s))
+        {
+            let name = st(s, "name").to_string();
+            let decl = ["type", "map", "flags"]
+                .map(|k| s.get(k).map(Value::to_string).unwrap_or_default());
+            t.sets.insert(name.clone(), decl.join(" "));
+            let elems = s
+                .get("elem")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten();
+            t.elems.insert(name, elems.map(render_elem).collect());
+        }
+    }
+    found.then_some(t)
+}
+
+/// What differs: (is it a loss, description).
+pub fn diff(family: &str, want: &Table, have: &Table) -> Vec<(bool, String)> {
+    let mut out = Vec::new();
+    for (name, header) in &want.chains {
+        match have.chains.get(name) {
+            None => out.push((true, format!("chain {family} berth {name} is missing"))),
+            Some(h) if h != header => out.push((
+                true,
+                format!("chain {family} berth {name} has another type, hook, priority or policy"),
+            )),
+            Some(_) => {}
+        }
+    }
+    for (chain, rules) in &want.rules {
+        let got = have.rules.get(chain).map(Vec::as_slice).unwrap_or_default();
+        if !have.chains.contains_key(chain) || got == rules.as_slice() {
+            continue;
+        }
+        for (i, r) in rules.iter().enumerate() {
+            if !got.contains(r) {
+                let what =
+                    r.1.as_deref()
+                        .map_or_else(|| format!("rule {}", i + 1), |c| format!("rule \"{c}\""));
+                out.push((
+                    true,
+                    format!("chain {family} berth {chain}: {what} is missing or changed"),
+                ));
+            }
+        }
+        let extra = got.iter().filter(|r| !rules.contains(r)).count();
+        if extra > 0 {
+            out.push((
+                false,
+                format!("chain {family} berth {chain}: {extra} rule(s) that berth did not write"),
+            ));
+        }
+    }
+    for (name, decl) in &want.sets {
+        if have.sets.get(name) != Some(decl) {
+            out.push((
+                true,
+                format!("set {family} berth {name} is missing or declared differently"),
+            ));
+            continue;
+        }
+        let (w, h) = (&want.elems[name], &have.elems[name]);
+        let missing: Vec<&String> = w.difference(h).collect();
+        let extra: Vec<&String> = h.difference(w).collect();
+        if !missing.is_empty() {
+            out.push((
+                true,
+                format!(
+                    "{family} berth {name} lacks {}: {}",
+                    plural(missing.len()),
+                    list(&missing)
+                ),
+            ));
+        }
+        if !extra.is_empty() {
+            out.push((
+                false,
+                format!(
+                    "{family} berth {name} has {} the store does not know: {}",
+                    plural(extra.len()),
+                    list(&extra)
+                ),
+            ));
+        }
+    }
+    out
+}
+
+fn plural(n: usize) -> String {
+    if n == 1 {
+        "1 element".into()
+    } else {
+        format!("{n} elements")
+    }
+}
+
+fn list(items: &[&String]) -> String {
+    let shown: Vec<&str> = items.iter().take(3).map(|s| s.as_str()).collect();
+    let more = items.len().saturating_sub(3);
+    let tail = if more > 0 {
+        format!(" and {more} more")
+    } else {
+        String::new()
+    };
+    format!("{}{tail}", shown.join(", "))
+}
+
+/// The `ruleset` check.
+pub fn check(f: &Facts) -> Vec<Finding> {
+    let fix =
+        "berth system reconcile (re-renders berth's tables from the store in one transaction)";
+    let mut out = Vec::new();
+    for (family, expected) in ["inet", "bridge"].iter().zip(&f.expected) {
+        let Some(want) = table(expected, family) else {
+            out.push(Finding::warn(
+                "ruleset",
+                format!("cannot render the expected {family} berth table"),
+                "report this as a bug",
+            ));
+            continue;
+        };
+        let Some(have) = table(&f.ruleset, family) else {
+            let off = if *family == "inet" {
+                "published ports, NAT and isolation are off"
+            } else {
+                "enable_icc=false is not enforced where br_netfilter is not loaded"
+            };
+            out.push(Finding::fail("ruleset", format!("table {family} berth is missing (a firewall reload or 'nft flush ruleset'?): {off}"), fix));
+            continue;
+        };
+        for (loss, what) in diff(family, &want, &have) {
+            out.push(if loss {
+                Finding::fail("ruleset", what, fix)
+            } else {
+                Finding::warn("ruleset", what, fix)
+            });
+        }
+    }
+    if out.is_empty() {
+        let elems: usize = f
+            .expected
+            .iter()
+            .zip(["inet", "bridge"])
+            .filter_map(|(e, fam)| table(e, fam))
+            .map(|t| t.elems.values().map(BTreeSet::len).sum::<usize>())
+            .sum();
+        out.push(Finding::ok(
+            "ruleset",
+            format!("berth's tables match the store ({elems} set and map elements)"),
+        ));
+    }
+    out
+}
