@@ -10,6 +10,7 @@
 //!   rollback on failure and reconciliation of half-done work.
 #![deny(missing_docs)]
 
+pub mod drivers;
 pub mod engine;
 pub mod error;
 pub mod failpoint;

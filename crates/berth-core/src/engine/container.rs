@@ -98,7 +98,7 @@ impl Engine {
             tx.insert_container(&c)?;
             let mut eps = Vec::new();
             for (i, (net, attach)) in nets.iter().zip(&config.networks).enumerate() {
-                if net.driver == Driver::Bridge {
+                if net.driver.has_endpoints() {
                     eps.push(new_endpoint(
                         tx,
                         &id,
@@ -239,7 +239,7 @@ pub(crate) fn resolve_networks(tx: &Tx, attaches: &[NetworkAttach]) -> Result<Ve
         }
         nets.push(n);
     }
-    if nets.len() > 1 && nets.iter().any(|n| n.driver != Driver::Bridge) {
+    if nets.len() > 1 && nets.iter().any(|n| !n.driver.has_endpoints()) {
         return Err(Error::invalid(
             "the host and none networks cannot be combined with other networks",
         ));
@@ -351,6 +351,7 @@ fn reserve_ports(
     if c.config.publish.is_empty() {
         return Ok(Vec::new());
     }
+    crate::drivers::check_publish(nets)?;
     let Some(p) = primary(eps, nets) else {
         if nets.iter().any(|n| n.driver == Driver::Host) {
             eprintln!("WARNING: Published ports are discarded when using host network mode");
@@ -434,6 +435,9 @@ pub(crate) fn veth_step(ns: &std::path::Path, e: &Endpoint, net: &Network, gatew
     } else {
         Vec::new()
     };
+    if let Some(step) = crate::drivers::join_step(ns, e, net, &gateways) {
+        return step;
+    }
     Step::CreateVeth {
         host: e.host_veth.clone(),
         peer: e.ifname.clone(),

@@ -236,11 +236,7 @@ impl Engine {
         let ep = self.store.write(|tx| {
             let nets = resolve_networks(tx, std::slice::from_ref(&attach))?;
             let net = &nets[0];
-            if old_nets
-                .iter()
-                .any(|n| n.driver != crate::model::Driver::Bridge)
-                || net.driver != crate::model::Driver::Bridge
-            {
+            if old_nets.iter().any(|n| !n.driver.has_endpoints()) || !net.driver.has_endpoints() {
                 return Err(Error::invalid(
                     "the host and none networks cannot be combined with other networks",
                 ));
@@ -304,9 +300,15 @@ impl Engine {
         if Self::is_running(&c) {
             let rest: Vec<Endpoint> = eps.iter().filter(|e| e.id != ep.id).cloned().collect();
             steps.extend(elements_change(&c, &eps, &rest, &nets));
-            steps.push(Step::DeleteLink {
-                name: ep.host_veth.clone(),
-            });
+            let ns = self.paths.netns(&c.id);
+            steps.push(
+                nets.iter()
+                    .find(|n| n.id == ep.network_id)
+                    .and_then(|n| crate::drivers::leave_step(&ns, &ep, n))
+                    .unwrap_or(Step::DeleteLink {
+                        name: ep.host_veth.clone(),
+                    }),
+            );
             steps.extend(new_default_route(
                 &self.paths.netns(&c.id),
                 &ep,

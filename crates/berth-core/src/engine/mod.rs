@@ -5,12 +5,14 @@
 //! (see [`reconcile`]).
 
 mod container;
+mod drivers;
 mod expected;
 mod files;
 mod forward;
 mod lifecycle;
 mod netns_names;
 mod network;
+mod overlay;
 mod ports;
 pub mod reconcile;
 mod view;

@@ -26,6 +26,11 @@ impl Engine {
         } else {
             &req.driver
         })?;
+        match driver {
+            Driver::Macvlan | Driver::Ipvlan => return self.create_sublink_network(req, driver),
+            Driver::Overlay => return self.create_overlay_network(req),
+            _ => {}
+        }
         if driver != Driver::Bridge {
             return Err(Error::invalid(format!(
                 "only one instance of the {} network is allowed: use the built-in '{}' network",
@@ -199,7 +204,9 @@ pub(crate) fn network_rules(net: &Network) -> Option<NetworkRules> {
 /// addresses, its sysctls and its firewall elements.
 pub(crate) fn bridge_plan(net: &Network) -> Plan {
     let Some(bridge) = &net.bridge else {
-        return Plan::default();
+        return Plan {
+            steps: crate::drivers::network_steps(net),
+        };
     };
     let addrs = net
         .ipam
@@ -219,6 +226,7 @@ pub(crate) fn bridge_plan(net: &Network) -> Plan {
             value: "1".into(),
         },
     ];
+    steps.extend(crate::drivers::network_steps(net));
     if let Some(rules) = network_rules(net) {
         steps.push(Step::Nft {
             apply: rules.add().text(),
@@ -293,7 +301,7 @@ pub fn plan_bridge_network(
     })
 }
 
-fn plan_ipam(
+pub(crate) fn plan_ipam(
     req: &NetworkCreate,
     id: &str,
     subnets: &[SubnetRequest],

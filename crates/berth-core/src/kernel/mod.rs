@@ -4,10 +4,12 @@
 //! nftables transactions. Everything above this module is pure planning or
 //! bookkeeping.
 
+pub mod caps;
 pub mod conntrack;
 pub mod emit;
 pub mod facts;
 pub mod inject;
+pub mod linkmsg;
 pub mod msg;
 pub mod netlink;
 pub mod netns;

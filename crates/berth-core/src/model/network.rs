@@ -16,6 +16,14 @@ pub enum Driver {
     Host,
     /// Loopback only (`none`).
     Null,
+    /// Containers get macvlan interfaces on a parent link: addresses on
+    /// the parent's LAN (see `drivers::macvlan`).
+    Macvlan,
+    /// Like macvlan, sharing the parent's MAC address (needs CONFIG_IPVLAN).
+    Ipvlan,
+    /// One network across every host sharing a cluster store (VXLAN; see
+    /// `drivers::overlay`).
+    Overlay,
 }
 
 impl Driver {
@@ -25,11 +33,11 @@ impl Driver {
             "bridge" => Ok(Driver::Bridge),
             "host" => Ok(Driver::Host),
             "null" | "none" => Ok(Driver::Null),
-            "macvlan" | "ipvlan" | "overlay" => Err(Error::invalid(format!(
-                "driver {s:?} is not available in this version of berth: use bridge, host or null"
-            ))),
+            "macvlan" => Ok(Driver::Macvlan),
+            "ipvlan" => Ok(Driver::Ipvlan),
+            "overlay" => Ok(Driver::Overlay),
             _ => Err(Error::invalid(format!(
-                "unknown network driver {s:?}: use bridge, host or null"
+                "unknown network driver {s:?}: use bridge, macvlan, ipvlan, overlay, host or null"
             ))),
         }
     }
@@ -40,7 +48,16 @@ impl Driver {
             Driver::Bridge => "bridge",
             Driver::Host => "host",
             Driver::Null => "null",
+            Driver::Macvlan => "macvlan",
+            Driver::Ipvlan => "ipvlan",
+            Driver::Overlay => "overlay",
         }
+    }
+
+    /// True for drivers whose containers get endpoints (an interface and an
+    /// address of their own): every driver but `host` and `null`.
+    pub fn has_endpoints(self) -> bool {
+        !matches!(self, Driver::Host | Driver::Null)
     }
 }
 

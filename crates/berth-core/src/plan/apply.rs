@@ -27,6 +27,12 @@ impl Applier {
         &mut self.host
     }
 
+    /// The namespace pinned at `path` (opened on first use): its file and
+    /// a netlink socket inside it.
+    pub(crate) fn netns_handles(&mut self, path: &Path) -> Result<&mut (std::fs::File, Netlink)> {
+        self.ns.get(&path.to_path_buf())
+    }
+
     /// The nftables handle.
     pub fn nft(&mut self) -> &mut Nft {
         &mut self.nft
@@ -110,6 +116,7 @@ impl Applier {
                 Ok(())
             }
             Step::UnnameNetns { link, owner } => netns_names::unname(link, owner).map(|_| ()),
+            Step::Driver(d) => self.driver_step(d),
             Step::RemoveNetns { path } => {
                 self.ns.forget(path);
                 netns::remove(path)

@@ -19,7 +19,10 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 
 mod apply;
+mod apply_driver;
+mod driver;
 pub use apply::Applier;
+pub use driver::DriverStep;
 
 /// One kernel change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -122,6 +125,8 @@ pub enum Step {
         /// Gateways on that interface's network.
         gateways: Vec<IpAddr>,
     },
+    /// A step of the macvlan, ipvlan or overlay driver (see [`DriverStep`]).
+    Driver(DriverStep),
 }
 
 impl Step {
@@ -139,6 +144,7 @@ impl Step {
             Step::DefaultRoutes { .. } => "default_routes",
             Step::NameNetns { .. } => "name_netns",
             Step::UnnameNetns { .. } => "unname_netns",
+            Step::Driver(d) => d.kind(),
         }
     }
 }
@@ -179,6 +185,7 @@ impl Plan {
                     apply: undo.clone(),
                     undo: String::new(),
                 }),
+                Step::Driver(d) => d.undo(),
                 _ => None,
             })
             .collect();

@@ -1,0 +1,164 @@
+//! The overlay driver (pure planning): one network across every host whose
+//! berth shares a cluster store (etcd).
+//!
+//! On each host that has containers on it, the network is a bridge
+//! `bo-<id>` carrying the network's gateway address (the same on every
+//! host: each host is the gateway of its own containers, so they reach the
+//! outside through it — masqueraded — and its published ports reach them)
+//! plus a VXLAN device `vx-<id>` (UDP 4789, the network's VNI, no learning,
+//! no multicast) as a port of that bridge. For each container on another
+//! host, the VXLAN device holds a static forwarding entry (its MAC -> its
+//! host's tunnel endpoint) and a neighbour entry (its address -> its MAC)
+//! with which the device answers ARP itself (`proxy`): nothing is ever
+//! flooded. The entries are computed here as a difference between what the
+//! cluster store lists and what the kernel holds ([`remote_steps`]).
+//!
+//! The MTU of the network is its creator's underlay MTU minus the VXLAN
+//! overhead ([`VXLAN_OVERHEAD`]), so full-size packets never black-hole.
+
+use crate::error::{Error, Result};
+use crate::ids;
+use crate::model::network::{opt, parse_kv, parse_mtu};
+use crate::model::{Driver, IpamConfig, Network, NetworkCreate};
+use crate::plan::{DriverStep, Step};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+
+/// Bytes VXLAN adds over an IPv4 underlay: outer IPv4 (20) + UDP (8) +
+/// VXLAN (8) + inner Ethernet (14).
+pub const VXLAN_OVERHEAD: u32 = 50;
+
+/// First VNI berth hands out (Docker's overlay starts at 4096 too).
+pub const FIRST_VNI: u32 = 4097;
+
+/// Local option: this host's tunnel endpoint address.
+pub const LOCAL_VTEP: &str = "berth.vtep";
+/// Local option: the underlay link carrying it.
+pub const LOCAL_UNDERLAY: &str = "berth.underlay";
+
+/// The bridge of overlay network `id` on every host.
+pub fn bridge_name(id: &str) -> String {
+    format!("bo-{}", ids::short(id))
+}
+
+/// The VXLAN device of overlay network `id` on every host.
+pub fn vxlan_name(id: &str) -> String {
+    format!("vx-{}", ids::short(id))
+}
+
+/// The VNI of an overlay network.
+pub fn vni(net: &Network) -> Option<u32> {
+    net.options.get(super::opts::VNI)?.parse().ok()
+}
+
+/// Plans an overlay network (pure): `vni` and `ipam` were chosen against
+/// the cluster's networks; `underlay_mtu` is this host's.
+pub fn plan_network(
+    req: &NetworkCreate,
+    id: &str,
+    vni: u32,
+    ipam: Vec<IpamConfig>,
+    underlay_mtu: u32,
+) -> Result<Network> {
+    let mut o = parse_kv(&req.options, "-o/--opt", true)?;
+    if let Some(k) = o.keys().find(|k| k.as_str() != opt::MTU) {
+        return Err(Error::invalid(format!(
+            "unknown option {k:?}: berth's overlay driver understands {}",
+            opt::MTU
+        )));
+    }
+    if req.ipv6 || ipam.iter().any(|c| c.subnet.addr().is_ipv6()) {
+        return Err(Error::invalid(
+            "overlay networks are IPv4-only in berth: drop --ipv6 and IPv6 --subnet values",
+        ));
+    }
+    let max = underlay_mtu.saturating_sub(VXLAN_OVERHEAD);
+    let mtu = match o.get(opt::MTU).map(|m| parse_mtu(m)).transpose()? {
+        Some(m) if m > max => {
+            return Err(Error::invalid(format!(
+                "MTU {m} is too large for this underlay (MTU {underlay_mtu} minus {VXLAN_OVERHEAD} bytes of VXLAN = {max}): large packets would be dropped"
+            )))
+        }
+        Some(m) => m,
+        None => max,
+    };
+    o.insert(super::opts::VNI.into(), vni.to_string());
+    Ok(Network {
+        id: id.to_string(),
+        name: req.name.clone(),
+        driver: Driver::Overlay,
+        created: crate::model::now_rfc3339(),
+        ipv6: false,
+        internal: req.internal,
+        ipam,
+        options: o,
+        labels: parse_kv(&req.labels, "--label", false)?,
+        bridge: Some(bridge_name(id)),
+        mtu,
+        icc: true,
+        masquerade: true,
+        host_binding_ipv4: None,
+        builtin: false,
+    })
+}
+
+/// The lowest VNI from [`FIRST_VNI`] not in `used`.
+pub fn free_vni(used: &BTreeSet<u32>) -> u32 {
+    (FIRST_VNI..)
+        .find(|v| !used.contains(v))
+        .unwrap_or(FIRST_VNI)
+}
+
+/// The steps an overlay network adds to its bridge on this host: the
+/// VXLAN device (needs [`LOCAL_VTEP`] and [`LOCAL_UNDERLAY`], recorded when
+/// the network is realised on the host).
+pub fn network_steps(net: &Network) -> Vec<Step> {
+    let local = net.options.get(LOCAL_VTEP).and_then(|v| v.parse().ok());
+    let underlay = net.options.get(LOCAL_UNDERLAY);
+    match (local, underlay, vni(net), &net.bridge) {
+        (Some(local), Some(underlay), Some(vni), Some(bridge)) => {
+            vec![Step::Driver(DriverStep::CreateVxlan {
+                name: vxlan_name(&net.id),
+                vni,
+                local,
+                underlay: underlay.clone(),
+                mtu: net.mtu,
+                bridge: bridge.clone(),
+            })]
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// A container on another host, as the VXLAN device must know it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Remote {
+    /// Its address.
+    pub ip: IpAddr,
+    /// Its MAC address.
+    pub mac: String,
+    /// Its host's tunnel endpoint.
+    pub vtep: IpAddr,
+}
+
+/// The steps taking VXLAN device `dev` from the entries `have` to `want`
+/// (pure): deletions first, then additions.
+pub fn remote_steps(dev: &str, want: &BTreeSet<Remote>, have: &BTreeSet<Remote>) -> Vec<Step> {
+    let step = |r: &Remote, add: bool| {
+        Step::Driver(DriverStep::Remote {
+            dev: dev.to_string(),
+            ip: r.ip,
+            mac: r.mac.clone(),
+            vtep: r.vtep,
+            add,
+        })
+    };
+    let mut steps: Vec<Step> = have.difference(want).map(|r| step(r, false)).collect();
+    steps.extend(want.difference(have).map(|r| step(r, true)));
+    steps
+}
+
+#[cfg(test)]
+#[path = "overlay_tests.rs"]
+mod tests;

@@ -1,0 +1,82 @@
+use super::*;
+
+const ID: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+fn ipam(subnet: &str) -> Vec<IpamConfig> {
+    let net: ipnet::IpNet = subnet.parse().expect("subnet");
+    let v = serde_json::json!({
+        "subnet": subnet, "gateway": crate::ipam::first_host(&net), "ip_range": null, "aux": {}
+    });
+    vec![serde_json::from_value(v).expect("ipam")]
+}
+
+fn req(opts: &[&str]) -> NetworkCreate {
+    NetworkCreate {
+        name: "ov".into(),
+        driver: "overlay".into(),
+        options: opts.iter().map(|s| s.to_string()).collect(),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn mtu_leaves_room_for_vxlan() {
+    let n = plan_network(&req(&[]), ID, 4097, ipam("198.18.0.0/24"), 1500).expect("plan");
+    assert_eq!(n.mtu, 1450);
+    assert_eq!(vni(&n), Some(4097));
+    assert_eq!(n.bridge.as_deref(), Some("bo-0123456789ab"));
+    let e = plan_network(
+        &req(&["com.docker.network.driver.mtu=1500"]),
+        ID,
+        4097,
+        ipam("198.18.0.0/24"),
+        1500,
+    )
+    .expect_err("too large");
+    assert!(e.to_string().contains("1450"), "{e}");
+    let mut v6 = req(&[]);
+    v6.ipv6 = true;
+    assert!(plan_network(&v6, ID, 4097, ipam("198.18.0.0/24"), 1500).is_err());
+}
+
+#[test]
+fn vxlan_step_needs_the_local_endpoint() {
+    let mut n = plan_network(&req(&[]), ID, 4100, ipam("198.18.0.0/24"), 9000).expect("plan");
+    assert!(network_steps(&n).is_empty());
+    n.options.insert(LOCAL_VTEP.into(), "192.0.2.11".into());
+    n.options.insert(LOCAL_UNDERLAY.into(), "eth0".into());
+    assert_eq!(
+        network_steps(&n),
+        vec![Step::Driver(DriverStep::CreateVxlan {
+            name: "vx-0123456789ab".into(),
+            vni: 4100,
+            local: "192.0.2.11".parse().expect("ip"),
+            underlay: "eth0".into(),
+            mtu: 8950,
+            bridge: "bo-0123456789ab".into(),
+        })]
+    );
+}
+
+#[test]
+fn remote_entries_are_a_difference() {
+    let r = |ip: &str, vtep: &str| Remote {
+        ip: ip.parse().expect("ip"),
+        mac: "02:42:00:00:00:01".into(),
+        vtep: vtep.parse().expect("vtep"),
+    };
+    let have: BTreeSet<Remote> =
+        [r("198.18.0.2", "192.0.2.11"), r("198.18.0.3", "192.0.2.12")].into();
+    let want: BTreeSet<Remote> =
+        [r("198.18.0.3", "192.0.2.12"), r("198.18.0.4", "192.0.2.13")].into();
+    let steps = remote_steps("vx", &want, &have);
+    assert_eq!(steps.len(), 2);
+    assert!(
+        matches!(&steps[0], Step::Driver(DriverStep::Remote { add: false, ip, .. }) if ip.to_string() == "198.18.0.2")
+    );
+    assert!(
+        matches!(&steps[1], Step::Driver(DriverStep::Remote { add: true, ip, .. }) if ip.to_string() == "198.18.0.4")
+    );
+    assert!(remote_steps("vx", &want, &want).is_empty());
+    assert_eq!(free_vni(&[4097, 4098].into()), 4099);
+}
