@@ -3,7 +3,8 @@
 //! `chromium`, driven by `chromedriver` over WebDriver, both inside the lab
 //! so that 127.0.0.1 is the lab's) opens it. The page must show the
 //! containers, the bridge and a published port, then lose a container
-//! removed with `berth rm` without a reload. A screenshot is saved as
+//! removed with `berth rm` without a reload; a veth berth does not know of
+//! is flagged among the problems. A screenshot is saved as
 //! `target/ui-screenshot.png`. Skipped, saying so, only when Chromium
 //! cannot start at all (CI installs it: scripts/deps).
 
@@ -179,6 +180,15 @@ fn the_live_page_follows_containers_in_a_browser() {
             bridge.trim()
         ),
     );
+    // A veth berth does not know of, on its bridge: flagged on the page.
+    b.sh(&format!(
+        "ip link add vethleak0 type veth peer name vethleak1 && ip link set vethleak0 master {} up",
+        bridge.trim()
+    ));
+    browser.until(
+        "the leaked veth among the problems",
+        "const p = document.getElementById('problems'); return !p.classList.contains('hidden') && p.innerText.includes('leaked-veth') && p.innerText.includes('vethleak0')",
+    );
     browser.until(
         "the diagram",
         "const i = document.getElementById('diagram-img'); return i.complete && i.naturalWidth > 0",
@@ -196,5 +206,15 @@ fn the_live_page_follows_containers_in_a_browser() {
         t0.elapsed() < Duration::from_secs(60),
         "took {:?}",
         t0.elapsed()
+    );
+}
+
+#[test]
+fn a_non_loopback_address_needs_allow_remote() {
+    let b = B::new("ui-remote");
+    let err = b.fails("ui --listen 0.0.0.0:8902");
+    assert!(
+        err.contains("not a loopback address") && err.contains("--allow-remote"),
+        "{err}"
     );
 }
