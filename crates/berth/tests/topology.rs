@@ -167,3 +167,26 @@ fn objects_only_one_side_has_are_flagged() {
         "{dot}"
     );
 }
+
+#[test]
+fn a_macvlan_container_has_no_veth_and_no_problem() {
+    let b = B::new("topo-macvlan");
+    b.ok("network create -d macvlan --subnet 198.51.100.0/24 --gateway 198.51.100.1 --ip-range 198.51.100.64/27 -o parent=uplink lan");
+    b.sleeper("edge", "--network lan");
+    let text = b.ok("topology");
+    for want in [
+        "network lan  [",
+        "macvlan on uplink",
+        "no NAT: on the parent's LAN",
+        "edge  (running",
+        "link eth0 (on the parent, no veth)  198.51.100.64/24",
+    ] {
+        assert!(text.contains(want), "no {want:?} in\n{text}");
+    }
+    assert!(!text.contains("problems"), "{text}");
+    let dot = b.ok("topology --format dot");
+    assert!(
+        dot.contains("\"net_lan\" -- \"host\" [label=\"parent uplink\"]"),
+        "{dot}"
+    );
+}

@@ -7,7 +7,7 @@ use berth_core::engine::Engine;
 use berth_core::kernel::netns_names;
 use berth_core::kernel::observe::{self, Link, NsView};
 use berth_core::kernel::{netns, sysctl, Netlink, Nft};
-use berth_core::model::{Container, Driver, Network};
+use berth_core::model::{Container, Network};
 
 /// What the kernel says, read once per topology.
 struct Kernel {
@@ -29,7 +29,7 @@ pub fn collect(engine: &mut Engine, only: &[String]) -> Result<Topology> {
     let all = engine.networks()?;
     let nets: Vec<&Network> = all
         .iter()
-        .filter(|n| n.driver == Driver::Bridge)
+        .filter(|n| n.driver.has_endpoints())
         .filter(|n| only.is_empty() || only.iter().any(|o| o == &n.name || n.id.starts_with(o)))
         .collect();
     let mut t = Topology {
@@ -117,7 +117,7 @@ fn net_view(n: &Network, host: &NsView) -> (Net, Option<Problem>) {
         .by_name(&bridge_name)
         .filter(|l| l.kind.as_deref() == Some("bridge"))
         .map(iface);
-    let problem = bridge.is_none().then(|| Problem {
+    let problem = (n.bridge.is_some() && bridge.is_none()).then(|| Problem {
         kind: ProblemKind::MissingBridge,
         subject: bridge_name.clone(),
         bridge: None,
@@ -129,6 +129,8 @@ fn net_view(n: &Network, host: &NsView) -> (Net, Option<Problem>) {
     let net = Net {
         name: n.name.clone(),
         id: berth_core::ids::short(&n.id).to_string(),
+        driver: n.driver.as_str().to_string(),
+        parent: n.options.get("parent").cloned(),
         bridge_name,
         bridge,
         gateways: n
@@ -256,7 +258,16 @@ fn attachments(
                 .as_ref()
                 .and_then(|v| v.by_name(&e.ifname))
                 .map(iface),
-            outside: inside.and_then(|_| host.by_name(&e.host_veth)).map(iface),
+            outside: None,
+        };
+        // Only a network with a bridge has a veth pair (macvlan and ipvlan
+        // interfaces hang on the parent link directly).
+        let a = Attachment {
+            outside: inside
+                .filter(|_| !a.bridge.is_empty())
+                .and_then(|_| host.by_name(&e.host_veth))
+                .map(iface),
+            ..a
         };
         if inside.is_some() {
             problems.extend(problems::missing_ends(c, &a));

@@ -133,15 +133,13 @@ fn host(t: &Topology, out: &mut String) {
 
 fn network(t: &Topology, n: &Net, out: &mut String) {
     let id = format!("net_{}", n.name);
-    let bridge = match &n.bridge {
-        Some(b) => b.name.clone(),
-        None => format!("! {} MISSING", n.bridge_name),
-    };
-    let mut label = format!("network {}\nbridge {bridge}", n.name);
+    let flag = if n.bridge_missing() { "! " } else { "" };
+    let mut label = format!("network {}\n{flag}{}", n.name, n.fabric());
     for g in &n.gateways {
         let _ = write!(label, "\ngateway {g}");
     }
     label.push_str(match (n.internal, n.masquerade) {
+        _ if n.bridge_name.is_empty() => "\non the parent's LAN, no NAT",
         (true, _) => "\ninternal: no traffic in or out",
         (false, true) => "\nNAT: masquerade",
         (false, false) => "\nNAT: off",
@@ -149,9 +147,13 @@ fn network(t: &Topology, n: &Net, out: &mut String) {
     if !n.icc {
         label.push_str("\nicc off");
     }
-    let fill = if n.bridge.is_some() { OK_NET } else { BAD };
+    let fill = if n.bridge_missing() { BAD } else { OK_NET };
     node(out, &id, &label, fill, false);
     match (n.internal, n.masquerade) {
+        _ if n.bridge_name.is_empty() => {
+            let parent = n.parent.as_deref().unwrap_or("?");
+            edge(out, &id, "host", &format!("parent {parent}"), false)
+        }
         (true, _) => {}
         (false, true) => edge(out, &id, "host", "masquerade", false),
         (false, false) => edge(out, &id, "host", "routed, no NAT", false),
@@ -183,14 +185,14 @@ fn container(t: &Topology, c: &Ctr, out: &mut String) {
             .outside
             .as_ref()
             .map_or(a.host_veth.clone(), |i| i.label());
-        let missing = live && (a.outside.is_none() || a.inside.is_none());
+        let veth = !a.bridge.is_empty();
+        let missing = live && (a.inside.is_none() || (veth && a.outside.is_none()));
         let inside = a.inside.as_ref().map_or(a.ifname.clone(), |i| i.label());
-        edge(
-            out,
-            &id,
-            &bridge_id(t, &a.bridge),
-            &format!("{inside} ⇄ {outside}"),
-            missing,
-        );
+        let label = if veth {
+            format!("{inside} ⇄ {outside}")
+        } else {
+            inside
+        };
+        edge(out, &id, &format!("net_{}", a.network), &label, missing);
     }
 }

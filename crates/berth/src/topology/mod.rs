@@ -74,6 +74,29 @@ pub struct Iface {
     pub counters: Counters,
 }
 
+impl Net {
+    /// How the network is built: `bridge NAME MAC`, `bridge NAME MISSING`
+    /// or `macvlan on PARENT`.
+    pub fn fabric(&self) -> String {
+        match (&self.bridge, self.bridge_name.is_empty()) {
+            (Some(b), _) => format!("bridge {} {}", b.name, b.mac.as_deref().unwrap_or(""))
+                .trim_end()
+                .to_string(),
+            (None, false) => format!("bridge {} MISSING", self.bridge_name),
+            (None, true) => format!(
+                "{} on {}",
+                self.driver,
+                self.parent.as_deref().unwrap_or("?")
+            ),
+        }
+    }
+
+    /// True when the network's bridge should exist and does not.
+    pub fn bridge_missing(&self) -> bool {
+        self.bridge.is_none() && !self.bridge_name.is_empty()
+    }
+}
+
 impl Iface {
     /// `name@ifN` for a veth, `name` otherwise (as `ip link` prints it).
     pub fn label(&self) -> String {
@@ -91,7 +114,11 @@ pub struct Net {
     pub name: String,
     /// Short id.
     pub id: String,
-    /// The Linux bridge's name.
+    /// Driver: `bridge`, `overlay`, `macvlan`, `ipvlan`.
+    pub driver: String,
+    /// The parent link of a macvlan or ipvlan network.
+    pub parent: Option<String>,
+    /// The Linux bridge's name (empty for macvlan and ipvlan).
     pub bridge_name: String,
     /// The bridge as the kernel reports it (`None`: missing).
     pub bridge: Option<Iface>,
@@ -131,7 +158,7 @@ pub struct Ctr {
 pub struct Attachment {
     /// Network name.
     pub network: String,
-    /// Bridge name.
+    /// Bridge name (empty when the network has none: no veth pair).
     pub bridge: String,
     /// Interface name inside the container, from the store.
     pub ifname: String,

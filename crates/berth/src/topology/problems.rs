@@ -12,7 +12,7 @@ use berth_core::model::{Container, Network, PortBinding};
 /// Problems for the veth ends of a running container the kernel lacks.
 pub(super) fn missing_ends(c: &Container, a: &Attachment) -> Vec<Problem> {
     let mut v = Vec::new();
-    if a.outside.is_none() {
+    if a.outside.is_none() && !a.bridge.is_empty() {
         v.push(Problem {
             kind: ProblemKind::MissingVeth,
             subject: a.host_veth.clone(),

@@ -69,6 +69,25 @@ fn sample() -> Topology {
         }],
         ..Default::default()
     };
+    let edge = Ctr {
+        name: "edge".into(),
+        id: "cdcdcdcdcdcd".into(),
+        state: "running".into(),
+        pid: Some(4343),
+        netns: Some("/run/berth/netns/cdcd".into()),
+        ip_netns: Some("edge".into()),
+        links: vec![Attachment {
+            network: "lan".into(),
+            ifname: "eth0".into(),
+            host_veth: "vethcdcdcdc".into(),
+            addrs: vec!["203.0.113.5/24".into()],
+            mac: "02:42:cb:00:71:05".into(),
+            dns: vec!["edge".into()],
+            inside: Some(iface("eth0", 2, None, &["203.0.113.5/24"])),
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
     Topology {
         host: Host {
             uplink: Some(iface("uplink", 3, Some(2), &["198.51.100.2/24"])),
@@ -79,6 +98,8 @@ fn sample() -> Topology {
             Net {
                 name: "appnet".into(),
                 id: "aaaaaaaaaaaa".into(),
+                driver: "bridge".into(),
+                parent: None,
                 bridge_name: "br-aaaaaaaaaaaa".into(),
                 bridge: Some(iface("br-aaaaaaaaaaaa", 5, None, &["192.0.2.1/24"])),
                 gateways: vec!["192.0.2.1/24".into()],
@@ -89,6 +110,8 @@ fn sample() -> Topology {
             Net {
                 name: "backend".into(),
                 id: "bbbbbbbbbbbb".into(),
+                driver: "bridge".into(),
+                parent: None,
                 bridge_name: "br-bbbbbbbbbbbb".into(),
                 bridge: Some(iface("br-bbbbbbbbbbbb", 6, None, &["198.51.100.129/25"])),
                 gateways: vec!["198.51.100.129/25".into()],
@@ -96,8 +119,17 @@ fn sample() -> Topology {
                 masquerade: false,
                 icc: false,
             },
+            Net {
+                name: "lan".into(),
+                id: "cccccccccccc".into(),
+                driver: "macvlan".into(),
+                parent: Some("uplink".into()),
+                gateways: vec!["203.0.113.1/24".into()],
+                icc: true,
+                ..Default::default()
+            },
         ],
-        containers: vec![web, old],
+        containers: vec![web, old, edge],
         problems: vec![
             Problem {
                 kind: ProblemKind::LeakedVeth,

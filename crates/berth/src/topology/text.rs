@@ -64,6 +64,9 @@ fn nat(t: &Topology, n: &Net) -> String {
         .uplink
         .as_ref()
         .map_or("the uplink", |u| u.name.as_str());
+    if n.bridge_name.is_empty() {
+        return "no NAT: on the parent's LAN".into();
+    }
     match (n.internal, n.masquerade) {
         (true, _) => "internal: no traffic in or out".into(),
         (false, true) => format!("NAT: masquerade out of {uplink}"),
@@ -72,17 +75,13 @@ fn nat(t: &Topology, n: &Net) -> String {
 }
 
 fn network(t: &Topology, n: &Net, out: &mut String) {
-    let flag = if n.bridge.is_none() { "! " } else { "" };
-    let bridge = match &n.bridge {
-        Some(b) => format!("{} {}", b.name, b.mac.as_deref().unwrap_or("")),
-        None => format!("{} MISSING", n.bridge_name),
-    };
+    let flag = if n.bridge_missing() { "! " } else { "" };
     let _ = writeln!(
         out,
-        "{flag}network {}  [{}]  bridge {}  gateway {}  {}{}",
+        "{flag}network {}  [{}]  {}  gateway {}  {}{}",
         n.name,
         n.id,
-        bridge.trim_end(),
+        n.fabric(),
         n.gateways.join(" "),
         nat(t, n),
         if n.icc { "" } else { "  icc off" }
@@ -141,23 +140,23 @@ fn member(c: &Ctr, a: &Attachment, last: bool, out: &mut String) {
     };
     let _ = writeln!(out, "  {corner} {}  ({})", c.name, ctr_state(c));
     let live = c.state == "running";
-    let pair = if live {
+    let pair = if a.bridge.is_empty() {
         format!(
-            "{}{}  <══>  {}{}",
+            "link {} (on the parent, no veth)",
+            end(&a.inside, &a.ifname)
+        )
+    } else if live {
+        format!(
+            "veth {}{}  <══>  {}{}",
             mark(&a.outside),
             end(&a.outside, &a.host_veth),
             mark(&a.inside),
             end(&a.inside, &a.ifname)
         )
     } else {
-        format!("{} <══> {} (not running)", a.host_veth, a.ifname)
+        format!("veth {} <══> {} (not running)", a.host_veth, a.ifname)
     };
-    let _ = writeln!(
-        out,
-        "  {bar}   veth {pair}  {}  {}",
-        a.addrs.join(" "),
-        a.mac
-    );
+    let _ = writeln!(out, "  {bar}   {pair}  {}  {}", a.addrs.join(" "), a.mac);
     if a.dns.len() > 1 {
         let _ = writeln!(out, "  {bar}   dns {}", a.dns.join(", "));
     }

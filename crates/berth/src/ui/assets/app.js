@@ -61,11 +61,12 @@ function networkCard(t, n) {
   for (const c of t.containers) {
     for (const a of c.links) if (a.network === n.name) members.push(`${c.name} ${a.addrs.join(" ")}`);
   }
-  const nat = n.internal ? "internal (no traffic in or out)" : n.masquerade ? "masquerade out of the uplink" : "off (routed)";
+  const nat = !n.bridge_name ? "none (on the parent's LAN)" : n.internal ? "internal (no traffic in or out)" : n.masquerade ? "masquerade out of the uplink" : "off (routed)";
   const b = n.bridge;
-  return el("div", { class: "card network" + (b ? "" : " bad"), id: "net-" + n.name },
+  return el("div", { class: "card network" + (b || !n.bridge_name ? "" : " bad"), id: "net-" + n.name },
     el("h3", {}, "network ", n.name),
-    kv("bridge", b ? `${b.name} ${b.mac || ""}` : `${n.bridge_name} MISSING`),
+    kv(n.bridge_name ? "bridge" : n.driver,
+      b ? `${b.name} ${b.mac || ""}` : n.bridge_name ? `${n.bridge_name} MISSING` : `on parent ${n.parent || "?"}`),
     kv("gateway", n.gateways.join(" ")),
     kv("NAT", nat),
     kv("icc", n.icc ? "on" : "off"),
@@ -87,11 +88,12 @@ function attachment(a, running) {
     el("tr", {}, el("th", {}, "interface"), el("th", {}, "rx bytes"), el("th", {}, "rx pkts"),
       el("th", {}, "tx bytes"), el("th", {}, "tx pkts")));
   if (running) {
-    table.append(countersRow("container", a.inside), countersRow("host", a.outside));
+    table.append(countersRow("container", a.inside));
+    if (a.bridge) table.append(countersRow("host", a.outside));
   }
   return el("div", { class: "attachment" },
-    kv("network", `${a.network} (bridge ${a.bridge})`),
-    kv("interface", `${ifaceLabel(a.inside, a.ifname)} ⇄ ${ifaceLabel(a.outside, a.host_veth)}`),
+    kv("network", a.bridge ? `${a.network} (bridge ${a.bridge})` : a.network),
+    kv("interface", a.bridge ? `${ifaceLabel(a.inside, a.ifname)} ⇄ ${ifaceLabel(a.outside, a.host_veth)}` : ifaceLabel(a.inside, a.ifname)),
     kv("addresses", a.addrs.join(" ")),
     kv("MAC", a.mac),
     kv("DNS names", a.dns.join(", ")),
