@@ -94,6 +94,7 @@ impl Engine {
                 started_at: None,
                 finished_at: None,
                 ports: Vec::new(),
+                cni: None,
             };
             tx.insert_container(&c)?;
             let mut eps = Vec::new();

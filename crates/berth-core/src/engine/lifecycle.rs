@@ -21,6 +21,9 @@ pub(crate) fn teardown_plan(
     eps: &[Endpoint],
     nets: &[Network],
 ) -> Plan {
+    if c.cni.is_some() {
+        return super::cni::teardown_plan(c, eps, nets);
+    }
     let mut steps = Vec::new();
     if let Some(Step::Nft { undo, .. }) = ports_step(c, eps, nets) {
         steps.push(Step::Nft {
@@ -106,6 +109,10 @@ impl Engine {
 
     /// True when the container's process is alive.
     pub fn is_running(c: &Container) -> bool {
+        if let Some(a) = &c.cni {
+            // A CNI attachment lives as long as the runtime's namespace.
+            return c.state == ContainerState::Running && crate::kernel::netns::is_pinned(&a.netns);
+        }
         c.state == ContainerState::Running && c.pid.is_some_and(|p| pid_alive(p, c.pid_start))
     }
 
@@ -114,6 +121,7 @@ impl Engine {
     pub fn prepare_start(&mut self, key: &str) -> Result<Container> {
         require_root()?;
         let c = self.container(key)?;
+        super::cni::refuse(&c, "start")?;
         if Self::is_running(&c) {
             return Err(Error::conflict(format!(
                 "container {} is already running",
@@ -230,6 +238,7 @@ impl Engine {
     pub fn connect(&mut self, key: &str, attach: NetworkAttach) -> Result<Endpoint> {
         require_root()?;
         let c = self.container(key)?;
+        super::cni::refuse(&c, "connect")?;
         let running = Self::is_running(&c);
         let (old_eps, old_nets) = self.container_networks(&c)?;
         let mut plan = Plan::default();
@@ -284,6 +293,7 @@ impl Engine {
     pub fn disconnect(&mut self, key: &str, network: &str) -> Result<()> {
         require_root()?;
         let c = self.container(key)?;
+        super::cni::refuse(&c, "disconnect")?;
         let net = self.network(network)?;
         let (eps, nets) = self.container_networks(&c)?;
         let ep = eps

@@ -4,6 +4,7 @@
 //! operation left by a crash is finished or undone by the next berth command
 //! (see [`reconcile`]).
 
+mod cni;
 mod container;
 mod drivers;
 mod expected;
@@ -17,6 +18,7 @@ mod ports;
 pub mod reconcile;
 mod view;
 
+pub use cni::{CniAdded, CniFailure, CniResult, Status as CniStatus};
 pub use container::StartSpec;
 pub use reconcile::ReconcileReport;
 

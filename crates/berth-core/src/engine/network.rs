@@ -43,6 +43,17 @@ impl Engine {
             )));
         }
         let subnets = req.subnet_requests()?;
+        self.create_bridge_network(req, &subnets, |_| Ok(()))
+    }
+
+    /// Plans, records and builds a bridge network; `adjust` may refine the
+    /// planned network before it is recorded (CNI's address ranges).
+    pub(crate) fn create_bridge_network(
+        &mut self,
+        req: &NetworkCreate,
+        subnets: &[SubnetRequest],
+        adjust: impl FnOnce(&mut Network) -> Result<()>,
+    ) -> Result<Network> {
         let _lock = self.lock()?;
         let facts = HostFacts::read(self.applier()?.host())?;
         let id = ids::new_id()?;
@@ -55,7 +66,8 @@ impl Engine {
                     req.name
                 )));
             }
-            let net = plan_bridge_network(req, &id, &subnets, &existing, &facts, false)?;
+            let mut net = plan_bridge_network(req, &id, subnets, &existing, &facts, false)?;
+            adjust(&mut net)?;
             plan = bridge_plan(&net);
             tx.insert_network(&net)?;
             tx.insert_op("create_network", &net.id, &plan.to_json())?;
@@ -341,6 +353,8 @@ pub(crate) fn plan_ipam(
             gateway,
             ip_range: s.ip_range,
             aux: s.aux.clone(),
+            range_start: None,
+            range_end: None,
         });
     }
     if !out.iter().any(|c| c.subnet.addr().is_ipv4()) {
@@ -356,6 +370,8 @@ pub(crate) fn plan_ipam(
                 gateway: ipam::first_host(&subnet),
                 ip_range: None,
                 aux: BTreeMap::new(),
+                range_start: None,
+                range_end: None,
             },
         );
     }
@@ -367,6 +383,8 @@ pub(crate) fn plan_ipam(
             gateway: ipam::first_host(&subnet),
             ip_range: None,
             aux: BTreeMap::new(),
+            range_start: None,
+            range_end: None,
         });
     }
     Ok(out)

@@ -166,7 +166,7 @@ impl Engine {
         let rules: Vec<_> = nets.iter().filter_map(network_rules).collect();
         let mut ports = Batch::new();
         for c in self.containers()? {
-            if !Self::is_running(&c) || !crate::kernel::netns::is_pinned(&self.paths.netns(&c.id)) {
+            if !Self::is_running(&c) || !crate::kernel::netns::is_pinned(&self.netns_path(&c)) {
                 continue;
             }
             let (eps, cnets) = self

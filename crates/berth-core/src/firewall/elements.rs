@@ -146,6 +146,14 @@ impl PortRule {
         render(&[self.element()], false)
     }
 
+    /// The command that looks this element up (`get element`, which fails
+    /// when it is missing): for CNI CHECK.
+    pub fn get(&self) -> String {
+        let (family, map, elem) = self.element();
+        let key = elem.split(" : ").next().unwrap_or(&elem);
+        format!("get element {family} {TABLE} {map} {{ {key} }}")
+    }
+
     /// Commands removing this element (idempotent).
     pub fn remove(&self) -> Batch {
         render(&[self.element()], true)

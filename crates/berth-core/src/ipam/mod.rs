@@ -94,26 +94,25 @@ pub fn assignable(cfg: &IpamConfig, ip: &IpAddr) -> bool {
 }
 
 /// Allocates the next free assignable address after `after` (wrapping
-/// around), within `--ip-range` when set, like Docker's sequential
-/// allocator. `in_use` is asked about each candidate (an indexed store
-/// lookup), so an allocation costs O(1) probes while addresses are free,
-/// whatever the number of containers. `None` when the range is full.
+/// around), within `--ip-range` and `range_start..=range_end` when set, like
+/// Docker's sequential allocator. `in_use` is asked about each candidate (an
+/// indexed store lookup), so an allocation costs O(1) probes while
+/// addresses are free, whatever the number of containers. `None` when the
+/// range is full.
 pub fn allocate_after<E>(
     cfg: &IpamConfig,
     after: Option<IpAddr>,
     mut in_use: impl FnMut(&IpAddr) -> Result<bool, E>,
 ) -> Result<Option<IpAddr>, E> {
-    let range = cfg.ip_range.unwrap_or(cfg.subnet);
-    let base = offset(&cfg.subnet, &range.network());
-    let size: u128 = match range {
-        IpNet::V4(n) => 1u128 << (32 - n.prefix_len()),
-        IpNet::V6(n) => 1u128
-            .checked_shl(u32::from(128 - n.prefix_len()))
-            .unwrap_or(u128::MAX),
+    let Some((base, size)) = span(cfg) else {
+        return Ok(None);
     };
-    let first = match after {
-        Some(a) if range.contains(&a) => (offset(&cfg.subnet, &a) - base + 1) % size,
-        _ => 0,
+    let first = match after.filter(|a| cfg.subnet.contains(a)) {
+        Some(a) => match offset(&cfg.subnet, &a).checked_sub(base) {
+            Some(d) if d < size => (d + 1) % size,
+            _ => 0,
+        },
+        None => 0,
     };
     // Bound the scan: a /64 cannot be walked, and a million probes means full.
     for i in 0..size.min(1 << 20) {
@@ -123,6 +122,27 @@ pub fn allocate_after<E>(
         }
     }
     Ok(None)
+}
+
+/// The offsets (first, count) inside the subnet that allocation walks:
+/// `ip_range` (or the whole subnet) cut to `range_start..=range_end`.
+fn span(cfg: &IpamConfig) -> Option<(u128, u128)> {
+    let range = cfg.ip_range.unwrap_or(cfg.subnet);
+    let mut lo = offset(&cfg.subnet, &range.network());
+    let size: u128 = match range {
+        IpNet::V4(n) => 1u128 << (32 - n.prefix_len()),
+        IpNet::V6(n) => 1u128
+            .checked_shl(u32::from(128 - n.prefix_len()))
+            .unwrap_or(u128::MAX),
+    };
+    let mut hi = lo.saturating_add(size - 1);
+    if let Some(s) = cfg.range_start.filter(|s| range.contains(s)) {
+        lo = lo.max(offset(&cfg.subnet, &s));
+    }
+    if let Some(e) = cfg.range_end.filter(|e| range.contains(e)) {
+        hi = hi.min(offset(&cfg.subnet, &e));
+    }
+    (lo <= hi).then(|| (lo, (hi - lo).saturating_add(1)))
 }
 
 /// The lowest free assignable address given the set of used ones (pure

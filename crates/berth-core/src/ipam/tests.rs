@@ -7,6 +7,8 @@ fn cfg(subnet: &str, gw: &str) -> IpamConfig {
         gateway: gw.parse().unwrap(),
         ip_range: None,
         aux: BTreeMap::new(),
+        range_start: None,
+        range_end: None,
     }
 }
 
@@ -80,4 +82,30 @@ fn sequential_allocation_wraps_around() {
     };
     assert_eq!(next("10.0.0.2").unwrap().to_string(), "10.0.0.4");
     assert_eq!(next("10.0.0.6").unwrap().to_string(), "10.0.0.2");
+}
+
+#[test]
+fn allocation_stays_between_range_start_and_end() {
+    let mut c = cfg("10.0.0.0/24", "10.0.0.1");
+    c.range_start = Some("10.0.0.10".parse().unwrap());
+    c.range_end = Some("10.0.0.12".parse().unwrap());
+    let mut used = BTreeSet::new();
+    let mut got = Vec::new();
+    while let Some(ip) = allocate(&c, &used) {
+        used.insert(ip);
+        got.push(ip.to_string());
+    }
+    assert_eq!(got, ["10.0.0.10", "10.0.0.11", "10.0.0.12"]);
+    // After the last one, allocation wraps to the start of the range.
+    used.remove(&"10.0.0.10".parse().unwrap());
+    let next = allocate_after::<()>(&c, Some("10.0.0.12".parse().unwrap()), |ip| {
+        Ok(used.contains(ip))
+    });
+    assert_eq!(next.unwrap().unwrap().to_string(), "10.0.0.10");
+    c.range_start = Some("10.0.0.20".parse().unwrap());
+    assert_eq!(
+        allocate(&c, &BTreeSet::new()),
+        None,
+        "start after end: empty"
+    );
 }

@@ -18,9 +18,11 @@ pub mod nft;
 pub mod nftrace;
 pub mod observe;
 pub mod packet;
+pub mod probe;
 pub mod route_get;
 pub mod scratch;
 pub mod sysctl;
+pub mod tc;
 
 pub use facts::HostFacts;
 pub use netlink::{Netlink, Request};

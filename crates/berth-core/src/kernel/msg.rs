@@ -175,8 +175,8 @@ pub fn add_address(index: u32, addr: IpNet, ifname: &str) -> Request {
     }
 }
 
-/// Add a default route via `gw` (through interface index `oif`).
-pub fn default_route(gw: IpAddr, oif: u32) -> Request {
+/// A unicast route via `gw` through interface index `oif`, no destination.
+fn route_via(gw: IpAddr, oif: u32) -> RouteMessage {
     let mut m = RouteMessage::default();
     m.header.address_family = family(&gw);
     m.header.table = RouteHeader::RT_TABLE_MAIN;
@@ -186,10 +186,31 @@ pub fn default_route(gw: IpAddr, oif: u32) -> Request {
     m.attributes
         .push(RouteAttribute::Gateway(RouteAddress::from(gw)));
     m.attributes.push(RouteAttribute::Oif(oif));
+    m
+}
+
+/// Add a default route via `gw` (through interface index `oif`).
+pub fn default_route(gw: IpAddr, oif: u32) -> Request {
+    Request {
+        msg: RouteNetlinkMessage::NewRoute(route_via(gw, oif)),
+        flags: NLM_F_CREATE | NLM_F_REPLACE,
+        what: format!("add default route via {gw}"),
+    }
+}
+
+/// Add a route to `dst` via `gw` (through interface index `oif`).
+pub fn route(dst: IpNet, gw: IpAddr, oif: u32) -> Request {
+    let mut m = route_via(gw, oif);
+    m.header.destination_prefix_length = dst.prefix_len();
+    let dst_addr = match dst.network() {
+        IpAddr::V4(v4) => RouteAddress::Inet(v4),
+        IpAddr::V6(v6) => RouteAddress::Inet6(v6),
+    };
+    m.attributes.push(RouteAttribute::Destination(dst_addr));
     Request {
         msg: RouteNetlinkMessage::NewRoute(m),
         flags: NLM_F_CREATE | NLM_F_REPLACE,
-        what: format!("add default route via {gw}"),
+        what: format!("add route to {dst} via {gw}"),
     }
 }
 

@@ -95,6 +95,10 @@ pub struct Container {
     pub finished_at: Option<String>,
     /// Published ports, resolved to concrete host ports.
     pub ports: Vec<PortBinding>,
+    /// Set for a container attached by a CNI runtime (berth's plugin mode):
+    /// it has no process of berth's and lives in the runtime's namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cni: Option<super::cni::CniAttachment>,
 }
 
 /// A container's attachment to one network.

@@ -1,6 +1,7 @@
 //! berth's data model: networks, containers, endpoints and published ports,
 //! with the pure validation of everything a user can type.
 
+pub mod cni;
 mod container;
 pub mod network;
 mod port;

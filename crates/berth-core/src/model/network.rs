@@ -72,6 +72,12 @@ pub struct IpamConfig {
     pub ip_range: Option<IpNet>,
     /// Addresses reserved by name (`--aux-address name=ip`).
     pub aux: BTreeMap<String, IpAddr>,
+    /// First address handed out (CNI `rangeStart`), within `ip_range`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub range_start: Option<IpAddr>,
+    /// Last address handed out (CNI `rangeEnd`), within `ip_range`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub range_end: Option<IpAddr>,
 }
 
 /// A stored network.

@@ -111,6 +111,12 @@ impl Applier {
                 ifname,
                 gateways,
             } => self.default_routes(netns, ifname, gateways),
+            Step::Routes {
+                netns,
+                ifname,
+                routes,
+            } => self.routes(netns, ifname, routes),
+            Step::Shape { host, shaping } => crate::kernel::tc::shape(host, shaping),
             Step::NameNetns { pin, link, owner } => {
                 netns_names::name_or_warn(pin, link, owner);
                 Ok(())
@@ -138,6 +144,24 @@ impl Applier {
             gateways
                 .iter()
                 .map(|g| msg::default_route(*g, index))
+                .collect(),
+        )
+    }
+
+    fn routes(
+        &mut self,
+        ns: &std::path::Path,
+        ifname: &str,
+        routes: &[(ipnet::IpNet, std::net::IpAddr)],
+    ) -> Result<()> {
+        let (_, nl) = self.ns.get(&ns.to_path_buf())?;
+        let index = nl
+            .link_index(ifname)?
+            .ok_or_else(|| Error::kernel(format!("{ifname} is missing in {}", ns.display())))?;
+        nl.run(
+            routes
+                .iter()
+                .map(|(dst, gw)| msg::route(*dst, *gw, index))
                 .collect(),
         )
     }

@@ -125,6 +125,25 @@ pub enum Step {
         /// Gateways on that interface's network.
         gateways: Vec<IpAddr>,
     },
+    /// Routes (other than default routes) through a container interface
+    /// (a CNI configuration's `routes`). Undo: none (they go with the veth).
+    Routes {
+        /// The container's namespace.
+        netns: PathBuf,
+        /// Interface inside the container.
+        ifname: String,
+        /// Destination and next hop of each route.
+        routes: Vec<(IpNet, IpAddr)>,
+    },
+    /// Limit the traffic of a veth with `tc` (CNI `bandwidth`): into the
+    /// container on the host end's egress, out of it on the host end's
+    /// ingress. Undo: none (the qdiscs go with the veth).
+    Shape {
+        /// Host end of the veth.
+        host: String,
+        /// The limits.
+        shaping: crate::model::cni::Shaping,
+    },
     /// A step of the macvlan, ipvlan or overlay driver (see [`DriverStep`]).
     Driver(DriverStep),
 }
@@ -142,6 +161,8 @@ impl Step {
             Step::RemoveNetns { .. } => "remove_netns",
             Step::AttachPort { .. } => "attach_port",
             Step::DefaultRoutes { .. } => "default_routes",
+            Step::Routes { .. } => "routes",
+            Step::Shape { .. } => "shape",
             Step::NameNetns { .. } => "name_netns",
             Step::UnnameNetns { .. } => "unname_netns",
             Step::Driver(d) => d.kind(),

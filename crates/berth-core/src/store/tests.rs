@@ -15,6 +15,8 @@ fn network() -> Network {
             gateway: "10.0.0.1".parse().unwrap(),
             ip_range: None,
             aux: BTreeMap::new(),
+            range_start: None,
+            range_end: None,
         }],
         options: BTreeMap::new(),
         labels: BTreeMap::new(),
@@ -41,6 +43,7 @@ fn container(id: &str) -> crate::model::Container {
         started_at: None,
         finished_at: None,
         ports: vec![],
+        cni: None,
     }
 }
 

@@ -23,6 +23,8 @@ fn network(name: &str, bridge: &str, subnet: &str) -> Network {
             gateway: berth_core::ipam::first_host(&subnet),
             ip_range: None,
             aux: Default::default(),
+            range_start: None,
+            range_end: None,
         }],
         options: Default::default(),
         labels: Default::default(),

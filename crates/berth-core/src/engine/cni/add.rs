@@ -1,0 +1,286 @@
+//! CNI ADD: record the attachment (container, endpoint, host ports and the
+//! plan, in one transaction), then build it (veth into the runtime's
+//! namespace, addresses and routes, map elements, limits), then commit.
+
+use super::{check_netns, host_mac, CniAdded, CniFailure, CniResult};
+use crate::engine::container::{delete_ops, new_endpoint, ports_step, veth_step};
+use crate::engine::{ports, require_root, Engine};
+use crate::error::{Error, Result};
+use crate::ids;
+use crate::ipam;
+use crate::model::cni::{CniAdd, CniAddresses};
+use crate::model::{Container, ContainerConfig, ContainerState, Endpoint, Network, NetworkAttach};
+use crate::plan::{Plan, Step};
+use crate::store::Tx;
+use ipnet::IpNet;
+use std::net::IpAddr;
+
+impl Engine {
+    /// CNI ADD: attaches the runtime's namespace to the network, creating
+    /// the network first if it does not exist. Returns when the container
+    /// can send and receive and its ports forward; on failure nothing is
+    /// left behind.
+    pub fn cni_add(&mut self, req: &CniAdd) -> CniResult<CniAdded> {
+        let mut clock = super::Clock::new();
+        require_root()?;
+        check_netns(&req.attachment.netns)?;
+        let net = self.cni_network(&req.network, &req.addresses)?;
+        clock.lap("network");
+        if self.store.read(|tx| {
+            Ok(tx.has_op("create_network", &net.id)? || tx.has_op("remove_network", &net.id)?)
+        })? {
+            return Err(CniFailure::TryAgain(format!(
+                "network {} is being created or removed: try again",
+                net.name
+            )));
+        }
+        let wanted: Vec<_> = req
+            .ports
+            .iter()
+            .filter_map(|p| Some((p.proto, p.host_ip, p.host_ports?.0)))
+            .collect();
+        let listeners = crate::kernel::facts::bound_ports(&wanted);
+        clock.lap("listeners");
+        let mut plan = Plan::default();
+        let mut routes = Vec::new();
+        let (c, ep) = self.store.write(|tx| {
+            let (c, ep) = record(tx, req, &net, &listeners)?;
+            (plan, routes) = attach_plan(req, &c, &ep, &net);
+            tx.insert_op("create", &c.id, &plan.to_json())?;
+            Ok((c, ep))
+        })?;
+        clock.lap("record");
+        if let Err(e) = self.applier()?.apply("cni_add", &plan) {
+            self.store.write(|tx| {
+                tx.delete_container(&c.id)?;
+                delete_ops(tx, "create", &c.id)
+            })?;
+            return Err(interface_taken(e, req));
+        }
+        clock.lap("apply");
+        self.store.write(|tx| delete_ops(tx, "create", &c.id))?;
+        clock.lap("commit");
+        Ok(CniAdded {
+            bridge_mac: net.bridge.as_deref().and_then(host_mac),
+            host_mac: host_mac(&ep.host_veth),
+            network: net,
+            container: c,
+            endpoint: ep,
+            routes,
+        })
+    }
+}
+
+/// A veth that cannot be created because the runtime's namespace already
+/// has an interface of that name is a conflict, not a kernel failure.
+fn interface_taken(e: Error, req: &CniAdd) -> CniFailure {
+    let a = &req.attachment;
+    if e.message().contains("File exists") {
+        return Error::conflict(format!(
+            "an interface named {} already exists in {}: DEL the previous attachment or choose another CNI_IFNAME; nothing was changed",
+            a.ifname,
+            a.netns.display()
+        ))
+        .into();
+    }
+    e.into()
+}
+
+/// Records the container, its endpoint and its host ports.
+fn record(
+    tx: &Tx,
+    req: &CniAdd,
+    net: &Network,
+    listeners: &[crate::kernel::facts::Listener],
+) -> Result<(Container, Endpoint)> {
+    let a = &req.attachment;
+    if tx.has_op("remove_network", &net.id)? || tx.has_op("create_network", &net.id)? {
+        return Err(Error::conflict(format!(
+            "network {} is being created or removed: try again",
+            net.name
+        )));
+    }
+    let name = a.record_name();
+    if tx.container(&name)?.is_some_and(|c| c.name == name) {
+        return Err(Error::conflict(format!(
+            "container {} is already attached to network {} as {}: DEL it first",
+            a.container_id, a.network, a.ifname
+        )));
+    }
+    let attach = network_attach(tx, req, net)?;
+    let now = crate::model::now_rfc3339();
+    let mut c = Container {
+        id: ids::new_id()?,
+        name,
+        created: now.clone(),
+        config: ContainerConfig {
+            networks: vec![attach.clone()],
+            publish: req.ports.clone(),
+            ..Default::default()
+        },
+        state: ContainerState::Running,
+        pid: None,
+        pid_start: None,
+        supervisor_pid: None,
+        exit_code: None,
+        started_at: Some(now),
+        finished_at: None,
+        ports: Vec::new(),
+        cni: Some(a.clone()),
+    };
+    tx.insert_container(&c)?;
+    let ep = new_endpoint(tx, &c.id, net, &attach, 0, &a.ifname)?;
+    if !req.ports.is_empty() {
+        if net.internal {
+            return Err(Error::invalid(format!(
+                "cannot publish ports on network {}: it is internal (no traffic in or out)",
+                net.name
+            )));
+        }
+        c.ports = ports::reserve(tx, &c.id, &req.ports, net.host_binding_ipv4, listeners)?;
+        tx.update_container(&c)?;
+    }
+    Ok((c, ep))
+}
+
+/// The endpoint request: the requested or given addresses (checked here,
+/// with CNI's words), MAC and aliases.
+fn network_attach(tx: &Tx, req: &CniAdd, net: &Network) -> Result<NetworkAttach> {
+    let (wanted, given): (Vec<IpAddr>, bool) = match &req.addresses {
+        CniAddresses::Allocate(ips) => (ips.clone(), false),
+        CniAddresses::Given(nets) => (nets.iter().map(|(n, _)| n.addr()).collect(), true),
+    };
+    let mut attach = NetworkAttach {
+        network: net.name.clone(),
+        aliases: req.aliases.clone(),
+        mac: req.mac.clone(),
+        ..Default::default()
+    };
+    for ip in wanted {
+        let subnets: Vec<String> = net.ipam.iter().map(|c| c.subnet.to_string()).collect();
+        let cfg = net
+            .ipam
+            .iter()
+            .find(|c| c.subnet.contains(&ip))
+            .ok_or_else(|| {
+                Error::invalid(format!(
+                    "address {ip} is not in network {}'s subnets ({}); nothing was changed",
+                    net.name,
+                    subnets.join(", ")
+                ))
+            })?;
+        if given {
+            check_prefix(req, ip, cfg.subnet)?;
+        }
+        if !ipam::assignable(cfg, &ip) {
+            return Err(Error::invalid(format!(
+                "address {ip} cannot be given to a container: it is the network, broadcast, gateway or a reserved address of {}",
+                cfg.subnet
+            )));
+        }
+        if tx.addr_in_use(&net.id, &ip)? {
+            return Err(Error::conflict(format!(
+                "address {ip} is already in use on network {}; nothing was changed",
+                net.name
+            )));
+        }
+        match ip {
+            IpAddr::V4(v4) if attach.ip.is_none() => attach.ip = Some(v4),
+            IpAddr::V6(v6) if attach.ip6.is_none() => attach.ip6 = Some(v6),
+            _ => {
+                return Err(Error::invalid(format!(
+                "more than one IPv{} address requested ({ip}): berth gives one address per family",
+                if ip.is_ipv4() { 4 } else { 6 }
+            )))
+            }
+        }
+    }
+    Ok(attach)
+}
+
+/// An address from a previous plugin must have its subnet's prefix.
+fn check_prefix(req: &CniAdd, ip: IpAddr, subnet: IpNet) -> Result<()> {
+    let CniAddresses::Given(nets) = &req.addresses else {
+        return Ok(());
+    };
+    match nets.iter().find(|(n, _)| n.addr() == ip) {
+        Some((n, _)) if n.prefix_len() != subnet.prefix_len() => Err(Error::invalid(format!(
+            "prevResult address {n} does not match the network's subnet {subnet}"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// The plan of an attachment, and the routes it makes in the container.
+fn attach_plan(
+    req: &CniAdd,
+    c: &Container,
+    ep: &Endpoint,
+    net: &Network,
+) -> (Plan, Vec<(IpNet, IpAddr)>) {
+    let ns = &req.attachment.netns;
+    let routes = resolved_routes(req, ep, net);
+    let mut veth = veth_step(ns, ep, net, false);
+    if let Step::CreateVeth { gateways, .. } = &mut veth {
+        *gateways = routes
+            .iter()
+            .filter(|(dst, _)| dst.prefix_len() == 0)
+            .map(|(_, gw)| *gw)
+            .collect();
+    }
+    let mut steps = vec![veth];
+    let others: Vec<(IpNet, IpAddr)> = routes
+        .iter()
+        .filter(|(dst, _)| dst.prefix_len() != 0)
+        .copied()
+        .collect();
+    if !others.is_empty() {
+        steps.push(Step::Routes {
+            netns: ns.clone(),
+            ifname: ep.ifname.clone(),
+            routes: others,
+        });
+    }
+    steps.extend(ports_step(
+        c,
+        std::slice::from_ref(ep),
+        std::slice::from_ref(net),
+    ));
+    if let Some(shaping) = req.shaping {
+        steps.push(Step::Shape {
+            host: ep.host_veth.clone(),
+            shaping,
+        });
+    }
+    (Plan { steps }, routes)
+}
+
+/// The requested routes with their next hops: the network's gateway of the
+/// route's family where none is given; routes of a family the container
+/// has no address of are dropped, and internal networks get none.
+fn resolved_routes(req: &CniAdd, ep: &Endpoint, net: &Network) -> Vec<(IpNet, IpAddr)> {
+    if net.internal {
+        return Vec::new();
+    }
+    let mut out: Vec<(IpNet, IpAddr)> = Vec::new();
+    for r in &req.routes {
+        let v6 = r.dst.addr().is_ipv6();
+        let has = if v6 {
+            ep.ipv6.is_some()
+        } else {
+            ep.ipv4.is_some()
+        };
+        let gw = r.gw.or_else(|| {
+            net.ipam
+                .iter()
+                .find(|c| c.subnet.addr().is_ipv6() == v6)
+                .map(|c| c.gateway)
+        });
+        if let (true, Some(gw)) = (has, gw) {
+            if !out.iter().any(|(d, _)| *d == r.dst) {
+                out.push((r.dst, gw));
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,79 @@
+//! CNI DEL and GC: take attachments down and forget them. Both are best
+//! effort and idempotent: an attachment that is gone already, a namespace
+//! the runtime deleted first, a veth that went with it — all succeed, and
+//! whatever remains is freed (elements, veth, address, host ports).
+
+use super::{teardown_plan, CniResult};
+use crate::engine::container::delete_ops;
+use crate::engine::{require_root, Engine};
+use crate::model::Container;
+
+impl Engine {
+    /// CNI DEL of attachment (`network`, `container_id`, `ifname`). Returns
+    /// whether there was anything to remove; when it returns, the ports no
+    /// longer forward and the address is free.
+    pub fn cni_del(&mut self, network: &str, container_id: &str, ifname: &str) -> CniResult<bool> {
+        require_root()?;
+        let Some(c) = self.cni_record(network, container_id, ifname)? else {
+            return Ok(false);
+        };
+        self.cni_detach(&c)?;
+        Ok(true)
+    }
+
+    /// CNI GC: detaches every attachment of `network` whose (container id,
+    /// interface) is not in `valid`. Returns the names of the records
+    /// removed; keeps going past failures and reports the first.
+    pub fn cni_gc(&mut self, network: &str, valid: &[(String, String)]) -> CniResult<Vec<String>> {
+        require_root()?;
+        let stale: Vec<Container> = self
+            .containers()?
+            .into_iter()
+            .filter(|c| {
+                c.cni.as_ref().is_some_and(|a| {
+                    a.network == network
+                        && !valid
+                            .iter()
+                            .any(|(id, ifname)| *id == a.container_id && *ifname == a.ifname)
+                })
+            })
+            .collect();
+        let mut removed = Vec::new();
+        let mut first_error = None;
+        for c in stale {
+            match self.cni_detach(&c) {
+                Ok(()) => removed.push(c.name),
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(removed),
+        }
+    }
+
+    /// Records the teardown of CNI container `c`, applies it (roll forward:
+    /// a crash is finished by the next berth command) and forgets it.
+    fn cni_detach(&mut self, c: &Container) -> CniResult<()> {
+        let (eps, nets) = self.store.read(|tx| {
+            let eps = tx.container_endpoints(&c.id)?;
+            let mut nets = Vec::new();
+            for e in &eps {
+                nets.extend(tx.network(&e.network_id)?);
+            }
+            Ok((eps, nets))
+        })?;
+        let plan = teardown_plan(c, &eps, &nets);
+        self.record("remove", &c.id, &plan, |_| Ok(()))?;
+        for e in self.applier()?.apply_forward("cni_del", &plan) {
+            eprintln!("berth: warning: detaching {}: {e}", c.name);
+        }
+        self.store.write(|tx| {
+            tx.delete_container(&c.id)?;
+            delete_ops(tx, "remove", &c.id)
+        })?;
+        Ok(())
+    }
+}
