@@ -186,7 +186,7 @@ pub fn container(engine: &mut Engine, c: &Container) -> anyhow::Result<Value> {
         networks.insert(n.name.clone(), v);
     }
     let mut settings = json!({
-        "SandboxKey": if running { engine.paths.netns(&c.id).display().to_string() } else { String::new() },
+        "SandboxKey": if running { engine.netns_path(c).display().to_string() } else { String::new() },
         "Ports": if running { ports(&c.ports) } else { json!({}) },
         "Networks": networks,
     });

@@ -3,6 +3,7 @@
 
 mod cli;
 mod cmd;
+mod cni;
 mod doctor;
 mod format;
 mod inspect;
@@ -13,6 +14,10 @@ mod ui;
 use clap::Parser;
 
 fn main() {
+    // A runtime executing berth as a CNI plugin: no command line to parse.
+    if std::env::var_os("CNI_COMMAND").is_some() {
+        std::process::exit(cni::main());
+    }
     let cli = cli::Cli::parse();
     let is_run = matches!(cli.cmd, cli::Cmd::Run(_));
     let code = match cmd::dispatch(cli) {
