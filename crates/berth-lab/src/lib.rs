@@ -75,6 +75,7 @@
 mod error;
 mod exec;
 mod lab;
+mod link;
 mod ns;
 mod snapshot;
 mod teardown;

@@ -12,6 +12,10 @@ pub struct Cli {
     /// relocates all of berth's files under DIR.
     #[arg(long, env = "BERTH_ROOT", global = true, value_name = "DIR")]
     pub root: Option<PathBuf>,
+    /// Cluster store of overlay networks, shared by every host:
+    /// etcd://HOST:PORT[,HOST:PORT...].
+    #[arg(long, env = "BERTH_STORE", global = true, value_name = "URL")]
+    pub store: Option<String>,
     /// The command.
     #[command(subcommand)]
     pub cmd: Cmd,
@@ -44,6 +48,9 @@ pub enum Cmd {
     System(SystemCmd),
     /// The article's experiments, step by step, in a throwaway namespace.
     Tour(TourArgs),
+    /// Keep this host's overlay networks in step with the cluster store
+    /// (runs until killed; one per host).
+    Agent(AgentArgs),
     /// Show the live picture: namespaces, veth pairs, bridges, ports, NAT.
     Topology(TopologyArgs),
     /// Serve a live web page of the topology (loopback only by default).
@@ -335,6 +342,17 @@ pub enum SystemCmd {
         #[arg(short, long)]
         force: bool,
     },
+}
+
+/// `agent`.
+#[derive(Debug, Args)]
+pub struct AgentArgs {
+    /// Synchronise once and exit.
+    #[arg(long)]
+    pub once: bool,
+    /// Seconds between synchronisations when nothing changes.
+    #[arg(long, default_value_t = 2)]
+    pub interval: u64,
 }
 
 /// `tour`.

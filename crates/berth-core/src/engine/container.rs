@@ -73,6 +73,13 @@ impl Engine {
                 ..Default::default()
             });
         }
+        let hostname = config.hostname.clone();
+        let owner = super::overlay::Owner {
+            id: &id,
+            name: &name,
+            hostname: &hostname,
+        };
+        let overlay = self.overlay_prepare(&owner, &mut config.networks)?;
         let listeners = if config.publish.is_empty() {
             Vec::new()
         } else {
@@ -127,6 +134,9 @@ impl Engine {
         }
         self.store
             .write(|tx| delete_ops(tx, "create", &container.id))?;
+        if overlay {
+            self.overlay_changed(None);
+        }
         Ok(container)
     }
 

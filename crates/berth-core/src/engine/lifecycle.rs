@@ -219,6 +219,7 @@ impl Engine {
         let plan = teardown_plan(&self.paths, &c, &eps, &nets);
         self.record("remove", &c.id, &plan, |_| Ok(()))?;
         self.finish_remove_container(&c.id, &plan)?;
+        self.overlay_changed(Some(&c.id));
         Ok(c)
     }
 
@@ -235,10 +236,17 @@ impl Engine {
     }
 
     /// `network connect`: attaches a container (running or not) to a network.
-    pub fn connect(&mut self, key: &str, attach: NetworkAttach) -> Result<Endpoint> {
+    pub fn connect(&mut self, key: &str, mut attach: NetworkAttach) -> Result<Endpoint> {
         require_root()?;
         let c = self.container(key)?;
         super::cni::refuse(&c, "connect")?;
+        let hostname = c.config.hostname.clone();
+        let owner = super::overlay::Owner {
+            id: &c.id,
+            name: &c.name,
+            hostname: &hostname,
+        };
+        let overlay = self.overlay_prepare(&owner, std::slice::from_mut(&mut attach))?;
         let running = Self::is_running(&c);
         let (old_eps, old_nets) = self.container_networks(&c)?;
         let mut plan = Plan::default();
@@ -286,6 +294,9 @@ impl Engine {
         applied?;
         let c = self.container(&c.id)?;
         self.write_etc_files(&c)?;
+        if overlay {
+            self.overlay_changed(None);
+        }
         Ok(ep)
     }
 
@@ -337,7 +348,11 @@ impl Engine {
             delete_ops(tx, "disconnect", &ep.id)
         })?;
         let c = self.container(&c.id)?;
-        self.write_etc_files(&c)
+        self.write_etc_files(&c)?;
+        if net.driver == crate::model::Driver::Overlay {
+            self.overlay_changed(None);
+        }
+        Ok(())
     }
 }
 

@@ -14,12 +14,14 @@ mod lifecycle;
 mod netns_names;
 mod network;
 mod overlay;
+mod overlay_sync;
 mod ports;
 pub mod reconcile;
 mod view;
 
 pub use cni::{CniAdded, CniFailure, CniResult, Status as CniStatus};
 pub use container::StartSpec;
+pub use overlay_sync::SyncReport;
 pub use reconcile::ReconcileReport;
 
 use crate::error::{Error, Result};

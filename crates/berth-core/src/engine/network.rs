@@ -119,6 +119,7 @@ impl Engine {
                 net.name
             )));
         }
+        self.overlay_check_remove(&net)?;
         let plan = bridge_plan(&net).undo();
         let names = self.store.write(|tx| {
             let eps = tx.network_endpoints(&net.id)?;
@@ -143,6 +144,7 @@ impl Engine {
             )));
         }
         self.finish_remove_network(&net, &plan)?;
+        self.overlay_forget(&net)?;
         Ok(net)
     }
 

@@ -1,15 +1,328 @@
-//! Overlay networks: one network across every host sharing a cluster store.
+//! Overlay networks, from the engine's side: creating one in the cluster
+//! store, realising it on a host (its bridge and VXLAN device, recorded
+//! locally like any network, so every local command works unchanged),
+//! allocating addresses cluster-wide before a container is recorded, and
+//! removing it. Keeping the VXLAN devices in step with the cluster is in
+//! `overlay_sync.rs`; the planning in `drivers::overlay`.
 
+use super::container::delete_ops;
+use super::network::{bridge_plan, plan_ipam};
 use super::Engine;
+use crate::drivers::overlay::{self, LOCAL_UNDERLAY, LOCAL_VTEP};
 use crate::error::{Error, Result};
-use crate::model::{Network, NetworkCreate};
+use crate::ids;
+use crate::ipam;
+use crate::kernel::vxlan::Underlay;
+use crate::kernel::HostFacts;
+use crate::model::{Driver, Network, NetworkAttach, NetworkCreate};
+use crate::store::cluster::{self as keys, AddrRec};
+use crate::store::etcd::Cluster;
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+
+/// How many times an allocation retries when another host took the
+/// candidate address first.
+const CAS_TRIES: usize = 200;
+
+/// What a container's overlay address reservation says about it.
+pub(crate) struct Owner<'a> {
+    /// Container id.
+    pub id: &'a str,
+    /// Container name.
+    pub name: &'a str,
+    /// Container hostname.
+    pub hostname: &'a str,
+}
 
 impl Engine {
-    /// `network create -d overlay` (the cluster store comes next).
+    /// `network create -d overlay`: records the network in the cluster store
+    /// (name and VNI reserved by compare-and-swap) and realises it here.
     pub(crate) fn create_overlay_network(&mut self, req: &NetworkCreate) -> Result<Network> {
-        Err(Error::invalid(format!(
-            "cannot create overlay network {}: overlay networks need a cluster store, which this build of berth does not have yet",
-            req.name
+        let mut cluster = Cluster::from_env("an overlay network")?;
+        let under = self.underlay(&cluster)?;
+        let subnets = req.subnet_requests()?;
+        let facts = HostFacts::read(self.applier()?.host())?;
+        let id = ids::new_id()?;
+        let local = self.store.read(|tx| tx.networks())?;
+        if local.iter().any(|n| n.name == req.name) {
+            return Err(Error::conflict(format!(
+                "network with name {:?} already exists on this host: choose another name",
+                req.name
+            )));
+        }
+        for _ in 0..10 {
+            let (nets, vnis) = cluster_networks(&mut cluster)?;
+            let mut existing = local.clone();
+            existing.extend(
+                nets.into_iter()
+                    .filter(|n| !local.iter().any(|l| l.id == n.id)),
+            );
+            let ipam = plan_ipam(req, &id, &subnets, &existing, &facts)?;
+            let net = overlay::plan_network(req, &id, overlay::free_vni(&vnis), ipam, under.mtu)?;
+            let vni = overlay::vni(&net).unwrap_or(overlay::FIRST_VNI);
+            let json = serde_json::to_string(&net).map_err(|e| Error::internal(e.to_string()))?;
+            let pairs = [
+                (keys::name_key(&net.name), id.clone()),
+                (keys::vni_key(vni), id.clone()),
+                (keys::network_key(&id), json),
+            ];
+            if cluster.create(&pairs, 0)? {
+                self.realize_overlay(&net, &under)?;
+                return Ok(net);
+            }
+            if cluster.get(&keys::name_key(&req.name))?.is_some() {
+                return Err(Error::conflict(format!(
+                    "network with name {:?} already exists in the cluster: choose another name",
+                    req.name
+                )));
+            }
+        }
+        Err(Error::conflict(
+            "another host kept taking the VNI this network was to get: try again",
+        ))
+    }
+
+    /// This host's tunnel endpoint: `BERTH_ADVERTISE_ADDR`, or the address
+    /// it reaches the cluster store from.
+    pub(crate) fn underlay(&mut self, cluster: &Cluster) -> Result<Underlay> {
+        let addr = match std::env::var("BERTH_ADVERTISE_ADDR") {
+            Ok(a) => a.parse().map_err(|_| {
+                Error::invalid(format!(
+                    "invalid BERTH_ADVERTISE_ADDR {a:?}: expected an IP address"
+                ))
+            })?,
+            Err(_) => {
+                let first = keys::parse_url(cluster.url())
+                    .and_then(|e| e.into_iter().next())
+                    .and_then(|e| e.trim_start_matches("http://").parse().ok())
+                    .ok_or_else(|| {
+                        Error::invalid(format!(
+                            "cannot tell this host's tunnel endpoint from {} (give the store as IP:PORT, or set BERTH_ADVERTISE_ADDR)",
+                            cluster.url()
+                        ))
+                    })?;
+                crate::kernel::vxlan::source_towards(first)?
+            }
+        };
+        if !addr.is_ipv4() {
+            return Err(Error::invalid(format!(
+                "tunnel endpoint {addr} is IPv6: berth's overlay needs an IPv4 underlay"
+            )));
+        }
+        crate::kernel::vxlan::underlay_of(self.applier()?.host(), addr)
+    }
+
+    /// Records and builds overlay network `net` on this host (its bridge,
+    /// VXLAN device and firewall elements), unless it already is.
+    pub(crate) fn realize_overlay(&mut self, net: &Network, under: &Underlay) -> Result<Network> {
+        let _lock = self.lock()?;
+        if let Some(n) = self.store.read(|tx| tx.network(&net.id))? {
+            return Ok(n);
+        }
+        let mut local = net.clone();
+        local
+            .options
+            .insert(LOCAL_VTEP.into(), under.addr.to_string());
+        local
+            .options
+            .insert(LOCAL_UNDERLAY.into(), under.link.clone());
+        let plan = bridge_plan(&local);
+        self.store.write(|tx| {
+            if tx.network(&local.name)?.is_some() {
+                return Err(Error::conflict(format!(
+                    "overlay network {} has the name of a network of this host: rename or remove the local one",
+                    local.name
+                )));
+            }
+            tx.insert_network(&local)?;
+            tx.insert_op("create_network", &local.id, &plan.to_json())
+        })?;
+        self.ensure_forwarding(&local)?;
+        let applied = self.applier()?.apply("create_network", &plan);
+        let forward = applied.and_then(|_| self.allow_forward(&local));
+        self.store.write(|tx| {
+            if forward.is_err() {
+                tx.delete_network(&local.id)?;
+            }
+            delete_ops(tx, "create_network", &local.id)
+        })?;
+        if let Err(e) = forward {
+            let _ = self.applier()?.apply_best_effort(&plan.undo());
+            return Err(e);
+        }
+        Ok(local)
+    }
+
+    /// Before a container is recorded: realises the overlay networks among
+    /// `attaches` on this host (looking unknown names up in the cluster
+    /// store) and reserves each one's address cluster-wide, written into
+    /// the attachment (so the local allocation takes exactly that address).
+    /// Does nothing without a cluster store; true when an overlay network
+    /// was among them.
+    pub(crate) fn overlay_prepare(
+        &mut self,
+        owner: &Owner,
+        attaches: &mut [NetworkAttach],
+    ) -> Result<bool> {
+        if crate::store::etcd::configured().is_none() {
+            return Ok(false);
+        }
+        let mut touched = false;
+        let mut cluster: Option<Cluster> = None;
+        for a in attaches.iter_mut() {
+            let local = self.store.read(|tx| tx.network(&a.network))?;
+            if local.as_ref().is_some_and(|n| n.driver != Driver::Overlay) {
+                continue;
+            }
+            let c = match &mut cluster {
+                Some(c) => c,
+                None => cluster.insert(Cluster::from_env("an overlay network")?),
+            };
+            let net = match local {
+                Some(n) => n,
+                None => match cluster_network(c, &a.network)? {
+                    Some(n) => {
+                        let under = self.underlay(c)?;
+                        self.realize_overlay(&n, &under)?
+                    }
+                    None => continue,
+                },
+            };
+            let ip = self.reserve(c, &net, owner, a)?;
+            a.ip = Some(ip);
+            touched = true;
+        }
+        Ok(touched)
+    }
+
+    /// Reserves an address of `net` in the cluster store for `owner`
+    /// (`a.ip` when given, else the first free one) by compare-and-swap.
+    fn reserve(
+        &mut self,
+        c: &mut Cluster,
+        net: &Network,
+        owner: &Owner,
+        a: &NetworkAttach,
+    ) -> Result<std::net::Ipv4Addr> {
+        let cfg = net
+            .ipam
+            .iter()
+            .find(|c| c.subnet.addr().is_ipv4())
+            .ok_or_else(|| {
+                Error::internal(format!("overlay network {} has no IPv4 subnet", net.name))
+            })?;
+        let (host, lease) = self.host_lease(c)?;
+        let vtep = net
+            .options
+            .get(LOCAL_VTEP)
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| Error::internal("overlay network without a local tunnel endpoint"))?;
+        for _ in 0..CAS_TRIES {
+            let (kvs, _) = c.list(&keys::addrs_prefix(&net.id))?;
+            let used: BTreeSet<IpAddr> = kvs
+                .iter()
+                .filter_map(|kv| kv.key.rsplit('/').next()?.parse().ok())
+                .collect();
+            let ip = match a.ip {
+                Some(want) if used.contains(&IpAddr::V4(want)) => {
+                    return Err(Error::conflict(format!(
+                        "address {want} is already in use on network {} (somewhere in the cluster): choose another --ip",
+                        net.name
+                    )))
+                }
+                Some(want) => IpAddr::V4(want),
+                None => ipam::allocate_after::<()>(cfg, None, |ip| Ok(used.contains(ip)))
+                    .ok()
+                    .flatten()
+                    .ok_or_else(|| {
+                        Error::conflict(format!("no free address left in {} on network {}", cfg.subnet, net.name))
+                    })?,
+            };
+            let IpAddr::V4(v4) = ip else { continue };
+            let rec = AddrRec {
+                host: host.clone(),
+                vtep,
+                mac: a.mac.clone().unwrap_or_else(|| ipam::mac_for_ipv4(v4)),
+                container_id: owner.id.to_string(),
+                name: owner.name.to_string(),
+                hostname: owner.hostname.to_string(),
+                aliases: a.aliases.clone(),
+                reserved_at: keys::unix_now(),
+            };
+            let json = serde_json::to_string(&rec).map_err(|e| Error::internal(e.to_string()))?;
+            if c.create(&[(keys::addr_key(&net.id, &ip), json)], lease)? {
+                return Ok(v4);
+            }
+        }
+        Err(Error::conflict(format!(
+            "could not reserve an address on network {}: other hosts kept taking them; try again",
+            net.name
         )))
     }
+
+    /// Before `network rm` of an overlay network: refuses while containers
+    /// of other hosts use it.
+    pub(crate) fn overlay_check_remove(&mut self, net: &Network) -> Result<()> {
+        if net.driver != Driver::Overlay {
+            return Ok(());
+        }
+        let mut c = Cluster::from_env("removing an overlay network")?;
+        let (host, _) = self.host_id_and_lease();
+        let (kvs, _) = c.list(&keys::addrs_prefix(&net.id))?;
+        let others: Vec<String> = kvs
+            .iter()
+            .filter_map(|kv| serde_json::from_str::<AddrRec>(&kv.value).ok())
+            .filter(|r| r.host != host)
+            .map(|r| format!("{} on {}", r.name, r.vtep))
+            .collect();
+        if others.is_empty() {
+            return Ok(());
+        }
+        Err(Error::conflict(format!(
+            "network {} has active endpoints on other hosts ({}): remove those containers first",
+            net.name,
+            others.join(", ")
+        )))
+    }
+
+    /// After `network rm` of an overlay network here: forgets it in the
+    /// cluster store (the other hosts' agents remove their copies).
+    pub(crate) fn overlay_forget(&mut self, net: &Network) -> Result<()> {
+        if net.driver != Driver::Overlay {
+            return Ok(());
+        }
+        let mut c = Cluster::from_env("removing an overlay network")?;
+        let mut del = vec![keys::network_key(&net.id), keys::name_key(&net.name)];
+        if let Some(vni) = overlay::vni(net) {
+            del.push(keys::vni_key(vni));
+        }
+        let (kvs, _) = c.list(&keys::addrs_prefix(&net.id))?;
+        del.extend(kvs.into_iter().map(|kv| kv.key));
+        c.delete(&del)
+    }
+}
+
+/// Every overlay network of the cluster and the VNIs in use.
+pub(crate) fn cluster_networks(c: &mut Cluster) -> Result<(Vec<Network>, BTreeSet<u32>)> {
+    let (kvs, _) = c.list(&keys::networks_prefix())?;
+    let nets: Vec<Network> = kvs
+        .iter()
+        .filter_map(|kv| serde_json::from_str(&kv.value).ok())
+        .collect();
+    let (vkvs, _) = c.list(&keys::vnis_prefix())?;
+    let vnis = vkvs
+        .iter()
+        .filter_map(|kv| kv.key.rsplit('/').next()?.parse().ok())
+        .collect();
+    Ok((nets, vnis))
+}
+
+/// An overlay network of the cluster by name or id.
+fn cluster_network(c: &mut Cluster, key: &str) -> Result<Option<Network>> {
+    let id = match c.get(&keys::name_key(key))? {
+        Some(kv) => kv.value,
+        None => key.to_string(),
+    };
+    Ok(c.get(&keys::network_key(&id))?
+        .and_then(|kv| serde_json::from_str(&kv.value).ok()))
 }

@@ -22,6 +22,7 @@ pub mod probe;
 pub mod route_get;
 pub mod scratch;
 pub mod sysctl;
+pub mod vxlan;
 pub mod tc;
 
 pub use facts::HostFacts;

@@ -8,6 +8,8 @@
 //! records; that is the interface a distributed store (etcd, with its
 //! compare-and-swap transactions) can implement later.
 
+pub mod cluster;
+pub mod etcd;
 mod schema;
 mod tx;
 

@@ -1,5 +1,6 @@
 //! Command implementations: thin adapters from the CLI to the engine.
 
+pub mod agent;
 pub mod container;
 pub mod network;
 pub mod run;
@@ -17,6 +18,10 @@ pub fn open(root: Option<&Path>) -> Result<Engine> {
 
 /// Runs a parsed command line; returns the process exit code.
 pub fn dispatch(cli: Cli) -> Result<i32> {
+    if let Some(store) = &cli.store {
+        // Read by the engine (and inherited by the supervisors it starts).
+        std::env::set_var(berth_core::store::etcd::STORE_ENV, store);
+    }
     let root = cli.root.as_deref();
     match cli.cmd {
         Cmd::Network(c) => network::run(root, c),
@@ -30,6 +35,7 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         Cmd::Rm(a) => container::rm(root, a),
         Cmd::System(c) => system::run(root, c),
         Cmd::Tour(a) => crate::tour::run(root, a),
+        Cmd::Agent(a) => agent::run(root, &a),
         Cmd::Topology(a) => crate::topology::run(root, &a.networks, &a.format),
         Cmd::Ui(a) => crate::ui::run(root, &a.listen, a.allow_remote),
         Cmd::Doctor { format } => crate::doctor::run(root, format.as_deref()),

@@ -1,0 +1,301 @@
+//! Keeping a host in step with the cluster store (what `berth agent`
+//! runs on every change and every few seconds, and what a command runs
+//! after changing an overlay endpoint): this host's lease and record, its
+//! endpoints published on that lease, its stale reservations released,
+//! overlay networks removed elsewhere forgotten here, and each VXLAN
+//! device's forwarding and neighbour entries made equal to the other
+//! hosts' endpoints.
+
+use super::overlay::cluster_networks;
+use super::Engine;
+use crate::drivers::overlay::{self, Remote, LOCAL_VTEP};
+use crate::error::{Error, Result};
+use crate::model::{Driver, Network};
+use crate::store::cluster::{self as keys, AddrRec, HostRec, Kv};
+use crate::store::etcd::Cluster;
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+
+/// Seconds a reservation may wait for its container to be recorded.
+const GRACE: u64 = 30;
+
+/// What one synchronisation did.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct SyncReport {
+    /// The cluster store's revision it saw.
+    pub revision: i64,
+    /// Remote entries added or removed.
+    pub changed: usize,
+    /// Local endpoints (re)published.
+    pub published: usize,
+    /// Stale reservations released.
+    pub released: usize,
+}
+
+/// The lease TTL (seconds): `BERTH_CLUSTER_TTL`, default 15.
+pub fn lease_ttl() -> i64 {
+    std::env::var("BERTH_CLUSTER_TTL")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|t| *t >= 2)
+        .unwrap_or(15)
+}
+
+impl Engine {
+    fn cluster_file(&self, name: &str) -> std::path::PathBuf {
+        self.paths.state.join("cluster").join(name)
+    }
+
+    /// This host's id in the cluster (made on first use) and its last lease.
+    pub(crate) fn host_id_and_lease(&self) -> (String, i64) {
+        let id = std::fs::read_to_string(self.cluster_file("host-id")).unwrap_or_default();
+        let lease = std::fs::read_to_string(self.cluster_file("lease"))
+            .ok()
+            .and_then(|l| l.trim().parse().ok())
+            .unwrap_or(0);
+        (id.trim().to_string(), lease)
+    }
+
+    /// Renews this host's lease, or grants a new one (and records this
+    /// host's tunnel endpoint on it) when it expired; returns (id, lease).
+    pub(crate) fn host_lease(&mut self, c: &mut Cluster) -> Result<(String, i64)> {
+        let (mut id, lease) = self.host_id_and_lease();
+        if id.is_empty() {
+            id = crate::ids::new_id()?;
+            std::fs::create_dir_all(self.paths.state.join("cluster"))?;
+            std::fs::write(self.cluster_file("host-id"), &id)?;
+        }
+        if lease != 0 && c.keep_alive(lease)? > 0 {
+            return Ok((id, lease));
+        }
+        let lease = c.grant(lease_ttl())?;
+        std::fs::create_dir_all(self.paths.state.join("cluster"))?;
+        std::fs::write(self.cluster_file("lease"), lease.to_string())?;
+        let under = self.underlay(c)?;
+        let rec = HostRec {
+            name: nix::unistd::gethostname()
+                .map(|h| h.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            vtep: under.addr,
+            underlay: under.link,
+            mtu: under.mtu,
+        };
+        let json = serde_json::to_string(&rec).map_err(|e| Error::internal(e.to_string()))?;
+        c.put(&keys::host_key(&id), &json, lease)?;
+        Ok((id, lease))
+    }
+
+    /// One synchronisation with the cluster store (see the module docs).
+    /// `release`: a container just removed here, whose reservations go now.
+    pub fn overlay_sync(&mut self, release: Option<&str>) -> Result<SyncReport> {
+        let mut c = Cluster::from_env("overlay networks")?;
+        let (host, lease) = self.host_lease(&mut c)?;
+        let (kvs, revision) = c.list(&keys::addrs_prefix(""))?;
+        let mut report = SyncReport {
+            revision,
+            ..Default::default()
+        };
+        let (cluster_nets, _) = cluster_networks(&mut c)?;
+        self.forget_removed(&cluster_nets)?;
+        let locals: Vec<Network> = self
+            .networks()?
+            .into_iter()
+            .filter(|n| n.driver == Driver::Overlay)
+            .collect();
+        report.published = self.publish(&mut c, &kvs, &host, lease, &locals)?;
+        report.released = self.release(&mut c, &kvs, &host, release)?;
+        for net in &locals {
+            report.changed += self.program_remotes(net, &kvs, &host)?;
+        }
+        Ok(report)
+    }
+
+    /// Removes the local copies of overlay networks gone from the cluster
+    /// (those without local endpoints).
+    fn forget_removed(&mut self, cluster_nets: &[Network]) -> Result<()> {
+        for n in self.networks()? {
+            let gone = n.driver == Driver::Overlay && !cluster_nets.iter().any(|c| c.id == n.id);
+            let idle = self
+                .store
+                .read(|tx| Ok(tx.network_endpoints(&n.id)?.is_empty()))?;
+            if gone && idle {
+                let plan = super::network::bridge_plan(&n).undo();
+                self.store
+                    .write(|tx| tx.insert_op("remove_network", &n.id, &plan.to_json()))?;
+                self.finish_remove_network(&n, &plan)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Makes sure every local overlay endpoint has its key, on this lease.
+    fn publish(
+        &mut self,
+        c: &mut Cluster,
+        kvs: &[Kv],
+        host: &str,
+        lease: i64,
+        locals: &[Network],
+    ) -> Result<usize> {
+        let mut n = 0;
+        for net in locals {
+            let Some(vtep) = net.options.get(LOCAL_VTEP).and_then(|v| v.parse().ok()) else {
+                continue;
+            };
+            for e in self.store.read(|tx| tx.network_endpoints(&net.id))? {
+                let Some(ip) = e.ipv4.map(|i| i.addr()) else {
+                    continue;
+                };
+                let key = keys::addr_key(&net.id, &ip);
+                let cur = kvs.iter().find(|kv| kv.key == key);
+                let rec: Option<AddrRec> = cur.and_then(|kv| serde_json::from_str(&kv.value).ok());
+                if let Some(r) = &rec {
+                    if r.host != host {
+                        eprintln!("berth: warning: address {ip} of network {} is also used on {} (after a cluster store outage?): remove one of the containers", net.name, r.vtep);
+                        continue;
+                    }
+                    if cur.is_some_and(|kv| kv.lease == lease) {
+                        continue;
+                    }
+                }
+                let ctr = self.store.read(|tx| tx.container(&e.container_id))?;
+                let rec = AddrRec {
+                    host: host.to_string(),
+                    vtep,
+                    mac: e.mac.clone(),
+                    container_id: e.container_id.clone(),
+                    name: ctr.as_ref().map(|c| c.name.clone()).unwrap_or_default(),
+                    hostname: ctr.map(|c| c.config.hostname).unwrap_or_default(),
+                    aliases: e.aliases.clone(),
+                    reserved_at: keys::unix_now(),
+                };
+                let json =
+                    serde_json::to_string(&rec).map_err(|e| Error::internal(e.to_string()))?;
+                if cur.is_some() {
+                    c.put(&key, &json, lease)?;
+                } else if !c.create(&[(key, json)], lease)? {
+                    continue;
+                }
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    /// Deletes this host's keys with no local endpoint: at once for a
+    /// recorded (or just removed, `release`) container, after [`GRACE`]
+    /// for a reservation whose container never got recorded.
+    fn release(
+        &mut self,
+        c: &mut Cluster,
+        kvs: &[Kv],
+        host: &str,
+        release: Option<&str>,
+    ) -> Result<usize> {
+        let eps = self.store.read(|tx| tx.endpoints())?;
+        let mut stale = Vec::new();
+        for kv in kvs {
+            let Ok(r) = serde_json::from_str::<AddrRec>(&kv.value) else {
+                continue;
+            };
+            let mut parts = kv.key.rsplit('/');
+            let (Some(ip), Some(nid)) = (parts.next(), parts.next()) else {
+                continue;
+            };
+            let ip: Option<IpAddr> = ip.parse().ok();
+            let used = eps
+                .iter()
+                .any(|e| e.network_id == nid && e.ipv4.map(|i| i.addr()) == ip);
+            if r.host != host || used {
+                continue;
+            }
+            let recorded = self
+                .store
+                .read(|tx| tx.container(&r.container_id))?
+                .is_some();
+            let old = r.reserved_at + GRACE < keys::unix_now();
+            if recorded || old || release == Some(r.container_id.as_str()) {
+                stale.push(kv.key.clone());
+            }
+        }
+        if !stale.is_empty() {
+            c.delete(&stale)?;
+        }
+        Ok(stale.len())
+    }
+
+    /// Makes network `net`'s VXLAN device hold exactly the other hosts'
+    /// endpoints; returns how many entries changed.
+    fn program_remotes(&mut self, net: &Network, kvs: &[Kv], host: &str) -> Result<usize> {
+        let prefix = keys::addrs_prefix(&net.id);
+        let want: BTreeSet<Remote> = kvs
+            .iter()
+            .filter(|kv| kv.key.starts_with(&prefix))
+            .filter_map(|kv| {
+                let r: AddrRec = serde_json::from_str(&kv.value).ok()?;
+                let ip = kv.key.rsplit('/').next()?.parse().ok()?;
+                (r.host != host).then_some(Remote {
+                    ip,
+                    mac: r.mac,
+                    vtep: r.vtep,
+                })
+            })
+            .collect();
+        let dev = overlay::vxlan_name(&net.id);
+        let Some(index) = self.applier()?.host().link_index(&dev)? else {
+            return Ok(0);
+        };
+        let have = crate::kernel::vxlan::remotes(self.applier()?.host(), index)?;
+        let steps = overlay::remote_steps(&dev, &want, &have);
+        let n = steps.len();
+        for e in self
+            .applier()?
+            .apply_best_effort(&crate::plan::Plan { steps })
+        {
+            eprintln!("berth: warning: overlay network {}: {e}", net.name);
+        }
+        Ok(n)
+    }
+
+    /// After a change of overlay endpoints here (best effort: the agent
+    /// catches up otherwise).
+    pub(crate) fn overlay_changed(&mut self, released: Option<&str>) {
+        if crate::store::etcd::configured().is_none() {
+            return;
+        }
+        if let Err(e) = self.overlay_sync(released) {
+            eprintln!("berth: warning: cluster store: {e} ('berth agent' will catch up)");
+        }
+    }
+
+    /// The cluster as `system info` shows it.
+    pub fn cluster_info(&mut self) -> serde_json::Value {
+        let Some(url) = crate::store::etcd::configured() else {
+            return serde_json::Value::Null;
+        };
+        let (id, lease) = self.host_id_and_lease();
+        let mut info =
+            serde_json::json!({"Store": url, "HostId": id, "Lease": format!("{lease:x}")});
+        let hosts = Cluster::connect(&url).and_then(|mut c| {
+            let (hosts, _) = c.list(&keys::hosts_prefix())?;
+            let (addrs, rev) = c.list(&keys::addrs_prefix(""))?;
+            let (nets, _) = cluster_networks(&mut c)?;
+            Ok((hosts, addrs.len(), nets.len(), rev))
+        });
+        match hosts {
+            Ok((hosts, endpoints, nets, rev)) => {
+                let list: Vec<serde_json::Value> = hosts
+                    .iter()
+                    .filter_map(|kv| serde_json::from_str::<HostRec>(&kv.value).ok())
+                    .map(|h| serde_json::json!({"Name": h.name, "Vtep": h.vtep, "Underlay": h.underlay, "Mtu": h.mtu}))
+                    .collect();
+                info["Hosts"] = list.into();
+                info["OverlayNetworks"] = nets.into();
+                info["Endpoints"] = endpoints.into();
+                info["Revision"] = rev.into();
+            }
+            Err(e) => info["Error"] = e.to_string().into(),
+        }
+        info
+    }
+}

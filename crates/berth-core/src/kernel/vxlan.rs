@@ -1,0 +1,142 @@
+//! Reading what the overlay driver needs from the kernel: this host's
+//! tunnel endpoint on the underlay (the address it uses to reach the
+//! cluster store, its link and that link's MTU) and the remote entries a
+//! VXLAN device holds (forwarding + neighbour entries).
+
+use super::linkmsg::dump_neigh;
+use super::msg;
+use super::netlink::Netlink;
+use crate::drivers::overlay::Remote;
+use crate::error::{Error, Result};
+use netlink_packet_route::address::AddressAttribute;
+use netlink_packet_route::link::LinkAttribute;
+use netlink_packet_route::neighbour::{NeighbourAddress, NeighbourAttribute};
+use netlink_packet_route::RouteNetlinkMessage;
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::{IpAddr, SocketAddr, UdpSocket};
+
+/// This host's side of the underlay.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Underlay {
+    /// The tunnel endpoint address.
+    pub addr: IpAddr,
+    /// The link carrying it.
+    pub link: String,
+    /// That link's MTU.
+    pub mtu: u32,
+}
+
+/// The source address this host uses towards `peer` (a route lookup
+/// through a connected UDP socket: nothing is sent).
+pub fn source_towards(peer: SocketAddr) -> Result<IpAddr> {
+    let bind: SocketAddr = if peer.is_ipv4() {
+        "0.0.0.0:0".parse()
+    } else {
+        "[::]:0".parse()
+    }
+    .map_err(|_| Error::internal("bind address"))?;
+    let sock = UdpSocket::bind(bind)?;
+    sock.connect(peer).map_err(|e| {
+        Error::kernel(format!(
+            "no route from this host to the cluster store at {peer}: {e}"
+        ))
+    })?;
+    Ok(sock.local_addr()?.ip())
+}
+
+/// The link that carries `addr` and its MTU.
+pub fn underlay_of(nl: &mut Netlink, addr: IpAddr) -> Result<Underlay> {
+    let mut index = None;
+    for m in nl.dump(msg::dump_addresses())? {
+        if let RouteNetlinkMessage::NewAddress(a) = m {
+            if a.attributes.contains(&AddressAttribute::Local(addr))
+                || a.attributes.contains(&AddressAttribute::Address(addr))
+            {
+                index = Some(a.header.index);
+            }
+        }
+    }
+    let index = index.ok_or_else(|| {
+        Error::kernel(format!(
+            "no link of this host carries the tunnel endpoint address {addr}"
+        ))
+    })?;
+    for m in nl.dump(msg::dump_links())? {
+        if let RouteNetlinkMessage::NewLink(l) = m {
+            if l.header.index != index {
+                continue;
+            }
+            let name = l.attributes.iter().find_map(|a| match a {
+                LinkAttribute::IfName(n) => Some(n.clone()),
+                _ => None,
+            });
+            let mtu = l.attributes.iter().find_map(|a| match a {
+                LinkAttribute::Mtu(m) => Some(*m),
+                _ => None,
+            });
+            if let (Some(link), Some(mtu)) = (name, mtu) {
+                return Ok(Underlay { addr, link, mtu });
+            }
+        }
+    }
+    Err(Error::kernel(format!("link {index} of {addr} vanished")))
+}
+
+fn mac_text(b: &[u8]) -> String {
+    b.iter()
+        .map(|x| format!("{x:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+fn ip_of(a: &NeighbourAddress) -> Option<IpAddr> {
+    match a {
+        NeighbourAddress::Inet(v4) => Some(IpAddr::V4(*v4)),
+        NeighbourAddress::Inet6(v6) => Some(IpAddr::V6(*v6)),
+        _ => None,
+    }
+}
+
+/// The remote entries VXLAN device index `dev` holds: its neighbour
+/// entries (address -> MAC) joined with its forwarding entries that have a
+/// tunnel endpoint (MAC -> VTEP). A neighbour without a forwarding entry
+/// comes out with an unspecified VTEP, so that it is replaced.
+pub fn remotes(nl: &mut Netlink, dev: u32) -> Result<BTreeSet<Remote>> {
+    let mut vtep_of: BTreeMap<String, IpAddr> = BTreeMap::new();
+    let mut ip_mac: Vec<(IpAddr, String)> = Vec::new();
+    for bridge in [true, false] {
+        for m in nl.dump(dump_neigh(bridge))? {
+            let RouteNetlinkMessage::NewNeighbour(n) = m else {
+                continue;
+            };
+            if n.header.ifindex != dev {
+                continue;
+            }
+            let mut mac = None;
+            let mut dst = None;
+            for a in &n.attributes {
+                match a {
+                    NeighbourAttribute::LinkLayerAddress(b) => mac = Some(mac_text(b)),
+                    NeighbourAttribute::Destination(d) => dst = ip_of(d),
+                    _ => {}
+                }
+            }
+            match (bridge, mac, dst) {
+                (true, Some(mac), Some(vtep)) => {
+                    vtep_of.insert(mac, vtep);
+                }
+                (false, Some(mac), Some(ip)) => ip_mac.push((ip, mac)),
+                _ => {}
+            }
+        }
+    }
+    let unspecified = IpAddr::from([0, 0, 0, 0]);
+    Ok(ip_mac
+        .into_iter()
+        .map(|(ip, mac)| Remote {
+            ip,
+            vtep: vtep_of.get(&mac).copied().unwrap_or(unspecified),
+            mac,
+        })
+        .collect())
+}

@@ -1,0 +1,47 @@
+//! Cables between labs: a veth pair with one end in this lab and the other
+//! in another lab's network namespace, for worlds of several hosts (each
+//! host a lab with its own network and mount namespaces and `BERTH_ROOT`,
+//! joined by an underlay bridge in one more lab).
+
+use crate::lab::check_name;
+use crate::{Lab, LabError};
+
+impl Lab {
+    /// Creates a veth pair: `here` in this lab and `there` in `other`'s
+    /// network namespace (addressed through its holder process), both up
+    /// and without addresses. With `bridge`, `there` becomes a port of that
+    /// bridge of `other` (which must exist). Names: up to 15 characters of
+    /// `[A-Za-z0-9_-]`.
+    ///
+    /// ```no_run
+    /// let under = berth_lab::Lab::bare("under")?;
+    /// under.sh_ok("ip link add under type bridge && ip link set under up");
+    /// let host = berth_lab::Lab::new("host1")?;
+    /// host.link_to(&under, "ul0", "ul-host1", Some("under"))?;
+    /// # Ok::<(), berth_lab::LabError>(())
+    /// ```
+    pub fn link_to(
+        &self,
+        other: &Lab,
+        here: &str,
+        there: &str,
+        bridge: Option<&str>,
+    ) -> Result<(), LabError> {
+        check_name(here, 15)?;
+        check_name(there, 15)?;
+        let pid = other.holder_pid();
+        let script = format!(
+            "set -e
+ip link add {here} type veth peer name {there} netns {pid}
+ip link set {here} up"
+        );
+        self.run_ok("link two labs", &script)?;
+        let mut far = format!("set -e\nip link set {there} up\n");
+        if let Some(b) = bridge {
+            check_name(b, 15)?;
+            far.push_str(&format!("ip link set {there} master {b}\n"));
+        }
+        other.run_ok("plug the far end", &far)?;
+        Ok(())
+    }
+}
