@@ -44,8 +44,25 @@ fn overlay_spans_three_hosts() {
     assert!(!c
         .h(0)
         .exec_ok("c0", &format!("ping -M do -s 1423 -c1 -W1 {}", ips[1])));
-    // Containers reach the outside through their own host.
+    // Containers reach the outside through their own host, and a port
+    // published by an overlay container works on its host.
     assert!(c.h(1).exec_ok("c1", "busybox ping -c1 -W2 203.0.113.1"));
+    let www = c.h(2).b.lab.root().join("www");
+    std::fs::create_dir_all(&www).expect("www");
+    std::fs::write(www.join("index.html"), "overlay-web\n").expect("index");
+    c.h(2).ok(&format!(
+        "run -d --name web --network ov -p 8080:80 busybox httpd -f -p 80 -h {}",
+        www.display()
+    ));
+    let got = c.h(2).b.lab.in_ns(
+        "outside",
+        "for i in $(seq 30); do curl -sf -m1 http://198.51.100.2:8080/ && exit 0; sleep 0.1; done; exit 1",
+    );
+    assert_eq!(String::from_utf8_lossy(&got.stdout).trim(), "overlay-web");
+    let web = c.h(2).ip("web", "ov");
+    assert!(c
+        .h(0)
+        .eventually("c0", &format!("curl -sf -m1 http://{web}/"), 5));
     let info = c.h(2).ok("system info --format json");
     let info: serde_json::Value = serde_json::from_str(&info).expect("json");
     assert_eq!(
@@ -53,4 +70,107 @@ fn overlay_spans_three_hosts() {
         Some(3),
         "{info}"
     );
+}
+
+/// The addresses allocated in the cluster store (one key per address).
+fn addrs(c: &Cluster) -> Vec<String> {
+    c.keys("/berth/v1/addrs/")
+}
+
+#[test]
+fn dead_hosts_expire_and_an_etcd_outage_heals() {
+    let mut c = Cluster::new("ovd", 3);
+    c.h(0).ok(&format!("network create -d overlay {NET}"));
+    for (i, h) in c.hosts.iter().enumerate() {
+        h.ok(&format!(
+            "run -d --name c{i} --network ov busybox sleep 600"
+        ));
+    }
+    let ips: Vec<String> = (0..3).map(|i| c.h(i).ip(&format!("c{i}"), "ov")).collect();
+    assert!(c
+        .h(0)
+        .eventually("c0", &format!("busybox ping -c1 -W1 {}", ips[2]), 10));
+
+    // etcd down: overlay changes fail clearly, running containers keep
+    // talking; back up: nothing duplicated, new containers connect.
+    c.stop_etcd();
+    let e = c
+        .h(0)
+        .fails("run -d --name x --network ov busybox sleep 600");
+    assert!(e.contains("cluster store"), "{e}");
+    assert!(c
+        .h(0)
+        .exec_ok("c0", &format!("busybox ping -c1 -W1 {}", ips[2])));
+    c.start_etcd();
+    c.h(2)
+        .ok("run -d --name late --network ov busybox sleep 600");
+    let late = c.h(2).ip("late", "ov");
+    assert!(!ips.contains(&late), "{late} is new");
+    assert!(
+        c.h(0)
+            .eventually("c0", &format!("busybox ping -c1 -W1 {late}"), 10),
+        "{}",
+        c.h(0).agent_log()
+    );
+    let keys = addrs(&c);
+    assert_eq!(keys.len(), 4, "{keys:?}");
+
+    // Host 1 dies: its agent is killed and its lab deleted. Its endpoint
+    // expires with its lease and its address can be taken again.
+    let mut dead = c.hosts.remove(1);
+    dead.kill_agent();
+    drop(dead);
+    let gone = (0..50).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        !addrs(&c).iter().any(|k| k.ends_with(&ips[1]))
+    });
+    assert!(gone, "the dead host's address expired: {:?}", addrs(&c));
+    c.h(0).ok(&format!(
+        "run -d --name reuse --network ov --ip {} busybox sleep 600",
+        ips[1]
+    ));
+    assert!(c
+        .h(1)
+        .eventually("c2", &format!("busybox ping -c1 -W1 {}", ips[1]), 10));
+    let info: serde_json::Value =
+        serde_json::from_str(&c.h(0).ok("system info --format json")).expect("json");
+    assert_eq!(
+        info["Cluster"]["Hosts"].as_array().map(Vec::len),
+        Some(2),
+        "{info}"
+    );
+}
+
+#[test]
+fn parallel_attaches_on_three_hosts_get_unique_addresses() {
+    let c = Cluster::new("ovp", 3);
+    c.h(0).ok(&format!("network create -d overlay {NET}"));
+    let url = c.url.clone();
+    let hosts = &c.hosts;
+    std::thread::scope(|s| {
+        for h in hosts {
+            let url = url.clone();
+            s.spawn(move || {
+                let script = format!(
+                    "for i in $(seq 20); do {} run -d --name p$i --network ov busybox sleep 600 >/dev/null & done; wait",
+                    "BERTH_CLUSTER_TTL=3 $BERTH --store $STORE"
+                );
+                let out = h.b.lab.sh(&format!("BERTH={} STORE={}; {script}", common::BERTH, url));
+                assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            });
+        }
+    });
+    let mut all = BTreeSet::new();
+    for h in &c.hosts {
+        let names = h.ok("ps -q");
+        assert_eq!(names.lines().count(), 20, "{names}");
+        for i in 1..=20 {
+            assert!(
+                all.insert(h.ip(&format!("p{i}"), "ov")),
+                "duplicate address"
+            );
+        }
+    }
+    assert_eq!(all.len(), 60);
+    assert_eq!(addrs(&c).len(), 60);
 }
