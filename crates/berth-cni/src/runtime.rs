@@ -163,13 +163,15 @@ fn port_mapping(v: &Value) -> Result<PortMapping, CniError> {
     let protocol = f.str("protocol")?.unwrap_or("tcp").to_ascii_lowercase();
     match protocol.as_str() {
         "tcp" | "udp" | "" => {}
-        other => return Err(CniError::new(
-            code::UNSUPPORTED_FIELD,
-            "unsupported field runtimeConfig.portMappings[].protocol",
-            format!(
+        other => {
+            return Err(CniError::new(
+                code::UNSUPPORTED_FIELD,
+                "unsupported field runtimeConfig.portMappings[].protocol",
+                format!(
                 "protocol = {other:?}: berth publishes tcp and udp ports (this kernel has no SCTP)"
             ),
-        )),
+            ))
+        }
     }
     let host_ip = match f.str("hostIP")? {
         None | Some("") => None,
