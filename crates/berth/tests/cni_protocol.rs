@@ -1,0 +1,309 @@
+//! berth's CNI plugin against the protocol: error codes for bad input
+//! (changing nothing), versions, VERSION and STATUS, and chains with the
+//! reference plugins of Debian's containernetworking-plugins both ways
+//! (berth then tuning and bandwidth; host-local then berth as an
+//! IPAM-less bridge).
+
+mod cniutil;
+mod common;
+
+use cniutil::{berth, call, conf, link_exists, with_port, Att, Chain, CNI_BIN};
+use common::{Kernel, B, BERTH};
+use serde_json::{json, Value};
+
+#[test]
+fn bad_input_gets_the_spec_codes_and_changes_nothing() {
+    let b = B::new("cni-bad");
+    let base = conf("badnet", "10.92.0.0/24", json!({}));
+    let c0 = Att::new(&b, "c0");
+    assert!(berth(&b, "ADD", &c0, &with_port(base.clone(), 9090, 80)).ok);
+    let c1 = Att::new(&b, "c1");
+    let before = Kernel::read(&b);
+    let with = |k: &str, v: Value| {
+        let mut c = base.clone();
+        c[k] = v;
+        c
+    };
+    let cases: Vec<(&str, Value, Att, u64, &str)> = vec![
+        (
+            "unknown version",
+            with("cniVersion", json!("9.9.9")),
+            c1.clone(),
+            1,
+            "9.9.9",
+        ),
+        (
+            "unknown field",
+            with("ipmasq", json!(true)),
+            c1.clone(),
+            2,
+            "ipmasq",
+        ),
+        (
+            "unsupported feature",
+            with("vlan", json!(100)),
+            c1.clone(),
+            2,
+            "vlan",
+        ),
+        (
+            "wrong type",
+            with("mtu", json!("big")),
+            c1.clone(),
+            6,
+            "mtu",
+        ),
+        (
+            "bad subnet",
+            conf("badnet", "10.92.0.5/24", json!({})),
+            c1.clone(),
+            7,
+            "10.92.0.0/24",
+        ),
+        (
+            "address outside the subnet",
+            with("runtimeConfig", json!({"ips": ["10.93.0.5"]})),
+            c1.clone(),
+            7,
+            "10.93.0.5",
+        ),
+        (
+            "address in use",
+            with("runtimeConfig", json!({"ips": ["10.92.0.2"]})),
+            c1.clone(),
+            101,
+            "10.92.0.2",
+        ),
+        (
+            "port conflict",
+            with_port(base.clone(), 9090, 81),
+            c1.clone(),
+            101,
+            "9090",
+        ),
+        (
+            "no such namespace",
+            base.clone(),
+            Att {
+                netns: "/run/netns/nope".into(),
+                ..c1.clone()
+            },
+            4,
+            "CNI_NETNS",
+        ),
+        (
+            "the plugin's own namespace",
+            base.clone(),
+            Att {
+                netns: "/proc/self/ns/net".into(),
+                ..c1.clone()
+            },
+            4,
+            "own network namespace",
+        ),
+        (
+            "interface taken",
+            base.clone(),
+            Att {
+                ifname: "lo".into(),
+                ..c1.clone()
+            },
+            101,
+            "lo",
+        ),
+        (
+            "bad ifname",
+            base.clone(),
+            Att {
+                ifname: "a/b".into(),
+                ..c1.clone()
+            },
+            4,
+            "CNI_IFNAME",
+        ),
+    ];
+    for (what, cfg, att, code, needle) in cases {
+        let r = berth(&b, "ADD", &att, &cfg);
+        assert_eq!(r.code(), code, "{what}: {}", r.message());
+        assert!(r.message().contains(needle), "{what}: {}", r.message());
+        assert_eq!(r.json["cniVersion"].as_str().is_some(), true, "{what}");
+    }
+    // Malformed JSON and missing variables.
+    let dir = b.lab.root().join("raw.json");
+    std::fs::write(&dir, "{\"cniVersion\": ").unwrap();
+    let out = b.lab.sh(&format!(
+        "CNI_COMMAND=ADD CNI_CONTAINERID=c1 CNI_NETNS=/run/netns/c1 CNI_IFNAME=eth0 {BERTH} < {}",
+        dir.display()
+    ));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((out.status.success(), v["code"].as_u64()), (false, Some(6)));
+    let r = call(&b, BERTH, "ADD", None, "CNI_CONTAINERID=c1", &base);
+    assert_eq!(r.code(), 4);
+    assert!(r.message().contains("CNI_NETNS") && r.message().contains("CNI_IFNAME"));
+    b.settles_to(&before, "failed ADDs");
+    assert_eq!(cniutil::members(&b, "badnet"), "badnet:c0:eth0");
+}
+
+#[test]
+fn versions_status_and_gc_gating() {
+    let b = B::new("cni-versions");
+    let v = call(
+        &b,
+        BERTH,
+        "VERSION",
+        None,
+        "",
+        &json!({"cniVersion": "1.0.0"}),
+    );
+    assert_eq!(v.result()["cniVersion"], "1.0.0");
+    let supported = v.result()["supportedVersions"].to_string();
+    for ver in ["0.4.0", "1.0.0", "1.1.0"] {
+        assert!(supported.contains(ver), "{supported}");
+    }
+    let old = conf("vers", "10.94.0.0/24", json!({"cniVersion": "0.4.0"}));
+    let c1 = Att::new(&b, "c1");
+    let r = berth(&b, "ADD", &c1, &old).result().clone();
+    assert_eq!(r["cniVersion"], "0.4.0");
+    assert_eq!(
+        r["ips"][0],
+        json!({"version": "4", "address": "10.94.0.2/24", "gateway": "10.94.0.1", "interface": 2})
+    );
+    assert!(r["interfaces"][2].get("mtu").is_none());
+    let mut check = old.clone();
+    check["prevResult"] = r;
+    assert!(berth(&b, "CHECK", &c1, &check).ok);
+    let c2 = Att::new(&b, "c2");
+    let r = berth(
+        &b,
+        "ADD",
+        &c2,
+        &conf("vers", "10.94.0.0/24", json!({"cniVersion": "1.0.0"})),
+    );
+    assert!(r.result()["ips"][0].get("version").is_none());
+    // STATUS and GC are 1.1.0 commands.
+    let new = conf("vers", "10.94.0.0/24", json!({}));
+    assert!(call(&b, BERTH, "STATUS", None, "", &new).ok);
+    assert_eq!(call(&b, BERTH, "STATUS", None, "", &old).code(), 1);
+    let mut gc_old = old.clone();
+    gc_old["cni.dev/valid-attachments"] = json!([]);
+    assert_eq!(call(&b, BERTH, "GC", None, "", &gc_old).code(), 1);
+    assert_eq!(
+        berth(
+            &b,
+            "CHECK",
+            &c1,
+            &conf("vers", "10.94.0.0/24", json!({"cniVersion": "0.3.1"}))
+        )
+        .code(),
+        1
+    );
+    // A full network is not available.
+    let tiny = conf("tiny", "10.95.0.0/30", json!({}));
+    assert!(
+        call(&b, BERTH, "STATUS", None, "", &tiny).ok,
+        "not created yet: ADD can create it"
+    );
+    let c3 = Att::new(&b, "c3");
+    assert!(berth(&b, "ADD", &c3, &tiny).ok);
+    let r = call(&b, BERTH, "STATUS", None, "", &tiny);
+    assert_eq!(r.code(), 50, "{}", r.message());
+}
+
+fn require_reference_plugins() {
+    for p in ["bridge", "host-local", "tuning", "bandwidth"] {
+        assert!(
+            std::path::Path::new(CNI_BIN).join(p).exists(),
+            "{CNI_BIN}/{p} is missing: install Debian's containernetworking-plugins (scripts/deps)"
+        );
+    }
+}
+
+#[test]
+fn berth_chains_with_tuning_and_bandwidth() {
+    require_reference_plugins();
+    let b = B::new("cni-chain");
+    let chain = Chain {
+        list: json!({
+            "cniVersion": "1.0.0",
+            "name": "chained",
+            "plugins": [
+                {"type": "berth", "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.96.0.0/24"}]]},
+                 "capabilities": {"portMappings": true}},
+                {"type": "tuning", "sysctl": {"net.ipv4.conf.eth0.rp_filter": "0"}},
+                {"type": "bandwidth", "capabilities": {"bandwidth": true}}
+            ]
+        }),
+        runtime: json!({
+            "portMappings": [{"hostPort": 8200, "containerPort": 80, "protocol": "tcp"}],
+            "bandwidth": {"ingressRate": 8000000, "ingressBurst": 800000}
+        }),
+    };
+    let c1 = Att::new(&b, "c1");
+    let res = chain
+        .add(&b, &c1)
+        .unwrap_or_else(|r| panic!("{} {}", r.json, r.stderr));
+    assert_eq!(res["ips"][0]["address"], "10.96.0.2/24");
+    let veth = res["interfaces"][1]["name"].as_str().unwrap().to_string();
+    assert!(
+        b.sh(&format!("tc qdisc show dev {veth}")).contains("tbf"),
+        "bandwidth shaped berth's veth"
+    );
+    assert_eq!(
+        b.sh("ip netns exec c1 cat /proc/sys/net/ipv4/conf/eth0/rp_filter")
+            .trim(),
+        "0"
+    );
+    chain
+        .check(&b, &c1, &res)
+        .unwrap_or_else(|r| panic!("{} {}", r.json, r.stderr));
+    assert!(b.try_sh("ip netns exec c1 busybox ping -c1 -W2 10.96.0.1 >/dev/null"));
+    chain
+        .del(&b, &c1, &res)
+        .unwrap_or_else(|r| panic!("{} {}", r.json, r.stderr));
+    assert!(!link_exists(&b, None, &veth));
+    assert!(!cniutil::ports4(&b).contains("8200"));
+    chain.del(&b, &c1, &res).expect("DEL twice");
+}
+
+#[test]
+fn berth_as_an_ipam_less_bridge_after_host_local() {
+    require_reference_plugins();
+    let b = B::new("cni-ipamless");
+    let leases = b.lab.root().join("host-local");
+    let chain = Chain {
+        list: json!({
+            // Debian's plugins (1.1.1) speak up to 1.0.0.
+            "cniVersion": "1.0.0",
+            "name": "afteripam",
+            "plugins": [
+                {"type": "host-local", "ipam": {"type": "host-local", "dataDir": leases,
+                  "ranges": [[{"subnet": "10.97.0.0/24", "rangeStart": "10.97.0.50"}]],
+                  "routes": [{"dst": "0.0.0.0/0"}]}},
+                {"type": "berth", "ipam": {}}
+            ]
+        }),
+        runtime: json!({}),
+    };
+    let c1 = Att::new(&b, "c1");
+    let res = chain
+        .add(&b, &c1)
+        .unwrap_or_else(|r| panic!("{} {}", r.json, r.stderr));
+    assert_eq!(res["ips"][0]["address"], "10.97.0.50/24");
+    assert_eq!(
+        res["ips"][0]["interface"], 2,
+        "berth points the address at its interface"
+    );
+    assert!(b.sh("ip -n c1 addr show eth0").contains("10.97.0.50/24"));
+    assert!(b.try_sh("ip netns exec c1 busybox ping -c1 -W2 10.97.0.1 >/dev/null"));
+    assert!(b.try_sh("ip netns exec c1 busybox ping -c1 -W2 203.0.113.1 >/dev/null"));
+    chain
+        .check(&b, &c1, &res)
+        .unwrap_or_else(|r| panic!("{} {}", r.json, r.stderr));
+    chain
+        .del(&b, &c1, &res)
+        .unwrap_or_else(|r| panic!("{} {}", r.json, r.stderr));
+    assert!(!link_exists(&b, Some("c1"), "eth0"));
+    assert!(!b
+        .sh(&format!("ls {}/afteripam", leases.display()))
+        .contains("10.97.0.50"));
+}
