@@ -61,6 +61,8 @@ pub enum Cmd {
         #[arg(long)]
         format: Option<String>,
     },
+    /// Follow a real packet from FROM to TO through the kernel, hop by hop.
+    Trace(TraceArgs),
     /// Internal: supervise a detached container.
     #[command(name = "__supervise", hide = true)]
     Supervise {
@@ -386,4 +388,19 @@ pub struct UiArgs {
     /// whole container network to anyone who can reach it).
     #[arg(long)]
     pub allow_remote: bool,
+}
+
+/// `trace`.
+#[derive(Debug, Args)]
+pub struct TraceArgs {
+    /// Output: text or json.
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Seconds to wait for an answer.
+    #[arg(long, default_value_t = 1.0)]
+    pub timeout: f64,
+    /// Where the packet starts: a container, host, or an IP address.
+    pub from: String,
+    /// Where it goes: CONTAINER|host|IP[:PORT][/tcp|udp|icmp], [IPv6]:PORT.
+    pub to: String,
 }

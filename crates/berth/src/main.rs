@@ -9,6 +9,7 @@ mod format;
 mod inspect;
 mod topology;
 mod tour;
+mod trace;
 mod ui;
 
 use clap::Parser;

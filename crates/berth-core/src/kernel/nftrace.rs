@@ -232,6 +232,7 @@ pub fn parse_trace(msg: &[u8]) -> Option<TraceEvent> {
 pub struct TraceListener {
     sock: Socket,
     buf: Vec<u8>,
+    lost: usize,
 }
 
 impl TraceListener {
@@ -246,17 +247,19 @@ impl TraceListener {
         sock.bind_auto().map_err(|e| err("bind a socket", e))?;
         sock.add_membership(NFNLGRP_NFTRACE)
             .map_err(|e| err("subscribe", e))?;
-        let _ = sock.set_rx_buf_sz(4 << 20);
+        force_rcvbuf(&sock, 8 << 20);
         sock.set_non_blocking(true)
             .map_err(|e| err("configure the socket", e))?;
         Ok(TraceListener {
             sock,
             buf: vec![0; 1 << 16],
+            lost: 0,
         })
     }
 
     /// Every trace event received until `deadline` or until `done` says
-    /// the events so far are enough.
+    /// the events so far are enough (asked at least every 20 ms). Events
+    /// lost to a full socket buffer are counted in [`TraceListener::lost`].
     pub fn collect(
         &mut self,
         deadline: Instant,
@@ -268,16 +271,22 @@ impl TraceListener {
             if left.is_zero() || done(&events) {
                 return Ok(events);
             }
-            if !self.wait(left)? {
+            if !self.wait(left.min(std::time::Duration::from_millis(20)))? {
                 continue;
             }
             match self.sock.recv(&mut &mut self.buf[..], 0) {
                 Ok(n) => events.extend(split(&self.buf[..n]).filter_map(parse_trace)),
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-                // Overrun: events were lost; say so rather than guess.
+                Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => self.lost += 1,
                 Err(e) => return Err(Error::kernel(format!("reading trace events: {e}"))),
             }
         }
+    }
+
+    /// How many times events were lost because the socket's buffer was
+    /// full (many packets traced at once).
+    pub fn lost(&self) -> usize {
+        self.lost
     }
 
     fn wait(&self, left: std::time::Duration) -> Result<bool> {
@@ -297,6 +306,23 @@ impl TraceListener {
             return Err(Error::kernel(format!("waiting for trace events: {e}")));
         }
         Ok(n > 0)
+    }
+}
+
+/// A receive buffer of `bytes`, above `net.core.rmem_max` (root may).
+fn force_rcvbuf(sock: &Socket, bytes: libc::c_int) {
+    // SAFETY: a valid int option on a socket we own.
+    let rc = unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUFFORCE,
+            (&bytes as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc != 0 {
+        let _ = sock.set_rx_buf_sz(bytes as usize);
     }
 }
 

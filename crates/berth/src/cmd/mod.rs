@@ -39,6 +39,7 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         Cmd::Topology(a) => crate::topology::run(root, &a.networks, &a.format),
         Cmd::Ui(a) => crate::ui::run(root, &a.listen, a.allow_remote),
         Cmd::Doctor { format } => crate::doctor::run(root, format.as_deref()),
+        Cmd::Trace(a) => crate::trace::run(root, &a.from, &a.to, a.format.as_deref(), a.timeout),
         Cmd::Supervise { id, ready_fd } => run::supervise(root, &id, ready_fd),
     }
 }

@@ -133,6 +133,14 @@ pub fn diff(family: &str, want: &Table, have: &Table) -> Vec<(bool, String)> {
             ));
         }
     }
+    out.extend(diff_sets(family, want, have));
+    out
+}
+
+/// Sets and maps: declarations and elements.
+fn diff_sets(family: &str, want: &Table, have: &Table) -> Vec<(bool, String)> {
+    let mut out = Vec::new();
+    let none = BTreeSet::new();
     for (name, decl) in &want.sets {
         if have.sets.get(name) != Some(decl) {
             out.push((
@@ -141,27 +149,19 @@ pub fn diff(family: &str, want: &Table, have: &Table) -> Vec<(bool, String)> {
             ));
             continue;
         }
-        let (w, h) = (&want.elems[name], &have.elems[name]);
+        let w = want.elems.get(name).unwrap_or(&none);
+        let h = have.elems.get(name).unwrap_or(&none);
         let missing: Vec<&String> = w.difference(h).collect();
         let extra: Vec<&String> = h.difference(w).collect();
         if !missing.is_empty() {
-            out.push((
-                true,
-                format!(
-                    "{family} berth {name} lacks {}: {}",
-                    plural(missing.len()),
-                    list(&missing)
-                ),
-            ));
+            let (n, l) = (plural(missing.len()), list(&missing));
+            out.push((true, format!("{family} berth {name} lacks {n}: {l}")));
         }
         if !extra.is_empty() {
+            let (n, l) = (plural(extra.len()), list(&extra));
             out.push((
                 false,
-                format!(
-                    "{family} berth {name} has {} the store does not know: {}",
-                    plural(extra.len()),
-                    list(&extra)
-                ),
+                format!("{family} berth {name} has {n} the store does not know: {l}"),
             ));
         }
     }
