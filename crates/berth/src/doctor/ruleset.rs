@@ -109,31 +109,49 @@ pub fn diff(family: &str, want: &Table, have: &Table) -> Vec<(bool, String)> {
             Some(_) => {}
         }
     }
+    out.extend(diff_rules(family, want, have));
+    out.extend(diff_sets(family, want, have));
+    out
+}
+
+/// Rules, summed up per table: which chains lost how many, naming a few
+/// by their comments.
+fn diff_rules(family: &str, want: &Table, have: &Table) -> Vec<(bool, String)> {
+    let (mut lost, mut named, mut extra) = (Vec::new(), Vec::new(), 0);
     for (chain, rules) in &want.rules {
         let got = have.rules.get(chain).map(Vec::as_slice).unwrap_or_default();
         if !have.chains.contains_key(chain) || got == rules.as_slice() {
             continue;
         }
-        for (i, r) in rules.iter().enumerate() {
-            if !got.contains(r) {
-                let what =
-                    r.1.as_deref()
-                        .map_or_else(|| format!("rule {}", i + 1), |c| format!("rule \"{c}\""));
-                out.push((
-                    true,
-                    format!("chain {family} berth {chain}: {what} is missing or changed"),
-                ));
-            }
+        let missing: Vec<_> = rules.iter().filter(|r| !got.contains(r)).collect();
+        if !missing.is_empty() {
+            lost.push(format!("{chain} {} of {}", missing.len(), rules.len()));
+            named.extend(missing.iter().filter_map(|r| r.1.clone()));
         }
-        let extra = got.iter().filter(|r| !rules.contains(r)).count();
-        if extra > 0 {
-            out.push((
-                false,
-                format!("chain {family} berth {chain}: {extra} rule(s) that berth did not write"),
-            ));
-        }
+        extra += got.iter().filter(|r| !rules.contains(r)).count();
     }
-    out.extend(diff_sets(family, want, have));
+    let mut out = Vec::new();
+    if !lost.is_empty() {
+        let eg: Vec<String> = named.iter().take(3).map(|c| format!("\"{c}\"")).collect();
+        let eg = if eg.is_empty() {
+            String::new()
+        } else {
+            format!(", e.g. {}", eg.join(", "))
+        };
+        out.push((
+            true,
+            format!(
+                "{family} berth: rules missing or changed in chains {}{eg}",
+                lost.join(", ")
+            ),
+        ));
+    }
+    if extra > 0 {
+        out.push((
+            false,
+            format!("{family} berth: {extra} rule(s) that berth did not write"),
+        ));
+    }
     out
 }
 

@@ -298,7 +298,7 @@ fn flushed_or_altered_ruleset() {
         .retain(|i| i.get("rule").is_none());
     assert!(fails(&f, "ruleset")[0]
         .found
-        .contains("rule \"networks are isolated from each other\" is missing"));
+        .contains("rules missing or changed in chains forward 1 of 1, e.g. \"networks are isolated from each other\""));
     let mut f = healthy();
     f.expected[0] = berth_table("inet", Some("br-z"));
     let x = fails(&f, "ruleset");
