@@ -63,6 +63,13 @@ pub enum Cmd {
     },
     /// Follow a real packet from FROM to TO through the kernel, hop by hop.
     Trace(TraceArgs),
+    /// Internal: the embedded DNS resolver (under its watchdog).
+    #[command(name = "__dns", hide = true)]
+    Dns {
+        /// Run the resolver itself (the watchdog runs it this way).
+        #[arg(long)]
+        child: bool,
+    },
     /// Internal: supervise a detached container.
     #[command(name = "__supervise", hide = true)]
     Supervise {
@@ -229,6 +236,18 @@ pub struct RunArgs {
     /// Environment variable KEY=VALUE or KEY (repeatable).
     #[arg(short, long)]
     pub env: Vec<String>,
+    /// Upstream DNS server (repeatable).
+    #[arg(long)]
+    pub dns: Vec<String>,
+    /// DNS search domain (repeatable).
+    #[arg(long)]
+    pub dns_search: Vec<String>,
+    /// resolv.conf option (repeatable).
+    #[arg(long, alias = "dns-opt")]
+    pub dns_option: Vec<String>,
+    /// Extra /etc/hosts entry NAME:IP, IP may be host-gateway (repeatable).
+    #[arg(long)]
+    pub add_host: Vec<String>,
     /// Root directory to pivot into (default: the host's files).
     #[arg(long)]
     pub rootfs: Option<PathBuf>,

@@ -14,11 +14,17 @@ fn three_containers_on_a_bridge_ping_each_other() {
     for n in ["ns0", "ns1", "ns2"] {
         b.sleeper(n, "--network br0net");
     }
-    let ips: Vec<String> = ["ns0", "ns1", "ns2"].iter().map(|n| b.ip(n, "br0net")).collect();
+    let ips: Vec<String> = ["ns0", "ns1", "ns2"]
+        .iter()
+        .map(|n| b.ip(n, "br0net"))
+        .collect();
     assert_eq!(ips, ["192.0.2.2", "192.0.2.3", "192.0.2.4"]);
     for from in ["ns0", "ns1", "ns2"] {
         for ip in &ips {
-            assert!(b.exec_ok(from, &format!("busybox ping -c1 -W2 {ip}")), "{from} -> {ip}");
+            assert!(
+                b.exec_ok(from, &format!("busybox ping -c1 -W2 {ip}")),
+                "{from} -> {ip}"
+            );
         }
     }
     // Each container's eth0 is one end of a veth whose other end is a port of
@@ -37,9 +43,12 @@ fn published_web_server_answers_localhost_and_outside() {
     b.ok("run -d --name web -p 8081:80 busybox sh -c 'mkdir -p /tmp/www && echo hello-berth > /tmp/www/index.html && exec httpd -f -p 80 -h /tmp/www'");
     assert!(b.eventually("curl -sf -m2 http://localhost:8081/ | grep -q hello-berth"));
     assert!(b.eventually("curl -sf -m2 http://198.51.100.2:8081/ | grep -q hello-berth"));
-    let out = b.lab.in_ns_ok("outside", "curl -sf -m2 http://198.51.100.2:8081/");
+    let out = b
+        .lab
+        .in_ns_ok("outside", "curl -sf -m2 http://198.51.100.2:8081/");
     assert_eq!(out.trim(), "hello-berth");
-    let inspect = b.ok("inspect -f '{{(index (index .NetworkSettings.Ports \"80/tcp\") 0).HostPort}}' web");
+    let inspect =
+        b.ok("inspect -f '{{(index (index .NetworkSettings.Ports \"80/tcp\") 0).HostPort}}' web");
     assert_eq!(inspect.trim(), "8081");
 }
 
@@ -52,10 +61,17 @@ fn default_bridge_containers_reach_each_other_and_outside() {
     b.sleeper("a2", "");
     let a2 = b.ip("a2", "bridge");
     assert!(b.exec_ok("a1", &format!("busybox ping -c1 -W2 {a2}")));
-    assert!(b.exec_ok("a1", "busybox ping -c1 -W2 203.0.113.1"), "a1 reaches the internet through masquerade");
-    let listed = b.ok("network inspect bridge -f '{{range .Containers}}{{.Name}}={{.IPv4Address}} {{end}}'");
+    assert!(
+        b.exec_ok("a1", "busybox ping -c1 -W2 203.0.113.1"),
+        "a1 reaches the internet through masquerade"
+    );
+    let listed =
+        b.ok("network inspect bridge -f '{{range .Containers}}{{.Name}}={{.IPv4Address}} {{end}}'");
     let a1 = b.ip("a1", "bridge");
-    assert!(listed.contains(&format!("a1={a1}/16")) && listed.contains(&format!("a2={a2}/16")), "{listed}");
+    assert!(
+        listed.contains(&format!("a1={a1}/16")) && listed.contains(&format!("a2={a2}/16")),
+        "{listed}"
+    );
     // Its interfaces are where the article looks for them.
     let addr = b.ok("exec a1 ip -o -4 addr show eth0");
     assert!(addr.contains(&a1), "{addr}");

@@ -1,7 +1,7 @@
 //! Creating containers: records, endpoints, published ports and the plan of
 //! their kernel objects (namespace, veths, map elements).
 
-use super::{files, ports, require_root, Engine};
+use super::{ports, require_root, Engine};
 use crate::error::{Error, Result};
 use crate::firewall::{Batch, IccPort};
 use crate::ids;
@@ -134,6 +134,7 @@ impl Engine {
         }
         self.store
             .write(|tx| delete_ops(tx, "create", &container.id))?;
+        self.sync_dns_for(&container.id);
         if overlay {
             self.overlay_changed(None);
         }
@@ -148,22 +149,6 @@ impl Engine {
             return Err(e);
         }
         Ok(())
-    }
-
-    /// (Re)writes a container's hosts, hostname and resolv.conf.
-    pub(crate) fn write_etc_files(&mut self, c: &Container) -> Result<()> {
-        let eps = self.store.read(|tx| tx.container_endpoints(&c.id))?;
-        let addrs: Vec<IpAddr> = eps
-            .iter()
-            .flat_map(|e| [e.ipv4, e.ipv6])
-            .flatten()
-            .map(|n| n.addr())
-            .collect();
-        let hostname = &c.config.hostname;
-        let hosts = files::render_hosts(hostname, &addrs, &[]);
-        let host_resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
-        let resolv = files::render_resolv_conf(&host_resolv);
-        files::write_all(&self.paths.container_dir(&c.id), hostname, &hosts, &resolv)
     }
 
     /// A container by name, id or id prefix.

@@ -23,25 +23,62 @@ pub fn render_hosts(hostname: &str, addrs: &[IpAddr], extra: &[(String, IpAddr)]
     s
 }
 
-/// `/etc/resolv.conf` of a container on a network without embedded DNS: the
-/// host's, minus loopback nameservers (unreachable from the container).
-pub fn render_resolv_conf(host: &str) -> String {
-    let mut out = String::new();
-    let mut servers = 0;
+/// What goes into a container's resolv.conf besides the host's defaults.
+#[derive(Debug, Default)]
+pub struct ResolvConf<'a> {
+    /// Nameservers replacing the host's (the embedded DNS's gateway, or `--dns`).
+    pub nameservers: Option<Vec<String>>,
+    /// `--dns-search` (replaces the host's search line when non-empty).
+    pub search: &'a [String],
+    /// `--dns-option` (replaces the host's options when non-empty).
+    pub options: &'a [String],
+}
+
+/// `/etc/resolv.conf` of a container: the host's file (minus loopback
+/// nameservers, unreachable from a container), with berth's overrides.
+pub fn render_resolv_conf(host: &str, over: &ResolvConf) -> String {
+    let mut servers = Vec::new();
+    let mut search = Vec::new();
+    let mut options = Vec::new();
     for line in host.lines() {
         let mut words = line.split_whitespace();
-        if words.next() == Some("nameserver") {
-            match words.next().and_then(|a| a.parse::<IpAddr>().ok()) {
-                Some(ip) if ip.is_loopback() => continue,
-                Some(_) => servers += 1,
-                None => continue,
+        match words.next() {
+            Some("nameserver") => {
+                if let Some(ip) = words
+                    .next()
+                    .filter(|a| a.parse::<IpAddr>().is_ok_and(|ip| !ip.is_loopback()))
+                {
+                    servers.push(ip.to_string());
+                }
             }
+            Some("search") | Some("domain") => search = words.map(String::from).collect(),
+            Some("options") => options.extend(words.map(String::from)),
+            _ => {}
         }
-        out.push_str(line);
-        out.push('\n');
     }
-    if servers == 0 {
+    let servers = over.nameservers.clone().unwrap_or(servers);
+    let mut out = String::new();
+    if servers.is_empty() {
         out.push_str(FALLBACK_DNS);
+    }
+    for s in servers {
+        out.push_str(&format!("nameserver {s}\n"));
+    }
+    let search = if over.search.is_empty() {
+        search
+    } else {
+        over.search.to_vec()
+    };
+    if !search.is_empty() {
+        out.push_str(&format!("search {}\n", search.join(" ")));
+    }
+    let options = if over.options.is_empty() {
+        options
+    } else {
+        over.options.to_vec()
+    };
+    if !options.is_empty() {
+        out.push_str(&format!("options {}\n", options.join(" ")));
     }
     out
 }
@@ -70,12 +107,26 @@ mod tests {
     fn resolv_conf_drops_loopback_servers() {
         let host =
             "search example.org\nnameserver 127.0.0.53\nnameserver 192.0.2.53\noptions edns0\n";
+        let plain = render_resolv_conf(host, &ResolvConf::default());
         assert_eq!(
-            render_resolv_conf(host),
-            "search example.org\nnameserver 192.0.2.53\noptions edns0\n"
+            plain,
+            "nameserver 192.0.2.53\nsearch example.org\noptions edns0\n"
         );
-        let only_local = "nameserver 127.0.0.53\n";
-        assert_eq!(render_resolv_conf(only_local), FALLBACK_DNS);
+        assert_eq!(
+            render_resolv_conf("nameserver 127.0.0.53\n", &ResolvConf::default()),
+            FALLBACK_DNS
+        );
+        let search = vec!["corp.test".to_string()];
+        let opts = vec!["ndots:2".to_string()];
+        let embedded = ResolvConf {
+            nameservers: Some(vec!["172.18.0.1".into()]),
+            search: &search,
+            options: &opts,
+        };
+        assert_eq!(
+            render_resolv_conf(host, &embedded),
+            "nameserver 172.18.0.1\nsearch corp.test\noptions ndots:2\n"
+        );
     }
 
     #[test]

@@ -74,7 +74,9 @@ impl Engine {
             c.exit_code = None;
             c.started_at = Some(crate::model::now_rfc3339());
             tx.update_container(&c)
-        })
+        })?;
+        self.sync_dns_for(id);
+        Ok(())
     }
 
     /// Records the exit status and takes the container's network down
@@ -104,7 +106,11 @@ impl Engine {
                 }
             }
             delete_ops(tx, "stop", id)
-        })
+        })?;
+        if let Err(e) = self.sync_dns(&nets) {
+            eprintln!("berth: warning: embedded DNS: {e}");
+        }
+        Ok(())
     }
 
     /// True when the container's process is alive.
@@ -229,10 +235,21 @@ impl Engine {
             eprintln!("berth: warning: removing container: {e}");
         }
         let _ = std::fs::remove_dir_all(self.paths.container_dir(id));
+        let nets = self.store.read(|tx| {
+            let mut nets = Vec::new();
+            for e in tx.container_endpoints(id)? {
+                nets.extend(tx.network(&e.network_id)?);
+            }
+            Ok(nets)
+        })?;
         self.store.write(|tx| {
             tx.delete_container(id)?;
             delete_ops(tx, "remove", id)
-        })
+        })?;
+        if let Err(e) = self.sync_dns(&nets) {
+            eprintln!("berth: warning: embedded DNS: {e}");
+        }
+        Ok(())
     }
 
     /// `network connect`: attaches a container (running or not) to a network.
@@ -294,6 +311,7 @@ impl Engine {
         applied?;
         let c = self.container(&c.id)?;
         self.write_etc_files(&c)?;
+        self.sync_dns_for(&c.id);
         if overlay {
             self.overlay_changed(None);
         }
@@ -347,6 +365,9 @@ impl Engine {
             forget_endpoint(tx, &ep.id)?;
             delete_ops(tx, "disconnect", &ep.id)
         })?;
+        if let Err(e) = self.sync_dns(std::slice::from_ref(&net)) {
+            eprintln!("berth: warning: embedded DNS: {e}");
+        }
         let c = self.container(&c.id)?;
         self.write_etc_files(&c)?;
         if net.driver == crate::model::Driver::Overlay {

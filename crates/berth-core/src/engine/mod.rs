@@ -6,6 +6,7 @@
 
 mod cni;
 mod container;
+mod dns;
 mod drivers;
 mod expected;
 mod files;
@@ -21,6 +22,7 @@ mod view;
 
 pub use cni::{CniAdded, CniFailure, CniResult, Status as CniStatus};
 pub use container::StartSpec;
+pub use dns::{host_upstreams, DnsStatus};
 pub use overlay_sync::SyncReport;
 pub use reconcile::ReconcileReport;
 
@@ -57,7 +59,9 @@ impl Engine {
         };
         if !engine.paths.boot_marker().exists() {
             engine.bootstrap()?;
-            let marker = engine.paths.ruleset_marker(crate::firewall::skeleton_version());
+            let marker = engine
+                .paths
+                .ruleset_marker(crate::firewall::skeleton_version());
             std::fs::write(marker, crate::model::now_rfc3339())?;
         }
         engine.recover_stale_ops(false)?;
@@ -68,7 +72,9 @@ impl Engine {
     /// After an upgrade of berth whose firewall skeleton changed, re-renders
     /// berth's tables once (the kernel still holds the old skeleton).
     fn upgrade_ruleset(&mut self) -> Result<()> {
-        let marker = self.paths.ruleset_marker(crate::firewall::skeleton_version());
+        let marker = self
+            .paths
+            .ruleset_marker(crate::firewall::skeleton_version());
         if marker.exists() || !nix::unistd::geteuid().is_root() {
             return Ok(());
         }

@@ -306,6 +306,10 @@ impl Engine {
         report.exited = self.reap_dead()?;
         report.netns_names = self.sync_netns_names()?;
         self.ensure_kernel(&mut report)?;
+        // The embedded DNS: restart it if it died, serve the current names.
+        if let Err(e) = self.publish_dns() {
+            eprintln!("berth: warning: embedded DNS: {e}");
+        }
         Ok(report)
     }
 
@@ -333,6 +337,7 @@ impl Engine {
     /// and deletes its state.
     pub fn reset(&mut self) -> Result<()> {
         super::require_root()?;
+        self.stop_resolver();
         for c in self.containers()? {
             self.remove_container(&c.id, true)?;
         }

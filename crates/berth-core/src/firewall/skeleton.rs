@@ -12,7 +12,9 @@ pub fn skeleton_version() -> u64 {
     INET_SKELETON
         .bytes()
         .chain(BRIDGE_SKELETON.bytes())
-        .fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+        .fold(0xcbf2_9ce4_8422_2325, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        })
 }
 
 /// The `inet berth` and `bridge berth` tables with all chains and rules and

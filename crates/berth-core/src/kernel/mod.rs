@@ -22,8 +22,8 @@ pub mod probe;
 pub mod route_get;
 pub mod scratch;
 pub mod sysctl;
-pub mod vxlan;
 pub mod tc;
+pub mod vxlan;
 
 pub use facts::HostFacts;
 pub use netlink::{Netlink, Request};

@@ -43,6 +43,19 @@ pub struct ContainerConfig {
     pub networks: Vec<NetworkAttach>,
     /// `-p` requests as typed.
     pub publish: Vec<PortSpec>,
+    /// `--dns` servers (the embedded DNS forwards this container's queries
+    /// to them; on the default bridge they go into resolv.conf).
+    #[serde(default)]
+    pub dns: Vec<String>,
+    /// `--dns-search` domains.
+    #[serde(default)]
+    pub dns_search: Vec<String>,
+    /// `--dns-option` options.
+    #[serde(default)]
+    pub dns_options: Vec<String>,
+    /// `--add-host NAME:IP` (IP may be `host-gateway`).
+    #[serde(default)]
+    pub add_hosts: Vec<String>,
 }
 
 /// Lifecycle state of a container.

@@ -115,6 +115,14 @@ pub struct Network {
     pub builtin: bool,
 }
 
+impl Network {
+    /// Whether berth's embedded DNS serves this network: every user-defined
+    /// network does (as Docker's), the built-in ones do not.
+    pub fn dns_enabled(&self) -> bool {
+        !self.builtin && !matches!(self.driver, Driver::Host | Driver::Null)
+    }
+}
+
 /// A `--subnet` with the `--gateway`, `--ip-range` and `--aux-address`
 /// values that fall inside it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -2,6 +2,7 @@
 
 pub mod agent;
 pub mod container;
+pub mod dns;
 pub mod network;
 pub mod run;
 pub mod system;
@@ -41,5 +42,6 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         Cmd::Doctor { format } => crate::doctor::run(root, format.as_deref()),
         Cmd::Trace(a) => crate::trace::run(root, &a.from, &a.to, a.format.as_deref(), a.timeout),
         Cmd::Supervise { id, ready_fd } => run::supervise(root, &id, ready_fd),
+        Cmd::Dns { child } => dns::run(root, child),
     }
 }

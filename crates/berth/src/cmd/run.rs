@@ -84,7 +84,40 @@ fn config(a: &RunArgs) -> Result<ContainerConfig> {
         auto_remove: a.rm,
         networks,
         publish,
+        dns: validated_dns(&a.dns)?,
+        dns_search: a.dns_search.clone(),
+        dns_options: a.dns_option.clone(),
+        add_hosts: validated_add_hosts(&a.add_host)?,
     })
+}
+
+/// `--dns` values must be IP addresses.
+fn validated_dns(servers: &[String]) -> Result<Vec<String>> {
+    for s in servers {
+        s.parse::<std::net::IpAddr>()
+            .map_err(|_| anyhow!("invalid --dns {s:?}: expected the IP address of a DNS server"))?;
+    }
+    Ok(servers.to_vec())
+}
+
+/// `--add-host` values are NAME:IP (IPv6 allowed) or NAME:host-gateway.
+fn validated_add_hosts(entries: &[String]) -> Result<Vec<String>> {
+    for e in entries {
+        let ok = e.split_once(':').is_some_and(|(name, ip)| {
+            !name.is_empty()
+                && (ip == "host-gateway"
+                    || ip
+                        .trim_matches(|c| c == '[' || c == ']')
+                        .parse::<std::net::IpAddr>()
+                        .is_ok())
+        });
+        if !ok {
+            return Err(anyhow!(
+                "invalid --add-host {e:?}: expected NAME:IP or NAME:host-gateway"
+            ));
+        }
+    }
+    Ok(entries.to_vec())
 }
 
 /// The container process's environment: PATH, HOSTNAME, TERM, then `-e`.

@@ -60,6 +60,7 @@ fn info(root: Option<&Path>, format: Option<&str>) -> Result<i32> {
         "PendingOperations": ops,
         "IPv4Forwarding": sysctl::read("net.ipv4.ip_forward").unwrap_or_default() == "1",
         "NftablesInProcess": Nft::new().in_process(),
+        "DNS": engine.dns_status()?,
         "Drivers": ["bridge", "macvlan", "ipvlan", "overlay", "host", "null"],
         "Cluster": engine.cluster_info(),
         "Failpoints": berth_core::failpoint::enabled(),

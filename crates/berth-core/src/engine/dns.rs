@@ -1,0 +1,316 @@
+//! The embedded DNS, from the engine's side: the snapshot of who may resolve
+//! what (built from the store), and keeping the one resolver process
+//! (`berth __dns`, see the berth-dns crate) running and in step.
+//!
+//! After every change that affects a DNS-enabled network (a container
+//! created, started, stopped, removed, connected or disconnected), the engine
+//! writes the snapshot atomically and asks the resolver to reload it through
+//! its control socket; the reload answers only once the new names are live,
+//! so they resolve on the very next query. If the resolver is not running
+//! (first use, killed, reboot) the engine starts it and waits until it
+//! answers. Its own watchdog restarts it if it dies between commands.
+
+use super::files;
+use super::Engine;
+use crate::error::{Error, Result};
+use crate::model::{Container, ContainerState, Network};
+use berth_dns::{EndpointRec, NetworkRec, Snapshot, Upstream};
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// Where the resolver's files live and how it is doing.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DnsStatus {
+    /// The resolver answers on its control socket.
+    pub running: bool,
+    /// Generation of the snapshot it serves.
+    pub generation: Option<u64>,
+    /// Gateways it should listen on (port 53).
+    pub listen: Vec<IpAddr>,
+}
+
+/// The host's resolvers a container can reach (loopback ones dropped), from
+/// `BERTH_RESOLV_CONF` or /etc/resolv.conf.
+pub fn host_upstreams() -> Vec<Upstream> {
+    let path = std::env::var("BERTH_RESOLV_CONF").unwrap_or_else(|_| "/etc/resolv.conf".into());
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.lines()
+        .filter_map(|l| l.strip_prefix("nameserver"))
+        .filter_map(|a| a.trim().parse::<IpAddr>().ok())
+        .filter(|ip| !ip.is_loopback())
+        .map(Upstream::from)
+        .collect()
+}
+
+impl Engine {
+    /// The resolver's snapshot file.
+    pub fn dns_snapshot_path(&self) -> PathBuf {
+        self.paths.run.join("dns").join("snapshot.json")
+    }
+
+    /// The resolver's control socket.
+    pub fn dns_control_path(&self) -> PathBuf {
+        self.paths.run.join("dns").join("control.sock")
+    }
+
+    /// Builds the snapshot from the store: DNS-enabled networks and the
+    /// endpoints of containers that are not exited.
+    pub fn dns_snapshot(&mut self) -> Result<Snapshot> {
+        let (nets, containers, eps) = self
+            .store
+            .read(|tx| Ok((tx.networks()?, tx.containers()?, tx.endpoints()?)))?;
+        let networks: Vec<NetworkRec> = nets
+            .iter()
+            .filter(|n| n.dns_enabled())
+            .map(|n| NetworkRec {
+                id: n.id.clone(),
+                name: n.name.clone(),
+                dns: true,
+                gateways: n.ipam.iter().map(|c| c.gateway).collect(),
+            })
+            .collect();
+        let mut endpoints = Vec::new();
+        for e in eps
+            .iter()
+            .filter(|e| networks.iter().any(|n| n.id == e.network_id))
+        {
+            let Some(c) = containers
+                .iter()
+                .find(|c| c.id == e.container_id && c.state != ContainerState::Exited)
+            else {
+                continue;
+            };
+            endpoints.push(EndpointRec {
+                container_id: c.id.clone(),
+                name: c.name.clone(),
+                hostname: c.config.hostname.clone(),
+                network_id: e.network_id.clone(),
+                aliases: e.aliases.clone(),
+                ipv4: e.ipv4.and_then(|n| match n.addr() {
+                    IpAddr::V4(a) => Some(a),
+                    IpAddr::V6(_) => None,
+                }),
+                ipv6: e.ipv6.and_then(|n| match n.addr() {
+                    IpAddr::V6(a) => Some(a),
+                    IpAddr::V4(_) => None,
+                }),
+                dns: c.config.dns.iter().filter_map(|s| s.parse().ok()).collect(),
+                dns_search: c.config.dns_search.clone(),
+                dns_options: c.config.dns_options.clone(),
+            });
+        }
+        let generation = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        Ok(Snapshot {
+            generation,
+            host_upstreams: host_upstreams(),
+            networks,
+            endpoints,
+        })
+    }
+
+    /// Brings the resolver in step after a change to `networks` (ids); does
+    /// nothing unless one of them is DNS-enabled.
+    pub(crate) fn sync_dns(&mut self, networks: &[Network]) -> Result<()> {
+        if !networks.iter().any(Network::dns_enabled) {
+            return Ok(());
+        }
+        self.publish_dns()
+    }
+
+    /// Brings the resolver in step after a change to container `id` (best
+    /// effort: a DNS failure is reported, not fatal to the operation).
+    pub(crate) fn sync_dns_for(&mut self, id: &str) {
+        let nets = self.store.read(|tx| {
+            let mut nets = Vec::new();
+            for e in tx.container_endpoints(id)? {
+                nets.extend(tx.network(&e.network_id)?);
+            }
+            Ok(nets)
+        });
+        if let Err(e) = nets.and_then(|n| self.sync_dns(&n)) {
+            eprintln!("berth: warning: embedded DNS: {e}");
+        }
+    }
+
+    /// Writes the snapshot and makes the resolver serve it (starting it if
+    /// needed).
+    pub fn publish_dns(&mut self) -> Result<()> {
+        let snap = self.dns_snapshot()?;
+        let path = self.dns_snapshot_path();
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        snap.store(&path)
+            .map_err(|e| Error::internal(format!("cannot write the DNS snapshot: {e}")))?;
+        let sock = self.dns_control_path();
+        if berth_dns::control::reload(&sock, Duration::from_secs(3)).is_ok() {
+            return Ok(());
+        }
+        if snap.endpoints.is_empty() {
+            return Ok(()); // nobody to serve: no need to start a resolver
+        }
+        self.start_resolver()?;
+        berth_dns::control::reload(&sock, Duration::from_secs(3))
+            .map(|_| ())
+            .map_err(|e| {
+                Error::internal(format!("the DNS resolver did not take the new names: {e}"))
+            })
+    }
+
+    /// Starts `berth __dns` (the resolver under its watchdog) in its own
+    /// session and waits until it answers.
+    fn start_resolver(&mut self) -> Result<()> {
+        use std::os::unix::process::CommandExt;
+        // Several berth processes may notice a missing resolver at once
+        // (`run` and its supervisor): one starts it, the others wait for it.
+        let lock_path = self.paths.run.join("dns").join("start.lock");
+        let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path)?;
+        let _lock = nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive)
+            .map_err(|(_, e)| Error::internal(format!("cannot lock {}: {e}", lock_path.display())))?;
+        if berth_dns::control::ping(&self.dns_control_path(), Duration::from_millis(200)).is_ok() {
+            return Ok(());
+        }
+        let mut cmd = std::process::Command::new("/proc/self/exe");
+        cmd.arg("--root").arg(&self.paths.state).arg("__dns");
+        cmd.stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .current_dir("/");
+        // SAFETY: setsid is async-signal-safe.
+        unsafe {
+            cmd.pre_exec(|| {
+                nix::unistd::setsid()
+                    .map(|_| ())
+                    .map_err(std::io::Error::from)
+            });
+        }
+        cmd.spawn()
+            .map_err(|e| Error::internal(format!("cannot start the DNS resolver: {e}")))?;
+        let sock = self.dns_control_path();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if berth_dns::control::ping(&sock, Duration::from_millis(200)).is_ok() {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        Err(Error::internal(
+            "the DNS resolver did not start within 5 s (see 'berth system info')",
+        ))
+    }
+
+    /// (Re)writes a container's hosts, hostname and resolv.conf: on a
+    /// DNS-enabled network resolv.conf names that network's gateway (the
+    /// embedded resolver); otherwise the host's resolvers or `--dns`.
+    pub(crate) fn write_etc_files(&mut self, c: &Container) -> Result<()> {
+        let (eps, nets) = self.store.read(|tx| {
+            let eps = tx.container_endpoints(&c.id)?;
+            let mut nets = Vec::new();
+            for e in &eps {
+                nets.extend(tx.network(&e.network_id)?);
+            }
+            Ok((eps, nets))
+        })?;
+        let addrs: Vec<IpAddr> = eps
+            .iter()
+            .flat_map(|e| [e.ipv4, e.ipv6])
+            .flatten()
+            .map(|n| n.addr())
+            .collect();
+        let gateway = |v6: bool| {
+            let net = eps
+                .iter()
+                .find_map(|e| nets.iter().find(|n| n.id == e.network_id && !n.internal));
+            net.and_then(|n| n.ipam.iter().find(|i| i.subnet.addr().is_ipv6() == v6))
+                .map(|i| i.gateway)
+        };
+        let extra: Vec<(String, IpAddr)> = c
+            .config
+            .add_hosts
+            .iter()
+            .filter_map(|h| h.split_once(':'))
+            .filter_map(|(name, ip)| {
+                let ip = if ip == "host-gateway" {
+                    gateway(false)?
+                } else {
+                    ip.trim_matches(|c| c == '[' || c == ']').parse().ok()?
+                };
+                Some((name.to_string(), ip))
+            })
+            .collect();
+        let hosts = files::render_hosts(&c.config.hostname, &addrs, &extra);
+        let embedded = eps
+            .iter()
+            .find_map(|e| {
+                nets.iter()
+                    .find(|n| n.id == e.network_id && n.dns_enabled())
+            })
+            .and_then(|n| n.ipam.first().map(|i| vec![i.gateway.to_string()]));
+        let embedded_dns = embedded.is_some();
+        let nameservers =
+            embedded.or_else(|| (!c.config.dns.is_empty()).then(|| c.config.dns.clone()));
+        let path = std::env::var("BERTH_RESOLV_CONF").unwrap_or_else(|_| "/etc/resolv.conf".into());
+        let host_resolv = std::fs::read_to_string(path).unwrap_or_default();
+        // Like Docker: with the embedded resolver, single-label names are
+        // tried as they are first (ndots:0), so a container name is never
+        // shadowed by the host's search domains.
+        let ndots0 = vec!["ndots:0".to_string()];
+        let options = if embedded_dns && c.config.dns_options.is_empty() {
+            &ndots0
+        } else {
+            &c.config.dns_options
+        };
+        let over = files::ResolvConf {
+            nameservers,
+            search: &c.config.dns_search,
+            options,
+        };
+        let resolv = files::render_resolv_conf(&host_resolv, &over);
+        files::write_all(
+            &self.paths.container_dir(&c.id),
+            &c.config.hostname,
+            &hosts,
+            &resolv,
+        )
+    }
+
+    /// Stops the resolver and its watchdog (by the PIDs they recorded),
+    /// for `berth system reset`.
+    pub(crate) fn stop_resolver(&mut self) {
+        let dir = self.paths.run.join("dns");
+        for file in ["watchdog.pid", "resolver.pid"] {
+            let pid = std::fs::read_to_string(dir.join(file))
+                .ok()
+                .and_then(|s| s.trim().parse::<i32>().ok());
+            let Some(pid) = pid else { continue };
+            // Only a process that is still berth's resolver (not a reused PID).
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            if String::from_utf8_lossy(&cmdline).contains("__dns") {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::SIGTERM,
+                );
+            }
+        }
+    }
+
+    /// The resolver's state, for `berth system info` and `doctor`.
+    pub fn dns_status(&mut self) -> Result<DnsStatus> {
+        let generation =
+            berth_dns::control::ping(&self.dns_control_path(), Duration::from_millis(500)).ok();
+        let listen = self
+            .networks()?
+            .iter()
+            .filter(|n| n.dns_enabled())
+            .flat_map(|n| n.ipam.iter().map(|c| c.gateway))
+            .collect();
+        Ok(DnsStatus {
+            running: generation.is_some(),
+            generation,
+            listen,
+        })
+    }
+}

@@ -1,0 +1,239 @@
+//! Name resolution with berth's embedded DNS, Docker's rules: containers on
+//! user-defined networks find each other by name; the default bridge has no
+//! container names; everything else is forwarded upstream.
+
+mod common;
+use common::B;
+
+const STUB: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/stub_dns.py");
+
+/// A lab whose host resolver is a stub DNS server in `outside` (so nothing
+/// is ever sent to a real resolver): the lab's private mount namespace gets
+/// its own /etc/resolv.conf.
+fn lab(name: &str) -> B {
+    let b = B::new(name);
+    let conf = b.lab.root().join("resolv.conf");
+    std::fs::write(&conf, "nameserver 198.51.100.1\n").unwrap();
+    b.sh(&format!("mount --bind {} /etc/resolv.conf", conf.display()));
+    // setsid: the stub must outlive the script that starts it.
+    b.lab.in_ns_ok(
+        "outside",
+        &format!("setsid python3 {STUB} 198.51.100.1 53 </dev/null >/dev/null 2>&1 &"),
+    );
+    assert!(
+        b.eventually("timeout 2 busybox nslookup ready.example.test 198.51.100.1"),
+        "the stub upstream did not start"
+    );
+    b
+}
+
+fn resolves(b: &B, from: &str, name: &str) -> bool {
+    b.berth(&format!("exec {from} busybox nslookup {name}"))
+        .status
+        .success()
+}
+
+fn pings(b: &B, from: &str, target: &str) -> bool {
+    b.berth(&format!("exec {from} busybox ping -c1 -W2 {target}"))
+        .status
+        .success()
+}
+
+/// Docker's "networking with standalone containers" tutorial, user-defined
+/// bridge part: alpine1, alpine2 and alpine4 on alpine-net, alpine3 and
+/// alpine4 on the default bridge.
+#[test]
+fn docker_standalone_networking_tutorial() {
+    let b = lab("dns-tutorial");
+    b.ok("network create --driver bridge alpine-net");
+    b.sleeper("alpine1", "--network alpine-net");
+    b.sleeper("alpine2", "--network alpine-net");
+    b.sleeper("alpine3", "");
+    b.sleeper("alpine4", "--network alpine-net");
+    b.ok("network connect bridge alpine4");
+    let ip3 = b.ip("alpine3", "bridge");
+    let ip1 = b.ip("alpine1", "alpine-net");
+    // From alpine1: names on alpine-net resolve; alpine3 (default bridge only) does not.
+    for target in ["alpine2", "alpine4", "alpine1"] {
+        assert!(pings(&b, "alpine1", target), "alpine1 -> {target}");
+    }
+    let out = b.berth("exec alpine1 busybox ping -c1 -W2 alpine3");
+    assert!(
+        !out.status.success(),
+        "alpine3 is not resolvable from alpine-net"
+    );
+    assert!(
+        !pings(&b, "alpine1", &ip3),
+        "alpine-net cannot reach the default bridge by address"
+    );
+    // From alpine4 (both networks): alpine-net names resolve; alpine3 only by address.
+    assert!(pings(&b, "alpine4", "alpine1") && pings(&b, "alpine4", "alpine2"));
+    assert!(
+        !pings(&b, "alpine4", "alpine3"),
+        "no names on the default bridge"
+    );
+    assert!(
+        pings(&b, "alpine4", &ip3),
+        "alpine4 shares the default bridge with alpine3"
+    );
+    assert!(pings(&b, "alpine4", &ip1));
+    // Everyone reaches the outside.
+    for c in ["alpine1", "alpine2", "alpine3", "alpine4"] {
+        assert!(pings(&b, c, "203.0.113.1"), "{c} -> outside");
+    }
+    // The default bridge's resolv.conf is the host's; on alpine-net it is the gateway.
+    let gw = b.ok("network inspect -f '{{(index .IPAM.Config 0).Gateway}}' alpine-net");
+    assert!(b
+        .ok("exec alpine1 cat /etc/resolv.conf")
+        .contains(&format!("nameserver {}", gw.trim())));
+    assert!(b
+        .ok("exec alpine3 cat /etc/resolv.conf")
+        .contains("nameserver 198.51.100.1"));
+}
+
+/// Aliases, short ids, name.network, PTR, and no names across networks.
+#[test]
+fn names_aliases_ids_and_network_scoping() {
+    let b = lab("dns-scope");
+    b.ok("network create neta");
+    b.ok("network create netb");
+    let web = b.sleeper("web", "--network neta --network-alias www");
+    b.sleeper("client", "--network neta");
+    b.sleeper("stranger", "--network netb");
+    let ip = b.ip("web", "neta");
+    for name in ["web", "www", &web[..12], "web.neta", "WEB"] {
+        let out = b.ok(&format!("exec client busybox nslookup {name}"));
+        assert!(out.contains(&ip), "{name}: {out}");
+    }
+    let ptr = b.ok(&format!("exec client busybox nslookup {ip}"));
+    assert!(ptr.contains("web"), "PTR: {ptr}");
+    // netb cannot see neta's names (the query is forwarded: the stub says NXDOMAIN).
+    let out = common::stdout(&b.berth("exec stranger busybox nslookup web.neta"));
+    assert!(
+        out.contains("NXDOMAIN") || !out.contains(&ip),
+        "leak across networks: {out}"
+    );
+    assert!(!out.contains(&ip), "leak across networks: {out}");
+    assert!(!common::stdout(&b.berth("exec stranger busybox nslookup www")).contains(&ip));
+    // Connecting makes names visible at once; disconnecting hides them again.
+    b.ok("network connect neta stranger");
+    assert!(
+        resolves(&b, "stranger", "web.neta")
+            && b.ok("exec stranger busybox nslookup web").contains(&ip)
+    );
+    b.ok("network disconnect neta stranger");
+    assert!(!common::stdout(&b.berth("exec stranger busybox nslookup web")).contains(&ip));
+    // A removed container stops resolving on the next query.
+    b.ok("rm -f web");
+    assert!(!common::stdout(&b.berth("exec client busybox nslookup web")).contains(&ip));
+}
+
+/// Everything else is forwarded: answers, NXDOMAIN and SERVFAIL pass
+/// through, a silent upstream gives SERVFAIL (not a hang); --dns chooses the
+/// upstream; wget by name works.
+#[test]
+fn forwarding_and_upstreams() {
+    let b = lab("dns-forward");
+    b.ok("network create fwd");
+    b.sleeper("c", "--network fwd");
+    let out = b.ok("exec c busybox nslookup www.example.test");
+    assert!(out.contains("203.0.113.7"), "{out}");
+    let nx = b.berth("exec c busybox nslookup host.nx.test");
+    assert!(
+        common::stdout(&nx).contains("NXDOMAIN")
+            || String::from_utf8_lossy(&nx.stderr).contains("NXDOMAIN"),
+        "{nx:?}"
+    );
+    let sf = b.berth("exec c busybox nslookup host.fail.test");
+    let text = format!(
+        "{}{}",
+        common::stdout(&sf),
+        String::from_utf8_lossy(&sf.stderr)
+    );
+    assert!(text.contains("SERVFAIL"), "{text}");
+    let t0 = std::time::Instant::now();
+    let slow = b.berth("exec c busybox nslookup host.slow.test");
+    assert!(
+        !slow.status.success() && t0.elapsed().as_secs() < 15,
+        "a silent upstream must not hang"
+    );
+    // --dns points one container at another upstream (nothing listens there: SERVFAIL).
+    b.sleeper("d", "--network fwd --dns 198.51.100.9");
+    let d = b.berth("exec d busybox nslookup www.example.test");
+    assert!(
+        !common::stdout(&d).contains("203.0.113.7"),
+        "d must not use the host's upstream"
+    );
+    // wget by name through the embedded DNS.
+    b.ok("run -d --name site --network fwd busybox sh -c 'mkdir -p /tmp/w && echo named > /tmp/w/index.html && exec httpd -f -p 80 -h /tmp/w'");
+    assert!(b.eventually(&format!(
+        "{} exec c sh -c 'timeout 3 busybox wget -q -O - http://site/ | grep -q named'",
+        common::BERTH
+    )));
+}
+
+/// The default bridge: no container names, but the container's own name and
+/// --add-host entries are in /etc/hosts; --dns/--dns-search/--dns-option
+/// land in resolv.conf.
+#[test]
+fn default_bridge_hosts_and_resolv_conf() {
+    let b = lab("dns-default");
+    b.sleeper(
+        "a",
+        "--hostname alpha --add-host db:192.0.2.10 --add-host gw:host-gateway",
+    );
+    b.sleeper("x", "");
+    let hosts = b.ok("exec a cat /etc/hosts");
+    assert!(
+        hosts.contains("alpha") && hosts.contains("192.0.2.10\tdb"),
+        "{hosts}"
+    );
+    let gw = b.ok("network inspect -f '{{(index .IPAM.Config 0).Gateway}}' bridge");
+    assert!(hosts.contains(&format!("{}\tgw", gw.trim())), "{hosts}");
+    let out = b.berth("exec a busybox ping -c1 -W1 x");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("bad address"),
+        "{out:?}"
+    );
+    b.sleeper(
+        "r",
+        "--dns 198.51.100.1 --dns-search example.test --dns-option ndots:2",
+    );
+    let conf = b.ok("exec r cat /etc/resolv.conf");
+    assert_eq!(
+        conf,
+        "nameserver 198.51.100.1\nsearch example.test\noptions ndots:2\n"
+    );
+    assert!(b
+        .fails("run -d --dns not-an-ip busybox true")
+        .contains("not-an-ip"));
+    assert!(b
+        .fails("run -d --add-host nocolon busybox true")
+        .contains("nocolon"));
+}
+
+/// The resolver is supervised: killed, it comes back by itself (watchdog),
+/// and `system info` shows it.
+#[test]
+fn resolver_restarts_when_killed() {
+    let b = lab("dns-kill");
+    b.ok("network create k");
+    b.sleeper("a", "--network k");
+    b.sleeper("z", "--network k");
+    assert!(resolves(&b, "a", "z"));
+    let info = b.ok("system info --format json");
+    assert!(info.contains("\"running\":true"), "{info}");
+    let pid = std::fs::read_to_string(b.lab.root().join("run/dns/resolver.pid")).unwrap();
+    b.sh(&format!("kill -9 {}", pid.trim()));
+    assert!(
+        b.eventually(&format!("{} exec a busybox nslookup z", common::BERTH)),
+        "the watchdog restarts the resolver"
+    );
+    let new_pid = std::fs::read_to_string(b.lab.root().join("run/dns/resolver.pid")).unwrap();
+    assert_ne!(pid, new_pid);
+    // Watchdog and resolver both killed: the next berth command brings them back.
+    let wd = std::fs::read_to_string(b.lab.root().join("run/dns/watchdog.pid")).unwrap();
+    b.sh(&format!("kill -9 {} {}", wd.trim(), new_pid.trim()));
+    b.sleeper("y", "--network k");
+    assert!(resolves(&b, "a", "y"));
+}
