@@ -95,8 +95,7 @@ impl Engine {
             revision,
             ..Default::default()
         };
-        let (cluster_nets, _) = cluster_networks(&mut c)?;
-        self.forget_removed(&cluster_nets)?;
+        self.forget_removed(&mut c)?;
         let locals: Vec<Network> = self
             .networks()?
             .into_iter()
@@ -111,9 +110,12 @@ impl Engine {
     }
 
     /// Removes the local copies of overlay networks gone from the cluster
-    /// (those without local endpoints).
-    fn forget_removed(&mut self, cluster_nets: &[Network]) -> Result<()> {
-        for n in self.networks()? {
+    /// (those without local endpoints). The local list is read first: a
+    /// network is in the cluster store before it is realised on a host.
+    fn forget_removed(&mut self, c: &mut Cluster) -> Result<()> {
+        let locals = self.networks()?;
+        let (cluster_nets, _) = cluster_networks(c)?;
+        for n in locals {
             let gone = n.driver == Driver::Overlay && !cluster_nets.iter().any(|c| c.id == n.id);
             let idle = self
                 .store

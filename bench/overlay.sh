@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Overlay networks, in one throwaway lab: two berth hosts (network
+# namespaces h1, h2, each with its own BERTH_ROOT) on an underlay bridge,
+# etcd on the underlay, `berth agent` on each host. Prints medians:
+#
+#   - attach latency: `berth run -d` on an overlay network vs a bridge
+#     network of the same host (N runs each);
+#   - TCP throughput (iperf3, 3 s, R runs) between containers on the two
+#     hosts through the VXLAN, and between the same two hosts directly on
+#     the underlay, in the same run.
+#
+#   sudo bench/overlay.sh [N] [R]
+N=${1:-20}
+R=${2:-3}
+source "$(dirname "$0")/lab.sh"
+cd "$(dirname "$0")/.."
+BERTH=${BERTH:-$PWD/target/release/berth}
+[ -x "$BERTH" ] || { echo "build berth first: cargo build --release" >&2; exit 1; }
+for t in etcd etcdctl iperf3 jq; do
+    command -v $t >/dev/null || { echo "$t is missing: run scripts/deps" >&2; exit 1; }
+done
+
+# Containers and processes started in the hosts' namespaces (agents,
+# iperf3) are not in the lab's own namespace: remove the containers, then
+# end the rest by PID.
+overlay_cleanup() {
+    local ns p i
+    for i in 1 2; do
+        [ -e /run/netns/h$i ] || continue
+        on $i "$BERTH" rm -f $(on $i "$BERTH" ps -aq 2>/dev/null) >/dev/null 2>&1 || true
+    done
+    for ns in /run/netns/h1 /run/netns/h2; do
+        [ -e "$ns" ] || continue
+        local ino; ino=$(stat -L -c %i "$ns")
+        for p in $(ls /proc | grep -E '^[0-9]+$'); do
+            [ "$(stat -L -c %i /proc/$p/ns/net 2>/dev/null)" = "$ino" ] && kill -9 "$p" 2>/dev/null || true
+        done
+    done
+}
+trap 'overlay_cleanup; bench_cleanup' EXIT
+
+# The underlay: a bridge with etcd's address; two hosts plugged into it.
+ip link add under type bridge && ip link set under up
+ip addr add 192.0.2.1/24 dev under
+STORE=etcd://192.0.2.1:2379
+for i in 1 2; do
+    ip netns add h$i
+    ip link add ul-h$i type veth peer ul0 netns h$i
+    ip link set ul-h$i master under up
+    ip -n h$i link set lo up
+    ip -n h$i addr add 192.0.2.1$i/24 dev ul0
+    ip -n h$i link set ul0 up
+done
+etcd --name b --data-dir "$BENCH_TMP/etcd" \
+    --listen-client-urls http://192.0.2.1:2379 --advertise-client-urls http://192.0.2.1:2379 \
+    --listen-peer-urls http://192.0.2.1:2380 --initial-advertise-peer-urls http://192.0.2.1:2380 \
+    --initial-cluster b=http://192.0.2.1:2380 >"$BENCH_TMP/etcd.log" 2>&1 &
+bench_pids+=($!)
+for _ in $(seq 100); do
+    ETCDCTL_API=3 etcdctl --endpoints http://192.0.2.1:2379 endpoint health >/dev/null 2>&1 && break
+    sleep 0.1
+done
+
+# `on I CMD...`: run CMD as host I (its network namespace, its state root).
+# nsenter keeps this lab's mount namespace, where berth pins namespaces
+# (under /run, the lab's own tmpfs, unmounted with everything at the end).
+on() {
+    local i=$1; shift
+    BERTH_ROOT=/run/bench-h$i BERTH_STORE=$STORE nsenter --net=/run/netns/h$i "$@"
+}
+for i in 1 2; do
+    on $i "$BERTH" agent >"$BENCH_TMP/agent$i.log" 2>&1 &
+    bench_pids+=($!)
+done
+on 1 "$BERTH" network create -d overlay --subnet 198.18.0.0/24 ov >/dev/null
+on 1 "$BERTH" network create --subnet 198.19.0.0/24 local >/dev/null
+on 1 "$BERTH" run -d --name warm --network ov busybox sleep 3600 >/dev/null
+
+ov=() br=()
+for i in $(seq 1 "$N"); do
+    t0=$(now_ns); on 1 "$BERTH" run -d --name o$i --network ov busybox sleep 3600 >/dev/null; t1=$(now_ns); ov+=($((t1-t0)))
+    t0=$(now_ns); on 1 "$BERTH" run -d --name b$i --network local busybox sleep 3600 >/dev/null; t1=$(now_ns); br+=($((t1-t0)))
+done
+for i in $(seq 1 "$N"); do on 1 "$BERTH" rm -f o$i b$i >/dev/null; done
+
+# Throughput: iperf3 servers in a container on h2 and on h2 itself.
+on 2 "$BERTH" run -d --name srv --network ov iperf3 -s >/dev/null
+on 2 iperf3 -s -D -B 192.0.2.12 --logfile "$BENCH_TMP/iperf-under.log"
+on 1 "$BERTH" run -d --name cli --network ov busybox sleep 3600 >/dev/null
+SRV=$(on 2 "$BERTH" inspect -f '{{(index .NetworkSettings.Networks "ov").IPAddress}}' srv)
+for _ in $(seq 50); do on 1 "$BERTH" exec cli busybox ping -c1 -W1 "$SRV" >/dev/null 2>&1 && break; done
+MTU=$(on 1 "$BERTH" exec cli cat /sys/class/net/eth0/mtu)
+gbps() { jq -r '.end.sum_received.bits_per_second / 1e9'; }
+vx=() ul=()
+for _ in $(seq 1 "$R"); do
+    vx+=("$(on 1 "$BERTH" exec cli iperf3 -J -t 3 -c "$SRV" | gbps)")
+    ul+=("$(on 1 iperf3 -J -t 3 -c 192.0.2.12 | gbps)")
+done
+med() { sort -g | awk '{a[NR]=$1} END {m = (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2; printf "%.2f", m}'; }
+VX=$(printf '%s\n' "${vx[@]}" | med)
+UL=$(printf '%s\n' "${ul[@]}" | med)
+
+printf '\n%-44s %10s\n' "metric (medians; N=$N runs, R=$R x 3 s)" "value"
+printf '%-44s %10s\n' "berth run -d, overlay network (ms)" "$(printf '%s\n' "${ov[@]}" | median_ms)"
+printf '%-44s %10s\n' "berth run -d, bridge network (ms)" "$(printf '%s\n' "${br[@]}" | median_ms)"
+printf '%-44s %10s\n' "TCP, container to container via VXLAN (Gbit/s)" "$VX"
+printf '%-44s %10s\n' "TCP, host to host on the underlay (Gbit/s)" "$UL"
+printf '%-44s %10s\n' "VXLAN / underlay" "$(awk -v a="$VX" -v b="$UL" 'BEGIN {printf "%.2f", a/b}')"
+printf '%-44s %10s\n' "overlay MTU (underlay 1500)" "$MTU"
