@@ -67,7 +67,7 @@ fn a_healthy_host_passes() {
     b.sleeper("d1", "");
     all_ok(&b, "healthy");
     let (findings, _) = doctor(&b);
-    reports(&findings, "ok", "dns", "not applicable", "");
+    reports(&findings, "ok", "dns", "", ""); // "not applicable" until DNS networks exist
     reports(&findings, "ok", "forward-policy", "ip filter FORWARD", "");
     let text = b.ok("doctor");
     assert_eq!(text.lines().count(), findings.len(), "{text}");
@@ -283,25 +283,32 @@ fn leaked_and_missing_kernel_objects() {
     all_ok(&b, "after reconcile");
 }
 
-/// DNS: not applicable without DNS networks (see the healthy test); a
-/// DNS-enabled network whose resolver does not answer fails.
+/// DNS: not applicable without containers on DNS networks; with one, the
+/// resolver must answer and listen; killed, it fails until reconcile
+/// starts it again.
 #[test]
 fn dns_resolver_down() {
     let b = B::new("doc-dns");
     b.ok("network create --subnet 192.0.2.0/24 neta");
+    let (f, _) = doctor(&b);
+    reports(&f, "ok", "dns", "not applicable", "");
+    b.sleeper("web", "--network neta");
+    let (f, _) = doctor(&b);
+    reports(&f, "ok", "dns", "the resolver answers", "");
     let dir = b.lab.root().join("run/dns");
-    let snapshot_exists = dir.join("snapshot.json").exists();
-    if !snapshot_exists {
-        // The resolver is not wired to the engine yet: write the snapshot
-        // the engine will write for this network.
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(
-            dir.join("snapshot.json"),
-            r#"{"generation": 1, "networks": [{"id": "x", "name": "neta", "dns": true, "gateways": ["192.0.2.1"]}]}"#,
-        )
-        .unwrap();
-    }
-    b.sh(&format!("rm -f {}", dir.join("control.sock").display()));
+    let pid = |f: &str| {
+        std::fs::read_to_string(dir.join(f))
+            .unwrap()
+            .trim()
+            .to_string()
+    };
+    // The watchdog first, or it starts the resolver again.
+    b.sh(&format!(
+        "kill -9 {}; kill -9 {}",
+        pid("watchdog.pid"),
+        pid("resolver.pid")
+    ));
+    assert!(b.eventually(&format!("! kill -0 {} 2>/dev/null", pid("resolver.pid"))));
     let (f, ok) = doctor(&b);
     assert!(!ok);
     reports(
@@ -311,4 +318,6 @@ fn dns_resolver_down() {
         "the DNS resolver does not answer",
         "berth system reconcile",
     );
+    b.ok("system reconcile");
+    all_ok(&b, "after reconcile");
 }

@@ -1,26 +1,25 @@
-//! The embedded DNS resolver: is it up where networks need it?
+//! The embedded DNS resolver: is it up where containers need it?
 //!
-//! The resolver (crates/berth-dns) serves the networks its snapshot marks
-//! `dns: true`, listening on their gateways, port 53, and answers `ping` on
-//! its control socket. [`gather`] reads exactly that — the snapshot the
-//! engine wrote, a `ping`, the host's UDP sockets — into [`DnsFacts`]; the
-//! check itself is pure. With no DNS-enabled network it is "not
-//! applicable". (When the engine exposes the resolver's state itself,
-//! `gather` is the one place to read it from.)
+//! The engine writes the resolver's snapshot (DNS-enabled networks and the
+//! endpoints on them) and starts the resolver once a container needs it;
+//! the resolver listens on those networks' gateways, port 53, and answers
+//! `ping` on its control socket. [`gather`] reads the snapshot, the
+//! engine's view of the resolver ([`Engine::dns_status`]) and the host's
+//! UDP sockets into [`DnsFacts`]; the check itself is pure. With no
+//! container on a DNS-enabled network it is "not applicable".
 
 use super::Finding;
+use berth_core::engine::Engine;
 use berth_core::kernel::facts::listeners;
 use berth_core::model::Proto;
-use std::io::{BufRead, BufReader, Write};
 use std::net::IpAddr;
-use std::os::unix::net::UnixStream;
-use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::path::PathBuf;
 
 /// What the check needs to know about the resolver.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DnsFacts {
-    /// Networks the resolver must serve: name and gateways.
+    /// Networks the resolver must serve (those with containers): name and
+    /// gateways.
     pub networks: Vec<(String, Vec<IpAddr>)>,
     /// Generation of the snapshot written for it.
     pub snapshot_generation: Option<u64>,
@@ -44,40 +43,25 @@ impl Default for DnsFacts {
     }
 }
 
-/// Where the engine keeps the resolver's snapshot and control socket.
-fn files(run: &Path) -> (PathBuf, PathBuf) {
-    let dir = run.join("dns");
-    (dir.join("snapshot.json"), dir.join("control.sock"))
-}
-
-/// One request on the control socket (`ping` → `ok GENERATION`).
-fn ping(path: &Path) -> Result<u64, String> {
-    let mut s = UnixStream::connect(path).map_err(|e| e.to_string())?;
-    let t = Some(Duration::from_millis(500));
-    s.set_read_timeout(t).map_err(|e| e.to_string())?;
-    s.write_all(b"ping\n").map_err(|e| e.to_string())?;
-    let mut line = String::new();
-    BufReader::new(&s)
-        .read_line(&mut line)
-        .map_err(|e| e.to_string())?;
-    line.trim()
-        .strip_prefix("ok ")
-        .and_then(|g| g.parse().ok())
-        .ok_or_else(|| format!("unexpected answer {:?}", line.trim()))
-}
-
 /// Reads the resolver's state (read-only).
-pub fn gather(run: &Path) -> DnsFacts {
-    let (snapshot, control) = files(run);
-    let json: serde_json::Value = std::fs::read_to_string(&snapshot)
+pub fn gather(engine: &mut Engine) -> DnsFacts {
+    let control = engine.dns_control_path();
+    let json: serde_json::Value = std::fs::read_to_string(engine.dns_snapshot_path())
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok())
         .unwrap_or_default();
+    let served = |id: &serde_json::Value| {
+        json["endpoints"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|e| &e["network_id"] == id)
+    };
     let networks: Vec<(String, Vec<IpAddr>)> = json["networks"]
         .as_array()
         .into_iter()
         .flatten()
-        .filter(|n| n["dns"].as_bool() == Some(true))
+        .filter(|n| n["dns"].as_bool() == Some(true) && served(&n["id"]))
         .map(|n| {
             let gws = n["gateways"].as_array().into_iter().flatten();
             let gws = gws.filter_map(|g| g.as_str()?.parse().ok()).collect();
@@ -90,6 +74,10 @@ pub fn gather(run: &Path) -> DnsFacts {
             ..Default::default()
         };
     }
+    let ping = match engine.dns_status() {
+        Ok(s) => s.generation.ok_or_else(|| "no answer".to_string()),
+        Err(e) => Err(e.to_string()),
+    };
     let bound: Vec<IpAddr> = listeners()
         .into_iter()
         .filter(|l| l.proto == Proto::Udp && l.port == 53)
@@ -102,7 +90,7 @@ pub fn gather(run: &Path) -> DnsFacts {
         .collect();
     DnsFacts {
         snapshot_generation: json["generation"].as_u64(),
-        ping: ping(&control),
+        ping,
         control,
         listening,
         networks,
@@ -114,7 +102,7 @@ pub fn check(d: &DnsFacts) -> Vec<Finding> {
     if d.networks.is_empty() {
         return vec![Finding::ok(
             "dns",
-            "not applicable: no network uses berth's embedded DNS",
+            "not applicable: no container is on a network that uses berth's embedded DNS",
         )];
     }
     let names: Vec<&str> = d.networks.iter().map(|(n, _)| n.as_str()).collect();

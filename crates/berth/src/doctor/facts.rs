@@ -152,7 +152,7 @@ pub fn gather(root: Option<&Path>) -> Result<Facts> {
         },
         routes: main_routes(&mut nl)?,
         links: view.links,
-        dns: dns::gather(&engine.paths.run),
+        dns: dns::gather(&mut engine),
         networks,
         containers,
         ops,

@@ -382,7 +382,7 @@ fn namespaces_and_operations() {
 fn dns_not_applicable_down_or_not_listening() {
     assert_eq!(
         dns::check(&DnsFacts::default())[0].found,
-        "not applicable: no network uses berth's embedded DNS"
+        "not applicable: no container is on a network that uses berth's embedded DNS"
     );
     let gw: std::net::IpAddr = "172.18.0.1".parse().unwrap();
     let mut d = DnsFacts {

@@ -70,8 +70,13 @@ pub fn refusal_reason(t: &Trip, w: &World, local: bool) -> String {
     };
     let proto = t.proto.word();
     if !local {
+        let answer = if proto == "udp" {
+            "ICMP port unreachable"
+        } else {
+            "a reset"
+        };
         return format!(
-            "nothing listens on {}:{port}/{proto}: the destination answered with a reset",
+            "nothing listens on {}:{port}/{proto}: the destination answered with {answer}",
             t.dst
         );
     }
