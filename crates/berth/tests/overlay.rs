@@ -30,6 +30,13 @@ fn overlay_spans_three_hosts() {
             );
         }
     }
+    // By name too: each host's embedded DNS knows the other hosts' containers.
+    assert!(
+        c.h(0).eventually("c0", "busybox ping -c1 -W1 c2", 10),
+        "c0 -> c2 by name\n{}",
+        c.h(0).agent_log()
+    );
+    assert!(c.h(2).eventually("c2", "busybox ping -c1 -W1 c1", 10));
     // The overlay MTU leaves room for VXLAN: a full-size packet with DF set
     // crosses; one byte more is refused at the sender, never black-holed.
     let mtu = c

@@ -100,6 +100,12 @@ impl Engine {
                 dns_options: c.config.dns_options.clone(),
             });
         }
+        // Containers of other hosts on this host's overlay networks.
+        endpoints.extend(
+            self.overlay_dns_endpoints()
+                .into_iter()
+                .filter(|e| networks.iter().any(|n| n.id == e.network_id)),
+        );
         let generation = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos() as u64);

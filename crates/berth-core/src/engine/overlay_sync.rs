@@ -106,7 +106,61 @@ impl Engine {
         for net in &locals {
             report.changed += self.program_remotes(net, &kvs, &host)?;
         }
+        self.export_names(&kvs, &host, &locals)?;
         Ok(report)
+    }
+
+    fn remote_names_path(&self) -> std::path::PathBuf {
+        self.paths.run.join("cluster").join("remote-endpoints.json")
+    }
+
+    /// The other hosts' endpoints on this host's overlay networks, as the
+    /// embedded DNS serves them (written by the last synchronisation).
+    pub(crate) fn overlay_dns_endpoints(&self) -> Vec<berth_dns::EndpointRec> {
+        std::fs::read_to_string(self.remote_names_path())
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_default()
+    }
+
+    /// Writes the other hosts' endpoints for the embedded DNS and makes it
+    /// reload them when they changed.
+    fn export_names(&mut self, kvs: &[Kv], host: &str, locals: &[Network]) -> Result<()> {
+        let mut recs = Vec::new();
+        for net in locals {
+            let prefix = keys::addrs_prefix(&net.id);
+            for kv in kvs.iter().filter(|kv| kv.key.starts_with(&prefix)) {
+                let Ok(r) = serde_json::from_str::<AddrRec>(&kv.value) else {
+                    continue;
+                };
+                let ip = kv.key.rsplit('/').next().and_then(|i| i.parse().ok());
+                if r.host == host || r.name.is_empty() {
+                    continue;
+                }
+                recs.push(berth_dns::EndpointRec {
+                    container_id: r.container_id,
+                    name: r.name,
+                    hostname: r.hostname,
+                    network_id: net.id.clone(),
+                    aliases: r.aliases,
+                    ipv4: ip,
+                    ..Default::default()
+                });
+            }
+        }
+        let text = serde_json::to_string(&recs).map_err(|e| Error::internal(e.to_string()))?;
+        let path = self.remote_names_path();
+        if std::fs::read_to_string(&path).ok().as_deref() == Some(text.as_str()) {
+            return Ok(());
+        }
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::write(&path, text)?;
+        if let Err(e) = self.publish_dns() {
+            eprintln!("berth: warning: embedded DNS: {e}");
+        }
+        Ok(())
     }
 
     /// Removes the local copies of overlay networks gone from the cluster
