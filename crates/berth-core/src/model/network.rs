@@ -117,9 +117,13 @@ pub struct Network {
 
 impl Network {
     /// Whether berth's embedded DNS serves this network: every user-defined
-    /// network does (as Docker's), the built-in ones do not.
+    /// network does (as Docker's), the built-in ones do not. Not macvlan or
+    /// ipvlan networks: their gateway is a router of the parent's LAN, not
+    /// an address of this host the resolver could listen on (and the host
+    /// cannot reach its own macvlan containers anyway); their containers
+    /// get the host's resolvers.
     pub fn dns_enabled(&self) -> bool {
-        !self.builtin && !matches!(self.driver, Driver::Host | Driver::Null)
+        !self.builtin && matches!(self.driver, Driver::Bridge | Driver::Overlay)
     }
 }
 
