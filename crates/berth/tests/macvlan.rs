@@ -93,6 +93,15 @@ fn host_shim_lets_the_host_reach_its_containers() {
         pings(&b, "m1", "198.51.100.254"),
         "container -> the shim's address"
     );
+    // A shim deleted by hand (or gone with a reboot) comes back with reconcile.
+    let id = b.ok("network inspect -f '{{.Id}}' lan");
+    b.sh(&format!("ip link del bsh-{}", &id.trim()[..10]));
+    assert!(!b.try_sh(&format!("busybox ping -c1 -W1 {m1}")));
+    b.ok("system reconcile");
+    assert!(
+        b.try_sh(&format!("busybox ping -c1 -W2 {m1}")),
+        "shim restored"
+    );
     assert!(b
         .lab
         .in_ns("nb", &format!("busybox ping -c1 -W2 {m1}"))

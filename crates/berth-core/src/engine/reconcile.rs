@@ -140,6 +140,7 @@ impl Engine {
     fn ensure_kernel(&mut self, report: &mut ReconcileReport) -> Result<()> {
         let nets = self.networks()?;
         let links = crate::kernel::facts::link_names(self.applier()?.host())?;
+        self.ensure_sublink_networks(&nets, &links);
         for n in nets.iter().filter(|n| n.bridge.is_some()) {
             let bridge = n.bridge.clone().unwrap_or_default();
             let plan = bridge_plan(n);
