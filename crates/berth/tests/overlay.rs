@@ -181,3 +181,15 @@ fn parallel_attaches_on_three_hosts_get_unique_addresses() {
     assert_eq!(all.len(), 60);
     assert_eq!(addrs(&c).len(), 60);
 }
+
+#[test]
+fn overlay_without_a_cluster_store_says_how_to_configure_one() {
+    let b = common::B::new("ov-nostore");
+    let e = b.fails("network create -d overlay ov");
+    assert!(
+        e.contains("cluster store") && e.contains("--store etcd://"),
+        "{e}"
+    );
+    assert!(e.contains("berth agent"), "{e}");
+    assert_eq!(b.network_names(), vec!["bridge", "host", "none"]);
+}
