@@ -128,13 +128,15 @@ pub struct Kv {
 /// `etcd://HOST:PORT[,HOST:PORT...]` -> `http://HOST:PORT` each.
 pub fn parse_url(url: &str) -> Option<Vec<String>> {
     let rest = url.strip_prefix("etcd://")?;
-    let eps: Vec<String> = rest
+    let hosts: Vec<&str> = rest
         .split(',')
         .map(|h| h.trim().trim_start_matches("etcd://"))
         .filter(|h| !h.is_empty())
-        .map(|h| format!("http://{h}"))
         .collect();
-    (!eps.is_empty() && eps.iter().all(|e| e.contains(':'))).then_some(eps)
+    if hosts.is_empty() || !hosts.iter().all(|h| h.contains(':')) {
+        return None;
+    }
+    Some(hosts.iter().map(|h| format!("http://{h}")).collect())
 }
 
 /// Now, in Unix seconds.
