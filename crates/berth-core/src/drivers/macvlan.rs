@@ -65,65 +65,11 @@ pub fn plan_network(
     if driver == Driver::Ipvlan && !kinds.ipvlan {
         return Err(missing("the ipvlan driver", "ipvlan", "CONFIG_IPVLAN"));
     }
-    let parent = o.get(opts::PARENT).cloned().ok_or_else(|| {
-        Error::invalid(format!(
-            "the {name} driver needs a parent link: add -o parent=IFACE (e.g. -o parent=eth0, or -o parent=eth0.10 for VLAN 10)"
-        ))
-    })?;
-    ids::validate_ifname(&parent)?;
-    if let Some(n) = existing
-        .iter()
-        .find(|n| n.options.get(opts::PARENT) == Some(&parent))
-    {
-        return Err(Error::conflict(format!(
-            "network {} already uses parent link {parent}: use another parent (or a VLAN sub-interface like {parent}.10)",
-            n.name
-        )));
-    }
+    let parent = check_parent(&o, driver, existing, facts, kinds)?;
     if !facts.links.contains(&parent) {
-        let (base, vid) = vlan_parts(&parent)?;
-        if !kinds.vlan {
-            return Err(missing(
-                &format!("creating the VLAN sub-interface {parent}"),
-                "802.1Q VLAN",
-                "CONFIG_VLAN_8021Q",
-            ));
-        }
-        if !facts.links.contains(&base) {
-            return Err(Error::not_found(format!(
-                "parent link {base} of {parent} does not exist on this host: see 'ip link'"
-            )));
-        }
-        let _ = vid;
         o.insert(opts::VLAN_CREATED.into(), "true".into());
     }
-    let mode_key = if driver == Driver::Ipvlan {
-        opts::IPVLAN_MODE
-    } else {
-        opts::MACVLAN_MODE
-    };
-    let mode = o.get(mode_key).cloned().unwrap_or_else(|| {
-        if driver == Driver::Ipvlan {
-            "l2"
-        } else {
-            "bridge"
-        }
-        .to_string()
-    });
-    let valid = match driver {
-        Driver::Ipvlan => crate::kernel::linkmsg::ipvlan_mode(&mode).is_some(),
-        _ => crate::kernel::linkmsg::macvlan_mode(&mode).is_some(),
-    };
-    if !valid {
-        return Err(Error::invalid(format!(
-            "invalid {mode_key} {mode:?}: use {}",
-            if driver == Driver::Ipvlan {
-                "l2, l3 or l3s"
-            } else {
-                "bridge, private, vepa or passthru"
-            }
-        )));
-    }
+    let (mode_key, mode) = check_mode(&o, driver)?;
     o.insert(mode_key.into(), mode);
     let mut ipam = ipam;
     if o.get(opts::HOST_SHIM)
@@ -154,6 +100,81 @@ pub fn plan_network(
         host_binding_ipv4: None,
         builtin: false,
     })
+}
+
+/// The parent link: given, free, and existing or creatable as a VLAN
+/// sub-interface of an existing link on a kernel with 802.1Q.
+fn check_parent(
+    o: &std::collections::BTreeMap<String, String>,
+    driver: Driver,
+    existing: &[Network],
+    facts: &HostFacts,
+    kinds: LinkKinds,
+) -> Result<String> {
+    let parent = o.get(opts::PARENT).cloned().ok_or_else(|| {
+        Error::invalid(format!(
+            "the {} driver needs a parent link: add -o parent=IFACE (e.g. -o parent=eth0, or -o parent=eth0.10 for VLAN 10)",
+            driver.as_str()
+        ))
+    })?;
+    ids::validate_ifname(&parent)?;
+    if let Some(n) = existing
+        .iter()
+        .find(|n| n.options.get(opts::PARENT) == Some(&parent))
+    {
+        return Err(Error::conflict(format!(
+            "network {} already uses parent link {parent}: use another parent (or a VLAN sub-interface like {parent}.10)",
+            n.name
+        )));
+    }
+    if facts.links.contains(&parent) {
+        return Ok(parent);
+    }
+    let (base, _) = vlan_parts(&parent)?;
+    if !kinds.vlan {
+        return Err(missing(
+            &format!("creating the VLAN sub-interface {parent}"),
+            "802.1Q VLAN",
+            "CONFIG_VLAN_8021Q",
+        ));
+    }
+    if !facts.links.contains(&base) {
+        return Err(Error::not_found(format!(
+            "parent link {base} of {parent} does not exist on this host: see 'ip link'"
+        )));
+    }
+    Ok(parent)
+}
+
+/// The mode option of `driver` and its (checked, defaulted) value.
+fn check_mode(
+    o: &std::collections::BTreeMap<String, String>,
+    driver: Driver,
+) -> Result<(&'static str, String)> {
+    let ipvlan = driver == Driver::Ipvlan;
+    let key = if ipvlan {
+        opts::IPVLAN_MODE
+    } else {
+        opts::MACVLAN_MODE
+    };
+    let default = if ipvlan { "l2" } else { "bridge" };
+    let mode = o.get(key).cloned().unwrap_or_else(|| default.to_string());
+    let valid = if ipvlan {
+        crate::kernel::linkmsg::ipvlan_mode(&mode).is_some()
+    } else {
+        crate::kernel::linkmsg::macvlan_mode(&mode).is_some()
+    };
+    if !valid {
+        let choices = if ipvlan {
+            "l2, l3 or l3s"
+        } else {
+            "bridge, private, vepa or passthru"
+        };
+        return Err(Error::invalid(format!(
+            "invalid {key} {mode:?}: use {choices}"
+        )));
+    }
+    Ok((key, mode))
 }
 
 fn missing(what: &str, kind: &str, config: &str) -> Error {
