@@ -57,6 +57,11 @@ impl Paths {
         self.run.join(format!("ruleset-{version:016x}"))
     }
 
+    /// The embedded DNS resolver's files (snapshot, control socket, pids).
+    pub fn dns_dir(&self) -> PathBuf {
+        self.run.join("dns")
+    }
+
     /// Lock serialising host-wide setup (bootstrap, network create/remove).
     pub fn lock(&self) -> PathBuf {
         self.run.join("berth.lock")

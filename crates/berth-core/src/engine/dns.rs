@@ -144,19 +144,31 @@ impl Engine {
     /// Writes the snapshot and makes the resolver serve it (starting it if
     /// needed).
     pub fn publish_dns(&mut self) -> Result<()> {
+        // One publisher at a time, computing the snapshot under the lock: the
+        // last berth to publish always serves what was last committed.
+        let dir = self.paths.run.join("dns");
+        std::fs::create_dir_all(&dir)?;
+        let lock_path = dir.join("publish.lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)?;
+        let _lock = nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive).map_err(
+            |(_, e)| Error::internal(format!("cannot lock {}: {e}", lock_path.display())),
+        )?;
         let snap = self.dns_snapshot()?;
-        let path = self.dns_snapshot_path();
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        snap.store(&path)
+        snap.store(&self.dns_snapshot_path())
             .map_err(|e| Error::internal(format!("cannot write the DNS snapshot: {e}")))?;
+        if snap.endpoints.is_empty() {
+            // Nobody to serve: the resolver exits (the next container that
+            // needs it starts it again).
+            self.stop_resolver();
+            return Ok(());
+        }
         let sock = self.dns_control_path();
         if berth_dns::control::reload(&sock, Duration::from_secs(3)).is_ok() {
             return Ok(());
-        }
-        if snap.endpoints.is_empty() {
-            return Ok(()); // nobody to serve: no need to start a resolver
         }
         self.start_resolver()?;
         berth_dns::control::reload(&sock, Duration::from_secs(3))
@@ -167,18 +179,9 @@ impl Engine {
     }
 
     /// Starts `berth __dns` (the resolver under its watchdog) in its own
-    /// session and waits until it answers.
+    /// session and waits until it answers. Called under the publish lock.
     fn start_resolver(&mut self) -> Result<()> {
         use std::os::unix::process::CommandExt;
-        // Several berth processes may notice a missing resolver at once
-        // (`run` and its supervisor): one starts it, the others wait for it.
-        let lock_path = self.paths.run.join("dns").join("start.lock");
-        let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path)?;
-        let _lock = nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive)
-            .map_err(|(_, e)| Error::internal(format!("cannot lock {}: {e}", lock_path.display())))?;
-        if berth_dns::control::ping(&self.dns_control_path(), Duration::from_millis(200)).is_ok() {
-            return Ok(());
-        }
         let mut cmd = std::process::Command::new("/proc/self/exe");
         cmd.arg("--root").arg(&self.paths.state).arg("__dns");
         cmd.stdin(std::process::Stdio::null())
@@ -287,6 +290,7 @@ impl Engine {
     /// for `berth system reset`.
     pub(crate) fn stop_resolver(&mut self) {
         let dir = self.paths.run.join("dns");
+        let mut pids = Vec::new();
         for file in ["watchdog.pid", "resolver.pid"] {
             let pid = std::fs::read_to_string(dir.join(file))
                 .ok()
@@ -299,8 +303,16 @@ impl Engine {
                     nix::unistd::Pid::from_raw(pid),
                     nix::sys::signal::SIGTERM,
                 );
+                pids.push(pid);
             }
         }
+        // Wait (briefly) until they are gone, so callers see a clean host.
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while Instant::now() < deadline && pids.iter().any(|p| super::pid_alive(*p, None)) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let _ = std::fs::remove_file(dir.join("watchdog.pid"));
+        let _ = std::fs::remove_file(dir.join("resolver.pid"));
     }
 
     /// The resolver's state, for `berth system info` and `doctor`.

@@ -236,6 +236,12 @@ impl Engine {
                 ),
             }
         }
+        // Names may have come or gone with what was undone or finished.
+        if !done.is_empty() && self.paths.dns_dir().exists() {
+            if let Err(e) = self.publish_dns() {
+                eprintln!("berth: warning: embedded DNS: {e}");
+            }
+        }
         Ok(done)
     }
 

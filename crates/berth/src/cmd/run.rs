@@ -289,6 +289,11 @@ fn start_supervisor(root: Option<&Path>, id: &str) -> Result<i32> {
 pub fn supervise(root: Option<&Path>, id: &str, ready_fd: Option<i32>) -> Result<i32> {
     // SAFETY: the fd was handed to us open by our parent (start_supervisor).
     let mut ready = ready_fd.map(|fd| std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) }));
+    // Close-on-exec from here on: a long-lived process started on the way
+    // (the DNS resolver) must not keep `berth run` waiting for EOF.
+    if let Some(f) = &ready {
+        let _ = nix::fcntl::fcntl(f, nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC));
+    }
     let mut report = |msg: &str| {
         if let Some(mut f) = ready.take() {
             let _ = f.write_all(msg.as_bytes());
