@@ -15,6 +15,7 @@ pub mod netlink;
 pub mod netns;
 pub mod netns_names;
 pub mod nft;
+pub mod nftnl;
 pub mod nftrace;
 pub mod observe;
 pub mod packet;

@@ -73,8 +73,15 @@ fn load() -> Option<Lib> {
 }
 
 /// An nftables handle in the calling thread's network namespace.
+///
+/// libnftables is loaded on first use: transactions that only add or
+/// delete elements of berth's port maps (publishing and unpublishing a
+/// port, the hot path) go straight to the kernel over netlink instead
+/// (`kernel::nftnl`), so most commands never load it.
 pub struct Nft {
     lib: Option<Lib>,
+    loaded: bool,
+    conn: Option<super::nftnl::Conn>,
 }
 
 impl Default for Nft {
@@ -86,21 +93,34 @@ impl Default for Nft {
 impl Nft {
     /// Loads libnftables, or prepares to spawn `nft` if it is missing.
     pub fn new() -> Nft {
-        let lib = if std::env::var_os("BERTH_NFT_SPAWN").is_some() {
-            None
-        } else {
-            load()
-        };
-        Nft { lib }
+        Nft {
+            lib: None,
+            loaded: false,
+            conn: None,
+        }
+    }
+
+    /// True when the spawning fallback is forced (`BERTH_NFT_SPAWN=1`).
+    fn spawn_forced() -> bool {
+        std::env::var_os("BERTH_NFT_SPAWN").is_some()
+    }
+
+    /// libnftables, loaded on first use (`None`: missing, or spawning forced).
+    fn lib(&mut self) -> Option<&Lib> {
+        if !self.loaded {
+            self.loaded = true;
+            self.lib = if Self::spawn_forced() { None } else { load() };
+        }
+        self.lib.as_ref()
     }
 
     /// True when transactions run in-process.
-    pub fn in_process(&self) -> bool {
-        self.lib.is_some()
+    pub fn in_process(&mut self) -> bool {
+        self.lib().is_some()
     }
 
     fn call(&mut self, text: &str, flags: c_uint) -> Result<String> {
-        let Some(lib) = &self.lib else {
+        let Some(lib) = self.lib() else {
             return spawn(text, flags);
         };
         let c = CString::new(text).map_err(|_| Error::internal("nft input contains a NUL byte"))?;
@@ -118,8 +138,20 @@ impl Nft {
         }
     }
 
-    /// Applies `text` (nft -f syntax) as one atomic transaction.
+    /// Applies `text` (nft -f syntax) as one atomic transaction: over
+    /// netlink when it only changes port-map elements, else through
+    /// libnftables.
     pub fn apply(&mut self, text: &str) -> Result<()> {
+        if !Self::spawn_forced() {
+            if let Some(ops) = super::nftnl::parse(text) {
+                if self.conn.is_none() {
+                    self.conn = Some(super::nftnl::Conn::open()?);
+                }
+                if let Some(conn) = &mut self.conn {
+                    return conn.apply(&ops, text);
+                }
+            }
+        }
         self.call(text, 0).map(|_| ())
     }
 

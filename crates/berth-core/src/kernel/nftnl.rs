@@ -1,0 +1,404 @@
+//! Set and map elements over nftables netlink, without libnftables.
+//!
+//! Publishing or unpublishing a port is one element of one of berth's maps.
+//! Through libnftables that costs ~1.5 ms per process (loading the library
+//! and its dependencies, building its cache with four dump requests,
+//! parsing the text); here it is one batch of `NEWSETELEM`/`DELSETELEM`
+//! messages in one `sendmsg`, ~0.1 ms. Only the element commands berth
+//! renders for its port maps and `no_icc_ports` set are encoded
+//! ([`parse`] returns `None` for anything else, and [`super::Nft`] hands
+//! that to libnftables); the batch is atomic like an `nft -f` transaction.
+//!
+//! Encoding (as `nft --debug=netlink` shows it): every field of a
+//! concatenation sits in 4-byte aligned registers (`inet_proto` 1 byte and
+//! `inet_service` 2 bytes big-endian, zero-padded); interval maps with a
+//! concatenated key (pipapo) take the lower bounds as the key and the upper
+//! bounds as `KEY_END`; values of `addr . port` maps are concatenated the
+//! same way.
+
+use crate::error::{Error, Result};
+use netlink_sys::{protocols::NETLINK_NETFILTER, Socket, SocketAddr};
+use std::net::IpAddr;
+
+const NFNL_MSG_BATCH_BEGIN: u16 = 0x10;
+const NFNL_MSG_BATCH_END: u16 = 0x11;
+const NFNL_SUBSYS_NFTABLES: u16 = 10;
+const NFT_MSG_NEWSETELEM: u16 = 12;
+const NFT_MSG_DELSETELEM: u16 = 14;
+const NFTA_SET_ELEM_LIST_TABLE: u16 = 1;
+const NFTA_SET_ELEM_LIST_SET: u16 = 2;
+const NFTA_SET_ELEM_LIST_ELEMENTS: u16 = 3;
+const NFTA_LIST_ELEM: u16 = 1;
+const NFTA_SET_ELEM_KEY: u16 = 1;
+const NFTA_SET_ELEM_DATA: u16 = 2;
+const NFTA_SET_ELEM_KEY_END: u16 = 10;
+const NFTA_DATA_VALUE: u16 = 1;
+const NLA_F_NESTED: u16 = 0x8000;
+const NLM_F_REQUEST: u16 = 1;
+const NLM_F_ACK: u16 = 4;
+const NLM_F_CREATE: u16 = 0x400;
+const NLMSG_ERROR: u16 = 2;
+const NFPROTO_INET: u8 = 1;
+const NFPROTO_BRIDGE: u8 = 7;
+
+/// One `add element` / `delete element` command, encoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ElementOp {
+    /// Add (else delete).
+    pub add: bool,
+    /// `NFPROTO_INET` or `NFPROTO_BRIDGE`.
+    pub family: u8,
+    /// Table name.
+    pub table: String,
+    /// Set or map name.
+    pub set: String,
+    /// Key (lower bounds for an interval map).
+    pub key: Vec<u8>,
+    /// Upper bounds, for interval maps.
+    pub key_end: Option<Vec<u8>>,
+    /// The mapped value (maps, add only).
+    pub data: Option<Vec<u8>>,
+}
+
+/// A field of a key or value.
+#[derive(Clone, Copy)]
+enum Field {
+    V4,
+    V6,
+    Proto,
+    Service,
+    IfName,
+}
+
+/// The key and value layout of the sets berth changes at run time.
+fn schema(family: &str, set: &str) -> Option<(&'static [Field], &'static [Field], bool)> {
+    use Field::*;
+    Some(match (family, set) {
+        ("inet", "ports4") => (&[V4, Proto, Service], &[V4, Service], true),
+        ("inet", "ports4_keep") => (&[V4, Proto, Service], &[V4], true),
+        ("inet", "ports6") => (&[V6, Proto, Service], &[V6, Service], true),
+        ("inet", "ports6_keep") => (&[V6, Proto, Service], &[V6], true),
+        ("bridge", "no_icc_ports") => (&[IfName], &[], false),
+        _ => return None,
+    })
+}
+
+/// Encodes one field value (`0.0.0.0/0`, `10.0.0.2`, `tcp`, `80`,
+/// `8000-8010`, `"veth1"`) as its (lower, upper) register bytes.
+fn field(f: Field, text: &str) -> Option<(Vec<u8>, Vec<u8>)> {
+    let pad = |mut v: Vec<u8>| {
+        v.resize(v.len().div_ceil(4) * 4, 0);
+        v
+    };
+    match f {
+        Field::V4 | Field::V6 => {
+            let (ip, len) = match text.split_once('/') {
+                Some((ip, len)) => (ip.parse::<IpAddr>().ok()?, len.parse::<u32>().ok()?),
+                None => {
+                    let ip = text.parse::<IpAddr>().ok()?;
+                    (ip, if ip.is_ipv4() { 32 } else { 128 })
+                }
+            };
+            let (lo, hi) = match (f, ip) {
+                (Field::V4, IpAddr::V4(a)) if len <= 32 => {
+                    let mask = u32::MAX.checked_shl(32 - len).unwrap_or(0);
+                    let a = u32::from(a) & mask;
+                    (a.to_be_bytes().to_vec(), (a | !mask).to_be_bytes().to_vec())
+                }
+                (Field::V6, IpAddr::V6(a)) if len <= 128 => {
+                    let mask = u128::MAX.checked_shl(128 - len).unwrap_or(0);
+                    let a = u128::from(a) & mask;
+                    (a.to_be_bytes().to_vec(), (a | !mask).to_be_bytes().to_vec())
+                }
+                _ => return None,
+            };
+            Some((lo, hi))
+        }
+        Field::Proto => {
+            let p = match text {
+                "tcp" => 6u8,
+                "udp" => 17,
+                _ => return None,
+            };
+            Some((pad(vec![p]), pad(vec![p])))
+        }
+        Field::Service => {
+            let (a, b) = match text.split_once('-') {
+                Some((a, b)) => (a.parse::<u16>().ok()?, b.parse::<u16>().ok()?),
+                None => {
+                    let p = text.parse::<u16>().ok()?;
+                    (p, p)
+                }
+            };
+            Some((pad(a.to_be_bytes().to_vec()), pad(b.to_be_bytes().to_vec())))
+        }
+        Field::IfName => {
+            let name = text.strip_prefix('"')?.strip_suffix('"')?;
+            if name.is_empty() || name.len() > 15 {
+                return None;
+            }
+            let mut v = name.as_bytes().to_vec();
+            v.resize(16, 0);
+            Some((v.clone(), v))
+        }
+    }
+}
+
+/// Encodes a `.`-separated concatenation; `(lower, upper)`.
+fn concat(fields: &[Field], text: &str) -> Option<(Vec<u8>, Vec<u8>)> {
+    let parts: Vec<&str> = text.split(" . ").map(str::trim).collect();
+    if parts.len() != fields.len() {
+        return None;
+    }
+    let mut lo = Vec::new();
+    let mut hi = Vec::new();
+    for (f, p) in fields.iter().zip(parts) {
+        let (a, b) = field(*f, p)?;
+        lo.extend(a);
+        hi.extend(b);
+    }
+    Some((lo, hi))
+}
+
+/// Parses one `add|delete element FAMILY TABLE SET { KEY [: VALUE] }` line.
+fn parse_line(line: &str) -> Option<ElementOp> {
+    let (head, body) = line.trim().split_once('{')?;
+    let body = body.trim().strip_suffix('}')?.trim();
+    let words: Vec<&str> = head.split_whitespace().collect();
+    let [verb, "element", family, table, set] = words.as_slice() else {
+        return None;
+    };
+    let add = match *verb {
+        "add" => true,
+        "delete" => false,
+        _ => return None,
+    };
+    let (key_fields, value_fields, interval) = schema(family, set)?;
+    let (key_text, value_text) = match body.split_once(" : ") {
+        Some((k, v)) => (k, Some(v)),
+        None => (body, None),
+    };
+    let (key, end) = concat(key_fields, key_text)?;
+    let data = match (add, value_text, value_fields.is_empty()) {
+        (true, Some(v), false) => Some(concat(value_fields, v)?.0),
+        (_, None, true) | (false, None, false) => None,
+        _ => return None,
+    };
+    Some(ElementOp {
+        add,
+        family: if *family == "inet" {
+            NFPROTO_INET
+        } else {
+            NFPROTO_BRIDGE
+        },
+        table: table.to_string(),
+        set: set.to_string(),
+        key,
+        key_end: interval.then_some(end),
+        data,
+    })
+}
+
+/// The element operations of an nft transaction text, or `None` when any
+/// line is something else (the transaction then goes to libnftables).
+pub fn parse(text: &str) -> Option<Vec<ElementOp>> {
+    let ops: Option<Vec<ElementOp>> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(parse_line)
+        .collect();
+    ops.filter(|o| !o.is_empty())
+}
+
+fn push_attr(out: &mut Vec<u8>, kind: u16, payload: &[u8]) {
+    out.extend_from_slice(&((4 + payload.len()) as u16).to_ne_bytes());
+    out.extend_from_slice(&kind.to_ne_bytes());
+    out.extend_from_slice(payload);
+    out.resize(out.len().div_ceil(4) * 4, 0);
+}
+
+fn data_attr(out: &mut Vec<u8>, kind: u16, value: &[u8]) {
+    let mut inner = Vec::new();
+    push_attr(&mut inner, NFTA_DATA_VALUE, value);
+    push_attr(out, kind | NLA_F_NESTED, &inner);
+}
+
+fn cstr(s: &str) -> Vec<u8> {
+    let mut v = s.as_bytes().to_vec();
+    v.push(0);
+    v
+}
+
+/// One netlink message: header, nfgenmsg (family, version 0, res_id) and
+/// attributes.
+fn message(kind: u16, flags: u16, seq: u32, family: u8, res_id: u16, attrs: &[u8]) -> Vec<u8> {
+    let mut m = Vec::with_capacity(20 + attrs.len());
+    m.extend_from_slice(&((20 + attrs.len()) as u32).to_ne_bytes());
+    m.extend_from_slice(&kind.to_ne_bytes());
+    m.extend_from_slice(&(NLM_F_REQUEST | flags).to_ne_bytes());
+    m.extend_from_slice(&seq.to_ne_bytes());
+    m.extend_from_slice(&0u32.to_ne_bytes());
+    m.push(family);
+    m.push(0);
+    m.extend_from_slice(&res_id.to_be_bytes());
+    m.extend_from_slice(attrs);
+    m
+}
+
+/// The whole batch (begin, one message per operation, end), pure.
+pub fn batch(ops: &[ElementOp]) -> Vec<u8> {
+    let mut out = message(NFNL_MSG_BATCH_BEGIN, 0, 0, 0, NFNL_SUBSYS_NFTABLES, &[]);
+    for (i, op) in ops.iter().enumerate() {
+        let mut elem = Vec::new();
+        data_attr(&mut elem, NFTA_SET_ELEM_KEY, &op.key);
+        if let Some(end) = &op.key_end {
+            data_attr(&mut elem, NFTA_SET_ELEM_KEY_END, end);
+        }
+        if let Some(data) = &op.data {
+            data_attr(&mut elem, NFTA_SET_ELEM_DATA, data);
+        }
+        let mut list = Vec::new();
+        push_attr(&mut list, NFTA_LIST_ELEM | NLA_F_NESTED, &elem);
+        let mut attrs = Vec::new();
+        push_attr(&mut attrs, NFTA_SET_ELEM_LIST_TABLE, &cstr(&op.table));
+        push_attr(&mut attrs, NFTA_SET_ELEM_LIST_SET, &cstr(&op.set));
+        push_attr(
+            &mut attrs,
+            NFTA_SET_ELEM_LIST_ELEMENTS | NLA_F_NESTED,
+            &list,
+        );
+        let (kind, flags) = if op.add {
+            (NFT_MSG_NEWSETELEM, NLM_F_CREATE | NLM_F_ACK)
+        } else {
+            (NFT_MSG_DELSETELEM, NLM_F_ACK)
+        };
+        let kind = (NFNL_SUBSYS_NFTABLES << 8) | kind;
+        out.extend(message(kind, flags, i as u32 + 1, op.family, 0, &attrs));
+    }
+    let end = message(
+        NFNL_MSG_BATCH_END,
+        0,
+        ops.len() as u32 + 1,
+        0,
+        NFNL_SUBSYS_NFTABLES,
+        &[],
+    );
+    out.extend(end);
+    out
+}
+
+/// A netfilter netlink socket for element transactions.
+///
+/// Keep it for the life of the process: closing a netfilter netlink socket
+/// makes the kernel wait for the RCU grace period of the last transaction
+/// that deleted something (`nft_rcv_nl_event` flushes nf_tables' destroy
+/// work, ~10-20 ms here). Closed at exit, after the rest of a teardown
+/// (deleting a veth waits for grace periods too), the wait is usually over
+/// by then; closed right after the transaction, it is on the critical path
+/// and serialises with link deletion (which takes nf_tables' commit mutex).
+pub struct Conn {
+    sock: Socket,
+}
+
+impl Conn {
+    /// Opens the socket in the calling thread's network namespace.
+    pub fn open() -> Result<Conn> {
+        let fail =
+            |what: &str, e: std::io::Error| Error::kernel(format!("nftables netlink {what}: {e}"));
+        let mut sock = Socket::new(NETLINK_NETFILTER).map_err(|e| fail("socket", e))?;
+        sock.bind_auto().map_err(|e| fail("bind", e))?;
+        sock.connect(&SocketAddr::new(0, 0))
+            .map_err(|e| fail("connect", e))?;
+        set_timeout(&sock)?;
+        Ok(Conn { sock })
+    }
+
+    /// Applies `ops` as one atomic nftables transaction. `text` (the
+    /// commands as nft would read them) is for error messages.
+    pub fn apply(&mut self, ops: &[ElementOp], text: &str) -> Result<()> {
+        let fail =
+            |what: &str, e: std::io::Error| Error::kernel(format!("nftables netlink {what}: {e}"));
+        self.sock
+            .send(&batch(ops), 0)
+            .map_err(|e| fail("send", e))?;
+        let mut pending = ops.len();
+        let mut first_error = None;
+        let mut buf = vec![0u8; 65536];
+        while pending > 0 {
+            let n = self
+                .sock
+                .recv(&mut &mut buf[..], 0)
+                .map_err(|e| fail("receive", e))?;
+            for code in acks(&buf[..n]) {
+                pending = pending.saturating_sub(1);
+                if code != 0 && first_error.is_none() {
+                    first_error = Some(-code);
+                }
+            }
+        }
+        match first_error {
+            None => Ok(()),
+            Some(errno) => {
+                let cmd = text
+                    .lines()
+                    .find(|l| !l.trim().is_empty())
+                    .unwrap_or_default();
+                Err(Error::kernel(format!(
+                    "nftables refused the transaction ({}); first command: {cmd}",
+                    std::io::Error::from_raw_os_error(errno)
+                )))
+            }
+        }
+    }
+}
+
+/// The error codes of the acknowledgements in one datagram (0 = success).
+fn acks(buf: &[u8]) -> Vec<i32> {
+    let mut out = Vec::new();
+    let mut off = 0;
+    while off + 20 <= buf.len() {
+        let len = u32::from_ne_bytes([buf[off], buf[off + 1], buf[off + 2], buf[off + 3]]) as usize;
+        let kind = u16::from_ne_bytes([buf[off + 4], buf[off + 5]]);
+        if len < 16 || off + len > buf.len() {
+            break;
+        }
+        if kind == NLMSG_ERROR {
+            out.push(i32::from_ne_bytes([
+                buf[off + 16],
+                buf[off + 17],
+                buf[off + 18],
+                buf[off + 19],
+            ]));
+        }
+        off += len.div_ceil(4) * 4;
+    }
+    out
+}
+
+/// A receive timeout, so that an unexpected kernel answer cannot hang berth.
+fn set_timeout(sock: &Socket) -> Result<()> {
+    let tv = libc::timeval {
+        tv_sec: 5,
+        tv_usec: 0,
+    };
+    // SAFETY: setsockopt with a valid fd and a timeval of the right size.
+    let rc = unsafe {
+        libc::setsockopt(
+            std::os::fd::AsRawFd::as_raw_fd(sock),
+            libc::SOL_SOCKET,
+            libc::SO_RCVTIMEO,
+            std::ptr::addr_of!(tv).cast(),
+            std::mem::size_of::<libc::timeval>() as libc::socklen_t,
+        )
+    };
+    if rc != 0 {
+        return Err(Error::kernel(format!(
+            "nftables netlink timeout: {}",
+            std::io::Error::last_os_error()
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;
