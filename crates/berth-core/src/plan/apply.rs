@@ -79,10 +79,15 @@ impl Applier {
     /// removal that a crash must leave to be rolled forward: passes the
     /// failpoint of operation `op` after each step, like [`Applier::apply`].
     pub fn apply_forward(&mut self, op: &str, plan: &Plan) -> Vec<Error> {
+        let trace = std::env::var_os("BERTH_TRACE_STEPS").is_some();
         let mut errors = Vec::new();
         for (i, step) in plan.steps.iter().enumerate() {
+            let t0 = std::time::Instant::now();
             if let Err(e) = self.step(step) {
                 errors.push(e);
+            }
+            if trace {
+                eprintln!("berth: step {op}:{i} {} took {:?}", step.kind(), t0.elapsed());
             }
             after_step(op, i);
         }

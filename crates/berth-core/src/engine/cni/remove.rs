@@ -57,6 +57,7 @@ impl Engine {
     /// Records the teardown of CNI container `c`, applies it (roll forward:
     /// a crash is finished by the next berth command) and forgets it.
     fn cni_detach(&mut self, c: &Container) -> CniResult<()> {
+        let mut clock = super::Clock::new();
         let (eps, nets) = self.store.read(|tx| {
             let eps = tx.container_endpoints(&c.id)?;
             let mut nets = Vec::new();
@@ -67,13 +68,19 @@ impl Engine {
         })?;
         let plan = teardown_plan(c, &eps, &nets);
         self.record("remove", &c.id, &plan, |_| Ok(()))?;
+        clock.lap("record");
+        // Elements first (the port stops forwarding), then the veth: the
+        // kernel's wait for the element's grace period overlaps the
+        // veth's (see kernel::nftnl::Conn).
         for e in self.applier()?.apply_forward("cni_del", &plan) {
             eprintln!("berth: warning: detaching {}: {e}", c.name);
         }
+        clock.lap("apply");
         self.store.write(|tx| {
             tx.delete_container(&c.id)?;
             delete_ops(tx, "remove", &c.id)
         })?;
+        clock.lap("commit");
         Ok(())
     }
 }
