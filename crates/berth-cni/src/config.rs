@@ -114,37 +114,12 @@ pub fn parse(bytes: &[u8]) -> Result<PluginConfig, CniError> {
         )
     })?;
     let mut f = Fields::of(&v, "")?;
-    let version = match f.str("cniVersion")? {
-        Some(s) => Version::parse(s)?,
-        None => {
-            return Err(CniError::new(
-                code::INCOMPATIBLE_VERSION,
-                "incompatible CNI version",
-                "the configuration has no cniVersion; nothing was changed",
-            ))
-        }
-    };
+    let version = version(&mut f)?;
     let name = f.str("name")?.unwrap_or_default().to_string();
     check_name(&name)?;
     f.ignore(&["type"]);
     f.ignore(&IGNORED);
-    for (key, off) in UNSUPPORTED_UNLESS_OFF {
-        let off: Value = serde_json::from_str(off).unwrap_or(Value::Null);
-        if let Some(x) = f.get(key).filter(|x| **x != off) {
-            return Err(unsupported(
-                key,
-                x,
-                "berth's bridge driver has no such feature",
-            ));
-        }
-    }
-    if let Some(x) = f.bool("isGateway")?.filter(|g| !g) {
-        return Err(unsupported(
-            "isGateway",
-            &Value::Bool(x),
-            "a berth bridge always carries the gateway address (needed for NAT and published ports)",
-        ));
-    }
+    refuse_missing_features(&mut f)?;
     let bridge = bridge_config(&mut f)?;
     let ipam = f
         .get("ipam")
@@ -180,6 +155,40 @@ pub fn parse(bytes: &[u8]) -> Result<PluginConfig, CniError> {
         prev_result,
         valid_attachments,
     })
+}
+
+/// `cniVersion`: required, and one berth speaks (error 1 otherwise).
+fn version(f: &mut Fields) -> Result<Version, CniError> {
+    match f.str("cniVersion")? {
+        Some(s) => Version::parse(s),
+        None => Err(CniError::new(
+            code::INCOMPATIBLE_VERSION,
+            "incompatible CNI version",
+            "the configuration has no cniVersion; nothing was changed",
+        )),
+    }
+}
+
+/// Error 2 for a reference `bridge` feature berth lacks, when it is on.
+fn refuse_missing_features(f: &mut Fields) -> Result<(), CniError> {
+    for (key, off) in UNSUPPORTED_UNLESS_OFF {
+        let off: Value = serde_json::from_str(off).unwrap_or(Value::Null);
+        if let Some(x) = f.get(key).filter(|x| **x != off) {
+            return Err(unsupported(
+                key,
+                x,
+                "berth's bridge driver has no such feature",
+            ));
+        }
+    }
+    if let Some(x) = f.bool("isGateway")?.filter(|g| !g) {
+        return Err(unsupported(
+            "isGateway",
+            &Value::Bool(x),
+            "a berth bridge always carries the gateway address (needed for NAT and published ports)",
+        ));
+    }
+    Ok(())
 }
 
 /// The network name: required, `[a-zA-Z0-9][a-zA-Z0-9_.-]*`.

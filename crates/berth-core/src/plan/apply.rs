@@ -87,7 +87,11 @@ impl Applier {
                 errors.push(e);
             }
             if trace {
-                eprintln!("berth: step {op}:{i} {} took {:?}", step.kind(), t0.elapsed());
+                eprintln!(
+                    "berth: step {op}:{i} {} took {:?}",
+                    step.kind(),
+                    t0.elapsed()
+                );
             }
             after_step(op, i);
         }

@@ -125,37 +125,7 @@ fn differences(spec: &CniNetwork, net: &Network) -> Vec<String> {
             net.bridge.as_deref().unwrap_or("none")
         ));
     }
-    let have: Vec<String> = net.ipam.iter().map(|c| c.subnet.to_string()).collect();
-    if !spec.subnets.is_empty() {
-        let want: Vec<String> = spec.subnets.iter().map(|s| s.subnet.to_string()).collect();
-        let mut sorted = (want.clone(), have.clone());
-        sorted.0.sort();
-        sorted.1.sort();
-        if sorted.0 != sorted.1 {
-            d.push(format!(
-                "subnets {} instead of {}",
-                have.join(", "),
-                want.join(", ")
-            ));
-        }
-    }
-    for s in &spec.subnets {
-        let Some(c) = net.ipam.iter().find(|c| c.subnet == s.subnet) else {
-            continue;
-        };
-        let pairs = [
-            ("gateway", s.gateway, Some(c.gateway)),
-            ("rangeStart", s.range_start, c.range_start),
-            ("rangeEnd", s.range_end, c.range_end),
-        ];
-        for (what, want, got) in pairs {
-            if want.is_some() && want != got {
-                let show =
-                    |ip: Option<std::net::IpAddr>| ip.map_or("none".into(), |i| i.to_string());
-                d.push(format!("{what} {} instead of {}", show(got), show(want)));
-            }
-        }
-    }
+    d.extend(subnet_differences(spec, net));
     let flags = [
         ("mtu", spec.mtu.map(|m| m.to_string()), net.mtu.to_string()),
         (
@@ -177,6 +147,43 @@ fn differences(spec: &CniNetwork, net: &Network) -> Vec<String> {
     for (what, want, got) in flags {
         if let Some(w) = want.filter(|w| *w != got) {
             d.push(format!("{what} {got} instead of {w}"));
+        }
+    }
+    d
+}
+
+/// Differences in subnets, gateways and handed-out ranges (only those the
+/// configuration gives).
+fn subnet_differences(spec: &CniNetwork, net: &Network) -> Vec<String> {
+    let mut d = Vec::new();
+    if spec.subnets.is_empty() {
+        return d;
+    }
+    let mut have: Vec<String> = net.ipam.iter().map(|c| c.subnet.to_string()).collect();
+    let mut want: Vec<String> = spec.subnets.iter().map(|s| s.subnet.to_string()).collect();
+    have.sort();
+    want.sort();
+    if have != want {
+        d.push(format!(
+            "subnets {} instead of {}",
+            have.join(", "),
+            want.join(", ")
+        ));
+    }
+    let show = |ip: Option<std::net::IpAddr>| ip.map_or("none".into(), |i| i.to_string());
+    for s in &spec.subnets {
+        let Some(c) = net.ipam.iter().find(|c| c.subnet == s.subnet) else {
+            continue;
+        };
+        let pairs = [
+            ("gateway", s.gateway, Some(c.gateway)),
+            ("rangeStart", s.range_start, c.range_start),
+            ("rangeEnd", s.range_end, c.range_end),
+        ];
+        for (what, want, got) in pairs {
+            if want.is_some() && want != got {
+                d.push(format!("{what} {} instead of {}", show(got), show(want)));
+            }
         }
     }
     d

@@ -1,3 +1,4 @@
+use super::parse::parse_line;
 use super::*;
 
 /// The words `nft --debug=netlink` prints for `bytes` (little-endian u32s).
