@@ -78,15 +78,8 @@ fn add_connects_publishes_and_del_frees_everything() {
     let mut check = cfg.clone();
     check["prevResult"] = res.clone();
     assert!(berth(&b, "CHECK", &c1, &check).ok);
-    // DEL: veth, element and address gone; the runtime's namespace stays.
-    let veth = host_veth(&res);
     assert!(berth(&b, "DEL", &c1, &check).ok);
-    assert!(!link_exists(&b, None, &veth));
-    assert!(!link_exists(&b, Some("c1"), "eth0"));
-    assert!(b.try_sh("test -e /run/netns/c1"));
-    assert!(!ports4(&b).contains("8080"), "{}", ports4(&b));
-    assert!(curl_ready_fails(&b, &url));
-    assert_eq!(members(&b, "podnet"), "");
+    del_left_nothing(&b, &res, &url);
     // The address is free again: another container can ask for it.
     let c2 = Att::new(&b, "c2");
     let mut again = cfg.clone();
@@ -102,6 +95,17 @@ fn add_connects_publishes_and_del_frees_everything() {
     assert!(berth(&b, "DEL", &c2, &again).ok);
     assert!(!ports4(&b).contains("8080"));
     assert_eq!(members(&b, "podnet"), "");
+}
+
+/// After DEL: veth, element and record gone, the port closed; the
+/// runtime's namespace stays.
+fn del_left_nothing(b: &B, res: &Value, url: &str) {
+    assert!(!link_exists(b, None, &host_veth(res)));
+    assert!(!link_exists(b, Some("c1"), "eth0"));
+    assert!(b.try_sh("test -e /run/netns/c1"));
+    assert!(!ports4(b).contains("8080"), "{}", ports4(b));
+    assert!(curl_ready_fails(b, url));
+    assert_eq!(members(b, "podnet"), "");
 }
 
 /// A port that no longer forwards: the connection is refused or times out.

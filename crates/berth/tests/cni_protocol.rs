@@ -11,20 +11,24 @@ use cniutil::{berth, call, conf, link_exists, with_port, Att, Chain, CNI_BIN};
 use common::{Kernel, B, BERTH};
 use serde_json::{json, Value};
 
-#[test]
-fn bad_input_gets_the_spec_codes_and_changes_nothing() {
-    let b = B::new("cni-bad");
-    let base = conf("badnet", "10.92.0.0/24", json!({}));
-    let c0 = Att::new(&b, "c0");
-    assert!(berth(&b, "ADD", &c0, &with_port(base.clone(), 9090, 80)).ok);
-    let c1 = Att::new(&b, "c1");
-    let before = Kernel::read(&b);
+/// One bad ADD: what it is, its configuration and attachment, the code
+/// and a word the message must contain.
+type Case = (&'static str, Value, Att, u64, &'static str);
+
+/// Bad ADDs against network `badnet` where c0 holds 10.92.0.2 and port 9090.
+fn bad_adds(base: &Value, c1: &Att) -> Vec<Case> {
     let with = |k: &str, v: Value| {
         let mut c = base.clone();
         c[k] = v;
         c
     };
-    let cases: Vec<(&str, Value, Att, u64, &str)> = vec![
+    let att = |netns: &str, ifname: &str| Att {
+        netns: netns.into(),
+        ifname: ifname.into(),
+        ..c1.clone()
+    };
+    let ns = c1.netns.as_str();
+    vec![
         (
             "unknown version",
             with("cniVersion", json!("9.9.9")),
@@ -61,7 +65,7 @@ fn bad_input_gets_the_spec_codes_and_changes_nothing() {
             "10.92.0.0/24",
         ),
         (
-            "address outside the subnet",
+            "outside the subnet",
             with("runtimeConfig", json!({"ips": ["10.93.0.5"]})),
             c1.clone(),
             7,
@@ -84,56 +88,42 @@ fn bad_input_gets_the_spec_codes_and_changes_nothing() {
         (
             "no such namespace",
             base.clone(),
-            Att {
-                netns: "/run/netns/nope".into(),
-                ..c1.clone()
-            },
+            att("/run/netns/nope", "eth0"),
             4,
             "CNI_NETNS",
         ),
         (
-            "the plugin's own namespace",
+            "own namespace",
             base.clone(),
-            Att {
-                netns: "/proc/self/ns/net".into(),
-                ..c1.clone()
-            },
+            att("/proc/self/ns/net", "eth0"),
             4,
             "own network namespace",
         ),
-        (
-            "interface taken",
-            base.clone(),
-            Att {
-                ifname: "lo".into(),
-                ..c1.clone()
-            },
-            101,
-            "lo",
-        ),
-        (
-            "bad ifname",
-            base.clone(),
-            Att {
-                ifname: "a/b".into(),
-                ..c1.clone()
-            },
-            4,
-            "CNI_IFNAME",
-        ),
-    ];
-    for (what, cfg, att, code, needle) in cases {
+        ("interface taken", base.clone(), att(ns, "lo"), 101, "lo"),
+        ("bad ifname", base.clone(), att(ns, "a/b"), 4, "CNI_IFNAME"),
+    ]
+}
+
+#[test]
+fn bad_input_gets_the_spec_codes_and_changes_nothing() {
+    let b = B::new("cni-bad");
+    let base = conf("badnet", "10.92.0.0/24", json!({}));
+    let c0 = Att::new(&b, "c0");
+    assert!(berth(&b, "ADD", &c0, &with_port(base.clone(), 9090, 80)).ok);
+    let c1 = Att::new(&b, "c1");
+    let before = Kernel::read(&b);
+    for (what, cfg, att, code, needle) in bad_adds(&base, &c1) {
         let r = berth(&b, "ADD", &att, &cfg);
         assert_eq!(r.code(), code, "{what}: {}", r.message());
         assert!(r.message().contains(needle), "{what}: {}", r.message());
         assert!(r.json["cniVersion"].as_str().is_some(), "{what}");
     }
     // Malformed JSON and missing variables.
-    let dir = b.lab.root().join("raw.json");
-    std::fs::write(&dir, "{\"cniVersion\": ").unwrap();
+    let raw = b.lab.root().join("raw.json");
+    std::fs::write(&raw, "{\"cniVersion\": ").unwrap();
     let out = b.lab.sh(&format!(
         "CNI_COMMAND=ADD CNI_CONTAINERID=c1 CNI_NETNS=/run/netns/c1 CNI_IFNAME=eth0 {BERTH} < {}",
-        dir.display()
+        raw.display()
     ));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!((out.status.success(), v["code"].as_u64()), (false, Some(6)));
@@ -145,7 +135,7 @@ fn bad_input_gets_the_spec_codes_and_changes_nothing() {
 }
 
 #[test]
-fn versions_status_and_gc_gating() {
+fn results_in_the_requested_version() {
     let b = B::new("cni-versions");
     let v = call(
         &b,
@@ -164,49 +154,46 @@ fn versions_status_and_gc_gating() {
     let c1 = Att::new(&b, "c1");
     let r = berth(&b, "ADD", &c1, &old).result().clone();
     assert_eq!(r["cniVersion"], "0.4.0");
-    assert_eq!(
-        r["ips"][0],
-        json!({"version": "4", "address": "10.94.0.2/24", "gateway": "10.94.0.1", "interface": 2})
-    );
+    let want =
+        json!({"version": "4", "address": "10.94.0.2/24", "gateway": "10.94.0.1", "interface": 2});
+    assert_eq!(r["ips"][0], want);
     assert!(r["interfaces"][2].get("mtu").is_none());
     let mut check = old.clone();
     check["prevResult"] = r;
     assert!(berth(&b, "CHECK", &c1, &check).ok);
     let c2 = Att::new(&b, "c2");
-    let r = berth(
-        &b,
-        "ADD",
-        &c2,
-        &conf("vers", "10.94.0.0/24", json!({"cniVersion": "1.0.0"})),
+    let new = conf("vers", "10.94.0.0/24", json!({"cniVersion": "1.0.0"}));
+    assert!(berth(&b, "ADD", &c2, &new).result()["ips"][0]
+        .get("version")
+        .is_none());
+    // CHECK came with 0.4.0.
+    let older = conf("vers", "10.94.0.0/24", json!({"cniVersion": "0.3.1"}));
+    assert_eq!(berth(&b, "CHECK", &c1, &older).code(), 1);
+}
+
+#[test]
+fn status_and_gc_are_1_1_commands() {
+    let b = B::new("cni-status");
+    let new = conf("stat", "10.95.0.0/30", json!({}));
+    let old = conf("stat", "10.95.0.0/30", json!({"cniVersion": "0.4.0"}));
+    assert!(
+        call(&b, BERTH, "STATUS", None, "", &new).ok,
+        "not created yet: ADD can create it"
     );
-    assert!(r.result()["ips"][0].get("version").is_none());
-    // STATUS and GC are 1.1.0 commands.
-    let new = conf("vers", "10.94.0.0/24", json!({}));
-    assert!(call(&b, BERTH, "STATUS", None, "", &new).ok);
     assert_eq!(call(&b, BERTH, "STATUS", None, "", &old).code(), 1);
     let mut gc_old = old.clone();
     gc_old["cni.dev/valid-attachments"] = json!([]);
     assert_eq!(call(&b, BERTH, "GC", None, "", &gc_old).code(), 1);
-    assert_eq!(
-        berth(
-            &b,
-            "CHECK",
-            &c1,
-            &conf("vers", "10.94.0.0/24", json!({"cniVersion": "0.3.1"}))
-        )
-        .code(),
-        1
-    );
-    // A full network is not available.
-    let tiny = conf("tiny", "10.95.0.0/30", json!({}));
-    assert!(
-        call(&b, BERTH, "STATUS", None, "", &tiny).ok,
-        "not created yet: ADD can create it"
-    );
-    let c3 = Att::new(&b, "c3");
-    assert!(berth(&b, "ADD", &c3, &tiny).ok);
-    let r = call(&b, BERTH, "STATUS", None, "", &tiny);
+    // A /30 has one address for containers: once taken, ADD cannot succeed.
+    let c1 = Att::new(&b, "c1");
+    assert!(berth(&b, "ADD", &c1, &new).ok);
+    let r = call(&b, BERTH, "STATUS", None, "", &new);
     assert_eq!(r.code(), 50, "{}", r.message());
+    // A missing bridge cuts attached containers off.
+    b.sh("ip link del $(ip -o link show type bridge | awk -F': ' '{print $2}' | grep '^br-' | head -1)");
+    assert!(berth(&b, "DEL", &c1, &new).ok);
+    let r = call(&b, BERTH, "STATUS", None, "", &new);
+    assert_eq!(r.code(), 51, "{}", r.message());
 }
 
 fn require_reference_plugins() {
