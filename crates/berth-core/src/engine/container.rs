@@ -80,11 +80,7 @@ impl Engine {
             hostname: &hostname,
         };
         let overlay = self.overlay_prepare(&owner, &mut config.networks)?;
-        let listeners = if config.publish.is_empty() {
-            Vec::new()
-        } else {
-            crate::kernel::facts::listeners()
-        };
+        let listeners = host_listeners(&config.publish);
         let mut plan = Plan::default();
         let container = self.store.write(|tx| {
             let nets = resolve_networks(tx, &config.networks)?;
@@ -189,6 +185,26 @@ impl Engine {
             config: c.config.clone(),
         })
     }
+}
+
+/// Sockets already bound on the host that may clash with `publish`: explicit
+/// host ports are probed by binding them (O(1) each); only ephemeral ports
+/// need the whole table from /proc/net (~15 ms on a big host).
+fn host_listeners(publish: &[crate::model::PortSpec]) -> Vec<crate::kernel::facts::Listener> {
+    if publish.is_empty() {
+        return Vec::new();
+    }
+    if publish.iter().any(|p| p.host_ports.is_none_or(|(lo, hi)| hi - lo != p.container_ports.1 - p.container_ports.0)) {
+        return crate::kernel::facts::listeners();
+    }
+    let wanted: Vec<_> = publish
+        .iter()
+        .flat_map(|p| {
+            let (lo, hi) = p.host_ports.unwrap_or_default();
+            (lo..=hi).map(move |port| (p.proto, p.host_ip, port))
+        })
+        .collect();
+    crate::kernel::facts::bound_ports(&wanted)
 }
 
 /// Removes the recorded ops of `kind` about `subject`.
