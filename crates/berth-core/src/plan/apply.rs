@@ -217,7 +217,9 @@ impl Applier {
         let create = || {
             vec![
                 msg::new_veth(host, *mtu, master, &peer_spec),
+                msg::no_ipv6_link_local(host),
                 msg::bridge_port_hairpin(host),
+                msg::link_up(host),
             ]
         };
         let errors = self.host.execute(create())?;

@@ -257,6 +257,9 @@ pub(crate) fn container_if_requests(
         .iter()
         .map(|a| msg::add_address(index, *a, name))
         .collect();
+    if !addrs.iter().any(|a| a.addr().is_ipv6()) {
+        reqs.push(msg::no_ipv6_link_local(name));
+    }
     reqs.push(msg::link_up(name));
     reqs.extend(gateways.iter().map(|g| msg::default_route(*g, index)));
     reqs
