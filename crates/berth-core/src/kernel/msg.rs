@@ -150,6 +150,19 @@ pub fn no_ipv6_link_local(name: &str) -> Request {
     }
 }
 
+/// Create an ifb device `name` (traffic shaping of a veth's egress).
+pub fn new_ifb(name: &str) -> Request {
+    let mut m = LinkMessage::default();
+    m.attributes.push(LinkAttribute::IfName(name.to_string()));
+    m.attributes
+        .push(LinkAttribute::LinkInfo(vec![LinkInfo::Kind(InfoKind::Ifb)]));
+    Request {
+        msg: RouteNetlinkMessage::NewLink(m),
+        flags: NLM_F_CREATE | NLM_F_EXCL,
+        what: format!("create ifb device {name}"),
+    }
+}
+
 /// Delete link `name`.
 pub fn del_link(name: &str) -> Request {
     let mut m = LinkMessage::default();

@@ -22,6 +22,9 @@ pub struct CniAttachment {
     pub ifname: String,
     /// `CNI_NETNS` at ADD: the runtime's namespace.
     pub netns: PathBuf,
+    /// Its bandwidth limits (an egress limit has an ifb device to delete).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shaping: Option<Shaping>,
 }
 
 impl CniAttachment {

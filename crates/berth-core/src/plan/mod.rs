@@ -136,8 +136,9 @@ pub enum Step {
         routes: Vec<(IpNet, IpAddr)>,
     },
     /// Limit the traffic of a veth with `tc` (CNI `bandwidth`): into the
-    /// container on the host end's egress, out of it on the host end's
-    /// ingress. Undo: none (the qdiscs go with the veth).
+    /// container on the host end's egress, out of it through an ifb device
+    /// (see `kernel::tc`). Undo: delete the ifb (the qdiscs on the veth go
+    /// with it).
     Shape {
         /// Host end of the veth.
         host: String,
@@ -198,6 +199,9 @@ impl Plan {
                 Step::CreateBridge { name, .. } => Some(Step::DeleteLink { name: name.clone() }),
                 Step::CreateNetns { path } => Some(Step::RemoveNetns { path: path.clone() }),
                 Step::CreateVeth { host, .. } => Some(Step::DeleteLink { name: host.clone() }),
+                Step::Shape { host, shaping } if shaping.egress.0 > 0 => Some(Step::DeleteLink {
+                    name: kernel::tc::ifb_name(host),
+                }),
                 Step::NameNetns { link, owner, .. } => Some(Step::UnnameNetns {
                     link: link.clone(),
                     owner: owner.clone(),

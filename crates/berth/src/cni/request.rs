@@ -16,6 +16,7 @@ pub fn attachment(env: &Env, config: &PluginConfig) -> CniAttachment {
         container_id: env.container_id.clone(),
         ifname: env.ifname.clone(),
         netns: PathBuf::from(env.netns.clone().unwrap_or_default()),
+        shaping: None,
     }
 }
 

@@ -8,7 +8,7 @@ use crate::engine::{ports, require_root, Engine};
 use crate::error::{Error, Result};
 use crate::ids;
 use crate::ipam;
-use crate::model::cni::{CniAdd, CniAddresses};
+use crate::model::cni::{CniAdd, CniAddresses, CniAttachment};
 use crate::model::{Container, ContainerConfig, ContainerState, Endpoint, Network, NetworkAttach};
 use crate::plan::{Plan, Step};
 use crate::store::Tx;
@@ -126,7 +126,10 @@ fn record(
         started_at: Some(now),
         finished_at: None,
         ports: Vec::new(),
-        cni: Some(a.clone()),
+        cni: Some(CniAttachment {
+            shaping: req.shaping,
+            ..a.clone()
+        }),
     };
     tx.insert_container(&c)?;
     let ep = new_endpoint(tx, &c.id, net, &attach, 0, &a.ifname)?;

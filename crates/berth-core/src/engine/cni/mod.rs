@@ -155,6 +155,12 @@ pub(crate) fn teardown_plan(c: &Container, eps: &[Endpoint], nets: &[Network]) -
     steps.extend(eps.iter().map(|e| Step::DeleteLink {
         name: e.host_veth.clone(),
     }));
+    let shaped = c.cni.as_ref().and_then(|a| a.shaping);
+    if shaped.is_some_and(|s| s.egress.0 > 0) {
+        steps.extend(eps.iter().map(|e| Step::DeleteLink {
+            name: crate::kernel::tc::ifb_name(&e.host_veth),
+        }));
+    }
     Plan { steps }
 }
 
