@@ -150,3 +150,34 @@ fn an_add_killed_at_any_step_is_rolled_back() {
     assert!(ports4(&b).contains("8400"));
     assert!(berth(&b, "DEL", &c1, &cfg).ok);
 }
+
+#[test]
+fn parallel_adds_share_one_new_network() {
+    let b = B::new("cni-parallel");
+    let cfg = cniutil::conf("par", "10.101.0.0/24", json!({}));
+    let atts: Vec<Att> = (0..12).map(|i| Att::new(&b, &format!("p{i}"))).collect();
+    // The runtime attaches containers in parallel; the first ADDs race to
+    // create the network.
+    let results: Vec<Value> = std::thread::scope(|s| {
+        let handles: Vec<_> = atts
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                let cfg = cniutil::with_port(cfg.clone(), 8500 + i as u16, 80);
+                let b = &b;
+                s.spawn(move || berth(b, "ADD", a, &cfg).result().clone())
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let mut ips: Vec<String> = results
+        .iter()
+        .map(|r| r["ips"][0]["address"].as_str().unwrap().to_string())
+        .collect();
+    ips.sort();
+    ips.dedup();
+    assert_eq!(ips.len(), 12, "distinct addresses: {ips:?}");
+    assert_eq!(cniutil::members(&b, "par").split(' ').count(), 12);
+    let bridges = b.sh("ip -o link show type bridge | grep -c br- || true");
+    assert_eq!(bridges.trim(), "1", "one network, one bridge");
+}

@@ -24,16 +24,20 @@ impl Engine {
         let mut clock = super::Clock::new();
         require_root()?;
         check_netns(&req.attachment.netns)?;
-        let net = self.cni_network(&req.network, &req.addresses)?;
-        clock.lap("network");
-        if self.store.read(|tx| {
-            Ok(tx.has_op("create_network", &net.id)? || tx.has_op("remove_network", &net.id)?)
-        })? {
-            return Err(CniFailure::TryAgain(format!(
-                "network {} is being created or removed: try again",
-                net.name
-            )));
+        let mut net = self.cni_network(&req.network, &req.addresses)?;
+        if self.network_busy(&net)? {
+            // Another berth is creating (or removing) it, holding the host
+            // lock: wait for it to finish, then look again.
+            drop(self.lock()?);
+            net = self.cni_network(&req.network, &req.addresses)?;
+            if self.network_busy(&net)? {
+                return Err(CniFailure::TryAgain(format!(
+                    "network {} is being created or removed: try again",
+                    net.name
+                )));
+            }
         }
+        clock.lap("network");
         let wanted: Vec<_> = req
             .ports
             .iter()
@@ -67,6 +71,15 @@ impl Engine {
             container: c,
             endpoint: ep,
             routes,
+        })
+    }
+}
+
+impl Engine {
+    /// True while an operation creating or removing `net` is recorded.
+    fn network_busy(&mut self, net: &Network) -> Result<bool> {
+        self.store.read(|tx| {
+            Ok(tx.has_op("create_network", &net.id)? || tx.has_op("remove_network", &net.id)?)
         })
     }
 }
