@@ -5,7 +5,10 @@ if [ -z "${BENCH_INSIDE:-}" ]; then
     [ "$(id -u)" = 0 ] || { echo "benchmarks need root (they create namespaces): run with sudo" >&2; exit 1; }
     export BENCH_HOST_NETNS
     BENCH_HOST_NETNS=$(stat -L -c %i /proc/self/ns/net)
-    exec unshare --net --mount --propagation private env BENCH_INSIDE=1 bash "$0" "$@"
+    # A PID namespace too: when the benchmark ends, the kernel ends every
+    # process it started (supervisors, resolvers, servers), even ones that
+    # daemonized, so nothing outlives a run — not even after a crash.
+    exec unshare --net --mount --pid --fork --mount-proc --propagation private env BENCH_INSIDE=1 bash "$0" "$@"
 fi
 if [ "$(stat -L -c %i /proc/self/ns/net)" = "$BENCH_HOST_NETNS" ]; then
     echo "refusing to run: still in the host's network namespace" >&2
