@@ -18,7 +18,7 @@ impl Engine {
         let rules: Vec<_> = nets.iter().filter_map(network_rules).collect();
         let mut text = full_ruleset(&rules, &[]).text();
         for c in self.containers()? {
-            if !Self::is_running(&c) || !crate::kernel::netns::is_pinned(&self.paths.netns(&c.id)) {
+            if !Self::is_running(&c) || !crate::kernel::netns::is_pinned(&self.netns_path(&c)) {
                 continue;
             }
             let eps = self.endpoints(&c.id)?;

@@ -113,7 +113,7 @@ pub fn gather(root: Option<&Path>) -> Result<Facts> {
             endpoints: engine.endpoints(&c.id)?,
             running: Engine::is_running(&c),
             supervised: c.supervisor_pid.is_some_and(|p| pid_alive(p, None)),
-            pinned: netns::is_pinned(&engine.paths.netns(&c.id)),
+            pinned: netns::is_pinned(&engine.netns_path(&c)),
             container: c,
         });
     }

@@ -47,7 +47,7 @@ pub fn collect(engine: &mut Engine, only: &[String]) -> Result<Topology> {
         let eps = engine.endpoints(&c.id)?;
         if Engine::is_running(&c) {
             owned_veths.extend(eps.iter().map(|e| e.host_veth.clone()));
-            if netns::is_pinned(&engine.paths.netns(&c.id)) {
+            if netns::is_pinned(&engine.netns_path(&c)) {
                 wanted_ports.extend(engine.port_elements(&c)?);
             }
         }
@@ -154,7 +154,7 @@ fn ctr_view(
     problems: &mut Vec<Problem>,
 ) -> Result<Ctr> {
     let running = Engine::is_running(c);
-    let pin = engine.paths.netns(&c.id);
+    let pin = engine.netns_path(c);
     let pinned = netns::is_pinned(&pin);
     let needs_ns = engine.start_spec(c)?.netns.is_some();
     if running && needs_ns && !pinned {

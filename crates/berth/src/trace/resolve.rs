@@ -83,7 +83,7 @@ pub fn world(engine: &mut Engine, host: &NsView) -> Result<World> {
 
 fn running(engine: &mut Engine, name: &str) -> Result<Ctr> {
     let c = engine.container(name)?;
-    let ns = engine.paths.netns(&c.id);
+    let ns = engine.netns_path(&c);
     if !Engine::is_running(&c) || !netns::is_pinned(&ns) {
         bail!(
             "container {} is not running: start it first (berth start {})",
