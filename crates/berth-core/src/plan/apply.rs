@@ -125,7 +125,9 @@ impl Applier {
                 ifname,
                 routes,
             } => self.routes(netns, ifname, routes),
-            Step::Shape { host, shaping } => crate::kernel::tc::shape(&mut self.host, host, shaping),
+            Step::Shape { host, shaping } => {
+                crate::kernel::tc::shape(&mut self.host, host, shaping)
+            }
             Step::NameNetns { pin, link, owner } => {
                 netns_names::name_or_warn(pin, link, owner);
                 Ok(())
