@@ -15,93 +15,73 @@ use serde_json::{json, Value};
 /// and a word the message must contain.
 type Case = (&'static str, Value, Att, u64, &'static str);
 
-/// Bad ADDs against network `badnet` where c0 holds 10.92.0.2 and port 9090.
+/// Bad configurations for network `badnet`, where c0 holds 10.92.0.2 and
+/// port 9090: (what, key, value, code, word of the message).
+const BAD_KEYS: [(&str, &str, &str, u64, &str); 7] = [
+    ("unknown version", "cniVersion", r#""9.9.9""#, 1, "9.9.9"),
+    ("unknown field", "ipmasq", "true", 2, "ipmasq"),
+    ("unsupported feature", "vlan", "100", 2, "vlan"),
+    ("wrong type", "mtu", r#""big""#, 6, "mtu"),
+    (
+        "outside the subnet",
+        "runtimeConfig",
+        r#"{"ips": ["10.93.0.5"]}"#,
+        7,
+        "10.93.0.5",
+    ),
+    (
+        "address in use",
+        "runtimeConfig",
+        r#"{"ips": ["10.92.0.2"]}"#,
+        101,
+        "10.92.0.2",
+    ),
+    (
+        "port conflict",
+        "runtimeConfig",
+        r#"{"portMappings": [{"hostPort": 9090, "containerPort": 81}]}"#,
+        101,
+        "9090",
+    ),
+];
+
+/// Every bad ADD: [`BAD_KEYS`], a bad subnet, and bad environments.
 fn bad_adds(base: &Value, c1: &Att) -> Vec<Case> {
-    let with = |k: &str, v: Value| {
-        let mut c = base.clone();
-        c[k] = v;
-        c
-    };
+    let mut cases: Vec<Case> = BAD_KEYS
+        .iter()
+        .map(|&(what, key, value, code, word)| {
+            let mut c = base.clone();
+            c[key] = serde_json::from_str(value).unwrap();
+            (what, c, c1.clone(), code, word)
+        })
+        .collect();
+    let subnet = conf("badnet", "10.92.0.5/24", json!({}));
+    cases.push(("bad subnet", subnet, c1.clone(), 7, "10.92.0.0/24"));
     let att = |netns: &str, ifname: &str| Att {
         netns: netns.into(),
         ifname: ifname.into(),
         ..c1.clone()
     };
     let ns = c1.netns.as_str();
-    vec![
-        (
-            "unknown version",
-            with("cniVersion", json!("9.9.9")),
-            c1.clone(),
-            1,
-            "9.9.9",
-        ),
-        (
-            "unknown field",
-            with("ipmasq", json!(true)),
-            c1.clone(),
-            2,
-            "ipmasq",
-        ),
-        (
-            "unsupported feature",
-            with("vlan", json!(100)),
-            c1.clone(),
-            2,
-            "vlan",
-        ),
-        (
-            "wrong type",
-            with("mtu", json!("big")),
-            c1.clone(),
-            6,
-            "mtu",
-        ),
-        (
-            "bad subnet",
-            conf("badnet", "10.92.0.5/24", json!({})),
-            c1.clone(),
-            7,
-            "10.92.0.0/24",
-        ),
-        (
-            "outside the subnet",
-            with("runtimeConfig", json!({"ips": ["10.93.0.5"]})),
-            c1.clone(),
-            7,
-            "10.93.0.5",
-        ),
-        (
-            "address in use",
-            with("runtimeConfig", json!({"ips": ["10.92.0.2"]})),
-            c1.clone(),
-            101,
-            "10.92.0.2",
-        ),
-        (
-            "port conflict",
-            with_port(base.clone(), 9090, 81),
-            c1.clone(),
-            101,
-            "9090",
-        ),
+    for (what, a, code, word) in [
         (
             "no such namespace",
-            base.clone(),
             att("/run/netns/nope", "eth0"),
             4,
             "CNI_NETNS",
         ),
         (
             "own namespace",
-            base.clone(),
             att("/proc/self/ns/net", "eth0"),
             4,
             "own network namespace",
         ),
-        ("interface taken", base.clone(), att(ns, "lo"), 101, "lo"),
-        ("bad ifname", base.clone(), att(ns, "a/b"), 4, "CNI_IFNAME"),
-    ]
+        ("interface taken", att(ns, "lo"), 101, "lo"),
+        ("bad ifname", att(ns, "a/b"), 4, "CNI_IFNAME"),
+    ] {
+        cases.push((what, base.clone(), a, code, word));
+    }
+    cases
 }
 
 #[test]
