@@ -97,17 +97,31 @@ fn parse_delete(line: &str) -> Option<Unpublished> {
 /// buckets), so it is skipped when there is no UDP port, or no entry at
 /// all in this namespace.
 pub fn forget(gone: &[Unpublished]) -> Result<usize> {
-    let gone: Vec<Unpublished> = gone.iter().filter(|g| g.proto == 17).cloned().collect();
-    if gone.is_empty() || entries_here() == Some(0) {
+    if !worth_a_walk(gone) {
         return Ok(0);
     }
-    let gone = gone.as_slice();
     let mut sock = Socket::new(NETLINK_NETFILTER)
         .map_err(|e| Error::kernel(format!("cannot open a netfilter netlink socket: {e}")))?;
     sock.bind_auto()
         .map_err(|e| Error::kernel(format!("cannot bind a netfilter netlink socket: {e}")))?;
     sock.connect(&SocketAddr::new(0, 0))
         .map_err(|e| Error::kernel(format!("cannot connect a netfilter netlink socket: {e}")))?;
+    forget_on(&mut sock, gone)
+}
+
+/// True when [`forget`] has anything to look for.
+fn worth_a_walk(gone: &[Unpublished]) -> bool {
+    gone.iter().any(|g| g.proto == 17) && entries_here() != Some(0)
+}
+
+/// [`forget`] through an open netfilter netlink socket (the one that just
+/// deleted the elements: closing a second one would make the kernel wait
+/// for the grace period of that deletion, see `kernel::nftnl::Conn`).
+pub fn forget_on(sock: &mut Socket, gone: &[Unpublished]) -> Result<usize> {
+    if !worth_a_walk(gone) {
+        return Ok(0);
+    }
+    let gone: Vec<Unpublished> = gone.iter().filter(|g| g.proto == 17).cloned().collect();
     let mut deleted = 0;
     for v6 in [false, true] {
         let wanted: Vec<&Unpublished> = gone.iter().filter(|g| g.v6 == v6).collect();
@@ -115,13 +129,13 @@ pub fn forget(gone: &[Unpublished]) -> Result<usize> {
             continue;
         }
         let family = if v6 { libc::AF_INET6 } else { libc::AF_INET } as u8;
-        let stale: Vec<Vec<u8>> = dump(&mut sock, family)?
+        let stale: Vec<Vec<u8>> = dump(sock, family)?
             .iter()
             .filter_map(|attrs| stale_tuple(attrs, &wanted))
             .collect();
         for tuple in stale {
             // A flow that ended meanwhile is gone already: fine.
-            if request(&mut sock, IPCTNL_MSG_CT_DELETE, NLM_F_ACK, family, &tuple).is_ok() {
+            if request(sock, IPCTNL_MSG_CT_DELETE, NLM_F_ACK, family, &tuple).is_ok() {
                 deleted += 1;
             }
         }

@@ -161,6 +161,18 @@ impl Nft {
         self.call(cmd, NFT_CTX_OUTPUT_HANDLE)
     }
 
+    /// This handle's netfilter netlink socket (opened on first use), kept
+    /// for the life of the process (see `kernel::nftnl::Conn`).
+    pub fn netfilter_socket(&mut self) -> Result<&mut netlink_sys::Socket> {
+        if self.conn.is_none() {
+            self.conn = Some(super::nftnl::Conn::open()?);
+        }
+        match &mut self.conn {
+            Some(conn) => Ok(conn.socket()),
+            None => Err(Error::internal("netfilter netlink socket")),
+        }
+    }
+
     /// Runs a `list ...` command and returns its JSON output (with handles).
     pub fn list_json(&mut self, cmd: &str) -> Result<String> {
         self.call(cmd, NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_HANDLE)

@@ -148,6 +148,11 @@ impl Conn {
         Ok(Conn { sock })
     }
 
+    /// The socket (ctnetlink requests can share it).
+    pub fn socket(&mut self) -> &mut Socket {
+        &mut self.sock
+    }
+
     /// Applies `ops` as one atomic nftables transaction. `text` (the
     /// commands as nft would read them) is for error messages.
     pub fn apply(&mut self, ops: &[ElementOp], text: &str) -> Result<()> {

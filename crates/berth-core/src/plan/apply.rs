@@ -110,7 +110,7 @@ impl Applier {
             Step::CreateVeth { .. } => self.create_veth(step),
             Step::Nft { apply, .. } => {
                 self.nft.apply(apply)?;
-                forget_unpublished(apply);
+                forget_unpublished(&mut self.nft, apply);
                 Ok(())
             }
             Step::DeleteLink { name } => self.delete_link(name),
@@ -307,8 +307,15 @@ impl Applier {
 /// established flows (UDP clients above all) do not stick to the old
 /// container. Best effort: a failure only delays those flows until their
 /// entries expire.
-fn forget_unpublished(nft_text: &str) {
-    if let Err(e) = conntrack::forget(&conntrack::deleted_ports(nft_text)) {
+fn forget_unpublished(nft: &mut Nft, nft_text: &str) {
+    let gone = conntrack::deleted_ports(nft_text);
+    if gone.is_empty() {
+        return;
+    }
+    let forgotten = nft
+        .netfilter_socket()
+        .and_then(|sock| conntrack::forget_on(sock, &gone));
+    if let Err(e) = forgotten {
         eprintln!("berth: warning: forgetting flows of unpublished ports: {e}");
     }
 }
