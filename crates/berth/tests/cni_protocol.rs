@@ -17,7 +17,7 @@ type Case = (&'static str, Value, Att, u64, &'static str);
 
 /// Bad configurations for network `badnet`, where c0 holds 10.92.0.2 and
 /// port 9090: (what, key, value, code, word of the message).
-const BAD_KEYS: [(&str, &str, &str, u64, &str); 7] = [
+const BAD_KEYS: [(&str, &str, &str, u64, &str); 8] = [
     ("unknown version", "cniVersion", r#""9.9.9""#, 1, "9.9.9"),
     ("unknown field", "ipmasq", "true", 2, "ipmasq"),
     ("unsupported feature", "vlan", "100", 2, "vlan"),
@@ -42,6 +42,13 @@ const BAD_KEYS: [(&str, &str, &str, u64, &str); 7] = [
         r#"{"portMappings": [{"hostPort": 9090, "containerPort": 81}]}"#,
         101,
         "9090",
+    ),
+    (
+        "host port in use by a process",
+        "runtimeConfig",
+        r#"{"portMappings": [{"hostPort": 9191, "containerPort": 80}]}"#,
+        101,
+        "listening",
     ),
 ];
 
@@ -91,6 +98,8 @@ fn bad_input_gets_the_spec_codes_and_changes_nothing() {
     let c0 = Att::new(&b, "c0");
     assert!(berth(&b, "ADD", &c0, &with_port(base.clone(), 9090, 80)).ok);
     let c1 = Att::new(&b, "c1");
+    b.sh("busybox nc -l -p 9191 >/dev/null 2>&1 &");
+    assert!(b.eventually("ss -Hltn | grep -q ':9191 '"));
     let before = Kernel::read(&b);
     for (what, cfg, att, code, needle) in bad_adds(&base, &c1) {
         let r = berth(&b, "ADD", &att, &cfg);
