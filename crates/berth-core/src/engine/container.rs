@@ -194,7 +194,10 @@ fn host_listeners(publish: &[crate::model::PortSpec]) -> Vec<crate::kernel::fact
     if publish.is_empty() {
         return Vec::new();
     }
-    if publish.iter().any(|p| p.host_ports.is_none_or(|(lo, hi)| hi - lo != p.container_ports.1 - p.container_ports.0)) {
+    if publish.iter().any(|p| {
+        p.host_ports
+            .is_none_or(|(lo, hi)| hi - lo != p.container_ports.1 - p.container_ports.0)
+    }) {
         return crate::kernel::facts::listeners();
     }
     let wanted: Vec<_> = publish

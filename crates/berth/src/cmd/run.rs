@@ -292,7 +292,10 @@ pub fn supervise(root: Option<&Path>, id: &str, ready_fd: Option<i32>) -> Result
     // Close-on-exec from here on: a long-lived process started on the way
     // (the DNS resolver) must not keep `berth run` waiting for EOF.
     if let Some(f) = &ready {
-        let _ = nix::fcntl::fcntl(f, nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC));
+        let _ = nix::fcntl::fcntl(
+            f,
+            nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
+        );
     }
     let mut report = |msg: &str| {
         if let Some(mut f) = ready.take() {
