@@ -127,7 +127,7 @@ fn dead_hosts_expire_and_an_etcd_outage_heals() {
     let mut dead = c.hosts.remove(1);
     dead.kill_agent();
     drop(dead);
-    let gone = (0..50).any(|_| {
+    let gone = (0..100).any(|_| {
         std::thread::sleep(std::time::Duration::from_millis(200));
         !addrs(&c).iter().any(|k| k.ends_with(&ips[1]))
     });
@@ -160,7 +160,7 @@ fn parallel_attaches_on_three_hosts_get_unique_addresses() {
             s.spawn(move || {
                 let script = format!(
                     "for i in $(seq 20); do {} run -d --name p$i --network ov busybox sleep 600 >/dev/null & done; wait",
-                    "BERTH_CLUSTER_TTL=3 $BERTH --store $STORE"
+                    "BERTH_CLUSTER_TTL=6 $BERTH --store $STORE"
                 );
                 let out = h.b.lab.sh(&format!("BERTH={} STORE={}; {script}", common::BERTH, url));
                 assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 /// The cluster store's address on the underlay.
 pub const ETCD: &str = "192.0.2.1";
 /// Lease TTL (seconds) of the hosts in tests: a dead host expires quickly.
-pub const TTL: u64 = 3;
+pub const TTL: u64 = 6;
 
 /// One berth host.
 pub struct Host {
