@@ -8,10 +8,10 @@
 # Metrics: `run -d -p` (until the command returns; the container is then
 # running and its port published), `rm -f` of a container with a published
 # port, `network connect` and `network disconnect` of a running container.
+source "$(dirname "$0")/lab.sh"
 DOCKER=0
 [ "${1:-}" = --docker ] && { DOCKER=1; shift; }
 N=${1:-20}
-source "$(dirname "$0")/lab.sh"
 cd "$(dirname "$0")/.."
 BERTH=${BERTH:-$PWD/target/release/berth}
 [ -x "$BERTH" ] || { echo "build berth first: cargo build --release" >&2; exit 1; }
