@@ -1,0 +1,33 @@
+# Sourced by bench/run.sh (inside its lab): starts Docker 20.10 (Debian's
+# docker.io, installed if missing) with its own data and exec roots in the
+# benchmark's temp dir, so the peer runs in the same lab, side by side.
+# dockerd starts its own containerd there. Container rlimits are pinned to
+# the current ones: root here lacks CAP_SYS_RESOURCE and Docker's default
+# (nofile 1048576) would fail.
+D=""
+docker_start() {
+    if ! command -v dockerd >/dev/null; then
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io >/dev/null
+    fi
+    local root=$BENCH_TMP/docker
+    mkdir -p "$root"
+    dockerd --data-root "$root/data" --exec-root "$root/exec" --pidfile "$root/dockerd.pid" \
+        -H "unix://$root/docker.sock" --containerd-namespace bench --storage-driver vfs \
+        --bip 10.199.0.1/24 --default-address-pool base=10.200.0.0/16,size=24 \
+        --default-ulimit "nofile=$(ulimit -Sn):$(ulimit -Hn)" --userland-proxy=true \
+        >"$root/dockerd.log" 2>&1 &
+    bench_pids+=($!)
+    D="docker -H unix://$root/docker.sock"
+    for _ in $(seq 100); do $D info >/dev/null 2>&1 && break; sleep 0.2; done
+    $D info >/dev/null 2>&1 || { echo "dockerd did not start:"; tail -20 "$root/dockerd.log"; exit 1; }
+    # An image from a busybox root filesystem (no registry here).
+    local fs=$root/busybox-rootfs
+    mkdir -p "$fs/bin"
+    cp /bin/busybox "$fs/bin/busybox"
+    for a in $(busybox --list); do [ -e "$fs/bin/$a" ] || ln -s busybox "$fs/bin/$a"; done
+    tar -C "$fs" -c . | $D import -c 'ENV PATH=/bin' - bench-busybox >/dev/null
+}
+docker_stop() {
+    $D ps -aq | xargs -r $D rm -f >/dev/null 2>&1 || true
+    kill "$(cat "$BENCH_TMP/docker/dockerd.pid")" 2>/dev/null || true
+}
