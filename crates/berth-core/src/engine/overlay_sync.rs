@@ -65,8 +65,14 @@ impl Engine {
             std::fs::create_dir_all(self.paths.state.join("cluster"))?;
             std::fs::write(self.cluster_file("host-id"), &id)?;
         }
-        if lease != 0 && c.keep_alive(lease)? > 0 {
-            return Ok((id, lease));
+        if lease != 0 {
+            match c.keep_alive(lease) {
+                Ok(ttl) if ttl > 0 => return Ok((id, lease)),
+                Ok(_) => {}
+                // An expired lease is "not found" to etcd: grant a new one.
+                Err(e) if e.to_string().contains("lease not found") => {}
+                Err(e) => return Err(e),
+            }
         }
         let lease = c.grant(lease_ttl())?;
         std::fs::create_dir_all(self.paths.state.join("cluster"))?;
