@@ -4,8 +4,10 @@
 //! operation left by a crash is finished or undone by the next berth command
 //! (see [`reconcile`]).
 
+mod attach;
 mod cni;
 mod container;
+mod container_plan;
 mod dns;
 mod drivers;
 mod expected;

@@ -12,8 +12,8 @@
 //!   tearing down containers whose process died unseen, and re-applies the
 //!   whole ruleset (after a firewall reload or `nft flush ruleset`).
 
+use super::attach::forget_endpoint;
 use super::container::{delete_ops, ports_step};
-use super::lifecycle::forget_endpoint;
 use super::network::{bridge_plan, network_rules, plan_bridge_network, DEFAULT_BRIDGE};
 use super::{pid_alive, Engine};
 use crate::error::Result;

@@ -1,0 +1,127 @@
+//! The plan of a container's kernel objects (pure): its namespace, one veth
+//! per bridge endpoint, and its set/map elements (published ports, veths of
+//! `enable_icc=false` networks).
+
+use super::container::primary;
+use super::ports;
+use crate::firewall::{Batch, IccPort};
+use crate::model::{Container, Driver, Endpoint, Network};
+use crate::plan::{Plan, Step};
+
+/// The kernel objects of a container's network: its namespace, one veth per
+/// bridge endpoint, and the map elements of its published ports.
+pub(crate) fn network_plan(
+    paths: &crate::paths::Paths,
+    c: &Container,
+    eps: &[Endpoint],
+    nets: &[Network],
+) -> Plan {
+    if nets.iter().any(|n| n.driver == Driver::Host) {
+        return Plan::default();
+    }
+    let ns = paths.netns(&c.id);
+    let mut steps = vec![
+        Step::CreateNetns { path: ns.clone() },
+        super::netns_names::name_step(paths, c),
+    ];
+    let prim = primary(eps, nets).map(|e| e.id.clone());
+    for e in eps {
+        let Some(net) = nets.iter().find(|n| n.id == e.network_id) else {
+            continue;
+        };
+        steps.push(veth_step(
+            &ns,
+            e,
+            net,
+            prim.as_deref() == Some(e.id.as_str()),
+        ));
+    }
+    if let Some(step) = ports_step(c, eps, nets) {
+        steps.push(step);
+    }
+    Plan { steps }
+}
+
+/// The veth of one endpoint.
+pub(crate) fn veth_step(ns: &std::path::Path, e: &Endpoint, net: &Network, gateway: bool) -> Step {
+    let gateways = if gateway {
+        net.ipam
+            .iter()
+            .filter(|c| {
+                (c.subnet.addr().is_ipv4() && e.ipv4.is_some())
+                    || (c.subnet.addr().is_ipv6() && e.ipv6.is_some())
+            })
+            .map(|c| c.gateway)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    if let Some(step) = crate::drivers::join_step(ns, e, net, &gateways) {
+        return step;
+    }
+    Step::CreateVeth {
+        host: e.host_veth.clone(),
+        peer: e.ifname.clone(),
+        netns: ns.to_path_buf(),
+        bridge: net.bridge.clone().unwrap_or_default(),
+        mtu: net.mtu,
+        mac: e.mac.clone(),
+        addrs: [e.ipv4, e.ipv6].into_iter().flatten().collect(),
+        gateways,
+    }
+}
+
+/// The set and map elements of a container: its published ports (on its
+/// primary endpoint) and its veths on `enable_icc=false` networks.
+pub(crate) fn elements(c: &Container, eps: &[Endpoint], nets: &[Network]) -> (Batch, Batch) {
+    let mut add = Batch::new();
+    let mut remove = Batch::new();
+    for e in eps {
+        if nets.iter().any(|n| n.id == e.network_id && !n.icc) {
+            let port = IccPort {
+                veth: e.host_veth.clone(),
+            };
+            add.extend(port.add());
+            remove.extend(port.remove());
+        }
+    }
+    if let Some(p) = primary(eps, nets) {
+        for r in ports::rules(&c.ports, p.ipv4.map(|n| n.addr()), p.ipv6.map(|n| n.addr())) {
+            add.extend(r.add());
+            remove.extend(r.remove());
+        }
+    }
+    (add, remove)
+}
+
+/// The nft step adding a container's elements, if it has any.
+pub(crate) fn ports_step(c: &Container, eps: &[Endpoint], nets: &[Network]) -> Option<Step> {
+    let (add, remove) = elements(c, eps, nets);
+    (!add.is_empty()).then(|| Step::Nft {
+        apply: add.text(),
+        undo: remove.text(),
+    })
+}
+
+/// The nft step moving a container's elements from what `before` needs to
+/// what `after` needs (connect / disconnect), undoable.
+pub(crate) fn elements_change(
+    c: &Container,
+    before: &[Endpoint],
+    after: &[Endpoint],
+    nets: &[Network],
+) -> Option<Step> {
+    let (add_b, rm_b) = elements(c, before, nets);
+    let (add_a, rm_a) = elements(c, after, nets);
+    if add_a == add_b {
+        return None;
+    }
+    let mut apply = rm_b;
+    apply.extend(add_a);
+    let mut undo = rm_a;
+    undo.extend(add_b);
+    Some(Step::Nft {
+        apply: apply.text(),
+        undo: undo.text(),
+    })
+}
