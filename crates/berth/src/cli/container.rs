@@ -1,0 +1,160 @@
+//! Container commands' flags: `run`, `exec`, `ps`, `inspect`, `logs`, `stop`, `start`, `rm`.
+
+use clap::Args;
+use std::path::PathBuf;
+
+/// `run`.
+#[derive(Debug, Args)]
+#[command(disable_help_flag = true)]
+pub struct RunArgs {
+    /// Print help.
+    #[arg(long, action = clap::ArgAction::Help)]
+    pub help: Option<bool>,
+    /// Run in the background and print the container id.
+    #[arg(short, long)]
+    pub detach: bool,
+    /// Keep stdin open.
+    #[arg(short, long)]
+    pub interactive: bool,
+    /// Allocate a pseudo-terminal.
+    #[arg(short, long)]
+    pub tty: bool,
+    /// Remove the container when it exits.
+    #[arg(long)]
+    pub rm: bool,
+    /// Container name.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Container host name.
+    #[arg(short = 'h', long)]
+    pub hostname: Option<String>,
+    /// Connect to a network (repeatable; default: bridge).
+    #[arg(long, alias = "net")]
+    pub network: Vec<String>,
+    /// Publish a port: [IP:][HOSTPORT:]PORT[/PROTO] (repeatable).
+    #[arg(short = 'p', long = "publish")]
+    pub publish: Vec<String>,
+    /// IPv4 address on the first network.
+    #[arg(long)]
+    pub ip: Option<String>,
+    /// IPv6 address on the first network.
+    #[arg(long)]
+    pub ip6: Option<String>,
+    /// MAC address on the first network.
+    #[arg(long)]
+    pub mac_address: Option<String>,
+    /// DNS alias on the first network (repeatable).
+    #[arg(long, alias = "alias")]
+    pub network_alias: Vec<String>,
+    /// Environment variable KEY=VALUE or KEY (repeatable).
+    #[arg(short, long)]
+    pub env: Vec<String>,
+    /// Upstream DNS server (repeatable).
+    #[arg(long)]
+    pub dns: Vec<String>,
+    /// DNS search domain (repeatable).
+    #[arg(long)]
+    pub dns_search: Vec<String>,
+    /// resolv.conf option (repeatable).
+    #[arg(long, alias = "dns-opt")]
+    pub dns_option: Vec<String>,
+    /// Extra /etc/hosts entry NAME:IP, IP may be host-gateway (repeatable).
+    #[arg(long)]
+    pub add_host: Vec<String>,
+    /// Root directory to pivot into (default: the host's files).
+    #[arg(long)]
+    pub rootfs: Option<PathBuf>,
+    /// The command and its arguments.
+    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, num_args = 1..)]
+    pub command: Vec<String>,
+}
+
+/// `exec`.
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// Keep stdin open.
+    #[arg(short, long)]
+    pub interactive: bool,
+    /// Allocate a pseudo-terminal.
+    #[arg(short, long)]
+    pub tty: bool,
+    /// Environment variable KEY=VALUE (repeatable).
+    #[arg(short, long)]
+    pub env: Vec<String>,
+    /// Container.
+    pub container: String,
+    /// The command and its arguments.
+    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, num_args = 1..)]
+    pub command: Vec<String>,
+}
+
+/// `ps`.
+#[derive(Debug, Args)]
+pub struct PsArgs {
+    /// Show all containers (default: running only).
+    #[arg(short, long)]
+    pub all: bool,
+    /// Only show ids.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Output: table, json, or a Go template.
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Do not truncate output.
+    #[arg(long)]
+    pub no_trunc: bool,
+}
+
+/// `inspect`.
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// Containers or networks.
+    #[arg(required = true)]
+    pub names: Vec<String>,
+    /// A Go template or json.
+    #[arg(short, long)]
+    pub format: Option<String>,
+    /// Only this kind: container or network.
+    #[arg(long = "type")]
+    pub kind: Option<String>,
+}
+
+/// `logs`.
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// Follow the output.
+    #[arg(short, long)]
+    pub follow: bool,
+    /// Container.
+    pub container: String,
+}
+
+/// `stop`.
+#[derive(Debug, Args)]
+pub struct StopArgs {
+    /// Seconds to wait before killing.
+    #[arg(short, long, default_value_t = 10)]
+    pub time: u64,
+    /// Containers.
+    #[arg(required = true)]
+    pub names: Vec<String>,
+}
+
+/// Commands that take container names.
+#[derive(Debug, Args)]
+pub struct NamesArgs {
+    /// Containers.
+    #[arg(required = true)]
+    pub names: Vec<String>,
+}
+
+/// `rm`.
+#[derive(Debug, Args)]
+pub struct RmArgs {
+    /// Kill running containers first.
+    #[arg(short, long)]
+    pub force: bool,
+    /// Containers.
+    #[arg(required = true)]
+    pub names: Vec<String>,
+}

@@ -1,0 +1,90 @@
+//! The command line: clap definitions only (parsing, no behaviour).
+//! Names and flags follow Docker's so a Docker user's fingers work.
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+/// berth: Docker's container network model as a standalone engine.
+#[derive(Debug, Parser)]
+#[command(name = "berth", version, about, propagate_version = true)]
+pub struct Cli {
+    /// State root (default /var/lib/berth, runtime files in /run/berth);
+    /// relocates all of berth's files under DIR.
+    #[arg(long, env = "BERTH_ROOT", global = true, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+    /// Cluster store of overlay networks, shared by every host:
+    /// etcd://HOST:PORT[,HOST:PORT...].
+    #[arg(long, env = "BERTH_STORE", global = true, value_name = "URL")]
+    pub store: Option<String>,
+    /// The command.
+    #[command(subcommand)]
+    pub cmd: Cmd,
+}
+
+/// Top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Manage networks.
+    #[command(subcommand)]
+    Network(NetworkCmd),
+    /// Run a command in a new container.
+    Run(RunArgs),
+    /// Run a command in a running container.
+    Exec(ExecArgs),
+    /// List containers.
+    Ps(PsArgs),
+    /// Show low-level information on containers (or networks).
+    Inspect(InspectArgs),
+    /// Show a container's output.
+    Logs(LogsArgs),
+    /// Stop running containers.
+    Stop(StopArgs),
+    /// Start stopped containers.
+    Start(NamesArgs),
+    /// Remove containers.
+    Rm(RmArgs),
+    /// Manage berth itself.
+    #[command(subcommand)]
+    System(SystemCmd),
+    /// The article's experiments, step by step, in a throwaway namespace.
+    Tour(TourArgs),
+    /// Keep this host's overlay networks in step with the cluster store
+    /// (runs until killed; one per host).
+    Agent(AgentArgs),
+    /// Show the live picture: namespaces, veth pairs, bridges, ports, NAT.
+    Topology(TopologyArgs),
+    /// Serve a live web page of the topology (loopback only by default).
+    Ui(UiArgs),
+    /// Check what breaks container networking on this host, and what to do.
+    Doctor {
+        /// Output: text or json.
+        #[arg(long)]
+        format: Option<String>,
+    },
+    /// Follow a real packet from FROM to TO through the kernel, hop by hop.
+    Trace(TraceArgs),
+    /// Internal: the embedded DNS resolver (under its watchdog).
+    #[command(name = "__dns", hide = true)]
+    Dns {
+        /// Run the resolver itself (the watchdog runs it this way).
+        #[arg(long)]
+        child: bool,
+    },
+    /// Internal: supervise a detached container.
+    #[command(name = "__supervise", hide = true)]
+    Supervise {
+        /// Container id.
+        id: String,
+        /// fd to report start-up on.
+        #[arg(long)]
+        ready_fd: Option<i32>,
+    },
+}
+
+mod container;
+mod network;
+mod system;
+
+pub use container::*;
+pub use network::*;
+pub use system::*;
