@@ -129,13 +129,7 @@ impl Engine {
     /// Brings the resolver in step after a change to container `id` (best
     /// effort: a DNS failure is reported, not fatal to the operation).
     pub(crate) fn sync_dns_for(&mut self, id: &str) {
-        let nets = self.store.read(|tx| {
-            let mut nets = Vec::new();
-            for e in tx.container_endpoints(id)? {
-                nets.extend(tx.network(&e.network_id)?);
-            }
-            Ok(nets)
-        });
+        let nets = self.store.read(|tx| Ok(tx.container_attachments(id)?.1));
         if let Err(e) = nets.and_then(|n| self.sync_dns(&n)) {
             eprintln!("berth: warning: embedded DNS: {e}");
         }
@@ -215,14 +209,7 @@ impl Engine {
     /// DNS-enabled network resolv.conf names that network's gateway (the
     /// embedded resolver); otherwise the host's resolvers or `--dns`.
     pub(crate) fn write_etc_files(&mut self, c: &Container) -> Result<()> {
-        let (eps, nets) = self.store.read(|tx| {
-            let eps = tx.container_endpoints(&c.id)?;
-            let mut nets = Vec::new();
-            for e in &eps {
-                nets.extend(tx.network(&e.network_id)?);
-            }
-            Ok((eps, nets))
-        })?;
+        let (eps, nets) = self.store.read(|tx| tx.container_attachments(&c.id))?;
         let addrs: Vec<IpAddr> = eps
             .iter()
             .flat_map(|e| [e.ipv4, e.ipv6])

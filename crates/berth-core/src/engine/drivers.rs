@@ -2,10 +2,10 @@
 //! `drivers::macvlan`; overlay networks are in `overlay.rs`).
 
 use super::container::delete_ops;
-use super::network::{bridge_plan, plan_ipam};
+use super::network::{bridge_plan, ensure_name_free, plan_ipam};
 use super::Engine;
 use crate::drivers::macvlan;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::ids;
 use crate::kernel::caps::LinkKinds;
 use crate::kernel::HostFacts;
@@ -30,12 +30,7 @@ impl Engine {
         let mut plan = Plan::default();
         let net = self.store.write(|tx| {
             let existing = tx.networks()?;
-            if existing.iter().any(|n| n.name == req.name) {
-                return Err(Error::conflict(format!(
-                    "network with name {:?} already exists: choose another name",
-                    req.name
-                )));
-            }
+            ensure_name_free(&existing, &req.name)?;
             // The parent's LAN is routed on the host: that is the point.
             // Overlaps with other berth networks are still refused.
             let lan = HostFacts {

@@ -255,13 +255,7 @@ impl Engine {
             eprintln!("berth: warning: removing container: {e}");
         }
         let _ = std::fs::remove_dir_all(self.paths.container_dir(id));
-        let nets = self.store.read(|tx| {
-            let mut nets = Vec::new();
-            for e in tx.container_endpoints(id)? {
-                nets.extend(tx.network(&e.network_id)?);
-            }
-            Ok(nets)
-        })?;
+        let nets = self.store.read(|tx| Ok(tx.container_attachments(id)?.1))?;
         self.store.write(|tx| {
             tx.delete_container(id)?;
             delete_ops(tx, "remove", id)

@@ -60,12 +60,7 @@ impl Engine {
         let mut plan = Plan::default();
         let net = self.store.write(|tx| {
             let existing = tx.networks()?;
-            if existing.iter().any(|n| n.name == req.name) {
-                return Err(Error::conflict(format!(
-                    "network with name {:?} already exists: choose another name",
-                    req.name
-                )));
-            }
+            ensure_name_free(&existing, &req.name)?;
             let mut net = plan_bridge_network(req, &id, subnets, &existing, &facts, false)?;
             adjust(&mut net)?;
             plan = bridge_plan(&net);
@@ -201,6 +196,16 @@ impl Engine {
         }
         Ok(())
     }
+}
+
+/// Fails when a network called `name` exists already.
+pub(crate) fn ensure_name_free(existing: &[Network], name: &str) -> Result<()> {
+    if existing.iter().any(|n| n.name == name) {
+        return Err(Error::conflict(format!(
+            "network with name {name:?} already exists: choose another name"
+        )));
+    }
+    Ok(())
 }
 
 /// The firewall elements of a network.

@@ -170,6 +170,17 @@ impl<'a> Tx<'a> {
         Ok(v)
     }
 
+    /// A container's endpoints (in attachment order) and the networks they
+    /// are on (in the same order).
+    pub fn container_attachments(&self, cid: &str) -> Result<(Vec<Endpoint>, Vec<Network>)> {
+        let eps = self.container_endpoints(cid)?;
+        let mut nets = Vec::new();
+        for e in &eps {
+            nets.extend(self.network(&e.network_id)?);
+        }
+        Ok((eps, nets))
+    }
+
     /// Endpoints on a network.
     pub fn network_endpoints(&self, nid: &str) -> Result<Vec<Endpoint>> {
         self.all(

@@ -40,14 +40,7 @@ impl Engine {
             )));
         }
         check_netns(netns_path)?;
-        let (eps, nets) = self.store.read(|tx| {
-            let eps = tx.container_endpoints(&c.id)?;
-            let mut nets = Vec::new();
-            for e in &eps {
-                nets.extend(tx.network(&e.network_id)?);
-            }
-            Ok((eps, nets))
-        })?;
+        let (eps, nets) = self.store.read(|tx| tx.container_attachments(&c.id))?;
         let (Some(ep), Some(net)) = (eps.first(), nets.first()) else {
             return Err(drift(format!("the record of {} has no endpoint", c.name)));
         };

@@ -58,14 +58,7 @@ impl Engine {
     /// a crash is finished by the next berth command) and forgets it.
     fn cni_detach(&mut self, c: &Container) -> CniResult<()> {
         let mut clock = super::Clock::new();
-        let (eps, nets) = self.store.read(|tx| {
-            let eps = tx.container_endpoints(&c.id)?;
-            let mut nets = Vec::new();
-            for e in &eps {
-                nets.extend(tx.network(&e.network_id)?);
-            }
-            Ok((eps, nets))
-        })?;
+        let (eps, nets) = self.store.read(|tx| tx.container_attachments(&c.id))?;
         let plan = teardown_plan(c, &eps, &nets);
         self.record("remove", &c.id, &plan, |_| Ok(()))?;
         clock.lap("record");
