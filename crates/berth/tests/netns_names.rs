@@ -119,6 +119,17 @@ fn a_lost_runtime_dir_leaves_no_names() {
     assert_eq!(names(&b), ["outside", "web"]);
     // "Reboot" without clearing /run: every process dies and berth's
     // runtime dir (its pins) disappears; the /run/netns entry survives.
+    // Supervisors first: one that outlived its container would take the
+    // network (and the name) down itself, which is not what a reboot does.
+    for pid in b.lab.processes() {
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        if String::from_utf8_lossy(&cmdline).contains("__supervise") {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid as i32),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+    }
     b.lab.kill_all();
     b.sh("for m in $BERTH_ROOT/run/netns/*; do umount $m; done; rm -rf $BERTH_ROOT/run");
     assert_eq!(names(&b), ["outside", "web"]);
