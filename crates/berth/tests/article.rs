@@ -10,10 +10,16 @@ use common::B;
 #[test]
 fn three_containers_on_a_bridge_ping_each_other() {
     let b = B::new("art-bridge");
-    b.ok("network create --subnet 192.0.2.0/24 br0net");
+    let id = b.ok("network create --subnet 192.0.2.0/24 br0net");
+    let mac = format!("cat /sys/class/net/br-{}/address", &id[..12]);
+    let gateway_mac = b.sh(&mac);
     for n in ["ns0", "ns1", "ns2"] {
         b.sleeper(n, "--network br0net");
     }
+    // The bridge (the containers' gateway) keeps its MAC as ports join: a
+    // bridge left to pick the lowest port MAC would change it and break the
+    // containers' ARP entries for the gateway.
+    assert_eq!(b.sh(&mac), gateway_mac);
     let ips: Vec<String> = ["ns0", "ns1", "ns2"]
         .iter()
         .map(|n| b.ip(n, "br0net"))

@@ -46,6 +46,13 @@ pub fn new_bridge(name: &str, mtu: u32) -> Request {
     up_header(&mut m);
     m.attributes.push(LinkAttribute::IfName(name.to_string()));
     m.attributes.push(LinkAttribute::Mtu(mtu));
+    // An explicit MAC (as Docker sets one): otherwise a bridge takes the
+    // lowest MAC of its ports and changes it when a container joins with a
+    // lower one, and the other containers' ARP entries for the gateway then
+    // point at a veth instead of the bridge for up to a minute.
+    if let Some(mac) = parse_mac(&crate::ipam::random_mac()) {
+        m.attributes.push(LinkAttribute::Address(mac));
+    }
     m.attributes
         .push(LinkAttribute::LinkInfo(vec![LinkInfo::Kind(
             InfoKind::Bridge,
