@@ -49,10 +49,9 @@ pub fn new_bridge(name: &str, mtu: u32) -> Request {
     // An explicit MAC (as Docker sets one): otherwise a bridge takes the
     // lowest MAC of its ports and changes it when a container joins with a
     // lower one, and the other containers' ARP entries for the gateway then
-    // point at a veth instead of the bridge for up to a minute.
-    if let Some(mac) = parse_mac(&crate::ipam::random_mac()) {
-        m.attributes.push(LinkAttribute::Address(mac));
-    }
+    // point at a veth instead of the bridge for up to a minute. Derived from
+    // the name, so a bridge recreated by reconcile keeps it too.
+    m.attributes.push(LinkAttribute::Address(bridge_mac(name)));
     m.attributes
         .push(LinkAttribute::LinkInfo(vec![LinkInfo::Kind(
             InfoKind::Bridge,
@@ -62,6 +61,15 @@ pub fn new_bridge(name: &str, mtu: u32) -> Request {
         flags: NLM_F_CREATE | NLM_F_EXCL,
         what: format!("create bridge {name}"),
     }
+}
+
+/// A bridge's MAC: locally administered, unicast, from a hash of its name.
+pub fn bridge_mac(name: &str) -> Vec<u8> {
+    let h = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    let b = h.to_be_bytes();
+    vec![0x02, b[0], b[1], b[2], b[3], b[4]]
 }
 
 /// The container end of a veth pair.

@@ -164,6 +164,12 @@ impl Kernel {
                 .into_iter()
                 .flatten()
             {
+                // IPv6 link-local addresses are the kernel's autoconfiguration
+                // (a bridge gets one once a port brings its carrier up and
+                // keeps it), not state berth creates or removes.
+                if s(a, "local").starts_with("fe80:") {
+                    continue;
+                }
                 addrs.push(format!(
                     "{} {}/{}",
                     s(l, "ifname"),
