@@ -28,6 +28,8 @@ BERTH=${BERTH:-$PWD/target/release/berth}
 CNI=${CNI:-/usr/lib/cni}
 NETAVARK=${NETAVARK:-/usr/lib/podman/netavark}
 [ -x "$BERTH" ] || { echo "build berth first: cargo build --release" >&2; exit 1; }
+EXECTIME=${EXECTIME:-$PWD/target/release/exectime}
+[ -x "$EXECTIME" ] || { echo "build the bench tools first: cargo build --release" >&2; exit 1; }
 [ -x "$CNI/bridge" ] || { echo "install containernetworking-plugins (scripts/deps)" >&2; exit 1; }
 HAVE_NETAVARK=0; [ -x "$NETAVARK" ] && HAVE_NETAVARK=1
 # A sysfs of this namespace (berth reads MACs from it, as a runtime's plugin would).
@@ -35,15 +37,11 @@ mount -t sysfs sysfs /sys
 W=$BENCH_TMP/cni; mkdir -p "$W/conf" "$W/out" "$W/leases" "$W/netavark"
 export CNI_PATH=$CNI CNI_IFNAME=eth0
 
-# Microseconds, without spawning anything (date would cost ~1 ms).
-us() { local t=${EPOCHREALTIME/./}; echo "${t#0}"; }
 median() { sort -n | awk '{a[NR]=$1} END {m = (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2; printf "%.1f", m/1000}'; }
+# Each plugin process is timed by exectime (crates/berth-bench): spawned as
+# a runtime spawns it, without bash's fork of itself in the measurement.
 plugin() { # plugin CMD BIN CONTAINERID CONFFILE OUTFILE: runs one plugin, prints its time in µs
-    local t0 t1
-    t0=$(us)
-    CNI_COMMAND=$1 CNI_CONTAINERID=$3 CNI_NETNS=/run/netns/$3 "$2" < "$4" > "$5" || { echo "$2 $1 $3 failed: $(cat "$5")" >&2; exit 1; }
-    t1=$(us)
-    echo $((t1 - t0))
+    CNI_COMMAND=$1 CNI_CONTAINERID=$3 CNI_NETNS=/run/netns/$3 "$EXECTIME" "$4" "$5" "$2" || { echo "$2 $1 $3 failed: $(cat "$5")" >&2; exit 1; }
 }
 check_ping() { ip netns exec "$1" busybox ping -c1 -W2 "$2" >/dev/null || { echo "$1 cannot reach $2 after ADD" >&2; exit 1; }; }
 
@@ -72,14 +70,14 @@ plugin ADD "$BERTH" bw "$W/conf/bw" "$W/out/bw" >/dev/null
 # the round boundaries.
 ROUND=${ROUND:-10}
 berth_add() {
-    ip netns add b$1; berth_conf bench 10.78.0.0/16 $((20000 + $1)) > "$W/conf/b$1"
+    berth_conf bench 10.78.0.0/16 $((20000 + $1)) > "$W/conf/b$1"
     B_ADD+=("$(plugin ADD "$BERTH" b$1 "$W/conf/b$1" "$W/out/b$1")")
     [ $(($1 % 10)) = 1 ] && check_ping b$1 10.78.0.1
     return 0
 }
 ref_add() {
     local t t2
-    ip netns add r$1; bridge_conf > "$W/conf/r$1.bridge"
+    bridge_conf > "$W/conf/r$1.bridge"
     t=$(plugin ADD "$CNI/bridge" r$1 "$W/conf/r$1.bridge" "$W/out/r$1.bridge")
     portmap_conf $((30000 + $1)) "$W/out/r$1.bridge" > "$W/conf/r$1.portmap"
     t2=$(plugin ADD "$CNI/portmap" r$1 "$W/conf/r$1.portmap" "$W/out/r$1")
@@ -88,10 +86,8 @@ ref_add() {
     return 0
 }
 netavark_add() {
-    local t0 t1
-    ip netns add n$1; netavark_conf n$1 "10.76.$(($1 / 250)).$(($1 % 250 + 2))" $((40000 + $1)) > "$W/conf/n$1"
-    t0=$(us); "$NETAVARK" --config "$W/netavark" setup /run/netns/n$1 < "$W/conf/n$1" > "$W/out/n$1"; t1=$(us)
-    N_ADD+=("$((t1 - t0))")
+    netavark_conf n$1 "10.76.$(($1 / 250)).$(($1 % 250 + 2))" $((40000 + $1)) > "$W/conf/n$1"
+    N_ADD+=("$("$EXECTIME" "$W/conf/n$1" "$W/out/n$1" "$NETAVARK" --config "$W/netavark" setup /run/netns/n$1)")
 }
 berth_del() { B_DEL+=("$(plugin DEL "$BERTH" b$1 "$W/conf/b$1" /dev/null)"); }
 ref_del() {
@@ -101,14 +97,11 @@ ref_del() {
     R_DEL+=("$((t + t2))")
 }
 netavark_del() {
-    local t0 t1
-    t0=$(us); "$NETAVARK" --config "$W/netavark" teardown /run/netns/n$1 < "$W/conf/n$1" > /dev/null; t1=$(us)
-    N_DEL+=("$((t1 - t0))")
+    N_DEL+=("$("$EXECTIME" "$W/conf/n$1" /dev/null "$NETAVARK" --config "$W/netavark" teardown /run/netns/n$1)")
 }
 link_del() {
-    local t0 t1
     ip link add vbench type veth peer name eth9 netns b$1
-    t0=$(us); ip link del vbench; t1=$(us); LINKDEL+=("$((t1 - t0))")
+    LINKDEL+=("$("$EXECTIME" /dev/null /dev/null ip link del vbench)")
 }
 rounds() { # rounds FUNCTION...: each function over 1..N, ROUND at a time
     local start end f i
@@ -119,6 +112,10 @@ rounds() { # rounds FUNCTION...: each function over 1..N, ROUND at a time
         done
     done
 }
+# Every peer's namespaces exist before the first sample ("pre-created
+# netns"): creating one right before an ADD would time the kernel's
+# namespace setup work still settling.
+for i in $(seq 1 "$N"); do ip netns add b$i; ip netns add r$i; ip netns add n$i; done
 echo "ADD: $N samples each (berth, reference chain, netavark)..." >&2
 if [ "$HAVE_NETAVARK" = 1 ]; then rounds berth_add ref_add netavark_add; else rounds berth_add ref_add; fi
 # A published port of berth answers from outside (untimed).
