@@ -129,10 +129,22 @@ nft list map inet berth ports4 | grep -q "tcp . 20001 " && { echo "berth's port 
 ip netns exec b1 ip link show eth0 >/dev/null 2>&1 && { echo "berth's veth outlived DEL" >&2; exit 1; }
 
 rules() { nft -j list ruleset | jq '[.nftables[] | select(.rule.table == "berth")] | length'; }
-scale() { # scale TAG COUNT ADD-FUNCTION: attaches COUNT containers; prints per-ADD µs
-    local tag=$1 count=$2 fn=$3 i
-    for i in $(seq 1 "$count"); do ip netns add "$tag$i"; done
-    for i in $(seq 1 "$count"); do "$fn" "$tag" "$i"; done
+scale() { # scale TAG FROM TO ADD-FUNCTION: attaches containers FROM..TO; prints per-ADD µs
+    local tag=$1 from=$2 to=$3 fn=$4 i
+    for i in $(seq "$from" "$to"); do ip netns add "$tag$i"; done
+    for i in $(seq "$from" "$to"); do "$fn" "$tag" "$i"; done
+}
+# The kernel's own floor for what an ADD does to a bridge with n ports: a
+# bare veth pair created into bridge cni-scale (its peer in another
+# namespace) by one `ip` process; prints per-creation µs. The bridge's
+# per-port work grows with its port count, whoever asks for the port.
+kernel_floor() {
+    local i
+    ip netns add kfloor 2>/dev/null || true
+    for i in $(seq 1 20); do
+        "$EXECTIME" /dev/null /dev/null ip link add kf$i mtu 1500 master cni-scale up type veth peer kf$i netns kfloor
+    done
+    for i in $(seq 1 20); do ip link del kf$i; done
 }
 berth_scale_add() {
     berth_conf scale 10.60.0.0/16 $((10000 + $2)) > "$W/conf/$1$2"
@@ -148,7 +160,10 @@ ref_scale_add() {
 }
 echo "Scale: $SCALE containers on one berth network..." >&2
 RULES_BEFORE=$(rules)
-mapfile -t S < <(scale s "$SCALE" berth_scale_add)
+mapfile -t S < <(scale s 1 20 berth_scale_add)
+mapfile -t K_FIRST < <(kernel_floor)
+mapfile -t -O 20 S < <(scale s 21 "$SCALE" berth_scale_add)
+mapfile -t K_LAST < <(kernel_floor)
 RULES_AFTER=$(rules)
 check_ping "s$SCALE" 10.60.0.1
 S_FIRST=$(printf '%s\n' "${S[@]:0:20}" | median)
@@ -156,7 +171,7 @@ S_LAST=$(printf '%s\n' "${S[@]: -20}" | median)
 S_TOTAL=$(printf '%s\n' "${S[@]}" | awk '{s+=$1} END {printf "%.2f", s/1e6}')
 if [ "$REF_SCALE" -gt 0 ]; then
     echo "Scale: $REF_SCALE containers with the reference chain..." >&2
-    mapfile -t RS < <(scale q "$REF_SCALE" ref_scale_add)
+    mapfile -t RS < <(scale q 1 "$REF_SCALE" ref_scale_add)
     R_LAST=$(printf '%s\n' "${RS[@]: -20}" | median)
 fi
 
@@ -176,6 +191,8 @@ row "DEL vs bridge+host-local+portmap" "$(med "${B_DEL[@]}")" "$(med "${R_DEL[@]
 bd=$(med "${B_DEL[@]}"); ld=$(med "${LINKDEL[@]}")
 row "DEL vs bare 'ip link del' (berth / ip)" "$bd" "$ld" "$(awk -v b="$bd" -v p="$ld" 'BEGIN{printf "%.2fx", b/p}')"
 row "ADD at n=$SCALE vs n=1..20 (n=$SCALE / n=1)" "$S_LAST" "$S_FIRST" "$(awk -v b="$S_LAST" -v p="$S_FIRST" 'BEGIN{printf "%.2fx", b/p}')"
+kf=$(med "${K_FIRST[@]}"); kl=$(med "${K_LAST[@]}")
+row "kernel floor: bare veth, n=$SCALE / n=20" "$kl" "$kf" "$(awk -v b="$kl" -v p="$kf" 'BEGIN{printf "%.2fx", b/p}')"
 [ "$REF_SCALE" -gt 0 ] && row "ADD at n=$SCALE vs chain at n=$REF_SCALE" "$S_LAST" "$R_LAST"
 row "total for $SCALE ADDs (s)" "$S_TOTAL" - -
 row "berth nftables rules, 0 -> $SCALE containers" "$RULES_BEFORE" "$RULES_AFTER" "$([ "$RULES_BEFORE" = "$RULES_AFTER" ] && echo same || echo GREW)"
