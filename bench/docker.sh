@@ -17,6 +17,7 @@ docker_start() {
         --default-ulimit "nofile=$(ulimit -Sn):$(ulimit -Hn)" --userland-proxy=true \
         >"$root/dockerd.log" 2>&1 &
     bench_pids+=($!)
+    disown "$!" # ended by the lab's cleanup, by PID: no "Killed" notice from bash
     D="docker -H unix://$root/docker.sock"
     for _ in $(seq 100); do $D info >/dev/null 2>&1 && break; sleep 0.2; done
     $D info >/dev/null 2>&1 || { echo "dockerd did not start:"; tail -20 "$root/dockerd.log"; exit 1; }
