@@ -117,7 +117,15 @@ fn objects_only_one_side_has_are_flagged() {
     b.sh(&format!(
         "ip link add vethleak0 type veth peer name vethleak1 && ip link set vethleak0 master {bridge} up"
     ));
-    b.sh("ip link add br-0123456789ab type bridge");
+    // A bridge berth made (its name and berth's MAC for that name) that no
+    // network has, and one of Docker's (same naming, random MAC): only the
+    // first is berth's leftover.
+    let mac = berth_core::kernel::observe::format_mac(&berth_core::kernel::msg::bridge_mac(
+        "br-0123456789ab",
+    ));
+    b.sh(&format!(
+        "ip link add br-0123456789ab address {mac} type bridge && ip link add br-0123456789ac type bridge"
+    ));
     b.sh("touch $BERTH_ROOT/run/netns/feedfacefeedface");
     // Store only: a deleted port element, a deleted veth, an unpinned
     // namespace.
@@ -143,6 +151,7 @@ fn objects_only_one_side_has_are_flagged() {
     let has = |k: &str, s: &str| kinds.iter().any(|(a, b)| a == k && b.contains(s));
     assert!(has("leaked-veth", "vethleak0"), "{kinds:?}");
     assert!(has("orphan-bridge", "br-0123456789ab"), "{kinds:?}");
+    assert!(!has("orphan-bridge", "br-0123456789ac"), "{kinds:?}");
     assert!(has("orphan-netns", "feedfacefeedface"), "{kinds:?}");
     assert!(
         has("missing-port", "web 0.0.0.0/0 . tcp . 8080"),

@@ -1,12 +1,13 @@
 //! The cross-checks of `berth topology`: objects only the kernel has
-//! (leaked veths, berth-like bridges without a network, pins without a
+//! (leaked veths, berth's bridges without a network, pins without a
 //! container, port elements nobody publishes) and objects only the store
 //! has (missing veth ends, port elements).
 
 use super::{Attachment, Port, Problem, ProblemKind};
 use anyhow::Result;
 use berth_core::engine::Engine;
-use berth_core::kernel::observe::NsView;
+use berth_core::kernel::msg::bridge_mac;
+use berth_core::kernel::observe::{format_mac, Link, NsView};
 use berth_core::model::{Container, Network, PortBinding};
 
 /// Problems for the veth ends of a running container the kernel lacks.
@@ -82,12 +83,19 @@ fn element_of(b: &PortBinding, elem: &str) -> bool {
         })
 }
 
-/// True for names berth gives bridges: `berth0` and `br-<12 hex>`.
-fn berth_like_bridge(name: &str) -> bool {
-    name == "berth0"
+/// True for a bridge berth created: a name berth gives bridges (`berth0`,
+/// `br-<12 hex>`) and the MAC berth derives from that name. Docker names
+/// its user-defined bridges the same way but gives them random MACs, so its
+/// bridges are not taken for berth's leftovers.
+fn berth_bridge(l: &Link) -> bool {
+    let name = l.name.as_str();
+    let named = name == "berth0"
         || name
             .strip_prefix("br-")
-            .is_some_and(|h| h.len() == 12 && h.chars().all(|c| c.is_ascii_hexdigit()))
+            .is_some_and(|h| h.len() == 12 && h.chars().all(|c| c.is_ascii_hexdigit()));
+    named
+        && l.kind.as_deref() == Some("bridge")
+        && l.mac.as_deref() == Some(format_mac(&bridge_mac(name)).as_str())
 }
 
 /// veths on berth's bridges (those of `selected`, and orphan berth-like
@@ -100,16 +108,18 @@ pub(super) fn leaked_veths(
     filtered: bool,
 ) -> Vec<Problem> {
     let known: Vec<&str> = all.iter().filter_map(|n| n.bridge.as_deref()).collect();
-    let watched = |b: &str| {
-        selected.iter().any(|n| n.bridge.as_deref() == Some(b))
-            || (!filtered && !known.contains(&b) && berth_like_bridge(b))
+    let watched = |b: &Link| {
+        selected
+            .iter()
+            .any(|n| n.bridge.as_deref() == Some(&b.name))
+            || (!filtered && !known.contains(&b.name.as_str()) && berth_bridge(b))
     };
     host.links
         .iter()
         .filter(|l| l.kind.as_deref() == Some("veth") && !owned.contains(&l.name))
         .filter_map(|l| {
             let bridge = host.link(l.master?)?;
-            watched(&bridge.name).then(|| Problem {
+            watched(bridge).then(|| Problem {
                 kind: ProblemKind::LeakedVeth,
                 subject: l.name.clone(),
                 bridge: Some(bridge.name.clone()),
@@ -125,13 +135,13 @@ pub(super) fn leaked_veths(
 pub(super) fn orphan_bridges(host: &NsView, all: &[Network]) -> Vec<Problem> {
     host.links
         .iter()
-        .filter(|l| l.kind.as_deref() == Some("bridge") && berth_like_bridge(&l.name))
+        .filter(|l| berth_bridge(l))
         .filter(|l| !all.iter().any(|n| n.bridge.as_deref() == Some(l.name.as_str())))
         .map(|l| Problem {
             kind: ProblemKind::OrphanBridge,
             subject: l.name.clone(),
             bridge: None,
-            detail: format!("bridge {} is named like berth's but no berth network has it (a leftover, or another tool's such as Docker's)", l.name),
+            detail: format!("bridge {} was made by berth (its name and MAC) but no berth network has it: a leftover", l.name),
         })
         .collect()
 }
