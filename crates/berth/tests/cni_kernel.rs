@@ -102,6 +102,18 @@ fn bandwidth_limits_sit_on_the_host_end() {
         "{shaped}"
     );
     assert!(b.try_sh("ip netns exec c1 busybox ping -c1 -W2 10.99.0.1 >/dev/null"));
+    // CHECK sees the limits, and reports one that is gone.
+    let mut check = cfg.clone();
+    check["prevResult"] = res;
+    assert!(berth(&b, "CHECK", &c1, &check).ok);
+    b.sh(&format!("tc qdisc del dev {ifb} root"));
+    let r = berth(&b, "CHECK", &c1, &check);
+    assert_eq!(r.code(), 102);
+    assert!(
+        r.message().contains(&ifb) && r.message().contains("bandwidth"),
+        "{}",
+        r.message()
+    );
     assert!(berth(&b, "DEL", &c1, &cfg).ok);
     assert!(!link_exists(&b, None, &veth));
     assert!(!link_exists(&b, None, &ifb), "DEL deletes the ifb");

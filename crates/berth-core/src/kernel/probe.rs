@@ -72,3 +72,22 @@ pub fn link(nl: &mut Netlink, name: &str, with_addrs: bool) -> Result<Option<Lin
     }
     Ok(Some(state))
 }
+
+/// The kind (`tbf`, `noqueue`, …) of the root qdisc of link `index` in
+/// `nl`'s namespace, `None` if the kernel lists none. One dump of the
+/// namespace's qdiscs, filtered here.
+pub fn root_qdisc(nl: &mut Netlink, index: u32) -> Result<Option<String>> {
+    use netlink_packet_route::tc::{TcAttribute, TcHandle, TcMessage};
+    let dump = nl.dump(RouteNetlinkMessage::GetQueueDiscipline(TcMessage::default()))?;
+    Ok(dump.into_iter().find_map(|m| match m {
+        RouteNetlinkMessage::NewQueueDiscipline(q)
+            if u32::try_from(q.header.index) == Ok(index) && q.header.parent == TcHandle::ROOT =>
+        {
+            q.attributes.into_iter().find_map(|a| match a {
+                TcAttribute::Kind(k) => Some(k),
+                _ => None,
+            })
+        }
+        _ => None,
+    }))
+}

@@ -1,6 +1,6 @@
 //! CNI CHECK (is the attachment still what ADD made?) and STATUS (can
-//! berth serve ADD?). Both only look: netlink get/dump requests and
-//! nftables `get element`.
+//! berth serve ADD?). Both only look: netlink get/dump requests (links,
+//! addresses, qdiscs) and nftables `get element`.
 
 use super::{check_netns, port_rules, CniFailure, CniResult};
 use crate::engine::{require_root, Engine};
@@ -52,7 +52,33 @@ impl Engine {
         }
         check_inside(netns_path, ep, &want)?;
         self.check_host(ep, net)?;
+        self.check_shaping(&c, ep)?;
         self.check_elements(&c, &eps, &nets)
+    }
+
+    /// Bandwidth limits asked for at ADD are still in place: a token
+    /// bucket as the root qdisc of the host end (into the container) and
+    /// of its ifb device (out of it).
+    fn check_shaping(&mut self, c: &Container, ep: &Endpoint) -> CniResult<()> {
+        let Some(s) = c.cni.as_ref().and_then(|a| a.shaping) else {
+            return Ok(());
+        };
+        let ifb = crate::kernel::tc::ifb_name(&ep.host_veth);
+        let limited = [(s.ingress.0 > 0, &ep.host_veth), (s.egress.0 > 0, &ifb)];
+        let host = self.applier()?.host();
+        for (_, dev) in limited.into_iter().filter(|(on, _)| *on) {
+            let kind = match probe::link(host, dev, false)? {
+                Some(l) => probe::root_qdisc(host, l.index)?,
+                None => return Err(drift(format!("bandwidth device {dev} is missing"))),
+            };
+            if kind.as_deref() != Some("tbf") {
+                return Err(drift(format!(
+                    "the bandwidth limit on {dev} is gone (root qdisc: {})",
+                    kind.as_deref().unwrap_or("none")
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// The host end of the veth: present, a port of the network's bridge.
