@@ -198,7 +198,9 @@ impl Engine {
             if berth_dns::control::ping(&sock, Duration::from_millis(200)).is_ok() {
                 return Ok(());
             }
-            std::thread::sleep(Duration::from_millis(5));
+            // The resolver answers a few ms after it is spawned; a finer
+            // poll than that is what `network connect` waits for.
+            std::thread::sleep(Duration::from_millis(1));
         }
         Err(Error::internal(
             "the DNS resolver did not start within 5 s (see 'berth system info')",
@@ -295,8 +297,10 @@ impl Engine {
         }
         // Wait (briefly) until they are gone, so callers see a clean host.
         let deadline = Instant::now() + Duration::from_secs(2);
+        // They exit within ~1 ms of SIGTERM: poll finely (a 5 ms poll made
+        // the last `network disconnect` from a DNS network wait 5 ms).
         while Instant::now() < deadline && pids.iter().any(|p| super::pid_alive(*p, None)) {
-            std::thread::sleep(Duration::from_millis(5));
+            std::thread::sleep(Duration::from_micros(500));
         }
         let _ = std::fs::remove_file(dir.join("watchdog.pid"));
         let _ = std::fs::remove_file(dir.join("resolver.pid"));
