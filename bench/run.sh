@@ -16,16 +16,28 @@ cd "$(dirname "$0")/.."
 BERTH=${BERTH:-$PWD/target/release/berth}
 [ -x "$BERTH" ] || { echo "build berth first: cargo build --release" >&2; exit 1; }
 
+EXECTIME=${EXECTIME:-$PWD/target/release/exectime}
+[ -x "$EXECTIME" ] || { echo "build the bench tools first: cargo build --release" >&2; exit 1; }
+
+# timed CMD...: runs CMD once through exectime (crates/berth-bench: spawned
+# as a plain fork+exec, without bash's own forks in the measurement; stdout
+# discarded) and prints its wall time in ns.
+timed() {
+    local us
+    us=$("$EXECTIME" /dev/null /dev/null "$@") || { echo "failed: $*" >&2; exit 1; }
+    echo $((us * 1000))
+}
+
 declare -A RESULT
 time_berth() {
-    local runs=() rms=() cons=() dis=() t0 t1
+    local runs=() rms=() cons=() dis=()
     "$BERTH" network create benchnet >/dev/null
     "$BERTH" run -d --name warm -p 7999:80 busybox sleep 3600 >/dev/null   # first command sets the host up
     for i in $(seq 1 "$N"); do
-        t0=$(now_ns); "$BERTH" run -d --name c$i -p $((8000+i)):80 busybox sleep 3600 >/dev/null; t1=$(now_ns); runs+=($((t1-t0)))
-        t0=$(now_ns); "$BERTH" network connect benchnet c$i; t1=$(now_ns); cons+=($((t1-t0)))
-        t0=$(now_ns); "$BERTH" network disconnect benchnet c$i; t1=$(now_ns); dis+=($((t1-t0)))
-        t0=$(now_ns); "$BERTH" rm -f c$i >/dev/null; t1=$(now_ns); rms+=($((t1-t0)))
+        runs+=("$(timed "$BERTH" run -d --name c$i -p $((8000+i)):80 busybox sleep 3600)")
+        cons+=("$(timed "$BERTH" network connect benchnet c$i)")
+        dis+=("$(timed "$BERTH" network disconnect benchnet c$i)")
+        rms+=("$(timed "$BERTH" rm -f c$i)")
     done
     RESULT[berth_run]=$(printf '%s\n' "${runs[@]}" | median_ms)
     RESULT[berth_rm]=$(printf '%s\n' "${rms[@]}" | median_ms)
@@ -37,14 +49,14 @@ time_berth() {
 time_docker() {
     source "$(dirname "$0")/docker.sh"
     docker_start
-    local runs=() rms=() cons=() dis=() t0 t1
+    local runs=() rms=() cons=() dis=()
     $D network create benchnet >/dev/null
     $D run -d --name warm -p 7999:80 bench-busybox sleep 3600 >/dev/null
     for i in $(seq 1 "$N"); do
-        t0=$(now_ns); $D run -d --name c$i -p $((8000+i)):80 bench-busybox sleep 3600 >/dev/null; t1=$(now_ns); runs+=($((t1-t0)))
-        t0=$(now_ns); $D network connect benchnet c$i; t1=$(now_ns); cons+=($((t1-t0)))
-        t0=$(now_ns); $D network disconnect benchnet c$i; t1=$(now_ns); dis+=($((t1-t0)))
-        t0=$(now_ns); $D rm -f c$i >/dev/null; t1=$(now_ns); rms+=($((t1-t0)))
+        runs+=("$(timed $D run -d --name c$i -p $((8000+i)):80 bench-busybox sleep 3600)")
+        cons+=("$(timed $D network connect benchnet c$i)")
+        dis+=("$(timed $D network disconnect benchnet c$i)")
+        rms+=("$(timed $D rm -f c$i)")
     done
     RESULT[docker_run]=$(printf '%s\n' "${runs[@]}" | median_ms)
     RESULT[docker_rm]=$(printf '%s\n' "${rms[@]}" | median_ms)
