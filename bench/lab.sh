@@ -20,12 +20,25 @@ trap 'bench_cleanup' EXIT
 bench_pids=()
 bench_cleanup() {
     for p in "${bench_pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    # Everything berth started lives in this namespace: end those processes by PID.
+    # Everything berth started runs in this lab's PID namespace, whose init
+    # this shell is: end those processes by PID — containers too, which
+    # have network namespaces of their own (while they run, their mounts
+    # keep files of the state root busy). Outside a PID namespace of our
+    # own, only the processes in this network namespace.
+    local me
+    me=$(stat -L -c %i /proc/self/ns/net)
     for p in $(ls /proc | grep -E '^[0-9]+$'); do
         [ "$p" = $$ ] && continue
-        [ "$(stat -L -c %i /proc/$p/ns/net 2>/dev/null)" = "$(stat -L -c %i /proc/self/ns/net)" ] && kill -9 "$p" 2>/dev/null || true
+        if [ $$ = 1 ] || [ "$(stat -L -c %i /proc/$p/ns/net 2>/dev/null)" = "$me" ]; then
+            kill -9 "$p" 2>/dev/null || true
+        fi
     done
+    for _ in $(seq 50); do [ "$(ls /proc | grep -cE '^[0-9]+$')" -le 3 ] && break; sleep 0.1; done
     umount -R /run 2>/dev/null || true
+    # berth's namespace pins are bind mounts under its state root: unmount
+    # them (in this private mount namespace) so the directory can go.
+    { grep -F " $BENCH_TMP/" /proc/self/mountinfo || true; } | awk '{print $5}' | sort -r |
+        while read -r m; do umount -l "$m" 2>/dev/null || true; done
     rm -rf "$BENCH_TMP"
 }
 mount -t tmpfs tmpfs /run
