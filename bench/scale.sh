@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# How `berth run -d` scales with the number of containers on one network,
+# on a user-defined network (embedded DNS on) and on the default bridge (no
+# DNS), inside a throwaway lab. Prints one table: median of 15 runs at
+# n=1..15 and at n=M, and their ratio.
+#
+#   sudo bench/scale.sh [M]            (default 300)
+M=${1:-300}
+source "$(dirname "$0")/lab.sh"
+cd "$(dirname "$0")/.."
+BERTH=${BERTH:-$PWD/target/release/berth}
+EXECTIME=${EXECTIME:-$PWD/target/release/exectime}
+[ -x "$BERTH" ] && [ -x "$EXECTIME" ] || { echo "build first: cargo build --release" >&2; exit 1; }
+median() { sort -n | awk '{a[NR]=$1} END {m = (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2; printf "%.1f", m/1000}'; }
+timed_runs() { # TAG NET FROM TO: µs of each `run -d`, one per line
+    local i
+    for i in $(seq "$3" "$4"); do
+        "$EXECTIME" /dev/null /dev/null "$BERTH" run -d --name "$1$i" --network "$2" busybox sleep 1d
+    done
+}
+"$BERTH" network create --subnet 10.46.0.0/16 dnsnet >/dev/null
+rows=()
+for net in dnsnet bridge; do
+    echo "$net: $M containers..." >&2
+    first=$(timed_runs "$net-" "$net" 1 15 | median)
+    timed_runs "$net-" "$net" 16 "$M" >/dev/null
+    last=$(timed_runs "$net-" "$net" $((M + 1)) $((M + 15)) | median)
+    # The next network starts from an empty host.
+    "$BERTH" ps -aq | xargs -r "$BERTH" rm -f >/dev/null
+    rows+=("$(printf '%-40s %10s %10s %8s' "run -d on $net (n=1..15 -> n=$M)" "$first" "$last" "$(awk -v a="$first" -v b="$last" 'BEGIN{printf "%.2fx", b/a}')")")
+done
+{
+printf '\nberth run -d at scale (medians of 15, ms)\n%-40s %10s %10s %8s\n' metric "n=1..15" "n=$M" ratio
+printf '%s\n' "${rows[@]}"
+} | tee "$PWD/bench/results/scale-$(date +%Y%m%d-%H%M%S).txt"
