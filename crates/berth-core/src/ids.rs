@@ -11,6 +11,14 @@ pub fn new_id() -> Result<String> {
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
+/// A MAC address as text, `aa:bb:cc:dd:ee:ff`.
+pub fn format_mac(b: &[u8]) -> String {
+    b.iter()
+        .map(|x| format!("{x:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
 /// The 12-character short form of an id, as Docker prints it.
 pub fn short(id: &str) -> &str {
     &id[..id.len().min(12)]

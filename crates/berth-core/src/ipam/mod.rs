@@ -164,10 +164,7 @@ pub fn random_mac() -> String {
     let mut b = [0u8; 6];
     let _ = getrandom::fill(&mut b);
     b[0] = (b[0] & 0xfe) | 0x02;
-    b.iter()
-        .map(|x| format!("{x:02x}"))
-        .collect::<Vec<_>>()
-        .join(":")
+    crate::ids::format_mac(&b)
 }
 
 #[cfg(test)]

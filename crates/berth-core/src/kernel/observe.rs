@@ -163,13 +163,7 @@ fn link_of(l: &LinkMessage) -> Link {
     out
 }
 
-/// `aa:bb:cc:dd:ee:ff`.
-pub fn format_mac(b: &[u8]) -> String {
-    b.iter()
-        .map(|x| format!("{x:02x}"))
-        .collect::<Vec<_>>()
-        .join(":")
-}
+pub use crate::ids::format_mac;
 
 fn default_routes(nl: &mut Netlink) -> Result<Vec<(Option<IpAddr>, u32)>> {
     let mut out = Vec::new();

@@ -41,14 +41,7 @@ pub fn link(nl: &mut Netlink, name: &str, with_addrs: bool) -> Result<Option<Lin
     };
     for a in &l.attributes {
         match a {
-            LinkAttribute::Address(b) => {
-                state.mac = Some(
-                    b.iter()
-                        .map(|x| format!("{x:02x}"))
-                        .collect::<Vec<_>>()
-                        .join(":"),
-                )
-            }
+            LinkAttribute::Address(b) => state.mac = Some(crate::ids::format_mac(b)),
             LinkAttribute::Controller(m) => state.master = Some(*m),
             _ => {}
         }
@@ -75,7 +68,8 @@ pub fn link(nl: &mut Netlink, name: &str, with_addrs: bool) -> Result<Option<Lin
 
 /// The kind (`tbf`, `noqueue`, …) of the root qdisc of link `index` in
 /// `nl`'s namespace, `None` if the kernel lists none. One dump of the
-/// namespace's qdiscs, filtered here.
+/// namespace's qdiscs, filtered here (a CHECK, not the ADD path: it grows
+/// with the host's links).
 pub fn root_qdisc(nl: &mut Netlink, index: u32) -> Result<Option<String>> {
     use netlink_packet_route::tc::{TcAttribute, TcHandle, TcMessage};
     let dump = nl.dump(RouteNetlinkMessage::GetQueueDiscipline(TcMessage::default()))?;

@@ -82,13 +82,6 @@ pub fn underlay_of(nl: &mut Netlink, addr: IpAddr) -> Result<Underlay> {
     Err(Error::kernel(format!("link {index} of {addr} vanished")))
 }
 
-fn mac_text(b: &[u8]) -> String {
-    b.iter()
-        .map(|x| format!("{x:02x}"))
-        .collect::<Vec<_>>()
-        .join(":")
-}
-
 fn ip_of(a: &NeighbourAddress) -> Option<IpAddr> {
     match a {
         NeighbourAddress::Inet(v4) => Some(IpAddr::V4(*v4)),
@@ -116,7 +109,9 @@ pub fn remotes(nl: &mut Netlink, dev: u32) -> Result<BTreeSet<Remote>> {
             let mut dst = None;
             for a in &n.attributes {
                 match a {
-                    NeighbourAttribute::LinkLayerAddress(b) => mac = Some(mac_text(b)),
+                    NeighbourAttribute::LinkLayerAddress(b) => {
+                        mac = Some(crate::ids::format_mac(b))
+                    }
                     NeighbourAttribute::Destination(d) => dst = ip_of(d),
                     _ => {}
                 }
