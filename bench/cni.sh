@@ -28,8 +28,7 @@ BERTH=${BERTH:-$PWD/target/release/berth}
 CNI=${CNI:-/usr/lib/cni}
 NETAVARK=${NETAVARK:-/usr/lib/podman/netavark}
 [ -x "$BERTH" ] || { echo "build berth first: cargo build --release" >&2; exit 1; }
-EXECTIME=${EXECTIME:-$PWD/target/release/exectime}
-[ -x "$EXECTIME" ] || { echo "build the bench tools first: cargo build --release" >&2; exit 1; }
+need_exectime
 [ -x "$CNI/bridge" ] || { echo "install containernetworking-plugins (scripts/deps)" >&2; exit 1; }
 HAVE_NETAVARK=0; [ -x "$NETAVARK" ] && HAVE_NETAVARK=1
 # A sysfs of this namespace (berth reads MACs from it, as a runtime's plugin would).
@@ -37,7 +36,6 @@ mount -t sysfs sysfs /sys
 W=$BENCH_TMP/cni; mkdir -p "$W/conf" "$W/out" "$W/leases" "$W/netavark"
 export CNI_PATH=$CNI CNI_IFNAME=eth0
 
-median() { sort -n | awk '{a[NR]=$1} END {m = (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2; printf "%.1f", m/1000}'; }
 # Each plugin process is timed by exectime (crates/berth-bench): spawned as
 # a runtime spawns it, without bash's fork of itself in the measurement.
 plugin() { # plugin CMD BIN CONTAINERID CONFFILE OUTFILE: runs one plugin, prints its time in µs
@@ -166,13 +164,13 @@ mapfile -t -O 20 S < <(scale s 21 "$SCALE" berth_scale_add)
 mapfile -t K_LAST < <(kernel_floor)
 RULES_AFTER=$(rules)
 check_ping "s$SCALE" 10.60.0.1
-S_FIRST=$(printf '%s\n' "${S[@]:0:20}" | median)
-S_LAST=$(printf '%s\n' "${S[@]: -20}" | median)
+S_FIRST=$(printf '%s\n' "${S[@]:0:20}" | median_us)
+S_LAST=$(printf '%s\n' "${S[@]: -20}" | median_us)
 S_TOTAL=$(printf '%s\n' "${S[@]}" | awk '{s+=$1} END {printf "%.2f", s/1e6}')
 if [ "$REF_SCALE" -gt 0 ]; then
     echo "Scale: $REF_SCALE containers with the reference chain..." >&2
     mapfile -t RS < <(scale q 1 "$REF_SCALE" ref_scale_add)
-    R_LAST=$(printf '%s\n' "${RS[@]: -20}" | median)
+    R_LAST=$(printf '%s\n' "${RS[@]: -20}" | median_us)
 fi
 
 row() { # METRIC BERTH PEER [RATIO-FORMULA: peer/berth by default]
@@ -180,7 +178,7 @@ row() { # METRIC BERTH PEER [RATIO-FORMULA: peer/berth by default]
     [ "$3" != - ] && r=$(awk -v b="$2" -v p="$3" 'BEGIN{ if (b > 0) printf "%.1fx", p/b; else print "-" }')
     printf '%-44s %12s %12s %9s\n' "$1" "$2" "$3" "${4:-$r}"
 }
-med() { printf '%s\n' "$@" | median; }
+med() { printf '%s\n' "$@" | median_us; }
 {
 printf '\nberth %s as a CNI plugin, %s samples (medians, ms; ratio = peer / berth)\n' "$("$BERTH" --version | awk '{print $2}')" "$N"
 printf '%-44s %12s %12s %9s\n' metric berth peer ratio

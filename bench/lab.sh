@@ -33,6 +33,7 @@ bench_cleanup() {
             kill -9 "$p" 2>/dev/null || true
         fi
     done
+    # Until only this shell and the counting pipeline are left (at most 5 s).
     for _ in $(seq 50); do [ "$(ls /proc | grep -cE '^[0-9]+$')" -le 3 ] && break; sleep 0.1; done
     umount -R /run 2>/dev/null || true
     # berth's namespace pins are bind mounts under its state root: unmount
@@ -54,5 +55,13 @@ export BERTH_ROOT=$BENCH_TMP/berth
 
 # now_ns: monotonic-ish nanoseconds.
 now_ns() { date +%s%N; }
-# median of the numbers on stdin (one per line), printed in ms with 1 decimal.
-median_ms() { sort -n | awk '{a[NR]=$1} END {m = (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2; printf "%.1f", m/1e6}'; }
+# median_of DIV: the median of the numbers on stdin (one per line) divided
+# by DIV, with 1 decimal.
+median_of() { sort -n | awk -v d="$1" '{a[NR]=$1} END {m = (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2; printf "%.1f", m/d}'; }
+# Medians in ms of nanoseconds (median_ms) and of microseconds (median_us).
+median_ms() { median_of 1e6; }
+median_us() { median_of 1000; }
+# exectime (crates/berth-bench) times one process as a runtime spawns it,
+# without bash's own forks in the measurement; need_exectime checks it is built.
+EXECTIME=${EXECTIME:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/target/release/exectime}
+need_exectime() { [ -x "$EXECTIME" ] || { echo "build the bench tools first: cargo build --release" >&2; exit 1; }; }

@@ -16,17 +16,11 @@ cd "$(dirname "$0")/.."
 BERTH=${BERTH:-$PWD/target/release/berth}
 [ -x "$BERTH" ] || { echo "build berth first: cargo build --release" >&2; exit 1; }
 
-EXECTIME=${EXECTIME:-$PWD/target/release/exectime}
-[ -x "$EXECTIME" ] || { echo "build the bench tools first: cargo build --release" >&2; exit 1; }
+need_exectime
 
-# timed CMD...: runs CMD once through exectime (crates/berth-bench: spawned
-# as a plain fork+exec, without bash's own forks in the measurement; stdout
-# discarded) and prints its wall time in ns.
-timed() {
-    local us
-    us=$("$EXECTIME" /dev/null /dev/null "$@") || { echo "failed: $*" >&2; exit 1; }
-    echo $((us * 1000))
-}
+# timed CMD...: runs CMD once through exectime (stdout discarded) and
+# prints its wall time in µs.
+timed() { "$EXECTIME" /dev/null /dev/null "$@" || { echo "failed: $*" >&2; exit 1; }; }
 
 declare -A RESULT
 time_berth() {
@@ -39,10 +33,10 @@ time_berth() {
         dis+=("$(timed "$BERTH" network disconnect benchnet c$i)")
         rms+=("$(timed "$BERTH" rm -f c$i)")
     done
-    RESULT[berth_run]=$(printf '%s\n' "${runs[@]}" | median_ms)
-    RESULT[berth_rm]=$(printf '%s\n' "${rms[@]}" | median_ms)
-    RESULT[berth_connect]=$(printf '%s\n' "${cons[@]}" | median_ms)
-    RESULT[berth_disconnect]=$(printf '%s\n' "${dis[@]}" | median_ms)
+    RESULT[berth_run]=$(printf '%s\n' "${runs[@]}" | median_us)
+    RESULT[berth_rm]=$(printf '%s\n' "${rms[@]}" | median_us)
+    RESULT[berth_connect]=$(printf '%s\n' "${cons[@]}" | median_us)
+    RESULT[berth_disconnect]=$(printf '%s\n' "${dis[@]}" | median_us)
     "$BERTH" rm -f warm >/dev/null
 }
 
@@ -58,10 +52,10 @@ time_docker() {
         dis+=("$(timed $D network disconnect benchnet c$i)")
         rms+=("$(timed $D rm -f c$i)")
     done
-    RESULT[docker_run]=$(printf '%s\n' "${runs[@]}" | median_ms)
-    RESULT[docker_rm]=$(printf '%s\n' "${rms[@]}" | median_ms)
-    RESULT[docker_connect]=$(printf '%s\n' "${cons[@]}" | median_ms)
-    RESULT[docker_disconnect]=$(printf '%s\n' "${dis[@]}" | median_ms)
+    RESULT[docker_run]=$(printf '%s\n' "${runs[@]}" | median_us)
+    RESULT[docker_rm]=$(printf '%s\n' "${rms[@]}" | median_us)
+    RESULT[docker_connect]=$(printf '%s\n' "${cons[@]}" | median_us)
+    RESULT[docker_disconnect]=$(printf '%s\n' "${dis[@]}" | median_us)
     $D rm -f warm >/dev/null
     docker_stop
 }

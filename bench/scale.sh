@@ -9,9 +9,8 @@ M=${1:-300}
 source "$(dirname "$0")/lab.sh"
 cd "$(dirname "$0")/.."
 BERTH=${BERTH:-$PWD/target/release/berth}
-EXECTIME=${EXECTIME:-$PWD/target/release/exectime}
-[ -x "$BERTH" ] && [ -x "$EXECTIME" ] || { echo "build first: cargo build --release" >&2; exit 1; }
-median() { sort -n | awk '{a[NR]=$1} END {m = (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2; printf "%.1f", m/1000}'; }
+[ -x "$BERTH" ] || { echo "build berth first: cargo build --release" >&2; exit 1; }
+need_exectime
 timed_runs() { # TAG NET FROM TO: µs of each `run -d`, one per line
     local i
     for i in $(seq "$3" "$4"); do
@@ -22,9 +21,9 @@ timed_runs() { # TAG NET FROM TO: µs of each `run -d`, one per line
 rows=()
 for net in dnsnet bridge; do
     echo "$net: $M containers..." >&2
-    first=$(timed_runs "$net-" "$net" 1 15 | median)
+    first=$(timed_runs "$net-" "$net" 1 15 | median_us)
     timed_runs "$net-" "$net" 16 "$M" >/dev/null
-    last=$(timed_runs "$net-" "$net" $((M + 1)) $((M + 15)) | median)
+    last=$(timed_runs "$net-" "$net" $((M + 1)) $((M + 15)) | median_us)
     # The next network starts from an empty host.
     "$BERTH" ps -aq | xargs -r "$BERTH" rm -f >/dev/null
     rows+=("$(printf '%-40s %10s %10s %8s' "run -d on $net (n=1..15 -> n=$M)" "$first" "$last" "$(awk -v a="$first" -v b="$last" 'BEGIN{printf "%.2fx", b/a}')")")
