@@ -14,6 +14,7 @@ impl Engine {
     /// `network connect`: attaches a container (running or not) to a network.
     pub fn connect(&mut self, key: &str, mut attach: NetworkAttach) -> Result<Endpoint> {
         require_root()?;
+        attach.validate()?;
         let c = self.container(key)?;
         super::cni::refuse(&c, "connect")?;
         let hostname = c.config.hostname.clone();

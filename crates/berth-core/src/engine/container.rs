@@ -64,6 +64,7 @@ impl Engine {
         if let Some(n) = name {
             ids::validate_name("container", n)?;
         }
+        config.validate()?;
         let id = ids::new_id()?;
         let name = name.map_or_else(|| generated_name(&id), String::from);
         if config.hostname.is_empty() {

@@ -5,6 +5,7 @@ pub mod cni;
 mod container;
 pub mod network;
 mod port;
+pub mod validate;
 
 pub use container::{Container, ContainerConfig, ContainerState, Endpoint, NetworkAttach};
 pub use network::{Driver, IpamConfig, Network, NetworkCreate, SubnetRequest};

@@ -64,8 +64,11 @@ pub struct RunArgs {
     /// Root directory to pivot into (default: the host's files).
     #[arg(long)]
     pub rootfs: Option<PathBuf>,
-    /// The command and its arguments.
-    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, num_args = 1..)]
+    /// The command and its arguments. Options come first: the first word
+    /// that is not an option starts the command, and everything after it
+    /// is the command's (Docker's rule); an unknown option before it is an
+    /// error, not the command (no `allow_hyphen_values`).
+    #[arg(required = true, trailing_var_arg = true, num_args = 1..)]
     pub command: Vec<String>,
 }
 

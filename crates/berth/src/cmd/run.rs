@@ -84,40 +84,11 @@ fn config(a: &RunArgs) -> Result<ContainerConfig> {
         auto_remove: a.rm,
         networks,
         publish,
-        dns: validated_dns(&a.dns)?,
+        dns: a.dns.clone(),
         dns_search: a.dns_search.clone(),
         dns_options: a.dns_option.clone(),
-        add_hosts: validated_add_hosts(&a.add_host)?,
+        add_hosts: a.add_host.clone(),
     })
-}
-
-/// `--dns` values must be IP addresses.
-fn validated_dns(servers: &[String]) -> Result<Vec<String>> {
-    for s in servers {
-        s.parse::<std::net::IpAddr>()
-            .map_err(|_| anyhow!("invalid --dns {s:?}: expected the IP address of a DNS server"))?;
-    }
-    Ok(servers.to_vec())
-}
-
-/// `--add-host` values are NAME:IP (IPv6 allowed) or NAME:host-gateway.
-fn validated_add_hosts(entries: &[String]) -> Result<Vec<String>> {
-    for e in entries {
-        let ok = e.split_once(':').is_some_and(|(name, ip)| {
-            !name.is_empty()
-                && (ip == "host-gateway"
-                    || ip
-                        .trim_matches(|c| c == '[' || c == ']')
-                        .parse::<std::net::IpAddr>()
-                        .is_ok())
-        });
-        if !ok {
-            return Err(anyhow!(
-                "invalid --add-host {e:?}: expected NAME:IP or NAME:host-gateway"
-            ));
-        }
-    }
-    Ok(entries.to_vec())
 }
 
 /// The container process's environment: PATH, HOSTNAME, TERM, then `-e`.
@@ -160,6 +131,8 @@ fn process_spec(s: &StartSpec) -> ProcessSpec {
 /// `berth run`.
 pub fn run(root: Option<&Path>, a: RunArgs) -> Result<i32> {
     let cfg = config(&a)?;
+    // Before the engine opens (and sets the host up): bad input changes nothing.
+    cfg.validate()?;
     let mut engine = open(root)?;
     let c = engine.create_container(a.name.as_deref(), cfg)?;
     // A crash here leaves a created container with its network, no process.

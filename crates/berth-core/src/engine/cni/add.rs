@@ -23,6 +23,7 @@ impl Engine {
     pub fn cni_add(&mut self, req: &CniAdd) -> CniResult<CniAdded> {
         let mut clock = super::Clock::new();
         require_root()?;
+        validate(req)?;
         check_netns(&req.attachment.netns)?;
         let mut net = self.cni_network(&req.network, &req.addresses)?;
         if self.network_busy(&net)? {
@@ -82,6 +83,16 @@ impl Engine {
             Ok(tx.has_op("create_network", &net.id)? || tx.has_op("remove_network", &net.id)?)
         })
     }
+}
+
+/// Checks what the runtime gave that reaches the kernel, the store and the
+/// DNS: the interface name and the aliases (the CNI crate checked the
+/// environment already; this covers every front-end of the engine).
+fn validate(req: &CniAdd) -> Result<()> {
+    crate::ids::validate_ifname(&req.attachment.ifname)?;
+    req.aliases
+        .iter()
+        .try_for_each(|a| crate::model::validate::alias("alias", a))
 }
 
 /// A veth that cannot be created because the runtime's namespace already
