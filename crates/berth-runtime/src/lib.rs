@@ -33,7 +33,7 @@ mod spec;
 mod sys;
 
 pub use error::RuntimeError;
-pub use launch::{exec, spawn};
+pub use launch::{exec, spawn, spawn_recorded};
 pub use liveness::{is_alive, process_start_time, signal_process, terminate};
 pub use process::{ExitStatus, Process};
 pub use session::{wait_attached, PtyRelay};

@@ -108,6 +108,66 @@ pub fn remove(path: &Path) -> Result<()> {
     }
 }
 
+/// Ends (SIGKILL) every process living in the namespace pinned at `path`
+/// and waits (up to 2 s) until they are gone; returns how many there were.
+///
+/// A container's pinned namespace is berth's own: any process in it
+/// belongs to the container — its PID 1 when nobody recorded it (a
+/// supervisor killed between starting it and recording it), a `berth
+/// exec`, an `nsenter`. Left alive, it keeps the namespace, and so the
+/// veth and the address, after the container is forgotten. Processes are
+/// found by comparing `/proc/PID/ns/net` with the pin (device and inode),
+/// killed by PID, and the scan repeats so that children forked meanwhile
+/// go too. Nothing is done for a path that is not a pinned namespace, and
+/// berth refuses outright if the pin is the caller's own namespace.
+pub fn end_processes(path: &Path) -> Result<usize> {
+    use std::os::unix::fs::MetadataExt;
+    if !is_pinned(path) {
+        return Ok(0);
+    }
+    let ns = std::fs::metadata(path)?;
+    let key = (ns.dev(), ns.ino());
+    let own = std::fs::metadata("/proc/self/ns/net")?;
+    if (own.dev(), own.ino()) == key {
+        return Err(Error::internal(format!(
+            "{} is berth's own network namespace: refusing to end its processes",
+            path.display()
+        )));
+    }
+    let me = std::process::id() as i32;
+    let mut ended = std::collections::BTreeSet::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        let members: Vec<i32> = members_of(key).into_iter().filter(|p| *p != me).collect();
+        if members.is_empty() || std::time::Instant::now() > deadline {
+            return Ok(ended.len());
+        }
+        for pid in members {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+            ended.insert(pid);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+}
+
+/// PIDs whose (thread group leader's) network namespace is `key`
+/// (device, inode). Exited processes (zombies) have none and are skipped.
+fn members_of(key: (u64, u64)) -> Vec<i32> {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            std::fs::metadata(format!("/proc/{pid}/ns/net"))
+                .is_ok_and(|m| (m.dev(), m.ino()) == key)
+        })
+        .collect()
+}
+
 /// The inode of the calling thread's network namespace.
 pub fn current_inode() -> Option<u64> {
     use std::os::unix::fs::MetadataExt;

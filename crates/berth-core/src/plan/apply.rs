@@ -136,7 +136,11 @@ impl Applier {
             Step::Driver(d) => self.driver_step(d),
             Step::RemoveNetns { path } => {
                 self.ns.forget(path);
-                netns::remove(path)
+                // Processes left in it would keep it, its veths and their
+                // addresses alive once the container is forgotten.
+                let ended = netns::end_processes(path);
+                netns::remove(path)?;
+                ended.map(|_| ())
             }
         }
     }

@@ -82,7 +82,8 @@ pub enum Step {
         /// Link name.
         name: String,
     },
-    /// Unpin a namespace (teardown). Undo: none.
+    /// Unpin a namespace (teardown), first ending every process still in
+    /// it (`kernel::netns::end_processes`). Undo: none.
     RemoveNetns {
         /// The pin file.
         path: PathBuf,

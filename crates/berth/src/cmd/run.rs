@@ -149,10 +149,26 @@ pub fn run(root: Option<&Path>, a: RunArgs) -> Result<i32> {
     foreground(&mut engine, &c.id)
 }
 
-/// After a failed start: keep it as exited (Docker keeps it as created) or
-/// remove it with `--rm`.
+/// Records the container's PID 1 as running: called by the runtime after
+/// the fork and before the command may exec, so that a process that runs
+/// is always recorded (a crash of this process before this returns leaves
+/// the child to exit at its gate, without running the command). `who`
+/// names the failpoints (`supervise:forked`, `supervise:recorded`).
+fn record_running(engine: &mut Engine, id: &str, pid: i32, who: &str) -> Result<(), String> {
+    berth_core::failpoint::hit(&format!("{who}:forked"));
+    engine
+        .mark_running(id, pid, Some(std::process::id() as i32))
+        .map_err(|e| e.to_string())?;
+    berth_core::failpoint::hit(&format!("{who}:recorded"));
+    Ok(())
+}
+
+/// After a failed start: ends whatever runs of it (a process recorded by a
+/// supervisor that died before saying "ok"), then keeps it as exited
+/// (Docker keeps it as created) or removes it with `--rm`.
 fn finish_failed(engine: &mut Engine, id: &str, code: i32) -> Result<()> {
     let c = engine.container(id)?;
+    Engine::kill_and_wait(&c, std::time::Duration::ZERO);
     if c.config.auto_remove {
         engine.remove_container(id, true)?;
     } else {
@@ -184,7 +200,8 @@ fn foreground(engine: &mut Engine, id: &str) -> Result<i32> {
     } else {
         SignalForwarder::install(&SignalForwarder::FOREGROUND)?
     };
-    let mut process = match berth_runtime::spawn(&pspec, io) {
+    let mut record = |pid| record_running(engine, id, pid, "run");
+    let mut process = match berth_runtime::spawn_recorded(&pspec, io, &mut record) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("berth: {e}");
@@ -192,7 +209,6 @@ fn foreground(engine: &mut Engine, id: &str) -> Result<i32> {
             return Ok(e.exit_code());
         }
     };
-    engine.mark_running(id, process.pid(), Some(std::process::id() as i32))?;
     let _raw = match (&master, pty::is_terminal(stdin.as_fd())) {
         (Some(_), true) => Some(RawModeGuard::enable(stdin.as_fd())?),
         _ => None,
@@ -306,14 +322,17 @@ pub fn supervise(root: Option<&Path>, id: &str, ready_fd: Option<i32>) -> Result
             },
         )
     };
-    let mut process = match berth_runtime::spawn(&process_spec(&spec), io) {
+    let mut record = |pid| record_running(&mut engine, id, pid, "supervise");
+    let mut process = match berth_runtime::spawn_recorded(&process_spec(&spec), io, &mut record) {
         Ok(p) => p,
         Err(e) => {
             report(&format!("err {} {e}", e.exit_code()));
             return Ok(e.exit_code());
         }
     };
-    engine.mark_running(id, process.pid(), Some(std::process::id() as i32))?;
+    // A crash here leaves a running, recorded container and a `run` told
+    // that starting it failed (it kills the container).
+    berth_core::failpoint::hit("supervise:started");
     report("ok");
     let relay = master.as_ref().map(|m| PtyRelay {
         master: m.as_fd(),
@@ -343,6 +362,8 @@ pub fn start(root: Option<&Path>, names: &[String]) -> Result<i32> {
                 berth_core::failpoint::hit("start:prepared");
                 let rc = start_supervisor(root, &c.id)?;
                 if rc != 0 {
+                    let cur = engine.container(&c.id)?;
+                    Engine::kill_and_wait(&cur, std::time::Duration::ZERO);
                     engine.mark_exited(&c.id, Some(rc))?;
                     return Err(anyhow!("cannot start container {n}"));
                 }
