@@ -104,8 +104,10 @@ impl Engine {
                 nets.iter()
                     .find(|n| n.id == ep.network_id)
                     .and_then(|n| crate::drivers::leave_step(&ns, &ep, n))
-                    .unwrap_or(Step::DeleteLink {
+                    .unwrap_or(Step::DeleteVeth {
                         name: ep.host_veth.clone(),
+                        owner: ep.id.clone(),
+                        netns: ns.clone(),
                     }),
             );
             steps.extend(new_default_route(

@@ -20,6 +20,7 @@ use std::path::PathBuf;
 
 mod apply;
 mod apply_driver;
+mod apply_veth;
 mod driver;
 pub use apply::Applier;
 pub use driver::DriverStep;
@@ -69,6 +70,11 @@ pub enum Step {
         addrs: Vec<IpNet>,
         /// Default gateways (empty when this is not the default route network).
         gateways: Vec<IpAddr>,
+        /// The endpoint's id, written as the host end's alias
+        /// ([`veth_alias`]): a link of that name is deleted only when it
+        /// carries this alias (empty in plans recorded before aliases).
+        #[serde(default)]
+        owner: String,
     },
     /// An nftables transaction. Undo: the `undo` transaction.
     Nft {
@@ -81,6 +87,20 @@ pub enum Step {
     DeleteLink {
         /// Link name.
         name: String,
+    },
+    /// Delete the host end `name` of an endpoint's veth (the peer goes with
+    /// it), only if it is that endpoint's: its alias is
+    /// [`veth_alias`]`(owner)`, or it has no alias (made by a berth from
+    /// before aliases, or by one killed before it set it) and its peer is
+    /// in `netns`. Anything else of that name is left alone (an error).
+    /// Missing is fine. Undo: none.
+    DeleteVeth {
+        /// Link name.
+        name: String,
+        /// The endpoint's id.
+        owner: String,
+        /// The namespace the peer is in (the container's).
+        netns: PathBuf,
     },
     /// Unpin a namespace (teardown), first ending every process still in
     /// it (`kernel::netns::end_processes`). Undo: none.
@@ -160,6 +180,7 @@ impl Step {
             Step::CreateVeth { .. } => "create_veth",
             Step::Nft { .. } => "nft",
             Step::DeleteLink { .. } => "delete_link",
+            Step::DeleteVeth { .. } => "delete_veth",
             Step::RemoveNetns { .. } => "remove_netns",
             Step::AttachPort { .. } => "attach_port",
             Step::DefaultRoutes { .. } => "default_routes",
@@ -199,7 +220,16 @@ impl Plan {
             .filter_map(|s| match s {
                 Step::CreateBridge { name, .. } => Some(Step::DeleteLink { name: name.clone() }),
                 Step::CreateNetns { path } => Some(Step::RemoveNetns { path: path.clone() }),
-                Step::CreateVeth { host, .. } => Some(Step::DeleteLink { name: host.clone() }),
+                Step::CreateVeth { host, owner, .. } if owner.is_empty() => {
+                    Some(Step::DeleteLink { name: host.clone() })
+                }
+                Step::CreateVeth {
+                    host, owner, netns, ..
+                } => Some(Step::DeleteVeth {
+                    name: host.clone(),
+                    owner: owner.clone(),
+                    netns: netns.clone(),
+                }),
                 Step::Shape { host, shaping } if shaping.egress.0 > 0 => Some(Step::DeleteLink {
                     name: kernel::tc::ifb_name(host),
                 }),
@@ -217,6 +247,13 @@ impl Plan {
             .collect();
         Plan { steps }
     }
+}
+
+/// The alias berth gives the host end of endpoint `owner`'s veth
+/// (`ip -d link` shows it): how a link is recognised as that endpoint's
+/// before berth deletes it.
+pub fn veth_alias(owner: &str) -> String {
+    format!("berth:{owner}")
 }
 
 /// Handles to namespaces opened while applying.

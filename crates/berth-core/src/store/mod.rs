@@ -103,6 +103,14 @@ impl Store {
         Ok(out)
     }
 
+    /// The database's schema version (SQLite's `user_version`), for
+    /// `berth system info`.
+    pub fn schema_version(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?)
+    }
+
     /// Runs `f` on a consistent read snapshot.
     pub fn read<T>(&mut self, f: impl FnOnce(&Tx) -> Result<T>) -> Result<T> {
         let t = self

@@ -50,6 +50,7 @@ fn info(root: Option<&Path>, format: Option<&str>) -> Result<i32> {
     let running = containers.iter().filter(|c| Engine::is_running(c)).count();
     let networks = engine.networks()?;
     let ops = engine.store().read(|tx| tx.ops())?.len();
+    let schema = engine.store().schema_version()?;
     let info = serde_json::json!({
         "Version": env!("CARGO_PKG_VERSION"),
         "StateRoot": engine.paths.state.display().to_string(),
@@ -58,6 +59,7 @@ fn info(root: Option<&Path>, format: Option<&str>) -> Result<i32> {
         "ContainersRunning": running,
         "Networks": networks.len(),
         "PendingOperations": ops,
+        "StoreSchema": schema,
         "IPv4Forwarding": sysctl::read("net.ipv4.ip_forward").unwrap_or_default() == "1",
         "NftablesInProcess": Nft::new().in_process(),
         "DNS": engine.dns_status()?,

@@ -152,8 +152,11 @@ pub(crate) fn teardown_plan(c: &Container, eps: &[Endpoint], nets: &[Network]) -
             undo: String::new(),
         });
     }
-    steps.extend(eps.iter().map(|e| Step::DeleteLink {
+    let netns = c.cni.as_ref().map(|a| a.netns.clone()).unwrap_or_default();
+    steps.extend(eps.iter().map(|e| Step::DeleteVeth {
         name: e.host_veth.clone(),
+        owner: e.id.clone(),
+        netns: netns.clone(),
     }));
     let shaped = c.cni.as_ref().and_then(|a| a.shaping);
     if shaped.is_some_and(|s| s.egress.0 > 0) {
