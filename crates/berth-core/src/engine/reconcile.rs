@@ -16,7 +16,7 @@ use super::attach::forget_endpoint;
 use super::container::{delete_ops, ports_step};
 use super::network::{bridge_plan, network_rules, plan_bridge_network, DEFAULT_BRIDGE};
 use super::{pid_alive, Engine};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::firewall::{full_ruleset, Batch};
 use crate::ids;
 use crate::kernel::{sysctl, HostFacts};
@@ -213,15 +213,18 @@ impl Engine {
         Ok(steps)
     }
 
-    /// Finishes or undoes operations whose berth process died. With
-    /// `strict` (`system reconcile`) the first failure is returned; otherwise
-    /// (any other command) it is a warning, so that one operation that
-    /// cannot be recovered does not stop every berth command.
-    pub(crate) fn recover_stale_ops(&mut self, strict: bool) -> Result<Vec<String>> {
+    /// Finishes or undoes operations whose berth process died. An operation
+    /// that cannot be (its record is corrupt, the kernel refuses) keeps its
+    /// record and the others go on. With `strict` (`system reconcile`) the
+    /// failures are returned, one message each; otherwise (any other
+    /// command) they are warnings, so that one operation that cannot be
+    /// recovered does not stop every berth command.
+    pub(crate) fn recover_stale_ops(&mut self, strict: bool) -> Result<(Vec<String>, Vec<String>)> {
         let ops = self.store.read(|tx| tx.ops())?;
         let mut done = Vec::new();
+        let mut failed = Vec::new();
         if !nix::unistd::geteuid().is_root() {
-            return Ok(done);
+            return Ok((done, failed));
         }
         for op in ops
             .iter()
@@ -230,7 +233,7 @@ impl Engine {
             let what = format!("{} {}", op.kind, ids::short(&op.subject));
             match self.recover_op(op) {
                 Ok(()) => done.push(what),
-                Err(e) if strict => return Err(e),
+                Err(e) if strict => failed.push(e.to_string()),
                 Err(e) => eprintln!(
                     "berth: warning: cannot finish or undo the interrupted {what}: {e} (see 'berth system reconcile')"
                 ),
@@ -242,11 +245,38 @@ impl Engine {
                 eprintln!("berth: warning: embedded DNS: {e}");
             }
         }
-        Ok(done)
+        Ok((done, failed))
+    }
+
+    /// Deletes the record of operation `id`, which must be corrupt (its plan
+    /// does not parse): `berth system reconcile --forget-op ID`, once the
+    /// user has dealt with what it made (see `berth doctor`). A readable
+    /// record is refused: reconcile finishes or undoes it.
+    pub fn forget_corrupt_op(&mut self, id: i64) -> Result<()> {
+        super::require_root()?;
+        self.store.write(|tx| {
+            let op = tx
+                .ops()?
+                .into_iter()
+                .find(|o| o.id == id)
+                .ok_or_else(|| {
+                    Error::not_found(format!(
+                        "no recorded operation {id} (see 'berth doctor')"
+                    ))
+                })?;
+            if Plan::from_json(&op.plan).is_ok() {
+                return Err(Error::invalid(format!(
+                    "operation {id} ({} {}) has a readable record: 'berth system reconcile' finishes or undoes it; only a corrupt record can be forgotten",
+                    op.kind,
+                    ids::short(&op.subject)
+                )));
+            }
+            tx.delete_op(id)
+        })
     }
 
     fn recover_op(&mut self, op: &Op) -> Result<()> {
-        let plan = Plan::from_json(&op.plan);
+        let plan = Plan::from_json(&op.plan).map_err(|e| corrupt(op, &e))?;
         let rollback = matches!(
             op.kind.as_str(),
             "create_network" | "create" | "start" | "connect"
@@ -306,8 +336,9 @@ impl Engine {
     pub fn reconcile(&mut self) -> Result<ReconcileReport> {
         super::require_root()?;
         let _lock = self.lock()?;
+        let (operations, failed) = self.recover_stale_ops(true)?;
         let mut report = ReconcileReport {
-            operations: self.recover_stale_ops(true)?,
+            operations,
             ..Default::default()
         };
         report.exited = self.reap_dead()?;
@@ -316,6 +347,16 @@ impl Engine {
         // The embedded DNS: restart it if it died, serve the current names.
         if let Err(e) = self.publish_dns() {
             eprintln!("berth: warning: embedded DNS: {e}");
+        }
+        if !failed.is_empty() {
+            return Err(Error::new(
+                crate::ErrorKind::Store,
+                format!(
+                    "everything else is reconciled, but {} interrupted operation(s) could not be finished or undone: {}",
+                    failed.len(),
+                    failed.join("; ")
+                ),
+            ));
         }
         Ok(report)
     }
@@ -374,6 +415,20 @@ impl Engine {
         let _ = std::fs::remove_dir_all(&self.paths.run);
         Ok(())
     }
+}
+
+/// The error for operation `op` whose recorded plan does not parse.
+fn corrupt(op: &Op, e: &Error) -> Error {
+    Error::new(
+        crate::ErrorKind::Store,
+        format!(
+            "the record of operation {} ({} {}) is corrupt: {}; berth cannot tell what it made, so it keeps the record and touches nothing (see 'berth doctor')",
+            op.id,
+            op.kind,
+            ids::short(&op.subject),
+            e.message()
+        ),
+    )
 }
 
 fn delete_ops_all(tx: &crate::store::Tx) -> Result<()> {

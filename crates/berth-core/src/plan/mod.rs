@@ -206,9 +206,17 @@ impl Plan {
         serde_json::to_string(self).unwrap_or_default()
     }
 
-    /// Parses a recorded plan.
-    pub fn from_json(s: &str) -> Plan {
-        serde_json::from_str(s).unwrap_or_default()
+    /// Parses a recorded plan. A record that does not parse (damaged, or
+    /// written by a newer berth with steps this one does not know) is an
+    /// error, never an empty plan: recovering "nothing" and forgetting the
+    /// record would leak whatever the operation made.
+    pub fn from_json(s: &str) -> Result<Plan> {
+        serde_json::from_str(s).map_err(|e| {
+            crate::Error::new(
+                crate::ErrorKind::Store,
+                format!("the recorded plan does not parse ({e})"),
+            )
+        })
     }
 
     /// The plan that reverts this one: each step's undo, in reverse order.
@@ -305,4 +313,34 @@ pub(crate) fn container_if_requests(
     reqs.push(msg::link_up(name));
     reqs.extend(gateways.iter().map(|g| msg::default_route(*g, index)));
     reqs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_record_that_does_not_parse_is_an_error_not_an_empty_plan() {
+        let plan = Plan {
+            steps: vec![Step::RemoveNetns {
+                path: "/run/berth/netns/x".into(),
+            }],
+        };
+        assert_eq!(Plan::from_json(&plan.to_json()).unwrap(), plan);
+        for bad in [
+            "",
+            "{\"steps\": [",
+            "{\"steps\": [{\"step\": \"teleport\"}]}",
+            "\u{0}\u{1}garbage",
+        ] {
+            let e = Plan::from_json(bad).unwrap_err();
+            assert_eq!(e.kind(), crate::ErrorKind::Store, "{bad:?}");
+            assert!(e.to_string().contains("does not parse"), "{e}");
+        }
+        // Plans recorded before aliases (no `owner`) still parse.
+        let old = r#"{"steps":[{"step":"create_veth","host":"veth1234567","peer":"eth0","netns":"/x","bridge":"berth0","mtu":1500,"mac":"02:42:ac:11:00:02","addrs":["172.17.0.2/16"],"gateways":["172.17.0.1"]}]}"#;
+        let p = Plan::from_json(old).unwrap();
+        assert!(matches!(&p.steps[0], Step::CreateVeth { owner, .. } if owner.is_empty()));
+        assert!(matches!(&p.undo().steps[0], Step::DeleteLink { name } if name == "veth1234567"));
+    }
 }

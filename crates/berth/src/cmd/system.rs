@@ -10,8 +10,13 @@ use std::path::Path;
 /// Runs a `system` subcommand.
 pub fn run(root: Option<&Path>, cmd: SystemCmd) -> Result<i32> {
     match cmd {
-        SystemCmd::Reconcile => {
-            let report = open(root)?.reconcile()?;
+        SystemCmd::Reconcile { forget_op } => {
+            let mut engine = open(root)?;
+            for id in forget_op {
+                engine.forget_corrupt_op(id)?;
+                println!("forgot the corrupt record of operation {id}");
+            }
+            let report = engine.reconcile()?;
             for op in &report.operations {
                 println!("finished or undone: {op}");
             }
