@@ -21,9 +21,20 @@ impl Engine {
     /// can send and receive and its ports forward; on failure nothing is
     /// left behind.
     pub fn cni_add(&mut self, req: &CniAdd) -> CniResult<CniAdded> {
-        let mut clock = super::Clock::new();
         require_root()?;
         validate(req)?;
+        let a = &req.attachment;
+        let lock = super::AttachmentLock::take(&self.paths, &a.container_id, &a.ifname)?;
+        let added = self.cni_add_locked(req);
+        if added.is_err() {
+            lock.remove();
+        }
+        added
+    }
+
+    /// [`Engine::cni_add`] under the attachment's lock.
+    fn cni_add_locked(&mut self, req: &CniAdd) -> CniResult<CniAdded> {
+        let mut clock = super::Clock::new();
         check_netns(&req.attachment.netns)?;
         let mut net = self.cni_network(&req.network, &req.addresses)?;
         if self.network_busy(&net)? {

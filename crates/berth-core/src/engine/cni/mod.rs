@@ -19,10 +19,12 @@
 
 mod add;
 mod check;
+mod lock;
 mod network;
 mod remove;
 
 pub use check::Status;
+pub(crate) use lock::AttachmentLock;
 
 use super::Engine;
 use crate::error::Error;
