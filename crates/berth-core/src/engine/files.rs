@@ -86,7 +86,7 @@ pub fn render_resolv_conf(host: &str, over: &ResolvConf) -> String {
 
 /// Writes the three files into `dir`.
 pub fn write_all(dir: &Path, hostname: &str, hosts: &str, resolv: &str) -> Result<()> {
-    std::fs::create_dir_all(dir)
+    crate::paths::private_dir(dir)
         .map_err(|e| Error::internal(format!("cannot create {}: {e}", dir.display())))?;
     for (name, text) in [
         ("hostname", format!("{hostname}\n")),

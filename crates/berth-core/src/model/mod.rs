@@ -3,6 +3,7 @@
 
 pub mod cni;
 mod container;
+pub mod log;
 pub mod network;
 mod port;
 pub mod validate;

@@ -51,9 +51,9 @@ pub struct Store {
 impl Store {
     /// Opens (creating if needed) the database under `paths`.
     pub fn open(paths: &Paths) -> Result<Store> {
-        std::fs::create_dir_all(&paths.state).map_err(|e| {
+        paths.secure().map_err(|e| {
             Error::internal(format!(
-                "cannot create state dir {}: {e}",
+                "cannot create or secure the state dir {}: {e}",
                 paths.state.display()
             ))
         })?;

@@ -64,6 +64,10 @@ pub struct RunArgs {
     /// Root directory to pivot into (default: the host's files).
     #[arg(long)]
     pub rootfs: Option<PathBuf>,
+    /// Log file option (repeatable): max-size=SIZE (default 10m), max-file=N
+    /// (default 2); the oldest output is dropped past them.
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub log_opt: Vec<String>,
     /// The command and its arguments. Options come first: the first word
     /// that is not an option starts the command, and everything after it
     /// is the command's (Docker's rule); an unknown option before it is an

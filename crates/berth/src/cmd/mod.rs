@@ -3,6 +3,7 @@
 pub mod agent;
 pub mod container;
 pub mod dns;
+pub mod logfile;
 pub mod network;
 pub mod run;
 pub mod system;

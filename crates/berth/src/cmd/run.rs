@@ -88,6 +88,7 @@ fn config(a: &RunArgs) -> Result<ContainerConfig> {
         dns_search: a.dns_search.clone(),
         dns_options: a.dns_option.clone(),
         add_hosts: a.add_host.clone(),
+        log: berth_core::model::log::LogOptions::parse(&a.log_opt)?,
     })
 }
 
@@ -294,12 +295,11 @@ pub fn supervise(root: Option<&Path>, id: &str, ready_fd: Option<i32>) -> Result
     let mut engine = Engine::open_store_only(root)?;
     let c = engine.container(id)?;
     let spec = engine.start_spec(&c)?;
-    let log_path = spec.etc_dir.join("log");
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&log_path)?;
-    let log_fd = OwnedFd::from(log);
+    // The container's output goes through a pipe to a thread that keeps
+    // the log within its size (see `logfile`).
+    let log = super::logfile::LogWriter::open(&spec.etc_dir.join("log"), c.config.log)?;
+    let (log_r, log_fd) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
+    let pump = super::logfile::pump(log_r, log)?;
     // `-i` without a terminal: keep a pipe open so stdin never sees EOF.
     let mut stdin_keep = None;
     let (master, io) = if c.config.tty {
@@ -342,6 +342,14 @@ pub fn supervise(root: Option<&Path>, id: &str, ready_fd: Option<i32>) -> Result
     });
     let status = berth_runtime::wait_attached(&mut process, relay, None)?;
     drop(stdin_keep);
+    // Everything the container wrote is in the log before its exit is
+    // recorded (its processes are gone with its PID namespace, and their
+    // ends of the pipe with them; a straggler gets 2 s).
+    drop(log_fd);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    while !pump.is_finished() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
     engine.mark_exited(id, Some(status.code()))?;
     if c.config.auto_remove {
         let _ = engine.remove_container(id, true);
