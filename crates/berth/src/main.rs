@@ -54,6 +54,9 @@ fn parse_error(e: clap::Error) -> i32 {
         (ErrorKind::UnknownArgument, Some(arg)) => eprintln!(
             "berth: unknown option {arg} for 'berth run': berth has no such option (options go before the command; see 'berth run --help'); nothing was created"
         ),
+        (ErrorKind::MissingRequiredArgument, _) => eprintln!(
+            "berth: no command given: 'berth run' takes the command to run after its options, e.g. 'berth run busybox sh' (see 'berth run --help'); nothing was created"
+        ),
         _ => {
             let text = e.render().to_string();
             let first = text.lines().next().unwrap_or("invalid command line");
