@@ -63,7 +63,7 @@ pub fn ifname_ok(name: &str) -> bool {
 pub fn validate_ifname(name: &str) -> Result<()> {
     if !ifname_ok(name) {
         return Err(Error::invalid(format!(
-            "invalid interface name {name:?}: an interface name has 1 to 15 printable characters without spaces, '/', ':', quotes, '\\', '*' or '%', and is not . or ..; choose a shorter or plainer name"
+            "invalid interface name {name:?}: an interface name is 1 to 15 characters (printable ones) without spaces, '/', ':', quotes, '\\', '*' or '%', and is not . or ..; choose a shorter or plainer name"
         )));
     }
     Ok(())

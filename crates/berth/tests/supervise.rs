@@ -80,6 +80,19 @@ fn rm_f_ends_every_process_in_the_containers_namespace() {
         "rm -f left the process"
     );
     b.settles_to(&base, "rm -f of a container with an unrecorded process");
+    // A running container: its supervisor ends what is left in the
+    // namespace once it has recorded the exit.
+    let id = b.sleeper("y", "--network appnet");
+    b.sh(&format!(
+        "nsenter --net=$BERTH_ROOT/run/netns/{id} busybox sleep 3602 </dev/null >/dev/null 2>&1 &"
+    ));
+    assert!(b.eventually("pgrep -f 'sleep 360[2]'"));
+    b.ok("rm -f y");
+    assert!(
+        b.eventually("! pgrep -f 'sleep 360[2]'"),
+        "the process outlived its container"
+    );
+    b.settles_to(&base, "rm -f of a running container with an extra process");
 }
 
 #[test]

@@ -117,6 +117,26 @@ impl Engine {
             .ok_or_else(|| Error::internal("applier"))
     }
 
+    /// Defers ending the processes left in the namespaces this engine
+    /// unpins until [`Engine::sweep_deferred`] (see
+    /// [`Applier::defer_sweeps`]).
+    pub fn defer_sweeps(&mut self) -> Result<()> {
+        self.applier()?.defer_sweeps();
+        Ok(())
+    }
+
+    /// Ends the processes left in the namespaces unpinned since
+    /// [`Engine::defer_sweeps`]; how many there were.
+    pub fn sweep_deferred(&mut self) -> usize {
+        let keys = match self.applier.as_mut() {
+            Some(a) => a.take_deferred(),
+            None => return 0,
+        };
+        keys.into_iter()
+            .map(crate::kernel::netns::end_members)
+            .sum()
+    }
+
     /// Records `plan` as operation `kind` on `subject` together with
     /// whatever `record` writes, in one transaction; returns the op id.
     fn record<F>(&mut self, kind: &str, subject: &str, plan: &Plan, record: F) -> Result<i64>

@@ -10,6 +10,9 @@ pub struct Applier {
     pub(super) host: Netlink,
     nft: Nft,
     pub(super) ns: NsCache,
+    /// With [`Applier::defer_sweeps`]: namespaces unpinned whose leftover
+    /// processes are to be ended later ([`Applier::take_deferred`]).
+    deferred: Option<Vec<netns::NsKey>>,
 }
 
 impl Applier {
@@ -19,7 +22,24 @@ impl Applier {
             host: Netlink::open()?,
             nft: Nft::new(),
             ns: NsCache::default(),
+            deferred: None,
         })
+    }
+
+    /// From now on [`Step::RemoveNetns`] only notes which namespace's
+    /// leftover processes must be ended instead of scanning for them at
+    /// once (a scan of every process of the host): for a supervisor, which
+    /// does it after recording the exit that `stop` and `rm -f` wait for.
+    pub fn defer_sweeps(&mut self) {
+        self.deferred.get_or_insert_with(Vec::new);
+    }
+
+    /// The namespaces noted since [`Applier::defer_sweeps`].
+    pub fn take_deferred(&mut self) -> Vec<netns::NsKey> {
+        self.deferred
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
     }
 
     /// The host netlink socket.
@@ -139,9 +159,14 @@ impl Applier {
                 self.ns.forget(path);
                 // Processes left in it would keep it, its veths and their
                 // addresses alive once the container is forgotten.
-                let ended = netns::end_processes(path);
+                let key = netns::pinned_key(path)?;
                 netns::remove(path)?;
-                ended.map(|_| ())
+                match (&mut self.deferred, key) {
+                    (Some(later), Some(key)) => later.push(key),
+                    (None, Some(key)) => drop(netns::end_members(key)),
+                    (_, None) => {}
+                }
+                Ok(())
             }
         }
     }

@@ -350,10 +350,14 @@ pub fn supervise(root: Option<&Path>, id: &str, ready_fd: Option<i32>) -> Result
     while !pump.is_finished() && std::time::Instant::now() < deadline {
         std::thread::sleep(std::time::Duration::from_millis(2));
     }
+    // `stop` and `rm -f` wait for the exit record, not for the scan of the
+    // host's processes that ends any left in the container's namespace.
+    engine.defer_sweeps()?;
     engine.mark_exited(id, Some(status.code()))?;
     if c.config.auto_remove {
         let _ = engine.remove_container(id, true);
     }
+    engine.sweep_deferred();
     Ok(status.code())
 }
 
