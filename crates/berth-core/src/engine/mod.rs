@@ -20,6 +20,7 @@ mod overlay;
 mod overlay_sync;
 mod ports;
 pub mod reconcile;
+mod recover;
 mod veth_names;
 mod view;
 
