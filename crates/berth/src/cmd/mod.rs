@@ -1,6 +1,7 @@
 //! Command implementations: thin adapters from the CLI to the engine.
 
 pub mod agent;
+pub mod confine;
 pub mod container;
 pub mod dns;
 pub mod network;
