@@ -183,8 +183,10 @@ pub fn validate_mounts(
 /// Where a `-v` target goes in the host view: `(path, must be created)`,
 /// or `None` if it is missing outside the view's fresh tmpfs directories.
 fn host_target(target: &Path, secrets: Option<&Secrets>) -> Option<(PathBuf, bool)> {
+    let fresh = |p: &Path| secrets.is_some_and(|s| s.in_fresh_tmpfs(p));
     if let Ok(canon) = std::fs::canonicalize(target) {
-        return Some((canon, false));
+        let create = fresh(&canon);
+        return Some((canon, create));
     }
     let secrets = secrets?;
     // Resolve the longest existing ancestor on the host.

@@ -1,5 +1,5 @@
 //! berth's default seccomp filter: Docker's intent as a deny-list (see
-//! docs/decisions/0014-seccomp-deny-list.md).
+//! docs/decisions/0012-container-confinement.md).
 //!
 //! Docker's default profile (moby `profiles/seccomp/default.json`) allows
 //! ~350 named system calls and answers EPERM to the rest; some groups are

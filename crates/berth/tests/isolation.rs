@@ -243,7 +243,10 @@ fn containers_never_reach_the_host_loopback() {
     b.sh(&format!("busybox httpd -p 127.0.0.1:9999 -h {dir}"));
     let local = curl_ready(&b, None, "http://127.0.0.1:9999/");
     assert_eq!(local.as_deref(), Ok("host-local"));
-    b.sleeper("evil", "");
+    // The attacker controls its namespace's routes and sysctls: Docker's
+    // default confinement would stop it earlier (no CAP_NET_ADMIN,
+    // read-only /proc/sys), so it is privileged here.
+    b.sleeper("evil", "--privileged");
     let gw = b.ok("network inspect -f '{{(index .IPAM.Config 0).Gateway}}' bridge");
     b.ok(&format!(
         "exec evil sh -c 'set -e
