@@ -229,8 +229,10 @@ fn rules(caps: u64) -> Result<BTreeMap<i64, Vec<SeccompRule>>, RuntimeError> {
     Ok(rules)
 }
 
-/// BPF instruction classes and fields used by the prefix (linux/bpf_common.h).
-const BPF_LD_W_ABS: u16 = 0x00 | 0x00 | 0x20;
+/// BPF instructions used by the prefix (linux/bpf_common.h): BPF_LD (0x00)
+/// | BPF_W (0x00) | BPF_ABS (0x20), BPF_JMP (0x05) | BPF_JEQ/BPF_JGE |
+/// BPF_K (0x00), BPF_RET (0x06) | BPF_K.
+const BPF_LD_W_ABS: u16 = 0x20;
 const BPF_JMP_JEQ_K: u16 = 0x05 | 0x10;
 const BPF_JMP_JGE_K: u16 = 0x05 | 0x30;
 const BPF_RET_K: u16 = 0x06;

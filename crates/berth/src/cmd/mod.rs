@@ -27,7 +27,7 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
     let root = cli.root.as_deref();
     match cli.cmd {
         Cmd::Network(c) => network::run(root, c),
-        Cmd::Run(a) => run::run(root, a),
+        Cmd::Run(a) => run::run(root, *a),
         Cmd::Exec(a) => container::exec(root, a),
         Cmd::Ps(a) => container::ps(root, a),
         Cmd::Inspect(a) => container::inspect(root, a),
