@@ -150,6 +150,9 @@ pub fn validate_mounts(
             m.target.display()
         )))
     };
+    if mounts.is_empty() {
+        return Ok(());
+    }
     let secrets = (rootfs.is_none() && !privileged).then(|| Secrets::scan(hidden));
     for m in mounts {
         for (what, path) in [("source", &m.source), ("target", &m.target)] {

@@ -76,7 +76,7 @@ const STEPS: &[Step] = &[
               berth's state: the web root is shared with -v, read-only.",
         commands: &[
             "mkdir -p $BERTH_ROOT/www && echo 'hello from a berth container' > $BERTH_ROOT/www/index.html",
-            "$B run -d --name web -p 8081:80 -v $BERTH_ROOT/www:/www:ro busybox httpd -f -p 80 -h /www",
+            "$B run -d --name web -p 8081:80 -v $BERTH_ROOT/www:/tmp/www:ro busybox httpd -f -p 80 -h /tmp/www",
             "$B ps",
             "$B inspect -f '{{.NetworkSettings.IPAddress}} {{json .NetworkSettings.Ports}}' web",
             "sleep 0.2; curl -s localhost:8081",
