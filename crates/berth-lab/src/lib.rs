@@ -61,6 +61,8 @@
 //! * [`Lab::snapshot`] / [`Lab::snapshot_ns`] and [`Snapshot::assert_same`]:
 //!   "nothing changed" assertions; [`host_state`]: read-only host leak check.
 //! * [`Lab::processes`], [`Lab::kill_all`]: what runs in the lab.
+//! * [`golden`], [`tool_available`]: test guards that never pass silently
+//!   (no self-blessing golden files, no skips in CI).
 //! * [`run_in_bare_lab`]: run a whole program in a throwaway lab (`berth tour`);
 //!   [`assert_not_host_netns`] and [`inside_lab`] for that program.
 //!
@@ -77,6 +79,7 @@
 #![warn(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
+mod checks;
 mod error;
 mod exec;
 mod lab;
@@ -88,6 +91,7 @@ mod teardown;
 mod tour;
 mod world;
 
+pub use checks::{golden, have_program, in_ci, tool_available, BLESS_ENV};
 pub use error::LabError;
 pub use exec::{check_output, describe, output_with_timeout};
 pub use lab::{Lab, DEFAULT_TIMEOUT};

@@ -239,19 +239,27 @@ fn calling_process_stays_on_the_host() {
     let _lab = Lab::bare("self").expect("lab");
     assert_eq!(std::fs::read_link("/proc/self/ns/net").expect("ns"), before);
     assert!(berth_lab::assert_not_host_netns().is_err());
-    let mut probe = _lab.command(std::env::current_exe().expect("exe"));
-    probe.args(["--exact", "probe_inside_lab", "--ignored", "--nocapture"]);
-    probe.env(HELPER, "1");
-    let out = probe.output().expect("probe");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    run_helper_in(&_lab, "probe_inside_lab");
 }
 
 /// Set by tests that re-run this binary for one of the helper tests below.
 const HELPER: &str = "BERTH_LAB_TEST_HELPER";
+
+/// Runs the ignored helper test `name` of this binary inside `lab` and
+/// checks that it ran and passed (a renamed helper would run 0 tests).
+fn run_helper_in(lab: &Lab, name: &str) {
+    let mut cmd = lab.command(std::env::current_exe().expect("exe"));
+    cmd.args(["--exact", name, "--ignored", "--nocapture"]);
+    cmd.env(HELPER, "1");
+    let out = cmd.output().expect("run the helper test");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && text.contains("1 passed"),
+        "helper {name}: {}\n{text}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
 
 /// Runs the ignored helper test `name` of this binary, with `HELPER` set.
 fn helper(name: &str) -> std::process::Command {
@@ -376,21 +384,7 @@ fn labs_spare_processes_of_namespaces_pinned_outside_them() {
         std::thread::sleep(Duration::from_millis(20));
         victims() == 1
     }));
-    let mut inner = outer.command(std::env::current_exe().expect("exe"));
-    inner.args([
-        "--exact",
-        "inner_lab_comes_and_goes",
-        "--ignored",
-        "--nocapture",
-    ]);
-    inner.env(HELPER, "1");
-    let out = inner.output().expect("inner");
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && text.contains("1 passed"),
-        "{text}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_helper_in(&outer, "inner_lab_comes_and_goes");
     assert_eq!(
         victims(),
         1,
