@@ -64,7 +64,7 @@ long_lived() {
 }
 header() { printf '%-4s %6s %6s %8s %6s %6s %6s %5s %8s %6s\n' phase cycle links elements rows files mounts dnsfd dnsrssKB procs; }
 works() { # the published port serves and a name resolves, right now
-    "$BERTH" run -d --name probe -p 8080:80 --network soaknet busybox httpd -f -p 80 -h "$W/www" >/dev/null
+    "$BERTH" run -d --name probe -p 8080:80 --network soaknet -v "$W/www":/tmp/www:ro busybox httpd -f -p 80 -h /tmp/www >/dev/null
     for _ in $(seq 50); do curl -sf -m1 http://198.51.100.2:8080/ 2>/dev/null | grep -q soak-ok && break; sleep 0.1; done
     curl -sf -m1 http://198.51.100.2:8080/ | grep -q soak-ok || { echo "published port did not serve" >&2; exit 1; }
     "$BERTH" exec keeper busybox nslookup probe >/dev/null || { echo "name did not resolve" >&2; exit 1; }

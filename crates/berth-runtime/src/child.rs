@@ -141,6 +141,7 @@ pub(crate) fn run(
     gate: Gate,
 ) -> ! {
     sys::reset_signals();
+    crate::sys_confine::set_not_dumpable();
     // Only the parent may hold the write end, or its death would go unseen.
     sys::close(gate.write);
     if let Err(errno) = setup_io(io) {

@@ -60,6 +60,10 @@ pub struct ContainerConfig {
     /// the option get the defaults).
     #[serde(default)]
     pub log: super::log::LogOptions,
+    /// Confinement flags (`--privileged`, `--cap-add`, `-v`, ...). Absent
+    /// in records of earlier versions: Docker's default confinement.
+    #[serde(default)]
+    pub security: super::SecurityConfig,
 }
 
 /// Lifecycle state of a container.
