@@ -13,6 +13,7 @@ mod drivers;
 mod expected;
 mod files;
 mod forward;
+mod host_forwarding;
 mod lifecycle;
 mod netns_names;
 mod network;

@@ -135,10 +135,12 @@ impl Engine {
         })
     }
 
-    /// Recreates missing bridges, re-renders berth's nftables tables from the
-    /// store in one transaction, and restores forwarding and accept rules.
+    /// Re-renders berth's nftables tables from the store in one transaction,
+    /// recreates missing bridges, and restores forwarding (guarded: the
+    /// tables come first) and accept rules.
     fn ensure_kernel(&mut self, report: &mut ReconcileReport) -> Result<()> {
         let nets = self.networks()?;
+        self.ensure_ruleset(&nets, report)?;
         let links = crate::kernel::facts::link_names(self.applier()?.host())?;
         self.ensure_sublink_networks(&nets, &links);
         for n in nets.iter().filter(|n| n.bridge.is_some()) {
@@ -164,6 +166,16 @@ impl Engine {
             }
             self.ensure_forwarding(n)?;
         }
+        for n in &nets {
+            self.allow_forward(n)?;
+        }
+        Ok(())
+    }
+
+    /// Replaces berth's tables with what the store says in one transaction:
+    /// the skeleton, every network's elements, the routing guard's and
+    /// those of every running container.
+    fn ensure_ruleset(&mut self, nets: &[Network], report: &mut ReconcileReport) -> Result<()> {
         let rules: Vec<_> = nets.iter().filter_map(network_rules).collect();
         let mut ports = Batch::new();
         for c in self.containers()? {
@@ -174,19 +186,19 @@ impl Engine {
                 .store
                 .read(|tx| Ok((tx.container_endpoints(&c.id)?, tx.networks()?)))?;
             if let Some(Step::Nft { apply, .. }) = ports_step(&c, &eps, &cnets) {
-                report.ports += apply.lines().count();
+                report.ports += apply
+                    .lines()
+                    .filter(|l| l.starts_with("add element inet berth ports"))
+                    .count();
                 for line in apply.lines() {
                     ports.push(line);
                 }
             }
         }
         let mut text = full_ruleset(&rules, &[]).text();
+        text.push_str(&self.routing_guard_elements()?.text());
         text.push_str(&ports.text());
-        self.applier()?.nft().apply(&text)?;
-        for n in &nets {
-            self.allow_forward(n)?;
-        }
-        Ok(())
+        self.applier()?.nft().apply(&text)
     }
 
     /// Steps re-attaching the veths of `net`'s running containers to its

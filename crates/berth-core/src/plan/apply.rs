@@ -101,6 +101,10 @@ impl Applier {
     fn step(&mut self, step: &Step) -> Result<()> {
         match step {
             Step::CreateBridge { name, mtu, addrs } => self.create_bridge(name, *mtu, addrs),
+            // A host booted without IPv6 has no IPv6 settings to make.
+            Step::Sysctl { key, value } if key.starts_with("net.ipv6.") => {
+                sysctl::write_if_present(key, value)
+            }
             Step::Sysctl { key, value } => sysctl::write(key, value),
             Step::CreateNetns { path } => {
                 let made = netns::create(path)?;
@@ -177,16 +181,23 @@ impl Applier {
         )
     }
 
+    /// Creates the bridge down; an IPv4-only one gets no IPv6 link-local
+    /// address (nothing on it speaks IPv6 to the host); then its
+    /// addresses, then up.
     fn create_bridge(&mut self, name: &str, mtu: u32, addrs: &[ipnet::IpNet]) -> Result<()> {
         self.host.run(vec![msg::new_bridge(name, mtu)])?;
         let index = self
             .host
             .link_index(name)?
             .ok_or_else(|| Error::kernel(format!("bridge {name} vanished after creation")))?;
-        let reqs = addrs
+        let mut reqs: Vec<_> = addrs
             .iter()
             .map(|a| msg::add_address(index, *a, name))
             .collect();
+        if !addrs.iter().any(|a| a.addr().is_ipv6()) {
+            reqs.insert(0, msg::no_ipv6_link_local(name));
+        }
+        reqs.push(msg::link_up(name));
         self.host.run(reqs)
     }
 
@@ -235,6 +246,18 @@ impl Applier {
                 self.host.run(create())?;
             }
             Some(e) => return Err(e.into_error()),
+        }
+        // Both ends ignore router advertisements. The host end is a bridge
+        // port, whose own IPv6 never sees a frame while it is one, but it
+        // is a host interface of its own if the bridge goes away; the
+        // container end inherits it from the defaults of a namespace berth
+        // made, not in a CNI runtime's.
+        for (key, value) in sysctl::no_router_advertisements(host) {
+            sysctl::write_if_present(&key, value)?;
+        }
+        if !self.ns.made(ns_path) {
+            let (file, _) = self.ns.get(ns_path)?;
+            sysctl::write_in(file, &sysctl::no_router_advertisements(peer))?;
         }
         let (_, nl) = self.ns.get(ns_path)?;
         let index = nl.link_index(peer)?.ok_or_else(|| {

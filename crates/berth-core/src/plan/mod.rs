@@ -37,7 +37,8 @@ pub enum Step {
         /// Gateway addresses with prefix.
         addrs: Vec<IpNet>,
     },
-    /// Set a sysctl of the host namespace. Undo: none (recorded separately).
+    /// Set a sysctl of the host namespace (an IPv6 one only where the host
+    /// has IPv6). Undo: none (recorded separately).
     Sysctl {
         /// Key, e.g. `net.ipv4.ip_forward`.
         key: String,
@@ -218,10 +219,12 @@ impl Plan {
     }
 }
 
-/// Handles to namespaces opened while applying.
+/// Handles to namespaces opened while applying, and which of them this
+/// applier created (their IPv6 defaults are berth's, see `netns::create`).
 #[derive(Default)]
 pub(crate) struct NsCache {
     map: HashMap<PathBuf, (File, Netlink)>,
+    made: std::collections::HashSet<PathBuf>,
 }
 
 impl NsCache {
@@ -237,10 +240,17 @@ impl NsCache {
     }
 
     pub(crate) fn insert(&mut self, path: PathBuf, file: File, nl: Netlink) {
+        self.made.insert(path.clone());
         self.map.insert(path, (file, nl));
     }
 
+    /// True when the namespace at `path` was created by this applier.
+    pub(crate) fn made(&self, path: &PathBuf) -> bool {
+        self.made.contains(path)
+    }
+
     pub(crate) fn forget(&mut self, path: &PathBuf) {
+        self.made.remove(path);
         self.map.remove(path);
     }
 }
@@ -261,7 +271,9 @@ pub(crate) fn container_if_requests(
         .iter()
         .map(|a| msg::add_address(index, *a, name))
         .collect();
-    if !addrs.iter().any(|a| a.addr().is_ipv6()) {
+    if addrs.iter().any(|a| a.addr().is_ipv6()) {
+        reqs.push(msg::ipv6_link_local_from_mac(name));
+    } else {
         reqs.push(msg::no_ipv6_link_local(name));
     }
     reqs.push(msg::link_up(name));
