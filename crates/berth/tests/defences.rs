@@ -1,0 +1,365 @@
+//! The network defends containers and the host, each test in its own lab:
+//! a container's router advertisement changes no route or address (on the
+//! host or a neighbour), a container cannot send as another (ARP, IPv4,
+//! IPv6 neighbour advertisements, source MAC), and the forwarding berth
+//! turns on does not make the host a router between its own interfaces.
+
+mod common;
+#[path = "netutil/frames.rs"]
+mod frames;
+mod netutil;
+
+use common::B;
+use frames::{
+    arp_reply, mac, neighbour_advert, ras_seen_by, router_advert, send_from, send_in_ns, udp4,
+    udp_received,
+};
+use netutil::pings;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+/// A field of container `name`'s endpoint on `net` (`inspect`).
+fn ep(b: &B, name: &str, net: &str, field: &str) -> String {
+    b.ok(&format!(
+        "inspect -f '{{{{(index .NetworkSettings.Networks \"{net}\").{field}}}}}' {name}"
+    ))
+    .trim()
+    .to_string()
+}
+
+/// IPv6 routes and addresses, of the lab (`None`) or of a container: what a
+/// router advertisement would change.
+fn v6_state(b: &B, container: Option<&str>) -> String {
+    let cmd = "ip -6 route show table all; ip -6 addr";
+    match container {
+        None => b.sh(cmd),
+        Some(c) => b.ok(&format!("exec {c} sh -c '{cmd}'")),
+    }
+}
+
+/// The lladdr of the neighbour entry for `ip` (in the lab, or in a container).
+fn neighbour(b: &B, container: Option<&str>, ip: &str) -> String {
+    let cmd = format!("ip -j neigh show {ip}");
+    let out = match container {
+        None => b.sh(&cmd),
+        Some(c) => b.ok(&format!("exec {c} {cmd}")),
+    };
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    v[0]["lladdr"].as_str().unwrap_or_default().to_string()
+}
+
+/// The host end of container `name`'s eth0 (its peer's index, named in the lab).
+fn host_port(b: &B, name: &str) -> String {
+    let inside: serde_json::Value =
+        serde_json::from_str(&b.ok(&format!("exec {name} ip -j link show eth0"))).unwrap();
+    let index = inside[0]["link_index"].as_u64().unwrap();
+    let links: serde_json::Value = serde_json::from_str(&b.sh("ip -j link")).unwrap();
+    links
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["ifindex"].as_u64() == Some(index))
+        .and_then(|l| l["ifname"].as_str())
+        .unwrap()
+        .to_string()
+}
+
+/// A link-local source no container has.
+fn rogue_ll() -> Ipv6Addr {
+    "fe80::bad".parse().unwrap()
+}
+
+/// A container on an IPv4-only network sends a router advertisement: its
+/// neighbour never receives it, and neither the host nor the neighbour
+/// gets a route or an address; the bridge has no IPv6 address at all.
+#[test]
+fn a_containers_router_advertisement_changes_nothing() {
+    let b = B::new("def-ra");
+    b.ok("network create --subnet 192.0.2.0/24 -o com.docker.network.bridge.name=brra v4net");
+    b.sleeper("a1", "--network v4net");
+    b.sleeper("a2", "--network v4net");
+    let a2 = ep(&b, "a2", "v4net", "IPAddress");
+    assert!(pings(&b, "a1", &a2), "a1 reaches a2");
+    let bridge_v6 = b.sh("ip -j -6 addr show dev brra");
+    assert!(
+        !bridge_v6.contains("addr_info\":[{"),
+        "no IPv6 address (not even link-local) on an IPv4-only bridge: {bridge_v6}"
+    );
+    let (host, neigh) = (v6_state(&b, None), v6_state(&b, Some("a2")));
+    let a1_mac = mac(&ep(&b, "a1", "v4net", "MacAddress"));
+    let ra = router_advert(a1_mac, rogue_ll(), "2001:db8:99::".parse().unwrap());
+    let seen = ras_seen_by(&b, "a2", "eth0", 2, || {
+        send_from(&b, "a1", "eth0", &[ra.clone(), ra.clone()]);
+    });
+    assert_eq!(
+        seen, 0,
+        "the bridge drops a container's router advertisement"
+    );
+    assert_eq!(
+        v6_state(&b, None),
+        host,
+        "the host's IPv6 routes and addresses"
+    );
+    assert_eq!(v6_state(&b, Some("a2")), neigh, "the neighbour's");
+    assert!(!b.sh("ip -6 route").contains("fe80::bad"));
+    assert!(pings(&b, "a1", &a2), "a1's own traffic still passes");
+}
+
+/// A router advertisement reaching the bridge from a port that is not a
+/// container's (a rogue device plugged into it): the neighbour receives it,
+/// and still neither it nor the host configure anything from it
+/// (`accept_ra=0`, `autoconf=0` on the bridge and in containers).
+#[test]
+fn router_advertisements_are_ignored_by_host_and_containers() {
+    let b = B::new("def-ra-sysctl");
+    b.ok("network create --subnet 192.0.2.0/24 -o com.docker.network.bridge.name=brrs v4net");
+    b.sleeper("a2", "--network v4net");
+    b.lab.add_netns("rogue").unwrap();
+    b.sh("ip link add roguep type veth peer name eth0 netns rogue && ip link set roguep master brrs up && ip -n rogue link set eth0 up");
+    let (host, neigh) = (v6_state(&b, None), v6_state(&b, Some("a2")));
+    let ra = router_advert(
+        [0x02, 0, 0, 0, 0x0b, 0xad],
+        rogue_ll(),
+        "2001:db8:98::".parse().unwrap(),
+    );
+    let seen = ras_seen_by(&b, "a2", "eth0", 2, || {
+        send_in_ns(&b, "rogue", "eth0", &[ra.clone(), ra.clone()]);
+    });
+    assert!(seen > 0, "the advertisement reached the neighbour");
+    assert_eq!(v6_state(&b, None), host, "the host ignored it");
+    assert_eq!(v6_state(&b, Some("a2")), neigh, "the neighbour ignored it");
+}
+
+/// a1 (CAP_NET_RAW, as by default) claims a2's address and the gateway's
+/// in ARP, sends a frame with a2's MAC, and UDP from a2's address: the
+/// host's and a2's neighbour entries, the bridge's forwarding entry for
+/// a2's MAC and what the host receives are as if nothing was sent; a1's
+/// own datagram arrives.
+#[test]
+fn a_container_cannot_send_as_another() {
+    let b = B::new("def-spoof4");
+    b.ok("network create --subnet 192.0.2.0/24 -o com.docker.network.bridge.name=brsp v4net");
+    b.sleeper("a1", "--network v4net");
+    b.sleeper("a2", "--network v4net");
+    let (a1, a2) = (
+        ep(&b, "a1", "v4net", "IPAddress"),
+        ep(&b, "a2", "v4net", "IPAddress"),
+    );
+    let gw = ep(&b, "a2", "v4net", "Gateway");
+    let (a1_mac, a2_mac) = (
+        ep(&b, "a1", "v4net", "MacAddress"),
+        ep(&b, "a2", "v4net", "MacAddress"),
+    );
+    let br_mac = b.sh("cat /sys/class/net/brsp/address").trim().to_string();
+    // Neighbour entries to poison: the host's for a2, a2's for the gateway.
+    b.sh(&format!("busybox ping -c1 -W1 {a2}"));
+    assert!(pings(&b, "a2", &gw));
+    assert_eq!(neighbour(&b, None, &a2), a2_mac);
+    assert_eq!(neighbour(&b, Some("a2"), &gw), br_mac);
+    let ip = |s: &str| s.parse::<Ipv4Addr>().unwrap();
+    let (m1, m2, mb) = (mac(&a1_mac), mac(&a2_mac), mac(&br_mac));
+    let got = udp_received(&b, &gw, 9999, 2, || {
+        send_from(
+            &b,
+            "a1",
+            "eth0",
+            &[
+                udp4((mb, m1), ip(&a2), ip(&gw), 9999, b"spoofed"),
+                udp4((mb, m1), ip(&a1), ip(&gw), 9999, b"genuine"),
+            ],
+        );
+    });
+    assert_eq!(
+        got,
+        vec!["genuine".to_string()],
+        "only a1's own datagram arrives"
+    );
+    send_from(
+        &b,
+        "a1",
+        "eth0",
+        &[
+            // a2's MAC: the bridge must not learn it on a1's port.
+            arp_reply(m2, ip(&a2)),
+            arp_reply(m1, ip(&a2)),
+            arp_reply(m1, ip(&gw)),
+        ],
+    );
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(neighbour(&b, None, &a2), a2_mac, "the host's entry for a2");
+    assert_eq!(
+        neighbour(&b, Some("a2"), &gw),
+        br_mac,
+        "a2's entry for its gateway"
+    );
+    let fdb: serde_json::Value = serde_json::from_str(&b.sh("bridge -j fdb show br brsp")).unwrap();
+    let ports: Vec<&str> = fdb
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["mac"] == a2_mac.as_str())
+        .filter_map(|e| e["ifname"].as_str())
+        .collect();
+    assert_eq!(
+        ports,
+        [host_port(&b, "a2")],
+        "a2's MAC stays on a2's port: {fdb}"
+    );
+    assert!(pings(&b, "a2", &gw), "a2 still reaches the host");
+    assert!(pings(&b, "a1", &a2), "and a1 reaches a2");
+}
+
+/// On an IPv6 network: a1's neighbour advertisement for a2's address does
+/// not move the host's entry for a2, and a router advertisement from a1's
+/// own link-local address (which passes the address check) reaches no one;
+/// a1 and a2 still talk over IPv6.
+#[test]
+fn ipv6_neighbour_and_router_advertisements_are_checked() {
+    let b = B::new("def-spoof6");
+    b.ok("network create --ipv6 --subnet 192.0.2.0/24 --subnet 2001:db8:5::/64 v6net");
+    b.sleeper("a1", "--network v6net");
+    b.sleeper("a2", "--network v6net");
+    let a2 = ep(&b, "a2", "v6net", "GlobalIPv6Address");
+    let a1: Ipv6Addr = ep(&b, "a1", "v6net", "GlobalIPv6Address").parse().unwrap();
+    let (m1, a2_mac) = (
+        mac(&ep(&b, "a1", "v6net", "MacAddress")),
+        ep(&b, "a2", "v6net", "MacAddress"),
+    );
+    assert!(pings(&b, "a1", &a2), "a1 reaches a2 over IPv6");
+    b.sh(&format!("busybox ping -c1 -W1 {a2}"));
+    assert_eq!(neighbour(&b, None, &a2), a2_mac);
+    let a1_ll = berth_core::firewall::link_local(m1);
+    assert!(
+        b.ok("exec a1 ip -6 addr show dev eth0")
+            .contains(&a1_ll.to_string()),
+        "a1's link-local is derived from its MAC"
+    );
+    let na = neighbour_advert(m1, a1, a2.parse().unwrap());
+    let ra = router_advert(m1, a1_ll, "2001:db8:97::".parse().unwrap());
+    let seen = ras_seen_by(&b, "a2", "eth0", 2, || {
+        send_from(&b, "a1", "eth0", &[na.clone(), ra.clone(), ra.clone()]);
+    });
+    assert_eq!(seen, 0, "a1's router advertisement reaches no one");
+    assert_eq!(neighbour(&b, None, &a2), a2_mac, "the host's entry for a2");
+    assert!(!b.ok("exec a2 ip -6 route").contains("default via fe80"));
+    assert!(pings(&b, "a2", &a1.to_string()), "a2 reaches a1 over IPv6");
+}
+
+/// Two LANs on two of the host's own interfaces and a VM-like namespace
+/// behind another tool's bridge; forwarding is off.
+fn two_lans(b: &B) {
+    for (ns, host_if, net) in [("lan1", "lana", 0), ("lan2", "lanb", 64)] {
+        b.lab.add_netns(ns).unwrap();
+        b.sh(&format!(
+            "set -e
+ip link add {host_if} type veth peer name eth0 netns {ns}
+ip addr add 192.0.2.{}/26 dev {host_if}
+ip link set {host_if} up
+ip -n {ns} addr add 192.0.2.{}/26 dev eth0
+ip -n {ns} link set eth0 up
+ip -n {ns} route add default via 192.0.2.{}",
+            net + 1,
+            net + 2,
+            net + 1
+        ));
+    }
+    // The world answers the LANs (if the host forwarded to it).
+    b.lab
+        .in_ns_ok("outside", "ip route add 192.0.2.0/24 via 198.51.100.2");
+    b.lab.add_netns("vm").unwrap();
+    b.sh("set -e
+ip link add virbr9 type bridge
+ip addr add 192.0.2.129/26 dev virbr9
+ip link set virbr9 up
+ip link add vnet0 type veth peer name eth0 netns vm
+ip link set vnet0 master virbr9 up
+ip -n vm addr add 192.0.2.130/26 dev eth0
+ip -n vm link set eth0 up
+ip -n vm route add default via 192.0.2.129
+sysctl -qw net.ipv4.ip_forward=0");
+}
+
+fn lan_reaches(b: &B, from: &str, to: &str) -> bool {
+    b.lab
+        .in_ns(from, &format!("busybox ping -c1 -W1 {to}"))
+        .status
+        .success()
+}
+
+/// berth turns forwarding on for its network; the host still does not
+/// route between its own interfaces (LAN to LAN, LAN to uplink), while
+/// containers reach the LANs and another tool's bridge is left alone.
+/// `doctor` says so; `system keep-forwarding` makes the host a router.
+#[test]
+fn the_host_does_not_become_a_router() {
+    let b = B::new("def-router");
+    two_lans(&b);
+    assert!(!lan_reaches(&b, "lan1", "192.0.2.66"), "no forwarding yet");
+    b.ok("network create n");
+    b.sleeper("c", "--network n");
+    assert_eq!(b.sh("sysctl -n net.ipv4.ip_forward").trim(), "1");
+    assert!(pings(&b, "c", "192.0.2.2"), "containers reach the LAN");
+    assert!(
+        lan_reaches(&b, "lan1", "192.0.2.130"),
+        "another tool's bridge is left alone"
+    );
+    assert!(
+        !lan_reaches(&b, "lan1", "192.0.2.66"),
+        "LAN to LAN is not routed"
+    );
+    assert!(
+        !lan_reaches(&b, "lan1", netutil::OUTSIDE),
+        "nor LAN to uplink"
+    );
+    let doctor = common::stdout(&b.berth("doctor"));
+    assert!(
+        doctor.contains("routing-guard")
+            && doctor.contains("berth turned net.ipv4.ip_forward on (it was 0)"),
+        "{doctor}"
+    );
+    let kept = b.ok("system keep-forwarding");
+    assert!(kept.contains("net.ipv4.ip_forward"), "{kept}");
+    assert!(
+        lan_reaches(&b, "lan1", "192.0.2.66"),
+        "the host routes by choice now"
+    );
+    let doctor = common::stdout(&b.berth("doctor"));
+    assert!(doctor.contains("was on before berth"), "{doctor}");
+    b.ok("rm -f c");
+    b.ok("network rm n");
+    b.ok("system reset --force");
+    assert_eq!(b.sh("sysctl -n net.ipv4.ip_forward").trim(), "1", "kept");
+}
+
+/// Forwarding already on before berth: the host routes by its
+/// administrator's choice and berth drops none of it; `system reset`
+/// puts back what berth turned on, and only that.
+#[test]
+fn a_router_by_choice_is_left_alone() {
+    {
+        let b = B::new("def-router-choice");
+        two_lans(&b);
+        b.sh("sysctl -qw net.ipv4.ip_forward=1");
+        assert!(lan_reaches(&b, "lan1", "192.0.2.66"));
+        b.ok("network create n");
+        assert!(lan_reaches(&b, "lan1", "192.0.2.66"), "still routed");
+        assert!(!b
+            .sh("nft list set inet berth routing_guard")
+            .contains("ipv4"));
+        b.ok("network rm n");
+        b.ok("system reset --force");
+        assert_eq!(b.sh("sysctl -n net.ipv4.ip_forward").trim(), "1");
+    }
+    let b = B::new("def-router-reset");
+    two_lans(&b);
+    b.ok("network create n");
+    assert!(b
+        .sh("nft list set inet berth routing_guard")
+        .contains("ipv4"));
+    b.ok("network rm n");
+    b.ok("system reset --force");
+    assert_eq!(
+        b.sh("sysctl -n net.ipv4.ip_forward").trim(),
+        "0",
+        "restored"
+    );
+}
