@@ -363,3 +363,42 @@ fn a_router_by_choice_is_left_alone() {
         "restored"
     );
 }
+
+/// A veth outside the checked port group (made by a berth before the
+/// check, or moved out of it) sends unchecked; `system reconcile` (which an
+/// upgrade runs) puts it back.
+#[test]
+fn reconcile_puts_a_veth_back_in_the_checked_group() {
+    let b = B::new("def-group");
+    b.ok("network create --subnet 192.0.2.0/24 v4net");
+    b.sleeper("a1", "--network v4net");
+    b.sleeper("a2", "--network v4net");
+    let (a2, gw) = (
+        ep(&b, "a2", "v4net", "IPAddress"),
+        ep(&b, "a2", "v4net", "Gateway"),
+    );
+    assert!(pings(&b, "a2", &gw));
+    let gw_mac = mac(&neighbour(&b, Some("a2"), &gw));
+    let m1 = mac(&ep(&b, "a1", "v4net", "MacAddress"));
+    let port = host_port(&b, "a1");
+    let group = |b: &B| -> String {
+        let l: serde_json::Value =
+            serde_json::from_str(&b.sh(&format!("ip -j -d link show {port}"))).unwrap();
+        l[0]["group"].as_str().unwrap_or_default().to_string()
+    };
+    let ip = |s: &str| s.parse::<Ipv4Addr>().unwrap();
+    let spoofed = udp4((gw_mac, m1), ip(&a2), ip(&gw), 9998, b"spoofed");
+    let arrives = |b: &B| {
+        let got = udp_received(b, &gw, 9998, 2, || {
+            send_from(b, "a1", "eth0", std::slice::from_ref(&spoofed));
+        });
+        !got.is_empty()
+    };
+    assert_eq!(group(&b), "1650815604");
+    b.sh(&format!("ip link set {port} group default"));
+    assert!(arrives(&b), "outside the group nothing is checked");
+    b.ok("system reconcile");
+    assert_eq!(group(&b), "1650815604");
+    assert!(!arrives(&b), "checked again");
+    assert!(pings(&b, "a1", &a2), "a1's own traffic passes");
+}

@@ -92,11 +92,16 @@ impl Engine {
         let _lock = self.lock()?;
         let mut forgot = Vec::new();
         for (key, _) in self.forwarding_changes()? {
-            if let Some(guard) = RoutingGuard::for_sysctl(&key) {
-                self.applier()?.nft().apply(&guard.remove().text())?;
-            }
+            // The record first: once it is gone, every later render of the
+            // tables (reconcile) leaves the guard out, even if removing the
+            // element now fails (tables flushed meanwhile).
             let rec = record_key(&key);
             self.store.write(|tx| tx.delete_host_change(&rec))?;
+            if let Some(guard) = RoutingGuard::for_sysctl(&key) {
+                if let Err(e) = self.applier()?.nft().apply(&guard.remove().text()) {
+                    eprintln!("berth: warning: disarming the routing guard for {key}: {e} (berth system reconcile finishes it)");
+                }
+            }
             forgot.push(key);
         }
         Ok(forgot)

@@ -146,21 +146,19 @@ impl Engine {
         for n in nets.iter().filter(|n| n.bridge.is_some()) {
             let bridge = n.bridge.clone().unwrap_or_default();
             let plan = bridge_plan(n);
-            let steps: Vec<Step> = if links.contains(&bridge) {
+            let mut steps: Vec<Step> = if links.contains(&bridge) {
                 plan.steps
                     .into_iter()
                     .filter(|s| matches!(s, Step::Sysctl { .. }))
                     .collect()
             } else {
                 report.bridges.push(bridge.clone());
-                let mut steps: Vec<Step> = plan
-                    .steps
+                plan.steps
                     .into_iter()
                     .filter(|s| !matches!(s, Step::Nft { .. }))
-                    .collect();
-                steps.extend(self.released_ports(n, &bridge, &links)?);
-                steps
+                    .collect()
             };
+            steps.extend(self.released_ports(n, &bridge, &links)?);
             for e in self.applier()?.apply_best_effort(&Plan { steps }) {
                 eprintln!("berth: warning: network {}: {e}", n.name);
             }
@@ -201,8 +199,9 @@ impl Engine {
         self.applier()?.nft().apply(&text)
     }
 
-    /// Steps re-attaching the veths of `net`'s running containers to its
-    /// recreated bridge (deleting a bridge releases its ports).
+    /// Steps (re-)attaching the veths of `net`'s running containers to its
+    /// bridge: deleting a bridge releases its ports, and a veth made by a
+    /// berth before the anti-spoofing check joins its port group here.
     fn released_ports(
         &mut self,
         net: &Network,

@@ -266,7 +266,8 @@ impl Applier {
         nl.run(container_if_requests(index, peer, addrs, gateways))
     }
 
-    /// Enslaves existing link `host` to `bridge`, up, hairpin on.
+    /// Enslaves existing link `host` to `bridge` (a no-op when it is
+    /// already its port), in berth's port group, up, hairpin on.
     fn attach_port(&mut self, host: &str, bridge: &str) -> Result<()> {
         use netlink_packet_route::link::{LinkAttribute, LinkMessage};
         use netlink_packet_route::RouteNetlinkMessage;
@@ -277,6 +278,8 @@ impl Applier {
         let mut m = LinkMessage::default();
         m.attributes.push(LinkAttribute::IfName(host.to_string()));
         m.attributes.push(LinkAttribute::Controller(master));
+        m.attributes
+            .push(LinkAttribute::Group(crate::firewall::PORT_GROUP));
         let set_master = crate::kernel::Request {
             msg: RouteNetlinkMessage::SetLink(m),
             flags: 0,

@@ -88,9 +88,10 @@ pub enum Step {
         /// The pin file.
         path: PathBuf,
     },
-    /// Make existing veth `host` a port of `bridge` again, up, hairpin on
-    /// (after a deleted bridge was recreated: its ports were released).
-    /// Undo: none.
+    /// Make existing veth `host` a port of `bridge` again, in berth's port
+    /// group, up, hairpin on (after a deleted bridge was recreated: its
+    /// ports were released; or a veth older than the port group). Undo:
+    /// none.
     AttachPort {
         /// Host end of the veth.
         host: String,
