@@ -4,12 +4,12 @@
 use std::ffi::OsStr;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output};
+use std::process::{Command, Output};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::exec::{check_output, output_with_timeout};
-use crate::ns::{self, NsFds, NsId};
+use crate::ns::{self, Holder, NsFds, NsId};
 use crate::{teardown, LabError};
 
 /// How long [`Lab::sh`] and friends let a script run before killing it.
@@ -18,12 +18,13 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// A throwaway network namespace plus private mount namespace standing in for
 /// "the host". See the crate documentation for the world it contains.
 ///
-/// Dropping the lab kills every process living in its namespaces, then the
-/// holder process, and removes its temporary `BERTH_ROOT`.
+/// Every command of the lab runs in the lab's own PID namespace. Dropping
+/// the lab ends its init, so the kernel kills every process of that
+/// namespace (and nothing else); then its temporary `BERTH_ROOT` is removed.
 #[derive(Debug)]
 pub struct Lab {
     name: String,
-    holder: Child,
+    holder: Holder,
     ns: Arc<NsFds>,
     root: PathBuf,
     world: bool,
@@ -80,11 +81,10 @@ impl Lab {
                 return Err(e);
             }
         };
-        let ns = match NsFds::open_isolated(holder.id()) {
+        let ns = match NsFds::open_isolated(holder.pid as u32) {
             Ok(ns) => Arc::new(ns),
             Err(e) => {
-                let _ = holder.kill();
-                let _ = holder.wait();
+                let _ = holder.end();
                 let _ = std::fs::remove_dir(&root);
                 return Err(e);
             }
@@ -119,9 +119,12 @@ impl Lab {
         &self.root
     }
 
-    /// PID of the holder process, for `nsenter --target PID --net --mount`.
+    /// PID of the holder process (as the caller sees it), for `nsenter
+    /// --target PID --net --mount` from outside the lab. Processes started
+    /// that way are not in the lab's PID namespace: the lab does not end
+    /// them; prefer [`Lab::command`].
     pub fn holder_pid(&self) -> u32 {
-        self.holder.id()
+        self.holder.pid as u32
     }
 
     /// Identity of the lab's network namespace.
@@ -134,14 +137,22 @@ impl Lab {
         self.ns.mnt_id
     }
 
+    /// Identity of the lab's PID namespace.
+    pub fn pid_id(&self) -> NsId {
+        self.ns.pid_id
+    }
+
     /// Whether this lab was built by [`Lab::new`] (has `outside`).
     pub fn has_world(&self) -> bool {
         self.world
     }
 
-    /// A command that runs `program` inside the lab (its network and mount
-    /// namespaces), with `BERTH_ROOT` and `BERTH_LAB` set. The calling
+    /// A command that runs `program` inside the lab (its network, mount and
+    /// PID namespaces), with `BERTH_ROOT` and `BERTH_LAB` set. The calling
     /// process's namespaces are untouched: only the forked child moves.
+    /// The PID of the returned `Child` is a forwarder in the caller's PID
+    /// namespace: signals sent to it reach the program, it exits as the
+    /// program does, and killing it kills the program.
     pub fn command(&self, program: impl AsRef<OsStr>) -> Command {
         let mut cmd = Command::new(program);
         cmd.env("BERTH_ROOT", &self.root)
@@ -152,8 +163,8 @@ impl Lab {
         unsafe {
             cmd.pre_exec(ns::default_signals);
             cmd.pre_exec(move || {
-                let (net, mnt) = ns.raw();
-                ns::enter_lab(net, mnt)
+                let (net, mnt, pid) = ns.raw();
+                ns::enter_lab(net, mnt, pid)
             });
         }
         cmd
@@ -217,21 +228,46 @@ impl Lab {
         check_output(what, self.in_ns(ns, script))
     }
 
-    /// PIDs of the live processes in the lab's namespaces (its own, and those
-    /// bind-mounted in it such as `outside`) and their descendants, except
-    /// the holder, sorted. Empty when nothing runs in the lab.
+    /// PIDs (as the caller sees them) of the live processes of the lab: in
+    /// its PID namespace, and the forwarders of its commands, with their
+    /// descendants; not the holder or the lab's init. Sorted; empty when
+    /// nothing runs in the lab.
     pub fn processes(&self) -> Vec<u32> {
-        let ids = teardown::lab_namespaces(self.holder.id(), self.ns.net_id, self.ns.mnt_id);
-        let mut pids = teardown::find_victims(&ids, Some(self.holder.id()));
+        let mut pids = teardown::find_victims(self.ns.pid_id.ino, &self.spare());
         pids.sort_unstable();
         pids
     }
 
-    /// Kills every process in the lab's namespaces now (they are also killed
-    /// on drop); returns how many were signalled.
+    /// Kills every process of the lab now (all of them die on drop too),
+    /// except its holder and init; returns how many were signalled.
     pub fn kill_all(&self) -> usize {
-        let ids = teardown::lab_namespaces(self.holder.id(), self.ns.net_id, self.ns.mnt_id);
-        teardown::kill_processes_in(&ids, Some(self.holder.id()))
+        teardown::kill_processes_in(self.ns.pid_id.ino, &self.spare())
+    }
+
+    /// The lab's own processes: holder and init.
+    fn spare(&self) -> [u32; 2] {
+        [self.holder.pid as u32, self.holder.init]
+    }
+
+    /// A command like [`Lab::command`] that also gets `other`'s network
+    /// namespace as descriptor 9 (`/proc/self/fd/9` in the program), to
+    /// reach a namespace of another lab, whose PIDs this lab cannot see.
+    pub(crate) fn command_with_netns_of(&self, other: &Lab, program: &str) -> Command {
+        let mut cmd = self.command(program);
+        let theirs = Arc::clone(&other.ns);
+        // SAFETY: `dup2` is async-signal-safe; `theirs` keeps the
+        // descriptor open for as long as the command exists.
+        unsafe {
+            cmd.pre_exec(move || {
+                let (net, _, _) = theirs.raw();
+                // dup2 onto itself keeps close-on-exec: clear it anyway.
+                if libc::dup2(net, 9) == -1 || libc::fcntl(9, libc::F_SETFD, 0) == -1 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        cmd
     }
 }
 
@@ -250,10 +286,7 @@ fn ok_or_panic(whr: &str, script: &str, out: Output) -> String {
 
 impl Drop for Lab {
     fn drop(&mut self) {
-        let ids = teardown::lab_namespaces(self.holder.id(), self.ns.net_id, self.ns.mnt_id);
-        teardown::kill_processes_in(&ids, None);
-        let _ = self.holder.kill();
-        if let Err(e) = self.holder.wait() {
+        if let Err(e) = self.holder.end() {
             eprintln!("berth-lab: lab {}: waiting for the holder: {e}", self.name);
         }
         if let Err(e) = std::fs::remove_dir_all(&self.root) {

@@ -28,21 +28,26 @@
 //!
 //! ## Isolation
 //!
-//! * A holder process (`cat` on a pipe only the lab writes to) is forked into
-//!   new network and mount namespaces; in it `/` is made private, `/run` is
-//!   a fresh tmpfs (so `ip netns add` and berth's runtime files stay in the
-//!   lab) and `/sys` a fresh sysfs. Its namespace files are opened and
-//!   checked against those of PID 1 and of the caller before anything is
-//!   configured ([`LabError::NotIsolated`] otherwise).
+//! * A holder process is forked into new network, mount and PID
+//!   namespaces; in them `/` is made private, `/run` is a fresh tmpfs (so
+//!   `ip netns add` and berth's runtime files stay in the lab), `/sys` a
+//!   fresh sysfs, and the lab's init (PID 1 of its PID namespace) mounts the
+//!   lab's own `/proc`. Their namespace files are opened and checked against
+//!   those of PID 1 and of the caller before anything is configured
+//!   ([`LabError::NotIsolated`] otherwise).
 //! * Commands ([`Lab::command`]) `setns` into those namespaces between fork
-//!   and exec; `BERTH_ROOT` (a temp dir) and `BERTH_LAB` are set for them.
-//! * Drop kills, by PID, every process whose network or mount namespace is
-//!   the lab's or one bind-mounted in it (`outside`, hosts, berth's
-//!   namespaces), and their descendants; then the holder; then removes the
-//!   temp dir. Nothing was ever created in the host's namespaces or `/run`.
-//!   If the calling process dies instead, the holder sees end of file and
-//!   exits, releasing the namespaces (unless processes are still in them).
-//!
+//!   and exec, and fork once more so that the program is a process of the
+//!   lab's PID namespace; `BERTH_ROOT` (a temp dir) and `BERTH_LAB` are set.
+//! * Drop closes the lifeline of the lab's init: the init exits, and the
+//!   kernel kills every process of the lab's PID namespace — daemons,
+//!   containers in nested PID namespaces — and nothing else. The lab never
+//!   goes looking for "its" processes through namespaces: its mount
+//!   namespace shows the host's `ip netns` pins, which are not the lab's.
+//!   Then the temp dir is removed. If the calling process dies instead, the
+//!   lifeline closes all the same.
+//! * Inside a lab, PIDs are the lab's (its `/proc` is its own): a PID that
+//!   berth prints in a lab means nothing to the caller's `/proc`.
+
 //! ## API at a glance
 //!
 //! * [`Lab::new`] / [`Lab::bare`]: build a lab; dropping it tears it down.
@@ -56,6 +61,8 @@
 //! * [`Lab::snapshot`] / [`Lab::snapshot_ns`] and [`Snapshot::assert_same`]:
 //!   "nothing changed" assertions; [`host_state`]: read-only host leak check.
 //! * [`Lab::processes`], [`Lab::kill_all`]: what runs in the lab.
+//! * [`golden`], [`tool_available`]: test guards that never pass silently
+//!   (no self-blessing golden files, no skips in CI).
 //! * [`run_in_bare_lab`]: run a whole program in a throwaway lab (`berth tour`);
 //!   [`assert_not_host_netns`] and [`inside_lab`] for that program.
 //!
@@ -72,16 +79,19 @@
 #![warn(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
+mod checks;
 mod error;
 mod exec;
 mod lab;
 mod link;
 mod ns;
+mod pidns;
 mod snapshot;
 mod teardown;
 mod tour;
 mod world;
 
+pub use checks::{golden, have_program, in_ci, tool_available, BLESS_ENV};
 pub use error::LabError;
 pub use exec::{check_output, describe, output_with_timeout};
 pub use lab::{Lab, DEFAULT_TIMEOUT};

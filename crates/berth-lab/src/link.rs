@@ -3,12 +3,13 @@
 //! host a lab with its own network and mount namespaces and `BERTH_ROOT`,
 //! joined by an underlay bridge in one more lab).
 
+use crate::exec::{check_output, output_with_timeout};
 use crate::lab::check_name;
-use crate::{Lab, LabError};
+use crate::{Lab, LabError, DEFAULT_TIMEOUT};
 
 impl Lab {
     /// Creates a veth pair: `here` in this lab and `there` in `other`'s
-    /// network namespace (addressed through its holder process), both up
+    /// network namespace, both up
     /// and without addresses. With `bridge`, `there` becomes a port of that
     /// bridge of `other` (which must exist). Names: up to 15 characters of
     /// `[A-Za-z0-9_-]`.
@@ -29,13 +30,17 @@ impl Lab {
     ) -> Result<(), LabError> {
         check_name(here, 15)?;
         check_name(there, 15)?;
-        let pid = other.holder_pid();
+        // The other lab's PIDs are not visible from this lab's PID
+        // namespace: its network namespace is passed as descriptor 9.
         let script = format!(
             "set -e
-ip link add {here} type veth peer name {there} netns {pid}
+ip link add {here} type veth peer name {there} netns /proc/self/fd/9
 ip link set {here} up"
         );
-        self.run_ok("link two labs", &script)?;
+        let mut cmd = self.command_with_netns_of(other, "sh");
+        cmd.arg("-c").arg(&script);
+        let what = format!("link two labs (lab {}): {script}", self.name());
+        check_output(what, output_with_timeout(cmd, DEFAULT_TIMEOUT))?;
         let mut far = format!("set -e\nip link set {there} up\n");
         if let Some(b) = bridge {
             check_name(b, 15)?;

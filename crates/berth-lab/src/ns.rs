@@ -1,6 +1,7 @@
 //! Low-level namespace plumbing: namespace identities, the holder process
-//! that creates (and keeps alive) a lab's network and mount namespaces, and
-//! the `pre_exec` hook that moves a freshly forked child into them.
+//! that creates (and keeps alive) a lab's network, mount and PID namespaces
+//! (see `pidns.rs`), and the `pre_exec` hook that moves a freshly forked
+//! child into them.
 //!
 //! The calling process never changes namespace: only forked children do,
 //! between `fork` and `exec`, with raw system calls (no allocation, no locks),
@@ -8,13 +9,12 @@
 
 use std::ffi::CStr;
 use std::fs::File;
-use std::io;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::io::{self, Read};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::MetadataExt;
-use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 
+use crate::pidns::{self, check};
 use crate::LabError;
 
 /// Identity of a namespace: device and inode of its nsfs file.
@@ -50,44 +50,55 @@ impl NsId {
 }
 
 /// Inode numbers the kernel reserves for the initial namespaces
-/// (`PROC_NET_INIT_INO`, `PROC_MNT_INIT_INO`); dynamic ones are higher.
+/// (`PROC_NET_INIT_INO`, `PROC_MNT_INIT_INO`, `PROC_PID_INIT_INO`);
+/// dynamic ones are higher.
 const INIT_NET_INO: u64 = 0xEFFF_FFF9;
 const INIT_MNT_INO: u64 = 0xEFFF_FFF8;
+const INIT_PID_INO: u64 = 0xEFFF_FFFC;
 
-/// Inodes of the host's `kind` ("net" or "mnt") namespace, labelled: those of
-/// PID 1 and of kthreadd (PID 2) when readable (PID 1's may not be, when it
-/// holds capabilities the caller lacks), and the kernel's fixed inode
-/// number for the initial namespace.
+/// The name (`/proc/PID/comm`) of a lab's init.
+pub(crate) const INIT_COMM: &str = "berth-lab-init";
+
+/// Inodes of the host's `kind` ("net", "mnt" or "pid") namespace, labelled:
+/// those of PID 1 and of kthreadd (PID 2) when readable (PID 1's may not
+/// be, when it holds capabilities the caller lacks) — unless PID 1 is a
+/// lab's init, whose namespaces are the lab's — and the kernel's fixed
+/// inode number for the initial namespace.
 pub(crate) fn host_inodes(kind: &str) -> Vec<(String, u64)> {
     let mut refs = Vec::new();
-    for pid in [1, 2] {
+    let in_lab = std::fs::read_to_string("/proc/1/comm").is_ok_and(|c| c.trim() == INIT_COMM);
+    for pid in [1, 2].into_iter().filter(|_| !in_lab) {
         if let Ok(id) = NsId::of_path(Path::new(&format!("/proc/{pid}/ns/{kind}"))) {
             refs.push((format!("/proc/{pid}"), id.ino));
         }
     }
-    let init = if kind == "net" {
-        INIT_NET_INO
-    } else {
-        INIT_MNT_INO
+    let init = match kind {
+        "net" => INIT_NET_INO,
+        "pid" => INIT_PID_INO,
+        _ => INIT_MNT_INO,
     };
     refs.push((format!("the initial {kind} namespace"), init));
     refs
 }
 
-/// Open handles on a lab's network and mount namespaces.
+/// Open handles on a lab's network, mount and PID namespaces.
 #[derive(Debug)]
 pub(crate) struct NsFds {
     net: OwnedFd,
     mnt: OwnedFd,
+    pid: OwnedFd,
     /// Identity of the network namespace.
     pub net_id: NsId,
     /// Identity of the mount namespace.
     pub mnt_id: NsId,
+    /// Identity of the PID namespace.
+    pub pid_id: NsId,
 }
 
 impl NsFds {
-    /// Opens `/proc/PID/ns/{net,mnt}` of `pid` and checks that they are
-    /// neither the namespaces of PID 1 nor those of the calling process.
+    /// Opens `/proc/PID/ns/{net,mnt,pid_for_children}` of the holder `pid`
+    /// and checks that they are neither the namespaces of PID 1 nor those of
+    /// the calling process.
     pub(crate) fn open_isolated(pid: u32) -> Result<NsFds, LabError> {
         let open = |kind: &str| -> Result<(File, NsId), LabError> {
             let path = format!("/proc/{pid}/ns/{kind}");
@@ -97,7 +108,8 @@ impl NsFds {
         };
         let (net, net_id) = open("net")?;
         let (mnt, mnt_id) = open("mnt")?;
-        for (kind, id) in [("net", net_id), ("mnt", mnt_id)] {
+        let (pid_ns, pid_id) = open("pid_for_children")?;
+        for (kind, id) in [("net", net_id), ("mnt", mnt_id), ("pid", pid_id)] {
             let mine = NsId::of_path(Path::new(&format!("/proc/self/ns/{kind}")))?;
             let mut refs = host_inodes(kind);
             refs.push(("the calling process".into(), mine.ino));
@@ -111,23 +123,20 @@ impl NsFds {
         Ok(NsFds {
             net: net.into(),
             mnt: mnt.into(),
+            pid: pid_ns.into(),
             net_id,
             mnt_id,
+            pid_id,
         })
     }
 
-    /// Raw descriptors `(net, mnt)` for the `pre_exec` hook.
-    pub(crate) fn raw(&self) -> (RawFd, RawFd) {
-        (self.net.as_raw_fd(), self.mnt.as_raw_fd())
-    }
-}
-
-/// Turns a libc return value into an `io::Result` (no allocation).
-fn check(ret: libc::c_int) -> io::Result<()> {
-    if ret == -1 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(())
+    /// Raw descriptors `(net, mnt, pid)` for the `pre_exec` hook.
+    pub(crate) fn raw(&self) -> (RawFd, RawFd, RawFd) {
+        (
+            self.net.as_raw_fd(),
+            self.mnt.as_raw_fd(),
+            self.pid.as_raw_fd(),
+        )
     }
 }
 
@@ -152,12 +161,11 @@ fn mount(
     })
 }
 
-/// Runs in the holder between fork and exec: new network and mount
-/// namespaces, everything made private, a fresh tmpfs on `/run` and a
-/// fresh sysfs on `/sys` (so `/sys/class/net` shows the lab's links).
-fn enter_fresh_namespaces() -> io::Result<()> {
-    // SAFETY: plain system call.
-    check(unsafe { libc::unshare(libc::CLONE_NEWNET | libc::CLONE_NEWNS) })?;
+/// Runs in the holder once it has its new namespaces: everything made
+/// private, a fresh tmpfs on `/run` and a fresh sysfs on `/sys` (so
+/// `/sys/class/net` shows the lab's links). The lab's init then mounts the
+/// lab's `/proc`.
+fn lab_mounts() -> io::Result<()> {
     mount(None, c"/", None, libc::MS_REC | libc::MS_PRIVATE, None)?;
     let nosuid_nodev = libc::MS_NOSUID | libc::MS_NODEV;
     mount(
@@ -201,27 +209,106 @@ fn remount_sysfs() {
     }
 }
 
-/// Starts the holder: `cat` reading a pipe whose write end only the lab
-/// keeps, living in fresh namespaces. It exits by itself when the lab (or the
-/// whole calling process) goes away and the pipe closes.
-pub(crate) fn spawn_holder() -> Result<Child, LabError> {
-    let mut cmd = Command::new("cat");
-    cmd.stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .process_group(0);
-    // SAFETY: the hook only makes raw system calls (async-signal-safe).
-    unsafe { cmd.pre_exec(enter_fresh_namespaces) };
-    cmd.spawn().map_err(|source| LabError::Spawn {
-        what: "lab holder (cat in new net+mount namespaces)".into(),
-        source,
-    })
+/// The process that holds a lab's namespaces (see `pidns.rs`): the lab
+/// keeps the write end of its lifeline; closing it ends the lab's init, and
+/// with it every process of the lab.
+#[derive(Debug)]
+pub(crate) struct Holder {
+    /// PID of the holder (in the caller's PID namespace): its `/proc` entry
+    /// shows the lab's network and mount namespaces.
+    pub pid: libc::pid_t,
+    /// PID of the lab's init, as the caller sees it.
+    pub init: u32,
+    /// Write end of the pipe the init reads; nothing is ever written.
+    lifeline: Option<OwnedFd>,
+}
+
+impl Holder {
+    /// Ends the lab: closes the lifeline (the init exits, the kernel kills
+    /// every process of the lab's PID namespace and waits for them), then
+    /// reaps the holder, which exits once the init is gone.
+    pub(crate) fn end(&mut self) -> io::Result<()> {
+        self.lifeline = None;
+        let mut status = 0;
+        loop {
+            // SAFETY: waits for our own child.
+            let got = unsafe { libc::waitpid(self.pid, &mut status, 0) };
+            if got == self.pid {
+                return Ok(());
+            }
+            let e = io::Error::last_os_error();
+            if e.kind() != io::ErrorKind::Interrupted {
+                return Err(e);
+            }
+        }
+    }
+}
+
+/// A pipe whose both ends are close-on-exec.
+fn cloexec_pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0; 2];
+    // SAFETY: `fds` has room for the two descriptors.
+    check(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) })?;
+    // SAFETY: both descriptors were just created and are owned here.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// Forks the holder (which makes the lab's namespaces and forks its init)
+/// and waits until the init is ready or something failed.
+pub(crate) fn spawn_holder() -> Result<Holder, LabError> {
+    let io_err = |what: &str, e: io::Error| LabError::io(format!("lab holder: {what}"), e);
+    let (life_r, life_w) = cloexec_pipe().map_err(|e| io_err("pipe", e))?;
+    let (rep_r, rep_w) = cloexec_pipe().map_err(|e| io_err("pipe", e))?;
+    // SAFETY: the child only makes raw system calls (`pidns::holder_main`).
+    let pid = unsafe { libc::fork() };
+    if pid == -1 {
+        return Err(io_err("fork", io::Error::last_os_error()));
+    }
+    if pid == 0 {
+        pidns::holder_main(life_r.as_raw_fd(), rep_w.as_raw_fd(), lab_mounts);
+    }
+    drop((life_r, rep_w));
+    let mut holder = Holder {
+        pid,
+        init: 0,
+        lifeline: Some(life_w),
+    };
+    let mut bytes = Vec::new();
+    let read = File::from(rep_r).read_to_end(&mut bytes);
+    let (init, ready, error) = pidns::decode_reports(&bytes);
+    let failure = match (read, error, init) {
+        (Err(e), _, _) => Some(io_err("read its reports", e)),
+        (_, Some((step, errno)), _) => Some(LabError::io(
+            format!(
+                "lab holder: {}",
+                pidns::STEPS.get(step).unwrap_or(&"set up")
+            ),
+            io::Error::from_raw_os_error(errno),
+        )),
+        (_, None, Some(init)) if ready => {
+            holder.init = init;
+            None
+        }
+        _ => Some(io_err(
+            "start",
+            io::Error::other("it exited before its init was ready"),
+        )),
+    };
+    match failure {
+        None => Ok(holder),
+        Some(e) => {
+            let _ = holder.end();
+            Err(e)
+        }
+    }
 }
 
 /// Runs in a child between fork and exec: joins the lab's network and mount
-/// namespaces and returns to the same working directory path (joining a
-/// mount namespace resets it to `/`).
-pub(crate) fn enter_lab(net: RawFd, mnt: RawFd) -> io::Result<()> {
+/// namespaces, returns to the same working directory path (joining a mount
+/// namespace resets it to `/`), then joins the lab's PID namespace and
+/// forks into it (`pidns::fork_into_pid_ns`): only the new child returns,
+/// to exec the program as a process of the lab.
+pub(crate) fn enter_lab(net: RawFd, mnt: RawFd, pid: RawFd) -> io::Result<()> {
     let mut cwd = [0u8; 4096];
     // SAFETY: the buffer is valid for its length; the syscall writes a
     // NUL-terminated path into it and never allocates.
@@ -233,7 +320,9 @@ pub(crate) fn enter_lab(net: RawFd, mnt: RawFd) -> io::Result<()> {
         // SAFETY: `cwd` holds a NUL-terminated path. Failure leaves us in `/`.
         unsafe { libc::chdir(cwd.as_ptr().cast()) };
     }
-    Ok(())
+    // SAFETY: plain system call on a descriptor the lab keeps open.
+    check(unsafe { libc::setns(pid, libc::CLONE_NEWPID) })?;
+    pidns::fork_into_pid_ns()
 }
 
 /// Runs in a child between fork and exec: restores default handling of

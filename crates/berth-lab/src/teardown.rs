@@ -1,5 +1,9 @@
-//! Teardown: finding and killing every process that lives in one of a lab's
-//! namespaces, by PID (never by name), including their descendants.
+//! Finding and killing the processes of a lab, by PID (never by name):
+//! those in the lab's PID namespace, and the forwarders (see `pidns.rs`)
+//! whose children are. Other namespaces are never looked at: a lab's mount
+//! namespace shows the host's `ip netns` pins too, and those are not the
+//! lab's. Ending a whole lab needs none of this (its init's exit does it);
+//! this serves [`crate::Lab::processes`] and [`crate::Lab::kill_all`].
 
 use std::collections::{HashMap, HashSet};
 use std::fs;
@@ -9,42 +13,16 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
-use crate::ns::NsId;
-
-/// How long teardown keeps killing before giving up (and logging).
+/// How long [`kill_processes_in`] keeps killing before giving up (and logging).
 const KILL_DEADLINE: Duration = Duration::from_secs(3);
 
 /// Inode of the namespace a `/proc/PID/ns/KIND` link points to
-/// (`net:[4026532001]` gives 4026532001).
+/// (`pid:[4026532001]` gives 4026532001).
 fn ns_inode_of(pid: u32, kind: &str) -> Option<u64> {
     let link = fs::read_link(format!("/proc/{pid}/ns/{kind}")).ok()?;
     let text = link.to_str()?;
     let start = text.find('[')? + 1;
     text[start..].strip_suffix(']')?.parse().ok()
-}
-
-/// Inodes of the namespaces of a lab: its own network and mount namespaces
-/// plus every namespace bind-mounted (nsfs) in its mount namespace, such as
-/// `/run/netns/outside` or the network namespaces berth creates.
-pub(crate) fn lab_namespaces(holder: u32, net: NsId, mnt: NsId) -> HashSet<u64> {
-    let mut inodes: HashSet<u64> = [net.ino, mnt.ino].into();
-    let path = format!("/proc/{holder}/mountinfo");
-    match fs::read_to_string(&path) {
-        Ok(text) => inodes.extend(text.lines().filter_map(nsfs_mount_inode)),
-        Err(e) => eprintln!("berth-lab: reading {path}: {e}"),
-    }
-    inodes
-}
-
-/// For a mountinfo line of an nsfs mount, the inode of the namespace it pins.
-fn nsfs_mount_inode(line: &str) -> Option<u64> {
-    let (fields, rest) = line.split_once(" - ")?;
-    if rest.split_whitespace().next()? != "nsfs" {
-        return None;
-    }
-    let root = fields.split_whitespace().nth(3)?;
-    let start = root.find(":[")? + 2;
-    root[start..].strip_suffix(']')?.parse().ok()
 }
 
 /// State letter and parent PID from `/proc/PID/stat`.
@@ -57,9 +35,10 @@ fn state_and_ppid(pid: u32) -> Option<(char, u32)> {
     Some((state, ppid))
 }
 
-/// Live (non-zombie) processes in one of `inodes`, plus all their live
-/// descendants; never PID 1, the calling process or `spare`.
-pub(crate) fn find_victims(inodes: &HashSet<u64>, spare: Option<u32>) -> Vec<u32> {
+/// Live (non-zombie) processes in the PID namespace `pid_ns` or whose
+/// children go there (forwarders), plus all their live descendants; never
+/// PID 1, the calling process or one of `spare` (the holder and the init).
+pub(crate) fn find_victims(pid_ns: u64, spare: &[u32]) -> Vec<u32> {
     let me = std::process::id();
     let Ok(dir) = fs::read_dir("/proc") else {
         return Vec::new();
@@ -70,13 +49,13 @@ pub(crate) fn find_victims(inodes: &HashSet<u64>, spare: Option<u32>) -> Vec<u32
         let Some((state, ppid)) = state_and_ppid(pid) else {
             continue;
         };
-        if matches!(state, 'Z' | 'X') || pid == 1 || pid == me || Some(pid) == spare {
+        if matches!(state, 'Z' | 'X') || pid == 1 || pid == me || spare.contains(&pid) {
             continue;
         }
         children.entry(ppid).or_default().push(pid);
-        let inside = ["net", "mnt"]
+        let inside = ["pid", "pid_for_children"]
             .iter()
-            .any(|kind| ns_inode_of(pid, kind).is_some_and(|i| inodes.contains(&i)));
+            .any(|kind| ns_inode_of(pid, kind) == Some(pid_ns));
         if inside {
             todo.push(pid);
         }
@@ -90,14 +69,14 @@ pub(crate) fn find_victims(inodes: &HashSet<u64>, spare: Option<u32>) -> Vec<u32
     victims.into_iter().collect()
 }
 
-/// SIGKILLs, by PID, every process in one of `inodes` and its descendants
-/// (except `spare`), until none is left or a deadline passes. Returns how
-/// many distinct processes were signalled. Never panics; logs to stderr.
-pub(crate) fn kill_processes_in(inodes: &HashSet<u64>, spare: Option<u32>) -> usize {
+/// SIGKILLs, by PID, every process [`find_victims`] finds, until none is
+/// left or a deadline passes. Returns how many distinct processes were
+/// signalled. Never panics; logs to stderr.
+pub(crate) fn kill_processes_in(pid_ns: u64, spare: &[u32]) -> usize {
     let deadline = Instant::now() + KILL_DEADLINE;
     let mut signalled = HashSet::new();
     loop {
-        let victims = find_victims(inodes, spare);
+        let victims = find_victims(pid_ns, spare);
         if victims.is_empty() {
             return signalled.len();
         }
@@ -118,14 +97,6 @@ pub(crate) fn kill_processes_in(inodes: &HashSet<u64>, spare: Option<u32>) -> us
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parses_nsfs_mountinfo_lines() {
-        let line = "612 590 0:4 net:[4026532321] /run/netns/outside rw shared:300 - nsfs nsfs rw";
-        assert_eq!(nsfs_mount_inode(line), Some(4026532321));
-        let other = "30 1 0:25 / /run rw,nosuid - tmpfs tmpfs rw,mode=755";
-        assert_eq!(nsfs_mount_inode(other), None);
-    }
 
     #[test]
     fn reads_own_state() {

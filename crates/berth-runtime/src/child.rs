@@ -126,6 +126,7 @@ pub(crate) fn run(
     report: RawFd,
 ) -> ! {
     sys::reset_signals();
+    crate::sys_confine::set_not_dumpable();
     if let Err(errno) = setup_io(io) {
         fail(report, STEP_IO, errno);
     }

@@ -48,8 +48,10 @@ pub fn spawn(spec: &ProcessSpec, io: ContainerIo) -> Result<Process, RuntimeErro
 
 /// Starts a process inside the running container whose PID 1 (or any
 /// member) has host pid `target_pid`: it joins its PID, network, UTS, IPC
-/// and mount namespaces, then changes to `spec.workdir` (default `/`, the
-/// container's root). Same error rules as [`spawn`].
+/// and mount namespaces, changes to `spec.workdir` (default `/`, the
+/// container's root), and takes the container's confinement
+/// (`spec.confinement`: capabilities, `no_new_privs`, seccomp) like its
+/// PID 1. Same error rules as [`spawn`].
 pub fn exec(target_pid: i32, spec: &ExecSpec, io: ContainerIo) -> Result<Process, RuntimeError> {
     let ns = |name: &str| PathBuf::from(format!("/proc/{target_pid}/ns/{name}"));
     let pid_ns = ns("pid");
@@ -61,6 +63,7 @@ pub fn exec(target_pid: i32, spec: &ExecSpec, io: ContainerIo) -> Result<Process
     plan.join_ns(&ns("mnt"), libc::CLONE_NEWNS, "mount")?;
     let workdir = spec.workdir.clone().unwrap_or_else(|| PathBuf::from("/"));
     plan.push(crate::plan::Op::Chdir(path_cstring(&workdir)?));
+    crate::confine::push(&mut plan, &spec.confinement)?;
     let cmd = Command::new(&spec.argv, &spec.env)?;
     let pidns = PidNs::Join {
         fd: pid_fd,

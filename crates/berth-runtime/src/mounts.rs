@@ -1,56 +1,58 @@
-//! The namespace and mount plan of a new container ([`crate::spawn`]).
+//! The namespace, mount and confinement plan of a new container
+//! ([`crate::spawn`]).
 //!
 //! Order of the steps run by the child (already PID 1 of its new PID ns):
-//! join the network namespace; unshare mount, UTS and IPC namespaces; make
-//! `/` recursively private (nothing propagates back to the host); set the
-//! hostname; then either
 //!
-//! * **no rootfs**: mount a fresh `proc` on `/proc`, a read-only `sysfs` on
-//!   `/sys` (best effort) and bind the three etc files over `/etc/hosts`,
-//!   `/etc/hostname`, `/etc/resolv.conf`. A target that does not exist on the
-//!   host (or is a dangling symlink) is skipped: berth never creates files in
-//!   the host's `/etc`. Targets that are symlinks (e.g. resolv.conf to
-//!   systemd-resolved) are followed by `mount(2)`, so the file they resolve to
-//!   is covered — which is what programs reading the symlink see.
-//! * **rootfs**: bind the rootfs onto itself, `pivot_root` into it with the
-//!   old root at `/.berth-oldroot`, and only then mount `proc`, `sysfs`, a
-//!   tmpfs `/dev` and the etc files. Doing it after the pivot means symlinks
-//!   inside the rootfs resolve inside the rootfs, never on the host. The etc
-//!   files and device nodes are bound from under the old root (their host
-//!   paths are canonicalized first), then the old root is detached and
-//!   removed. Missing etc targets are created in the rootfs, a dangling
-//!   symlink there is replaced by an empty file (`/etc/hostname` is best
-//!   effort, e.g. for a read-only rootfs).
-//!
-//! The new `sysfs` shows the container's network interfaces in
-//! `/sys/class/net`; it hides the host's submounts of `/sys` (such as
-//! `/sys/fs/cgroup`), and is skipped silently if the kernel refuses it.
-//! Without a rootfs the container keeps the host's `/dev`.
-//!
-//! `/dev` in a rootfs is a tmpfs holding bind mounts of the host's `null`,
-//! `zero`, `full`, `random`, `urandom` and `tty` nodes, a new `devpts`
-//! instance (with `/dev/ptmx -> pts/ptmx`), a tmpfs `/dev/shm`, the usual
-//! `/dev/fd` and `/dev/std*` symlinks, and (with a tty) the pty slave bound
-//! on `/dev/console`.
+//! 1. join the network namespace; unshare mount, UTS and IPC namespaces;
+//!    make `/` recursively private (nothing propagates back to the host);
+//!    set the hostname;
+//! 2. take detached copies (`open_tree`) of everything the container gets
+//!    from the host — the etc files, the device nodes, the pty, the `-v`
+//!    sources — while every host path is still visible;
+//! 3. build the file system view ([`crate::view`]): the host's files
+//!    (read-only unless `--privileged`, with private `/tmp`, `/run`,
+//!    `/var/tmp` and the secrets masked) or a rootfs (`pivot_root`, the old
+//!    root detached at once);
+//! 4. attach the etc files and the `-v` mounts; mount points missing in a
+//!    rootfs are created there after the pivot, so `..` and symlinks
+//!    resolve inside the rootfs, never on the host; in the host view only
+//!    inside its fresh tmpfs directories (never on the host's disk);
+//! 5. mask Docker's `/proc` and `/sys` paths; with `--read-only` make the
+//!    rootfs read-only;
+//! 6. change to the working directory, then drop capabilities, set
+//!    `no_new_privs` and install the seccomp filter ([`crate::confine`]),
+//!    the last steps before `execve`.
 
 use std::path::{Path, PathBuf};
 
+use crate::dev::DevSources;
 use crate::error::RuntimeError;
-use crate::plan::{cstring, path_cstring, Op, Plan};
-use crate::spec::ProcessSpec;
+use crate::hide::{self, Secrets};
+use crate::plan::{cstring, path_cstring, Op, Plan, Slot};
+use crate::spec::{BindMount, ProcessSpec};
 
-/// Name of the directory (inside the rootfs) the old root is moved to.
-const OLD_ROOT: &str = ".berth-oldroot";
-/// Device nodes bound from the host's `/dev` into a rootfs.
-const DEV_NODES: [&str; 6] = ["null", "zero", "full", "random", "urandom", "tty"];
-/// Flags of the `proc` mount.
-const PROC_FLAGS: libc::c_ulong = libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
-/// Flags of the (read-only) `sysfs` mount.
-const SYS_FLAGS: libc::c_ulong = PROC_FLAGS | libc::MS_RDONLY;
+/// The three etc files: target in the container, mandatory.
+const ETC: [(&str, bool); 3] = [
+    ("/etc/hosts", true),
+    ("/etc/hostname", false),
+    ("/etc/resolv.conf", true),
+];
+
+/// Everything taken from the host in step 2.
+#[derive(Debug)]
+pub(crate) struct Sources {
+    /// Etc files: (target, slot, mandatory).
+    pub(crate) etc: Vec<(&'static str, Slot, bool)>,
+    /// The container's `/dev`.
+    pub(crate) dev: DevSources,
+    /// `-v` mounts: (target, slot, source is a directory).
+    pub(crate) volumes: Vec<(PathBuf, Slot, bool)>,
+}
 
 /// Builds the plan for [`crate::spawn`]. `console` is the host path of the
 /// pty slave when the container gets a tty.
 pub(crate) fn spawn_plan(spec: &ProcessSpec, console: Option<&Path>) -> Result<Plan, RuntimeError> {
+    let c = &spec.confinement;
     let mut p = Plan::default();
     p.join_ns(&spec.netns, libc::CLONE_NEWNET, "network")?;
     p.push(Op::Unshare(
@@ -60,142 +62,184 @@ pub(crate) fn spawn_plan(spec: &ProcessSpec, console: Option<&Path>) -> Result<P
     if !spec.hostname.is_empty() {
         p.push(Op::Sethostname(cstring(&spec.hostname)?));
     }
-    let etc = etc_sources(spec)?;
+    validate_mounts(
+        spec.rootfs.as_deref(),
+        c.privileged,
+        &c.hidden,
+        &spec.mounts,
+    )?;
+    let src = take_sources(&mut p, spec, console)?;
     match &spec.rootfs {
-        None => host_mounts(&mut p, &etc)?,
-        Some(rootfs) => rootfs_mounts(&mut p, rootfs, &etc, console)?,
+        Some(rootfs) => {
+            crate::view::rootfs(&mut p, rootfs, &src, c)?;
+            volumes_in_rootfs(&mut p, &src.volumes)?;
+        }
+        None => {
+            let secrets = (!c.privileged).then(|| Secrets::scan(&c.hidden));
+            crate::view::host(&mut p, &src, secrets.as_ref())?;
+            volumes_on_host(&mut p, &src.volumes, secrets.as_ref())?;
+        }
+    }
+    if !c.privileged {
+        hide::proc_and_sys(&mut p)?;
+    }
+    if spec.rootfs.is_some() && c.read_only {
+        p.push(Op::SetAttr {
+            target: cstring("/")?,
+            recursive: false,
+            set: libc::MOUNT_ATTR_RDONLY,
+            clr: 0,
+        });
     }
     let workdir = spec.workdir.as_deref().unwrap_or(Path::new("/"));
     p.push(Op::Chdir(path_cstring(workdir)?));
+    crate::confine::push(&mut p, c)?;
     Ok(p)
 }
 
-/// `(target in the container, canonical host source, mandatory)` for the
-/// three etc files.
-fn etc_sources(spec: &ProcessSpec) -> Result<Vec<(&'static str, PathBuf, bool)>, RuntimeError> {
+/// Step 2 (see the module doc).
+fn take_sources(
+    p: &mut Plan,
+    spec: &ProcessSpec,
+    console: Option<&Path>,
+) -> Result<Sources, RuntimeError> {
     let canon = |p: &Path| {
         std::fs::canonicalize(p).map_err(|e| RuntimeError::path_io("resolve etc file", p, &e))
     };
-    Ok(vec![
-        ("/etc/hosts", canon(&spec.etc.hosts)?, true),
-        ("/etc/hostname", canon(&spec.etc.hostname)?, false),
-        ("/etc/resolv.conf", canon(&spec.etc.resolv_conf)?, true),
-    ])
-}
-
-/// Mounts for a container that shares the host's file system view.
-fn host_mounts(p: &mut Plan, etc: &[(&'static str, PathBuf, bool)]) -> Result<(), RuntimeError> {
-    p.mount_fs("proc", "/proc", PROC_FLAGS, "")?;
-    p.push_optional(sysfs_op()?);
-    for (target, src, _) in etc {
-        if Path::new(target).exists() {
-            p.push(Plan::bind_op(src, Path::new(target))?);
-        }
+    let etc_src = [&spec.etc.hosts, &spec.etc.hostname, &spec.etc.resolv_conf];
+    let mut etc = Vec::with_capacity(3);
+    for ((target, mandatory), src) in ETC.into_iter().zip(etc_src) {
+        etc.push((target, p.clone_tree(&canon(src)?, false, 0)?, mandatory));
     }
-    Ok(())
-}
-
-/// The (best-effort) sysfs mount on `/sys`.
-fn sysfs_op() -> Result<Op, RuntimeError> {
-    Ok(Op::Mount {
-        src: Some(cstring("sysfs")?),
-        target: cstring("/sys")?,
-        fstype: Some(cstring("sysfs")?),
-        flags: SYS_FLAGS,
-        data: None,
-    })
-}
-
-/// Path of a host file as seen from inside the new root before the old
-/// root is detached.
-fn under_old_root(host: &Path) -> PathBuf {
-    Path::new("/")
-        .join(OLD_ROOT)
-        .join(host.strip_prefix("/").unwrap_or(host))
-}
-
-/// Mounts for a container with its own root directory.
-fn rootfs_mounts(
-    p: &mut Plan,
-    rootfs: &Path,
-    etc: &[(&'static str, PathBuf, bool)],
-    console: Option<&Path>,
-) -> Result<(), RuntimeError> {
-    let root = std::fs::canonicalize(rootfs)
-        .map_err(|e| RuntimeError::path_io("resolve rootfs", rootfs, &e))?;
-    p.push(Plan::bind_op(&root, &root)?);
-    p.push(Op::Chdir(path_cstring(&root)?));
-    p.push(Op::Mkdir(cstring(OLD_ROOT)?, 0o700));
-    p.push(Op::PivotRoot {
-        new_root: cstring(".")?,
-        put_old: cstring(OLD_ROOT)?,
-    });
-    p.push(Op::Chdir(cstring("/")?));
-    for dir in ["/proc", "/sys", "/dev", "/etc"] {
-        p.push(Op::Mkdir(cstring(dir)?, 0o755));
-    }
-    p.mount_fs("proc", "/proc", PROC_FLAGS, "")?;
-    p.push_optional(sysfs_op()?);
-    dev_mounts(p, console)?;
-    for (target, src, mandatory) in etc {
-        let touch = Op::Touch(cstring(target)?);
-        let bind = Plan::bind_op(&under_old_root(src), Path::new(target))?;
-        if *mandatory {
-            p.push(touch);
-            p.push(bind);
+    let privileged = spec.confinement.privileged;
+    let dev = DevSources::take(p, privileged, spec.rootfs.is_some(), console)?;
+    let mut volumes = Vec::with_capacity(spec.mounts.len());
+    for m in &spec.mounts {
+        let source = std::fs::canonicalize(&m.source)
+            .map_err(|e| RuntimeError::path_io("resolve mount source", &m.source, &e))?;
+        // Read-only when asked; never a device node for a confined
+        // container (see crate::dev).
+        let mut set = if privileged {
+            0
         } else {
-            p.push_optional(touch);
-            p.push_optional(bind);
+            libc::MOUNT_ATTR_NODEV
+        };
+        if m.read_only {
+            set |= libc::MOUNT_ATTR_RDONLY;
+        }
+        let slot = p.clone_tree(&source, true, set)?;
+        volumes.push((m.target.clone(), slot, source.is_dir()));
+    }
+    Ok(Sources { etc, dev, volumes })
+}
+
+/// Checks the `-v` mounts before anything is created: absolute paths, no
+/// `..`, an existing source, and (without a rootfs) a target that exists
+/// in the host view or lies in one of its fresh tmpfs directories (berth
+/// never creates mount points on the host's disk).
+pub fn validate_mounts(
+    rootfs: Option<&Path>,
+    privileged: bool,
+    hidden: &[PathBuf],
+    mounts: &[BindMount],
+) -> Result<(), RuntimeError> {
+    let bad = |m: &BindMount, why: &str| {
+        Err(RuntimeError::InvalidSpec(format!(
+            "invalid mount {}:{}: {why}",
+            m.source.display(),
+            m.target.display()
+        )))
+    };
+    if mounts.is_empty() {
+        return Ok(());
+    }
+    let secrets = (rootfs.is_none() && !privileged).then(|| Secrets::scan(hidden));
+    for m in mounts {
+        for (what, path) in [("source", &m.source), ("target", &m.target)] {
+            if !path.is_absolute() {
+                return bad(m, &format!("the {what} must be an absolute path"));
+            }
+            if path
+                .components()
+                .any(|c| c == std::path::Component::ParentDir)
+            {
+                return bad(m, &format!("the {what} must not contain '..'"));
+            }
+        }
+        if m.target == Path::new("/") {
+            return bad(m, "the target cannot be /");
+        }
+        if !m.source.exists() {
+            return bad(m, "the source does not exist (berth does not create it)");
+        }
+        if rootfs.is_none() && host_target(&m.target, secrets.as_ref()).is_none() {
+            return bad(
+                m,
+                "the target does not exist in the host's (read-only) file system view; \
+                 use a path that exists, or one under /tmp, /run or /var/tmp",
+            );
         }
     }
-    let old = format!("/{OLD_ROOT}");
-    p.push(Op::Umount(cstring(&old)?));
-    p.push_optional(Op::Rmdir(cstring(&old)?));
     Ok(())
 }
 
-/// A minimal `/dev` for a rootfs container (see the module doc).
-fn dev_mounts(p: &mut Plan, console: Option<&Path>) -> Result<(), RuntimeError> {
-    let tmpfs_flags = libc::MS_NOSUID | libc::MS_STRICTATIME;
-    p.mount_fs("tmpfs", "/dev", tmpfs_flags, "mode=755,size=65536k")?;
-    for node in DEV_NODES {
-        let target = PathBuf::from("/dev").join(node);
-        p.push(Op::Touch(path_cstring(&target)?));
-        p.push(Plan::bind_op(
-            &under_old_root(&Path::new("/dev").join(node)),
-            &target,
-        )?);
+/// Where a `-v` target goes in the host view: `(path, must be created)`,
+/// or `None` if it is missing outside the view's fresh tmpfs directories.
+fn host_target(target: &Path, secrets: Option<&Secrets>) -> Option<(PathBuf, bool)> {
+    let fresh = |p: &Path| secrets.is_some_and(|s| s.in_fresh_tmpfs(p));
+    if let Ok(canon) = std::fs::canonicalize(target) {
+        let create = fresh(&canon);
+        return Some((canon, create));
     }
-    p.push(Op::Mkdir(cstring("/dev/pts")?, 0o755));
-    let pts_data = "newinstance,ptmxmode=0666,mode=0620";
-    p.mount_fs(
-        "devpts",
-        "/dev/pts",
-        libc::MS_NOSUID | libc::MS_NOEXEC,
-        pts_data,
-    )?;
-    p.push(Op::Mkdir(cstring("/dev/shm")?, 0o1777));
-    let shm_flags = libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
-    p.mount_fs("tmpfs", "/dev/shm", shm_flags, "mode=1777,size=65536k")?;
-    let links = [
-        ("pts/ptmx", "/dev/ptmx"),
-        ("/proc/self/fd", "/dev/fd"),
-        ("/proc/self/fd/0", "/dev/stdin"),
-        ("/proc/self/fd/1", "/dev/stdout"),
-        ("/proc/self/fd/2", "/dev/stderr"),
-    ];
-    for (target, link) in links {
-        p.push(Op::Symlink {
-            target: cstring(target)?,
-            link: cstring(link)?,
-        });
+    let secrets = secrets?;
+    // Resolve the longest existing ancestor on the host.
+    let mut base = target.to_path_buf();
+    let mut rest = Vec::new();
+    while !base.exists() {
+        rest.push(base.file_name()?.to_owned());
+        base = base.parent()?.to_path_buf();
     }
-    if let Some(slave) = console {
-        p.push_optional(Op::Touch(cstring("/dev/console")?));
-        p.push_optional(Plan::bind_op(
-            &under_old_root(slave),
-            Path::new("/dev/console"),
-        )?);
+    let mut path = std::fs::canonicalize(&base).ok()?;
+    path.extend(rest.iter().rev());
+    secrets.in_fresh_tmpfs(&path).then_some((path, true))
+}
+
+/// Creates the mount point for a directory (`dir`) or a file at `target`.
+fn make_mount_point(p: &mut Plan, target: &Path, dir: bool) -> Result<(), RuntimeError> {
+    if dir {
+        return p.mkdir_all(target);
+    }
+    if let Some(parent) = target.parent() {
+        p.mkdir_all(parent)?;
+    }
+    p.push(Op::Touch(path_cstring(target)?));
+    Ok(())
+}
+
+/// `-v` mounts inside a rootfs (after the pivot: resolved in the rootfs).
+fn volumes_in_rootfs(p: &mut Plan, vols: &[(PathBuf, Slot, bool)]) -> Result<(), RuntimeError> {
+    for (target, slot, dir) in vols {
+        make_mount_point(p, target, *dir)?;
+        p.attach(slot, target)?;
+    }
+    Ok(())
+}
+
+/// `-v` mounts in the host view (see [`validate_mounts`]).
+fn volumes_on_host(
+    p: &mut Plan,
+    vols: &[(PathBuf, Slot, bool)],
+    secrets: Option<&Secrets>,
+) -> Result<(), RuntimeError> {
+    for (target, slot, dir) in vols {
+        let Some((path, create)) = host_target(target, secrets) else {
+            let msg = format!("mount target {} is missing", target.display());
+            return Err(RuntimeError::InvalidSpec(msg));
+        };
+        if create {
+            make_mount_point(p, &path, *dir)?;
+        }
+        p.attach(slot, &path)?;
     }
     Ok(())
 }
@@ -204,15 +248,41 @@ fn dev_mounts(p: &mut Plan, console: Option<&Path>) -> Result<(), RuntimeError> 
 mod tests {
     use super::*;
 
+    fn mount(src: &str, dst: &str) -> BindMount {
+        BindMount {
+            source: src.into(),
+            target: dst.into(),
+            read_only: false,
+        }
+    }
+
     #[test]
-    fn old_root_paths() {
-        assert_eq!(
-            under_old_root(Path::new("/run/berth/c1/hosts")),
-            PathBuf::from("/.berth-oldroot/run/berth/c1/hosts")
+    fn mounts_are_validated() {
+        let ok = |m: BindMount, rootfs: Option<&Path>| {
+            validate_mounts(rootfs, false, &[], &[m]).map_err(|e| e.to_string())
+        };
+        let rootfs = Some(Path::new("/nonexistent-rootfs"));
+        assert!(ok(mount("/etc", "/data"), rootfs).is_ok());
+        assert!(ok(mount("/etc", "/tmp/x/y"), None).is_ok());
+        assert!(ok(mount("/etc", "/etc"), None).is_ok());
+        let err = ok(mount("/etc", "/no-such-dir-here"), None).unwrap_err();
+        assert!(
+            err.contains("/no-such-dir-here") && err.contains("/tmp"),
+            "{err}"
         );
-        assert_eq!(
-            under_old_root(Path::new("/dev/null")),
-            PathBuf::from("/.berth-oldroot/dev/null")
-        );
+        assert!(ok(mount("etc", "/data"), rootfs)
+            .unwrap_err()
+            .contains("absolute"));
+        assert!(ok(mount("/etc", "data"), rootfs)
+            .unwrap_err()
+            .contains("absolute"));
+        assert!(ok(mount("/etc", "/a/../b"), rootfs)
+            .unwrap_err()
+            .contains(".."));
+        assert!(ok(mount("/etc", "/"), rootfs)
+            .unwrap_err()
+            .contains("cannot be /"));
+        let err = ok(mount("/no/such/source", "/data"), rootfs).unwrap_err();
+        assert!(err.contains("does not exist"), "{err}");
     }
 }

@@ -7,13 +7,16 @@
 //! [`Plan::describe`].
 
 use std::ffi::CString;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::path::Path;
+use std::sync::Arc;
 
 use libc::{c_int, c_ulong};
+use nix::errno::Errno;
 
 use crate::error::RuntimeError;
 use crate::sys::{self, SysResult};
+use crate::sys_confine;
 
 /// One setup step executed by the child.
 #[derive(Debug)]
@@ -44,12 +47,44 @@ pub(crate) enum Op {
     Symlink { target: CString, link: CString },
     /// `pivot_root(new_root, put_old)`.
     PivotRoot { new_root: CString, put_old: CString },
-    /// Remove an empty directory.
-    Rmdir(CString),
     /// Set the hostname of the (new) UTS namespace.
     Sethostname(CString),
     /// Change the working directory.
     Chdir(CString),
+    /// `open_tree(OPEN_TREE_CLONE)` of `src` (a detached copy of its
+    /// mount, recursive or not, with mount attributes `set` applied), kept
+    /// at the reserved descriptor `slot` until [`Op::Attach`] uses it.
+    CloneTree {
+        src: CString,
+        slot: RawFd,
+        recursive: bool,
+        set: u64,
+    },
+    /// `move_mount` of the detached mount at `slot` onto `target`
+    /// (following symlinks in `target`, resolved in the current root).
+    Attach {
+        slot: RawFd,
+        target: CString,
+        what: String,
+    },
+    /// `mount_setattr`: set and clear mount attributes of `target`.
+    SetAttr {
+        target: CString,
+        recursive: bool,
+        set: u64,
+        clr: u64,
+    },
+    /// Drop every capability not in the mask from the bounding set
+    /// (capabilities `0..=last`).
+    DropBounding { keep: u64, last: u32 },
+    /// Clear the ambient capability set.
+    ClearAmbient,
+    /// Set `no_new_privs`.
+    NoNewPrivs,
+    /// Install a seccomp BPF filter.
+    Seccomp(Arc<Vec<seccompiler::sock_filter>>),
+    /// Set the effective, permitted and inheritable sets to the mask.
+    Capset(u64),
 }
 
 impl Op {
@@ -76,9 +111,26 @@ impl Op {
             Op::Touch(path) => sys::touch(path),
             Op::Symlink { target, link } => sys::symlink(target, link),
             Op::PivotRoot { new_root, put_old } => sys::pivot_root(new_root, put_old),
-            Op::Rmdir(path) => sys::rmdir(path),
             Op::Sethostname(name) => sys::sethostname(name),
             Op::Chdir(path) => sys::chdir(path),
+            Op::CloneTree {
+                src,
+                slot,
+                recursive,
+                set,
+            } => sys_confine::clone_tree(src, *slot, *recursive, *set),
+            Op::Attach { slot, target, .. } => sys_confine::attach_tree(*slot, target),
+            Op::SetAttr {
+                target,
+                recursive,
+                set,
+                clr,
+            } => sys_confine::mount_setattr(target, *recursive, *set, *clr),
+            Op::DropBounding { keep, last } => sys_confine::drop_bounding(*keep, *last),
+            Op::ClearAmbient => sys_confine::clear_ambient(),
+            Op::NoNewPrivs => sys_confine::no_new_privs(),
+            Op::Seccomp(prog) => sys_confine::seccomp_filter(prog),
+            Op::Capset(mask) => sys_confine::capset(*mask),
         }
     }
 
@@ -108,24 +160,49 @@ impl Op {
             Op::PivotRoot { new_root, put_old } => {
                 format!("pivot_root to {} (old root at {})", s(new_root), s(put_old))
             }
-            Op::Rmdir(p) => format!("remove directory {}", s(p)),
             Op::Sethostname(h) => format!("sethostname {:?}", s(h)),
             Op::Chdir(p) => format!("chdir to {}", s(p)),
+            Op::CloneTree { src, .. } => format!("take a copy of the mount of {}", s(src)),
+            Op::Attach { target, what, .. } => format!("mount {what} on {}", s(target)),
+            Op::SetAttr { target, set, .. } if set & libc::MOUNT_ATTR_RDONLY != 0 => {
+                format!("make {} read-only", s(target))
+            }
+            Op::SetAttr { target, .. } => format!("set mount attributes of {}", s(target)),
+            Op::DropBounding { .. } => "drop capabilities from the bounding set".into(),
+            Op::ClearAmbient => "clear the ambient capabilities".into(),
+            Op::NoNewPrivs => "set no_new_privs".into(),
+            Op::Seccomp(_) => "install the seccomp filter".into(),
+            Op::Capset(mask) => format!("set capabilities to {mask:#x}"),
         }
     }
 }
 
-/// A step plus whether its failure is tolerated (best-effort steps).
+/// What a failing step means for the start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OnError {
+    /// Abort the start (report the step).
+    Fail,
+    /// Best effort: go on.
+    Ignore,
+    /// A missing target (ENOENT) is fine: there is nothing to cover.
+    IgnoreMissing,
+}
+
+/// A step plus what its failure means.
 #[derive(Debug)]
 struct Step {
     op: Op,
-    optional: bool,
+    on_error: OnError,
 }
 
 /// The ordered list of setup steps for one new process.
 #[derive(Debug, Default)]
 pub(crate) struct Plan {
     steps: Vec<Step>,
+    /// Descriptors reserved in the parent for [`Op::CloneTree`]: the child
+    /// replaces each with its detached mount (`dup3`), so no step has to
+    /// allocate or remember anything.
+    slots: Vec<OwnedFd>,
 }
 
 impl Plan {
@@ -133,24 +210,84 @@ impl Plan {
     pub(crate) fn push(&mut self, op: Op) {
         self.steps.push(Step {
             op,
-            optional: false,
+            on_error: OnError::Fail,
         });
     }
 
     /// Appends a best-effort step whose failure is ignored.
     pub(crate) fn push_optional(&mut self, op: Op) {
-        self.steps.push(Step { op, optional: true });
+        self.steps.push(Step {
+            op,
+            on_error: OnError::Ignore,
+        });
+    }
+
+    /// Appends a step that may find its target missing (ENOENT), e.g. a
+    /// `/proc` file this kernel does not have; any other error aborts.
+    pub(crate) fn push_unless_missing(&mut self, op: Op) {
+        self.steps.push(Step {
+            op,
+            on_error: OnError::IgnoreMissing,
+        });
     }
 
     /// Runs every step in order; on the first failing mandatory step returns
     /// its index and errno. Async-signal-safe: called in the forked child.
-    pub(crate) fn run(&self) -> Result<(), (u32, nix::errno::Errno)> {
+    pub(crate) fn run(&self) -> Result<(), (u32, Errno)> {
         for (i, step) in self.steps.iter().enumerate() {
             if let Err(errno) = step.op.run() {
-                if !step.optional {
-                    return Err((i as u32, errno));
+                match step.on_error {
+                    OnError::Ignore => {}
+                    OnError::IgnoreMissing if errno == Errno::ENOENT => {}
+                    _ => return Err((i as u32, errno)),
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// Appends taking a detached copy of the mount at `src` (see
+    /// [`Op::CloneTree`]) and returns the slot to [`Plan::attach`] later.
+    /// Taken early, while the host's paths are all visible, and attached
+    /// after the container's view is built (or after `pivot_root`).
+    pub(crate) fn clone_tree(
+        &mut self,
+        src: &Path,
+        recursive: bool,
+        set: u64,
+    ) -> Result<Slot, RuntimeError> {
+        let fd = crate::fds::dev_null()?;
+        let slot = Slot {
+            fd: fd.as_raw_fd(),
+            what: src.display().to_string(),
+        };
+        self.slots.push(fd);
+        self.push(Op::CloneTree {
+            src: path_cstring(src)?,
+            slot: slot.fd,
+            recursive,
+            set,
+        });
+        Ok(slot)
+    }
+
+    /// Appends attaching the mount taken by [`Plan::clone_tree`] on `target`.
+    pub(crate) fn attach(&mut self, slot: &Slot, target: &Path) -> Result<(), RuntimeError> {
+        self.push(Op::Attach {
+            slot: slot.fd,
+            target: path_cstring(target)?,
+            what: slot.what.clone(),
+        });
+        Ok(())
+    }
+
+    /// Appends creating `dir` and its missing parents (mode 0755). Run
+    /// after `pivot_root`, symlinks resolve inside the container's root.
+    pub(crate) fn mkdir_all(&mut self, dir: &Path) -> Result<(), RuntimeError> {
+        let mut at = std::path::PathBuf::from("/");
+        for part in dir.components().skip(1) {
+            at.push(part);
+            self.push(Op::Mkdir(path_cstring(&at)?, 0o755));
         }
         Ok(())
     }
@@ -219,6 +356,20 @@ impl Plan {
             label: format!("join {what} namespace {}", path.display()),
         });
         Ok(())
+    }
+}
+
+/// A descriptor reserved for a detached mount (see [`Plan::clone_tree`]).
+#[derive(Debug, Clone)]
+pub(crate) struct Slot {
+    fd: RawFd,
+    what: String,
+}
+
+impl Slot {
+    /// The reserved descriptor number.
+    pub(crate) fn raw(&self) -> RawFd {
+        self.fd
     }
 }
 

@@ -35,6 +35,73 @@ pub struct ProcessSpec {
     pub rootfs: Option<PathBuf>,
     /// Working directory of the process (default `/`).
     pub workdir: Option<PathBuf>,
+    /// Capabilities, `no_new_privs`, seccomp and the file system view.
+    pub confinement: Confinement,
+    /// Host directories or files bind-mounted into the container (`-v`).
+    pub mounts: Vec<BindMount>,
+}
+
+/// How a container's processes are confined. [`Confinement::default`] is
+/// Docker's default confinement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Confinement {
+    /// The capabilities kept (bit N = capability N) in the bounding,
+    /// effective, permitted and inheritable sets; the ambient set is cleared.
+    pub capabilities: u64,
+    /// Set `no_new_privs` (setuid bits and file capabilities stop granting
+    /// privileges).
+    pub no_new_privs: bool,
+    /// Install berth's default seccomp filter (`seccomp=unconfined`: no).
+    pub seccomp: bool,
+    /// Docker's `--privileged`: no masked paths, a writable `/sys`, the
+    /// host's `/dev`, and without a rootfs the host's files writable.
+    pub privileged: bool,
+    /// Mount the rootfs read-only (`--read-only`; without a rootfs the
+    /// host's files are read-only anyway).
+    pub read_only: bool,
+    /// More host paths hidden from a container without a rootfs (berth's
+    /// state root), besides the fixed list of secrets.
+    pub hidden: Vec<PathBuf>,
+}
+
+impl Default for Confinement {
+    fn default() -> Self {
+        Confinement {
+            capabilities: crate::caps::docker_default_mask(),
+            no_new_privs: true,
+            seccomp: true,
+            privileged: false,
+            read_only: false,
+            hidden: Vec::new(),
+        }
+    }
+}
+
+impl Confinement {
+    /// Docker's `--privileged`: every capability, no seccomp filter, no
+    /// `no_new_privs`, nothing masked.
+    pub fn privileged() -> Self {
+        Confinement {
+            capabilities: crate::caps::all_mask(),
+            no_new_privs: false,
+            seccomp: false,
+            privileged: true,
+            read_only: false,
+            hidden: Vec::new(),
+        }
+    }
+}
+
+/// A bind mount of a host path into the container (`-v HOST:CTR[:ro]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BindMount {
+    /// Absolute host path (taken with its submounts).
+    pub source: PathBuf,
+    /// Absolute path inside the container (created if missing; inside a
+    /// rootfs it is resolved in the rootfs, never on the host).
+    pub target: PathBuf,
+    /// Read-only mount.
+    pub read_only: bool,
 }
 
 /// A process to start inside a running container (`berth exec`).
@@ -46,6 +113,10 @@ pub struct ExecSpec {
     pub env: Vec<(String, String)>,
     /// Working directory inside the container (default `/`).
     pub workdir: Option<PathBuf>,
+    /// The container's confinement: a process joining it gets the same
+    /// capabilities, `no_new_privs` and seccomp filter as its PID 1 (the
+    /// mount-related fields are unused: it joins the container's mounts).
+    pub confinement: Confinement,
 }
 
 /// Where one standard stream of the container process goes.

@@ -123,12 +123,6 @@ pub(crate) fn pivot_root(new_root: &CStr, put_old: &CStr) -> SysResult {
     check(unsafe { libc::syscall(libc::SYS_pivot_root, new_root.as_ptr(), put_old.as_ptr()) })
 }
 
-/// `rmdir(2)`.
-pub(crate) fn rmdir(path: &CStr) -> SysResult {
-    // SAFETY: path is a NUL-terminated string.
-    check(unsafe { libc::rmdir(path.as_ptr()) }.into())
-}
-
 /// `chdir(2)`.
 pub(crate) fn chdir(path: &CStr) -> SysResult {
     // SAFETY: path is a NUL-terminated string.

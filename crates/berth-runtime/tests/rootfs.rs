@@ -74,6 +74,7 @@ sandboxed!(exec_joins_a_running_rootfs_container, |sb| {
         .collect(),
         env: vec![("PATH".into(), "/bin".into())],
         workdir: None,
+        confinement: berth_runtime::Confinement::default(),
     };
     let (r, w) = pipe();
     let mut proc = berth_runtime::exec(pid, &exec, into_pipe(w)).unwrap();

@@ -65,6 +65,7 @@ sandboxed!(exec_joins_container_with_and_without_tty, |sb| {
         argv: argv("hostname; echo $$; readlink /proc/self/ns/pid; readlink /proc/self/ns/net"),
         env: env.clone(),
         workdir: None,
+        confinement: berth_runtime::Confinement::default(),
     };
     let (r, w) = pipe();
     let mut proc = berth_runtime::exec(pid, &exec, into_pipe(w)).unwrap();
@@ -84,6 +85,7 @@ sandboxed!(exec_joins_container_with_and_without_tty, |sb| {
         argv: argv("[ -t 0 ] && echo exec-tty; exit 2"),
         env,
         workdir: Some("/tmp".into()),
+        confinement: berth_runtime::Confinement::default(),
     };
     let mut proc = berth_runtime::exec(pid, &exec, ContainerIo::Tty(pty.slave)).unwrap();
     let (st, out) = relay(&mut proc, &pty.master, None);

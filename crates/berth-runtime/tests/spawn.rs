@@ -87,7 +87,14 @@ sandboxed!(exit_codes_follow_docker, |sb| {
     let script = sb.dir.join("not-executable");
     std::fs::write(&script, "#!/bin/busybox sh\necho hi\n").unwrap();
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let err = run(&sb.spec(&[script.to_str().unwrap()])).unwrap_err();
+    // The host's /tmp is not the container's: share the directory.
+    let mut spec = sb.spec(&[script.to_str().unwrap()]);
+    spec.mounts = vec![berth_runtime::BindMount {
+        source: sb.dir.clone(),
+        target: sb.dir.clone(),
+        read_only: true,
+    }];
+    let err = run(&spec).unwrap_err();
     assert!(matches!(err, RuntimeError::NotExecutable { .. }), "{err}");
     assert_eq!(err.exit_code(), 126);
 

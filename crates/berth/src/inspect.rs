@@ -218,10 +218,8 @@ pub fn container(engine: &mut Engine, c: &Container) -> anyhow::Result<Value> {
             "FinishedAt": c.finished_at.clone().unwrap_or_else(|| "0001-01-01T00:00:00Z".into()),
         },
         "Name": format!("/{}", c.name),
-        "HostConfig": {
-            "NetworkMode": c.config.networks.first().map(|a| a.network.clone()).unwrap_or_default(),
-            "AutoRemove": c.config.auto_remove,
-        },
+        "HostConfig": host_config(c),
+        "Mounts": mounts(c),
         "Config": {
             "Hostname": c.config.hostname,
             "Env": c.config.env,
@@ -231,6 +229,52 @@ pub fn container(engine: &mut Engine, c: &Container) -> anyhow::Result<Value> {
         },
         "NetworkSettings": settings,
     }))
+}
+
+/// Docker's `null` for an empty list.
+fn list_or_null<T: serde::Serialize>(v: &[T]) -> Value {
+    if v.is_empty() {
+        Value::Null
+    } else {
+        json!(v)
+    }
+}
+
+/// Docker's `HostConfig`: network mode, `--rm` and the confinement flags.
+fn host_config(c: &Container) -> Value {
+    let sec = &c.config.security;
+    let binds: Vec<String> = sec.binds.iter().map(|b| b.to_docker()).collect();
+    json!({
+        "NetworkMode": c.config.networks.first().map(|a| a.network.clone()).unwrap_or_default(),
+        "AutoRemove": c.config.auto_remove,
+        "Binds": list_or_null(&binds),
+        "CapAdd": list_or_null(&sec.cap_add),
+        "CapDrop": list_or_null(&sec.cap_drop),
+        "Privileged": sec.privileged,
+        "ReadonlyRootfs": sec.read_only,
+        "SecurityOpt": list_or_null(&sec.security_opt),
+    })
+}
+
+/// Docker's top-level `Mounts` (bind mounts only).
+fn mounts(c: &Container) -> Value {
+    let m: Vec<Value> = c
+        .config
+        .security
+        .binds
+        .iter()
+        .map(|b| {
+            json!({
+                "Type": "bind",
+                "Source": b.source,
+                "Destination": b.target,
+                "Mode": if b.read_only { "ro" } else { "" },
+                "RW": !b.read_only,
+                "Propagation": "rprivate",
+            })
+        })
+        .collect();
+    json!(m)
 }
 
 /// The `ps --format` fields of a container.

@@ -72,10 +72,11 @@ const STEPS: &[Step] = &[
         title: "A published web server (docker run -d -p 8081:80 nginx)",
         why: "berth creates the container's namespace, a veth into berth0 and an address, starts the process, \
               and publishes port 8081 as one element of an nftables map: kernel DNAT, no proxy process, the \
-              client's address preserved.",
+              client's address preserved. The container sees a read-only view of the host's files without \
+              berth's state: the web root is shared with -v, read-only.",
         commands: &[
             "mkdir -p $BERTH_ROOT/www && echo 'hello from a berth container' > $BERTH_ROOT/www/index.html",
-            "$B run -d --name web -p 8081:80 busybox httpd -f -p 80 -h $BERTH_ROOT/www",
+            "$B run -d --name web -p 8081:80 -v $BERTH_ROOT/www:/tmp/www:ro busybox httpd -f -p 80 -h /tmp/www",
             "$B ps",
             "$B inspect -f '{{.NetworkSettings.IPAddress}} {{json .NetworkSettings.Ports}}' web",
             "sleep 0.2; curl -s localhost:8081",

@@ -57,7 +57,7 @@ fn run_exit_codes() {
     assert_eq!(code(&b, "run busybox sh -c 'exit 3'"), 3);
     assert_eq!(code(&b, "run no-such-command"), 127);
     b.sh("echo 'echo x' > /tmp/noexec && chmod -x /tmp/noexec");
-    assert_eq!(code(&b, "run /tmp/noexec"), 126);
+    assert_eq!(code(&b, "run -v /tmp/noexec:/tmp/noexec /tmp/noexec"), 126);
     assert_eq!(code(&b, "run --network nope busybox true"), 125);
     assert_eq!(code(&b, "run -d no-such-command"), 127);
     let status = b.ok("ps -a --format '{{.Status}}'");

@@ -9,7 +9,8 @@ mod netutil;
 
 use common::B;
 use netutil::{
-    answered, curl_from, curl_in, curl_ready, httpd, pings, www, INTERNET, LAB, LAB6, TIMED_OUT,
+    answered, curl_from, curl_in, curl_ready, httpd, pings, share, www, INTERNET, LAB, LAB6,
+    TIMED_OUT,
 };
 
 /// Two user-defined networks: each reaches itself and the world, never the
@@ -187,8 +188,8 @@ fn unsolicited_inbound_is_dropped_unless_published() {
     let dir = www(&b, "www", "direct", &[]);
     b.ok("network create --subnet 192.0.2.0/24 pub");
     b.ok(&format!(
-        "run -d --name web --network pub -p 8080:80 sh -c 'busybox httpd -p 81 -h {dir}; exec {}'",
-        httpd(&dir, 80)
+        "run -d --name web --network pub -p 8080:80 {} sh -c 'busybox httpd -p 81 -h {dir}; exec busybox httpd -f -p 80 -h {dir}'",
+        share(&dir)
     ));
     let web = b.ip("web", "pub");
     b.lab
@@ -242,7 +243,10 @@ fn containers_never_reach_the_host_loopback() {
     b.sh(&format!("busybox httpd -p 127.0.0.1:9999 -h {dir}"));
     let local = curl_ready(&b, None, "http://127.0.0.1:9999/");
     assert_eq!(local.as_deref(), Ok("host-local"));
-    b.sleeper("evil", "");
+    // The attacker controls its namespace's routes and sysctls: Docker's
+    // default confinement would stop it earlier (no CAP_NET_ADMIN,
+    // read-only /proc/sys), so it is privileged here.
+    b.sleeper("evil", "--privileged");
     let gw = b.ok("network inspect -f '{{(index .IPAM.Config 0).Gateway}}' bridge");
     b.ok(&format!(
         "exec evil sh -c 'set -e

@@ -58,8 +58,8 @@ fn overlay_spans_three_hosts() {
     std::fs::create_dir_all(&www).expect("www");
     std::fs::write(www.join("index.html"), "overlay-web\n").expect("index");
     c.h(2).ok(&format!(
-        "run -d --name web --network ov -p 8080:80 busybox httpd -f -p 80 -h {}",
-        www.display()
+        "run -d --name web --network ov -p 8080:80 -v {w}:{w}:ro busybox httpd -f -p 80 -h {w}",
+        w = www.display()
     ));
     let got = c.h(2).b.lab.in_ns(
         "outside",

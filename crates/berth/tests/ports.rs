@@ -6,7 +6,9 @@ mod common;
 mod netutil;
 
 use common::B;
-use netutil::{curl_from, curl_in, curl_ready, httpd, www, LAB, OUTSIDE, REFUSED, TIMED_OUT};
+use netutil::{
+    curl_from, curl_in, curl_ready, httpd, share, www, LAB, OUTSIDE, REFUSED, TIMED_OUT,
+};
 
 /// The host port of the first binding of container port `port` (`80/tcp`).
 fn host_port(b: &B, name: &str, port: &str) -> u16 {
@@ -119,10 +121,12 @@ fn port_ranges_keep_or_shift_numbers() {
         serve(8001)
     );
     b.ok(&format!(
-        "run -d --name keep -p 8000-8002:8000-8002 sh -c '{script}'"
+        "run -d --name keep -p 8000-8002:8000-8002 {} sh -c '{script}'",
+        share(&dir)
     ));
     b.ok(&format!(
-        "run -d --name shift -p 9000-9001:8000-8001 sh -c '{script}'"
+        "run -d --name shift -p 9000-9001:8000-8001 {} sh -c '{script}'",
+        share(&dir)
     ));
     for p in [8000, 8001, 8002] {
         let got = curl_ready(&b, Some("outside"), &format!("http://{LAB}:{p}/"));

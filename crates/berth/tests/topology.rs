@@ -92,7 +92,8 @@ fn topology_shows_what_the_kernel_has() {
         dot.starts_with("graph berth {") && dot.contains("\"ctr_web\" -- \"net_appnet\""),
         "{dot}"
     );
-    if b.try_sh("command -v dot") {
+    let have = b.try_sh("command -v dot");
+    if berth_lab::tool_available(have, "graphviz's dot is not installed") {
         std::fs::write(b.lab.root().join("topology.dot"), &dot).unwrap();
         b.sh("dot -Tsvg $BERTH_ROOT/topology.dot > /dev/null");
     }

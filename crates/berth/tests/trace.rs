@@ -74,7 +74,7 @@ fn trace_verdicts_match_real_packets() {
     std::fs::create_dir_all(&www).unwrap();
     std::fs::write(www.join("index.html"), "ok\n").unwrap();
     let www = www.display();
-    let httpd = format!("busybox httpd -f -p 80 -h {www}");
+    let httpd = format!("-v {www}:{www}:ro busybox httpd -f -p 80 -h {www}");
     b.ok("network create --subnet 172.30.1.0/24 neta");
     b.ok("network create --subnet 172.30.2.0/24 netb");
     b.ok(

@@ -109,11 +109,7 @@ impl Drop for Browser<'_> {
 /// Skips the test with `why`, except in CI (`CI` set), which installs
 /// Chromium and must run it.
 fn skip(why: &str) {
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "{why}: CI must run the browser test (scripts/deps installs chromium and chromium-driver)"
-    );
-    eprintln!("SKIPPED: {why}");
+    berth_lab::tool_available(false, why);
 }
 
 /// A process of the test, killed and reaped when dropped.

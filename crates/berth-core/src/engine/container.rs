@@ -30,6 +30,9 @@ pub struct StartSpec {
     pub etc_dir: PathBuf,
     /// The stored configuration.
     pub config: ContainerConfig,
+    /// berth's own directories (state root, runtime dir), hidden from a
+    /// container that sees the host's files.
+    pub hidden: Vec<PathBuf>,
 }
 
 const ADJECTIVES: [&str; 16] = [
@@ -185,6 +188,7 @@ impl Engine {
             netns: (!host).then(|| self.paths.netns(&c.id)),
             etc_dir: self.paths.container_dir(&c.id),
             config: c.config.clone(),
+            hidden: vec![self.paths.state.clone(), self.paths.run.clone()],
         })
     }
 }

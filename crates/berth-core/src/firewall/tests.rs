@@ -62,21 +62,13 @@ fn sample() -> (Vec<NetworkRules>, Vec<PortRule>) {
     (nets, ports)
 }
 
-/// Compares `text` with the golden file `name`; `BERTH_BLESS=1` rewrites it.
+/// Compares `text` with the golden file `name` (`BERTH_BLESS=1` rewrites it;
+/// see `berth_lab::golden`).
 pub(crate) fn golden(name: &str, text: &str) {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/golden")
         .join(name);
-    if std::env::var_os("BERTH_BLESS").is_some() {
-        std::fs::write(&path, text).unwrap();
-    }
-    let want = std::fs::read_to_string(&path).unwrap_or_default();
-    assert_eq!(
-        text,
-        want,
-        "golden file {} differs; rerun with BERTH_BLESS=1 to update",
-        path.display()
-    );
+    berth_lab::golden(&path, text);
 }
 
 /// Two containers' veths (one on an IPv6 network) and the routing guard

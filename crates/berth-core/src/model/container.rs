@@ -56,6 +56,10 @@ pub struct ContainerConfig {
     /// `--add-host NAME:IP` (IP may be `host-gateway`).
     #[serde(default)]
     pub add_hosts: Vec<String>,
+    /// Confinement flags (`--privileged`, `--cap-add`, `-v`, ...). Absent
+    /// in records of earlier versions: Docker's default confinement.
+    #[serde(default)]
+    pub security: super::SecurityConfig,
 }
 
 /// Lifecycle state of a container.

@@ -5,10 +5,12 @@ pub mod cni;
 mod container;
 pub mod network;
 mod port;
+mod security;
 
 pub use container::{Container, ContainerConfig, ContainerState, Endpoint, NetworkAttach};
 pub use network::{Driver, IpamConfig, Network, NetworkCreate, SubnetRequest};
 pub use port::{parse_publish, PortBinding, PortSpec, Proto};
+pub use security::{parse_bind, parse_security_opt, Bind, SecurityConfig};
 
 /// The current time in RFC 3339 with nanoseconds (UTC), as Docker prints it.
 pub fn now_rfc3339() -> String {

@@ -18,7 +18,9 @@ use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use berth_runtime::{ContainerIo, EtcFiles, ExitStatus, ProcessSpec, RuntimeError, Stdio};
+use berth_runtime::{
+    Confinement, ContainerIo, EtcFiles, ExitStatus, ProcessSpec, RuntimeError, Stdio,
+};
 use nix::mount::{mount, MsFlags};
 
 const ENV_SANDBOX: &str = "BERTH_RT_SANDBOX";
@@ -176,6 +178,8 @@ impl Sandbox {
             etc: self.etc_files(),
             rootfs: None,
             workdir: None,
+            confinement: Confinement::default(),
+            mounts: Vec::new(),
         }
     }
 

@@ -61,9 +61,27 @@ pub struct RunArgs {
     /// Extra /etc/hosts entry NAME:IP, IP may be host-gateway (repeatable).
     #[arg(long)]
     pub add_host: Vec<String>,
-    /// Root directory to pivot into (default: the host's files).
+    /// Root directory to pivot into (default: a read-only view of the host's files).
     #[arg(long)]
     pub rootfs: Option<PathBuf>,
+    /// Mount the --rootfs read-only.
+    #[arg(long)]
+    pub read_only: bool,
+    /// Bind-mount a host path: HOST:CONTAINER[:ro|rw] (repeatable).
+    #[arg(short = 'v', long = "volume", value_name = "HOST:CTR[:ro]")]
+    pub volume: Vec<String>,
+    /// Add a Linux capability: NET_ADMIN, CAP_NET_ADMIN or ALL (repeatable).
+    #[arg(long, value_name = "CAP")]
+    pub cap_add: Vec<String>,
+    /// Drop a Linux capability, or ALL (repeatable).
+    #[arg(long, value_name = "CAP")]
+    pub cap_drop: Vec<String>,
+    /// Every capability, no seccomp filter, nothing masked, the host's /dev.
+    #[arg(long)]
+    pub privileged: bool,
+    /// no-new-privileges[=true|false] or seccomp=unconfined (repeatable).
+    #[arg(long, value_name = "OPT")]
+    pub security_opt: Vec<String>,
     /// The command and its arguments.
     #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, num_args = 1..)]
     pub command: Vec<String>,

@@ -28,7 +28,7 @@ pub enum Cmd {
     #[command(subcommand)]
     Network(NetworkCmd),
     /// Run a command in a new container.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Run a command in a running container.
     Exec(ExecArgs),
     /// List containers.

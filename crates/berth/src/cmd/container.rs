@@ -198,6 +198,7 @@ pub fn exec(root: Option<&Path>, a: ExecArgs) -> Result<i32> {
         argv: a.command.clone(),
         env: super::run::environment(&c.config, &a.env),
         workdir: None,
+        confinement: super::confine::confinement(&c.config.security, &[]),
     };
     let stdin = std::io::stdin();
     let stdout = std::io::stdout();

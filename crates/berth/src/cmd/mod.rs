@@ -1,6 +1,7 @@
 //! Command implementations: thin adapters from the CLI to the engine.
 
 pub mod agent;
+pub mod confine;
 pub mod container;
 pub mod dns;
 pub mod network;
@@ -26,7 +27,7 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
     let root = cli.root.as_deref();
     match cli.cmd {
         Cmd::Network(c) => network::run(root, c),
-        Cmd::Run(a) => run::run(root, a),
+        Cmd::Run(a) => run::run(root, *a),
         Cmd::Exec(a) => container::exec(root, a),
         Cmd::Ps(a) => container::ps(root, a),
         Cmd::Inspect(a) => container::inspect(root, a),

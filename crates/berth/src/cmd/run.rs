@@ -6,6 +6,7 @@
 //! its exit status, takes its network down and honours `--rm`. berth needs
 //! no always-running daemon. A foreground `run` supervises in-process.
 
+use super::confine;
 use super::open;
 use crate::cli::RunArgs;
 use anyhow::{anyhow, Context, Result};
@@ -20,8 +21,9 @@ use std::path::Path;
 
 const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-/// Builds the stored configuration from `run`'s flags (pure validation).
-fn config(a: &RunArgs) -> Result<ContainerConfig> {
+/// Builds the stored configuration from `run`'s flags (validation only:
+/// nothing is created; `hidden` are berth's own directories).
+fn config(a: &RunArgs, hidden: &[std::path::PathBuf]) -> Result<ContainerConfig> {
     let nets = if a.network.is_empty() {
         vec!["bridge".to_string()]
     } else {
@@ -71,14 +73,16 @@ fn config(a: &RunArgs) -> Result<ContainerConfig> {
             return Err(anyhow!("--rootfs {}: no such directory", r.display()));
         }
     }
+    let rootfs = a
+        .rootfs
+        .as_ref()
+        .map(|r| std::fs::canonicalize(r).unwrap_or_else(|_| r.clone()));
+    let security = confine::security(a, rootfs.as_deref(), hidden)?;
     Ok(ContainerConfig {
         hostname: a.hostname.clone().unwrap_or_default(),
         argv: a.command.clone(),
         env,
-        rootfs: a
-            .rootfs
-            .as_ref()
-            .map(|r| std::fs::canonicalize(r).unwrap_or_else(|_| r.clone())),
+        rootfs,
         tty: a.tty,
         interactive: a.interactive,
         auto_remove: a.rm,
@@ -88,6 +92,7 @@ fn config(a: &RunArgs) -> Result<ContainerConfig> {
         dns_search: a.dns_search.clone(),
         dns_options: a.dns_option.clone(),
         add_hosts: validated_add_hosts(&a.add_host)?,
+        security,
     })
 }
 
@@ -154,12 +159,15 @@ fn process_spec(s: &StartSpec) -> ProcessSpec {
         },
         rootfs: s.config.rootfs.clone(),
         workdir: None,
+        confinement: confine::confinement(&s.config.security, &s.hidden),
+        mounts: confine::mounts(&s.config.security),
     }
 }
 
 /// `berth run`.
 pub fn run(root: Option<&Path>, a: RunArgs) -> Result<i32> {
-    let cfg = config(&a)?;
+    let paths = berth_core::paths::Paths::new(root);
+    let cfg = config(&a, &[paths.state, paths.run])?;
     let mut engine = open(root)?;
     let c = engine.create_container(a.name.as_deref(), cfg)?;
     // A crash here leaves a created container with its network, no process.

@@ -157,22 +157,13 @@ fn sample() -> Topology {
     }
 }
 
-/// Compares `text` with golden file `name`; `BERTH_BLESS=1` rewrites it.
+/// Compares `text` with golden file `name` (`BERTH_BLESS=1` rewrites it;
+/// see `berth_lab::golden`).
 fn golden(name: &str, text: &str) {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/golden")
         .join(name);
-    if std::env::var_os("BERTH_BLESS").is_some() {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, text).unwrap();
-    }
-    let want = std::fs::read_to_string(&path).unwrap_or_default();
-    assert_eq!(
-        text,
-        want,
-        "golden file {} differs; rerun with BERTH_BLESS=1 to update",
-        path.display()
-    );
+    berth_lab::golden(&path, text);
 }
 
 #[test]
@@ -197,6 +188,10 @@ fn dot_golden_and_parsed_by_the_layout_library() {
 #[test]
 fn dot_is_valid_for_graphviz_when_installed() {
     let dot = render(&sample(), "dot").unwrap();
+    let have = berth_lab::have_program("dot");
+    if !berth_lab::tool_available(have, "graphviz's dot is not installed") {
+        return;
+    }
     let Ok(mut child) = std::process::Command::new("dot")
         .arg("-Tsvg")
         .stdin(std::process::Stdio::piped())
@@ -204,8 +199,7 @@ fn dot_is_valid_for_graphviz_when_installed() {
         .stderr(std::process::Stdio::piped())
         .spawn()
     else {
-        eprintln!("graphviz's dot is not installed: checked with layout-rs only");
-        return;
+        panic!("graphviz's dot is in PATH but cannot be started");
     };
     use std::io::Write;
     child

@@ -29,8 +29,8 @@ a=${a%]}
 printf 'Content-Type: text/plain\r\n\r\n%s\n' "${a#::ffff:}"
 "#;
 
-/// Creates a web root in the lab's temp dir (shared with its containers,
-/// which see the host's files): `/index.html` says `body`, `/cgi-bin/ip`
+/// Creates a web root in the lab's temp dir (containers see it only when
+/// it is shared with `-v`, as [`httpd`] does): `/index.html` says `body`, `/cgi-bin/ip`
 /// prints the client address busybox httpd saw, and `/PORT/index.html`
 /// says `pPORT` for each of `ports`. Returns its path.
 pub fn www(b: &B, name: &str, body: &str, ports: &[u16]) -> String {
@@ -48,10 +48,17 @@ pub fn www(b: &B, name: &str, body: &str, ports: &[u16]) -> String {
     dir.display().to_string()
 }
 
-/// A shell command serving `dir` with busybox httpd on `port`, in the
-/// foreground (the container's main process).
+/// `run` arguments serving `dir` with busybox httpd on `port`, in the
+/// foreground (the container's main process): the directory is shared
+/// read-only with `-v` (a container does not see the lab's temp dir, which
+/// holds berth's state root).
 pub fn httpd(dir: &str, port: u16) -> String {
-    format!("busybox httpd -f -p {port} -h {dir}")
+    format!("{} busybox httpd -f -p {port} -h {dir}", share(dir))
+}
+
+/// `-v DIR:DIR:ro`: the lab's directory `dir` at the same path in a container.
+pub fn share(dir: &str) -> String {
+    format!("-v {dir}:{dir}:ro")
 }
 
 /// `busybox ping -c1 -W1 IP` from container `from`.
