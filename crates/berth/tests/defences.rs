@@ -11,8 +11,8 @@ mod netutil;
 
 use common::B;
 use frames::{
-    arp_reply, mac, neighbour_advert, ras_seen_by, router_advert, send_from, send_in_ns, udp4,
-    udp_received,
+    arp_reply, mac, neighbour_advert, ras_seen_by, router_advert, send_from, send_in_ns, tools,
+    udp4, udp_received,
 };
 use netutil::pings;
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -74,9 +74,10 @@ fn rogue_ll() -> Ipv6Addr {
 #[test]
 fn a_containers_router_advertisement_changes_nothing() {
     let b = B::new("def-ra");
+    let t = tools(&b);
     b.ok("network create --subnet 192.0.2.0/24 -o com.docker.network.bridge.name=brra v4net");
-    b.sleeper("a1", "--network v4net");
-    b.sleeper("a2", "--network v4net");
+    b.sleeper("a1", &format!("--network v4net {t}"));
+    b.sleeper("a2", &format!("--network v4net {t}"));
     let a2 = ep(&b, "a2", "v4net", "IPAddress");
     assert!(pings(&b, "a1", &a2), "a1 reaches a2");
     let bridge_v6 = b.sh("ip -j -6 addr show dev brra");
@@ -111,8 +112,9 @@ fn a_containers_router_advertisement_changes_nothing() {
 #[test]
 fn router_advertisements_are_ignored_by_host_and_containers() {
     let b = B::new("def-ra-sysctl");
+    let t = tools(&b);
     b.ok("network create --subnet 192.0.2.0/24 -o com.docker.network.bridge.name=brrs v4net");
-    b.sleeper("a2", "--network v4net");
+    b.sleeper("a2", &format!("--network v4net {t}"));
     b.lab.add_netns("rogue").unwrap();
     b.sh("ip link add roguep type veth peer name eth0 netns rogue && ip link set roguep master brrs up && ip -n rogue link set eth0 up");
     let (host, neigh) = (v6_state(&b, None), v6_state(&b, Some("a2")));
@@ -137,9 +139,10 @@ fn router_advertisements_are_ignored_by_host_and_containers() {
 #[test]
 fn a_container_cannot_send_as_another() {
     let b = B::new("def-spoof4");
+    let t = tools(&b);
     b.ok("network create --subnet 192.0.2.0/24 -o com.docker.network.bridge.name=brsp v4net");
-    b.sleeper("a1", "--network v4net");
-    b.sleeper("a2", "--network v4net");
+    b.sleeper("a1", &format!("--network v4net {t}"));
+    b.sleeper("a2", &format!("--network v4net {t}"));
     let (a1, a2) = (
         ep(&b, "a1", "v4net", "IPAddress"),
         ep(&b, "a2", "v4net", "IPAddress"),
@@ -215,9 +218,10 @@ fn a_container_cannot_send_as_another() {
 #[test]
 fn ipv6_neighbour_and_router_advertisements_are_checked() {
     let b = B::new("def-spoof6");
+    let t = tools(&b);
     b.ok("network create --ipv6 --subnet 192.0.2.0/24 --subnet 2001:db8:5::/64 v6net");
-    b.sleeper("a1", "--network v6net");
-    b.sleeper("a2", "--network v6net");
+    b.sleeper("a1", &format!("--network v6net {t}"));
+    b.sleeper("a2", &format!("--network v6net {t}"));
     let a2 = ep(&b, "a2", "v6net", "GlobalIPv6Address");
     let a1: Ipv6Addr = ep(&b, "a1", "v6net", "GlobalIPv6Address").parse().unwrap();
     let (m1, a2_mac) = (
@@ -370,9 +374,10 @@ fn a_router_by_choice_is_left_alone() {
 #[test]
 fn reconcile_puts_a_veth_back_in_the_checked_group() {
     let b = B::new("def-group");
+    let t = tools(&b);
     b.ok("network create --subnet 192.0.2.0/24 v4net");
-    b.sleeper("a1", "--network v4net");
-    b.sleeper("a2", "--network v4net");
+    b.sleeper("a1", &format!("--network v4net {t}"));
+    b.sleeper("a2", &format!("--network v4net {t}"));
     let (a2, gw) = (
         ep(&b, "a2", "v4net", "IPAddress"),
         ep(&b, "a2", "v4net", "Gateway"),

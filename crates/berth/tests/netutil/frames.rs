@@ -1,8 +1,9 @@
 //! Hand-made Ethernet frames for the network-defence tests (what a
 //! container with CAP_NET_RAW can put on its interface) and the scripts
 //! that send and watch them: a raw-socket sender run inside a container
-//! (`berth exec C python3 …`), a sniffer counting router advertisements,
-//! and a UDP listener printing what it receives.
+//! (`berth exec C python3 …`; containers get the scripts with the flags
+//! [`tools`] returns), a sniffer counting router advertisements, and a UDP
+//! listener printing what it receives.
 #![allow(dead_code)]
 
 use crate::common::B;
@@ -166,11 +167,31 @@ while time.time() < end:
         pass
 "#;
 
-/// Writes the scripts into the lab's temp dir (containers see the host's
-/// files); returns the path of `name`.
-fn script(b: &B, name: &str, text: &str) -> String {
-    let path = b.lab.root().join(name);
-    std::fs::write(&path, text).unwrap();
+/// The directory of the scripts in the lab's temp dir.
+fn dir(b: &B) -> std::path::PathBuf {
+    b.lab.root().join("frames")
+}
+
+/// Writes the scripts; returns the `run` flags that show them to a
+/// container at the same path (containers see no host `/tmp` of their own).
+pub fn tools(b: &B) -> String {
+    let d = dir(b);
+    std::fs::create_dir_all(&d).unwrap();
+    for (name, text) in [
+        ("send-frames.py", SEND),
+        ("sniff-ra.py", SNIFF_RA),
+        ("listen-udp.py", LISTEN_UDP),
+    ] {
+        std::fs::write(d.join(name), text).unwrap();
+    }
+    let d = d.display();
+    format!("-v {d}:{d}:ro")
+}
+
+/// The path of script `name` (written by [`tools`]).
+fn script(b: &B, name: &str) -> String {
+    let path = dir(b).join(name);
+    assert!(path.exists(), "call frames::tools first");
     path.display().to_string()
 }
 
@@ -181,7 +202,7 @@ fn hex(frame: &[u8]) -> String {
 /// Sends `frames` from inside container `name` on its `ifname`; panics if
 /// the sender could not (no raw socket: no CAP_NET_RAW).
 pub fn send_from(b: &B, name: &str, ifname: &str, frames: &[Vec<u8>]) {
-    let py = script(b, "send-frames.py", SEND);
+    let py = script(b, "send-frames.py");
     let args: Vec<String> = frames.iter().map(|f| hex(f)).collect();
     b.ok(&format!(
         "exec {name} python3 {py} {ifname} {}",
@@ -191,7 +212,7 @@ pub fn send_from(b: &B, name: &str, ifname: &str, frames: &[Vec<u8>]) {
 
 /// Sends `frames` on interface `ifname` of lab namespace `ns`.
 pub fn send_in_ns(b: &B, ns: &str, ifname: &str, frames: &[Vec<u8>]) {
-    let py = script(b, "send-frames.py", SEND);
+    let py = script(b, "send-frames.py");
     let args: Vec<String> = frames.iter().map(|f| hex(f)).collect();
     b.lab
         .in_ns_ok(ns, &format!("python3 {py} {ifname} {}", args.join(" ")));
@@ -230,7 +251,7 @@ fn while_watching(b: &B, cmd: String, act: impl FnOnce()) -> String {
 /// How many router advertisements container `name` received on `ifname`
 /// while `act` ran (watching for `secs` seconds).
 pub fn ras_seen_by(b: &B, name: &str, ifname: &str, secs: u32, act: impl FnOnce()) -> u32 {
-    let py = script(b, "sniff-ra.py", SNIFF_RA);
+    let py = script(b, "sniff-ra.py");
     let cmd = format!(
         "{} exec {name} python3 {py} {ifname} {secs}",
         crate::common::BERTH
@@ -241,7 +262,7 @@ pub fn ras_seen_by(b: &B, name: &str, ifname: &str, secs: u32, act: impl FnOnce(
 /// The payloads of the UDP datagrams the lab (the host) received on
 /// `addr:port` while `act` ran (watching for `secs` seconds).
 pub fn udp_received(b: &B, addr: &str, port: u16, secs: u32, act: impl FnOnce()) -> Vec<String> {
-    let py = script(b, "listen-udp.py", LISTEN_UDP);
+    let py = script(b, "listen-udp.py");
     let cmd = format!("python3 {py} {addr} {port} {secs}");
     while_watching(b, cmd, act)
         .lines()
