@@ -6,10 +6,15 @@
 //! | request  | answer                                                         |
 //! |----------|----------------------------------------------------------------|
 //! | `reload` | `ok <generation>` once the new snapshot is live and listened on, or `err <reason>` |
+//! | `reload <version>` | the same, for a snapshot of that format version; `err outdated …` if it is newer than this resolver reads |
 //! | `ping`   | `ok <generation>` of the live snapshot                          |
 //! | other    | `err unknown request`                                           |
 //!
-//! [`reload`] and [`ping`] are the client side, for the engine.
+//! [`reload`] and [`ping`] are the client side, for the engine. [`reload`]
+//! sends `reload <SNAPSHOT_VERSION>`: a resolver older than the snapshot
+//! format (version 1 knew only `reload`) answers an error, which
+//! [`reload`] reports as [`Error::OutdatedResolver`] so the engine replaces
+//! that process (after an upgrade of berth under running containers).
 
 use std::io::{self, BufRead, BufReader, Write};
 use std::os::unix::fs::PermissionsExt;
@@ -22,6 +27,7 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio::task::JoinSet;
 
 use crate::server::ServerHandle;
+use crate::snapshot::SNAPSHOT_VERSION;
 use crate::Error;
 
 /// Longest request line accepted.
@@ -75,12 +81,19 @@ async fn client(stream: UnixStream, handle: ServerHandle) {
             Ok(0) | Err(_) => return,
             Ok(_) => {}
         }
-        let answer = match line.trim() {
-            "reload" => match handle.reload().await {
-                Ok(generation) => format!("ok {generation}\n"),
-                Err(e) => format!("err {}\n", e.to_string().replace('\n', " ")),
+        let answer = match line.trim().split_once(' ').unwrap_or((line.trim(), "")) {
+            ("reload", version) => match reload_version(version) {
+                Some(v) if v > SNAPSHOT_VERSION => format!(
+                    "err outdated: this resolver reads snapshots up to version \
+                     {SNAPSHOT_VERSION}, not {v}\n"
+                ),
+                Some(_) => match handle.reload().await {
+                    Ok(generation) => format!("ok {generation}\n"),
+                    Err(e) => format!("err {}\n", e.to_string().replace('\n', " ")),
+                },
+                None => "err unknown request\n".to_string(),
             },
-            "ping" => format!("ok {}\n", handle.generation()),
+            ("ping", "") => format!("ok {}\n", handle.generation()),
             _ => "err unknown request\n".to_string(),
         };
         if write.write_all(answer.as_bytes()).await.is_err() {
@@ -89,10 +102,27 @@ async fn client(stream: UnixStream, handle: ServerHandle) {
     }
 }
 
-/// Asks the resolver behind `path` to reload its snapshot; returns the
-/// generation now live. Blocking; waits at most `timeout` per step.
+/// The snapshot version of a `reload` request: none means version 1.
+fn reload_version(arg: &str) -> Option<u32> {
+    if arg.is_empty() {
+        return Some(1);
+    }
+    arg.parse().ok()
+}
+
+/// Asks the resolver behind `path` to reload its snapshot (of version
+/// [`SNAPSHOT_VERSION`]); returns the generation now live. Blocking; waits
+/// at most `timeout` per step. A resolver too old for the snapshot gives
+/// [`Error::OutdatedResolver`].
 pub fn reload(path: &Path, timeout: Duration) -> Result<u64, Error> {
-    request(path, "reload", timeout)
+    match request(path, &format!("reload {SNAPSHOT_VERSION}"), timeout) {
+        Err(Error::ControlReply(reason))
+            if reason == "unknown request" || reason.starts_with("outdated") =>
+        {
+            Err(Error::OutdatedResolver(path.to_path_buf(), reason))
+        }
+        other => other,
+    }
 }
 
 /// Asks the resolver behind `path` for the generation it serves.

@@ -27,6 +27,10 @@ pub enum Error {
     /// Another resolver answers on the control socket already.
     #[error("another resolver is already running on control socket {0}")]
     AlreadyRunning(PathBuf),
+    /// The resolver is older than the snapshot format (an upgrade of berth
+    /// while it ran): it must be restarted to serve the new snapshot.
+    #[error("the resolver on {0} is older than berth's snapshot format ({1}): restart it")]
+    OutdatedResolver(PathBuf, String),
     /// The resolver answered a control request with an error.
     #[error("resolver refused the request: {0}")]
     ControlReply(String),

@@ -7,11 +7,14 @@
 //! networks they share; every other name goes to upstream resolvers.
 //!
 //! - [`Snapshot`] is the input, written by berth's engine as JSON;
-//! - [`Resolver`] indexes it and decides, purely, who may see which name;
+//! - [`Resolver`] indexes it and decides, purely, who may ask (endpoints of
+//!   the network whose gateway the query reached; anyone else is refused)
+//!   and who may see which name;
 //! - [`request::handle`] turns a packet into a reply or a forward;
 //! - [`Server`] / [`serve`] run it: listeners per gateway, forwarding with
-//!   a bounded timeout, and a [`control`] socket whose `reload` request
-//!   makes a new snapshot live before it answers.
+//!   a bounded timeout, [`budget`]s per container and per network for
+//!   forwards and TCP connections, and a [`control`] socket whose `reload`
+//!   request makes a new snapshot live before it answers.
 //!
 //! ```no_run
 //! use berth_dns::{serve, shutdown_signal, ServerConfig};
@@ -21,6 +24,7 @@
 //! }
 //! ```
 
+pub mod budget;
 pub mod control;
 mod error;
 pub mod forward;
@@ -36,6 +40,6 @@ pub mod upstream;
 
 pub use error::Error;
 pub use listeners::Listener;
-pub use resolver::{Outcome, Resolver};
+pub use resolver::{Client, Outcome, Resolver};
 pub use server::{run, serve, shutdown_signal, Server, ServerConfig, ServerHandle};
-pub use snapshot::{EndpointRec, NetworkRec, Snapshot, Upstream, DNS_PORT};
+pub use snapshot::{EndpointRec, NetworkRec, Snapshot, Upstream, DNS_PORT, SNAPSHOT_VERSION};

@@ -10,6 +10,7 @@ use hickory_proto::op::{Edns, Message, MessageType, Metadata, OpCode, ResponseCo
 use hickory_proto::rr::rdata::{A, AAAA, PTR};
 use hickory_proto::rr::{Name, RData, Record};
 
+use crate::budget::Charge;
 use crate::resolver::{Outcome, Resolver};
 
 /// TTL of locally answered records (Docker's embedded DNS uses 600 s).
@@ -39,7 +40,8 @@ pub enum Action<'a> {
     Reply(Vec<u8>),
     /// Forward the query to upstreams (see [`crate::forward`]).
     Forward(Forward<'a>),
-    /// Say nothing (not a query, or too short to answer).
+    /// Say nothing (not a query, too short to answer, or garbage from a
+    /// stranger).
     Drop,
 }
 
@@ -52,9 +54,13 @@ pub struct Forward<'a> {
     pub request: Message,
     /// The largest reply the client accepts.
     pub limit: usize,
+    /// The budgets the forward is charged to (see [`crate::budget`]).
+    pub charge: Charge<'a>,
 }
 
-/// Handles one packet that arrived on `listen` from `src`.
+/// Handles one packet that arrived on `listen` from `src`. A source that
+/// is not an endpoint of the network `listen` serves gets REFUSED for a
+/// query, silence for anything else.
 pub fn handle<'a>(
     resolver: &'a Resolver,
     listen: IpAddr,
@@ -65,18 +71,26 @@ pub fn handle<'a>(
     if packet.len() < HEADER_LEN || packet[2] & 0x80 != 0 {
         return Action::Drop;
     }
+    let client = resolver.client(listen, src);
     let request = match Message::from_vec(packet) {
         Ok(m) => m,
+        Err(_) if client.is_none() => return Action::Drop,
         Err(_) => return Action::Reply(header_error(packet, ResponseCode::FormErr)),
     };
     let limit = client_limit(&request, transport);
+    let Some(client) = client else {
+        return Action::Reply(encode(error_reply(&request, ResponseCode::Refused), limit));
+    };
     if request.op_code != OpCode::Query {
         return Action::Reply(encode(error_reply(&request, ResponseCode::NotImp), limit));
     }
     let [query] = request.queries.as_slice() else {
         return Action::Reply(encode(error_reply(&request, ResponseCode::FormErr), limit));
     };
-    let records = match resolver.lookup(listen, src, query) {
+    let records = match client.lookup(query) {
+        Outcome::Refused => {
+            return Action::Reply(encode(error_reply(&request, ResponseCode::Refused), limit))
+        }
         Outcome::Forward([]) => {
             return Action::Reply(encode(error_reply(&request, ResponseCode::ServFail), limit))
         }
@@ -85,6 +99,7 @@ pub fn handle<'a>(
                 upstreams,
                 request,
                 limit,
+                charge: client.charge(),
             })
         }
         Outcome::Local(addrs) => addrs
@@ -228,32 +243,74 @@ mod tests {
         assert_eq!((cut.id, cut.queries.len()), (request.id, 1));
     }
 
+    /// One network (gateway 127.0.0.1) with one endpoint (127.0.0.2) and
+    /// no upstream.
+    fn one_endpoint() -> Resolver {
+        Resolver::new(
+            &crate::Snapshot::from_json(
+                r#"{"networks": [{"id": "n", "name": "net", "dns": true, "gateways": ["127.0.0.1"]}],
+                    "endpoints": [{"container_id": "c", "name": "a", "network_id": "n",
+                                   "ipv4": "127.0.0.2"}]}"#,
+            )
+            .unwrap(),
+        )
+    }
+
+    fn reply(action: Action<'_>) -> (Vec<u8>, Message) {
+        let Action::Reply(bytes) = action else {
+            panic!("expected a reply, got {action:?}");
+        };
+        let message = Message::from_vec(&bytes).unwrap();
+        (bytes, message)
+    }
+
     #[test]
     fn unparseable_bodies_get_formerr_with_the_id() {
-        let resolver = Resolver::default();
-        let ip: IpAddr = "127.0.0.1".parse().unwrap();
+        let resolver = one_endpoint();
+        let gw: IpAddr = "127.0.0.1".parse().unwrap();
+        let ep: IpAddr = "127.0.0.2".parse().unwrap();
         let mut packet = query(None).to_vec().unwrap();
         packet.truncate(14);
-        let Action::Reply(bytes) = handle(&resolver, ip, ip, &packet, Transport::Udp) else {
-            panic!("expected a reply");
-        };
-        let reply = Message::from_vec(&bytes).unwrap();
-        assert_eq!(reply.response_code, ResponseCode::FormErr);
+        let (bytes, formerr) = reply(handle(&resolver, gw, ep, &packet, Transport::Udp));
+        assert_eq!(formerr.response_code, ResponseCode::FormErr);
         assert_eq!(&bytes[..2], &packet[..2]);
         assert!(matches!(
-            handle(&resolver, ip, ip, &packet[..11], Transport::Udp),
+            handle(&resolver, gw, ep, &packet[..11], Transport::Udp),
             Action::Drop
         ));
         // No upstreams at all: SERVFAIL rather than silence.
         let packet = query(Some(1232)).to_vec().unwrap();
-        let Action::Reply(bytes) = handle(&resolver, ip, ip, &packet, Transport::Udp) else {
-            panic!("expected a reply");
-        };
-        let reply = Message::from_vec(&bytes).unwrap();
-        assert_eq!(reply.response_code, ResponseCode::ServFail);
+        let (_, servfail) = reply(handle(&resolver, gw, ep, &packet, Transport::Udp));
+        assert_eq!(servfail.response_code, ResponseCode::ServFail);
         assert_eq!(
-            reply.edns.map(|e| e.max_payload()),
+            servfail.edns.map(|e| e.max_payload()),
             Some(SERVER_UDP_PAYLOAD)
         );
+    }
+
+    #[test]
+    fn strangers_get_refused_or_nothing() {
+        let resolver = one_endpoint();
+        let gw: IpAddr = "127.0.0.1".parse().unwrap();
+        let packet = query(None).to_vec().unwrap();
+        for stranger in ["127.0.0.3", "127.0.0.1", "::ffff:127.0.0.9", "::1"] {
+            let src: IpAddr = stranger.parse().unwrap();
+            let (bytes, refused) = reply(handle(&resolver, gw, src, &packet, Transport::Tcp));
+            assert_eq!(refused.response_code, ResponseCode::Refused, "{stranger}");
+            assert!(refused.answers.is_empty() && bytes.len() <= packet.len());
+            // Garbage from a stranger: not even FORMERR.
+            assert!(matches!(
+                handle(&resolver, gw, src, &packet[..14], Transport::Udp),
+                Action::Drop
+            ));
+        }
+        // The endpoint, at another address than its network's gateway.
+        let ep: IpAddr = "127.0.0.2".parse().unwrap();
+        let (_, refused) = reply(handle(&resolver, ep, ep, &packet, Transport::Udp));
+        assert_eq!(refused.response_code, ResponseCode::Refused);
+        // IPv4-mapped forms are the same endpoint.
+        let mapped: IpAddr = "::ffff:127.0.0.2".parse().unwrap();
+        let (_, servfail) = reply(handle(&resolver, gw, mapped, &packet, Transport::Udp));
+        assert_eq!(servfail.response_code, ResponseCode::ServFail);
     }
 }

@@ -4,10 +4,13 @@
 //! function of that index, the address the query arrived on, the address
 //! it came from and the question. No I/O happens here.
 //!
-//! The rules (Docker's):
+//! The rules (Docker's, plus "not an open resolver"):
 //! - the arrival address is a gateway: it names the network `N`;
-//! - the source address is an endpoint on `N`: it names the asking container,
-//!   which sees every DNS-enabled network it is attached to (`N` first);
+//! - the source address must be an endpoint on `N` (one hash lookup): it
+//!   names the asking container, which sees every DNS-enabled network it is
+//!   attached to (`N` first). Anyone else — a LAN neighbour routing to the
+//!   gateway, a container of another network, the host — is refused
+//!   (REFUSED): the resolver answers and forwards for its containers only;
 //! - on those networks a container answers to its name, its aliases on that
 //!   network, its short (12 hex) and full id and its hostname, and also to
 //!   `name.network` on that network only; case-insensitively;
@@ -16,14 +19,22 @@
 //! - PTR for a visible endpoint's address answers `name.network.`;
 //! - everything else (other networks' names included: they are not leaked,
 //!   not even as an error) is forwarded to the asker's `--dns` servers, or
-//!   the host's upstreams; unknown askers only ever get forwarding.
+//!   the host's upstreams — but only for a container that reaches beyond
+//!   its networks (an endpoint on a network that is not `--internal`). A
+//!   container confined to internal networks is forwarded only to
+//!   upstreams inside its networks' subnets, which it could reach itself;
+//!   with none, SERVFAIL (Docker: no forwarding from the host for internal
+//!   networks, so no DNS path out of them).
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
 use hickory_proto::op::Query;
 use hickory_proto::rr::{DNSClass, RecordType};
+use ipnet::IpNet;
 
+use crate::budget::{Budget, Charge};
 use crate::names::{config_key, name_key, parse_reverse};
 use crate::snapshot::{EndpointRec, Snapshot};
 
@@ -39,6 +50,9 @@ pub enum Outcome<'a> {
     Ptr(String),
     /// Not ours to answer: forward to these upstreams (empty: SERVFAIL).
     Forward(&'a [SocketAddr]),
+    /// The source is not an endpoint of the network whose gateway the
+    /// query arrived on: REFUSED.
+    Refused,
 }
 
 /// One container's addresses on one network.
@@ -51,19 +65,31 @@ struct Target {
 /// A DNS-enabled network's records.
 #[derive(Debug, Default)]
 struct Net {
+    /// The network's id (budgets are carried over by it).
+    id: String,
     /// Lookup key → containers answering to it on this network.
     names: HashMap<String, Vec<Target>>,
     /// Endpoint address → `name.network.`.
     ptr: HashMap<IpAddr, String>,
+    /// `--internal`.
+    internal: bool,
+    /// Its subnets.
+    subnets: Vec<IpNet>,
+    /// What queries arriving on its gateways hold.
+    budget: Arc<Budget>,
 }
 
 /// A known asking endpoint.
 #[derive(Debug)]
 struct Asker {
+    /// Index of its network (the arrival network).
+    net: usize,
+    /// Index of its container in [`Resolver::containers`].
+    container: usize,
     /// Indices of the networks it sees, the arrival network first.
     visible: Vec<usize>,
-    /// Its `--dns` servers (empty: use the host's upstreams).
-    upstreams: Vec<SocketAddr>,
+    /// Where its other questions go; `None`: the host's upstreams.
+    upstreams: Option<Vec<SocketAddr>>,
 }
 
 /// An indexed snapshot, ready to answer questions.
@@ -75,7 +101,17 @@ pub struct Resolver {
     by_gateway: HashMap<IpAddr, usize>,
     by_net_name: HashMap<String, usize>,
     askers: HashMap<(usize, IpAddr), Asker>,
+    /// Container id and budget, per asking container.
+    containers: Vec<(String, Arc<Budget>)>,
     gateways: Vec<IpAddr>,
+}
+
+/// A known asker: an endpoint of the network whose gateway its query
+/// arrived on.
+#[derive(Debug, Clone, Copy)]
+pub struct Client<'a> {
+    resolver: &'a Resolver,
+    asker: &'a Asker,
 }
 
 impl Resolver {
@@ -95,7 +131,12 @@ impl Resolver {
             }
             let i = r.nets.len();
             net_index.insert(&net.id, i);
-            r.nets.push(Net::default());
+            r.nets.push(Net {
+                id: net.id.clone(),
+                internal: net.internal,
+                subnets: net.subnets.clone(),
+                ..Net::default()
+            });
             net_names.push(&net.name);
             if let Some(key) = config_key(&net.name) {
                 r.by_net_name.entry(key).or_insert(i);
@@ -120,30 +161,91 @@ impl Resolver {
         r
     }
 
-    /// Records who may ask: each endpoint's addresses on its network, with
-    /// the networks its container sees (that network first).
-    fn index_askers(&mut self, eps: &[(usize, &EndpointRec)]) {
-        let mut nets_of: HashMap<&str, Vec<usize>> = HashMap::new();
-        for &(i, ep) in eps {
-            let list = nets_of.entry(ep.container_id.as_str()).or_default();
-            if !list.contains(&i) {
-                list.push(i);
+    /// Takes over the budgets of `old`'s networks and containers that are
+    /// still here, so what is in flight across a reload still counts.
+    pub fn carry_budgets(&mut self, old: &Resolver) {
+        let nets: HashMap<&str, &Arc<Budget>> = old
+            .nets
+            .iter()
+            .map(|n| (n.id.as_str(), &n.budget))
+            .collect();
+        for net in &mut self.nets {
+            if let Some(&b) = nets.get(net.id.as_str()) {
+                net.budget = b.clone();
             }
         }
-        for &(i, ep) in eps {
-            let mut visible = vec![i];
-            if let Some(all) = nets_of.get(ep.container_id.as_str()) {
-                visible.extend(all.iter().filter(|&&n| n != i));
+        let containers: HashMap<&str, &Arc<Budget>> = old
+            .containers
+            .iter()
+            .map(|(id, b)| (id.as_str(), b))
+            .collect();
+        for (id, budget) in &mut self.containers {
+            if let Some(&b) = containers.get(id.as_str()) {
+                *budget = b.clone();
             }
-            let upstreams: Vec<SocketAddr> = ep.dns.iter().map(|u| u.0).collect();
+        }
+    }
+
+    /// Records who may ask: each endpoint's addresses on its network, with
+    /// the networks its container sees (that network first) and where its
+    /// other questions go.
+    fn index_askers(&mut self, eps: &[(usize, &EndpointRec)]) {
+        // Per container: its index, networks, and whether it reaches out.
+        let mut of: HashMap<&str, (usize, Vec<usize>, Option<bool>)> = HashMap::new();
+        for &(i, ep) in eps {
+            let next = of.len();
+            let entry = of
+                .entry(ep.container_id.as_str())
+                .or_insert_with(|| (next, Vec::new(), None));
+            if !entry.1.contains(&i) {
+                entry.1.push(i);
+            }
+            entry.2 = entry.2.or(ep.external);
+        }
+        // One budget each (not `vec![x; n]`: that would share one Arc).
+        self.containers = (0..of.len()).map(|_| Default::default()).collect();
+        for (id, (c, _, _)) in &of {
+            self.containers[*c].0 = id.to_string();
+        }
+        for &(i, ep) in eps {
+            let (container, nets, external) = &of[ep.container_id.as_str()];
+            let mut visible = vec![i];
+            visible.extend(nets.iter().filter(|&&n| n != i));
+            // Version-1 snapshots have no `external`: derive it.
+            let external = external.unwrap_or_else(|| nets.iter().any(|&n| !self.nets[n].internal));
+            let own: Vec<SocketAddr> = ep.dns.iter().map(|u| u.0).collect();
+            let upstreams = match (external, own.is_empty()) {
+                (true, true) => None,
+                (true, false) => Some(own),
+                (false, _) => {
+                    let candidates = if own.is_empty() {
+                        &self.host_upstreams
+                    } else {
+                        &own
+                    };
+                    Some(self.on_net(nets, candidates))
+                }
+            };
             for addr in endpoint_addrs(ep) {
                 let asker = Asker {
+                    net: i,
+                    container: *container,
                     visible: visible.clone(),
                     upstreams: upstreams.clone(),
                 };
                 self.askers.entry((i, addr)).or_insert(asker);
             }
         }
+    }
+
+    /// The `upstreams` inside the subnets of networks `nets`.
+    fn on_net(&self, nets: &[usize], upstreams: &[SocketAddr]) -> Vec<SocketAddr> {
+        let inside = |u: &&SocketAddr| {
+            let ip = u.ip().to_canonical();
+            nets.iter()
+                .any(|&n| self.nets[n].subnets.iter().any(|s| s.contains(&ip)))
+        };
+        upstreams.iter().filter(inside).copied().collect()
     }
 
     /// Adds one endpoint's names and reverse entries to network `i`.
@@ -194,46 +296,29 @@ impl Resolver {
         all.extend(
             self.askers
                 .values()
-                .flat_map(|a| a.upstreams.iter().copied()),
+                .flat_map(|a| a.upstreams.iter().flatten().copied()),
         );
         all.sort();
         all.dedup();
         all
     }
 
+    /// The asker behind a query that arrived on `listen` from `src`: an
+    /// endpoint of the network `listen` is a gateway of, or nobody.
+    pub fn client(&self, listen: IpAddr, src: IpAddr) -> Option<Client<'_>> {
+        let &net = self.by_gateway.get(&listen.to_canonical())?;
+        let asker = self.askers.get(&(net, src.to_canonical()))?;
+        Some(Client {
+            resolver: self,
+            asker,
+        })
+    }
+
     /// Decides what to do with `query`, which arrived on `listen` from `src`.
     pub fn lookup(&self, listen: IpAddr, src: IpAddr, query: &Query) -> Outcome<'_> {
-        let host = Outcome::Forward(&self.host_upstreams);
-        let Some(&net) = self.by_gateway.get(&listen.to_canonical()) else {
-            return host;
-        };
-        let Some(asker) = self.askers.get(&(net, src.to_canonical())) else {
-            return host;
-        };
-        let forward = if asker.upstreams.is_empty() {
-            host
-        } else {
-            Outcome::Forward(&asker.upstreams)
-        };
-        if query.query_class() != DNSClass::IN {
-            return forward;
-        }
-        let Some(key) = name_key(query.name()) else {
-            return forward;
-        };
-        let qtype = query.query_type();
-        if qtype == RecordType::PTR {
-            if let Some(ip) = parse_reverse(&key) {
-                let found = asker
-                    .visible
-                    .iter()
-                    .find_map(|&n| self.nets[n].ptr.get(&ip));
-                return found.map_or(forward, |name| Outcome::Ptr(name.clone()));
-            }
-        }
-        match self.find(&asker.visible, &key) {
-            Some(targets) => Outcome::Local(addresses(targets, qtype)),
-            None => forward,
+        match self.client(listen, src) {
+            Some(client) => client.lookup(query),
+            None => Outcome::Refused,
         }
     }
 
@@ -252,6 +337,40 @@ impl Resolver {
                 None
             }
         })
+    }
+}
+
+impl<'a> Client<'a> {
+    /// Decides what to do with this client's `query`.
+    pub fn lookup(&self, query: &Query) -> Outcome<'a> {
+        let (r, asker) = (self.resolver, self.asker);
+        let forward = Outcome::Forward(asker.upstreams.as_deref().unwrap_or(&r.host_upstreams));
+        if query.query_class() != DNSClass::IN {
+            return forward;
+        }
+        let Some(key) = name_key(query.name()) else {
+            return forward;
+        };
+        let qtype = query.query_type();
+        if qtype == RecordType::PTR {
+            if let Some(ip) = parse_reverse(&key) {
+                let found = asker.visible.iter().find_map(|&n| r.nets[n].ptr.get(&ip));
+                return found.map_or(forward, |name| Outcome::Ptr(name.clone()));
+            }
+        }
+        match r.find(&asker.visible, &key) {
+            Some(targets) => Outcome::Local(addresses(targets, qtype)),
+            None => forward,
+        }
+    }
+
+    /// The budgets this client's forwards and connections are charged to:
+    /// its container's and its arrival network's.
+    pub fn charge(&self) -> Charge<'a> {
+        Charge {
+            container: &self.resolver.containers[self.asker.container].1,
+            network: &self.resolver.nets[self.asker.net].budget,
+        }
     }
 }
 

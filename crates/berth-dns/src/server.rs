@@ -16,11 +16,11 @@ use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use tokio::net::UnixListener;
-use tokio::sync::Semaphore;
 
+use crate::budget::{Budget, Caps};
 use crate::listeners::{Listener, ListenerSet};
 use crate::resolver::Resolver;
-use crate::snapshot::{Snapshot, DNS_PORT};
+use crate::snapshot::{Snapshot, DNS_PORT, SNAPSHOT_VERSION};
 use crate::upstream::Upstreams;
 use crate::{control, Error};
 
@@ -38,17 +38,32 @@ pub struct ServerConfig {
     pub upstream_timeout: Duration,
     /// A TCP connection idle (or stalled mid-message) this long is closed.
     pub tcp_idle_timeout: Duration,
-    /// Forwarded queries in flight at most; UDP queries over it are dropped.
+    /// Forwarded queries in flight at most, in all; UDP queries over any
+    /// of the three forward caps are dropped (the client retries), TCP
+    /// ones answered REFUSED (as Docker does over its cap).
     pub max_forwards: usize,
-    /// TCP connections at most; new connections over it are closed.
+    /// Forwarded queries in flight at most for the queries arriving on one
+    /// network's gateways.
+    pub max_forwards_per_network: usize,
+    /// Forwarded queries in flight at most for one container (all its
+    /// addresses and networks together).
+    pub max_forwards_per_container: usize,
+    /// TCP connections at most, in all; new connections over any of the
+    /// three TCP caps are closed.
     pub max_tcp_connections: usize,
+    /// TCP connections at most to one network's gateways.
+    pub max_tcp_per_network: usize,
+    /// TCP connections at most from one container.
+    pub max_tcp_per_container: usize,
     /// Receive loops per UDP socket.
     pub udp_workers: usize,
 }
 
 impl ServerConfig {
     /// A configuration with the defaults: port 53, 2 s upstream timeout,
-    /// 10 s TCP idle timeout, 512 forwards, 256 TCP connections.
+    /// 10 s TCP idle timeout; forwards in flight: 64 per container, 256
+    /// per network, 1024 in all; TCP connections: 16 per container, 64 per
+    /// network, 256 in all.
     pub fn new(snapshot_path: impl Into<PathBuf>, control_socket: impl Into<PathBuf>) -> Self {
         ServerConfig {
             snapshot_path: snapshot_path.into(),
@@ -56,9 +71,31 @@ impl ServerConfig {
             port: DNS_PORT,
             upstream_timeout: Duration::from_secs(2),
             tcp_idle_timeout: Duration::from_secs(10),
-            max_forwards: 512,
+            max_forwards: 1024,
+            max_forwards_per_network: 256,
+            max_forwards_per_container: 64,
             max_tcp_connections: 256,
+            max_tcp_per_network: 64,
+            max_tcp_per_container: 16,
             udp_workers: 1,
+        }
+    }
+
+    /// The caps on forwarded queries in flight.
+    pub(crate) fn forward_caps(&self) -> Caps {
+        Caps {
+            per_container: self.max_forwards_per_container,
+            per_network: self.max_forwards_per_network,
+            total: self.max_forwards,
+        }
+    }
+
+    /// The caps on TCP connections.
+    pub(crate) fn tcp_caps(&self) -> Caps {
+        Caps {
+            per_container: self.max_tcp_per_container,
+            per_network: self.max_tcp_per_network,
+            total: self.max_tcp_connections,
         }
     }
 }
@@ -68,8 +105,8 @@ impl ServerConfig {
 pub(crate) struct Shared {
     pub(crate) config: ServerConfig,
     pub(crate) resolver: ArcSwap<Resolver>,
-    pub(crate) forwards: Arc<Semaphore>,
-    pub(crate) tcp_connections: Arc<Semaphore>,
+    /// What the whole resolver holds (forwards, TCP connections).
+    pub(crate) total: Arc<Budget>,
     pub(crate) upstreams: Upstreams,
     listeners: Mutex<ListenerSet>,
     reload_lock: tokio::sync::Mutex<()>,
@@ -97,7 +134,15 @@ impl ServerHandle {
         let shared = &self.shared;
         let _one_at_a_time = shared.reload_lock.lock().await;
         let snapshot = Snapshot::load(&shared.config.snapshot_path)?;
-        let resolver = Arc::new(Resolver::new(&snapshot));
+        if snapshot.version > SNAPSHOT_VERSION {
+            tracing::warn!(
+                version = snapshot.version,
+                "snapshot newer than this resolver: served with what it knows"
+            );
+        }
+        let mut resolver = Resolver::new(&snapshot);
+        resolver.carry_budgets(&shared.resolver.load());
+        let resolver = Arc::new(resolver);
         let generation = resolver.generation();
         shared.resolver.store(resolver.clone());
         shared.upstreams.retain(&resolver.upstreams());
@@ -145,8 +190,7 @@ impl Server {
         let listeners = ListenerSet::new(prebound)
             .map_err(|e| Error::Control(config.control_socket.clone(), e))?;
         let shared = Arc::new(Shared {
-            forwards: Arc::new(Semaphore::new(config.max_forwards)),
-            tcp_connections: Arc::new(Semaphore::new(config.max_tcp_connections)),
+            total: Arc::default(),
             upstreams: Upstreams::default(),
             config,
             resolver: ArcSwap::from_pointee(Resolver::default()),

@@ -5,21 +5,43 @@
 //! resolver to reload it through the control socket (see [`crate::control`]).
 //!
 //! ```json
-//! {"generation": 7,
+//! {"version": 2, "generation": 7,
 //!  "host_upstreams": ["192.0.2.53"],
 //!  "networks": [{"id": "…", "name": "appnet", "dns": true,
-//!                "gateways": ["172.18.0.1", "fd00:1::1"]}],
+//!                "gateways": ["172.18.0.1", "fd00:1::1"],
+//!                "internal": false, "subnets": ["172.18.0.0/16", "fd00:1::/64"]}],
 //!  "endpoints": [{"container_id": "…", "name": "web", "hostname": "web",
 //!                 "network_id": "…", "aliases": ["www"],
-//!                 "ipv4": "172.18.0.2", "ipv6": "fd00:1::2",
+//!                 "ipv4": "172.18.0.2", "ipv6": "fd00:1::2", "external": true,
 //!                 "dns": ["198.51.100.53"], "dns_search": [], "dns_options": []}]}
 //! ```
+//!
+//! ## Versions and upgrades
+//!
+//! People upgrade berth under running containers, so for a while an older
+//! resolver process may read a newer snapshot, or a newer resolver an older
+//! one. The format only ever grows: every field added later has a default,
+//! and unknown fields are ignored.
+//!
+//! - version 1 (no `version` field): networks and endpoints as above
+//!   without `internal`, `subnets` and `external`;
+//! - version 2 ([`SNAPSHOT_VERSION`]): adds `internal` and `subnets` on
+//!   networks and `external` on endpoints, which the resolver needs not to
+//!   forward for containers confined to `--internal` networks.
+//!
+//! A version-2 resolver reading a version-1 snapshot still answers only the
+//! endpoints it lists (their addresses were always there) and forwards for
+//! every one of them, as before: it never refuses everyone for lack of the
+//! new fields. A version-1 resolver reading a version-2 snapshot behaves as
+//! version 1 did; the engine replaces such a resolver on its next reload
+//! (see [`crate::control`]: `reload 2` is a request it does not know).
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::Path;
 use std::str::FromStr;
 
+use ipnet::IpNet;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::Error;
@@ -27,9 +49,16 @@ use crate::Error;
 /// The standard DNS port, used for upstreams given without a port.
 pub const DNS_PORT: u16 = 53;
 
-/// Everything the resolver serves, at one point in time.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// The snapshot format this resolver writes and fully understands.
+pub const SNAPSHOT_VERSION: u32 = 2;
+
+/// Everything the resolver serves, at one point in time. Its `Default` is
+/// an empty snapshot of the current version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Snapshot {
+    /// Format version (see the module doc); absent in version 1.
+    #[serde(default = "version_one")]
+    pub version: u32,
     /// Increases with every snapshot the engine writes; echoed by `reload`.
     #[serde(default)]
     pub generation: u64,
@@ -59,6 +88,16 @@ pub struct NetworkRec {
     /// Gateway addresses: where the resolver listens for this network.
     #[serde(default)]
     pub gateways: Vec<IpAddr>,
+    /// `--internal`: nothing leaves the network, so the resolver does not
+    /// forward for containers that are only on such networks (version 2;
+    /// defaults to `false`).
+    #[serde(default)]
+    pub internal: bool,
+    /// The network's subnets (version 2): a container confined to internal
+    /// networks may still be forwarded to an upstream inside one of them,
+    /// which it could reach itself (Docker's rule).
+    #[serde(default)]
+    pub subnets: Vec<IpNet>,
 }
 
 /// A container's attachment to one network.
@@ -82,6 +121,13 @@ pub struct EndpointRec {
     /// The endpoint's IPv6 address, if any.
     #[serde(default)]
     pub ipv6: Option<Ipv6Addr>,
+    /// Whether the container reaches beyond its networks: it has an
+    /// endpoint on a network that is not `--internal`, DNS-enabled or not
+    /// (version 2). Forwarding is only for such containers. Absent: derived
+    /// from the `internal` flags of the container's networks in this
+    /// snapshot (so every container of a version-1 snapshot forwards).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external: Option<bool>,
     /// The container's `--dns` servers; when non-empty they replace
     /// `host_upstreams` for this container's forwarded queries.
     #[serde(default)]
@@ -144,6 +190,22 @@ impl<'de> Deserialize<'de> for Upstream {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
         s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+fn version_one() -> u32 {
+    1
+}
+
+impl Default for Snapshot {
+    fn default() -> Self {
+        Snapshot {
+            version: SNAPSHOT_VERSION,
+            generation: 0,
+            host_upstreams: Vec::new(),
+            networks: Vec::new(),
+            endpoints: Vec::new(),
+        }
     }
 }
 

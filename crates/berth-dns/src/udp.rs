@@ -4,9 +4,10 @@
 //! batches (`sendmmsg`): on loopback and veth the per-packet kernel work
 //! dominates, and batching halves the system calls and wake-ups under
 //! load. Local names are answered inline (no task per query); forwarded
-//! queries run in their own task, bounded by a semaphore so a dead
-//! upstream cannot exhaust file descriptors or memory (queries over the
-//! bound are dropped: the client retries).
+//! queries run in their own task, bounded per container, per network and
+//! in all (see [`crate::budget`]) so a dead upstream or a flooding
+//! container cannot exhaust memory or starve other containers' DNS
+//! (queries over a bound are dropped: the client retries).
 
 use std::io::{self, IoSlice, IoSliceMut};
 use std::net::{IpAddr, SocketAddr, SocketAddrV4, SocketAddrV6};
@@ -20,6 +21,7 @@ use nix::sys::socket::{
 use tokio::io::Interest;
 use tokio::net::UdpSocket;
 
+use crate::budget::Kind;
 use crate::forward::{forward, ForwardJob};
 use crate::request::{handle, Action, Transport};
 use crate::server::Shared;
@@ -94,13 +96,14 @@ fn recv_batch(fd: RawFd, batch: &mut Batch) -> io::Result<()> {
 /// [`send_batch`], forwarded queries spawned.
 fn answer_batch(socket: &Arc<UdpSocket>, listen: IpAddr, shared: &Arc<Shared>, batch: &mut Batch) {
     let resolver = shared.resolver.load();
+    let caps = shared.config.forward_caps();
     for &(i, len, src) in &batch.received {
         let packet = &batch.bufs[i][..len];
         match handle(&resolver, listen, src.ip(), packet, Transport::Udp) {
             Action::Reply(reply) if !reply.is_empty() => batch.replies.push((reply, src)),
             Action::Reply(_) | Action::Drop => {}
             Action::Forward(f) => {
-                let Ok(permit) = shared.forwards.clone().try_acquire_owned() else {
+                let Some(permit) = f.charge.take(Kind::Forward, caps, &shared.total) else {
                     tracing::debug!(%src, "too many queries in flight; dropped");
                     continue;
                 };

@@ -24,6 +24,7 @@ fn ask(r: &Resolver, listen: &str, src: &str, name: &str, qtype: RecordType) -> 
         Outcome::Ptr(p) => Outcome::Ptr(p),
         // Keep the upstream list comparable without the borrow.
         Outcome::Forward(u) => Outcome::Forward(Box::leak(u.to_vec().into_boxed_slice())),
+        Outcome::Refused => Outcome::Refused,
     }
 }
 
@@ -204,11 +205,14 @@ fn reverse_lookups() {
 }
 
 #[test]
-fn unknown_askers_only_get_forwarding() {
+fn unknown_askers_are_refused() {
     let r = Resolver::new(&world::snapshot());
-    // Not an endpoint on that network (db's address at appnet's gateway).
-    assert_eq!(ask(&r, A_GW, "172.18.0.99", "web", A), host());
-    assert_eq!(ask(&r, A_GW, DB, "web", A), host());
+    // Not an endpoint on that network (db's address at appnet's gateway),
+    // or not an endpoint at all (a LAN neighbour routing to the gateway).
+    for stranger in ["172.18.0.99", DB, "198.51.100.3", "172.18.0.1"] {
+        assert_eq!(ask(&r, A_GW, stranger, "web", A), Outcome::Refused);
+        assert_eq!(ask(&r, A_GW, stranger, "example.com", A), Outcome::Refused);
+    }
     // ghost shares web's address, but on othernet: at appnet's gateway it
     // is web; at othernet's gateway it only sees othernet.
     assert_eq!(ask(&r, "172.21.0.1", WEB, "api", A), host());
@@ -217,13 +221,116 @@ fn unknown_askers_only_get_forwarding() {
         local(&["172.21.0.5"])
     );
     // Not a gateway, or the gateway of a DNS-disabled network.
-    assert_eq!(ask(&r, "127.0.0.1", WEB, "web", A), host());
-    assert_eq!(ask(&r, "172.20.0.1", "172.20.0.2", "hidden", A), host());
-    // An empty snapshot knows nobody and has nowhere to forward.
+    assert_eq!(ask(&r, "127.0.0.1", WEB, "web", A), Outcome::Refused);
+    assert_eq!(
+        ask(&r, "172.20.0.1", "172.20.0.2", "hidden", A),
+        Outcome::Refused
+    );
+    // An empty snapshot knows nobody.
     let empty = Resolver::new(&Default::default());
     assert_eq!(
         empty.lookup(ip(A_GW), ip(WEB), &q("web", A)),
+        Outcome::Refused
+    );
+    // An endpoint without upstreams: SERVFAIL (forward to nobody).
+    let mut none = world::snapshot();
+    none.host_upstreams.clear();
+    let r = Resolver::new(&none);
+    assert_eq!(
+        ask(&r, A_GW, API_A, "example.com", A),
         Outcome::Forward(&[])
+    );
+}
+
+/// A snapshot with an internal network `I` (172.30.0.0/16, gateway .1):
+/// `lone` only on it, `both` on it and on appnet; `own` on it with its
+/// `--dns` servers, one of them inside the internal subnet.
+fn with_internal() -> berth_dns::Snapshot {
+    let mut s = world::snapshot();
+    let mut net = world::net("I", "intnet", true, &["172.30.0.1"]);
+    net.internal = true;
+    net.subnets = vec!["172.30.0.0/16".parse().unwrap()];
+    s.networks.push(net);
+    s.endpoints
+        .push(world::ep(&world::id('1'), "lone", "I", "172.30.0.2", &[]));
+    s.endpoints
+        .push(world::ep(&world::id('2'), "both", "I", "172.30.0.3", &[]));
+    s.endpoints
+        .push(world::ep(&world::id('2'), "both", "A", "172.18.0.30", &[]));
+    let mut own = world::ep(&world::id('3'), "own", "I", "172.30.0.4", &[]);
+    own.dns = vec![
+        "198.51.100.53".parse().unwrap(),
+        "172.30.0.53".parse().unwrap(),
+    ];
+    s.endpoints.push(own);
+    s
+}
+
+#[test]
+fn internal_networks_do_not_forward() {
+    let r = Resolver::new(&with_internal());
+    const I_GW: &str = "172.30.0.1";
+    // Confined to the internal network: local names answer, others get
+    // SERVFAIL, not an upstream (no DNS path out).
+    assert_eq!(
+        ask(&r, I_GW, "172.30.0.2", "both", A),
+        local(&["172.30.0.3"])
+    );
+    for name in ["example.com", "web", "x.y.z", "3.0.19.172.in-addr.arpa"] {
+        assert_eq!(
+            ask(&r, I_GW, "172.30.0.2", name, A),
+            Outcome::Forward(&[]),
+            "{name}"
+        );
+    }
+    // Its own --dns servers: only the one inside its network is used
+    // (it could reach that one itself).
+    let on_net: Vec<SocketAddr> = vec!["172.30.0.53:53".parse().unwrap()];
+    assert_eq!(
+        ask(&r, I_GW, "172.30.0.4", "example.com", A),
+        Outcome::Forward(&on_net)
+    );
+    // On an internal and a normal network, the container reaches out
+    // anyway: forwarded, whichever gateway it asks (Docker's rule).
+    assert_eq!(ask(&r, I_GW, "172.30.0.3", "example.com", A), host());
+    assert_eq!(ask(&r, A_GW, "172.18.0.30", "example.com", A), host());
+    // The engine's word wins over the derivation (e.g. a second network
+    // that is not DNS-enabled, like the default bridge).
+    let mut s = with_internal();
+    let lone = s.endpoints.iter_mut().find(|e| e.name == "lone").unwrap();
+    lone.external = Some(true);
+    let r = Resolver::new(&s);
+    assert_eq!(ask(&r, I_GW, "172.30.0.2", "example.com", A), host());
+}
+
+#[test]
+fn version_one_snapshots_still_serve_their_endpoints() {
+    // Written by berth before version 2: no version, internal, subnets or
+    // external. Endpoints are served and forwarded as before; others are
+    // refused.
+    let s = berth_dns::Snapshot::from_json(
+        r#"{"generation": 3, "host_upstreams": ["192.0.2.53"],
+            "networks": [{"id": "A", "name": "appnet", "dns": true, "gateways": ["172.18.0.1"]}],
+            "endpoints": [{"container_id": "c", "name": "web", "network_id": "A",
+                           "ipv4": "172.18.0.2"}]}"#,
+    )
+    .unwrap();
+    assert_eq!(s.version, 1);
+    let r = Resolver::new(&s);
+    assert_eq!(ask(&r, A_GW, WEB, "web", A), local(&[WEB]));
+    assert_eq!(ask(&r, A_GW, WEB, "example.com", A), host());
+    assert_eq!(ask(&r, A_GW, "172.18.0.9", "web", A), Outcome::Refused);
+    // A newer snapshot's unknown fields are ignored, not an error.
+    let newer = berth_dns::Snapshot::from_json(
+        r#"{"version": 9, "future": {"x": 1},
+            "networks": [{"id": "A", "name": "n", "dns": true, "later": true}],
+            "endpoints": [{"container_id": "c", "name": "a", "network_id": "A", "more": []}]}"#,
+    )
+    .unwrap();
+    assert_eq!(newer.version, 9);
+    assert_eq!(
+        berth_dns::Snapshot::default().version,
+        berth_dns::SNAPSHOT_VERSION
     );
 }
 

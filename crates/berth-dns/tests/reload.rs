@@ -137,15 +137,52 @@ fn control_protocol() {
     for (request, answer) in [
         ("ping\n", "ok 1"),
         ("reload\n", "ok 1"),
+        ("reload 1\n", "ok 1"),
+        ("reload 2\n", "ok 1"),
+        (
+            "reload 3\n",
+            "err outdated: this resolver reads snapshots up to version 2, not 3",
+        ),
+        ("reload x\n", "err unknown request"),
+        ("ping 2\n", "err unknown request"),
         ("dance\n", "err unknown request"),
     ] {
         stream.write_all(request.as_bytes()).unwrap();
-        assert_eq!(lines.next().unwrap().unwrap(), answer);
+        assert_eq!(lines.next().unwrap().unwrap(), answer, "{request}");
     }
+    assert_eq!(
+        control::reload(&s.control_path, Duration::from_secs(5)).unwrap(),
+        1
+    );
     // A second resolver on the same control socket is refused.
     let config = ServerConfig::new(&s.snapshot_path, &s.control_path);
     let second = s.rt.block_on(Server::bind(config));
     assert!(matches!(second, Err(Error::AlreadyRunning(_))));
+}
+
+#[test]
+fn an_outdated_resolver_is_recognised() {
+    // A version-1 resolver knows only `reload`: to `reload 2` it answers
+    // "err unknown request", which the client side reports as outdated.
+    use std::io::{BufRead, BufReader, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    let old = std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let mut line = String::new();
+        BufReader::new(&stream).read_line(&mut line).unwrap();
+        let answer = if line == "reload\n" {
+            "ok 1\n"
+        } else {
+            "err unknown request\n"
+        };
+        (&stream).write_all(answer.as_bytes()).unwrap();
+        line
+    });
+    let err = control::reload(&path, Duration::from_secs(5)).unwrap_err();
+    assert!(matches!(err, Error::OutdatedResolver(..)), "{err}");
+    assert_eq!(old.join().unwrap(), "reload 2\n");
 }
 
 #[test]

@@ -7,7 +7,7 @@ mod common;
 use std::io::{Read, Write};
 use std::time::Duration;
 
-use common::client::{addrs, connect, query, tcp, tcp_exchange, udp, udp_raw};
+use common::client::{addrs, closed_unanswered, connect, query, tcp, tcp_exchange, udp, udp_raw};
 use common::server::TestServer;
 use common::world::{self, LO_API, LO_A_GW, LO_DB, LO_WEB};
 use hickory_proto::op::{Message, ResponseCode};
@@ -194,11 +194,11 @@ fn hostile_tcp_clients() {
     // the message's bytes were left unread).
     let mut c = connect(gw, LO_WEB);
     c.write_all(&[0, 3, 1, 2, 3]).unwrap();
-    let mut rest = Vec::new();
-    assert!(matches!(c.read_to_end(&mut rest), Ok(0) | Err(_)));
-    // Stalled connections (mid-prefix, mid-message) do not block others.
+    assert!(closed_unanswered(&mut c));
+    // Stalled connections (mid-prefix, mid-message) do not block others
+    // (under web's cap of 16 connections).
     let mut stalled = Vec::new();
-    for i in 0..20 {
+    for i in 0..10 {
         let mut c = connect(gw, LO_WEB);
         c.write_all(if i % 2 == 0 {
             &[0xff][..]
@@ -224,5 +224,106 @@ fn hostile_tcp_clients() {
     assert_eq!(rcode(&reply), ResponseCode::FormErr);
     let answer = tcp_exchange(&mut c, &query("api", RecordType::A, None));
     assert_eq!(addrs(&answer), [LO_API]);
+    drop(c);
+    still_answers(&s);
+}
+
+#[test]
+fn slowloris_clients_are_cut_off() {
+    // A client trickling one byte at a time, never finishing its message:
+    // closed once the idle timeout (1 s here) runs out for that message,
+    // though bytes keep coming.
+    let s = TestServer::start(&world::loopback(&[]), |c| {
+        c.tcp_idle_timeout = Duration::from_secs(1)
+    });
+    let gw = s.addr(LO_A_GW);
+    let mut c = connect(gw, LO_WEB);
+    c.set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    let message = query("api", RecordType::A, None).to_vec().unwrap();
+    let mut framed = (message.len() as u16).to_be_bytes().to_vec();
+    framed.extend_from_slice(&message);
+    // 100 ms per byte: the whole message would take far longer than 1 s.
+    let mut closed = false;
+    let mut buf = [0u8; 64];
+    for &byte in &framed[..framed.len() - 1] {
+        if c.write_all(&[byte]).is_err() {
+            closed = true;
+            break;
+        }
+        match c.read(&mut buf) {
+            Ok(0) => {
+                closed = true;
+                break;
+            }
+            Ok(_) => panic!("an answer to an incomplete message"),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(_) => {
+                closed = true;
+                break;
+            }
+        }
+    }
+    assert!(closed, "the trickling client was never cut off");
+    // Meanwhile, and after, others are served.
+    let answer = tcp(gw, LO_API, &query("web", RecordType::A, None));
+    assert_eq!(addrs(&answer), [LO_WEB]);
+}
+
+/// A query (id 0x4242, RD, one A question) for a name made of `labels`.
+fn raw_query(labels: &[&[u8]]) -> Vec<u8> {
+    let mut q = vec![0x42, 0x42, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0];
+    for label in labels {
+        q.push(label.len() as u8);
+        q.extend_from_slice(label);
+    }
+    q.extend_from_slice(&[0, 0, 1, 0, 1]);
+    q
+}
+
+#[test]
+fn odd_spellings_of_local_names() {
+    let s = server();
+    let gw = s.addr(LO_A_GW);
+    // Any case, escaped letters and a trailing dot are the same name; the
+    // answer repeats the question as asked (0x20 randomisation works).
+    for name in ["aPi", "API.", "\\Api", "api.APPNET", "Api.AppNet."] {
+        let answer = udp(gw, LO_WEB, &query(name, RecordType::A, None));
+        assert_eq!(addrs(&answer), [LO_API], "{name}");
+        let q = query(name, RecordType::A, None);
+        let asked = q.queries[0].name().to_ascii();
+        let asked = asked.trim_end_matches('.');
+        let echoed = answer.queries[0].name().to_ascii();
+        assert_eq!(echoed.trim_end_matches('.'), asked, "{name}");
+        let owner = answer.answers[0].name.to_ascii();
+        assert_eq!(owner.trim_end_matches('.'), asked, "{name}");
+    }
+    // A label holding a dot, a NUL, an upper non-ASCII byte, an empty
+    // label inside the name, a name with the network twice, a bare network
+    // name: never a container's name (forwarded; the upstream here is dead,
+    // so SERVFAIL), and never another network's. Built by hand: these are
+    // spellings a name parser may refuse to produce.
+    let odd: [&[&[u8]]; 6] = [
+        &[b"api.appnet"],
+        &[b"api\0"],
+        &[b"\xffapi"],
+        &[b"db.backnet"],
+        &[b"api", b"appnet", b"appnet"],
+        &[b"backnet"],
+    ];
+    for labels in odd {
+        let raw = udp_raw(gw, LO_WEB, &raw_query(labels), SHORT).expect("an answer");
+        let answer = Message::from_vec(&raw).unwrap();
+        assert_eq!(answer.response_code, ResponseCode::ServFail, "{labels:?}");
+        assert_no_leak(&answer);
+    }
+    // A question whose name is a compression pointer to itself: FORMERR.
+    let mut looped = query("api", RecordType::A, None).to_vec().unwrap();
+    looped.truncate(12);
+    looped.extend_from_slice(&[0xc0, 12, 0, 1, 0, 1]);
+    assert_eq!(
+        rcode(&udp_raw(gw, LO_WEB, &looped, SHORT).unwrap()),
+        ResponseCode::FormErr
+    );
     still_answers(&s);
 }

@@ -5,7 +5,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::client::{addrs, connect, ptrs, query, tcp, tcp_exchange, udp};
+use common::client::{
+    addrs, closed_unanswered, connect, ptrs, query, tcp, tcp_exchange, tcp_send, udp,
+};
 use common::server::TestServer;
 use common::upstream::FakeUpstream;
 use common::world::{self, LO_API, LO_A_GW, LO_B_GW, LO_DB, LO_WEB};
@@ -79,10 +81,40 @@ fn each_gateway_answers_for_its_network() {
         &query("3.0.19.127.in-addr.arpa", PTR, None),
     );
     assert_eq!(leak.response_code, ResponseCode::NXDomain);
-    // An unknown asker (not an endpoint) only gets forwarding.
-    let stranger = udp(s.addr(LO_A_GW), "127.18.0.99", &query("web", A, None));
-    assert_eq!(stranger.response_code, ResponseCode::NXDomain);
-    assert!(up.seen.saw("web"));
+}
+
+#[test]
+fn strangers_are_refused_and_never_forwarded() {
+    let (s, up) = setup();
+    let gw = s.addr(LO_A_GW);
+    // Not an endpoint of appnet: a LAN neighbour routing to the gateway,
+    // or db (backnet) asking at appnet's gateway. UDP: REFUSED, for local
+    // and outside names alike; nothing reaches the upstream.
+    for stranger in ["127.18.0.99", LO_DB] {
+        for name in ["web", "example.test"] {
+            let refused = udp(gw, stranger, &query(name, A, None));
+            assert_eq!(
+                refused.response_code,
+                ResponseCode::Refused,
+                "{stranger} {name}"
+            );
+            assert!(refused.answers.is_empty());
+        }
+    }
+    assert_eq!(up.seen.udp.load(std::sync::atomic::Ordering::SeqCst), 0);
+    // TCP: closed before anything is read.
+    let mut c = connect(gw, "127.18.0.99");
+    tcp_send(&mut c, &query("example.test", A, None));
+    assert!(closed_unanswered(&mut c));
+    // The same query from an endpoint, next to it: forwarded and answered.
+    assert_eq!(
+        addrs(&udp(gw, LO_WEB, &query("example.test", A, None))),
+        ["192.0.2.1"]
+    );
+    assert_eq!(
+        addrs(&tcp(gw, LO_WEB, &query("example.test", A, None))),
+        ["192.0.2.1"]
+    );
 }
 
 #[test]

@@ -56,8 +56,9 @@ fn the_tour_spares_processes_in_namespaces_pinned_on_the_host() {
         ));
         assert!(
             out.status.success(),
-            "tour run with '{from}' exited {}: {}",
+            "tour run with '{from}' exited {}:\n--- stdout ---\n{}\n--- stderr ---\n{}",
             out.status,
+            String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
         assert!(String::from_utf8_lossy(&out.stdout).contains("hello from a berth container"));

@@ -69,8 +69,10 @@ impl Engine {
         })?;
         applied?;
         let c = self.container(&c.id)?;
-        self.write_etc_files(&c)?;
+        // The resolver knows the new endpoint before resolv.conf may name
+        // its gateway: it answers only endpoints it knows.
         self.sync_dns_for(&c.id);
+        self.write_etc_files(&c)?;
         if overlay {
             self.overlay_changed(None);
         }

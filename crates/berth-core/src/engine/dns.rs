@@ -13,8 +13,9 @@
 use super::files;
 use super::Engine;
 use crate::error::{Error, Result};
-use crate::model::{Container, ContainerState, Network};
-use berth_dns::{EndpointRec, NetworkRec, Snapshot, Upstream};
+use crate::model::{Container, ContainerState, Endpoint, Network};
+use berth_dns::{EndpointRec, NetworkRec, Snapshot, Upstream, SNAPSHOT_VERSION};
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -43,6 +44,22 @@ pub fn host_upstreams() -> Vec<Upstream> {
         .collect()
 }
 
+/// The containers that reach beyond their networks: those with an
+/// endpoint on a network that is not `--internal` (DNS-enabled or not, the
+/// default bridge and macvlan included). The resolver forwards only for
+/// them (Docker's rule); the others may resolve only their networks' names.
+fn reaches_out<'a>(nets: &[Network], eps: &'a [Endpoint]) -> HashSet<&'a str> {
+    let open: HashSet<&str> = nets
+        .iter()
+        .filter(|n| !n.internal && n.driver.has_endpoints())
+        .map(|n| n.id.as_str())
+        .collect();
+    eps.iter()
+        .filter(|e| open.contains(e.network_id.as_str()))
+        .map(|e| e.container_id.as_str())
+        .collect()
+}
+
 impl Engine {
     /// The resolver's snapshot file.
     pub fn dns_snapshot_path(&self) -> PathBuf {
@@ -55,7 +72,9 @@ impl Engine {
     }
 
     /// Builds the snapshot from the store: DNS-enabled networks and the
-    /// endpoints of containers that are not exited.
+    /// endpoints of containers that are not exited, with what the resolver
+    /// needs to answer only them and not to forward for containers
+    /// confined to `--internal` networks.
     pub fn dns_snapshot(&mut self) -> Result<Snapshot> {
         let (nets, containers, eps) = self
             .store
@@ -68,17 +87,23 @@ impl Engine {
                 name: n.name.clone(),
                 dns: true,
                 gateways: n.ipam.iter().map(|c| c.gateway).collect(),
+                internal: n.internal,
+                subnets: n.ipam.iter().map(|c| c.subnet.trunc()).collect(),
             })
             .collect();
+        let external = reaches_out(&nets, &eps);
+        let live: HashMap<&str, &Container> = containers
+            .iter()
+            .filter(|c| c.state != ContainerState::Exited)
+            .map(|c| (c.id.as_str(), c))
+            .collect();
+        let served: HashSet<&str> = networks.iter().map(|n| n.id.as_str()).collect();
         let mut endpoints = Vec::new();
         for e in eps
             .iter()
-            .filter(|e| networks.iter().any(|n| n.id == e.network_id))
+            .filter(|e| served.contains(e.network_id.as_str()))
         {
-            let Some(c) = containers
-                .iter()
-                .find(|c| c.id == e.container_id && c.state != ContainerState::Exited)
-            else {
+            let Some(c) = live.get(e.container_id.as_str()) else {
                 continue;
             };
             endpoints.push(EndpointRec {
@@ -95,6 +120,7 @@ impl Engine {
                     IpAddr::V6(a) => Some(a),
                     IpAddr::V4(_) => None,
                 }),
+                external: Some(external.contains(c.id.as_str())),
                 dns: c.config.dns.iter().filter_map(|s| s.parse().ok()).collect(),
                 dns_search: c.config.dns_search.clone(),
                 dns_options: c.config.dns_options.clone(),
@@ -104,12 +130,13 @@ impl Engine {
         endpoints.extend(
             self.overlay_dns_endpoints()
                 .into_iter()
-                .filter(|e| networks.iter().any(|n| n.id == e.network_id)),
+                .filter(|e| served.contains(e.network_id.as_str())),
         );
         let generation = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos() as u64);
         Ok(Snapshot {
+            version: SNAPSHOT_VERSION,
             generation,
             host_upstreams: host_upstreams(),
             networks,
@@ -161,8 +188,12 @@ impl Engine {
             return Ok(());
         }
         let sock = self.dns_control_path();
-        if berth_dns::control::reload(&sock, Duration::from_secs(3)).is_ok() {
-            return Ok(());
+        match berth_dns::control::reload(&sock, Duration::from_secs(3)) {
+            Ok(_) => return Ok(()),
+            // A resolver of an older berth, still running after an upgrade:
+            // it cannot serve this snapshot's rules; replace it.
+            Err(berth_dns::Error::OutdatedResolver(..)) => self.stop_resolver(),
+            Err(_) => {}
         }
         self.start_resolver()?;
         berth_dns::control::reload(&sock, Duration::from_secs(3))

@@ -63,19 +63,25 @@ impl Engine {
 
     /// Records that the container's PID 1 runs as `pid`.
     pub fn mark_running(&mut self, id: &str, pid: i32, supervisor: Option<i32>) -> Result<()> {
-        self.store.write(|tx| {
+        let was = self.store.write(|tx| {
             let Some(mut c) = tx.container(id)? else {
-                return Ok(());
+                return Ok(None);
             };
+            let was = c.state;
             c.state = ContainerState::Running;
             c.pid = Some(pid);
             c.pid_start = super::proc_start_time(pid);
             c.supervisor_pid = supervisor;
             c.exit_code = None;
             c.started_at = Some(crate::model::now_rfc3339());
-            tx.update_container(&c)
+            tx.update_container(&c)?;
+            Ok(Some(was))
         })?;
-        self.sync_dns_for(id);
+        // A created container (`run`, or `start` after prepare_start) is
+        // in the resolver's snapshot already, as it is now.
+        if was == Some(ContainerState::Exited) {
+            self.sync_dns_for(id);
+        }
         Ok(())
     }
 
@@ -145,8 +151,20 @@ impl Engine {
         let plan = network_plan(&self.paths, &c, &eps, &nets);
         self.record("start", &c.id, &plan, |_| Ok(()))?;
         let applied = self.applier()?.apply("start", &plan);
-        self.store.write(|tx| delete_ops(tx, "start", &c.id))?;
+        self.store.write(|tx| {
+            delete_ops(tx, "start", &c.id)?;
+            match (&applied, tx.container(&c.id)?) {
+                // Being started: in the resolver's snapshot from now on, so
+                // a query its process sends right away is not refused.
+                (Ok(()), Some(mut c)) => {
+                    c.state = ContainerState::Created;
+                    tx.update_container(&c)
+                }
+                _ => Ok(()),
+            }
+        })?;
         applied?;
+        self.sync_dns_for(&c.id);
         Ok(c)
     }
 

@@ -197,6 +197,11 @@ pub(crate) fn network_rules(net: &Network) -> Option<NetworkRules> {
         icc: net.icc,
         masquerade: net.masquerade,
         subnets: net.ipam.iter().map(|c| c.subnet).collect(),
+        dns_gateways: if net.dns_enabled() {
+            net.ipam.iter().map(|c| c.gateway).collect()
+        } else {
+            Vec::new()
+        },
     })
 }
 

@@ -20,6 +20,9 @@ pub struct NetworkRules {
     /// The network's subnets: containers reaching a published port from
     /// them are masqueraded (hairpin), whichever way the packet went.
     pub subnets: Vec<IpNet>,
+    /// Gateways where the embedded DNS listens for this network (empty
+    /// when it is not DNS-enabled): port 53 there is for its bridge only.
+    pub dns_gateways: Vec<IpAddr>,
 }
 
 impl NetworkRules {
@@ -45,6 +48,10 @@ impl NetworkRules {
                 "subnets6"
             };
             v.push(("inet", set, net.trunc().to_string()));
+        }
+        for gw in &self.dns_gateways {
+            let set = if gw.is_ipv4() { "dns4" } else { "dns6" };
+            v.push(("inet", set, gw.to_string()));
         }
         v
     }

@@ -126,6 +126,19 @@ table inet berth {
 		ct status dnat accept
 		iifname @no_icc drop comment "enable_icc=false"
 	}
+	set dns4 {
+		type ipv4_addr
+		comment "IPv4 gateways where the embedded DNS listens"
+	}
+	set dns6 {
+		type ipv6_addr
+		comment "IPv6 gateways where the embedded DNS listens"
+	}
+	chain input {
+		type filter hook input priority filter; policy accept;
+		meta l4proto { tcp, udp } th dport 53 ip daddr @dns4 iifname != @bridges drop comment "the embedded DNS serves berth's bridges only, not the LAN"
+		meta l4proto { tcp, udp } th dport 53 ip6 daddr @dns6 iifname != @bridges drop
+	}
 }
 "#;
 

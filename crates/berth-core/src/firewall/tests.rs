@@ -9,6 +9,7 @@ fn sample() -> (Vec<NetworkRules>, Vec<PortRule>) {
             icc: true,
             masquerade: true,
             subnets: vec!["172.17.0.0/16".parse().unwrap()],
+            dns_gateways: vec![],
         },
         NetworkRules {
             bridge: "br-0123456789ab".into(),
@@ -19,6 +20,7 @@ fn sample() -> (Vec<NetworkRules>, Vec<PortRule>) {
                 "172.18.0.0/16".parse().unwrap(),
                 "fd00::/64".parse().unwrap(),
             ],
+            dns_gateways: vec!["172.18.0.1".parse().unwrap(), "fd00::1".parse().unwrap()],
         },
     ];
     let ports = vec![

@@ -70,6 +70,28 @@ pub fn tcp_exchange(stream: &mut TcpStream, m: &Message) -> Message {
     answer
 }
 
+/// Whether the server closed `stream` (EOF or a reset) without sending
+/// anything, within [`WAIT`]; a connection still open is `false`.
+pub fn closed_unanswered(stream: &mut TcpStream) -> bool {
+    use std::io::ErrorKind::{BrokenPipe, ConnectionAborted, ConnectionReset};
+    let mut rest = Vec::new();
+    match stream.read_to_end(&mut rest) {
+        Ok(_) => rest.is_empty(),
+        Err(e) => {
+            matches!(e.kind(), ConnectionReset | ConnectionAborted | BrokenPipe) && rest.is_empty()
+        }
+    }
+}
+
+/// Sends `m` length-prefixed on `stream`, ignoring errors (the server may
+/// have closed it already).
+pub fn tcp_send(stream: &mut TcpStream, m: &Message) {
+    let bytes = m.to_vec().unwrap();
+    let mut framed = (bytes.len() as u16).to_be_bytes().to_vec();
+    framed.extend_from_slice(&bytes);
+    let _ = stream.write_all(&framed);
+}
+
 /// Asks over a fresh TCP connection from `src`.
 pub fn tcp(server: SocketAddr, src: &str, m: &Message) -> Message {
     tcp_exchange(&mut connect(server, src), m)

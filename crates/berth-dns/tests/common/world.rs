@@ -22,6 +22,7 @@ pub fn net(id: &str, name: &str, dns: bool, gateways: &[&str]) -> NetworkRec {
         name: name.into(),
         dns,
         gateways: gateways.iter().map(|g| g.parse().unwrap()).collect(),
+        ..NetworkRec::default()
     }
 }
 
@@ -81,6 +82,7 @@ pub fn snapshot() -> Snapshot {
             ep(&id('g'), "ghost", "D", "172.18.0.2", &[]),
             ep(&id('e'), "dotty", "E", "172.22.0.2", &[]),
         ],
+        ..Snapshot::default()
     }
 }
 
@@ -113,5 +115,6 @@ pub fn loopback(upstreams: &[std::net::SocketAddr]) -> Snapshot {
             ep(API_ID, "api", "B", "127.19.0.4", &["backend"]),
             ep(&id('d'), "db", "B", LO_DB, &[]),
         ],
+        ..Snapshot::default()
     }
 }
