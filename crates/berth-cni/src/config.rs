@@ -212,7 +212,7 @@ fn bridge_config(f: &mut Fields) -> Result<BridgeConfig, CniError> {
     let bridge = f.str("bridge")?.map(String::from);
     if let Some(b) = &bridge {
         if crate::env::validate_ifname(b).is_err() {
-            return Err(invalid("bridge", format!("bridge {b:?} is not an interface name (1 to 15 characters, no '/', ':' or spaces)")));
+            return Err(invalid("bridge", format!("bridge {b:?} is not an interface name (1 to 15 printable characters, no spaces, '/', ':', quotes, '\\', '*' or '%')")));
         }
     }
     let mtu = match f.u64("mtu")? {

@@ -90,7 +90,12 @@ pub fn validate_container_id(id: &str) -> Result<(), CniError> {
     ))
 }
 
-/// Checks an interface name: 1 to 15 bytes, not `.`/`..`, no `/`, `:` or spaces.
+/// Checks an interface name: 1 to 15 printable ASCII characters, not
+/// `.`/`..`, none of `/ : " ' \ * %` (Linux refuses `/` and `:`; a quote
+/// or backslash would change nftables text, `*` is a wildcard there, and
+/// the kernel replaces `%d` by a number). The same rule as berth-core's
+/// `ids::validate_ifname` (this crate is pure and depends on nothing of
+/// berth's), with the protocol's error code.
 pub fn validate_ifname(name: &str) -> Result<(), CniError> {
     let bad = name.is_empty()
         || name.len() > 15
@@ -98,12 +103,12 @@ pub fn validate_ifname(name: &str) -> Result<(), CniError> {
         || name == ".."
         || name
             .chars()
-            .any(|c| c == '/' || c == ':' || c.is_whitespace());
+            .any(|c| !c.is_ascii_graphic() || "/:\"'\\*%".contains(c));
     if bad {
         return Err(invalid_env(
             "invalid CNI_IFNAME",
             format!(
-                "CNI_IFNAME={name:?}: an interface name has 1 to 15 characters, is not . or .., and has no '/', ':' or spaces"
+                "CNI_IFNAME={name:?}: an interface name has 1 to 15 printable characters, is not . or .., and has no spaces, '/', ':', quotes, '\\', '*' or '%'"
             ),
         ));
     }
@@ -210,6 +215,9 @@ mod tests {
             ("CNI_CONTAINERID", "-x"),
             ("CNI_IFNAME", "eth0:1"),
             ("CNI_IFNAME", "averyverylongname"),
+            ("CNI_IFNAME", "eth\"0"),
+            ("CNI_IFNAME", "eth%d"),
+            ("CNI_IFNAME", "eth 0"),
             ("CNI_ARGS", "novalue"),
         ] {
             let mut vars = vec![

@@ -38,17 +38,32 @@ pub fn validate_name(what: &str, name: &str) -> Result<()> {
     Ok(())
 }
 
-/// Checks a Linux interface name (at most 15 bytes, no '/', ':' or spaces).
+/// Characters an interface name may not have besides whitespace and
+/// control characters: Linux refuses `/` and `:`; berth also refuses what
+/// would change meaning in nftables text (`"` ends the quoted name, `\\`
+/// and `'` quote, a trailing `*` is a wildcard) and `%`, which the kernel
+/// replaces by a number (`br%d` becomes `br0`, not the name recorded).
+const IFNAME_FORBIDDEN: &str = "/:\"'\\*%";
+
+/// True when `name` is an interface name berth accepts (see
+/// [`validate_ifname`]). The CNI crate (`berth_cni::env::validate_ifname`)
+/// applies the same rule with the protocol's error code.
+pub fn ifname_ok(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 15
+        && name != "."
+        && name != ".."
+        && name
+            .chars()
+            .all(|c| c.is_ascii_graphic() && !IFNAME_FORBIDDEN.contains(c))
+}
+
+/// Checks a Linux interface name: 1 to 15 printable ASCII characters, not
+/// `.` or `..`, none of `/ : " ' \ * %` (see [`IFNAME_FORBIDDEN`]).
 pub fn validate_ifname(name: &str) -> Result<()> {
-    if name.is_empty()
-        || name.len() > 15
-        || name.contains(['/', ':'])
-        || name.chars().any(char::is_whitespace)
-        || name == "."
-        || name == ".."
-    {
+    if !ifname_ok(name) {
         return Err(Error::invalid(format!(
-            "invalid interface name {name:?}: Linux allows 1 to 15 characters without '/', ':' or spaces; choose a shorter name"
+            "invalid interface name {name:?}: an interface name is 1 to 15 characters (printable ones) without spaces, '/', ':', quotes, '\\', '*' or '%', and is not . or ..; choose a shorter or plainer name"
         )));
     }
     Ok(())
@@ -87,6 +102,23 @@ mod tests {
         assert!(validate_name("container", "a b").is_err());
         assert!(validate_ifname("br-0123456789ab").is_ok());
         assert!(validate_ifname("averyveryverylongname").is_err());
+        for bad in [
+            "", ".", "..", "a b", "a/b", "a:b", "br\"x", "br'x", "br\\x", "br*", "br%d", "br\n",
+            "bré",
+        ] {
+            let e = validate_ifname(bad).unwrap_err().to_string();
+            assert!(e.contains(&format!("{bad:?}")), "{bad:?}: {e}");
+        }
+        for ok in [
+            "eth0",
+            "br-lan",
+            "virbr0",
+            "docker_gwbridge",
+            "eth0.100",
+            "a@b",
+        ] {
+            assert!(validate_ifname(ok).is_ok(), "{ok}");
+        }
         assert_eq!(bridge_name(&"ab".repeat(32)), "br-abababababab");
         assert_eq!(host_veth_name("0123456789"), "veth0123456");
     }

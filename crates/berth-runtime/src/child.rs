@@ -19,6 +19,8 @@ use crate::sys;
 
 /// Report index: setting up stdio or the controlling terminal failed.
 pub(crate) const STEP_IO: u32 = u32::MAX - 1;
+/// Report index: the parent died (or gave up) before opening the gate.
+pub(crate) const STEP_GATE: u32 = u32::MAX - 2;
 /// Report index: `execve` failed.
 pub(crate) const STEP_EXEC: u32 = u32::MAX;
 /// `PATH` used when the environment has none (Docker's default).
@@ -116,7 +118,19 @@ pub(crate) struct ChildIo {
     pub(crate) tty: Option<RawFd>,
 }
 
-/// Child entry point: set up stdio, run the plan, exec. Never returns.
+/// The pipe a child waits on before exec: the parent writes one byte once
+/// it has recorded the child's pid; end of file (the parent died first)
+/// means "never exec".
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Gate {
+    /// Read end (the child's).
+    pub(crate) read: RawFd,
+    /// Write end (the parent's; the child closes its copy).
+    pub(crate) write: RawFd,
+}
+
+/// Child entry point: set up stdio, run the plan, wait at the gate, exec.
+/// Never returns.
 pub(crate) fn run(
     plan: &Plan,
     io: &ChildIo,
@@ -124,15 +138,21 @@ pub(crate) fn run(
     argv: &[*const c_char],
     envp: &[*const c_char],
     report: RawFd,
+    gate: Gate,
 ) -> ! {
     sys::reset_signals();
     crate::sys_confine::set_not_dumpable();
+    // Only the parent may hold the write end, or its death would go unseen.
+    sys::close(gate.write);
     if let Err(errno) = setup_io(io) {
         fail(report, STEP_IO, errno);
     }
     sys::mark_fds_cloexec(3);
     if let Err((index, errno)) = plan.run() {
         fail(report, index, errno);
+    }
+    if !sys::read_one(gate.read) {
+        fail(report, STEP_GATE, Errno::EPIPE);
     }
     let errno = exec_first(&cmd.candidates, argv, envp);
     fail(report, STEP_EXEC, errno)

@@ -68,6 +68,12 @@ pub enum RuntimeError {
         errno: Errno,
     },
 
+    /// The caller's hook refused or failed to record the new process
+    /// before it was allowed to exec ([`crate::spawn_recorded`]); the
+    /// process was killed without running the command.
+    #[error("cannot record the container's process before starting it: {0}")]
+    NotRecorded(String),
+
     /// Any other system call failed in the calling process.
     #[error("{op}: {errno}")]
     Sys {

@@ -20,7 +20,7 @@ use std::path::PathBuf;
 
 use nix::errno::Errno;
 
-use crate::child::{self, ChildIo, Command, STEP_EXEC, STEP_IO};
+use crate::child::{self, ChildIo, Command, STEP_EXEC, STEP_GATE, STEP_IO};
 use crate::error::{io_errno, RuntimeError};
 use crate::fds;
 use crate::mounts;
@@ -37,13 +37,29 @@ use crate::sys;
 /// [`RuntimeError::NotExecutable`] (126), a failed setup step
 /// [`RuntimeError::Setup`] (125).
 pub fn spawn(spec: &ProcessSpec, io: ContainerIo) -> Result<Process, RuntimeError> {
+    spawn_recorded(spec, io, &mut |_| Ok(()))
+}
+
+/// [`spawn`], calling `record(pid)` with the new process's host pid after
+/// the fork and before it may exec the command. The child finishes its
+/// setup meanwhile, then waits on a pipe: only once `record` returned Ok
+/// does it exec. If `record` fails, the child is killed before running
+/// anything ([`RuntimeError::NotRecorded`]); if the caller dies before
+/// `record` returns (kill -9 of a supervisor), the child sees the pipe
+/// close and exits (125) without running anything either. So a container
+/// whose command runs always has its pid recorded.
+pub fn spawn_recorded(
+    spec: &ProcessSpec,
+    io: ContainerIo,
+    record: &mut dyn FnMut(i32) -> Result<(), String>,
+) -> Result<Process, RuntimeError> {
     let console = match &io {
         ContainerIo::Tty(slave) => tty_path(slave.as_raw_fd()),
         ContainerIo::Streams { .. } => None,
     };
     let plan = mounts::spawn_plan(spec, console.as_deref())?;
     let cmd = Command::new(&spec.argv, &spec.env)?;
-    launch(PidNs::New, &plan, &cmd, io)
+    launch(PidNs::New, &plan, &cmd, io, record)
 }
 
 /// Starts a process inside the running container whose PID 1 (or any
@@ -69,7 +85,7 @@ pub fn exec(target_pid: i32, spec: &ExecSpec, io: ContainerIo) -> Result<Process
         fd: pid_fd,
         path: pid_ns,
     };
-    launch(pidns, &plan, &cmd, io)
+    launch(pidns, &plan, &cmd, io, &mut |_| Ok(()))
 }
 
 /// Which PID namespace the child is forked into.
@@ -86,18 +102,37 @@ fn tty_path(fd: RawFd) -> Option<PathBuf> {
     path.starts_with("/dev/pts/").then_some(path)
 }
 
-/// Forks the child, waits for its exec-or-failure report, and returns it.
+/// Forks the child, lets `record` see its pid, opens its gate, waits for
+/// its exec-or-failure report, and returns it.
 fn launch(
     pidns: PidNs,
     plan: &Plan,
     cmd: &Command,
     io: ContainerIo,
+    record: &mut dyn FnMut(i32) -> Result<(), String>,
 ) -> Result<Process, RuntimeError> {
     let (io_fds, child_io) = prepare_io(io)?;
     let (report_r, report_w) = fds::cloexec_pipe()?;
-    let pid = fork_in_thread(&pidns, plan, &child_io, cmd, report_w.as_raw_fd())?;
+    let (gate_r, gate_w) = fds::cloexec_pipe()?;
+    let gate = child::Gate {
+        read: gate_r.as_raw_fd(),
+        write: gate_w.as_raw_fd(),
+    };
+    let pid = fork_in_thread(&pidns, plan, &child_io, cmd, report_w.as_raw_fd(), gate)?;
     drop(report_w);
     drop(io_fds);
+    if let Err(why) = record(pid) {
+        // SAFETY: pid is our unreaped child, still waiting at its gate.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+        reap(pid);
+        return Err(RuntimeError::NotRecorded(why));
+    }
+    // The child may have failed its setup already: then it reads nothing
+    // and its report says why. Holding the read end until the byte is
+    // written means the write never meets a reader-less pipe (SIGPIPE).
+    sys::write_all(gate_w.as_raw_fd(), b"g");
+    drop(gate_w);
+    drop(gate_r);
     let report = read_report(&report_r);
     match report {
         Ok(None) => Ok(Process::new(pid)),
@@ -106,6 +141,7 @@ fn launch(
             Err(match index {
                 STEP_EXEC => cmd.exec_error(errno),
                 STEP_IO => setup_error("set up stdio and controlling terminal".into(), errno),
+                STEP_GATE => setup_error("wait for the caller to record the process".into(), errno),
                 _ => setup_error(plan.describe(index), errno),
             })
         }
@@ -168,11 +204,12 @@ fn fork_in_thread(
     io: &ChildIo,
     cmd: &Command,
     report: RawFd,
+    gate: child::Gate,
 ) -> Result<i32, RuntimeError> {
     std::thread::scope(|scope| {
         let handle = std::thread::Builder::new()
             .name("berth-fork".into())
-            .spawn_scoped(scope, || fork_here(pidns, plan, io, cmd, report))
+            .spawn_scoped(scope, || fork_here(pidns, plan, io, cmd, report, gate))
             .map_err(|e| RuntimeError::sys("spawn fork helper thread", io_errno(&e)))?;
         handle
             .join()
@@ -187,6 +224,7 @@ fn fork_here(
     io: &ChildIo,
     cmd: &Command,
     report: RawFd,
+    gate: child::Gate,
 ) -> Result<i32, RuntimeError> {
     match pidns {
         PidNs::New => sys::unshare(libc::CLONE_NEWPID)
@@ -207,7 +245,7 @@ fn fork_here(
                 }
             })
         }
-        0 => child::run(plan, io, cmd, &argv, &envp, report),
+        0 => child::run(plan, io, cmd, &argv, &envp, report, gate),
         pid => Ok(pid),
     }
 }

@@ -44,7 +44,7 @@ mod sys_confine;
 mod view;
 
 pub use error::RuntimeError;
-pub use launch::{exec, spawn};
+pub use launch::{exec, spawn, spawn_recorded};
 pub use liveness::{is_alive, process_start_time, signal_process, terminate};
 pub use mounts::validate_mounts;
 pub use process::{ExitStatus, Process};

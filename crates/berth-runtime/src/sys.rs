@@ -178,6 +178,26 @@ pub(crate) fn write_all(fd: RawFd, mut buf: &[u8]) {
     }
 }
 
+/// `close(2)`, ignoring errors (async-signal-safe).
+pub(crate) fn close(fd: RawFd) {
+    // SAFETY: closing a descriptor number has no memory-safety conditions.
+    unsafe { libc::close(fd) };
+}
+
+/// Reads one byte from `fd` (retrying on EINTR); false on end of file or
+/// an error (async-signal-safe).
+pub(crate) fn read_one(fd: RawFd) -> bool {
+    let mut b = 0u8;
+    loop {
+        // SAFETY: reading one byte into a local.
+        let n = unsafe { libc::read(fd, (&mut b as *mut u8).cast(), 1) };
+        if n < 0 && Errno::last() == Errno::EINTR {
+            continue;
+        }
+        return n == 1;
+    }
+}
+
 /// `_exit(2)`: leaves without running atexit handlers or destructors.
 pub(crate) fn exit(code: c_int) -> ! {
     // SAFETY: _exit is async-signal-safe and never returns.

@@ -166,3 +166,36 @@ sandboxed!(caller_namespaces_are_unchanged, |sb| {
     assert_eq!(text, want);
     drop(guard);
 });
+
+sandboxed!(the_pid_is_recorded_before_the_command_runs, |sb| {
+    // The hook sees the child before exec: it is still a copy of this test
+    // binary (the command, which prints, runs only after the hook).
+    let me = std::fs::read_link("/proc/self/exe").unwrap();
+    let spec = sb.spec(&["busybox", "echo", "ran"]);
+    let (r, w) = common::pipe();
+    let mut seen = None;
+    let mut record = |pid: i32| {
+        let exe = std::fs::read_link(format!("/proc/{pid}/exe")).map_err(|e| e.to_string())?;
+        seen = Some((pid, exe));
+        Ok(())
+    };
+    let mut p = berth_runtime::spawn_recorded(&spec, common::into_pipe(w), &mut record).unwrap();
+    assert_eq!(p.wait().unwrap(), ExitStatus::Exited(0));
+    assert_eq!(common::read_all(r), "ran\n");
+    let (pid, exe) = seen.expect("the hook was called");
+    assert_eq!(pid, p.pid());
+    assert_eq!(exe, me, "the command was exec'd before it was recorded");
+
+    // A hook that fails: the command never runs, the error says why.
+    let (r, w) = common::pipe();
+    let mut refuse = |_pid: i32| Err("store is gone".to_string());
+    let e = berth_runtime::spawn_recorded(&spec, common::into_pipe(w), &mut refuse).unwrap_err();
+    assert!(matches!(e, RuntimeError::NotRecorded(_)), "{e}");
+    assert!(e.to_string().contains("store is gone"), "{e}");
+    assert_eq!(e.exit_code(), 125);
+    assert_eq!(
+        common::read_all(r),
+        "",
+        "the command ran although recording failed"
+    );
+});

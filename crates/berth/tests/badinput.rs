@@ -209,3 +209,89 @@ fn non_root_is_refused_clearly() {
         }
     }
 }
+
+#[test]
+fn unknown_options_before_the_command_are_refused() {
+    let b = lab("bad-opts");
+    // Docker's flags berth does not have yet are refused, never taken for
+    // the command.
+    refused(&b, "run -P busybox true", &["-P", "unknown option"]);
+    refused(
+        &b,
+        "run --sysctl a=b busybox true",
+        &["--sysctl", "unknown option"],
+    );
+    refused(&b, "run -d --nope busybox sleep 9", &["--nope"]);
+    refused_with(&b, &format!("{BERTH} run"), 125, &["no command given"]);
+    // After the first word, everything is the command's.
+    let out = b.ok("run --rm busybox echo -P --sysctl a=b");
+    assert_eq!(out.trim(), "-P --sysctl a=b");
+}
+
+#[test]
+fn values_that_would_reach_files_are_checked() {
+    let b = lab("bad-files");
+    let nl = |s: &str| format!("\"$(printf '{s}')\"");
+    for (flags, wants) in [
+        (
+            format!("--hostname {}", nl("web\\n192.0.2.66 bank")),
+            vec!["--hostname", "web\\n192.0.2.66 bank", "RFC 1123"],
+        ),
+        ("--hostname 'a b'".into(), vec!["--hostname", "a b"]),
+        (
+            format!("--add-host {}:192.0.2.9", nl("db\\n203.0.113.66 bank")),
+            vec!["--add-host", "db\\n203.0.113.66 bank"],
+        ),
+        ("--add-host db:banana".into(), vec!["--add-host", "banana"]),
+        (
+            format!(
+                "--dns-search {}",
+                nl("corp.example\\nnameserver 203.0.113.66")
+            ),
+            vec!["--dns-search", "nameserver 203.0.113.66"],
+        ),
+        (
+            "--dns-option 'ndots:1 rotate'".into(),
+            vec!["--dns-option", "ndots:1 rotate"],
+        ),
+        ("--dns dns.example".into(), vec!["--dns", "dns.example"]),
+        (
+            "--network appnet --network-alias 'a b'".into(),
+            vec!["--network-alias", "a b"],
+        ),
+        (
+            "--log-opt max-size=huge".into(),
+            vec!["--log-opt", "max-size=huge"],
+        ),
+        (
+            "--log-opt compress=true".into(),
+            vec!["--log-opt", "compress=true"],
+        ),
+        ("--name 'bad name'".into(), vec!["bad name"]),
+    ] {
+        refused(&b, &format!("run -d {flags} busybox sleep 9"), &wants);
+    }
+    for (opt, want) in [("br\\\"x", "br\\\"x"), ("br%d", "br%d"), ("'br x'", "br x")] {
+        refused(
+            &b,
+            &format!("network create -o com.docker.network.bridge.name={opt} n"),
+            &["interface name", want],
+        );
+    }
+    refused(&b, "network connect --alias 'a b' bridge c1", &["a b"]);
+    // Good values of the same flags make the files they should.
+    let out = b.ok(
+        "run --rm --hostname web-1 --add-host db:192.0.2.9 --dns-search corp.example \
+         --dns-option ndots:2 busybox cat /etc/hostname /etc/hosts /etc/resolv.conf",
+    );
+    for want in [
+        "web-1\n",
+        "192.0.2.9\tdb\n",
+        "search corp.example\n",
+        "options ndots:2\n",
+    ] {
+        assert!(out.contains(want), "{want:?} missing from:\n{out}");
+    }
+    let out = b.ok("run --rm --dns-search . busybox cat /etc/resolv.conf");
+    assert!(!out.contains("search"), "{out}");
+}

@@ -234,3 +234,55 @@ fn gc_frees_the_attachments_not_listed() {
     let bare = cniutil::call(&b, common::BERTH, "GC", None, "", &cfg);
     assert_eq!(bare.code(), 7);
 }
+
+#[test]
+fn parallel_add_and_del_of_one_attachment_leave_nothing_unrecorded() {
+    let b = B::new("cni-race");
+    let att = Att::new(&b, "c1");
+    let c = conf("race", "192.0.2.0/24", json!({}));
+    // The network exists first: the loops race on the attachment only.
+    berth(&b, "ADD", &att, &c).result();
+    assert!(berth(&b, "DEL", &att, &c).ok);
+    let base = common::Kernel::read(&b);
+    let file = b.lab.root().join("race.json");
+    std::fs::write(&file, c.to_string()).unwrap();
+    let call = |cmd: &str| {
+        format!(
+            "CNI_COMMAND={cmd} CNI_CONTAINERID=c1 CNI_NETNS=/run/netns/c1 CNI_IFNAME=eth0 {} < {} >/dev/null 2>&1",
+            common::BERTH,
+            file.display()
+        )
+    };
+    let host_veths = || {
+        b.sh("ip -o link | grep -c ': veth' || true")
+            .trim()
+            .to_string()
+    };
+    for round in 0..3 {
+        b.sh(&format!(
+            "(for i in $(seq 25); do {}; done) & (for i in $(seq 25); do {}; done); wait",
+            call("ADD"),
+            call("DEL")
+        ));
+        // Whatever won the last race, the kernel and the records agree: a
+        // veth (both ends) and its address exist exactly when recorded.
+        let recorded = !b.ok("ps -a -q").trim().is_empty();
+        assert_eq!(
+            link_exists(&b, Some("c1"), "eth0"),
+            recorded,
+            "round {round}: container end vs record"
+        );
+        assert_eq!(
+            host_veths(),
+            if recorded { "1" } else { "0" },
+            "round {round}: host end vs record"
+        );
+        if recorded {
+            let ip = b.ok("ps -a --format '{{.Names}}'");
+            assert!(ip.contains("race:c1:eth0"), "{ip}");
+            assert!(b.try_sh("ip -n c1 -br addr show eth0 | grep -q 192.0.2."));
+        }
+        assert!(berth(&b, "DEL", &att, &c).ok);
+        b.settles_to(&base, &format!("round {round}: after the final DEL"));
+    }
+}

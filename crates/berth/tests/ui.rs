@@ -214,3 +214,42 @@ fn a_non_loopback_address_needs_allow_remote() {
         "{err}"
     );
 }
+
+#[test]
+fn only_reads_addressed_to_the_server_are_answered() {
+    let b = B::new("ui-host");
+    let ui = "127.0.0.1:8903";
+    let _ui = Daemon(
+        b.lab
+            .command(BERTH)
+            .args(["ui", "--listen", ui])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("berth ui"),
+    );
+    let status = |args: &str| {
+        b.sh(&format!(
+            "curl -s -o /dev/null -w '%{{http_code}}' -m 5 {args} http://{ui}/api/topology"
+        ))
+    };
+    assert!(
+        b.eventually(&format!("curl -sf http://{ui}/api/topology >/dev/null")),
+        "berth ui did not come up"
+    );
+    // Addressed to it: answered.
+    assert_eq!(status(""), "200");
+    assert_eq!(status("-H 'Host: localhost:8903'"), "200");
+    // A name a page could have rebound to 127.0.0.1: refused.
+    assert_eq!(status("-H 'Host: evil.example'"), "421");
+    assert_eq!(status("-H 'Host: evil.example:8903'"), "421");
+    // Not a read: refused, with what is allowed.
+    assert_eq!(status("-X POST -d x"), "405");
+    assert_eq!(status("-X DELETE"), "405");
+    let allow = b.sh(&format!("curl -s -D - -o /dev/null -X PUT http://{ui}/"));
+    assert!(
+        allow.to_ascii_lowercase().contains("allow: get, head"),
+        "{allow}"
+    );
+    assert_eq!(status(""), "200");
+}

@@ -14,6 +14,7 @@ impl Engine {
     /// `network connect`: attaches a container (running or not) to a network.
     pub fn connect(&mut self, key: &str, mut attach: NetworkAttach) -> Result<Endpoint> {
         require_root()?;
+        attach.validate()?;
         let c = self.container(key)?;
         super::cni::refuse(&c, "connect")?;
         let hostname = c.config.hostname.clone();
@@ -105,8 +106,10 @@ impl Engine {
                 nets.iter()
                     .find(|n| n.id == ep.network_id)
                     .and_then(|n| crate::drivers::leave_step(&ns, &ep, n))
-                    .unwrap_or(Step::DeleteLink {
+                    .unwrap_or(Step::DeleteVeth {
                         name: ep.host_veth.clone(),
+                        owner: ep.id.clone(),
+                        netns: ns.clone(),
                     }),
             );
             steps.extend(new_default_route(

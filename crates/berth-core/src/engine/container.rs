@@ -67,6 +67,7 @@ impl Engine {
         if let Some(n) = name {
             ids::validate_name("container", n)?;
         }
+        config.validate()?;
         let id = ids::new_id()?;
         let name = name.map_or_else(|| generated_name(&id), String::from);
         if config.hostname.is_empty() {
@@ -277,7 +278,7 @@ pub(crate) fn new_endpoint(
     position: u32,
     ifname: &str,
 ) -> Result<Endpoint> {
-    let id = ids::new_id()?;
+    let id = super::veth_names::endpoint_id(tx)?;
     let addr = |v6: bool, want: Option<IpAddr>| -> Result<Option<IpNet>> {
         let Some(cfg) = net.ipam.iter().find(|c| c.subnet.addr().is_ipv6() == v6) else {
             return match want {

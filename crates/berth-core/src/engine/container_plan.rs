@@ -68,6 +68,7 @@ pub(crate) fn veth_step(ns: &std::path::Path, e: &Endpoint, net: &Network, gatew
         mac: e.mac.clone(),
         addrs: [e.ipv4, e.ipv6].into_iter().flatten().collect(),
         gateways,
+        owner: e.id.clone(),
     }
 }
 

@@ -13,6 +13,7 @@
 use super::files;
 use super::Engine;
 use crate::error::{Error, Result};
+use crate::model::validate::HostTarget;
 use crate::model::{Container, ContainerState, Endpoint, Network};
 use berth_dns::{EndpointRec, NetworkRec, Snapshot, Upstream, SNAPSHOT_VERSION};
 use std::collections::{HashMap, HashSet};
@@ -260,12 +261,11 @@ impl Engine {
             .config
             .add_hosts
             .iter()
-            .filter_map(|h| h.split_once(':'))
-            .filter_map(|(name, ip)| {
-                let ip = if ip == "host-gateway" {
-                    gateway(false)?
-                } else {
-                    ip.trim_matches(|c| c == '[' || c == ']').parse().ok()?
+            .filter_map(|h| crate::model::validate::add_host(h).ok())
+            .filter_map(|(name, target)| {
+                let ip = match target {
+                    HostTarget::Gateway => gateway(false)?,
+                    HostTarget::Ip(ip) => ip,
                 };
                 Some((name.to_string(), ip))
             })

@@ -64,10 +64,11 @@ pub fn render_resolv_conf(host: &str, over: &ResolvConf) -> String {
     for s in servers {
         out.push_str(&format!("nameserver {s}\n"));
     }
-    let search = if over.search.is_empty() {
-        search
-    } else {
-        over.search.to_vec()
+    // `--dns-search .` (Docker's spelling): no search domain at all.
+    let search = match over.search {
+        [] => search,
+        [dot] if dot == "." => Vec::new(),
+        given => given.to_vec(),
     };
     if !search.is_empty() {
         out.push_str(&format!("search {}\n", search.join(" ")));
@@ -85,7 +86,7 @@ pub fn render_resolv_conf(host: &str, over: &ResolvConf) -> String {
 
 /// Writes the three files into `dir`.
 pub fn write_all(dir: &Path, hostname: &str, hosts: &str, resolv: &str) -> Result<()> {
-    std::fs::create_dir_all(dir)
+    crate::paths::private_dir(dir)
         .map_err(|e| Error::internal(format!("cannot create {}: {e}", dir.display())))?;
     for (name, text) in [
         ("hostname", format!("{hostname}\n")),
@@ -126,6 +127,15 @@ mod tests {
         assert_eq!(
             render_resolv_conf(host, &embedded),
             "nameserver 172.18.0.1\nsearch corp.test\noptions ndots:2\n"
+        );
+        let none = vec![".".to_string()];
+        let no_search = ResolvConf {
+            search: &none,
+            ..ResolvConf::default()
+        };
+        assert_eq!(
+            render_resolv_conf(host, &no_search),
+            "nameserver 192.0.2.53\noptions edns0\n"
         );
     }
 

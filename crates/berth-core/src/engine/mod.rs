@@ -21,6 +21,8 @@ mod overlay;
 mod overlay_sync;
 mod ports;
 pub mod reconcile;
+mod recover;
+mod veth_names;
 mod view;
 
 pub use cni::{CniAdded, CniFailure, CniResult, Status as CniStatus};
@@ -115,6 +117,26 @@ impl Engine {
         self.applier
             .as_mut()
             .ok_or_else(|| Error::internal("applier"))
+    }
+
+    /// Defers ending the processes left in the namespaces this engine
+    /// unpins until [`Engine::sweep_deferred`] (see
+    /// [`Applier::defer_sweeps`]).
+    pub fn defer_sweeps(&mut self) -> Result<()> {
+        self.applier()?.defer_sweeps();
+        Ok(())
+    }
+
+    /// Ends the processes left in the namespaces unpinned since
+    /// [`Engine::defer_sweeps`]; how many there were.
+    pub fn sweep_deferred(&mut self) -> usize {
+        let keys = match self.applier.as_mut() {
+            Some(a) => a.take_deferred(),
+            None => return 0,
+        };
+        keys.into_iter()
+            .map(crate::kernel::netns::end_members)
+            .sum()
     }
 
     /// Records `plan` as operation `kind` on `subject` together with

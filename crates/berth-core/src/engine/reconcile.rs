@@ -7,22 +7,20 @@
 //!   rendered whole from the store.
 //! - Every command finishes or undoes the operations of berth processes that
 //!   died mid-way (intent records whose owner is gone): creations are rolled
-//!   back, removals rolled forward.
+//!   back, removals rolled forward (`recover.rs`).
 //! - [`Engine::reconcile`] (`berth system reconcile`) does all of that plus
 //!   tearing down containers whose process died unseen, and re-applies the
 //!   whole ruleset (after a firewall reload or `nft flush ruleset`).
 
-use super::attach::forget_endpoint;
 use super::container::{delete_ops, ports_step};
 use super::network::{bridge_plan, network_rules, plan_bridge_network, DEFAULT_BRIDGE};
 use super::{pid_alive, Engine};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::firewall::{full_ruleset, Batch};
 use crate::ids;
 use crate::kernel::{sysctl, HostFacts};
 use crate::model::{ContainerState, Driver, Network, NetworkCreate};
 use crate::plan::{Plan, Step};
-use crate::store::Op;
 use std::collections::BTreeMap;
 
 /// What a reconcile did.
@@ -146,19 +144,27 @@ impl Engine {
         for n in nets.iter().filter(|n| n.bridge.is_some()) {
             let bridge = n.bridge.clone().unwrap_or_default();
             let plan = bridge_plan(n);
-            let mut steps: Vec<Step> = if links.contains(&bridge) {
-                plan.steps
-                    .into_iter()
-                    .filter(|s| matches!(s, Step::Sysctl { .. }))
-                    .collect()
+            // A recreated bridge takes back its containers' veths by name; an
+            // existing one only refreshes its own ports (a same-named link
+            // elsewhere may be another program's).
+            let (mut steps, candidates): (Vec<Step>, Vec<String>) = if links.contains(&bridge) {
+                let ports = crate::kernel::facts::bridge_ports(self.applier()?.host(), &bridge)?;
+                let sysctls = plan.steps.into_iter();
+                (
+                    sysctls
+                        .filter(|s| matches!(s, Step::Sysctl { .. }))
+                        .collect(),
+                    ports,
+                )
             } else {
                 report.bridges.push(bridge.clone());
-                plan.steps
-                    .into_iter()
-                    .filter(|s| !matches!(s, Step::Nft { .. }))
-                    .collect()
+                let steps = plan.steps.into_iter();
+                (
+                    steps.filter(|s| !matches!(s, Step::Nft { .. })).collect(),
+                    links.clone(),
+                )
             };
-            steps.extend(self.released_ports(n, &bridge, &links)?);
+            steps.extend(self.released_ports(n, &bridge, &candidates)?);
             for e in self.applier()?.apply_best_effort(&Plan { steps }) {
                 eprintln!("berth: warning: network {}: {e}", n.name);
             }
@@ -224,101 +230,13 @@ impl Engine {
         Ok(steps)
     }
 
-    /// Finishes or undoes operations whose berth process died. With
-    /// `strict` (`system reconcile`) the first failure is returned; otherwise
-    /// (any other command) it is a warning, so that one operation that
-    /// cannot be recovered does not stop every berth command.
-    pub(crate) fn recover_stale_ops(&mut self, strict: bool) -> Result<Vec<String>> {
-        let ops = self.store.read(|tx| tx.ops())?;
-        let mut done = Vec::new();
-        if !nix::unistd::geteuid().is_root() {
-            return Ok(done);
-        }
-        for op in ops
-            .iter()
-            .filter(|o| !pid_alive(o.owner_pid, Some(o.owner_start)))
-        {
-            let what = format!("{} {}", op.kind, ids::short(&op.subject));
-            match self.recover_op(op) {
-                Ok(()) => done.push(what),
-                Err(e) if strict => return Err(e),
-                Err(e) => eprintln!(
-                    "berth: warning: cannot finish or undo the interrupted {what}: {e} (see 'berth system reconcile')"
-                ),
-            }
-        }
-        // Names may have come or gone with what was undone or finished.
-        if !done.is_empty() && self.paths.dns_dir().exists() {
-            if let Err(e) = self.publish_dns() {
-                eprintln!("berth: warning: embedded DNS: {e}");
-            }
-        }
-        Ok(done)
-    }
-
-    fn recover_op(&mut self, op: &Op) -> Result<()> {
-        let plan = Plan::from_json(&op.plan);
-        let rollback = matches!(
-            op.kind.as_str(),
-            "create_network" | "create" | "start" | "connect"
-        );
-        let steps = if rollback { plan.undo() } else { plan };
-        for e in self.applier()?.apply_best_effort(&steps) {
-            eprintln!(
-                "berth: warning: recovering {} {}: {e}",
-                op.kind,
-                ids::short(&op.subject)
-            );
-        }
-        let subject = op.subject.clone();
-        match op.kind.as_str() {
-            "create" => {
-                let _ = std::fs::remove_dir_all(self.paths.container_dir(&subject));
-                self.store.write(|tx| tx.delete_container(&subject))?;
-            }
-            "create_network" => self.store.write(|tx| tx.delete_network(&subject))?,
-            "remove_network" => {
-                if let Some(n) = self.store.read(|tx| tx.network(&subject))? {
-                    self.revoke_forward(&n)?;
-                }
-                self.store.write(|tx| tx.delete_network(&subject))?
-            }
-            "remove" => {
-                let _ = std::fs::remove_dir_all(self.paths.container_dir(&subject));
-                self.store.write(|tx| tx.delete_container(&subject))?;
-            }
-            "connect" | "disconnect" => {
-                let cid = self.store.write(|tx| forget_endpoint(tx, &subject))?;
-                if let Some(c) = cid.and_then(|id| self.container(&id).ok()) {
-                    self.write_etc_files(&c)?;
-                }
-            }
-            "start" | "stop" => self.store.write(|tx| {
-                if let Some(mut c) = tx.container(&subject)? {
-                    // A stop that died before recording the exit status:
-                    // unknown, 255 as for any lost container.
-                    if op.kind == "stop" && c.state == ContainerState::Running {
-                        c.exit_code = c.exit_code.or(Some(255));
-                        c.finished_at = Some(crate::model::now_rfc3339());
-                    }
-                    c.state = ContainerState::Exited;
-                    c.pid = None;
-                    tx.update_container(&c)?;
-                }
-                Ok(())
-            })?,
-            _ => {}
-        }
-        let id = op.id;
-        self.store.write(|tx| tx.delete_op(id))
-    }
-
     /// `berth system reconcile`: see the module docs.
     pub fn reconcile(&mut self) -> Result<ReconcileReport> {
         super::require_root()?;
         let _lock = self.lock()?;
+        let (operations, failed) = self.recover_stale_ops(true)?;
         let mut report = ReconcileReport {
-            operations: self.recover_stale_ops(true)?,
+            operations,
             ..Default::default()
         };
         report.exited = self.reap_dead()?;
@@ -327,6 +245,16 @@ impl Engine {
         // The embedded DNS: restart it if it died, serve the current names.
         if let Err(e) = self.publish_dns() {
             eprintln!("berth: warning: embedded DNS: {e}");
+        }
+        if !failed.is_empty() {
+            return Err(Error::new(
+                crate::ErrorKind::Store,
+                format!(
+                    "everything else is reconciled, but {} interrupted operation(s) could not be finished or undone: {}",
+                    failed.len(),
+                    failed.join("; ")
+                ),
+            ));
         }
         Ok(report)
     }

@@ -206,6 +206,18 @@ pub fn new_ifb(name: &str) -> Request {
     }
 }
 
+/// Set the alias (`IFLA_IFALIAS`) of link `name`.
+pub fn set_alias(name: &str, alias: &str) -> Request {
+    let mut m = LinkMessage::default();
+    m.attributes.push(LinkAttribute::IfName(name.to_string()));
+    m.attributes.push(LinkAttribute::IfAlias(alias.to_string()));
+    Request {
+        msg: RouteNetlinkMessage::SetLink(m),
+        flags: 0,
+        what: format!("set the alias of {name}"),
+    }
+}
+
 /// Delete link `name`.
 pub fn del_link(name: &str) -> Request {
     let mut m = LinkMessage::default();

@@ -56,6 +56,10 @@ pub struct ContainerConfig {
     /// `--add-host NAME:IP` (IP may be `host-gateway`).
     #[serde(default)]
     pub add_hosts: Vec<String>,
+    /// `--log-opt`: how much of its output is kept (records from before
+    /// the option get the defaults).
+    #[serde(default)]
+    pub log: super::log::LogOptions,
     /// Confinement flags (`--privileged`, `--cap-add`, `-v`, ...). Absent
     /// in records of earlier versions: Docker's default confinement.
     #[serde(default)]

@@ -3,9 +3,11 @@
 
 pub mod cni;
 mod container;
+pub mod log;
 pub mod network;
 mod port;
 mod security;
+pub mod validate;
 
 pub use container::{Container, ContainerConfig, ContainerState, Endpoint, NetworkAttach};
 pub use network::{Driver, IpamConfig, Network, NetworkCreate, SubnetRequest};

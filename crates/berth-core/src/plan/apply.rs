@@ -1,15 +1,18 @@
 //! The executor: the only place where plans touch the kernel.
 
-use super::{after_step, container_if_requests, NsCache, Plan, Step};
+use super::{after_step, NsCache, Plan, Step};
 use crate::error::{Error, Result};
 use crate::kernel::{conntrack, errno, msg, netns, netns_names, sysctl, Netlink, Nft};
 use std::path::Path;
 
 /// Applies plans in the host's namespace (where it was created).
 pub struct Applier {
-    host: Netlink,
+    pub(super) host: Netlink,
     nft: Nft,
-    ns: NsCache,
+    pub(super) ns: NsCache,
+    /// With [`Applier::defer_sweeps`]: namespaces unpinned whose leftover
+    /// processes are to be ended later ([`Applier::take_deferred`]).
+    deferred: Option<Vec<netns::NsKey>>,
 }
 
 impl Applier {
@@ -19,7 +22,24 @@ impl Applier {
             host: Netlink::open()?,
             nft: Nft::new(),
             ns: NsCache::default(),
+            deferred: None,
         })
+    }
+
+    /// From now on [`Step::RemoveNetns`] only notes which namespace's
+    /// leftover processes must be ended instead of scanning for them at
+    /// once (a scan of every process of the host): for a supervisor, which
+    /// does it after recording the exit that `stop` and `rm -f` wait for.
+    pub fn defer_sweeps(&mut self) {
+        self.deferred.get_or_insert_with(Vec::new);
+    }
+
+    /// The namespaces noted since [`Applier::defer_sweeps`].
+    pub fn take_deferred(&mut self) -> Vec<netns::NsKey> {
+        self.deferred
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
     }
 
     /// The host netlink socket.
@@ -118,6 +138,7 @@ impl Applier {
                 Ok(())
             }
             Step::DeleteLink { name } => self.delete_link(name),
+            Step::DeleteVeth { name, owner, netns } => self.delete_veth(name, owner, netns),
             Step::AttachPort { host, bridge } => self.attach_port(host, bridge),
             Step::DefaultRoutes {
                 netns,
@@ -140,7 +161,16 @@ impl Applier {
             Step::Driver(d) => self.driver_step(d),
             Step::RemoveNetns { path } => {
                 self.ns.forget(path);
-                netns::remove(path)
+                // Processes left in it would keep it, its veths and their
+                // addresses alive once the container is forgotten.
+                let key = netns::pinned_key(path)?;
+                netns::remove(path)?;
+                match (&mut self.deferred, key) {
+                    (Some(later), Some(key)) => later.push(key),
+                    (None, Some(key)) => drop(netns::end_members(key)),
+                    (_, None) => {}
+                }
+                Ok(())
             }
         }
     }
@@ -201,71 +231,6 @@ impl Applier {
         self.host.run(reqs)
     }
 
-    fn create_veth(&mut self, step: &Step) -> Result<()> {
-        let Step::CreateVeth {
-            host,
-            peer,
-            netns: ns_path,
-            bridge,
-            mtu,
-            mac,
-            addrs,
-            gateways,
-        } = step
-        else {
-            return Ok(());
-        };
-        let master = self.host.link_index(bridge)?.ok_or_else(|| {
-            Error::kernel(format!(
-                "bridge {bridge} does not exist: run 'berth system reconcile' to recreate it"
-            ))
-        })?;
-        let (file, _) = self.ns.get(ns_path)?;
-        let fd = std::os::fd::AsRawFd::as_raw_fd(file);
-        let peer_spec = msg::VethPeer {
-            name: peer,
-            netns_fd: fd,
-            mac: msg::parse_mac(mac),
-        };
-        let create = || {
-            vec![
-                msg::new_veth(host, *mtu, master, &peer_spec),
-                msg::no_ipv6_link_local(host),
-                msg::bridge_port_hairpin(host),
-                msg::link_up(host),
-            ]
-        };
-        let errors = self.host.execute(create())?;
-        match errors.into_iter().next() {
-            None => {}
-            // The host end of this endpoint's previous veth, still on our
-            // bridge while the kernel frees its old namespace (a start right
-            // after a stop): delete it now and create the new pair.
-            Some(e) if e.errno == errno::EEXIST && self.is_port_of(host, master)? => {
-                self.delete_link(host)?;
-                self.host.run(create())?;
-            }
-            Some(e) => return Err(e.into_error()),
-        }
-        // Both ends ignore router advertisements. The host end is a bridge
-        // port, whose own IPv6 never sees a frame while it is one, but it
-        // is a host interface of its own if the bridge goes away; the
-        // container end inherits it from the defaults of a namespace berth
-        // made, not in a CNI runtime's.
-        for (key, value) in sysctl::no_router_advertisements(host) {
-            sysctl::write_if_present(&key, value)?;
-        }
-        if !self.ns.made(ns_path) {
-            let (file, _) = self.ns.get(ns_path)?;
-            sysctl::write_in(file, &sysctl::no_router_advertisements(peer))?;
-        }
-        let (_, nl) = self.ns.get(ns_path)?;
-        let index = nl.link_index(peer)?.ok_or_else(|| {
-            Error::kernel(format!("{peer} did not appear in {}", ns_path.display()))
-        })?;
-        nl.run(container_if_requests(index, peer, addrs, gateways))
-    }
-
     /// Enslaves existing link `host` to `bridge` (a no-op when it is
     /// already its port), in berth's port group, up, hairpin on.
     fn attach_port(&mut self, host: &str, bridge: &str) -> Result<()> {
@@ -292,20 +257,7 @@ impl Applier {
         ])
     }
 
-    /// True when link `name` exists and is a port of bridge index `master`.
-    fn is_port_of(&mut self, name: &str, master: u32) -> Result<bool> {
-        use netlink_packet_route::link::LinkAttribute;
-        use netlink_packet_route::RouteNetlinkMessage;
-        let missing = [errno::ENODEV, errno::ENOENT];
-        Ok(match self.host.get(msg::get_link(name), &missing)? {
-            Some(RouteNetlinkMessage::NewLink(l)) => {
-                l.attributes.contains(&LinkAttribute::Controller(master))
-            }
-            _ => false,
-        })
-    }
-
-    fn delete_link(&mut self, name: &str) -> Result<()> {
+    pub(super) fn delete_link(&mut self, name: &str) -> Result<()> {
         match self
             .host
             .execute(vec![msg::del_link(name)])?

@@ -183,7 +183,7 @@ mod tests {
                 }),
             ],
         };
-        let back = Plan::from_json(&plan.to_json());
+        let back = Plan::from_json(&plan.to_json()).unwrap();
         assert_eq!(back, plan);
         let undo = plan.undo();
         assert_eq!(

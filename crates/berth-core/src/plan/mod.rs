@@ -20,6 +20,7 @@ use std::path::PathBuf;
 
 mod apply;
 mod apply_driver;
+mod apply_veth;
 mod driver;
 pub use apply::Applier;
 pub use driver::DriverStep;
@@ -70,6 +71,11 @@ pub enum Step {
         addrs: Vec<IpNet>,
         /// Default gateways (empty when this is not the default route network).
         gateways: Vec<IpAddr>,
+        /// The endpoint's id, written as the host end's alias
+        /// ([`veth_alias`]): a link of that name is deleted only when it
+        /// carries this alias (empty in plans recorded before aliases).
+        #[serde(default)]
+        owner: String,
     },
     /// An nftables transaction. Undo: the `undo` transaction.
     Nft {
@@ -83,7 +89,22 @@ pub enum Step {
         /// Link name.
         name: String,
     },
-    /// Unpin a namespace (teardown). Undo: none.
+    /// Delete the host end `name` of an endpoint's veth (the peer goes with
+    /// it), only if it is that endpoint's: its alias is
+    /// [`veth_alias`]`(owner)`, or it has no alias (made by a berth from
+    /// before aliases, or by one killed before it set it) and its peer is
+    /// in `netns`. Anything else of that name is left alone (an error).
+    /// Missing is fine. Undo: none.
+    DeleteVeth {
+        /// Link name.
+        name: String,
+        /// The endpoint's id.
+        owner: String,
+        /// The namespace the peer is in (the container's).
+        netns: PathBuf,
+    },
+    /// Unpin a namespace (teardown), first ending every process still in
+    /// it (`kernel::netns::end_processes`). Undo: none.
     RemoveNetns {
         /// The pin file.
         path: PathBuf,
@@ -161,6 +182,7 @@ impl Step {
             Step::CreateVeth { .. } => "create_veth",
             Step::Nft { .. } => "nft",
             Step::DeleteLink { .. } => "delete_link",
+            Step::DeleteVeth { .. } => "delete_veth",
             Step::RemoveNetns { .. } => "remove_netns",
             Step::AttachPort { .. } => "attach_port",
             Step::DefaultRoutes { .. } => "default_routes",
@@ -186,9 +208,17 @@ impl Plan {
         serde_json::to_string(self).unwrap_or_default()
     }
 
-    /// Parses a recorded plan.
-    pub fn from_json(s: &str) -> Plan {
-        serde_json::from_str(s).unwrap_or_default()
+    /// Parses a recorded plan. A record that does not parse (damaged, or
+    /// written by a newer berth with steps this one does not know) is an
+    /// error, never an empty plan: recovering "nothing" and forgetting the
+    /// record would leak whatever the operation made.
+    pub fn from_json(s: &str) -> Result<Plan> {
+        serde_json::from_str(s).map_err(|e| {
+            crate::Error::new(
+                crate::ErrorKind::Store,
+                format!("the recorded plan does not parse ({e})"),
+            )
+        })
     }
 
     /// The plan that reverts this one: each step's undo, in reverse order.
@@ -200,7 +230,16 @@ impl Plan {
             .filter_map(|s| match s {
                 Step::CreateBridge { name, .. } => Some(Step::DeleteLink { name: name.clone() }),
                 Step::CreateNetns { path } => Some(Step::RemoveNetns { path: path.clone() }),
-                Step::CreateVeth { host, .. } => Some(Step::DeleteLink { name: host.clone() }),
+                Step::CreateVeth { host, owner, .. } if owner.is_empty() => {
+                    Some(Step::DeleteLink { name: host.clone() })
+                }
+                Step::CreateVeth {
+                    host, owner, netns, ..
+                } => Some(Step::DeleteVeth {
+                    name: host.clone(),
+                    owner: owner.clone(),
+                    netns: netns.clone(),
+                }),
                 Step::Shape { host, shaping } if shaping.egress.0 > 0 => Some(Step::DeleteLink {
                     name: kernel::tc::ifb_name(host),
                 }),
@@ -218,6 +257,13 @@ impl Plan {
             .collect();
         Plan { steps }
     }
+}
+
+/// The alias berth gives the host end of endpoint `owner`'s veth
+/// (`ip -d link` shows it): how a link is recognised as that endpoint's
+/// before berth deletes it.
+pub fn veth_alias(owner: &str) -> String {
+    format!("berth:{owner}")
 }
 
 /// Handles to namespaces opened while applying, and which of them this
@@ -280,4 +326,34 @@ pub(crate) fn container_if_requests(
     reqs.push(msg::link_up(name));
     reqs.extend(gateways.iter().map(|g| msg::default_route(*g, index)));
     reqs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_record_that_does_not_parse_is_an_error_not_an_empty_plan() {
+        let plan = Plan {
+            steps: vec![Step::RemoveNetns {
+                path: "/run/berth/netns/x".into(),
+            }],
+        };
+        assert_eq!(Plan::from_json(&plan.to_json()).unwrap(), plan);
+        for bad in [
+            "",
+            "{\"steps\": [",
+            "{\"steps\": [{\"step\": \"teleport\"}]}",
+            "\u{0}\u{1}garbage",
+        ] {
+            let e = Plan::from_json(bad).unwrap_err();
+            assert_eq!(e.kind(), crate::ErrorKind::Store, "{bad:?}");
+            assert!(e.to_string().contains("does not parse"), "{e}");
+        }
+        // Plans recorded before aliases (no `owner`) still parse.
+        let old = r#"{"steps":[{"step":"create_veth","host":"veth1234567","peer":"eth0","netns":"/x","bridge":"berth0","mtu":1500,"mac":"02:42:ac:11:00:02","addrs":["172.17.0.2/16"],"gateways":["172.17.0.1"]}]}"#;
+        let p = Plan::from_json(old).unwrap();
+        assert!(matches!(&p.steps[0], Step::CreateVeth { owner, .. } if owner.is_empty()));
+        assert!(matches!(&p.undo().steps[0], Step::DeleteLink { name } if name == "veth1234567"));
+    }
 }

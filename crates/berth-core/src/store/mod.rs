@@ -51,9 +51,9 @@ pub struct Store {
 impl Store {
     /// Opens (creating if needed) the database under `paths`.
     pub fn open(paths: &Paths) -> Result<Store> {
-        std::fs::create_dir_all(&paths.state).map_err(|e| {
+        paths.secure().map_err(|e| {
             Error::internal(format!(
-                "cannot create state dir {}: {e}",
+                "cannot create or secure the state dir {}: {e}",
                 paths.state.display()
             ))
         })?;
@@ -101,6 +101,14 @@ impl Store {
         let out = f(&Tx::new(&t))?;
         t.commit()?;
         Ok(out)
+    }
+
+    /// The database's schema version (SQLite's `user_version`), for
+    /// `berth system info`.
+    pub fn schema_version(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?)
     }
 
     /// Runs `f` on a consistent read snapshot.

@@ -55,20 +55,61 @@ CREATE TABLE IF NOT EXISTS host_changes (
 );
 "#;
 
-/// The schema's version, kept in SQLite's `user_version` header field.
-const VERSION: i64 = 1;
+/// Version 2, "veth_names": host veth names are unique. They are 28
+/// random bits of the endpoint id, so two endpoints could get the same
+/// one; the column and its UNIQUE index let allocation retry on a clash
+/// and make a duplicate impossible. Names already duplicated in an older
+/// database (one of the two veths could never have been created) keep
+/// their records but only the first gets the column, so the index builds.
+const VETH_NAMES: &str = r#"
+ALTER TABLE endpoints ADD COLUMN host_veth TEXT;
+UPDATE endpoints SET host_veth = NULLIF(json_extract(data, '$.host_veth'), '');
+UPDATE endpoints SET host_veth = NULL WHERE host_veth IS NOT NULL AND rowid NOT IN
+    (SELECT min(rowid) FROM endpoints WHERE host_veth IS NOT NULL GROUP BY host_veth);
+CREATE UNIQUE INDEX IF NOT EXISTS endpoints_by_veth ON endpoints(host_veth);
+"#;
 
-/// Creates the tables if they do not exist. A database already at
+/// Changes after version 1, in order: version `2 + i` is reached by
+/// `MIGRATIONS[i]`. Each is a named step of its own, so that changes made
+/// on separate branches can be put one after the other when they meet.
+const MIGRATIONS: &[(&str, &str)] = &[("veth_names", VETH_NAMES)];
+
+/// The schema's version, kept in SQLite's `user_version` header field.
+const VERSION: i64 = 1 + MIGRATIONS.len() as i64;
+
+/// Creates the tables if they do not exist and applies the migrations the
+/// database has not had yet, in one transaction. A database already at
 /// [`VERSION`] costs one header read instead of parsing every statement
-/// (~0.1 ms on every short-lived berth process, e.g. each CNI ADD).
+/// (~0.1 ms on every short-lived berth process, e.g. each CNI ADD). A
+/// database newer than this berth is refused (it could not read it).
 pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if current == VERSION {
         return Ok(());
     }
+    if current > VERSION {
+        return Err(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_MISMATCH),
+            Some(format!(
+                "the state database has schema version {current}, newer than this berth's {VERSION}: use the berth that wrote it (or a newer one)"
+            )),
+        ));
+    }
     // Rolled back when dropped on an error, so a retry starts clean.
     let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
-    tx.execute_batch(SCHEMA)?;
+    // Another process may have migrated it while we waited for the lock.
+    let current: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if current == VERSION {
+        return Ok(());
+    }
+    if current < 1 {
+        tx.execute_batch(SCHEMA)?;
+    }
+    for (i, (_name, sql)) in MIGRATIONS.iter().enumerate() {
+        if current < 2 + i as i64 {
+            tx.execute_batch(sql)?;
+        }
+    }
     tx.pragma_update(None, "user_version", VERSION)?;
     tx.commit()
 }
@@ -97,6 +138,59 @@ mod tests {
         conn.execute_batch("DROP TABLE host_changes")?;
         migrate(&conn)?;
         assert_eq!(tables(&conn), 6);
+        Ok(())
+    }
+
+    /// The schema of version 1, as berth wrote it, with two endpoints
+    /// whose veth names clash and one of a driver without a veth.
+    fn version_1() -> rusqlite::Result<Connection> {
+        let conn = Connection::open_in_memory()?;
+        conn.execute_batch(SCHEMA)?;
+        conn.pragma_update(None, "user_version", 1)?;
+        conn.execute_batch(
+            r#"INSERT INTO networks VALUES ('n', 'net', '{}');
+            INSERT INTO containers VALUES ('c1', 'one', '{}'), ('c2', 'two', '{}'), ('c3', 'three', '{}');
+            INSERT INTO endpoints (id, container_id, network_id, ipv4, data) VALUES
+              ('e1', 'c1', 'n', '192.0.2.2', '{"host_veth": "vethaaaaaaa"}'),
+              ('e2', 'c2', 'n', '192.0.2.3', '{"host_veth": "vethaaaaaaa"}'),
+              ('e3', 'c3', 'n', '192.0.2.4', '{"host_veth": ""}');"#,
+        )?;
+        Ok(conn)
+    }
+
+    #[test]
+    fn version_1_gets_unique_veth_names() -> rusqlite::Result<()> {
+        let conn = version_1()?;
+        migrate(&conn)?;
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        assert_eq!(version, VERSION);
+        let veths: Vec<(String, Option<String>)> = conn
+            .prepare("SELECT id, host_veth FROM endpoints ORDER BY id")?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        assert_eq!(
+            veths,
+            [
+                ("e1".into(), Some("vethaaaaaaa".into())),
+                ("e2".into(), None),
+                ("e3".into(), None)
+            ]
+        );
+        // The index refuses a second endpoint with a taken name.
+        let dup = conn.execute(
+            "INSERT INTO endpoints (id, container_id, network_id, host_veth, data) VALUES ('e4', 'c3', 'n', 'vethaaaaaaa', '{}')",
+            [],
+        );
+        assert!(dup.is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn a_newer_database_is_refused() -> rusqlite::Result<()> {
+        let conn = Connection::open_in_memory()?;
+        conn.pragma_update(None, "user_version", VERSION + 1)?;
+        let e = migrate(&conn).unwrap_err().to_string();
+        assert!(e.contains("newer than this berth"), "{e}");
         Ok(())
     }
 

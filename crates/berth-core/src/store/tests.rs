@@ -138,3 +138,36 @@ fn parallel_first_opens_of_a_fresh_store() {
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
+
+#[test]
+fn veth_names_are_unique() {
+    let dir = std::env::temp_dir().join(format!("berth-store-veth-{}", std::process::id()));
+    let mut s = Store::open(&Paths::new(Some(&dir))).unwrap();
+    let ep = |id: &str, cid: &str| Endpoint {
+        id: id.into(),
+        container_id: cid.into(),
+        network_id: "n1".into(),
+        ifname: "eth0".into(),
+        ipv4: None,
+        ipv6: None,
+        mac: String::new(),
+        host_veth: "veth1234567".into(),
+        aliases: vec![],
+        position: 0,
+    };
+    s.write(|tx| {
+        tx.insert_network(&network())?;
+        tx.insert_container(&container("c1"))?;
+        tx.insert_container(&container("c2"))?;
+        tx.insert_endpoint(&ep("e1", "c1"))
+    })
+    .unwrap();
+    assert!(s.read(|tx| tx.veth_in_use("veth1234567")).unwrap());
+    assert!(!s.read(|tx| tx.veth_in_use("veth7654321")).unwrap());
+    let e = s
+        .write(|tx| tx.insert_endpoint(&ep("e2", "c2")))
+        .unwrap_err();
+    assert_eq!(e.kind(), crate::ErrorKind::Conflict);
+    assert!(e.to_string().contains("veth1234567"), "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

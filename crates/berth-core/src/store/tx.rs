@@ -250,12 +250,17 @@ impl<'a> Tx<'a> {
     pub fn insert_endpoint(&self, e: &Endpoint) -> Result<()> {
         let v4 = e.ipv4.map(|n| n.addr().to_string());
         let v6 = e.ipv6.map(|n| n.addr().to_string());
+        let veth = (!e.host_veth.is_empty()).then_some(&e.host_veth);
         self.t
             .execute(
-                "INSERT INTO endpoints (id, container_id, network_id, ipv4, ipv6, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![e.id, e.container_id, e.network_id, v4, v6, json(e)?],
+                "INSERT INTO endpoints (id, container_id, network_id, ipv4, ipv6, host_veth, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![e.id, e.container_id, e.network_id, v4, v6, veth, json(e)?],
             )
             .map_err(|err| match err {
+                rusqlite::Error::SqliteFailure(f, Some(m)) if f.code == rusqlite::ErrorCode::ConstraintViolation && m.contains("host_veth") => Error::conflict(format!(
+                    "veth name {} is already recorded for another endpoint; nothing was changed, try again",
+                    e.host_veth
+                )),
                 rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => Error::conflict(format!(
                     "address {} is already in use on this network (or the container is already attached): choose another --ip",
                     v4.or(v6).unwrap_or_default()
@@ -263,6 +268,14 @@ impl<'a> Tx<'a> {
                 e => e.into(),
             })?;
         Ok(())
+    }
+
+    /// True when an endpoint records host veth name `name`.
+    pub fn veth_in_use(&self, name: &str) -> Result<bool> {
+        let mut st = self
+            .t
+            .prepare_cached("SELECT 1 FROM endpoints WHERE host_veth = ?1")?;
+        Ok(st.exists([name])?)
     }
 
     /// Removes an endpoint.

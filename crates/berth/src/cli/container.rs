@@ -82,8 +82,15 @@ pub struct RunArgs {
     /// no-new-privileges[=true|false] or seccomp=unconfined (repeatable).
     #[arg(long, value_name = "OPT")]
     pub security_opt: Vec<String>,
-    /// The command and its arguments.
-    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, num_args = 1..)]
+    /// Log file option (repeatable): max-size=SIZE (default 10m), max-file=N
+    /// (default 2); the oldest output is dropped past them.
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub log_opt: Vec<String>,
+    /// The command and its arguments. Options come first: the first word
+    /// that is not an option starts the command, and everything after it
+    /// is the command's (Docker's rule); an unknown option before it is an
+    /// error, not the command (no `allow_hyphen_values`).
+    #[arg(required = true, trailing_var_arg = true, num_args = 1..)]
     pub command: Vec<String>,
 }
 

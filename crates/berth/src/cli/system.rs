@@ -6,7 +6,12 @@ use clap::{Args, Subcommand};
 #[derive(Debug, Subcommand)]
 pub enum SystemCmd {
     /// Finish half-done work and re-apply every bridge, rule and port.
-    Reconcile,
+    Reconcile {
+        /// First delete the record of operation ID, whose record is corrupt
+        /// (see `berth doctor`; repeatable).
+        #[arg(long, value_name = "ID")]
+        forget_op: Vec<i64>,
+    },
     /// Show berth's state.
     Info {
         /// Output: text or json.

@@ -119,17 +119,25 @@ pub fn inspect(root: Option<&Path>, a: InspectArgs) -> Result<i32> {
     Ok(code)
 }
 
-/// `berth logs [-f]`.
+/// `berth logs [-f]`: the rotated files oldest first, then the current
+/// one; `-f` follows it, across rotations, while the container runs.
 pub fn logs(root: Option<&Path>, a: LogsArgs) -> Result<i32> {
+    use std::os::unix::fs::MetadataExt;
     let mut engine = open(root)?;
     let c = engine.container(&a.container)?;
     let path = engine.paths.container_dir(&c.id).join("log");
+    let mut out = std::io::stdout();
+    let older = super::logfile::files(&path, c.config.log);
+    for p in older.iter().filter(|p| **p != path) {
+        if let Ok(mut f) = std::fs::File::open(p) {
+            std::io::copy(&mut f, &mut out)?;
+        }
+    }
     let mut file = match std::fs::File::open(&path) {
         Ok(f) => f,
         Err(_) if !a.follow => return Ok(0),
         Err(e) => return Err(anyhow!("cannot read logs of {}: {e}", c.name)),
     };
-    let mut out = std::io::stdout();
     let mut buf = Vec::new();
     loop {
         buf.clear();
@@ -146,7 +154,21 @@ pub fn logs(root: Option<&Path>, a: LogsArgs) -> Result<i32> {
             }
             std::thread::sleep(Duration::from_millis(100));
             let pos = file.stream_position()?;
-            file.seek(std::io::SeekFrom::Start(pos))?;
+            match std::fs::metadata(&path) {
+                // Rotated: the rest of the old file, then the new one
+                // from its start.
+                Ok(m) if m.ino() != file.metadata()?.ino() => {
+                    std::io::copy(&mut file, &mut out)?;
+                    file = std::fs::File::open(&path)?;
+                }
+                // Started over (max-file=1).
+                Ok(m) if m.len() < pos => {
+                    file.seek(std::io::SeekFrom::Start(0))?;
+                }
+                _ => {
+                    file.seek(std::io::SeekFrom::Start(pos))?;
+                }
+            }
         }
     }
 }

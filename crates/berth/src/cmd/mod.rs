@@ -4,6 +4,7 @@ pub mod agent;
 pub mod confine;
 pub mod container;
 pub mod dns;
+pub mod logfile;
 pub mod network;
 pub mod run;
 pub mod system;

@@ -88,41 +88,13 @@ fn config(a: &RunArgs, hidden: &[std::path::PathBuf]) -> Result<ContainerConfig>
         auto_remove: a.rm,
         networks,
         publish,
-        dns: validated_dns(&a.dns)?,
+        dns: a.dns.clone(),
         dns_search: a.dns_search.clone(),
         dns_options: a.dns_option.clone(),
-        add_hosts: validated_add_hosts(&a.add_host)?,
+        add_hosts: a.add_host.clone(),
         security,
+        log: berth_core::model::log::LogOptions::parse(&a.log_opt)?,
     })
-}
-
-/// `--dns` values must be IP addresses.
-fn validated_dns(servers: &[String]) -> Result<Vec<String>> {
-    for s in servers {
-        s.parse::<std::net::IpAddr>()
-            .map_err(|_| anyhow!("invalid --dns {s:?}: expected the IP address of a DNS server"))?;
-    }
-    Ok(servers.to_vec())
-}
-
-/// `--add-host` values are NAME:IP (IPv6 allowed) or NAME:host-gateway.
-fn validated_add_hosts(entries: &[String]) -> Result<Vec<String>> {
-    for e in entries {
-        let ok = e.split_once(':').is_some_and(|(name, ip)| {
-            !name.is_empty()
-                && (ip == "host-gateway"
-                    || ip
-                        .trim_matches(|c| c == '[' || c == ']')
-                        .parse::<std::net::IpAddr>()
-                        .is_ok())
-        });
-        if !ok {
-            return Err(anyhow!(
-                "invalid --add-host {e:?}: expected NAME:IP or NAME:host-gateway"
-            ));
-        }
-    }
-    Ok(entries.to_vec())
 }
 
 /// The container process's environment: PATH, HOSTNAME, TERM, then `-e`.
@@ -168,6 +140,8 @@ fn process_spec(s: &StartSpec) -> ProcessSpec {
 pub fn run(root: Option<&Path>, a: RunArgs) -> Result<i32> {
     let paths = berth_core::paths::Paths::new(root);
     let cfg = config(&a, &[paths.state, paths.run])?;
+    // Before the engine opens (and sets the host up): bad input changes nothing.
+    cfg.validate()?;
     let mut engine = open(root)?;
     let c = engine.create_container(a.name.as_deref(), cfg)?;
     // A crash here leaves a created container with its network, no process.
@@ -184,10 +158,26 @@ pub fn run(root: Option<&Path>, a: RunArgs) -> Result<i32> {
     foreground(&mut engine, &c.id)
 }
 
-/// After a failed start: keep it as exited (Docker keeps it as created) or
-/// remove it with `--rm`.
+/// Records the container's PID 1 as running: called by the runtime after
+/// the fork and before the command may exec, so that a process that runs
+/// is always recorded (a crash of this process before this returns leaves
+/// the child to exit at its gate, without running the command). `who`
+/// names the failpoints (`supervise:forked`, `supervise:recorded`).
+fn record_running(engine: &mut Engine, id: &str, pid: i32, who: &str) -> Result<(), String> {
+    berth_core::failpoint::hit(&format!("{who}:forked"));
+    engine
+        .mark_running(id, pid, Some(std::process::id() as i32))
+        .map_err(|e| e.to_string())?;
+    berth_core::failpoint::hit(&format!("{who}:recorded"));
+    Ok(())
+}
+
+/// After a failed start: ends whatever runs of it (a process recorded by a
+/// supervisor that died before saying "ok"), then keeps it as exited
+/// (Docker keeps it as created) or removes it with `--rm`.
 fn finish_failed(engine: &mut Engine, id: &str, code: i32) -> Result<()> {
     let c = engine.container(id)?;
+    Engine::kill_and_wait(&c, std::time::Duration::ZERO);
     if c.config.auto_remove {
         engine.remove_container(id, true)?;
     } else {
@@ -219,7 +209,8 @@ fn foreground(engine: &mut Engine, id: &str) -> Result<i32> {
     } else {
         SignalForwarder::install(&SignalForwarder::FOREGROUND)?
     };
-    let mut process = match berth_runtime::spawn(&pspec, io) {
+    let mut record = |pid| record_running(engine, id, pid, "run");
+    let mut process = match berth_runtime::spawn_recorded(&pspec, io, &mut record) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("berth: {e}");
@@ -227,7 +218,6 @@ fn foreground(engine: &mut Engine, id: &str) -> Result<i32> {
             return Ok(e.exit_code());
         }
     };
-    engine.mark_running(id, process.pid(), Some(std::process::id() as i32))?;
     let _raw = match (&master, pty::is_terminal(stdin.as_fd())) {
         (Some(_), true) => Some(RawModeGuard::enable(stdin.as_fd())?),
         _ => None,
@@ -313,12 +303,11 @@ pub fn supervise(root: Option<&Path>, id: &str, ready_fd: Option<i32>) -> Result
     let mut engine = Engine::open_store_only(root)?;
     let c = engine.container(id)?;
     let spec = engine.start_spec(&c)?;
-    let log_path = spec.etc_dir.join("log");
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&log_path)?;
-    let log_fd = OwnedFd::from(log);
+    // The container's output goes through a pipe to a thread that keeps
+    // the log within its size (see `logfile`).
+    let log = super::logfile::LogWriter::open(&spec.etc_dir.join("log"), c.config.log)?;
+    let (log_r, log_fd) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
+    let pump = super::logfile::pump(log_r, log)?;
     // `-i` without a terminal: keep a pipe open so stdin never sees EOF.
     let mut stdin_keep = None;
     let (master, io) = if c.config.tty {
@@ -341,14 +330,17 @@ pub fn supervise(root: Option<&Path>, id: &str, ready_fd: Option<i32>) -> Result
             },
         )
     };
-    let mut process = match berth_runtime::spawn(&process_spec(&spec), io) {
+    let mut record = |pid| record_running(&mut engine, id, pid, "supervise");
+    let mut process = match berth_runtime::spawn_recorded(&process_spec(&spec), io, &mut record) {
         Ok(p) => p,
         Err(e) => {
             report(&format!("err {} {e}", e.exit_code()));
             return Ok(e.exit_code());
         }
     };
-    engine.mark_running(id, process.pid(), Some(std::process::id() as i32))?;
+    // A crash here leaves a running, recorded container and a `run` told
+    // that starting it failed (it kills the container).
+    berth_core::failpoint::hit("supervise:started");
     report("ok");
     let relay = master.as_ref().map(|m| PtyRelay {
         master: m.as_fd(),
@@ -358,10 +350,22 @@ pub fn supervise(root: Option<&Path>, id: &str, ready_fd: Option<i32>) -> Result
     });
     let status = berth_runtime::wait_attached(&mut process, relay, None)?;
     drop(stdin_keep);
+    // Everything the container wrote is in the log before its exit is
+    // recorded (its processes are gone with its PID namespace, and their
+    // ends of the pipe with them; a straggler gets 2 s).
+    drop(log_fd);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    while !pump.is_finished() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    // `stop` and `rm -f` wait for the exit record, not for the scan of the
+    // host's processes that ends any left in the container's namespace.
+    engine.defer_sweeps()?;
     engine.mark_exited(id, Some(status.code()))?;
     if c.config.auto_remove {
         let _ = engine.remove_container(id, true);
     }
+    engine.sweep_deferred();
     Ok(status.code())
 }
 
@@ -378,6 +382,8 @@ pub fn start(root: Option<&Path>, names: &[String]) -> Result<i32> {
                 berth_core::failpoint::hit("start:prepared");
                 let rc = start_supervisor(root, &c.id)?;
                 if rc != 0 {
+                    let cur = engine.container(&c.id)?;
+                    Engine::kill_and_wait(&cur, std::time::Duration::ZERO);
                     engine.mark_exited(&c.id, Some(rc))?;
                     return Err(anyhow!("cannot start container {n}"));
                 }

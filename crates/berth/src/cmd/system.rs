@@ -10,8 +10,13 @@ use std::path::Path;
 /// Runs a `system` subcommand.
 pub fn run(root: Option<&Path>, cmd: SystemCmd) -> Result<i32> {
     match cmd {
-        SystemCmd::Reconcile => {
-            let report = open(root)?.reconcile()?;
+        SystemCmd::Reconcile { forget_op } => {
+            let mut engine = open(root)?;
+            for id in forget_op {
+                engine.forget_corrupt_op(id)?;
+                println!("forgot the corrupt record of operation {id}");
+            }
+            let report = engine.reconcile()?;
             for op in &report.operations {
                 println!("finished or undone: {op}");
             }
@@ -60,6 +65,7 @@ fn info(root: Option<&Path>, format: Option<&str>) -> Result<i32> {
     let running = containers.iter().filter(|c| Engine::is_running(c)).count();
     let networks = engine.networks()?;
     let ops = engine.store().read(|tx| tx.ops())?.len();
+    let schema = engine.store().schema_version()?;
     let info = serde_json::json!({
         "Version": env!("CARGO_PKG_VERSION"),
         "StateRoot": engine.paths.state.display().to_string(),
@@ -68,6 +74,7 @@ fn info(root: Option<&Path>, format: Option<&str>) -> Result<i32> {
         "ContainersRunning": running,
         "Networks": networks.len(),
         "PendingOperations": ops,
+        "StoreSchema": schema,
         "IPv4Forwarding": sysctl::read("net.ipv4.ip_forward").unwrap_or_default() == "1",
         "NftablesInProcess": Nft::new().in_process(),
         "DNS": engine.dns_status()?,

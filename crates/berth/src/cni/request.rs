@@ -50,6 +50,15 @@ pub fn network(config: &PluginConfig) -> CniNetwork {
 /// The ADD request.
 pub fn add(env: &Env, config: &PluginConfig) -> Result<CniAdd, CniError> {
     let rt = &config.runtime;
+    if let Some(m) = env.arg("MAC") {
+        if berth_core::kernel::msg::parse_mac(m).is_none() {
+            return Err(CniError::new(
+                code::INVALID_ENV,
+                "invalid CNI_ARGS",
+                format!("CNI_ARGS MAC={m}: not a MAC address like 02:42:ac:11:00:02"),
+            ));
+        }
+    }
     Ok(CniAdd {
         network: network(config),
         attachment: attachment(env, config),
@@ -234,5 +243,27 @@ mod tests {
         );
         let bare = config(serde_json::json!({"cniVersion": "1.1.0", "name": "n", "ipam": {}}));
         assert_eq!(add(&env(), &bare).unwrap_err().code, code::INVALID_CONFIG);
+    }
+
+    #[test]
+    fn bad_cni_args_are_environment_errors() {
+        let c = config(serde_json::json!({"cniVersion": "1.1.0", "name": "n", "type": "berth"}));
+        for (k, v) in [
+            ("MAC", "02:42:zz:11:00:02"),
+            ("MAC", "x\ny"),
+            ("IP", "10.88.0.999"),
+        ] {
+            let mut e = env();
+            e.args = vec![(k.into(), v.into())];
+            let err = add(&e, &c).unwrap_err();
+            assert_eq!(err.code, code::INVALID_ENV, "{k}={v}");
+            assert!(err.to_string().contains(v), "{err}");
+        }
+        let mut e = env();
+        e.args = vec![("MAC".into(), "02:42:ac:11:00:02".into())];
+        assert_eq!(
+            add(&e, &c).unwrap().mac.as_deref(),
+            Some("02:42:ac:11:00:02")
+        );
     }
 }

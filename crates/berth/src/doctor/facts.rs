@@ -30,6 +30,10 @@ pub struct ContainerFacts {
 /// A recorded operation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OpFacts {
+    /// Row id (what `berth system reconcile --forget-op` takes).
+    pub id: i64,
+    /// Why its recorded plan does not parse, when it does not.
+    pub corrupt: Option<String>,
     /// Kind (`create`, `remove_network`, ...).
     pub kind: String,
     /// Subject id.
@@ -125,6 +129,10 @@ pub fn gather(root: Option<&Path>) -> Result<Facts> {
         .read(|tx| tx.ops())?
         .into_iter()
         .map(|o| OpFacts {
+            id: o.id,
+            corrupt: berth_core::plan::Plan::from_json(&o.plan)
+                .err()
+                .map(|e| e.to_string()),
             owner_alive: pid_alive(o.owner_pid, Some(o.owner_start)),
             kind: o.kind,
             subject: o.subject,

@@ -159,25 +159,48 @@ pub fn namespaces(f: &Facts) -> Vec<Finding> {
 
 /// Operations whose berth process died half-way.
 pub fn operations(f: &Facts) -> Vec<Finding> {
+    let mut out: Vec<Finding> = f
+        .ops
+        .iter()
+        .filter_map(|o| Some((o, o.corrupt.as_ref()?)))
+        .map(|(o, why)| {
+            Finding::fail(
+                "operations",
+                format!(
+                    "the record of operation {} ({} {}) is corrupt ({why}): berth cannot tell which bridges, veths, namespaces or rules it made, so it keeps the record and leaves them",
+                    o.id,
+                    o.kind,
+                    &o.subject[..o.subject.len().min(12)]
+                ),
+                format!(
+                    "remove what it made from the records ('berth rm -f' of its container, 'berth network rm' of its network), check 'berth topology' for objects the store does not know and delete those by hand, then 'berth system reconcile --forget-op {}'",
+                    o.id
+                ),
+            )
+        })
+        .collect();
     let stale: Vec<String> = f
         .ops
         .iter()
-        .filter(|o| !o.owner_alive)
+        .filter(|o| !o.owner_alive && o.corrupt.is_none())
         .map(|o| format!("{} {}", o.kind, &o.subject[..o.subject.len().min(12)]))
         .collect();
-    if stale.is_empty() {
+    if stale.is_empty() && out.is_empty() {
         let live = f.ops.len();
         return vec![Finding::ok(
             "operations",
             format!("no interrupted operation ({live} in progress)"),
         )];
     }
-    vec![Finding::warn(
-        "operations",
-        format!(
-            "interrupted operation(s) waiting to be finished or undone: {}",
-            stale.join(", ")
-        ),
-        "berth system reconcile (any berth command also does it)",
-    )]
+    if !stale.is_empty() {
+        out.push(Finding::warn(
+            "operations",
+            format!(
+                "interrupted operation(s) waiting to be finished or undone: {}",
+                stale.join(", ")
+            ),
+            "berth system reconcile (any berth command also does it)",
+        ));
+    }
+    out
 }

@@ -397,6 +397,8 @@ fn namespaces_and_operations() {
     assert!(fails(&f, "namespaces")[0].found.contains("exited"));
     let mut f = healthy();
     f.ops.push(OpFacts {
+        id: 7,
+        corrupt: None,
         kind: "create".into(),
         subject: "0123456789abcdef".into(),
         owner_alive: false,
@@ -404,6 +406,18 @@ fn namespaces_and_operations() {
     assert!(fails(&f, "operations")[0]
         .found
         .contains("create 0123456789ab"));
+    // A corrupt record fails, names the operation and how to forget it.
+    f.ops[0].corrupt = Some("unknown variant `teleport`".into());
+    let found = fails(&f, "operations");
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].status, Status::Fail);
+    assert!(found[0]
+        .found
+        .contains("operation 7 (create 0123456789ab) is corrupt"));
+    assert!(found[0]
+        .fix
+        .as_deref()
+        .is_some_and(|f| f.contains("--forget-op 7")));
 }
 
 #[test]

@@ -42,7 +42,7 @@ pub fn run(root: Option<&Path>, listen: &str, allow_remote: bool) -> Result<i32>
         .map_err(|e| anyhow!("{e}"))
         .with_context(|| format!("cannot listen on {addr}"))?;
     println!("berth ui: serving http://{addr}/ (Ctrl-C to stop)");
-    server::serve(&http, engine);
+    server::serve(&http, engine, addr);
     Ok(0)
 }
 

@@ -21,8 +21,20 @@ impl Engine {
     /// can send and receive and its ports forward; on failure nothing is
     /// left behind.
     pub fn cni_add(&mut self, req: &CniAdd) -> CniResult<CniAdded> {
-        let mut clock = super::Clock::new();
         require_root()?;
+        validate(req)?;
+        let a = &req.attachment;
+        let lock = super::AttachmentLock::take(&self.paths, &a.container_id, &a.ifname)?;
+        let added = self.cni_add_locked(req);
+        if added.is_err() {
+            lock.remove();
+        }
+        added
+    }
+
+    /// [`Engine::cni_add`] under the attachment's lock.
+    fn cni_add_locked(&mut self, req: &CniAdd) -> CniResult<CniAdded> {
+        let mut clock = super::Clock::new();
         check_netns(&req.attachment.netns)?;
         let mut net = self.cni_network(&req.network, &req.addresses)?;
         if self.network_busy(&net)? {
@@ -82,6 +94,16 @@ impl Engine {
             Ok(tx.has_op("create_network", &net.id)? || tx.has_op("remove_network", &net.id)?)
         })
     }
+}
+
+/// Checks what the runtime gave that reaches the kernel, the store and the
+/// DNS: the interface name and the aliases (the CNI crate checked the
+/// environment already; this covers every front-end of the engine).
+fn validate(req: &CniAdd) -> Result<()> {
+    crate::ids::validate_ifname(&req.attachment.ifname)?;
+    req.aliases
+        .iter()
+        .try_for_each(|a| crate::model::validate::alias("alias", a))
 }
 
 /// A veth that cannot be created because the runtime's namespace already

@@ -28,6 +28,7 @@ impl Engine {
     ) -> CniResult<()> {
         require_root()?;
         let (network, container_id, ifname) = attachment;
+        let _lock = super::AttachmentLock::take(&self.paths, container_id, ifname)?;
         let Some(c) = self.cni_record(network, container_id, ifname)? else {
             return Err(CniFailure::UnknownContainer(format!(
                 "container {container_id} is not attached to network {network} as {ifname}"

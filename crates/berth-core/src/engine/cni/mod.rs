@@ -19,10 +19,12 @@
 
 mod add;
 mod check;
+mod lock;
 mod network;
 mod remove;
 
 pub use check::Status;
+pub(crate) use lock::AttachmentLock;
 
 use super::Engine;
 use crate::error::Error;
@@ -152,8 +154,11 @@ pub(crate) fn teardown_plan(c: &Container, eps: &[Endpoint], nets: &[Network]) -
             undo: String::new(),
         });
     }
-    steps.extend(eps.iter().map(|e| Step::DeleteLink {
+    let netns = c.cni.as_ref().map(|a| a.netns.clone()).unwrap_or_default();
+    steps.extend(eps.iter().map(|e| Step::DeleteVeth {
         name: e.host_veth.clone(),
+        owner: e.id.clone(),
+        netns: netns.clone(),
     }));
     let shaped = c.cni.as_ref().and_then(|a| a.shaping);
     if shaped.is_some_and(|s| s.egress.0 > 0) {

@@ -3,7 +3,7 @@
 //! the runtime deleted first, a veth that went with it — all succeed, and
 //! whatever remains is freed (elements, veth, address, host ports).
 
-use super::{teardown_plan, CniResult};
+use super::{teardown_plan, AttachmentLock, CniResult};
 use crate::engine::container::delete_ops;
 use crate::engine::{require_root, Engine};
 use crate::model::Container;
@@ -14,10 +14,13 @@ impl Engine {
     /// longer forward and the address is free.
     pub fn cni_del(&mut self, network: &str, container_id: &str, ifname: &str) -> CniResult<bool> {
         require_root()?;
+        let lock = AttachmentLock::take(&self.paths, container_id, ifname)?;
         let Some(c) = self.cni_record(network, container_id, ifname)? else {
+            lock.remove();
             return Ok(false);
         };
         self.cni_detach(&c)?;
+        lock.remove();
         Ok(true)
     }
 
@@ -41,8 +44,10 @@ impl Engine {
         let mut removed = Vec::new();
         let mut first_error = None;
         for c in stale {
-            match self.cni_detach(&c) {
-                Ok(()) => removed.push(c.name),
+            let Some(a) = c.cni.clone() else { continue };
+            match self.gc_one(&a) {
+                Ok(true) => removed.push(c.name),
+                Ok(false) => {}
                 Err(e) => {
                     first_error.get_or_insert(e);
                 }
@@ -52,6 +57,18 @@ impl Engine {
             Some(e) => Err(e),
             None => Ok(removed),
         }
+    }
+
+    /// Detaches attachment `a` under its lock, if it is still recorded
+    /// (a DEL may have been faster); whether it was.
+    fn gc_one(&mut self, a: &crate::model::cni::CniAttachment) -> CniResult<bool> {
+        let lock = AttachmentLock::take(&self.paths, &a.container_id, &a.ifname)?;
+        let Some(c) = self.cni_record(&a.network, &a.container_id, &a.ifname)? else {
+            return Ok(false);
+        };
+        self.cni_detach(&c)?;
+        lock.remove();
+        Ok(true)
     }
 
     /// Records the teardown of CNI container `c`, applies it (roll forward:

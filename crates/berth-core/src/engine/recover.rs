@@ -1,0 +1,146 @@
+//! Finishing or undoing the operations of berth processes that died
+//! mid-way (see `reconcile.rs`): creations are rolled back, removals rolled
+//! forward, and a record that cannot be read is kept and reported.
+
+use super::attach::forget_endpoint;
+use super::{pid_alive, Engine};
+use crate::error::{Error, Result};
+use crate::ids;
+use crate::model::ContainerState;
+use crate::plan::Plan;
+use crate::store::Op;
+
+impl Engine {
+    /// Finishes or undoes operations whose berth process died. An operation
+    /// that cannot be (its record is corrupt, the kernel refuses) keeps its
+    /// record and the others go on. With `strict` (`system reconcile`) the
+    /// failures are returned, one message each; otherwise (any other
+    /// command) they are warnings, so that one operation that cannot be
+    /// recovered does not stop every berth command.
+    pub(crate) fn recover_stale_ops(&mut self, strict: bool) -> Result<(Vec<String>, Vec<String>)> {
+        let ops = self.store.read(|tx| tx.ops())?;
+        let mut done = Vec::new();
+        let mut failed = Vec::new();
+        if !nix::unistd::geteuid().is_root() {
+            return Ok((done, failed));
+        }
+        for op in ops
+            .iter()
+            .filter(|o| !pid_alive(o.owner_pid, Some(o.owner_start)))
+        {
+            let what = format!("{} {}", op.kind, ids::short(&op.subject));
+            match self.recover_op(op) {
+                Ok(()) => done.push(what),
+                Err(e) if strict => failed.push(e.to_string()),
+                Err(e) => eprintln!(
+                    "berth: warning: cannot finish or undo the interrupted {what}: {e} (see 'berth system reconcile')"
+                ),
+            }
+        }
+        // Names may have come or gone with what was undone or finished.
+        if !done.is_empty() && self.paths.dns_dir().exists() {
+            if let Err(e) = self.publish_dns() {
+                eprintln!("berth: warning: embedded DNS: {e}");
+            }
+        }
+        Ok((done, failed))
+    }
+
+    /// Deletes the record of operation `id`, which must be corrupt (its plan
+    /// does not parse): `berth system reconcile --forget-op ID`, once the
+    /// user has dealt with what it made (see `berth doctor`). A readable
+    /// record is refused: reconcile finishes or undoes it.
+    pub fn forget_corrupt_op(&mut self, id: i64) -> Result<()> {
+        super::require_root()?;
+        self.store.write(|tx| {
+            let op = tx
+                .ops()?
+                .into_iter()
+                .find(|o| o.id == id)
+                .ok_or_else(|| {
+                    Error::not_found(format!(
+                        "no recorded operation {id} (see 'berth doctor')"
+                    ))
+                })?;
+            if Plan::from_json(&op.plan).is_ok() {
+                return Err(Error::invalid(format!(
+                    "operation {id} ({} {}) has a readable record: 'berth system reconcile' finishes or undoes it; only a corrupt record can be forgotten",
+                    op.kind,
+                    ids::short(&op.subject)
+                )));
+            }
+            tx.delete_op(id)
+        })
+    }
+
+    pub(super) fn recover_op(&mut self, op: &Op) -> Result<()> {
+        let plan = Plan::from_json(&op.plan).map_err(|e| corrupt(op, &e))?;
+        let rollback = matches!(
+            op.kind.as_str(),
+            "create_network" | "create" | "start" | "connect"
+        );
+        let steps = if rollback { plan.undo() } else { plan };
+        for e in self.applier()?.apply_best_effort(&steps) {
+            eprintln!(
+                "berth: warning: recovering {} {}: {e}",
+                op.kind,
+                ids::short(&op.subject)
+            );
+        }
+        let subject = op.subject.clone();
+        match op.kind.as_str() {
+            "create" => {
+                let _ = std::fs::remove_dir_all(self.paths.container_dir(&subject));
+                self.store.write(|tx| tx.delete_container(&subject))?;
+            }
+            "create_network" => self.store.write(|tx| tx.delete_network(&subject))?,
+            "remove_network" => {
+                if let Some(n) = self.store.read(|tx| tx.network(&subject))? {
+                    self.revoke_forward(&n)?;
+                }
+                self.store.write(|tx| tx.delete_network(&subject))?
+            }
+            "remove" => {
+                let _ = std::fs::remove_dir_all(self.paths.container_dir(&subject));
+                self.store.write(|tx| tx.delete_container(&subject))?;
+            }
+            "connect" | "disconnect" => {
+                let cid = self.store.write(|tx| forget_endpoint(tx, &subject))?;
+                if let Some(c) = cid.and_then(|id| self.container(&id).ok()) {
+                    self.write_etc_files(&c)?;
+                }
+            }
+            "start" | "stop" => self.store.write(|tx| {
+                if let Some(mut c) = tx.container(&subject)? {
+                    // A stop that died before recording the exit status:
+                    // unknown, 255 as for any lost container.
+                    if op.kind == "stop" && c.state == ContainerState::Running {
+                        c.exit_code = c.exit_code.or(Some(255));
+                        c.finished_at = Some(crate::model::now_rfc3339());
+                    }
+                    c.state = ContainerState::Exited;
+                    c.pid = None;
+                    tx.update_container(&c)?;
+                }
+                Ok(())
+            })?,
+            _ => {}
+        }
+        let id = op.id;
+        self.store.write(|tx| tx.delete_op(id))
+    }
+}
+
+/// The error for operation `op` whose recorded plan does not parse.
+fn corrupt(op: &Op, e: &Error) -> Error {
+    Error::new(
+        crate::ErrorKind::Store,
+        format!(
+            "the record of operation {} ({} {}) is corrupt: {}; berth cannot tell what it made, so it keeps the record and touches nothing (see 'berth doctor')",
+            op.id,
+            op.kind,
+            ids::short(&op.subject),
+            e.message()
+        ),
+    )
+}

@@ -1,0 +1,201 @@
+//! Applying the veth steps (see `apply.rs`): creating an endpoint's veth
+//! pair, and deleting its host end only when it is that endpoint's.
+//!
+//! Host ends are named `veth` + 7 hex digits of the endpoint id (Docker's
+//! form): the store keeps the names unique, but another program (Docker,
+//! with the same form) or a leak may hold a name. So berth marks each host
+//! end with an alias, [`veth_alias`] of its endpoint, and deletes a link of
+//! an endpoint's name only when the alias says it is that endpoint's.
+
+use super::{container_if_requests, veth_alias, Applier, Step};
+use crate::error::{Error, Result};
+use crate::kernel::{errno, msg, sysctl};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// How long a same-named link that is not provably this endpoint's may
+/// take to go away (the host end of a veth whose namespace the kernel is
+/// still freeing) before the creation fails.
+const LEFTOVER_WAIT: Duration = Duration::from_secs(3);
+
+/// What berth reads of an existing link before touching it.
+#[derive(Debug, Default)]
+struct LinkFacts {
+    /// Its index.
+    index: u32,
+    /// Its alias, if any.
+    alias: Option<String>,
+    /// Its veth peer's index, when the peer is in another namespace.
+    peer: Option<u32>,
+}
+
+impl Applier {
+    pub(super) fn create_veth(&mut self, step: &Step) -> Result<()> {
+        let Step::CreateVeth {
+            host,
+            peer,
+            netns: ns_path,
+            bridge,
+            mtu,
+            mac,
+            addrs,
+            gateways,
+            owner,
+        } = step
+        else {
+            return Ok(());
+        };
+        let master = self.host.link_index(bridge)?.ok_or_else(|| {
+            Error::kernel(format!(
+                "bridge {bridge} does not exist: run 'berth system reconcile' to recreate it"
+            ))
+        })?;
+        let (file, _) = self.ns.get(ns_path)?;
+        let fd = std::os::fd::AsRawFd::as_raw_fd(file);
+        let peer_spec = msg::VethPeer {
+            name: peer,
+            netns_fd: fd,
+            mac: msg::parse_mac(mac),
+        };
+        // The pair is created alone, and configured by name only once it
+        // is known to be the one just made: a batch would go on to
+        // configure (and alias) a same-named link that made it fail.
+        let create = || vec![msg::new_veth(host, *mtu, master, &peer_spec)];
+        let errors = self.host.execute(create())?;
+        match errors.into_iter().next() {
+            None => {}
+            Some(e) if e.errno == errno::EEXIST => {
+                self.clear_leftover(host, owner)?;
+                self.host.run(create())?;
+            }
+            Some(e) => return Err(e.into_error()),
+        }
+        let mut configure = vec![
+            msg::no_ipv6_link_local(host),
+            msg::bridge_port_hairpin(host),
+            msg::link_up(host),
+        ];
+        if !owner.is_empty() {
+            configure.push(msg::set_alias(host, &veth_alias(owner)));
+        }
+        self.host.run(configure)?;
+        // Both ends ignore router advertisements. The host end is a bridge
+        // port, whose own IPv6 never sees a frame while it is one, but it
+        // is a host interface of its own if the bridge goes away; the
+        // container end inherits it from the defaults of a namespace berth
+        // made, not in a CNI runtime's.
+        for (key, value) in sysctl::no_router_advertisements(host) {
+            sysctl::write_if_present(&key, value)?;
+        }
+        if !self.ns.made(ns_path) {
+            let (file, _) = self.ns.get(ns_path)?;
+            sysctl::write_in(file, &sysctl::no_router_advertisements(peer))?;
+        }
+        let (_, nl) = self.ns.get(ns_path)?;
+        let index = nl.link_index(peer)?.ok_or_else(|| {
+            Error::kernel(format!("{peer} did not appear in {}", ns_path.display()))
+        })?;
+        nl.run(container_if_requests(index, peer, addrs, gateways))
+    }
+
+    /// A link named `host` exists where endpoint `owner`'s veth must go.
+    /// It is deleted only when it is that endpoint's own previous host end
+    /// (its alias says so: a start right after a stop, while the kernel
+    /// frees the old namespace); anything else is given [`LEFTOVER_WAIT`]
+    /// to go away by itself, and is otherwise left alone (an error).
+    fn clear_leftover(&mut self, host: &str, owner: &str) -> Result<()> {
+        let deadline = Instant::now() + LEFTOVER_WAIT;
+        loop {
+            let Some(facts) = self.link_facts(host)? else {
+                return Ok(());
+            };
+            if !owner.is_empty() && facts.alias.as_deref() == Some(veth_alias(owner).as_str()) {
+                return self.delete_link(host);
+            }
+            if Instant::now() >= deadline {
+                return Err(Error::conflict(format!(
+                    "a link named {host} already exists and is not this container's veth (its alias is {:?}, berth's would be {:?}): berth left it alone; delete it if it is a leftover ('ip link del {host}'), or remove and re-create the container",
+                    facts.alias.unwrap_or_default(),
+                    veth_alias(owner)
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// [`Step::DeleteVeth`].
+    pub(super) fn delete_veth(&mut self, name: &str, owner: &str, netns: &Path) -> Result<()> {
+        let Some(facts) = self.link_facts(name)? else {
+            return Ok(());
+        };
+        let ours = match facts.alias.as_deref() {
+            Some(alias) => alias == veth_alias(owner),
+            // Made by a berth from before aliases, or by one killed between
+            // creating and configuring it: its peer is in the container.
+            None => self.peer_in(netns, facts.index, facts.peer)?,
+        };
+        if !ours {
+            return Err(Error::conflict(format!(
+                "link {name} is not the veth of endpoint {} (alias {:?}): berth left it alone",
+                crate::ids::short(owner),
+                facts.alias.unwrap_or_default()
+            )));
+        }
+        self.delete_link(name)
+    }
+
+    /// True when host link `index`, whose veth peer has index `peer` in
+    /// another namespace, has that peer in the namespace pinned at `ns`
+    /// (the peer there points back at `index`).
+    fn peer_in(&mut self, ns: &Path, index: u32, peer: Option<u32>) -> Result<bool> {
+        use netlink_packet_route::link::{LinkAttribute, LinkMessage};
+        use netlink_packet_route::RouteNetlinkMessage;
+        let Some(peer) = peer else {
+            return Ok(false);
+        };
+        if ns.as_os_str().is_empty() || !crate::kernel::netns::is_pinned(ns) {
+            return Ok(false);
+        }
+        let Ok((_, nl)) = self.ns.get(&ns.to_path_buf()) else {
+            return Ok(false);
+        };
+        let mut m = LinkMessage::default();
+        m.header.index = peer;
+        let missing = [errno::ENODEV, errno::ENOENT];
+        Ok(match nl.get(RouteNetlinkMessage::GetLink(m), &missing)? {
+            Some(RouteNetlinkMessage::NewLink(l)) => {
+                l.attributes.contains(&LinkAttribute::Link(index))
+            }
+            _ => false,
+        })
+    }
+
+    /// The index, alias and veth peer (index, when in another namespace)
+    /// of link `name`; `None` when it does not exist.
+    fn link_facts(&mut self, name: &str) -> Result<Option<LinkFacts>> {
+        use netlink_packet_route::link::LinkAttribute;
+        use netlink_packet_route::RouteNetlinkMessage;
+        let missing = [errno::ENODEV, errno::ENOENT];
+        let Some(RouteNetlinkMessage::NewLink(l)) = self.host.get(msg::get_link(name), &missing)?
+        else {
+            return Ok(None);
+        };
+        let mut facts = LinkFacts {
+            index: l.header.index,
+            ..Default::default()
+        };
+        let mut elsewhere = false;
+        for a in l.attributes {
+            match a {
+                LinkAttribute::IfAlias(s) if !s.is_empty() => facts.alias = Some(s),
+                LinkAttribute::Link(p) => facts.peer = Some(p),
+                LinkAttribute::LinkNetNsId(_) => elsewhere = true,
+                _ => {}
+            }
+        }
+        if !elsewhere {
+            facts.peer = None;
+        }
+        Ok(Some(facts))
+    }
+}

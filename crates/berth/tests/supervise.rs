@@ -1,0 +1,121 @@
+//! A container's processes and its supervisor: a supervisor killed between
+//! starting the container's PID 1 and recording it (failpoints
+//! `supervise:forked`, `supervise:recorded`, `supervise:started`) leaves no
+//! process, no veth and no address in use once `berth run` has reported the
+//! failure; and `rm -f` ends every process of a container's namespace,
+//! recorded or not.
+
+mod common;
+use common::{Kernel, B, BERTH};
+
+/// What a failed `run` must leave: the container recorded as exited, no
+/// process of it, and after `rm -f` the lab as before.
+fn nothing_runs(b: &B, base: &Kernel, what: &str) {
+    let status = b.ok("ps -a --format '{{.Names}} {{.Status}}'");
+    assert_eq!(status.trim(), "x Exited (125)", "{what}");
+    let mut procs = base.clone();
+    procs.processes = Kernel::read(b).processes;
+    assert_eq!(
+        procs.processes, base.processes,
+        "{what}: the container's process survived its failed start"
+    );
+    b.ok("rm -f x");
+    b.settles_to(base, what);
+    // The address went back to the pool and nobody else uses it: a new
+    // container gets it and the gateway answers it.
+    b.ok("run -d --name y --network appnet --ip 192.0.2.2 busybox sleep 3600");
+    assert!(b.exec_ok("y", "busybox ping -c1 -W2 192.0.2.1"), "{what}");
+    b.ok("rm -f y");
+    b.settles_to(base, &format!("{what}, then run and rm -f"));
+}
+
+#[test]
+#[cfg_attr(not(feature = "failpoints"), ignore = "needs --features failpoints")]
+fn a_supervisor_killed_while_starting_leaves_nothing_running() {
+    let b = B::new("sup-kill");
+    b.ok("network create --subnet 192.0.2.0/24 appnet");
+    let base = Kernel::read(&b);
+    for step in ["forked", "recorded", "started"] {
+        let out = b.lab.sh(&format!(
+            "BERTH_FAILPOINT=supervise:{step} {BERTH} run -d --name x --network appnet --ip 192.0.2.2 busybox sleep 3600"
+        ));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(125), "supervise:{step}: {err}");
+        assert!(
+            err.contains("supervisor exited before starting it"),
+            "supervise:{step}: {err}"
+        );
+        nothing_runs(&b, &base, &format!("supervisor killed at supervise:{step}"));
+    }
+}
+
+#[test]
+#[cfg_attr(not(feature = "failpoints"), ignore = "needs --features failpoints")]
+fn rm_f_ends_every_process_in_the_containers_namespace() {
+    let b = B::new("sup-rmf");
+    b.ok("network create --subnet 192.0.2.0/24 appnet");
+    let base = Kernel::read(&b);
+    // `run` killed once the container and its network exist: no process,
+    // no supervisor. Then a process nobody recorded joins its namespace
+    // (what a supervisor killed before recording used to leave).
+    let out = b.lab.sh(&format!(
+        "BERTH_FAILPOINT=run:created exec {BERTH} run -d --name x --network appnet busybox sleep 3600"
+    ));
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&out.status),
+        Some(9)
+    );
+    let id = b.ok("ps -a -q --no-trunc").trim().to_string();
+    b.sh(&format!(
+        "nsenter --net=$BERTH_ROOT/run/netns/{id} busybox sleep 3601 </dev/null >/dev/null 2>&1 &"
+    ));
+    assert!(b.eventually("pgrep -f 'sleep 360[1]'"));
+    // It holds the namespace: the veth is up, with the address.
+    assert!(b.try_sh(&format!(
+        "nsenter --net=$BERTH_ROOT/run/netns/{id} ip -br addr show eth0 | grep -q 192.0.2.2"
+    )));
+    b.ok("rm -f x");
+    assert!(
+        !b.try_sh("pgrep -f 'sleep 360[1]'"),
+        "rm -f left the process"
+    );
+    b.settles_to(&base, "rm -f of a container with an unrecorded process");
+    // A running container: its supervisor ends what is left in the
+    // namespace once it has recorded the exit.
+    let id = b.sleeper("y", "--network appnet");
+    b.sh(&format!(
+        "nsenter --net=$BERTH_ROOT/run/netns/{id} busybox sleep 3602 </dev/null >/dev/null 2>&1 &"
+    ));
+    assert!(b.eventually("pgrep -f 'sleep 360[2]'"));
+    b.ok("rm -f y");
+    assert!(
+        b.eventually("! pgrep -f 'sleep 360[2]'"),
+        "the process outlived its container"
+    );
+    b.settles_to(&base, "rm -f of a running container with an extra process");
+}
+
+#[test]
+fn stop_and_start_keep_working_with_recorded_processes() {
+    // The pid is recorded before the command runs: `ps` shows it running
+    // right after `run -d`, `exec` reaches it, `stop` ends it.
+    let b = B::new("sup-plain");
+    b.ok("network create --subnet 192.0.2.0/24 appnet");
+    let base = Kernel::read(&b);
+    b.sleeper("x", "--network appnet");
+    let pid = b.ok("inspect -f '{{.State.Pid}}' x").trim().to_string();
+    assert!(b.try_sh(&format!("test -d /proc/{pid}")), "pid {pid}");
+    assert!(b.exec_ok("x", "busybox true"));
+    b.ok("stop -t 0 x");
+    assert!(
+        !b.try_sh(&format!("test -d /proc/{pid}")),
+        "pid {pid} alive"
+    );
+    b.ok("start x");
+    assert!(b.exec_ok("x", "busybox ping -c1 -W2 192.0.2.1"));
+    // A command that does not exist: recorded, then reported (127).
+    let out = b.berth("run -d --name nf --network appnet busybox-nope");
+    assert_eq!(out.status.code(), Some(127));
+    b.ok("rm -f x nf");
+    b.settles_to(&base, "after rm -f");
+}
