@@ -2,6 +2,7 @@
 //! with the pure validation of everything a user can type.
 
 pub mod cni;
+pub mod docker;
 mod container;
 pub mod log;
 pub mod network;

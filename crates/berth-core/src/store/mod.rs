@@ -10,6 +10,7 @@
 
 pub mod cluster;
 pub mod etcd;
+mod docker;
 mod schema;
 mod tx;
 
