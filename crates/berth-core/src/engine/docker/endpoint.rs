@@ -93,9 +93,12 @@ impl Engine {
         require_root()?;
         let net = self.docker_network(network_id)?;
         let (c, ep) = self.docker_endpoint(&net, endpoint_id)?;
-        if !sandbox.is_absolute() || !crate::kernel::netns::is_pinned(sandbox) {
+        // Not a namespace yet: Docker binds the container's namespace there
+        // when the container starts, after Join (and then moves the
+        // interface in). berth only records it, and reads it later.
+        if !sandbox.is_absolute() {
             return Err(Error::invalid(format!(
-                "SandboxKey {} is not a network namespace",
+                "SandboxKey {:?} is not an absolute path",
                 sandbox.display()
             )));
         }
