@@ -92,6 +92,7 @@ fn clear_stale(path: &Path) -> Result<()> {
 
 /// Answers one request.
 fn serve(engine: &mut Engine, mut req: tiny_http::Request) {
+    let start = std::time::Instant::now();
     let path = req.url().split('?').next().unwrap_or("").to_string();
     let (status, body) = if *req.method() != tiny_http::Method::Post {
         (405, serde_json::json!({"Err": "the plugin protocol uses POST"}))
@@ -111,6 +112,10 @@ fn serve(engine: &mut Engine, mut req: tiny_http::Request) {
     }
     if let Err(e) = req.respond(resp) {
         eprintln!("berth: docker-plugin: {path}: cannot answer: {e}");
+    }
+    if std::env::var_os("BERTH_TRACE_STEPS").is_some() {
+        let ms = start.elapsed().as_secs_f64() * 1000.0;
+        eprintln!("berth: docker-plugin: {path} {status} answered in {ms:.3}ms");
     }
 }
 
