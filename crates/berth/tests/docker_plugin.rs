@@ -43,12 +43,21 @@ fn docker_runs_its_containers_on_berth() {
         "ip netns exec outside curl -s -m 5 http://{LAB}:8080/hostname"
     ));
     assert_eq!(from_outside.trim(), &web.trim()[..12]);
-    assert_eq!(b.sh("curl -s -m 5 http://127.0.0.1:8080/hostname").trim(), &web.trim()[..12]);
+    assert_eq!(
+        b.sh("curl -s -m 5 http://127.0.0.1:8080/hostname").trim(),
+        &web.trim()[..12]
+    );
     // Outbound NAT, and isolation between networks (ping exit 1: dropped).
-    assert_eq!(d.exec("far", &format!("ping -c1 -W2 {OUTSIDE_V4}")), Some(0));
+    assert_eq!(
+        d.exec("far", &format!("ping -c1 -W2 {OUTSIDE_V4}")),
+        Some(0)
+    );
     let web_ip = d.ok("inspect -f '{{.NetworkSettings.Networks.net1.IPAddress}}' web");
     assert!(web_ip.starts_with("192.0.2."), "{web_ip}");
-    assert_eq!(d.exec("far", &format!("ping -c1 -W1 {}", web_ip.trim())), Some(1));
+    assert_eq!(
+        d.exec("far", &format!("ping -c1 -W1 {}", web_ip.trim())),
+        Some(1)
+    );
     // connect / disconnect: a second interface, then gone again.
     d.ok("network connect net2 other");
     assert_eq!(d.exec("other", "ping -c1 -W2 far"), Some(0));
@@ -57,11 +66,20 @@ fn docker_runs_its_containers_on_berth() {
 
     // berth shows Docker's containers: ports, veths, no problem.
     let ps = b.ok("ps");
-    assert!(ps.contains("0.0.0.0:8080->80/tcp") && ps.contains("docker:"), "{ps}");
+    assert!(
+        ps.contains("0.0.0.0:8080->80/tcp") && ps.contains("docker:"),
+        "{ps}"
+    );
     let topo = b.ok("topology");
     assert!(!topo.contains("missing"), "{topo}");
-    assert!(topo.contains("192.0.2.2/24") && topo.contains("port 0.0.0.0:8080->80/tcp  forwarded"), "{topo}");
-    let record = ps.split_whitespace().find(|w| w.starts_with("docker:")).unwrap_or("?");
+    assert!(
+        topo.contains("192.0.2.2/24") && topo.contains("port 0.0.0.0:8080->80/tcp  forwarded"),
+        "{topo}"
+    );
+    let record = ps
+        .split_whitespace()
+        .find(|w| w.starts_with("docker:"))
+        .unwrap_or("?");
     let rm = b.fails(&format!("rm -f {record}"));
     assert!(rm.contains("docker rm -f"), "{rm}");
 
@@ -70,7 +88,10 @@ fn docker_runs_its_containers_on_berth() {
     d.ok("run -d --name q1 --network quiet bb sleep 3600");
     d.ok("run -d --name q2 --network quiet bb sleep 3600");
     let routes = d.ok("exec q1 ip route");
-    assert!(routes.contains("dev eth0") && !routes.contains("default"), "{routes}");
+    assert!(
+        routes.contains("dev eth0") && !routes.contains("default"),
+        "{routes}"
+    );
     assert_eq!(d.exec("q1", "ping -c1 -W1 q2"), Some(1));
     assert_eq!(d.exec("q1", &format!("ping -c1 -W1 {OUTSIDE_V4}")), Some(1));
 
@@ -82,7 +103,10 @@ fn docker_runs_its_containers_on_berth() {
     d.ok("network rm net1 net2 quiet");
     assert!(!b.ok("network ls").contains("docker-"));
     assert_eq!(b.ok("ps -a").lines().count(), 1);
-    assert_eq!(b.sh("ip -o link | grep -cE ': (veth|dk)' || true").trim(), "0");
+    assert_eq!(
+        b.sh("ip -o link | grep -cE ': (veth|dk)' || true").trim(),
+        "0"
+    );
     let pools = b.sh(&format!(
         "sqlite3 {}/berth.db 'SELECT count(*) FROM docker_pools' 2>/dev/null || echo 0",
         b.lab.root().display()
@@ -126,10 +150,16 @@ fn docker_and_the_plugin_restart() {
 
     // Stale requests get the protocol's error, not a crash; unknown
     // methods a 404 (Docker then knows berth does not implement them).
-    let ids = format!(r#"{{"NetworkID":"{0}","EndpointID":"{0}","SandboxKey":"/x"}}"#, "ab".repeat(32));
+    let ids = format!(
+        r#"{{"NetworkID":"{0}","EndpointID":"{0}","SandboxKey":"/x"}}"#,
+        "ab".repeat(32)
+    );
     let (status, body) = d.post("/NetworkDriver.Join", &ids);
     assert_eq!(status, "500", "{body}");
-    assert!(body.contains(r#""Err""#) && body.contains("not known"), "{body}");
+    assert!(
+        body.contains(r#""Err""#) && body.contains("not known"),
+        "{body}"
+    );
     let (status, _) = d.post("/NetworkDriver.Nonsense", "{}");
     assert_eq!(status, "404");
     let (status, body) = d.post("/NetworkDriver.Leave", "{not json");
@@ -141,5 +171,11 @@ fn docker_and_the_plugin_restart() {
     d.ok("network rm net1");
     assert!(!b.ok("network ls").contains("docker-"));
     let veths = b.sh("ip -o link | grep -E ': (veth|dk)' || true");
-    assert_eq!(veths, "", "leaked veths; plugin log:\n{}\ndockerd log:\n{}", d.log("plugin.log"), d.log("dockerd.log"));
+    assert_eq!(
+        veths,
+        "",
+        "leaked veths; plugin log:\n{}\ndockerd log:\n{}",
+        d.log("plugin.log"),
+        d.log("dockerd.log")
+    );
 }

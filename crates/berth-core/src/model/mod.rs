@@ -2,8 +2,8 @@
 //! with the pure validation of everything a user can type.
 
 pub mod cni;
-pub mod docker;
 mod container;
+pub mod docker;
 pub mod log;
 pub mod network;
 mod port;

@@ -18,9 +18,11 @@ impl Tx<'_> {
     pub fn docker_pool(&self, id: &str) -> Result<Option<DockerPool>> {
         let data: Option<String> = self
             .t
-            .query_row("SELECT data FROM docker_pools WHERE subnet = ?1", [id], |r| {
-                r.get(0)
-            })
+            .query_row(
+                "SELECT data FROM docker_pools WHERE subnet = ?1",
+                [id],
+                |r| r.get(0),
+            )
             .optional()?;
         data.map(|d| parse(&d)).transpose()
     }

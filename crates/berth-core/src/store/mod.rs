@@ -9,8 +9,8 @@
 //! compare-and-swap transactions) can implement later.
 
 pub mod cluster;
-pub mod etcd;
 mod docker;
+pub mod etcd;
 mod schema;
 mod tx;
 

@@ -46,9 +46,13 @@ pub fn answer(engine: &mut Engine, call: Call) -> Result<Value> {
             }
             out
         }
-        Call::Leave(ids) => engine.docker_leave(&ids.network, &ids.endpoint).map(|_| empty)?,
+        Call::Leave(ids) => engine
+            .docker_leave(&ids.network, &ids.endpoint)
+            .map(|_| empty)?,
         Call::Program(req) => engine.docker_program(&req).map(|_| empty)?,
-        Call::Revoke(ids) => engine.docker_revoke(&ids.network, &ids.endpoint).map(|_| empty)?,
+        Call::Revoke(ids) => engine
+            .docker_revoke(&ids.network, &ids.endpoint)
+            .map(|_| empty)?,
         Call::RequestPool { pool, range, v6 } => {
             let p = engine.docker_request_pool(pool, range, v6)?;
             json!({"PoolID": p.id(), "Pool": p.subnet.to_string(), "Data": {}})

@@ -59,11 +59,11 @@ fn listen(socket: Option<&Path>) -> Result<(UnixListener, String)> {
     }
     let path = socket.map_or_else(|| PathBuf::from(DEFAULT_SOCKET), Path::to_path_buf);
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("cannot create {}", dir.display()))?;
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
     clear_stale(&path)?;
-    let l = UnixListener::bind(&path).with_context(|| format!("cannot listen on {}", path.display()))?;
+    let l = UnixListener::bind(&path)
+        .with_context(|| format!("cannot listen on {}", path.display()))?;
     // The socket configures the host's network: root only (dockerd is root).
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
     Ok((l, path.display().to_string()))
@@ -87,7 +87,8 @@ fn clear_stale(path: &Path) -> Result<()> {
             path.display()
         ));
     }
-    std::fs::remove_file(path).with_context(|| format!("cannot remove the stale socket {}", path.display()))
+    std::fs::remove_file(path)
+        .with_context(|| format!("cannot remove the stale socket {}", path.display()))
 }
 
 /// Answers one request.
@@ -95,12 +96,18 @@ fn serve(engine: &mut Engine, mut req: tiny_http::Request) {
     let start = std::time::Instant::now();
     let path = req.url().split('?').next().unwrap_or("").to_string();
     let (status, body) = if *req.method() != tiny_http::Method::Post {
-        (405, serde_json::json!({"Err": "the plugin protocol uses POST"}))
+        (
+            405,
+            serde_json::json!({"Err": "the plugin protocol uses POST"}),
+        )
     } else {
         let mut body = Vec::new();
         match req.as_reader().take(MAX_BODY).read_to_end(&mut body) {
             Ok(_) => handle(engine, &path, &body),
-            Err(e) => (400, serde_json::json!({"Err": format!("cannot read the request: {e}")})),
+            Err(e) => (
+                400,
+                serde_json::json!({"Err": format!("cannot read the request: {e}")}),
+            ),
         }
     };
     if status != 200 {
@@ -126,9 +133,10 @@ fn serve(engine: &mut Engine, mut req: tiny_http::Request) {
 /// network or endpoint included: a stale request).
 pub fn handle(engine: &mut Engine, path: &str, body: &[u8]) -> (u16, serde_json::Value) {
     match protocol::parse(path, body) {
-        Err(protocol::Refusal::UnknownPath(p)) => {
-            (404, serde_json::json!({"Err": format!("berth does not serve {p}")}))
-        }
+        Err(protocol::Refusal::UnknownPath(p)) => (
+            404,
+            serde_json::json!({"Err": format!("berth does not serve {p}")}),
+        ),
         Err(protocol::Refusal::BadRequest(why)) => (400, serde_json::json!({"Err": why})),
         Ok(call) => match answer::answer(engine, call) {
             Ok(v) => (200, v),

@@ -3,7 +3,9 @@
 //! body become a [`Call`] for the engine, or a [`Refusal`]. The answers
 //! are built in `answer.rs`.
 
-use berth_core::model::docker::{DockerEndpointCreate, DockerNetworkCreate, DockerPorts, DockerSubnet};
+use berth_core::model::docker::{
+    DockerEndpointCreate, DockerNetworkCreate, DockerPorts, DockerSubnet,
+};
 use berth_core::model::{PortSpec, Proto};
 use ipnet::IpNet;
 use serde::de::DeserializeOwned;
@@ -148,7 +150,8 @@ pub fn parse(path: &str, body: &[u8]) -> Result<Call, Refusal> {
 }
 
 fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, Refusal> {
-    serde_json::from_slice(body).map_err(|e| Refusal::BadRequest(format!("invalid request body: {e}")))
+    serde_json::from_slice(body)
+        .map_err(|e| Refusal::BadRequest(format!("invalid request body: {e}")))
 }
 
 fn bad(msg: String) -> Refusal {
@@ -156,7 +159,9 @@ fn bad(msg: String) -> Refusal {
 }
 
 /// `null` decodes as the type's default (Docker sends `"Options": null`).
-fn null_default<'de, D: Deserializer<'de>, T: Default + Deserialize<'de>>(d: D) -> Result<T, D::Error> {
+fn null_default<'de, D: Deserializer<'de>, T: Default + Deserialize<'de>>(
+    d: D,
+) -> Result<T, D::Error> {
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
@@ -206,7 +211,11 @@ fn create_network(r: CreateNetworkReq) -> Result<DockerNetworkCreate, Refusal> {
             let v = match v {
                 Value::String(s) => s.clone(),
                 Value::Bool(_) | Value::Number(_) => v.to_string(),
-                _ => return Err(bad(format!("option {k} has a value that is not a string: {v}"))),
+                _ => {
+                    return Err(bad(format!(
+                        "option {k} has a value that is not a string: {v}"
+                    )))
+                }
             };
             options.insert(k.clone(), v);
         }
@@ -298,8 +307,9 @@ struct Binding {
 fn program(r: ProgramReq) -> Result<DockerPorts, Refusal> {
     let bindings: Vec<Binding> = match r.options.get(PORTMAP) {
         None | Some(Value::Null) => Vec::new(),
-        Some(v) => serde_json::from_value(v.clone())
-            .map_err(|e| bad(format!("invalid {PORTMAP}: {e}")))?,
+        Some(v) => {
+            serde_json::from_value(v.clone()).map_err(|e| bad(format!("invalid {PORTMAP}: {e}")))?
+        }
     };
     let ports = bindings.iter().map(port_spec).collect::<Result<_, _>>()?;
     Ok(DockerPorts {
@@ -315,7 +325,12 @@ fn port_spec(b: &Binding) -> Result<PortSpec, Refusal> {
     let proto = match b.proto {
         6 => Proto::Tcp,
         17 => Proto::Udp,
-        p => return Err(bad(format!("port {}: protocol {p} is not supported (tcp and udp are)", b.port))),
+        p => {
+            return Err(bad(format!(
+                "port {}: protocol {p} is not supported (tcp and udp are)",
+                b.port
+            )))
+        }
     };
     if b.port == 0 {
         return Err(bad("a published port has container port 0".into()));
@@ -326,7 +341,9 @@ fn port_spec(b: &Binding) -> Result<PortSpec, Refusal> {
         (lo, hi) => Some((lo, hi)),
     };
     Ok(PortSpec {
-        host_ip: (!b.host_ip.is_empty()).then(|| ip("HostIP", &b.host_ip)).transpose()?,
+        host_ip: (!b.host_ip.is_empty())
+            .then(|| ip("HostIP", &b.host_ip))
+            .transpose()?,
         host_ports,
         container_ports: (b.port, b.port),
         proto,
@@ -366,7 +383,9 @@ struct RequestAddressReq {
 
 fn request_address(r: RequestAddressReq) -> Result<Call, Refusal> {
     Ok(Call::RequestAddress {
-        address: (!r.address.is_empty()).then(|| ip("Address", &r.address)).transpose()?,
+        address: (!r.address.is_empty())
+            .then(|| ip("Address", &r.address))
+            .transpose()?,
         gateway: r.options.get(ADDRESS_TYPE).map(String::as_str) == Some(GATEWAY_TYPE),
         pool: r.pool,
     })

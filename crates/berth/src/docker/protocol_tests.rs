@@ -24,11 +24,23 @@ fn refused(path: &str, body: &str) -> String {
 #[test]
 fn handshake_calls_have_no_body() {
     assert_eq!(call("/Plugin.Activate", ""), Call::Activate);
-    assert_eq!(call("/NetworkDriver.GetCapabilities", ""), Call::NetworkCapabilities);
-    assert_eq!(call("/IpamDriver.GetCapabilities", ""), Call::IpamCapabilities);
-    assert_eq!(call("/IpamDriver.GetDefaultAddressSpaces", ""), Call::AddressSpaces);
     assert_eq!(
-        call("/NetworkDriver.DiscoverNew", r#"{"DiscoveryType":1,"DiscoveryData":{"Address":"192.0.2.1","self":true}}"#),
+        call("/NetworkDriver.GetCapabilities", ""),
+        Call::NetworkCapabilities
+    );
+    assert_eq!(
+        call("/IpamDriver.GetCapabilities", ""),
+        Call::IpamCapabilities
+    );
+    assert_eq!(
+        call("/IpamDriver.GetDefaultAddressSpaces", ""),
+        Call::AddressSpaces
+    );
+    assert_eq!(
+        call(
+            "/NetworkDriver.DiscoverNew",
+            r#"{"DiscoveryType":1,"DiscoveryData":{"Address":"192.0.2.1","self":true}}"#
+        ),
         Call::Discovery
     );
 }
@@ -37,7 +49,9 @@ fn handshake_calls_have_no_body() {
 fn unknown_paths_are_404s_not_errors() {
     assert_eq!(
         parse("/NetworkDriver.AllocateNetwork", b"{}"),
-        Err(Refusal::UnknownPath("/NetworkDriver.AllocateNetwork".into()))
+        Err(Refusal::UnknownPath(
+            "/NetworkDriver.AllocateNetwork".into()
+        ))
     );
 }
 
@@ -52,16 +66,26 @@ fn create_network_takes_options_subnets_and_flags() {
     assert_eq!(n.network_id, NET);
     assert!(n.internal);
     assert!(!n.ipv6);
-    assert_eq!(n.options.get("com.docker.network.bridge.enable_icc").map(String::as_str), Some("false"));
+    assert_eq!(
+        n.options
+            .get("com.docker.network.bridge.enable_icc")
+            .map(String::as_str),
+        Some("false")
+    );
     assert_eq!(n.options.get("foo").map(String::as_str), Some("bar"));
     assert_eq!(n.subnets.len(), 1);
     assert_eq!(n.subnets[0].pool.to_string(), "10.77.0.0/24");
-    assert_eq!(n.subnets[0].gateway.map(|g| g.to_string()).as_deref(), Some("10.77.0.1"));
+    assert_eq!(
+        n.subnets[0].gateway.map(|g| g.to_string()).as_deref(),
+        Some("10.77.0.1")
+    );
 }
 
 #[test]
 fn create_network_refuses_bad_pools() {
-    let body = |pool: &str| format!(r#"{{"NetworkID":"{NET}","Options":{{}},"IPv4Data":[{{"Pool":"{pool}"}}]}}"#);
+    let body = |pool: &str| {
+        format!(r#"{{"NetworkID":"{NET}","Options":{{}},"IPv4Data":[{{"Pool":"{pool}"}}]}}"#)
+    };
     assert!(refused("/NetworkDriver.CreateNetwork", &body("10.77.0.1/24")).contains("host bits"));
     assert!(refused("/NetworkDriver.CreateNetwork", &body("nonsense")).contains("CIDR"));
     assert!(refused("/NetworkDriver.CreateNetwork", "{").contains("invalid request body"));
@@ -76,7 +100,10 @@ fn create_endpoint_takes_docker_s_address() {
         panic!("not a CreateEndpoint")
     };
     assert_eq!(e.endpoint_id, EP);
-    assert_eq!(e.ipv4.map(|a| a.to_string()).as_deref(), Some("10.77.0.4/24"));
+    assert_eq!(
+        e.ipv4.map(|a| a.to_string()).as_deref(),
+        Some("10.77.0.4/24")
+    );
     assert_eq!(e.ipv6, None);
     assert_eq!(e.mac, None);
     // No interface at all: berth allocates.
@@ -118,9 +145,14 @@ fn join_program_and_revoke() {
         ]
     );
     let revoke = format!(r#"{{"NetworkID":"{NET}","EndpointID":"{EP}"}}"#);
-    assert!(matches!(call("/NetworkDriver.RevokeExternalConnectivity", &revoke), Call::Revoke(_)));
+    assert!(matches!(
+        call("/NetworkDriver.RevokeExternalConnectivity", &revoke),
+        Call::Revoke(_)
+    ));
     // An empty port map (a container without -p) publishes nothing.
-    let none = format!(r#"{{"NetworkID":"{NET}","EndpointID":"{EP}","Options":{{"com.docker.network.portmap":[]}}}}"#);
+    let none = format!(
+        r#"{{"NetworkID":"{NET}","EndpointID":"{EP}","Options":{{"com.docker.network.portmap":[]}}}}"#
+    );
     let Call::Program(p) = call("/NetworkDriver.ProgramExternalConnectivity", &none) else {
         panic!("not a Program")
     };
@@ -138,27 +170,68 @@ fn sctp_is_refused_by_name() {
 #[test]
 fn ipam_requests() {
     assert_eq!(
-        call("/IpamDriver.RequestPool", r#"{"AddressSpace":"berth","Pool":"10.77.0.0/24","SubPool":"","Options":{},"V6":false}"#),
-        Call::RequestPool { pool: "10.77.0.0/24".parse().ok(), range: None, v6: false }
+        call(
+            "/IpamDriver.RequestPool",
+            r#"{"AddressSpace":"berth","Pool":"10.77.0.0/24","SubPool":"","Options":{},"V6":false}"#
+        ),
+        Call::RequestPool {
+            pool: "10.77.0.0/24".parse().ok(),
+            range: None,
+            v6: false
+        }
     );
     assert_eq!(
-        call("/IpamDriver.RequestPool", r#"{"AddressSpace":"berth","Pool":"","SubPool":"","Options":{},"V6":true}"#),
-        Call::RequestPool { pool: None, range: None, v6: true }
+        call(
+            "/IpamDriver.RequestPool",
+            r#"{"AddressSpace":"berth","Pool":"","SubPool":"","Options":{},"V6":true}"#
+        ),
+        Call::RequestPool {
+            pool: None,
+            range: None,
+            v6: true
+        }
     );
     assert_eq!(
-        call("/IpamDriver.RequestAddress", r#"{"PoolID":"10.77.0.0/24","Address":"","Options":{"RequestAddressType":"com.docker.network.gateway"}}"#),
-        Call::RequestAddress { pool: "10.77.0.0/24".into(), address: None, gateway: true }
+        call(
+            "/IpamDriver.RequestAddress",
+            r#"{"PoolID":"10.77.0.0/24","Address":"","Options":{"RequestAddressType":"com.docker.network.gateway"}}"#
+        ),
+        Call::RequestAddress {
+            pool: "10.77.0.0/24".into(),
+            address: None,
+            gateway: true
+        }
     );
     assert_eq!(
-        call("/IpamDriver.RequestAddress", r#"{"PoolID":"10.77.0.0/24","Address":"10.77.0.9","Options":null}"#),
-        Call::RequestAddress { pool: "10.77.0.0/24".into(), address: "10.77.0.9".parse().ok(), gateway: false }
+        call(
+            "/IpamDriver.RequestAddress",
+            r#"{"PoolID":"10.77.0.0/24","Address":"10.77.0.9","Options":null}"#
+        ),
+        Call::RequestAddress {
+            pool: "10.77.0.0/24".into(),
+            address: "10.77.0.9".parse().ok(),
+            gateway: false
+        }
     );
     assert_eq!(
-        call("/IpamDriver.ReleaseAddress", r#"{"PoolID":"10.77.0.0/24","Address":"10.77.0.4"}"#),
-        Call::ReleaseAddress { pool: "10.77.0.0/24".into(), address: "10.77.0.4".parse().unwrap_or_else(|_| panic!()) }
+        call(
+            "/IpamDriver.ReleaseAddress",
+            r#"{"PoolID":"10.77.0.0/24","Address":"10.77.0.4"}"#
+        ),
+        Call::ReleaseAddress {
+            pool: "10.77.0.0/24".into(),
+            address: "10.77.0.4".parse().unwrap_or_else(|_| panic!())
+        }
     );
-    assert_eq!(call("/IpamDriver.ReleasePool", r#"{"PoolID":"10.77.0.0/24"}"#), Call::ReleasePool("10.77.0.0/24".into()));
-    assert!(refused("/IpamDriver.RequestAddress", r#"{"PoolID":"p","Address":"10.77.0.999"}"#).contains("not an IP address"));
+    assert_eq!(
+        call("/IpamDriver.ReleasePool", r#"{"PoolID":"10.77.0.0/24"}"#),
+        Call::ReleasePool("10.77.0.0/24".into())
+    );
+    assert!(refused(
+        "/IpamDriver.RequestAddress",
+        r#"{"PoolID":"p","Address":"10.77.0.999"}"#
+    )
+    .contains("not an IP address"));
     // dockerd retries a call with an empty body after a broken connection.
     assert!(refused("/IpamDriver.RequestAddress", "").contains("invalid request body"));
 }

@@ -97,7 +97,8 @@ impl Docker {
         ));
         let up = (0..150).any(|_| {
             std::thread::sleep(std::time::Duration::from_millis(200));
-            self.b.try_sh(&format!("{} info > /dev/null 2>&1", self.docker_cmd()))
+            self.b
+                .try_sh(&format!("{} info > /dev/null 2>&1", self.docker_cmd()))
         });
         assert!(up, "dockerd did not start: {}", self.log("dockerd.log"));
     }

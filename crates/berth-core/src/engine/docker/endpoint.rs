@@ -154,9 +154,12 @@ impl Engine {
         require_root()?;
         let net = self.docker_network(network_id)?;
         let (c, ep) = self.docker_endpoint(&net, endpoint_id)?;
-        let joined = c.cni.as_ref().is_some_and(|a| !a.netns.as_os_str().is_empty());
+        let joined = c
+            .cni
+            .as_ref()
+            .is_some_and(|a| !a.netns.as_os_str().is_empty());
         let plan = if joined {
-            crate::engine::cni::teardown_plan(&c, &[ep], &[net.clone()])
+            crate::engine::cni::teardown_plan(&c, &[ep], std::slice::from_ref(&net))
         } else {
             Plan::default()
         };

@@ -42,7 +42,11 @@ impl Engine {
             driver: "bridge".into(),
             ipv6: req.ipv6,
             internal: req.internal,
-            options: req.options.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+            options: req
+                .options
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect(),
             ..Default::default()
         };
         for s in &req.subnets {

@@ -39,13 +39,7 @@ impl Engine {
         let listeners = crate::kernel::facts::bound_ports(&wanted);
         let mut after = c.clone();
         let plan = self.store.write(|tx| {
-            after.ports = ports::reserve(
-                tx,
-                &c.id,
-                &req.ports,
-                net.host_binding_ipv4,
-                &listeners,
-            )?;
+            after.ports = ports::reserve(tx, &c.id, &req.ports, net.host_binding_ipv4, &listeners)?;
             after.config.publish = req.ports.clone();
             tx.update_container(&after)?;
             let plan = change(&c, &after, &ep, &net);
