@@ -140,6 +140,14 @@ fn docker_and_the_plugin_restart() {
     d.kill_plugin();
     d.start_plugin();
     d.ok("run -d --name two --network net1 bb sleep 3600");
+    // And once more, socket-activated as the systemd units run it.
+    d.kill_plugin();
+    if d.start_plugin_activated() {
+        d.ok("run -d --name three --network net1 bb sleep 3600");
+        assert_eq!(d.exec("three", "ping -c1 -W2 two"), Some(0));
+        assert!(d.log("plugin.log").contains("the socket passed by systemd"));
+        d.ok("rm -f three");
+    }
     assert_eq!(d.exec("two", "ping -c1 -W2 web"), Some(0));
     assert_eq!(b.sh(&get).trim(), web);
     let pending = b.sh(&format!(

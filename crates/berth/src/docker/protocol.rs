@@ -23,10 +23,6 @@ const INTERNAL: &str = "com.docker.network.internal";
 const IPV6: &str = "com.docker.network.enable_ipv6";
 /// The published ports in ProgramExternalConnectivity's Options.
 const PORTMAP: &str = "com.docker.network.portmap";
-/// RequestAddress's option saying the address is the network's gateway.
-const ADDRESS_TYPE: &str = "RequestAddressType";
-/// Its value for a gateway.
-const GATEWAY_TYPE: &str = "com.docker.network.gateway";
 
 /// One request, decoded and checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -134,16 +130,10 @@ pub fn parse(path: &str, body: &[u8]) -> Result<Call, Refusal> {
         "/NetworkDriver.Leave" => Call::Leave(decode(body)?),
         "/NetworkDriver.ProgramExternalConnectivity" => Call::Program(program(decode(body)?)?),
         "/NetworkDriver.RevokeExternalConnectivity" => Call::Revoke(decode(body)?),
-        "/IpamDriver.RequestPool" => request_pool(decode(body)?)?,
+        "/IpamDriver.RequestPool" => ipam::request_pool(decode(body)?)?,
         "/IpamDriver.ReleasePool" => Call::ReleasePool(decode::<PoolOnly>(body)?.id),
-        "/IpamDriver.RequestAddress" => request_address(decode(body)?)?,
-        "/IpamDriver.ReleaseAddress" => {
-            let r: ReleaseAddressReq = decode(body)?;
-            Call::ReleaseAddress {
-                address: ip("Address", &r.address)?,
-                pool: r.pool,
-            }
-        }
+        "/IpamDriver.RequestAddress" => ipam::request_address(decode(body)?)?,
+        "/IpamDriver.ReleaseAddress" => ipam::release_address(decode(body)?)?,
         _ => return Err(Refusal::UnknownPath(path.to_string())),
     };
     Ok(call)
@@ -159,7 +149,7 @@ fn bad(msg: String) -> Refusal {
 }
 
 /// `null` decodes as the type's default (Docker sends `"Options": null`).
-fn null_default<'de, D: Deserializer<'de>, T: Default + Deserialize<'de>>(
+pub(super) fn null_default<'de, D: Deserializer<'de>, T: Default + Deserialize<'de>>(
     d: D,
 ) -> Result<T, D::Error> {
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
@@ -350,56 +340,7 @@ fn port_spec(b: &Binding) -> Result<PortSpec, Refusal> {
     })
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct RequestPoolReq {
-    #[serde(default, deserialize_with = "null_default")]
-    pool: String,
-    #[serde(default, deserialize_with = "null_default")]
-    sub_pool: String,
-    #[serde(rename = "V6", default)]
-    v6: bool,
-}
-
-fn request_pool(r: RequestPoolReq) -> Result<Call, Refusal> {
-    let opt = |what: &str, s: &str| (!s.is_empty()).then(|| net(what, s)).transpose();
-    Ok(Call::RequestPool {
-        pool: opt("Pool", &r.pool)?,
-        range: opt("SubPool", &r.sub_pool)?,
-        v6: r.v6,
-    })
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct RequestAddressReq {
-    #[serde(rename = "PoolID")]
-    pool: String,
-    #[serde(default, deserialize_with = "null_default")]
-    address: String,
-    #[serde(default, deserialize_with = "null_default")]
-    options: BTreeMap<String, String>,
-}
-
-fn request_address(r: RequestAddressReq) -> Result<Call, Refusal> {
-    Ok(Call::RequestAddress {
-        address: (!r.address.is_empty())
-            .then(|| ip("Address", &r.address))
-            .transpose()?,
-        gateway: r.options.get(ADDRESS_TYPE).map(String::as_str) == Some(GATEWAY_TYPE),
-        pool: r.pool,
-    })
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct ReleaseAddressReq {
-    #[serde(rename = "PoolID")]
-    pool: String,
-    address: String,
-}
-
-fn ip(what: &str, s: &str) -> Result<IpAddr, Refusal> {
+pub(super) fn ip(what: &str, s: &str) -> Result<IpAddr, Refusal> {
     s.parse()
         .map_err(|_| bad(format!("{what} {s:?} is not an IP address")))
 }
@@ -413,7 +354,7 @@ fn ip_or_cidr(what: &str, s: &str) -> Result<IpAddr, Refusal> {
 }
 
 /// A subnet in CIDR form, without host bits.
-fn net(what: &str, s: &str) -> Result<IpNet, Refusal> {
+pub(super) fn net(what: &str, s: &str) -> Result<IpNet, Refusal> {
     let n = net_host(what, s)?;
     if n.trunc() != n {
         return Err(bad(format!("{what} {s:?} has host bits set")));
@@ -426,6 +367,9 @@ fn net_host(what: &str, s: &str) -> Result<IpNet, Refusal> {
     s.parse()
         .map_err(|_| bad(format!("{what} {s:?} is not an address in CIDR form")))
 }
+
+#[path = "protocol_ipam.rs"]
+mod ipam;
 
 #[cfg(test)]
 #[path = "protocol_tests.rs"]

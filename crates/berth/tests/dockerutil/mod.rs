@@ -86,6 +86,28 @@ impl Docker {
         );
     }
 
+    /// Starts the plugin socket-activated, as systemd would: the socket is
+    /// bound first by `systemd-socket-activate`, which execs berth with it
+    /// (`LISTEN_FDS`) on the first connection; it passes no environment,
+    /// so the lab's state root is given as `--root`. Returns false (nothing
+    /// started) where that program is missing.
+    pub fn start_plugin_activated(&self) -> bool {
+        if !berth_lab::have_program("systemd-socket-activate") {
+            return false;
+        }
+        self.b.sh(&format!(
+            "rm -f /run/docker/plugins/berth.sock; systemd-socket-activate -l /run/docker/plugins/berth.sock \
+             {BERTH} --root \"$BERTH_ROOT\" docker-plugin >> {dir}/plugin.log 2>&1 & echo $! > {dir}/plugin.pid",
+            dir = self.dir.display()
+        ));
+        assert!(
+            self.b.eventually("test -S /run/docker/plugins/berth.sock"),
+            "the plugin's socket did not appear: {}",
+            self.log("plugin.log")
+        );
+        true
+    }
+
     /// Starts dockerd (again), waiting until it answers.
     pub fn start_dockerd(&self, flags: &str) {
         self.b.sh(&format!(
