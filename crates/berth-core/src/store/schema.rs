@@ -196,6 +196,28 @@ mod tests {
     }
 
     #[test]
+    fn version_2_gets_the_docker_pools_table() -> rusqlite::Result<()> {
+        let conn = version_1()?;
+        conn.execute_batch(VETH_NAMES)?;
+        conn.pragma_update(None, "user_version", 2)?;
+        migrate(&conn)?;
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        assert_eq!(version, VERSION);
+        conn.execute(
+            "INSERT INTO docker_pools (subnet, data) VALUES ('192.0.2.0/24', '{}')",
+            [],
+        )?;
+        // Pools are keyed by subnet: the same pool twice is refused.
+        assert!(conn
+            .execute(
+                "INSERT INTO docker_pools (subnet, data) VALUES ('192.0.2.0/24', '{}')",
+                []
+            )
+            .is_err());
+        Ok(())
+    }
+
+    #[test]
     fn a_newer_database_is_refused() -> rusqlite::Result<()> {
         let conn = Connection::open_in_memory()?;
         conn.pragma_update(None, "user_version", VERSION + 1)?;
