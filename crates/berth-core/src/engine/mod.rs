@@ -14,6 +14,7 @@ mod drivers;
 mod expected;
 mod files;
 mod forward;
+mod host_forwarding;
 mod lifecycle;
 mod netns_names;
 mod network;

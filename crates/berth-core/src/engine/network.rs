@@ -190,25 +190,6 @@ impl Engine {
         }
         Ok(removed)
     }
-
-    /// Turns on IP forwarding (v6 too for IPv6 networks), recording the old
-    /// value so `system reset` can restore it.
-    pub(crate) fn ensure_forwarding(&mut self, net: &Network) -> Result<()> {
-        let mut keys = vec!["net.ipv4.ip_forward"];
-        if net.ipv6 {
-            keys.push("net.ipv6.conf.all.forwarding");
-        }
-        for key in keys {
-            if let Some(old) = sysctl::ensure(key, "1")? {
-                let rec = format!("sysctl:{key}");
-                self.store.write(|tx| match tx.host_change(&rec)? {
-                    Some(_) => Ok(()),
-                    None => tx.set_host_change(&rec, &old),
-                })?;
-            }
-        }
-        Ok(())
-    }
 }
 
 /// Fails when a network called `name` exists already.
@@ -263,6 +244,16 @@ pub(crate) fn bridge_plan(net: &Network) -> Plan {
             value: "1".into(),
         },
     ];
+    // A container's router advertisement must not give the host a default
+    // route or an address through the bridge.
+    steps.extend(
+        sysctl::no_router_advertisements(bridge)
+            .into_iter()
+            .map(|(key, value)| Step::Sysctl {
+                key,
+                value: value.into(),
+            }),
+    );
     steps.extend(crate::drivers::network_steps(net));
     if let Some(rules) = network_rules(net) {
         steps.push(Step::Nft {

@@ -18,6 +18,10 @@ pub enum SystemCmd {
         #[arg(long)]
         format: Option<String>,
     },
+    /// This host routes by choice: keep the IP forwarding berth turned on
+    /// (reset leaves it on) and stop dropping forwarded traffic between the
+    /// host's own interfaces.
+    KeepForwarding,
     /// Remove every container, network and rule berth created.
     Reset {
         /// Do not ask.
