@@ -140,6 +140,42 @@ fn docker_and_the_plugin_restart() {
     d.kill_plugin();
     d.start_plugin();
     d.ok("run -d --name two --network net1 bb sleep 3600");
+    // Killed in the middle of a Join (after the veth, before the commit):
+    // the next plugin rolls it back, Docker's retry and its cleanup are
+    // answered, and the next `docker run` works.
+    if b.ok("system info --format json")
+        .contains("\"Failpoints\":true")
+    {
+        d.kill_plugin();
+        d.start_plugin_with("BERTH_FAILPOINT=docker_join:0");
+        let run = format!(
+            "({} run -d --name crash --network net1 bb sleep 3600 > {dir}/crash.out 2>&1; echo $? > {dir}/crash.rc) > /dev/null 2>&1 &",
+            d.docker_cmd(),
+            dir = d.dir.display()
+        );
+        b.sh(&run);
+        assert!(d.plugin_gone(), "the failpoint did not kill the plugin");
+        d.start_plugin();
+        let dir = d.dir.display();
+        let done = (0..300).any(|_| {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            b.try_sh(&format!("test -s {dir}/crash.rc"))
+        });
+        assert!(done, "docker run did not return: {}", d.log("crash.out"));
+        // dockerd retries the Join with an empty body (its client's
+        // retry loses it): the new plugin refuses that (400), so the run
+        // fails, and berth has undone the half-made Join.
+        assert!(
+            d.log("crash.out").contains("NetworkDriver.Join"),
+            "{}",
+            d.log("crash.out")
+        );
+        assert_eq!(b.sh("ip -o link | grep -cE ': dk' || true").trim(), "0");
+        d.docker("rm -f crash");
+        d.ok("run -d --name crash2 --network net1 bb sleep 3600");
+        assert_eq!(d.exec("crash2", "ping -c1 -W2 web"), Some(0));
+        d.ok("rm -f crash2");
+    }
     // And once more, socket-activated as the systemd units run it.
     d.kill_plugin();
     if d.start_plugin_activated() {

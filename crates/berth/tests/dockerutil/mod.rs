@@ -75,8 +75,13 @@ impl Docker {
     /// Starts `berth docker-plugin` on the default socket (the lab's own
     /// `/run`); its pid (in the lab) goes to `plugin.pid`.
     pub fn start_plugin(&self) {
+        self.start_plugin_with("");
+    }
+
+    /// [`Docker::start_plugin`] with `env` (`VAR=value ...`) set.
+    pub fn start_plugin_with(&self, env: &str) {
         self.b.sh(&format!(
-            "{BERTH} docker-plugin >> {dir}/plugin.log 2>&1 & echo $! > {dir}/plugin.pid",
+            "rm -f /run/docker/plugins/berth.sock; {env} {BERTH} docker-plugin >> {dir}/plugin.log 2>&1 & echo $! > {dir}/plugin.pid",
             dir = self.dir.display()
         ));
         assert!(
@@ -139,6 +144,14 @@ impl Docker {
             "p=$(cat {dir}/plugin.pid); kill -9 $p; for i in $(seq 50); do kill -0 $p 2>/dev/null || exit 0; sleep 0.1; done; exit 1",
             dir = self.dir.display()
         ));
+    }
+
+    /// Waits until the plugin's process is gone (it was killed).
+    pub fn plugin_gone(&self) -> bool {
+        self.b.eventually(&format!(
+            "! kill -0 $(cat {}/plugin.pid) 2>/dev/null",
+            self.dir.display()
+        ))
     }
 
     /// Runs `docker ARGS` in the lab.
