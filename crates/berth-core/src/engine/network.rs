@@ -108,6 +108,19 @@ impl Engine {
         require_root()?;
         let _lock = self.lock()?;
         let net = self.network(key)?;
+        if let Some(id) = &net.docker {
+            return Err(Error::invalid(format!(
+                "network {} is Docker's (Docker network {}, made through 'berth docker-plugin'): remove it with 'docker network rm'",
+                net.name,
+                crate::ids::short(id)
+            )));
+        }
+        self.remove_network_unchecked(net)
+    }
+
+    /// `network rm` of `net` once the caller checked who owns it and took
+    /// the host lock.
+    pub(crate) fn remove_network_unchecked(&mut self, net: Network) -> Result<Network> {
         if net.builtin {
             return Err(Error::invalid(format!(
                 "{} is a pre-defined network and cannot be removed: only networks made with 'berth network create' can",
@@ -166,7 +179,7 @@ impl Engine {
     pub fn prune_networks(&mut self) -> Result<Vec<String>> {
         let nets = self.networks()?;
         let mut removed = Vec::new();
-        for n in nets.iter().filter(|n| !n.builtin) {
+        for n in nets.iter().filter(|n| !n.builtin && n.docker.is_none()) {
             let busy = self
                 .store
                 .read(|tx| Ok(!tx.network_endpoints(&n.id)?.is_empty()))?;
@@ -176,25 +189,6 @@ impl Engine {
             }
         }
         Ok(removed)
-    }
-
-    /// Turns on IP forwarding (v6 too for IPv6 networks), recording the old
-    /// value so `system reset` can restore it.
-    pub(crate) fn ensure_forwarding(&mut self, net: &Network) -> Result<()> {
-        let mut keys = vec!["net.ipv4.ip_forward"];
-        if net.ipv6 {
-            keys.push("net.ipv6.conf.all.forwarding");
-        }
-        for key in keys {
-            if let Some(old) = sysctl::ensure(key, "1")? {
-                let rec = format!("sysctl:{key}");
-                self.store.write(|tx| match tx.host_change(&rec)? {
-                    Some(_) => Ok(()),
-                    None => tx.set_host_change(&rec, &old),
-                })?;
-            }
-        }
-        Ok(())
     }
 }
 
@@ -250,6 +244,16 @@ pub(crate) fn bridge_plan(net: &Network) -> Plan {
             value: "1".into(),
         },
     ];
+    // A container's router advertisement must not give the host a default
+    // route or an address through the bridge.
+    steps.extend(
+        sysctl::no_router_advertisements(bridge)
+            .into_iter()
+            .map(|(key, value)| Step::Sysctl {
+                key,
+                value: value.into(),
+            }),
+    );
     steps.extend(crate::drivers::network_steps(net));
     if let Some(rules) = network_rules(net) {
         steps.push(Step::Nft {
@@ -322,6 +326,7 @@ pub fn plan_bridge_network(
         masquerade: flag(opt::MASQ)?.unwrap_or(true),
         host_binding_ipv4,
         builtin,
+        docker: None,
     })
 }
 
