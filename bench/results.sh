@@ -12,7 +12,7 @@
 RESULTS_DIR=${BENCH_RESULTS:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/results}
 RESULTS_FILE=
 results_open() {
-    local name=$1 cmd=$2 day n=2 repo
+    local name=$1 cmd=${2% } day n=2 repo
     day=$(date +%F)
     mkdir -p "$RESULTS_DIR"
     RESULTS_FILE=$RESULTS_DIR/$day-$name.md
