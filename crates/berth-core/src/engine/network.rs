@@ -114,8 +114,24 @@ impl Engine {
                 net.name
             )));
         }
+        if let Some(o) = &net.owner {
+            return Err(Error::invalid(format!(
+                "network {} is {}'s: berth builds it for {1}'s containers and removes it with the last of them ('{}' forgets it in {1}; 'berth network prune' removes it here once no container uses it); nothing was changed",
+                net.name,
+                o.program(),
+                o.remove_hint(&net.name)
+            )));
+        }
         self.overlay_check_remove(&net)?;
-        let plan = bridge_plan(&net).undo();
+        self.remove_unused_network(&net)?;
+        self.overlay_forget(&net)?;
+        Ok(net)
+    }
+
+    /// Removes `net` if no endpoint is on it (checked in the transaction
+    /// that records the removal), under the host lock.
+    fn remove_unused_network(&mut self, net: &Network) -> Result<()> {
+        let plan = bridge_plan(net).undo();
         let names = self.store.write(|tx| {
             let eps = tx.network_endpoints(&net.id)?;
             if !eps.is_empty() {
@@ -138,9 +154,24 @@ impl Engine {
                 names.join(", ")
             )));
         }
-        self.finish_remove_network(&net, &plan)?;
-        self.overlay_forget(&net)?;
-        Ok(net)
+        self.finish_remove_network(net, &plan)
+    }
+
+    /// Removes the network called `name` if another program manages it
+    /// and no container uses it any more (netavark removes a bridge with
+    /// its last container). Whether it was removed.
+    pub fn release_owned_network(&mut self, name: &str) -> Result<bool> {
+        require_root()?;
+        let _lock = self.lock()?;
+        let net = self.store.read(|tx| tx.network(name))?;
+        let Some(net) = net.filter(|n| n.name == name && n.owner.is_some()) else {
+            return Ok(false);
+        };
+        match self.remove_unused_network(&net) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == crate::ErrorKind::Conflict => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     /// Tears down a network's kernel state and forgets it (roll forward).
@@ -162,7 +193,9 @@ impl Engine {
         })
     }
 
-    /// `network prune`: removes every user-defined network without endpoints.
+    /// `network prune`: removes every user-defined network without
+    /// endpoints, Podman's included (the next container Podman starts on
+    /// one builds it again).
     pub fn prune_networks(&mut self) -> Result<Vec<String>> {
         let nets = self.networks()?;
         let mut removed = Vec::new();
@@ -170,10 +203,17 @@ impl Engine {
             let busy = self
                 .store
                 .read(|tx| Ok(!tx.network_endpoints(&n.id)?.is_empty()))?;
-            if !busy {
-                self.remove_network(&n.id)?;
-                removed.push(n.name.clone());
+            if busy {
+                continue;
             }
+            if n.owner.is_some() {
+                if self.release_owned_network(&n.name)? {
+                    removed.push(n.name.clone());
+                }
+                continue;
+            }
+            self.remove_network(&n.id)?;
+            removed.push(n.name.clone());
         }
         Ok(removed)
     }
@@ -215,6 +255,7 @@ pub(crate) fn network_rules(net: &Network) -> Option<NetworkRules> {
         internal: net.internal,
         icc: net.icc,
         masquerade: net.masquerade,
+        unisolated: net.reaches_others(),
         subnets: net.ipam.iter().map(|c| c.subnet).collect(),
         dns_gateways: if net.dns_enabled() {
             net.ipam.iter().map(|c| c.gateway).collect()
@@ -322,6 +363,7 @@ pub fn plan_bridge_network(
         masquerade: flag(opt::MASQ)?.unwrap_or(true),
         host_binding_ipv4,
         builtin,
+        owner: None,
     })
 }
 

@@ -126,6 +126,7 @@ impl Engine {
                         masquerade: false,
                         host_binding_ipv4: None,
                         builtin: true,
+                        owner: None,
                     })?;
                 }
             }

@@ -73,6 +73,9 @@ pub struct CniNetwork {
     pub icc: Option<bool>,
     /// No traffic in or out of the bridge.
     pub internal: Option<bool>,
+    /// The program that manages the network (Podman, through berth's
+    /// netavark mode); `None` for a CNI configuration's network.
+    pub owner: Option<super::NetworkOwner>,
 }
 
 /// Where the attachment's addresses come from.

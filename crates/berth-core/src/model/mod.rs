@@ -5,12 +5,14 @@ pub mod cni;
 mod container;
 pub mod log;
 pub mod network;
+mod owner;
 mod port;
 mod security;
 pub mod validate;
 
 pub use container::{Container, ContainerConfig, ContainerState, Endpoint, NetworkAttach};
 pub use network::{Driver, IpamConfig, Network, NetworkCreate, SubnetRequest};
+pub use owner::{NetworkOwner, PodmanNetwork};
 pub use port::{parse_publish, PortBinding, PortSpec, Proto};
 pub use security::{parse_bind, parse_security_opt, Bind, SecurityConfig};
 

@@ -44,6 +44,7 @@ pub fn network(config: &PluginConfig) -> CniNetwork {
         masquerade: b.ip_masq,
         icc: b.port_isolation.map(|p| !p),
         internal: b.internal,
+        owner: None,
     }
 }
 
