@@ -130,7 +130,7 @@ impl Engine {
 
     /// Removes `net` if no endpoint is on it (checked in the transaction
     /// that records the removal), under the host lock.
-    fn remove_unused_network(&mut self, net: &Network) -> Result<()> {
+    pub(crate) fn remove_unused_network(&mut self, net: &Network) -> Result<()> {
         let plan = bridge_plan(net).undo();
         let names = self.store.write(|tx| {
             let eps = tx.network_endpoints(&net.id)?;
@@ -155,23 +155,6 @@ impl Engine {
             )));
         }
         self.finish_remove_network(net, &plan)
-    }
-
-    /// Removes the network called `name` if another program manages it
-    /// and no container uses it any more (netavark removes a bridge with
-    /// its last container). Whether it was removed.
-    pub fn release_owned_network(&mut self, name: &str) -> Result<bool> {
-        require_root()?;
-        let _lock = self.lock()?;
-        let net = self.store.read(|tx| tx.network(name))?;
-        let Some(net) = net.filter(|n| n.name == name && n.owner.is_some()) else {
-            return Ok(false);
-        };
-        match self.remove_unused_network(&net) {
-            Ok(()) => Ok(true),
-            Err(e) if e.kind() == crate::ErrorKind::Conflict => Ok(false),
-            Err(e) => Err(e),
-        }
     }
 
     /// Tears down a network's kernel state and forgets it (roll forward).

@@ -69,6 +69,23 @@ impl Engine {
         }
     }
 
+    /// Removes the network called `name` if another program manages it
+    /// and no container uses it any more (netavark removes a bridge with
+    /// its last container). Whether it was removed.
+    pub fn release_owned_network(&mut self, name: &str) -> crate::Result<bool> {
+        crate::engine::require_root()?;
+        let _lock = self.lock()?;
+        let net = self.store.read(|tx| tx.network(name))?;
+        let Some(net) = net.filter(|n| n.name == name && n.owner.is_some()) else {
+            return Ok(false);
+        };
+        match self.remove_unused_network(&net) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == ErrorKind::Conflict => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     /// The network called exactly `name` (not an id or id prefix).
     fn network_named(&mut self, name: &str) -> crate::Result<Option<Network>> {
         Ok(self

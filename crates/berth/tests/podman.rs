@@ -1,0 +1,211 @@
+//! Podman 4.3 (Debian's) with berth as its network backend: containers.conf
+//! points `helper_binaries_dir` at a directory whose `netavark` is berth,
+//! and every `podman run` goes through berth's netavark mode. One lab, one
+//! Podman, many checks: names through berth's resolver, a published port
+//! from outside, `--internal`, static addresses and MACs, `isolate`, what
+//! berth's own commands say of Podman's networks, and a teardown that
+//! leaves nothing.
+//!
+//! Podman keeps everything under the lab's temp dir (`--root`,
+//! `--runroot`, its network files) or on a tmpfs over the lab's /var/lib
+//! (its blob cache); its containers' cgroups go under a parent of their
+//! own (`--cgroup-parent`), removed when the test ends. runc, not crun
+//! (crun refuses this machine's hybrid cgroups), and ulimits at or under
+//! the current hard limits (root here lacks CAP_SYS_RESOURCE).
+
+mod common;
+
+use berth_lab::{INTERNET_V4, LAB_V4, OUTSIDE};
+use common::{B, BERTH};
+use std::process::Output;
+
+/// A lab with Podman configured to use berth, and a busybox image.
+struct Podman {
+    b: B,
+    /// Podman's command line (storage, configuration).
+    podman: String,
+    /// `--cgroup-parent` of every container (removed on drop).
+    cgroup: String,
+}
+
+impl Podman {
+    fn new() -> Podman {
+        let b = B::new("podman");
+        let root = b.lab.root().display().to_string();
+        let dir = format!("{root}/podman");
+        let name = b.lab.root().file_name().unwrap().to_string_lossy().into_owned();
+        let cgroup = format!("/{name}");
+        let conf = format!(
+            r#"[containers]
+default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
+[network]
+network_backend = "netavark"
+network_config_dir = "{dir}/networks"
+[engine]
+helper_binaries_dir = ["{dir}/bin", "/usr/lib/podman"]
+env = ["BERTH_ROOT={root}"]
+runtime = "runc"
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+events_logfile_path = "{dir}/events.log"
+tmp_dir = "{dir}/tmp"
+image_copy_tmp_dir = "{dir}/tmp"
+"#
+        );
+        b.sh(&format!(
+            "set -e
+mkdir -p {dir}/bin {dir}/tmp {dir}/rootfs/bin {dir}/rootfs/www
+mount -t tmpfs tmpfs /var/lib
+ln -s {BERTH} {dir}/bin/netavark
+cat > {dir}/containers.conf <<'EOF'
+{conf}EOF
+cp /bin/busybox {dir}/rootfs/bin/busybox
+for c in $(/bin/busybox --list); do [ $c = busybox ] || ln -s busybox {dir}/rootfs/bin/$c; done
+echo served-by-podman > {dir}/rootfs/www/index.html
+tar -C {dir}/rootfs -cf {dir}/busybox.tar ."
+        ));
+        let podman = format!(
+            "CONTAINERS_CONF={dir}/containers.conf podman --root {dir}/storage --runroot {dir}/runroot --storage-driver overlay"
+        );
+        let p = Podman { b, podman, cgroup };
+        p.ok(&format!("import -q {dir}/busybox.tar localhost/busybox"));
+        p
+    }
+
+    /// `podman ARGS` in the lab.
+    fn run(&self, args: &str) -> Output {
+        self.b.lab.sh(&format!("{} {args}", self.podman))
+    }
+
+    /// `podman ARGS`, which must succeed; its stdout.
+    fn ok(&self, args: &str) -> String {
+        self.b.sh(&format!("{} {args}", self.podman))
+    }
+
+    /// `podman run --rm ... busybox sh -c SCRIPT` on `net`; its exit
+    /// status and stdout.
+    fn sh_on(&self, net: &str, opts: &str, script: &str) -> (i32, String) {
+        let out = self.run(&format!(
+            "run --rm --cgroup-parent {} --network {net} {opts} localhost/busybox sh -c '{script}'",
+            self.cgroup
+        ));
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    }
+}
+
+impl Drop for Podman {
+    fn drop(&mut self) {
+        // Every process of the lab is gone before its cgroups can go.
+        for _ in 0..50 {
+            if self.b.lab.kill_all() == 0 && self.b.lab.processes().is_empty() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let _ = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "for d in /sys/fs/cgroup/*{0}; do [ -d \"$d\" ] && find \"$d\" -depth -type d -exec rmdir {{}} \\; ; done; true",
+                self.cgroup
+            ))
+            .status();
+    }
+}
+
+#[test]
+fn podman_runs_its_containers_on_berth() {
+    let p = Podman::new();
+    let cg = p.cgroup.clone();
+    // Networks made with `podman network create` only: berth builds each
+    // from Podman's definition on its first container.
+    p.ok("network create --subnet 192.0.2.0/26 appnet");
+    p.ok("network create --internal --subnet 192.0.2.64/26 inet");
+    p.ok("network create --subnet 192.0.2.128/26 -o isolate=true iso");
+    p.ok("network create --subnet 192.0.2.192/26 open2");
+    p.ok(&format!(
+        "run -d --cgroup-parent {cg} --name web --network appnet --network-alias www -p 8080:80 localhost/busybox httpd -f -p 80 -h /www"
+    ));
+    let web = p
+        .ok("inspect -f '{{.NetworkSettings.Networks.appnet.IPAddress}}' web")
+        .trim()
+        .to_string();
+    assert!(web.starts_with("192.0.2."), "web's address: {web}");
+
+    // The published port serves the page from outside the host.
+    let page = p.b.lab.in_ns_ok(
+        OUTSIDE,
+        &format!("wget -qO- -T 5 http://{LAB_V4}:8080/index.html"),
+    );
+    assert_eq!(page.trim(), "served-by-podman");
+
+    // Names through berth's resolver on the gateway (no aardvark-dns): the
+    // container name, its alias, and both under Podman's search domain.
+    let (code, out) = p.sh_on(
+        "appnet",
+        "--name client",
+        "grep nameserver /etc/resolv.conf; for n in web www web.dns.podman; do wget -qO- http://$n/index.html; done",
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("nameserver 192.0.2.1"), "{out}");
+    assert_eq!(out.matches("served-by-podman").count(), 3, "{out}");
+
+    // An internal network: the static address and MAC, the gateway
+    // answers, the internet does not (ping exit 1); web, on appnet, does
+    // reach it.
+    let (code, out) = p.sh_on(
+        "inet",
+        "--ip 192.0.2.77 --mac-address 02:00:00:00:00:77",
+        &format!("ip addr show eth0; ping -c1 -W1 192.0.2.65 >/dev/null && echo gateway-ok; ping -c1 -W1 {INTERNET_V4}; echo internet=$?"),
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("inet 192.0.2.77/26"), "{out}");
+    assert!(out.contains("link/ether 02:00:00:00:00:77"), "{out}");
+    assert!(out.contains("gateway-ok"), "{out}");
+    assert!(out.contains("internet=1"), "{out}");
+    let reach = p.run(&format!("exec web ping -c1 -W2 {INTERNET_V4}"));
+    assert!(reach.status.success(), "web cannot reach the internet");
+
+    // Podman networks without isolate reach each other (netavark's
+    // default); an isolated one does not.
+    let (code, out) = p.sh_on("open2", "", &format!("ping -c1 -W1 {web}"));
+    assert_eq!(code, 0, "open2 -> appnet: {out}");
+    let (code, out) = p.sh_on("iso", "", &format!("ping -c1 -W1 {web}"));
+    assert_eq!(code, 1, "iso -> appnet must be dropped: {out}");
+
+    // berth shows Podman's network and keeps its hands off it.
+    let ls = p.b.ok("network ls");
+    assert!(
+        ls.lines().any(|l| l.contains("appnet") && l.ends_with("podman")),
+        "{ls}"
+    );
+    assert!(p.b.fails("network rm appnet").contains("Podman"));
+    assert!(p
+        .b
+        .fails("run --rm --network appnet busybox true")
+        .contains("Podman"));
+
+    // Teardown leaves nothing: no record, no network, no bridge or veth, no
+    // published-port element.
+    p.ok("rm -f -t 0 web");
+    let gone = "! ip -o link | grep -E 'podman|veth' && [ -z \"$(nft -j list map inet berth ports4 | grep -o '\"elem\"')\" ]";
+    assert!(
+        p.b.eventually(&format!(
+            "{gone} && [ -z \"$({BERTH} ps -aq)\" ] && ! {BERTH} network ls | grep -E 'appnet|inet|iso|open2'"
+        )),
+        "left behind:\n{}\n{}\n{}",
+        p.b.ok("ps -a"),
+        p.b.ok("network ls"),
+        p.b.sh("ip -o link; nft list map inet berth ports4")
+    );
+    // Teardown is idempotent: once more for web, and for a container that
+    // never had a network.
+    let again = p.b.lab.sh(&format!(
+        "echo '{}' | {BERTH} netavark teardown /run/netns/gone",
+        r#"{"container_id":"c0ffee","container_name":"x","networks":{"appnet":{"interface_name":"eth0","static_ips":["192.0.2.9"]}},"network_info":{"appnet":{"name":"appnet","id":"1","driver":"bridge","network_interface":"podman1","subnets":[{"subnet":"192.0.2.0/26","gateway":"192.0.2.1"}]}}}"#
+    ));
+    assert!(again.status.success(), "{again:?}");
+    assert!(again.stdout.is_empty());
+}
