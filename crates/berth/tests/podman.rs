@@ -14,27 +14,25 @@
 //! the current hard limits (root here lacks CAP_SYS_RESOURCE).
 
 mod common;
+mod peers;
 
 use berth_lab::{INTERNET_V4, LAB_V4, OUTSIDE};
-use common::{B, BERTH};
+use common::BERTH;
+use peers::Peer;
 use std::process::Output;
 
 /// A lab with Podman configured to use berth, and a busybox image.
 struct Podman {
-    b: B,
+    p: Peer,
     /// Podman's command line (storage, configuration).
     podman: String,
-    /// `--cgroup-parent` of every container (removed on drop).
-    cgroup: String,
 }
 
 impl Podman {
     fn new() -> Podman {
-        let b = B::new("podman");
-        let root = b.lab.root().display().to_string();
-        let dir = format!("{root}/podman");
-        let name = b.lab.root().file_name().unwrap().to_string_lossy().into_owned();
-        let cgroup = format!("/{name}");
+        let p = Peer::new("podman", "served-by-podman");
+        let root = p.b.lab.root().display().to_string();
+        let dir = p.dir.clone();
         let conf = format!(
             r#"[containers]
 default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
@@ -52,34 +50,30 @@ tmp_dir = "{dir}/tmp"
 image_copy_tmp_dir = "{dir}/tmp"
 "#
         );
-        b.sh(&format!(
+        p.b.sh(&format!(
             "set -e
-mkdir -p {dir}/bin {dir}/tmp {dir}/rootfs/bin {dir}/rootfs/www
-mount -t tmpfs tmpfs /var/lib
+mkdir -p {dir}/bin {dir}/tmp
 ln -s {BERTH} {dir}/bin/netavark
 cat > {dir}/containers.conf <<'EOF'
 {conf}EOF
-cp /bin/busybox {dir}/rootfs/bin/busybox
-for c in $(/bin/busybox --list); do [ $c = busybox ] || ln -s busybox {dir}/rootfs/bin/$c; done
-echo served-by-podman > {dir}/rootfs/www/index.html
 tar -C {dir}/rootfs -cf {dir}/busybox.tar ."
         ));
         let podman = format!(
             "CONTAINERS_CONF={dir}/containers.conf podman --root {dir}/storage --runroot {dir}/runroot --storage-driver overlay"
         );
-        let p = Podman { b, podman, cgroup };
-        p.ok(&format!("import -q {dir}/busybox.tar localhost/busybox"));
-        p
+        let pm = Podman { p, podman };
+        pm.ok(&format!("import -q {dir}/busybox.tar localhost/busybox"));
+        pm
     }
 
     /// `podman ARGS` in the lab.
     fn run(&self, args: &str) -> Output {
-        self.b.lab.sh(&format!("{} {args}", self.podman))
+        self.p.b.lab.sh(&format!("{} {args}", self.podman))
     }
 
     /// `podman ARGS`, which must succeed; its stdout.
     fn ok(&self, args: &str) -> String {
-        self.b.sh(&format!("{} {args}", self.podman))
+        self.p.b.sh(&format!("{} {args}", self.podman))
     }
 
     /// `podman run --rm ... busybox sh -c SCRIPT` on `net`; its exit
@@ -87,7 +81,7 @@ tar -C {dir}/rootfs -cf {dir}/busybox.tar ."
     fn sh_on(&self, net: &str, opts: &str, script: &str) -> (i32, String) {
         let out = self.run(&format!(
             "run --rm --cgroup-parent {} --network {net} {opts} localhost/busybox sh -c '{script}'",
-            self.cgroup
+            self.p.cgroup
         ));
         (
             out.status.code().unwrap_or(-1),
@@ -96,29 +90,11 @@ tar -C {dir}/rootfs -cf {dir}/busybox.tar ."
     }
 }
 
-impl Drop for Podman {
-    fn drop(&mut self) {
-        // Every process of the lab is gone before its cgroups can go.
-        for _ in 0..50 {
-            if self.b.lab.kill_all() == 0 && self.b.lab.processes().is_empty() {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
-        let _ = std::process::Command::new("sh")
-            .arg("-c")
-            .arg(format!(
-                "for d in /sys/fs/cgroup/*{0}; do [ -d \"$d\" ] && find \"$d\" -depth -type d -exec rmdir {{}} \\; ; done; true",
-                self.cgroup
-            ))
-            .status();
-    }
-}
-
 #[test]
 fn podman_runs_its_containers_on_berth() {
     let p = Podman::new();
-    let cg = p.cgroup.clone();
+    let cg = p.p.cgroup.clone();
+    let b = &p.p.b;
     // Networks made with `podman network create` only: berth builds each
     // from Podman's definition on its first container.
     p.ok("network create --subnet 192.0.2.0/26 appnet");
@@ -135,7 +111,7 @@ fn podman_runs_its_containers_on_berth() {
     assert!(web.starts_with("192.0.2."), "web's address: {web}");
 
     // The published port serves the page from outside the host.
-    let page = p.b.lab.in_ns_ok(
+    let page = b.lab.in_ns_ok(
         OUTSIDE,
         &format!("wget -qO- -T 5 http://{LAB_V4}:8080/index.html"),
     );
@@ -176,14 +152,13 @@ fn podman_runs_its_containers_on_berth() {
     assert_eq!(code, 1, "iso -> appnet must be dropped: {out}");
 
     // berth shows Podman's network and keeps its hands off it.
-    let ls = p.b.ok("network ls");
+    let ls = b.ok("network ls");
     assert!(
         ls.lines().any(|l| l.contains("appnet") && l.ends_with("podman")),
         "{ls}"
     );
-    assert!(p.b.fails("network rm appnet").contains("Podman"));
-    assert!(p
-        .b
+    assert!(b.fails("network rm appnet").contains("Podman"));
+    assert!(b
         .fails("run --rm --network appnet busybox true")
         .contains("Podman"));
 
@@ -192,17 +167,17 @@ fn podman_runs_its_containers_on_berth() {
     p.ok("rm -f -t 0 web");
     let gone = "! ip -o link | grep -E 'podman|veth' && [ -z \"$(nft -j list map inet berth ports4 | grep -o '\"elem\"')\" ]";
     assert!(
-        p.b.eventually(&format!(
+        b.eventually(&format!(
             "{gone} && [ -z \"$({BERTH} ps -aq)\" ] && ! {BERTH} network ls | grep -E 'appnet|inet|iso|open2'"
         )),
         "left behind:\n{}\n{}\n{}",
-        p.b.ok("ps -a"),
-        p.b.ok("network ls"),
-        p.b.sh("ip -o link; nft list map inet berth ports4")
+        b.ok("ps -a"),
+        b.ok("network ls"),
+        b.sh("ip -o link; nft list map inet berth ports4")
     );
     // Teardown is idempotent: once more for web, and for a container that
     // never had a network.
-    let again = p.b.lab.sh(&format!(
+    let again = b.lab.sh(&format!(
         "echo '{}' | {BERTH} netavark teardown /run/netns/gone",
         r#"{"container_id":"c0ffee","container_name":"x","networks":{"appnet":{"interface_name":"eth0","static_ips":["192.0.2.9"]}},"network_info":{"appnet":{"name":"appnet","id":"1","driver":"bridge","network_interface":"podman1","subnets":[{"subnet":"192.0.2.0/26","gateway":"192.0.2.1"}]}}}"#
     ));
