@@ -18,8 +18,10 @@ fn failure(what: &str, e: CniFailure) -> String {
 /// first use); on failure detaches what it attached and removes networks
 /// it left without containers. The status blocks as JSON.
 pub fn setup(o: &NetworkOptions, netns: &Path, root: Option<&Path>) -> Result<String, String> {
+    let mut trace = crate::cni::Trace::new();
     let attaches = request::setup(o, netns)?;
     let mut engine = open(root)?;
+    trace.phase("netavark open");
     let mut done: Vec<(&Attach, CniAdded)> = Vec::new();
     for a in &attaches {
         match engine.cni_add(&a.add) {
@@ -32,10 +34,12 @@ pub fn setup(o: &NetworkOptions, netns: &Path, root: Option<&Path>) -> Result<St
             }
         }
     }
+    trace.phase("netavark attach");
     if attaches.iter().any(|a| a.dns) {
         if let Err(e) = engine.publish_dns() {
             eprintln!("berth: warning: embedded DNS: {e}");
         }
+        trace.phase("netavark dns");
     }
     let blocks: BTreeMap<String, StatusBlock> = done
         .iter()
