@@ -74,10 +74,9 @@ pub struct PluginConfig {
 
 /// Keys of the reference `bridge` plugin berth does not implement, with the
 /// value that means "off" (any other value is error 2).
-const UNSUPPORTED_UNLESS_OFF: [(&str, &str); 7] = [
+const UNSUPPORTED_UNLESS_OFF: [(&str, &str); 6] = [
     ("vlan", "0"),
     ("promiscMode", "false"),
-    ("macspoofchk", "false"),
     ("enabledad", "false"),
     ("disableContainerInterface", "false"),
     ("vlanTrunk", "[]"),
@@ -85,8 +84,9 @@ const UNSUPPORTED_UNLESS_OFF: [(&str, &str); 7] = [
 ];
 
 /// Keys accepted and ignored: list-level keys some runtimes pass through,
-/// and reference keys whose behaviour berth always has.
-const IGNORED: [&str; 7] = [
+/// and reference keys whose behaviour berth always has (`macspoofchk`:
+/// berth checks every frame's MAC and addresses, whatever its value).
+const IGNORED: [&str; 8] = [
     "cniVersions",
     "capabilities",
     "hairpinMode",
@@ -94,6 +94,7 @@ const IGNORED: [&str; 7] = [
     "preserveDefaultVlan",
     "disableCheck",
     "disableGC",
+    "macspoofchk",
 ];
 
 fn unsupported(key: &str, v: &Value, why: &str) -> CniError {

@@ -45,6 +45,12 @@ fn dual_stack_addresses_routes_and_ports() {
     assert!(b.sh("ip -n c1 -6 addr show eth0").contains("fd00:98::2/64"));
     assert!(b.sh("ip -n c1 -6 route").contains("default via fd00:98::1"));
     assert!(b.try_sh("ip netns exec c1 busybox ping -c1 -W2 fd00:98::1 >/dev/null"));
+    // The attachment's interface ignores router advertisements; the
+    // runtime's namespace keeps its own defaults.
+    assert_eq!(
+        b.sh("ip netns exec c1 sh -c 'cat /proc/sys/net/ipv6/conf/eth0/accept_ra /proc/sys/net/ipv6/conf/eth0/autoconf /proc/sys/net/ipv6/conf/default/accept_ra'"),
+        "0\n0\n1\n"
+    );
     // The published port answers over IPv6 from outside.
     let www = b.lab.root().join("www6");
     std::fs::create_dir_all(&www).unwrap();

@@ -101,6 +101,7 @@ pub fn plan_network(
         host_binding_ipv4: None,
         builtin: false,
         owner: None,
+        docker: None,
     })
 }
 

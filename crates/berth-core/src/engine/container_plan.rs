@@ -1,10 +1,10 @@
 //! The plan of a container's kernel objects (pure): its namespace, one veth
 //! per bridge endpoint, and its set/map elements (published ports, veths of
-//! `enable_icc=false` networks).
+//! `enable_icc=false` networks, the addresses each veth may send from).
 
 use super::container::primary;
 use super::ports;
-use crate::firewall::{Batch, IccPort};
+use crate::firewall::{Batch, IccPort, PortGuard};
 use crate::model::{Container, Driver, Endpoint, Network};
 use crate::plan::{Plan, Step};
 
@@ -72,12 +72,17 @@ pub(crate) fn veth_step(ns: &std::path::Path, e: &Endpoint, net: &Network, gatew
     }
 }
 
-/// The set and map elements of a container: its published ports (on its
-/// primary endpoint) and its veths on `enable_icc=false` networks.
+/// The set and map elements of a container: what each of its veths on a
+/// berth bridge may send, its veths on `enable_icc=false` networks and its
+/// published ports (on its primary endpoint).
 pub(crate) fn elements(c: &Container, eps: &[Endpoint], nets: &[Network]) -> (Batch, Batch) {
     let mut add = Batch::new();
     let mut remove = Batch::new();
     for e in eps {
+        if let Some(guard) = port_guard(e, nets) {
+            add.extend(guard.add());
+            remove.extend(guard.remove());
+        }
         if nets.iter().any(|n| n.id == e.network_id && !n.icc) {
             let port = IccPort {
                 veth: e.host_veth.clone(),
@@ -93,6 +98,30 @@ pub(crate) fn elements(c: &Container, eps: &[Endpoint], nets: &[Network]) -> (Ba
         }
     }
     (add, remove)
+}
+
+/// What endpoint `e` may send from, when it is a veth on a berth bridge
+/// (macvlan and ipvlan endpoints are not: their frames never cross one).
+/// A MAC that does not parse gives no elements: the port then sends
+/// nothing (the check fails closed).
+fn port_guard(e: &Endpoint, nets: &[Network]) -> Option<PortGuard> {
+    let net = nets.iter().find(|n| n.id == e.network_id)?;
+    if net.bridge.is_none() || matches!(net.driver, Driver::Macvlan | Driver::Ipvlan) {
+        return None;
+    }
+    let mac = crate::kernel::msg::parse_mac(&e.mac)?;
+    Some(PortGuard {
+        veth: e.host_veth.clone(),
+        mac: mac.try_into().ok()?,
+        ipv4: e.ipv4.and_then(|n| match n.addr() {
+            std::net::IpAddr::V4(a) => Some(a),
+            std::net::IpAddr::V6(_) => None,
+        }),
+        ipv6: e.ipv6.and_then(|n| match n.addr() {
+            std::net::IpAddr::V6(a) => Some(a),
+            std::net::IpAddr::V4(_) => None,
+        }),
+    })
 }
 
 /// The nft step adding a container's elements, if it has any.

@@ -10,13 +10,15 @@ use crate::plan::Step;
 
 impl Engine {
     /// The nft text of berth's tables as the store says they must be: the
-    /// skeleton, every network's elements and the elements of every
+    /// skeleton, every network's elements, the routing guard's (one per
+    /// family whose forwarding berth turned on) and the elements of every
     /// running container whose namespace is pinned — what `berth system
     /// reconcile` would apply.
     pub fn expected_ruleset(&mut self) -> Result<String> {
         let nets = self.networks()?;
         let rules: Vec<_> = nets.iter().filter_map(network_rules).collect();
         let mut text = full_ruleset(&rules, &[]).text();
+        text.push_str(&self.routing_guard_elements()?.text());
         for c in self.containers()? {
             if !Self::is_running(&c) || !crate::kernel::netns::is_pinned(&self.netns_path(&c)) {
                 continue;

@@ -238,6 +238,9 @@ impl Engine {
     pub fn remove_container(&mut self, key: &str, force: bool) -> Result<Container> {
         require_root()?;
         let c = self.container(key)?;
+        if c.cni.as_ref().is_some_and(|a| a.docker) {
+            super::cni::refuse(&c, "remove")?;
+        }
         if Self::is_running(&c) {
             if !force {
                 return Err(Error::conflict(format!(

@@ -108,10 +108,11 @@ impl Engine {
         require_root()?;
         let _lock = self.lock()?;
         let net = self.network(key)?;
-        if net.builtin {
+        if let Some(id) = &net.docker {
             return Err(Error::invalid(format!(
-                "{} is a pre-defined network and cannot be removed: only networks made with 'berth network create' can",
-                net.name
+                "network {} is Docker's (Docker network {}, made through 'berth docker-plugin'): remove it with 'docker network rm'",
+                net.name,
+                crate::ids::short(id)
             )));
         }
         if let Some(o) = &net.owner {
@@ -120,6 +121,18 @@ impl Engine {
                 net.name,
                 o.program(),
                 o.remove_hint(&net.name)
+            )));
+        }
+        self.remove_network_unchecked(net)
+    }
+
+    /// `network rm` of `net` once the caller checked who owns it and took
+    /// the host lock.
+    pub(crate) fn remove_network_unchecked(&mut self, net: Network) -> Result<Network> {
+        if net.builtin {
+            return Err(Error::invalid(format!(
+                "{} is a pre-defined network and cannot be removed: only networks made with 'berth network create' can",
+                net.name
             )));
         }
         self.overlay_check_remove(&net)?;
@@ -182,7 +195,7 @@ impl Engine {
     pub fn prune_networks(&mut self) -> Result<Vec<String>> {
         let nets = self.networks()?;
         let mut removed = Vec::new();
-        for n in nets.iter().filter(|n| !n.builtin) {
+        for n in nets.iter().filter(|n| !n.builtin && n.docker.is_none()) {
             let busy = self
                 .store
                 .read(|tx| Ok(!tx.network_endpoints(&n.id)?.is_empty()))?;
@@ -199,25 +212,6 @@ impl Engine {
             removed.push(n.name.clone());
         }
         Ok(removed)
-    }
-
-    /// Turns on IP forwarding (v6 too for IPv6 networks), recording the old
-    /// value so `system reset` can restore it.
-    pub(crate) fn ensure_forwarding(&mut self, net: &Network) -> Result<()> {
-        let mut keys = vec!["net.ipv4.ip_forward"];
-        if net.ipv6 {
-            keys.push("net.ipv6.conf.all.forwarding");
-        }
-        for key in keys {
-            if let Some(old) = sysctl::ensure(key, "1")? {
-                let rec = format!("sysctl:{key}");
-                self.store.write(|tx| match tx.host_change(&rec)? {
-                    Some(_) => Ok(()),
-                    None => tx.set_host_change(&rec, &old),
-                })?;
-            }
-        }
-        Ok(())
     }
 }
 
@@ -274,6 +268,16 @@ pub(crate) fn bridge_plan(net: &Network) -> Plan {
             value: "1".into(),
         },
     ];
+    // A container's router advertisement must not give the host a default
+    // route or an address through the bridge.
+    steps.extend(
+        sysctl::no_router_advertisements(bridge)
+            .into_iter()
+            .map(|(key, value)| Step::Sysctl {
+                key,
+                value: value.into(),
+            }),
+    );
     steps.extend(crate::drivers::network_steps(net));
     if let Some(rules) = network_rules(net) {
         steps.push(Step::Nft {
@@ -347,6 +351,7 @@ pub fn plan_bridge_network(
         host_binding_ipv4,
         builtin,
         owner: None,
+        docker: None,
     })
 }
 

@@ -127,6 +127,7 @@ impl Engine {
                         host_binding_ipv4: None,
                         builtin: true,
                         owner: None,
+                        docker: None,
                     })?;
                 }
             }
@@ -134,35 +135,53 @@ impl Engine {
         })
     }
 
-    /// Recreates missing bridges, re-renders berth's nftables tables from the
-    /// store in one transaction, and restores forwarding and accept rules.
+    /// Re-renders berth's nftables tables from the store in one transaction,
+    /// recreates missing bridges, and restores forwarding (guarded: the
+    /// tables come first) and accept rules.
     fn ensure_kernel(&mut self, report: &mut ReconcileReport) -> Result<()> {
         let nets = self.networks()?;
+        self.ensure_ruleset(&nets, report)?;
         let links = crate::kernel::facts::link_names(self.applier()?.host())?;
         self.ensure_sublink_networks(&nets, &links);
         for n in nets.iter().filter(|n| n.bridge.is_some()) {
             let bridge = n.bridge.clone().unwrap_or_default();
             let plan = bridge_plan(n);
-            let steps: Vec<Step> = if links.contains(&bridge) {
-                plan.steps
-                    .into_iter()
-                    .filter(|s| matches!(s, Step::Sysctl { .. }))
-                    .collect()
+            // A recreated bridge takes back its containers' veths by name; an
+            // existing one only refreshes its own ports (a same-named link
+            // elsewhere may be another program's).
+            let (mut steps, candidates): (Vec<Step>, Vec<String>) = if links.contains(&bridge) {
+                let ports = crate::kernel::facts::bridge_ports(self.applier()?.host(), &bridge)?;
+                let sysctls = plan.steps.into_iter();
+                (
+                    sysctls
+                        .filter(|s| matches!(s, Step::Sysctl { .. }))
+                        .collect(),
+                    ports,
+                )
             } else {
                 report.bridges.push(bridge.clone());
-                let mut steps: Vec<Step> = plan
-                    .steps
-                    .into_iter()
-                    .filter(|s| !matches!(s, Step::Nft { .. }))
-                    .collect();
-                steps.extend(self.released_ports(n, &bridge, &links)?);
-                steps
+                let steps = plan.steps.into_iter();
+                (
+                    steps.filter(|s| !matches!(s, Step::Nft { .. })).collect(),
+                    links.clone(),
+                )
             };
+            steps.extend(self.released_ports(n, &bridge, &candidates)?);
             for e in self.applier()?.apply_best_effort(&Plan { steps }) {
                 eprintln!("berth: warning: network {}: {e}", n.name);
             }
             self.ensure_forwarding(n)?;
         }
+        for n in &nets {
+            self.allow_forward(n)?;
+        }
+        Ok(())
+    }
+
+    /// Replaces berth's tables with what the store says in one transaction:
+    /// the skeleton, every network's elements, the routing guard's and
+    /// those of every running container.
+    fn ensure_ruleset(&mut self, nets: &[Network], report: &mut ReconcileReport) -> Result<()> {
         let rules: Vec<_> = nets.iter().filter_map(network_rules).collect();
         let mut ports = Batch::new();
         for c in self.containers()? {
@@ -173,23 +192,24 @@ impl Engine {
                 .store
                 .read(|tx| Ok((tx.container_endpoints(&c.id)?, tx.networks()?)))?;
             if let Some(Step::Nft { apply, .. }) = ports_step(&c, &eps, &cnets) {
-                report.ports += apply.lines().count();
+                report.ports += apply
+                    .lines()
+                    .filter(|l| l.starts_with("add element inet berth ports"))
+                    .count();
                 for line in apply.lines() {
                     ports.push(line);
                 }
             }
         }
         let mut text = full_ruleset(&rules, &[]).text();
+        text.push_str(&self.routing_guard_elements()?.text());
         text.push_str(&ports.text());
-        self.applier()?.nft().apply(&text)?;
-        for n in &nets {
-            self.allow_forward(n)?;
-        }
-        Ok(())
+        self.applier()?.nft().apply(&text)
     }
 
-    /// Steps re-attaching the veths of `net`'s running containers to its
-    /// recreated bridge (deleting a bridge releases its ports).
+    /// Steps (re-)attaching the veths of `net`'s running containers to its
+    /// bridge: deleting a bridge releases its ports, and a veth made by a
+    /// berth before the anti-spoofing check joins its port group here.
     fn released_ports(
         &mut self,
         net: &Network,
@@ -252,12 +272,17 @@ impl Engine {
         if !nix::unistd::geteuid().is_root() {
             return Ok(names);
         }
-        let all = self.containers()?;
-        names.extend(self.cni_reap(&all).map_err(|e| match e {
+        // CNI runtimes' attachments (not Docker's endpoints: Docker adds and
+        // removes those itself).
+        let (runtimes, others): (Vec<_>, Vec<_>) = self
+            .containers()?
+            .into_iter()
+            .partition(|c| c.cni.as_ref().is_some_and(|a| !a.docker));
+        names.extend(self.cni_reap(&runtimes).map_err(|e| match e {
             super::CniFailure::Engine(e) => e,
             other => Error::internal(other.to_string()),
         })?);
-        for c in all.into_iter().filter(|c| c.cni.is_none()) {
+        for c in others {
             let supervised = c.supervisor_pid.is_some_and(|p| pid_alive(p, None));
             if c.state == ContainerState::Running && !Self::is_running(&c) && !supervised {
                 self.mark_exited(&c.id, Some(255))?;

@@ -174,7 +174,7 @@ impl PortRule {
 }
 
 /// nft needs interface names quoted.
-fn quote(name: &str) -> String {
+pub(super) fn quote(name: &str) -> String {
     format!("\"{name}\"")
 }
 
@@ -182,7 +182,7 @@ fn quote(name: &str) -> String {
 /// existing element is a no-op and `delete` of a missing one fails the whole
 /// transaction, so add-then-delete removes it whether or not it was there
 /// (nft 1.0.6 has no `destroy`).
-fn render(elements: &[(&str, &str, String)], remove: bool) -> Batch {
+pub(super) fn render(elements: &[(&str, &str, String)], remove: bool) -> Batch {
     let mut b = Batch::new();
     for (family, set, elem) in elements {
         b.push(format!("add element {family} {TABLE} {set} {{ {elem} }}"));

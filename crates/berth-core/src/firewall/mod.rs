@@ -1,8 +1,9 @@
 //! The nftables ruleset model and its rendering (pure: no syscalls here).
 //!
 //! berth owns exactly two tables: `inet berth` (NAT, published ports,
-//! isolation) and `bridge berth` (inter-container communication off even when
-//! br_netfilter is not loaded). Their chains and rules are a static skeleton
+//! isolation, the routing guard) and `bridge berth` (inter-container
+//! communication off even when br_netfilter is not loaded; anti-spoofing,
+//! no router advertisements or DHCP servers from containers: see `defence`). Their chains and rules are a static skeleton
 //! that never grows; every network, container and published port is an
 //! *element* of a set or map, added or removed in one transaction. Adding the
 //! 1000th published port therefore costs what the first did, and the ruleset
@@ -12,9 +13,11 @@
 //! The text syntax of `nft -f` is used rather than JSON because nft 1.0.6
 //! (Debian 12) cannot declare a map with a concatenated value from JSON.
 
+mod defence;
 mod elements;
 mod skeleton;
 
+pub use defence::{link_local, PortGuard, RoutingGuard, PORT_GROUP};
 pub use elements::{IccPort, NetworkRules, PortRule, PortTarget};
 pub use skeleton::{skeleton, skeleton_version, TABLE};
 

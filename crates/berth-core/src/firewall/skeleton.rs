@@ -1,6 +1,7 @@
 //! The static skeleton of berth's nftables tables: sets, maps and chains.
 //! Its rules never change at run time; only set and map elements do.
 
+use super::defence::{BRIDGE_DEFENCE, INET_DEFENCE};
 use super::Batch;
 
 /// Name of berth's tables (`inet berth` and `bridge berth`).
@@ -12,17 +13,22 @@ pub fn skeleton_version() -> u64 {
     INET_SKELETON
         .bytes()
         .chain(BRIDGE_SKELETON.bytes())
+        .chain(INET_DEFENCE.bytes())
+        .chain(BRIDGE_DEFENCE.bytes())
         .fold(0xcbf2_9ce4_8422_2325, |h, b| {
             (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
         })
 }
 
 /// The `inet berth` and `bridge berth` tables with all chains and rules and
-/// no elements.
+/// no elements (the network's defences in blocks of their own, see
+/// `defence.rs`).
 pub fn skeleton() -> Batch {
     let mut b = Batch::new();
     b.push(INET_SKELETON.trim().to_string());
     b.push(BRIDGE_SKELETON.trim().to_string());
+    b.push(INET_DEFENCE.trim().to_string());
+    b.push(BRIDGE_DEFENCE.trim().to_string());
     b
 }
 
@@ -143,7 +149,7 @@ table inet berth {
 
 const BRIDGE_SKELETON: &str = r#"
 table bridge berth {
-	comment "managed by berth: enable_icc=false without br_netfilter (no meta ibrname needed)"
+	comment "managed by berth: enable_icc=false without br_netfilter, and what containers may send"
 	set no_icc_ports {
 		type ifname
 		comment "host ends of the veths of enable_icc=false networks"

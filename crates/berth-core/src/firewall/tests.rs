@@ -85,10 +85,35 @@ pub(crate) fn golden(name: &str, text: &str) {
     berth_lab::golden(&path, text);
 }
 
+/// Two containers' veths (one on an IPv6 network) and the routing guard
+/// of both families.
+fn guards() -> (Vec<PortGuard>, Vec<RoutingGuard>) {
+    let ports = vec![
+        PortGuard {
+            veth: "veth1234567".into(),
+            mac: [0x02, 0x42, 0xac, 0x11, 0x00, 0x02],
+            ipv4: Some("172.17.0.2".parse().unwrap()),
+            ipv6: None,
+        },
+        PortGuard {
+            veth: "veth89abcde".into(),
+            mac: [0x02, 0x42, 0xac, 0x12, 0x00, 0x02],
+            ipv4: Some("172.18.0.2".parse().unwrap()),
+            ipv6: Some("fd00::2".parse().unwrap()),
+        },
+    ];
+    let routing = vec![RoutingGuard { ipv6: false }, RoutingGuard { ipv6: true }];
+    (ports, routing)
+}
+
 #[test]
 fn full_ruleset_golden() {
     let (nets, ports) = sample();
-    golden("ruleset.nft", &full_ruleset(&nets, &ports).text());
+    let mut b = full_ruleset(&nets, &ports);
+    let (port_guards, routing) = guards();
+    port_guards.iter().for_each(|g| b.extend(g.add()));
+    routing.iter().for_each(|g| b.extend(g.add()));
+    golden("ruleset.nft", &b.text());
 }
 
 #[test]
@@ -101,7 +126,47 @@ fn elements_golden() {
     for p in &ports {
         b.extend(p.remove());
     }
+    let (port_guards, routing) = guards();
+    port_guards.iter().for_each(|g| b.extend(g.remove()));
+    routing.iter().for_each(|g| b.extend(g.remove()));
     golden("remove-elements.nft", &b.text());
+}
+
+#[test]
+fn the_port_group_is_the_one_the_skeleton_checks() {
+    let text = skeleton().text();
+    assert!(
+        text.contains(&format!(
+            "meta iifgroup {PORT_GROUP:#x} jump from_container"
+        )),
+        "{text}"
+    );
+}
+
+#[test]
+fn port_guard_allows_the_eui64_link_local() {
+    let mac = [0x02, 0x42, 0xac, 0x12, 0x00, 0x02];
+    assert_eq!(link_local(mac).to_string(), "fe80::42:acff:fe12:2");
+    let (port_guards, _) = guards();
+    let v4_only = port_guards[0].add().text();
+    assert_eq!(v4_only.lines().count(), 2, "MAC and IPv4: {v4_only}");
+    let dual = port_guards[1].add().text();
+    for want in [
+        "port_mac { \"veth89abcde\" . 02:42:ac:12:00:02 }",
+        "port_ip6 { \"veth89abcde\" . 02:42:ac:12:00:02 . fd00::2 }",
+        "port_ip6 { \"veth89abcde\" . 02:42:ac:12:00:02 . fe80::42:acff:fe12:2 }",
+        "port_nd { \"veth89abcde\" . 02:42:ac:12:00:02 . 0xfe800000000000000042acfffe120002 }",
+    ] {
+        assert!(dual.contains(want), "{want} missing from {dual}");
+    }
+    assert_eq!(
+        RoutingGuard::for_sysctl("net.ipv4.ip_forward"),
+        Some(RoutingGuard { ipv6: false })
+    );
+    assert_eq!(
+        RoutingGuard::for_sysctl("net.ipv4.conf.all.rp_filter"),
+        None
+    );
 }
 
 #[test]

@@ -70,6 +70,34 @@ pub fn link_names(nl: &mut Netlink) -> Result<Vec<String>> {
     Ok(links)
 }
 
+/// Names of the ports of bridge `bridge` in `nl`'s namespace (links whose
+/// master it is); empty when it does not exist.
+pub fn bridge_ports(nl: &mut Netlink, bridge: &str) -> Result<Vec<String>> {
+    let mut links: Vec<(u32, String, Option<u32>)> = Vec::new();
+    for m in nl.dump(msg::dump_links())? {
+        if let RouteNetlinkMessage::NewLink(l) = m {
+            let mut name = String::new();
+            let mut master = None;
+            for a in l.attributes {
+                match a {
+                    LinkAttribute::IfName(n) => name = n,
+                    LinkAttribute::Controller(i) => master = Some(i),
+                    _ => {}
+                }
+            }
+            links.push((l.header.index, name, master));
+        }
+    }
+    let Some(index) = links.iter().find(|l| l.1 == bridge).map(|l| l.0) else {
+        return Ok(Vec::new());
+    };
+    Ok(links
+        .into_iter()
+        .filter(|l| l.2 == Some(index))
+        .map(|l| l.1)
+        .collect())
+}
+
 /// A socket bound on the host: its protocol, address and port.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Listener {

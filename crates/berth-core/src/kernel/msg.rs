@@ -40,10 +40,10 @@ fn up_header(msg: &mut LinkMessage) {
     msg.header.change_mask = LinkFlags::Up;
 }
 
-/// Create a bridge `name` (up, with `mtu`).
+/// Create a bridge `name` with `mtu`, down: bring it up after its IPv6
+/// settings (no link-local address on an IPv4-only network).
 pub fn new_bridge(name: &str, mtu: u32) -> Request {
     let mut m = LinkMessage::default();
-    up_header(&mut m);
     m.attributes.push(LinkAttribute::IfName(name.to_string()));
     m.attributes.push(LinkAttribute::Mtu(mtu));
     // An explicit MAC (as Docker sets one): otherwise a bridge takes the
@@ -83,7 +83,9 @@ pub struct VethPeer<'a> {
 }
 
 /// Create a veth pair whose host end `host` is enslaved to bridge index
-/// `master` (down: bring it up after [`no_ipv6_link_local`]), and whose
+/// `master`, in berth's interface group (`firewall::PORT_GROUP`: the bridge
+/// table checks what it sends), down (bring it up after
+/// [`no_ipv6_link_local`]), and whose
 /// other end is created directly inside the container's namespace under
 /// its final name: one message, no rename.
 pub fn new_veth(host: &str, mtu: u32, master: u32, peer: &VethPeer) -> Request {
@@ -99,6 +101,10 @@ pub fn new_veth(host: &str, mtu: u32, master: u32, peer: &VethPeer) -> Request {
     m.attributes.push(LinkAttribute::IfName(host.to_string()));
     m.attributes.push(LinkAttribute::Mtu(mtu));
     m.attributes.push(LinkAttribute::Controller(master));
+    // From its first frame the port is checked against the container's
+    // own addresses (fails closed until they are added).
+    m.attributes
+        .push(LinkAttribute::Group(crate::firewall::PORT_GROUP));
     m.attributes.push(LinkAttribute::LinkInfo(vec![
         LinkInfo::Kind(InfoKind::Veth),
         LinkInfo::Data(InfoData::Veth(InfoVeth::Peer(p))),
@@ -151,17 +157,39 @@ pub fn link_up(name: &str) -> Request {
 /// solicitation or MLD report flooded to every port of a bridge of a
 /// thousand containers), as Docker disables IPv6 on such interfaces.
 pub fn no_ipv6_link_local(name: &str) -> Request {
-    use netlink_packet_route::link::{AfSpecInet6, AfSpecUnspec, In6AddrGenMode};
+    let what = format!("turn off IPv6 link-local addressing on {name}");
+    addr_gen_mode(name, netlink_packet_route::link::In6AddrGenMode::None, what)
+}
+
+/// Derive link `name`'s IPv6 link-local address from its MAC (`addrgenmode
+/// eui64`), whatever the namespace's default: the bridge's anti-spoofing
+/// set allows exactly that address (see `firewall::link_local`). Sent
+/// before the link is up.
+pub fn ipv6_link_local_from_mac(name: &str) -> Request {
+    let what = format!("derive {name}'s IPv6 link-local address from its MAC");
+    addr_gen_mode(
+        name,
+        netlink_packet_route::link::In6AddrGenMode::Eui64,
+        what,
+    )
+}
+
+fn addr_gen_mode(
+    name: &str,
+    mode: netlink_packet_route::link::In6AddrGenMode,
+    what: String,
+) -> Request {
+    use netlink_packet_route::link::{AfSpecInet6, AfSpecUnspec};
     let mut m = LinkMessage::default();
     m.attributes.push(LinkAttribute::IfName(name.to_string()));
     m.attributes
         .push(LinkAttribute::AfSpecUnspec(vec![AfSpecUnspec::Inet6(
-            vec![AfSpecInet6::AddrGenMode(In6AddrGenMode::None)],
+            vec![AfSpecInet6::AddrGenMode(mode)],
         )]));
     Request {
         msg: RouteNetlinkMessage::SetLink(m),
         flags: 0,
-        what: format!("turn off IPv6 link-local addressing on {name}"),
+        what,
     }
 }
 
@@ -329,6 +357,9 @@ mod tests {
             panic!()
         };
         assert!(m.attributes.contains(&LinkAttribute::Controller(9)));
+        assert!(m
+            .attributes
+            .contains(&LinkAttribute::Group(crate::firewall::PORT_GROUP)));
         assert!(m
             .attributes
             .contains(&LinkAttribute::IfName("veth1234567".into())));

@@ -3,8 +3,9 @@
 //! A container's namespace is created on a short-lived thread (unshare is per
 //! thread, so the caller never leaves the host's namespace) and pinned by
 //! bind-mounting `/proc/thread-self/ns/net` onto a file under berth's
-//! runtime dir. The same thread opens a netlink socket inside it and brings
-//! `lo` up, so the caller gets back a ready handle.
+//! runtime dir. The same thread sets the namespace's IPv6 defaults (no
+//! router advertisements, no autoconfiguration), opens a netlink socket
+//! inside it and brings `lo` up, so the caller gets back a ready handle.
 
 use super::msg;
 use super::netlink::Netlink;
@@ -22,7 +23,8 @@ pub struct NewNetns {
     pub netlink: Netlink,
 }
 
-/// Creates a network namespace pinned at `path`, with `lo` up.
+/// Creates a network namespace pinned at `path`, with `lo` up and
+/// interfaces made later ignoring router advertisements.
 pub fn create(path: &Path) -> Result<NewNetns> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)
@@ -56,6 +58,11 @@ pub fn create(path: &Path) -> Result<NewNetns> {
                 ))
             })?;
             let file = File::open("/proc/thread-self/ns/net")?;
+            // Every interface made in it from now on ignores router
+            // advertisements: the defaults its links inherit.
+            for (key, value) in super::sysctl::no_router_advertisements("default") {
+                super::sysctl::write_if_present(&key, value)?;
+            }
             let mut netlink = Netlink::open()?;
             netlink.run(vec![msg::link_up("lo")])?;
             Ok(NewNetns { file, netlink })

@@ -5,7 +5,8 @@
 //! and its dependencies, building its cache with four dump requests,
 //! parsing the text); here it is one batch of `NEWSETELEM`/`DELSETELEM`
 //! messages in one `sendmsg`, ~0.1 ms. Only the element commands berth
-//! renders for its port maps and `no_icc_ports` set are encoded
+//! renders for its port maps and its per-container bridge sets
+//! (`no_icc_ports`, `port_mac`, `port_ip4`, `port_ip6`, `port_nd`) are encoded
 //! ([`parse`] returns `None` for anything else, and [`super::Nft`] hands
 //! that to libnftables); the batch is atomic like an `nft -f` transaction.
 //!
@@ -14,7 +15,7 @@
 //! `inet_service` 2 bytes big-endian, zero-padded); interval maps with a
 //! concatenated key (pipapo) take the lower bounds as the key and the upper
 //! bounds as `KEY_END`; values of `addr . port` maps are concatenated the
-//! same way.
+//! same way. An `ether_addr` takes 6 bytes padded to 8.
 
 use crate::error::{Error, Result};
 use netlink_sys::{protocols::NETLINK_NETFILTER, Socket, SocketAddr};

@@ -28,6 +28,43 @@ pub fn write(key: &str, value: &str) -> Result<()> {
         .map_err(|e| Error::kernel(format!("cannot set sysctl {key}={value}: {e}")))
 }
 
+/// Writes a sysctl that exists only where the kernel has the feature (an
+/// IPv6 setting on a host booted with `ipv6.disable=1`): missing is fine.
+pub fn write_if_present(key: &str, value: &str) -> Result<()> {
+    match std::fs::write(path(key), value) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        other => other.map_err(|e| Error::kernel(format!("cannot set sysctl {key}={value}: {e}"))),
+    }
+}
+
+/// The settings that keep interface `ifname` from being configured by
+/// router advertisements (`accept_ra=0`, `autoconf=0`): a container that
+/// sends one (ICMPv6 type 134) must not give its host or its neighbours a
+/// default route or an address (the CVE-2020-13401 class).
+pub fn no_router_advertisements(ifname: &str) -> [(String, &'static str); 2] {
+    [
+        (iface_key("ipv6", ifname, "accept_ra"), "0"),
+        (iface_key("ipv6", ifname, "autoconf"), "0"),
+    ]
+}
+
+/// Writes `settings` ([`write_if_present`]) in the network namespace `ns`,
+/// from a short-lived thread that enters it: sysctls under `/proc/sys/net`
+/// are those of the writing thread's namespace.
+pub fn write_in(ns: &std::fs::File, settings: &[(String, &str)]) -> Result<()> {
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            nix::sched::setns(ns, nix::sched::CloneFlags::CLONE_NEWNET)
+                .map_err(|e| Error::kernel(format!("cannot enter network namespace: {e}")))?;
+            settings
+                .iter()
+                .try_for_each(|(k, v)| write_if_present(k, v))
+        })
+        .join()
+        .unwrap_or_else(|_| Err(Error::internal("sysctl thread panicked")))
+    })
+}
+
 /// Sets a sysctl if it differs; returns the previous value when it changed.
 pub fn ensure(key: &str, value: &str) -> Result<Option<String>> {
     let old = read(key)?;

@@ -117,6 +117,10 @@ pub struct Network {
     /// (absent from records of earlier versions: berth's own).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<super::NetworkOwner>,
+    /// Docker's id of the network when Docker made it through `berth
+    /// docker-plugin`: Docker owns it (only `docker network rm` removes it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub docker: Option<String>,
 }
 
 impl Network {

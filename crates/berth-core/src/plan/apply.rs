@@ -121,6 +121,10 @@ impl Applier {
     fn step(&mut self, step: &Step) -> Result<()> {
         match step {
             Step::CreateBridge { name, mtu, addrs } => self.create_bridge(name, *mtu, addrs),
+            // A host booted without IPv6 has no IPv6 settings to make.
+            Step::Sysctl { key, value } if key.starts_with("net.ipv6.") => {
+                sysctl::write_if_present(key, value)
+            }
             Step::Sysctl { key, value } => sysctl::write(key, value),
             Step::CreateNetns { path } => {
                 let made = netns::create(path)?;
@@ -207,20 +211,28 @@ impl Applier {
         )
     }
 
+    /// Creates the bridge down; an IPv4-only one gets no IPv6 link-local
+    /// address (nothing on it speaks IPv6 to the host); then its
+    /// addresses, then up.
     fn create_bridge(&mut self, name: &str, mtu: u32, addrs: &[ipnet::IpNet]) -> Result<()> {
         self.host.run(vec![msg::new_bridge(name, mtu)])?;
         let index = self
             .host
             .link_index(name)?
             .ok_or_else(|| Error::kernel(format!("bridge {name} vanished after creation")))?;
-        let reqs = addrs
+        let mut reqs: Vec<_> = addrs
             .iter()
             .map(|a| msg::add_address(index, *a, name))
             .collect();
+        if !addrs.iter().any(|a| a.addr().is_ipv6()) {
+            reqs.insert(0, msg::no_ipv6_link_local(name));
+        }
+        reqs.push(msg::link_up(name));
         self.host.run(reqs)
     }
 
-    /// Enslaves existing link `host` to `bridge`, up, hairpin on.
+    /// Enslaves existing link `host` to `bridge` (a no-op when it is
+    /// already its port), in berth's port group, up, hairpin on.
     fn attach_port(&mut self, host: &str, bridge: &str) -> Result<()> {
         use netlink_packet_route::link::{LinkAttribute, LinkMessage};
         use netlink_packet_route::RouteNetlinkMessage;
@@ -231,6 +243,8 @@ impl Applier {
         let mut m = LinkMessage::default();
         m.attributes.push(LinkAttribute::IfName(host.to_string()));
         m.attributes.push(LinkAttribute::Controller(master));
+        m.attributes
+            .push(LinkAttribute::Group(crate::firewall::PORT_GROUP));
         let set_master = crate::kernel::Request {
             msg: RouteNetlinkMessage::SetLink(m),
             flags: 0,

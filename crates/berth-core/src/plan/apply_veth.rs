@@ -9,7 +9,7 @@
 
 use super::{container_if_requests, veth_alias, Applier, Step};
 use crate::error::{Error, Result};
-use crate::kernel::{errno, msg};
+use crate::kernel::{errno, msg, sysctl};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -79,6 +79,18 @@ impl Applier {
             configure.push(msg::set_alias(host, &veth_alias(owner)));
         }
         self.host.run(configure)?;
+        // Both ends ignore router advertisements. The host end is a bridge
+        // port, whose own IPv6 never sees a frame while it is one, but it
+        // is a host interface of its own if the bridge goes away; the
+        // container end inherits it from the defaults of a namespace berth
+        // made, not in a CNI runtime's.
+        for (key, value) in sysctl::no_router_advertisements(host) {
+            sysctl::write_if_present(&key, value)?;
+        }
+        if !self.ns.made(ns_path) {
+            let (file, _) = self.ns.get(ns_path)?;
+            sysctl::write_in(file, &sysctl::no_router_advertisements(peer))?;
+        }
         let (_, nl) = self.ns.get(ns_path)?;
         let index = nl.link_index(peer)?.ok_or_else(|| {
             Error::kernel(format!("{peer} did not appear in {}", ns_path.display()))

@@ -38,7 +38,8 @@ pub enum Step {
         /// Gateway addresses with prefix.
         addrs: Vec<IpNet>,
     },
-    /// Set a sysctl of the host namespace. Undo: none (recorded separately).
+    /// Set a sysctl of the host namespace (an IPv6 one only where the host
+    /// has IPv6). Undo: none (recorded separately).
     Sysctl {
         /// Key, e.g. `net.ipv4.ip_forward`.
         key: String,
@@ -108,9 +109,10 @@ pub enum Step {
         /// The pin file.
         path: PathBuf,
     },
-    /// Make existing veth `host` a port of `bridge` again, up, hairpin on
-    /// (after a deleted bridge was recreated: its ports were released).
-    /// Undo: none.
+    /// Make existing veth `host` a port of `bridge` again, in berth's port
+    /// group, up, hairpin on (after a deleted bridge was recreated: its
+    /// ports were released; or a veth older than the port group). Undo:
+    /// none.
     AttachPort {
         /// Host end of the veth.
         host: String,
@@ -264,10 +266,12 @@ pub fn veth_alias(owner: &str) -> String {
     format!("berth:{owner}")
 }
 
-/// Handles to namespaces opened while applying.
+/// Handles to namespaces opened while applying, and which of them this
+/// applier created (their IPv6 defaults are berth's, see `netns::create`).
 #[derive(Default)]
 pub(crate) struct NsCache {
     map: HashMap<PathBuf, (File, Netlink)>,
+    made: std::collections::HashSet<PathBuf>,
 }
 
 impl NsCache {
@@ -283,10 +287,17 @@ impl NsCache {
     }
 
     pub(crate) fn insert(&mut self, path: PathBuf, file: File, nl: Netlink) {
+        self.made.insert(path.clone());
         self.map.insert(path, (file, nl));
     }
 
+    /// True when the namespace at `path` was created by this applier.
+    pub(crate) fn made(&self, path: &PathBuf) -> bool {
+        self.made.contains(path)
+    }
+
     pub(crate) fn forget(&mut self, path: &PathBuf) {
+        self.made.remove(path);
         self.map.remove(path);
     }
 }
@@ -307,7 +318,9 @@ pub(crate) fn container_if_requests(
         .iter()
         .map(|a| msg::add_address(index, *a, name))
         .collect();
-    if !addrs.iter().any(|a| a.addr().is_ipv6()) {
+    if addrs.iter().any(|a| a.addr().is_ipv6()) {
+        reqs.push(msg::ipv6_link_local_from_mac(name));
+    } else {
         reqs.push(msg::no_ipv6_link_local(name));
     }
     reqs.push(msg::link_up(name));

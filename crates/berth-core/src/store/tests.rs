@@ -27,6 +27,7 @@ fn network() -> Network {
         host_binding_ipv4: None,
         builtin: false,
         owner: None,
+        docker: None,
     }
 }
 

@@ -71,6 +71,10 @@ pub enum Cmd {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<std::ffi::OsString>,
     },
+    /// Serve Docker as its network and IPAM driver `berth` (runs until
+    /// killed): `docker network create -d berth --ipam-driver berth ...`.
+    #[command(name = "docker-plugin")]
+    DockerPlugin(DockerPluginArgs),
     /// Internal: the embedded DNS resolver (under its watchdog).
     #[command(name = "__dns", hide = true)]
     Dns {

@@ -18,6 +18,10 @@ pub enum SystemCmd {
         #[arg(long)]
         format: Option<String>,
     },
+    /// This host routes by choice: keep the IP forwarding berth turned on
+    /// (reset leaves it on) and stop dropping forwarded traffic between the
+    /// host's own interfaces.
+    KeepForwarding,
     /// Remove every container, network and rule berth created.
     Reset {
         /// Do not ask.
@@ -68,6 +72,15 @@ pub struct UiArgs {
     /// whole container network to anyone who can reach it).
     #[arg(long)]
     pub allow_remote: bool,
+}
+
+/// `docker-plugin`.
+#[derive(Debug, Args)]
+pub struct DockerPluginArgs {
+    /// The socket to listen on (default: the one systemd passes, else
+    /// /run/docker/plugins/berth.sock, where dockerd finds plugins).
+    #[arg(long, value_name = "PATH")]
+    pub socket: Option<std::path::PathBuf>,
 }
 
 /// `trace`.

@@ -79,8 +79,8 @@ fn ls(root: Option<&Path>, quiet: bool, fmt: Option<&str>, no_trunc: bool) -> Re
             })
         })
         .collect();
-    // An OWNER column only when another program (Podman) manages some.
-    let owned = nets.iter().any(|n| n.owner.is_some());
+    // An OWNER column only when another program (Podman, Docker) manages some.
+    let owned = nets.iter().any(|n| owner(n) != "berth");
     let out = format::list(&Format::parse(fmt), &items, || {
         let rows: Vec<Vec<String>> = nets
             .iter()
@@ -107,11 +107,13 @@ fn ls(root: Option<&Path>, quiet: bool, fmt: Option<&str>, no_trunc: bool) -> Re
     Ok(0)
 }
 
-/// Who manages a network: `berth`, or the other program (`podman`).
+/// Who manages a network: `berth`, or the other program (`podman`,
+/// `docker` through `berth docker-plugin`).
 fn owner(n: &berth_core::model::Network) -> &'static str {
-    match &n.owner {
-        Some(berth_core::model::NetworkOwner::Podman(_)) => "podman",
-        None => "berth",
+    match (&n.owner, &n.docker) {
+        (Some(berth_core::model::NetworkOwner::Podman(_)), _) => "podman",
+        (None, Some(_)) => "docker",
+        (None, None) => "berth",
     }
 }
 

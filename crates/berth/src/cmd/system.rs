@@ -36,6 +36,16 @@ pub fn run(root: Option<&Path>, cmd: SystemCmd) -> Result<i32> {
             Ok(0)
         }
         SystemCmd::Info { format } => info(root, format.as_deref()),
+        SystemCmd::KeepForwarding => {
+            let forgot = open(root)?.keep_forwarding()?;
+            if forgot.is_empty() {
+                println!("berth turned no forwarding on: nothing to keep, nothing was dropped");
+            }
+            for key in forgot {
+                println!("{key}=1 is now the host's: berth no longer drops forwarding between the host's own interfaces, and 'system reset' leaves it on");
+            }
+            Ok(0)
+        }
         SystemCmd::Reset { force } => {
             if !force {
                 return Err(anyhow!(

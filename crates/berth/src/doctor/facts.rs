@@ -81,6 +81,9 @@ pub struct Facts {
     pub expected: Vec<serde_json::Value>,
     /// The embedded DNS.
     pub dns: DnsFacts,
+    /// The forwarding sysctls berth turned on, with their old values: the
+    /// families whose routing guard is armed.
+    pub forwarding_changes: Vec<(String, String)>,
 }
 
 impl Facts {
@@ -143,6 +146,7 @@ pub fn gather(root: Option<&Path>) -> Result<Facts> {
             .context("listing the ruleset")?,
     );
     let expected_text = engine.expected_ruleset()?;
+    let forwarding_changes = engine.forwarding_changes()?;
     let expected = scratch::render(&expected_text, &["inet berth", "bridge berth"])
         .context("rendering the expected ruleset")?
         .iter()
@@ -166,6 +170,7 @@ pub fn gather(root: Option<&Path>) -> Result<Facts> {
         ops,
         ruleset,
         expected,
+        forwarding_changes,
     })
 }
 

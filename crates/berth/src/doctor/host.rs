@@ -1,5 +1,5 @@
-//! Host checks: IP forwarding, subnets that clash with routes or other
-//! networks, and the default route.
+//! Host checks: IP forwarding and the routing guard, subnets that clash
+//! with routes or other networks, and the default route.
 
 use super::facts::Facts;
 use super::Finding;
@@ -31,6 +31,35 @@ pub fn forwarding(f: &Facts) -> Vec<Finding> {
             ),
         })
         .collect()
+}
+
+/// What berth did about forwarding: where it turned forwarding on, it drops
+/// forwarded traffic that involves no bridge (the routing guard); where
+/// forwarding was on before, it drops nothing.
+pub fn routing_guard(f: &Facts) -> Vec<Finding> {
+    let mut out: Vec<Finding> = f
+        .forwarding_changes
+        .iter()
+        .map(|(key, old)| {
+            Finding::ok(
+                "routing-guard",
+                format!("berth turned {key} on (it was {old}), so it drops forwarded traffic that involves no bridge: the host does not route between its own interfaces (if it should: berth system keep-forwarding)"),
+            )
+        })
+        .collect();
+    let on = |v: &Option<String>| v.as_deref() == Some("1");
+    for (key, value) in [
+        ("net.ipv4.ip_forward", &f.sysctls.ip_forward),
+        ("net.ipv6.conf.all.forwarding", &f.sysctls.ipv6_forward),
+    ] {
+        if on(value) && !f.forwarding_changes.iter().any(|(k, _)| k == key) {
+            out.push(Finding::ok(
+                "routing-guard",
+                format!("{key} was on before berth: the host routes by choice, berth drops nothing of it"),
+            ));
+        }
+    }
+    out
 }
 
 /// The route a subnet's own bridge adds (the kernel's connected route).

@@ -91,6 +91,7 @@ impl Finding {
 pub fn check_all(f: &facts::Facts) -> Vec<Finding> {
     let mut out = Vec::new();
     out.extend(host::forwarding(f));
+    out.extend(host::routing_guard(f));
     out.extend(firewall::forward_policy(f));
     out.extend(firewall::br_netfilter(f));
     out.extend(host::subnets(f));

@@ -223,7 +223,7 @@ pub fn check(f: &Facts) -> Vec<Finding> {
             let off = if *family == "inet" {
                 "published ports, NAT and isolation are off"
             } else {
-                "enable_icc=false is not enforced where br_netfilter is not loaded"
+                "containers can spoof addresses and send router advertisements, and enable_icc=false is not enforced where br_netfilter is not loaded"
             };
             out.push(Finding::fail("ruleset", format!("table {family} berth is missing (a firewall reload or 'nft flush ruleset'?): {off}"), fix));
             continue;

@@ -35,6 +35,7 @@ fn network(name: &str, bridge: &str, subnet: &str) -> Network {
         host_binding_ipv4: None,
         builtin: false,
         owner: None,
+        docker: None,
     }
 }
 
@@ -153,6 +154,7 @@ fn a_healthy_host_passes_every_check() {
     let checks: Vec<&str> = findings.iter().map(|f| f.check).collect();
     for c in [
         "forwarding",
+        "routing-guard",
         "forward-policy",
         "br-netfilter",
         "subnets",
@@ -165,6 +167,33 @@ fn a_healthy_host_passes_every_check() {
     ] {
         assert!(checks.contains(&c), "{c} missing");
     }
+}
+
+#[test]
+fn routing_guard_says_what_berth_did() {
+    let mut f = healthy();
+    let said = |f: &Facts| -> Vec<String> {
+        check_all(f)
+            .into_iter()
+            .filter(|x| x.check == "routing-guard")
+            .inspect(|x| assert_eq!(x.status, Status::Ok))
+            .map(|x| x.found)
+            .collect()
+    };
+    let before = said(&f);
+    assert_eq!(before.len(), 1);
+    assert!(before[0].contains("was on before berth"), "{before:?}");
+    f.forwarding_changes = vec![("net.ipv4.ip_forward".into(), "0".into())];
+    let guarded = said(&f);
+    assert_eq!(guarded.len(), 1);
+    assert!(
+        guarded[0].contains("berth turned net.ipv4.ip_forward on (it was 0)")
+            && guarded[0].contains("berth system keep-forwarding"),
+        "{guarded:?}"
+    );
+    f.sysctls.ip_forward = Some("0".into());
+    f.forwarding_changes.clear();
+    assert!(said(&f).is_empty(), "no forwarding, nothing to say");
 }
 
 #[test]

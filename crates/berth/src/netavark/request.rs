@@ -134,6 +134,7 @@ fn attach(
                 ifname: per.interface_name.clone(),
                 netns: netns.to_path_buf(),
                 shaping: None,
+                docker: false,
             },
             addresses: CniAddresses::Allocate(ips),
             mac: per.static_mac.clone(),

@@ -18,6 +18,13 @@ pub fn drop_reason(e: &TraceEvent, text: Option<&str>, w: &World) -> String {
     let oif = w.ifname(e.oif);
     let text = text.unwrap_or_default();
     let note = comment(text).unwrap_or_default();
+    if e.table == "berth" && e.chain == "from_container" {
+        let who = w
+            .veths
+            .get(&iif)
+            .map_or_else(|| format!("port {iif}"), |(c, _)| format!("container {c}"));
+        return format!("{who} sent what is not its own to send ({note}): a container sends only from its own MAC and addresses, and no router advertisements or DHCP server replies (docs/security.md)");
+    }
     if e.table == "berth" {
         if text.contains("@no_icc") || note == "enable_icc=false" {
             return format!("enable_icc=false on network {}: its containers may not talk to each other directly (published ports still work)", net_name(w, &iif));

@@ -170,6 +170,39 @@ fn a_drop_names_its_rule_and_reason() {
 }
 
 #[test]
+fn an_anti_spoofing_drop_names_the_container() {
+    const BRIDGE: &str = r#"table bridge berth { # handle 4
+	chain from_container { # handle 5
+		drop comment "anti-spoofing: not the container's MAC address" # handle 7
+	}
+}
+"#;
+    let p = pkt("172.18.0.2", "172.18.0.3", 40001, 80, 2);
+    let mut e = ev(
+        "bridge",
+        "berth",
+        "from_container",
+        Some(7),
+        Some(V::Drop),
+        p,
+    );
+    e.iif = Some(6);
+    let r = explain(
+        &trip(container(), "172.18.0.3", 80),
+        &obs(vec![e], Some(Outcome::NoAnswer)),
+        &world(),
+        &RuleIndex::parse(BRIDGE),
+    );
+    assert_eq!(r.verdict, Verdict::Dropped);
+    assert!(
+        r.reason
+            .starts_with("container a1 sent what is not its own to send (anti-spoofing: not the container's MAC address)"),
+        "{}",
+        r.reason
+    );
+}
+
+#[test]
 fn a_refusal_on_a_loopback_published_port() {
     let p = pkt("198.51.100.3", "198.51.100.2", 40001, 8081, 2);
     let events = vec![

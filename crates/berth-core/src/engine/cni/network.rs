@@ -276,6 +276,7 @@ mod tests {
             host_binding_ipv4: None,
             builtin: false,
             owner: None,
+            docker: None,
         }
     }
 

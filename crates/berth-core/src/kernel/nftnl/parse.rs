@@ -31,6 +31,11 @@ enum Field {
     Proto,
     Service,
     IfName,
+    /// `ether_addr`: 6 bytes.
+    Ether,
+    /// A 128-bit integer in hex (`0xfe80…`), big-endian: the raw payload
+    /// key of `port_nd`.
+    Int128,
 }
 
 /// The key and value layout of the sets berth changes at run time.
@@ -42,12 +47,17 @@ fn schema(family: &str, set: &str) -> Option<(&'static [Field], &'static [Field]
         ("inet", "ports6") => (&[V6, Proto, Service], &[V6, Service], true),
         ("inet", "ports6_keep") => (&[V6, Proto, Service], &[V6], true),
         ("bridge", "no_icc_ports") => (&[IfName], &[], false),
+        ("bridge", "port_mac") => (&[IfName, Ether], &[], false),
+        ("bridge", "port_ip4") => (&[IfName, Ether, V4], &[], false),
+        ("bridge", "port_ip6") => (&[IfName, Ether, V6], &[], false),
+        ("bridge", "port_nd") => (&[IfName, Ether, Int128], &[], false),
         _ => return None,
     })
 }
 
 /// Encodes one field value (`0.0.0.0/0`, `10.0.0.2`, `tcp`, `80`,
-/// `8000-8010`, `"veth1"`) as its (lower, upper) register bytes.
+/// `8000-8010`, `"veth1"`, `02:42:ac:11:00:02`, `0xfe80…`) as its (lower,
+/// upper) register bytes.
 fn field(f: Field, text: &str) -> Option<(Vec<u8>, Vec<u8>)> {
     let pad = |mut v: Vec<u8>| {
         v.resize(v.len().div_ceil(4) * 4, 0);
@@ -102,6 +112,19 @@ fn field(f: Field, text: &str) -> Option<(Vec<u8>, Vec<u8>)> {
             }
             let mut v = name.as_bytes().to_vec();
             v.resize(16, 0);
+            Some((v.clone(), v))
+        }
+        Field::Ether => {
+            let mac = crate::kernel::msg::parse_mac(text)?;
+            let v = pad(mac);
+            Some((v.clone(), v))
+        }
+        Field::Int128 => {
+            let hex = text.strip_prefix("0x")?;
+            if hex.is_empty() || hex.len() > 32 {
+                return None;
+            }
+            let v = u128::from_str_radix(hex, 16).ok()?.to_be_bytes().to_vec();
             Some((v.clone(), v))
         }
     }

@@ -57,6 +57,38 @@ fn encodes_like_nft() {
 }
 
 #[test]
+fn encodes_port_guard_sets_like_nft() {
+    // Checked against `nft --debug=netlink` (nft 1.0.6): a 6-byte MAC
+    // padded to 8, the typeof raw payload key of port_nd like an address.
+    let port = "68746576 00636261 00000000 00000000 11ac4202 00000200";
+    let op = parse_line("add element bridge berth port_mac { \"vethabc\" . 02:42:ac:11:00:02 }")
+        .unwrap();
+    assert_eq!(words(&op.key), port);
+    let op = parse_line(
+        "add element bridge berth port_ip4 { \"vethabc\" . 02:42:ac:11:00:02 . 172.17.0.2 }",
+    )
+    .unwrap();
+    assert_eq!(words(&op.key), format!("{port} 020011ac"));
+    assert_eq!((op.key_end, op.data), (None, None));
+    let v6 = format!("{port} 000000fd 00000000 00000000 02000000");
+    let op = parse_line(
+        "add element bridge berth port_ip6 { \"vethabc\" . 02:42:ac:11:00:02 . fd00::2 }",
+    )
+    .unwrap();
+    assert_eq!(words(&op.key), v6);
+    let op = parse_line("delete element bridge berth port_nd { \"vethabc\" . 02:42:ac:11:00:02 . 0xfd000000000000000000000000000002 }").unwrap();
+    assert_eq!(words(&op.key), v6);
+    assert!(!op.add);
+    for bad in [
+        "add element bridge berth port_mac { \"v\" . 02:42:ac:11:00 }",
+        "add element bridge berth port_nd { \"v\" . 02:42:ac:11:00:02 . fd00::2 }",
+        "add element bridge berth port_ip4 { \"v\" . 02:42:ac:11:00:02 . fd00::2 }",
+    ] {
+        assert_eq!(parse_line(bad), None, "{bad}");
+    }
+}
+
+#[test]
 fn anything_else_goes_to_libnftables() {
     for text in [
         "add element inet berth bridges { \"br-x\" }",
