@@ -68,8 +68,15 @@ for i in $(seq 100); do [ -S {dir}/containerd.sock ] && break; sleep 0.1; done"#
         let out = b.sh(&format!(
             "{ctr} task exec --exec-id a-{name} {name} ip -4 -o addr show eth0"
         ));
-        let ip = out.split_whitespace().nth(3).unwrap_or_default().to_string();
-        assert!(ip.starts_with("192.0.2.") && ip.ends_with("/24"), "{name}: {out}");
+        let ip = out
+            .split_whitespace()
+            .nth(3)
+            .unwrap_or_default()
+            .to_string();
+        assert!(
+            ip.starts_with("192.0.2.") && ip.ends_with("/24"),
+            "{name}: {out}"
+        );
         ip.trim_end_matches("/24").to_string()
     };
     let (ip1, ip2) = (addr("c1"), addr("c2"));

@@ -55,7 +55,11 @@ fn nothing_left(b: &B) {
     let nets = b.ok("network ls --format '{{.Name}}'");
     assert_eq!(nets.split_whitespace().count(), 3, "{nets}");
     assert_eq!(b.ok("ps -aq").trim(), "");
-    assert!(b.try_sh("! ip -o link | grep -E 'pm[0-9]|veth'"), "{}", b.sh("ip -o link"));
+    assert!(
+        b.try_sh("! ip -o link | grep -E 'pm[0-9]|veth'"),
+        "{}",
+        b.sh("ip -o link")
+    );
 }
 
 #[test]
@@ -78,7 +82,10 @@ fn setup_and_teardown_as_podman_calls_them() {
     let (code, out) = netavark(&b, "setup", "/run/netns/c1", &bad);
     assert_eq!(code, 1, "{out}");
     let err: Value = serde_json::from_str(&out).unwrap();
-    assert!(err["error"].as_str().unwrap().contains("192.0.2.10"), "{out}");
+    assert!(
+        err["error"].as_str().unwrap().contains("192.0.2.10"),
+        "{out}"
+    );
     nothing_left(&b);
 
     // The caller's own namespace is never configured.

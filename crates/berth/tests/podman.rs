@@ -154,7 +154,8 @@ fn podman_runs_its_containers_on_berth() {
     // berth shows Podman's network and keeps its hands off it.
     let ls = b.ok("network ls");
     assert!(
-        ls.lines().any(|l| l.contains("appnet") && l.ends_with("podman")),
+        ls.lines()
+            .any(|l| l.contains("appnet") && l.ends_with("podman")),
         "{ls}"
     );
     assert!(b.fails("network rm appnet").contains("Podman"));

@@ -15,6 +15,7 @@
 //! engine requests [`request`]'s (both pure), the engine calls [`ops`]'.
 //! Errors are netavark's `{"error": "..."}` on stdout with exit status 1.
 
+mod network;
 mod ops;
 pub(crate) mod proto;
 mod request;
@@ -175,7 +176,9 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(cli.rootless, Some(false));
-        assert!(matches!(cli.cmd, NetCmd::Setup { netns } if netns == PathBuf::from("/run/netns/netns-1")));
+        assert!(
+            matches!(cli.cmd, NetCmd::Setup { netns } if netns == std::path::Path::new("/run/netns/netns-1"))
+        );
         let cli = Cli::try_parse_from(words("netavark -r true teardown /x")).unwrap();
         assert!(run(cli, None).unwrap_err().contains("rootful"));
         assert!(Cli::try_parse_from(words("netavark setup")).is_err());

@@ -226,7 +226,10 @@ pub(crate) mod tests {
     #[test]
     fn bad_json_is_named() {
         let e = parse(br#"{"container_id": 5}"#).unwrap_err();
-        assert!(e.contains("container_id") || e.contains("invalid type"), "{e}");
+        assert!(
+            e.contains("container_id") || e.contains("invalid type"),
+            "{e}"
+        );
         assert!(parse(b"").unwrap_err().contains("stdin"));
     }
 

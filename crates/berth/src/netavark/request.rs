@@ -8,9 +8,9 @@
 //! that is not internal is the container's primary one: it gets the
 //! default routes and the published ports.
 
-use super::proto::{Network, NetworkOptions, PerNetworkOptions, PortMapping};
-use berth_core::model::cni::{CniAdd, CniAddresses, CniAttachment, CniNetwork, CniRoute, CniSubnet};
-use berth_core::model::{NetworkOwner, PodmanNetwork, PortSpec, Proto};
+use super::network::{network, ports};
+use super::proto::{Network, NetworkOptions, PerNetworkOptions};
+use berth_core::model::cni::{CniAdd, CniAddresses, CniAttachment, CniRoute};
 use std::path::Path;
 
 /// netavark's search domain: names are also answered as `NAME.dns.podman`.
@@ -95,23 +95,7 @@ fn attach(
     primary: bool,
 ) -> Result<Attach, String> {
     let network = network(net)?;
-    let subnets = network.subnets.len();
-    let ips = per.static_ips.clone().unwrap_or_default();
-    if ips.len() != subnets {
-        return Err(format!(
-            "network {}: {} static IP(s) for {subnets} subnet(s): Podman allocates one address per subnet",
-            net.name,
-            ips.len()
-        ));
-    }
-    if let Some(mac) = &per.static_mac {
-        if berth_core::kernel::msg::parse_mac(mac).is_none() {
-            return Err(format!(
-                "network {}: static_mac {mac:?} is not a MAC address like 02:42:ac:11:00:02",
-                net.name
-            ));
-        }
-    }
+    let ips = addresses(net, per, network.subnets.len())?;
     let routes = if primary {
         ["0.0.0.0/0", "::/0"]
             .iter()
@@ -140,7 +124,10 @@ fn attach(
             mac: per.static_mac.clone(),
             ports,
             aliases: if net.dns_enabled {
-                names(&o.container_name, per.aliases.as_deref().unwrap_or_default())
+                names(
+                    &o.container_name,
+                    per.aliases.as_deref().unwrap_or_default(),
+                )
             } else {
                 Vec::new()
             },
@@ -151,12 +138,41 @@ fn attach(
     })
 }
 
+/// The container's addresses on `net` (one per subnet, as Podman
+/// allocates them), its MAC checked on the way.
+fn addresses(
+    net: &Network,
+    per: &PerNetworkOptions,
+    subnets: usize,
+) -> Result<Vec<std::net::IpAddr>, String> {
+    let ips = per.static_ips.clone().unwrap_or_default();
+    if ips.len() != subnets {
+        return Err(format!(
+            "network {}: {} static IP(s) for {subnets} subnet(s): Podman allocates one address per subnet",
+            net.name,
+            ips.len()
+        ));
+    }
+    if let Some(mac) = &per.static_mac {
+        if berth_core::kernel::msg::parse_mac(mac).is_none() {
+            return Err(format!(
+                "network {}: static_mac {mac:?} is not a MAC address like 02:42:ac:11:00:02",
+                net.name
+            ));
+        }
+    }
+    Ok(ips)
+}
+
 /// The container's DNS names: its name (when it is a valid DNS name) and
 /// aliases, each also under netavark's search domain.
 fn names(container: &str, aliases: &[String]) -> Vec<String> {
     let valid = berth_core::model::validate::alias("name", container).is_ok();
     let mut out = Vec::new();
-    for n in std::iter::once(container).filter(|_| valid).chain(aliases.iter().map(String::as_str)) {
+    for n in std::iter::once(container)
+        .filter(|_| valid)
+        .chain(aliases.iter().map(String::as_str))
+    {
         for name in [n.to_string(), format!("{n}.{SEARCH_DOMAIN}")] {
             if !out.contains(&name) {
                 out.push(name);
@@ -166,153 +182,11 @@ fn names(container: &str, aliases: &[String]) -> Vec<String> {
     out
 }
 
-/// The berth network a Podman network is.
-fn network(n: &Network) -> Result<CniNetwork, String> {
-    if n.driver != "bridge" {
-        return Err(format!(
-            "network {}: driver {:?} is not supported: berth's netavark mode serves bridge networks (keep netavark for {0})",
-            n.name, n.driver
-        ));
-    }
-    let ipam = n.ipam_options.as_ref().and_then(|m| m.get("driver"));
-    if let Some(d) = ipam.filter(|d| d.as_str() != "host-local") {
-        return Err(format!(
-            "network {}: IPAM driver {d:?} is not supported: berth gives every container an address from the network's subnets (host-local)",
-            n.name
-        ));
-    }
-    if n.network_dns_servers.as_ref().is_some_and(|d| !d.is_empty()) {
-        return Err(format!(
-            "network {}: berth's resolver forwards to the host's resolvers and cannot use network DNS servers (podman network create --dns)",
-            n.name
-        ));
-    }
-    let bridge = n
-        .network_interface
-        .clone()
-        .filter(|b| !b.is_empty())
-        .ok_or_else(|| format!("network {}: no bridge interface name given", n.name))?;
-    let (mtu, isolate) = options(n)?;
-    let subnets: Vec<CniSubnet> = n
-        .subnets
-        .iter()
-        .flatten()
-        .map(|s| CniSubnet {
-            subnet: s.subnet,
-            gateway: s.gateway,
-            range_start: s.lease_range.as_ref().and_then(|r| r.start_ip),
-            range_end: s.lease_range.as_ref().and_then(|r| r.end_ip),
-        })
-        .collect();
-    if subnets.is_empty() {
-        return Err(format!("network {}: no subnets", n.name));
-    }
-    Ok(CniNetwork {
-        name: n.name.clone(),
-        bridge: Some(bridge),
-        subnets,
-        mtu,
-        masquerade: None,
-        icc: None,
-        internal: Some(n.internal),
-        owner: Some(NetworkOwner::Podman(PodmanNetwork {
-            id: n.id.clone(),
-            isolate,
-            dns: n.dns_enabled,
-        })),
-    })
-}
-
-/// The bridge driver's options netavark 1.4 knows: `mtu` (0 = default)
-/// and `isolate`; anything else is refused rather than ignored.
-fn options(n: &Network) -> Result<(Option<u32>, bool), String> {
-    let mut mtu = None;
-    let mut isolate = false;
-    for (k, v) in n.options.iter().flatten() {
-        match k.as_str() {
-            "mtu" => {
-                let m: u32 = v.parse().map_err(|_| {
-                    format!("network {}: option mtu={v:?} is not a number", n.name)
-                })?;
-                mtu = (m != 0).then_some(m);
-            }
-            "isolate" => {
-                isolate = parse_bool(v).ok_or_else(|| {
-                    format!(
-                        "network {}: option isolate={v:?}: expected true or false",
-                        n.name
-                    )
-                })?
-            }
-            _ => {
-                return Err(format!(
-                    "network {}: option {k}={v} is not supported by berth (it knows mtu and isolate)",
-                    n.name
-                ))
-            }
-        }
-    }
-    Ok((mtu, isolate))
-}
-
-/// Go's `strconv.ParseBool`, which Podman wrote the value with.
-fn parse_bool(v: &str) -> Option<bool> {
-    match v {
-        "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
-        "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
-        _ => None,
-    }
-}
-
-/// Published port ranges: one spec per protocol of each mapping.
-fn ports(maps: &[PortMapping]) -> Result<Vec<PortSpec>, String> {
-    let mut out = Vec::new();
-    for p in maps {
-        let count = p.range.max(1);
-        let last = |first: u16, what: &str| {
-            first.checked_add(count - 1).ok_or_else(|| {
-                format!("published {what} port {first} + range {count} is past 65535")
-            })
-        };
-        if p.host_port == 0 || p.container_port == 0 {
-            return Err(format!(
-                "published port {}:{}: port 0 is not a port",
-                p.host_port, p.container_port
-            ));
-        }
-        let host_ip = match p.host_ip.as_str() {
-            "" => None,
-            ip => Some(ip.parse().map_err(|_| {
-                format!("published port host_ip {ip:?} is not an IP address")
-            })?),
-        };
-        let protocols = if p.protocol.is_empty() { "tcp" } else { &p.protocol };
-        for proto in protocols.split(',').map(str::trim) {
-            let proto = match proto {
-                "tcp" => Proto::Tcp,
-                "udp" => Proto::Udp,
-                other => {
-                    return Err(format!(
-                        "published port {}: protocol {other:?} is not supported (berth publishes tcp and udp)",
-                        p.host_port
-                    ))
-                }
-            };
-            out.push(PortSpec {
-                host_ip,
-                host_ports: Some((p.host_port, last(p.host_port, "host")?)),
-                container_ports: (p.container_port, last(p.container_port, "container")?),
-                proto,
-            });
-        }
-    }
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::proto::{parse, tests::ISOLATE1, tests::PODMAN_43};
     use super::*;
+    use berth_core::model::{NetworkOwner, Proto};
 
     fn json(v: serde_json::Value) -> NetworkOptions {
         parse(v.to_string().as_bytes()).unwrap()
@@ -339,7 +213,10 @@ mod tests {
         assert!(a.aliases.contains(&"web".to_string()));
         assert!(a.aliases.contains(&"www.dns.podman".to_string()));
         assert_eq!(a.routes.len(), 2);
-        assert_eq!(a.attachment.record_name(), format!("appnet:{}:eth0", o.container_id));
+        assert_eq!(
+            a.attachment.record_name(),
+            format!("appnet:{}:eth0", o.container_id)
+        );
         let Some(NetworkOwner::Podman(p)) = &a.network.owner else {
             panic!("not Podman's")
         };
@@ -392,34 +269,79 @@ mod tests {
         };
         let cases: Vec<(&str, serde_json::Value, &str)> = vec![
             ("/network_info/a/driver", "macvlan".into(), "macvlan"),
-            ("/network_info/a/options", serde_json::json!({"vlan": "5"}), "vlan=5"),
-            ("/network_info/a/options", serde_json::json!({"isolate": "strict"}), "strict"),
-            ("/network_info/a/options", serde_json::json!({"mtu": "big"}), "big"),
-            ("/network_info/a/ipam_options", serde_json::json!({"driver": "dhcp"}), "dhcp"),
+            (
+                "/network_info/a/options",
+                serde_json::json!({"vlan": "5"}),
+                "vlan=5",
+            ),
+            (
+                "/network_info/a/options",
+                serde_json::json!({"isolate": "strict"}),
+                "strict",
+            ),
+            (
+                "/network_info/a/options",
+                serde_json::json!({"mtu": "big"}),
+                "big",
+            ),
+            (
+                "/network_info/a/ipam_options",
+                serde_json::json!({"driver": "dhcp"}),
+                "dhcp",
+            ),
             ("/network_info/a/network_interface", "".into(), "no bridge"),
-            ("/networks/a/static_ips", serde_json::json!([]), "0 static IP"),
-            ("/networks/a/static_mac", "02:42:zz:00:00:01".into(), "02:42:zz"),
-            ("/port_mappings", serde_json::json!([{"container_port": 1, "host_port": 65535, "range": 2, "protocol": "tcp"}]), "past 65535"),
-            ("/port_mappings", serde_json::json!([{"container_port": 1, "host_port": 5, "range": 1, "protocol": "sctp"}]), "sctp"),
-            ("/port_mappings", serde_json::json!([{"host_ip": "x", "container_port": 1, "host_port": 5, "range": 1, "protocol": "tcp"}]), "\"x\""),
+            (
+                "/networks/a/static_ips",
+                serde_json::json!([]),
+                "0 static IP",
+            ),
+            (
+                "/networks/a/static_mac",
+                "02:42:zz:00:00:01".into(),
+                "02:42:zz",
+            ),
+            (
+                "/port_mappings",
+                serde_json::json!([{"container_port": 1, "host_port": 65535, "range": 2, "protocol": "tcp"}]),
+                "past 65535",
+            ),
+            (
+                "/port_mappings",
+                serde_json::json!([{"container_port": 1, "host_port": 5, "range": 1, "protocol": "sctp"}]),
+                "sctp",
+            ),
+            (
+                "/port_mappings",
+                serde_json::json!([{"host_ip": "x", "container_port": 1, "host_port": 5, "range": 1, "protocol": "tcp"}]),
+                "\"x\"",
+            ),
         ];
         for (ptr, value, needle) in cases {
             let mut v = base();
             let (parent, key) = ptr.rsplit_once('/').unwrap();
-            let target = if parent.is_empty() { &mut v } else { v.pointer_mut(parent).unwrap() };
+            let target = if parent.is_empty() {
+                &mut v
+            } else {
+                v.pointer_mut(parent).unwrap()
+            };
             target[key] = value;
             let err = setup(&json(v), Path::new("/run/netns/x")).unwrap_err();
             assert!(err.contains(needle), "{ptr}: {err}");
         }
         let mut v = base();
         v["networks"]["b"] = serde_json::json!({"interface_name": "eth1"});
-        assert!(setup(&json(v), Path::new("/x")).unwrap_err().contains("network b"));
+        assert!(setup(&json(v), Path::new("/x"))
+            .unwrap_err()
+            .contains("network b"));
         assert!(setup(&json(base()), Path::new("/x")).is_ok());
     }
 
     #[test]
     fn names_skip_an_invalid_container_name() {
-        assert_eq!(names("bad..name", &["www".into()]), ["www", "www.dns.podman"]);
+        assert_eq!(
+            names("bad..name", &["www".into()]),
+            ["www", "www.dns.podman"]
+        );
         assert_eq!(names("web", &["web".into()]), ["web", "web.dns.podman"]);
     }
 }

@@ -24,7 +24,13 @@ impl Peer {
     pub fn new(name: &str, page: &str) -> Peer {
         let b = B::new(name);
         let dir = format!("{}/{name}", b.lab.root().display());
-        let base = b.lab.root().file_name().unwrap().to_string_lossy().into_owned();
+        let base = b
+            .lab
+            .root()
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
         b.sh(&format!(
             "set -e
 mount -t tmpfs tmpfs /var/lib

@@ -79,9 +79,8 @@ impl Engine {
     /// without containers is removed. The record names forgotten.
     pub(crate) fn cni_reap(&mut self, all: &[Container]) -> CniResult<Vec<String>> {
         let mut names = Vec::new();
-        let dead = |c: &&Container| {
-            c.cni.as_ref().is_some_and(|a| !a.docker) && !Self::is_running(c)
-        };
+        let dead =
+            |c: &&Container| c.cni.as_ref().is_some_and(|a| !a.docker) && !Self::is_running(c);
         for c in all.iter().filter(dead) {
             let Some(a) = c.cni.clone() else { continue };
             let lock = AttachmentLock::take(&self.paths, &a.container_id, &a.ifname)?;
