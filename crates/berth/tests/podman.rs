@@ -151,6 +151,29 @@ fn podman_runs_its_containers_on_berth() {
     let (code, out) = p.sh_on("iso", "", &format!("ping -c1 -W1 {web}"));
     assert_eq!(code, 1, "iso -> appnet must be dropped: {out}");
 
+    // `lo` is up (netavark's job); connecting a second network adds its
+    // default route beside the first one and keeps the published port
+    // where it is; disconnecting it leaves the first.
+    let lo = p.run("exec web wget -qO- http://127.0.0.1/index.html");
+    assert_eq!(
+        String::from_utf8_lossy(&lo.stdout).trim(),
+        "served-by-podman"
+    );
+    p.ok("network connect open2 web");
+    let routes = p.ok("exec web ip route");
+    assert_eq!(routes.matches("default via").count(), 2, "{routes}");
+    p.ok("network disconnect open2 web");
+    let routes = p.ok("exec web ip route");
+    assert!(
+        routes.contains("default via 192.0.2.1 dev eth0"),
+        "{routes}"
+    );
+    let page = b.lab.in_ns_ok(
+        OUTSIDE,
+        &format!("wget -qO- -T 5 http://{LAB_V4}:8080/index.html"),
+    );
+    assert_eq!(page.trim(), "served-by-podman");
+
     // berth shows Podman's network and keeps its hands off it.
     let ls = b.ok("network ls");
     assert!(

@@ -4,14 +4,19 @@
 //! ADD would be (`Engine::cni_add`): the network is built from
 //! `network_info` on first use and marked Podman's, the addresses are the
 //! ones Podman allocated (`static_ips`), and the container's name and
-//! aliases become its DNS names on networks with DNS. The first network
-//! that is not internal is the container's primary one: it gets the
-//! default routes and the published ports.
+//! aliases become its DNS names on networks with DNS. Every network that
+//! is not internal adds a default route beside the others (metric 100, as
+//! netavark), so the container keeps one when a network goes; the first of
+//! them (by name) publishes the ports.
 
 use super::network::{network, ports};
 use super::proto::{Network, NetworkOptions, PerNetworkOptions};
 use berth_core::model::cni::{CniAdd, CniAddresses, CniAttachment, CniRoute};
 use std::path::Path;
+
+/// netavark's metric of default routes: every network that is not
+/// internal adds one, beside the others.
+const DEFAULT_METRIC: u32 = 100;
 
 /// netavark's search domain: names are also answered as `NAME.dns.podman`.
 pub const SEARCH_DOMAIN: &str = "dns.podman";
@@ -96,15 +101,13 @@ fn attach(
 ) -> Result<Attach, String> {
     let network = network(net)?;
     let ips = addresses(net, per, network.subnets.len())?;
-    let routes = if primary {
-        ["0.0.0.0/0", "::/0"]
-            .iter()
-            .filter_map(|d| d.parse().ok())
-            .map(|dst| CniRoute { dst, gw: None })
-            .collect()
-    } else {
-        Vec::new()
-    };
+    // A default route per network, beside the others (the engine gives
+    // internal networks none).
+    let routes = ["0.0.0.0/0", "::/0"]
+        .iter()
+        .filter_map(|d| d.parse().ok())
+        .map(|dst| CniRoute { dst, gw: None })
+        .collect();
     let ports = match (&o.port_mappings, primary) {
         (Some(p), true) => ports(p)?,
         _ => Vec::new(),
@@ -133,6 +136,8 @@ fn attach(
             },
             routes,
             shaping: None,
+            loopback: true,
+            default_route_metric: Some(DEFAULT_METRIC),
         },
         dns: net.dns_enabled,
     })
@@ -251,7 +256,7 @@ mod tests {
             "network_info": {"a": net("a", true), "bb": net("bb", false)}
         }));
         let r = setup(&o, Path::new("/run/netns/x")).unwrap();
-        assert!(r[0].add.ports.is_empty() && r[0].add.routes.is_empty());
+        assert!(r[0].add.ports.is_empty());
         assert_eq!(r[1].add.ports.len(), 2, "tcp and udp");
         assert_eq!(r[1].add.ports[0].host_ports, Some((8080, 8080)));
         assert_eq!(r[1].add.routes.len(), 2);
