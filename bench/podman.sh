@@ -24,12 +24,16 @@
 #   wrapper does not weigh on the rows above).
 N=${1:-20}
 source "$(dirname "$0")/lab.sh"
+source "$(dirname "$0")/results.sh"
 cd "$(dirname "$0")/.."
 BERTH=${BERTH:-$PWD/target/release/berth}
 NETAVARK_DIR=${NETAVARK_DIR:-/usr/lib/podman}
 [ -x "$BERTH" ] || { echo "build berth first: cargo build --release" >&2; exit 1; }
 need_exectime
 command -v podman >/dev/null && [ -x "$NETAVARK_DIR/netavark" ] || { echo "install podman, netavark and aardvark-dns (scripts/deps)" >&2; exit 1; }
+
+results_open podman "bench/podman.sh $*"
+results_note "peers: podman $(podman --version | awk '{print $3}'), runc $(runc --version | awk 'NR==1 {print $3}'), netavark $("$NETAVARK_DIR/netavark" --version | awk '{print $2}') and aardvark-dns $("$NETAVARK_DIR/aardvark-dns" --version 2>/dev/null | awk '{print $2}') ($NETAVARK_DIR)"
 
 W=$BENCH_TMP/podman
 CG=/berth-bench-$(basename "$BENCH_TMP")
@@ -152,16 +156,18 @@ med() { tr ' ' '\n' <<<"${T[$1]}" | grep . | median_us; }
 row() { # LABEL NETAVARK BERTH: ratio = netavark / berth
     awk -v l="$1" -v a="$2" -v b="$3" 'BEGIN { printf "%-44s %9s %9s %8.1fx\n", l, a, b, a / b }'
 }
-echo "podman $(podman --version | awk '{print $3}') with netavark 1.4 vs berth $("$BERTH" --version | awk '{print $2}'), $N samples (medians, ms; ratio = netavark / berth)"
-printf '%-44s %9s %9s %9s\n' metric netavark berth ratio
-row "run -d -p, network with DNS" "$(med netavark-dnsnet)" "$(med berth-dnsnet)"
-row "run -d -p, network without DNS" "$(med netavark-plain)" "$(med berth-plain)"
-row "rm -f -t 0 (published port)" "$(med netavark-rm)" "$(med berth-rm)"
-row "Podman alone: run -d --network none" "$(med netavark-none)" "$(med berth-none)"
-row "backend process: setup (DNS network)" "$(proc netavark setup)" "$(proc berth setup)"
-row "backend process: teardown" "$(proc netavark teardown)" "$(proc berth teardown)"
-# The network's share of a `podman run -d -p`: its setup process over the
-# whole command (medians of both; subtracting the `--network none` row
-# instead drowns a few ms in the machine's noise).
-share() { awk -v s="$(proc "$1" setup)" -v r="$(med "$1"-dnsnet)" 'BEGIN { printf "%.0f%%", 100 * s / r }'; }
-printf '%-44s %9s %9s\n' "setup's share of run -d -p with DNS" "$(share netavark)" "$(share berth)"
+{
+    echo "podman $(podman --version | awk '{print $3}') with netavark 1.4 vs berth $("$BERTH" --version | awk '{print $2}'), $N samples (medians, ms; ratio = netavark / berth)"
+    printf '%-44s %9s %9s %9s\n' metric netavark berth ratio
+    row "run -d -p, network with DNS" "$(med netavark-dnsnet)" "$(med berth-dnsnet)"
+    row "run -d -p, network without DNS" "$(med netavark-plain)" "$(med berth-plain)"
+    row "rm -f -t 0 (published port)" "$(med netavark-rm)" "$(med berth-rm)"
+    row "Podman alone: run -d --network none" "$(med netavark-none)" "$(med berth-none)"
+    row "backend process: setup (DNS network)" "$(proc netavark setup)" "$(proc berth setup)"
+    row "backend process: teardown" "$(proc netavark teardown)" "$(proc berth teardown)"
+    # The network's share of a `podman run -d -p`: its setup process over the
+    # whole command (medians of both; subtracting the `--network none` row
+    # instead drowns a few ms in the machine's noise).
+    share() { awk -v s="$(proc "$1" setup)" -v r="$(med "$1"-dnsnet)" 'BEGIN { printf "%.0f%%", 100 * s / r }'; }
+    printf '%-44s %9s %9s\n' "setup's share of run -d -p with DNS" "$(share netavark)" "$(share berth)"
+} | results_table
