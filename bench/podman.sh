@@ -36,12 +36,10 @@ results_open podman "bench/podman.sh $*"
 results_note "peers: podman $(podman --version | awk '{print $3}'), runc $(runc --version | awk 'NR==1 {print $3}'), netavark $("$NETAVARK_DIR/netavark" --version | awk '{print $2}') and aardvark-dns $("$NETAVARK_DIR/aardvark-dns" --version 2>/dev/null | awk '{print $2}') ($NETAVARK_DIR)"
 
 W=$BENCH_TMP/podman
-CG=/berth-bench-$(basename "$BENCH_TMP")
+CG=$BENCH_CG
 # Podman's blob cache goes to /var/lib/containers: a tmpfs of the lab's.
 mount -t tmpfs tmpfs /var/lib
-# The containers' cgroups live under $CG, removed once every process of the
-# lab is gone.
-trap 'bench_cleanup; for d in /sys/fs/cgroup/*$CG; do [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} \; ; done' EXIT
+# The containers' cgroups live under $CG (bench/lab.sh removes it).
 mkdir -p "$W/rootfs/bin" "$W/rootfs/www" "$W/berth-bin" "$W/wrap-berth" "$W/wrap-netavark"
 cp /bin/busybox "$W/rootfs/bin/busybox"
 for c in $(/bin/busybox --list); do [ "$c" = busybox ] || ln -s busybox "$W/rootfs/bin/$c"; done

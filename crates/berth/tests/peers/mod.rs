@@ -1,7 +1,7 @@
 //! A lab for running another container engine (Podman, containerd) with
 //! berth as its network: nothing it writes reaches the host's files, and
-//! the cgroups of its containers go under a parent of their own, removed
-//! when the lab goes.
+//! the cgroups of its containers go under the lab's cgroup parent, removed
+//! when the lab goes (`Lab::cgroup_parent`).
 #![allow(dead_code)]
 
 use crate::common::B;
@@ -12,8 +12,7 @@ pub struct Peer {
     pub b: B,
     /// A directory of the peer's own (in the lab's temp dir).
     pub dir: String,
-    /// The cgroup parent of its containers (`/berth-lab-...`), removed on
-    /// drop.
+    /// The cgroup parent of its containers (the lab's, removed with it).
     pub cgroup: String,
 }
 
@@ -24,13 +23,6 @@ impl Peer {
     pub fn new(name: &str, page: &str) -> Peer {
         let b = B::new(name);
         let dir = format!("{}/{name}", b.lab.root().display());
-        let base = b
-            .lab
-            .root()
-            .file_name()
-            .unwrap()
-            .to_string_lossy()
-            .into_owned();
         b.sh(&format!(
             "set -e
 mount -t tmpfs tmpfs /var/lib
@@ -39,29 +31,7 @@ cp /bin/busybox {dir}/rootfs/bin/busybox
 for c in $(/bin/busybox --list); do [ $c = busybox ] || ln -s busybox {dir}/rootfs/bin/$c; done
 echo {page} > {dir}/rootfs/www/index.html"
         ));
-        Peer {
-            b,
-            dir,
-            cgroup: format!("/{base}"),
-        }
-    }
-}
-
-impl Drop for Peer {
-    fn drop(&mut self) {
-        // Every process of the lab is gone before its cgroups can go.
-        for _ in 0..50 {
-            if self.b.lab.kill_all() == 0 && self.b.lab.processes().is_empty() {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
-        let _ = std::process::Command::new("sh")
-            .arg("-c")
-            .arg(format!(
-                "for d in /sys/fs/cgroup/*{0}; do [ -d \"$d\" ] && find \"$d\" -depth -type d -exec rmdir {{}} \\; ; done; true",
-                self.cgroup
-            ))
-            .status();
+        let cgroup = b.lab.cgroup_parent();
+        Peer { b, dir, cgroup }
     }
 }
