@@ -81,7 +81,8 @@ fn parse_error(e: clap::Error) -> i32 {
 fn subcommand(mut args: impl Iterator<Item = String>) -> Option<String> {
     while let Some(a) = args.next() {
         match a.as_str() {
-            "--root" | "--store" => {
+            "--root" | "--store" | "--store-ca" | "--store-cert" | "--store-key"
+            | "--store-auth" => {
                 args.next();
             }
             s if s.starts_with('-') => {}

@@ -94,7 +94,7 @@ impl Engine {
             Err(_) => {
                 let first = keys::parse_url(cluster.url())
                     .and_then(|e| e.into_iter().next())
-                    .and_then(|e| e.trim_start_matches("http://").parse().ok())
+                    .and_then(|e| e.parse().ok())
                     .ok_or_else(|| {
                         Error::invalid(format!(
                             "cannot tell this host's tunnel endpoint from {} (give the store as IP:PORT, or set BERTH_ADVERTISE_ADDR)",

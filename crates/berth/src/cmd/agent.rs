@@ -21,6 +21,10 @@ pub fn run(root: Option<&Path>, a: &AgentArgs) -> Result<i32> {
     let mut engine = open(root)?;
     let interval = Duration::from_secs(a.interval.max(1));
     eprintln!("berth agent: cluster store {url}");
+    let cfg = berth_core::store::etcd_config::StoreConfig::from_env(&url)?;
+    if let Some(w) = cfg.warning() {
+        eprintln!("berth agent: warning: {w}");
+    }
     let mut failing: Option<String> = None;
     let mut watcher: Option<Cluster> = None;
     loop {

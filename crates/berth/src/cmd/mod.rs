@@ -19,11 +19,31 @@ pub fn open(root: Option<&Path>) -> Result<Engine> {
     Ok(Engine::open(root)?)
 }
 
+/// `p` made absolute (the supervisors a command starts run elsewhere).
+fn absolute(p: &Path) -> std::ffi::OsString {
+    std::path::absolute(p)
+        .unwrap_or_else(|_| p.to_path_buf())
+        .into_os_string()
+}
+
 /// Runs a parsed command line; returns the process exit code.
 pub fn dispatch(cli: Cli) -> Result<i32> {
-    if let Some(store) = &cli.store {
-        // Read by the engine (and inherited by the supervisors it starts).
-        std::env::set_var(berth_core::store::etcd::STORE_ENV, store);
+    // Read by the engine (and inherited by the supervisors it starts).
+    use berth_core::store::etcd_config as store;
+    let vars = [
+        (
+            berth_core::store::etcd::STORE_ENV,
+            cli.store.as_ref().map(Into::into),
+        ),
+        (store::CA_ENV, cli.store_ca.as_deref().map(absolute)),
+        (store::CERT_ENV, cli.store_cert.as_deref().map(absolute)),
+        (store::KEY_ENV, cli.store_key.as_deref().map(absolute)),
+        (store::AUTH_ENV, cli.store_auth.as_deref().map(absolute)),
+    ];
+    for (var, value) in vars {
+        if let Some(v) = value {
+            std::env::set_var(var, v);
+        }
     }
     let root = cli.root.as_deref();
     match cli.cmd {
