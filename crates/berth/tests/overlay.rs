@@ -189,7 +189,8 @@ fn parallel_attaches_on_three_hosts_get_unique_addresses() {
         for i in 1..=20 {
             assert!(
                 all.insert(h.ip(&format!("p{i}"), "ov")),
-                "duplicate address"
+                "duplicate address {} of p{i}",
+                h.ip(&format!("p{i}"), "ov")
             );
         }
     }
@@ -202,7 +203,7 @@ fn overlay_without_a_cluster_store_says_how_to_configure_one() {
     let b = common::B::new("ov-nostore");
     let e = b.fails("network create -d overlay ov");
     assert!(
-        e.contains("cluster store") && e.contains("--store etcd://"),
+        e.contains("cluster store") && e.contains("--store etcds://"),
         "{e}"
     );
     assert!(e.contains("berth agent"), "{e}");

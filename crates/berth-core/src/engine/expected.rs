@@ -19,6 +19,7 @@ impl Engine {
         let rules: Vec<_> = nets.iter().filter_map(network_rules).collect();
         let mut text = full_ruleset(&rules, &[]).text();
         text.push_str(&self.routing_guard_elements()?.text());
+        text.push_str(&self.vxlan_guard_elements().text());
         for c in self.containers()? {
             if !Self::is_running(&c) || !crate::kernel::netns::is_pinned(&self.netns_path(&c)) {
                 continue;

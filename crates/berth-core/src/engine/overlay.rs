@@ -9,6 +9,7 @@ use super::container::delete_ops;
 use super::network::{bridge_plan, plan_ipam};
 use super::Engine;
 use crate::drivers::overlay::{self, LOCAL_UNDERLAY, LOCAL_VTEP};
+use crate::drivers::{overlay_records, overlay_remote};
 use crate::error::{Error, Result};
 use crate::ids;
 use crate::ipam;
@@ -61,6 +62,14 @@ impl Engine {
             let net = overlay::plan_network(req, &id, overlay::free_vni(&vnis), ipam, under.mtu)?;
             let vni = overlay::vni(&net).unwrap_or(overlay::FIRST_VNI);
             let json = serde_json::to_string(&net).map_err(|e| Error::internal(e.to_string()))?;
+            // The record must be one every host accepts.
+            let kv = keys::Kv {
+                key: keys::network_key(&id),
+                value: json.clone(),
+                lease: 0,
+            };
+            overlay_records::network(&kv)
+                .map_err(|why| Error::invalid(format!("overlay network {}: {why}", req.name)))?;
             let pairs = [
                 (keys::name_key(&net.name), id.clone()),
                 (keys::vni_key(vni), id.clone()),
@@ -269,11 +278,9 @@ impl Engine {
         let mut c = Cluster::from_env("removing an overlay network")?;
         let (host, _) = self.host_id_and_lease();
         let (kvs, _) = c.list(&keys::addrs_prefix(&net.id))?;
-        let others: Vec<String> = kvs
-            .iter()
-            .filter_map(|kv| serde_json::from_str::<AddrRec>(&kv.value).ok())
-            .filter(|r| r.host != host)
-            .map(|r| format!("{} on {}", r.name, r.vtep))
+        let others: Vec<String> = overlay_remote::entries(net, &kvs, &host)
+            .into_iter()
+            .map(|e| format!("{} on {}", e.rec.name, e.rec.vtep))
             .collect();
         if others.is_empty() {
             return Ok(());
@@ -302,13 +309,11 @@ impl Engine {
     }
 }
 
-/// Every overlay network of the cluster and the VNIs in use.
+/// Every overlay network of the cluster (checked records: see
+/// `drivers::overlay_records`) and the VNIs in use.
 pub(crate) fn cluster_networks(c: &mut Cluster) -> Result<(Vec<Network>, BTreeSet<u32>)> {
     let (kvs, _) = c.list(&keys::networks_prefix())?;
-    let nets: Vec<Network> = kvs
-        .iter()
-        .filter_map(|kv| serde_json::from_str(&kv.value).ok())
-        .collect();
+    let (nets, _) = overlay_records::networks(&kvs);
     let (vkvs, _) = c.list(&keys::vnis_prefix())?;
     let vnis = vkvs
         .iter()
@@ -317,12 +322,35 @@ pub(crate) fn cluster_networks(c: &mut Cluster) -> Result<(Vec<Network>, BTreeSe
     Ok((nets, vnis))
 }
 
-/// An overlay network of the cluster by name or id.
+/// An overlay network of the cluster by name or id; an error when its
+/// record is refused (a record nobody can use is not silently skipped here:
+/// the user asked for this network).
 fn cluster_network(c: &mut Cluster, key: &str) -> Result<Option<Network>> {
-    let id = match c.get(&keys::name_key(key))? {
-        Some(kv) => kv.value,
-        None => key.to_string(),
+    let by_name = c.get(&keys::name_key(key))?;
+    let id = match &by_name {
+        Some(kv) => kv.value.clone(),
+        None if overlay_records::is_id(key) => key.to_string(),
+        None => return Ok(None),
     };
-    Ok(c.get(&keys::network_key(&id))?
-        .and_then(|kv| serde_json::from_str(&kv.value).ok()))
+    if !overlay_records::is_id(&id) {
+        return Err(refused(key, "its name record does not hold a network id"));
+    }
+    let Some(kv) = c.get(&keys::network_key(&id))? else {
+        return Ok(None);
+    };
+    let net = overlay_records::network(&kv).map_err(|why| refused(key, &why))?;
+    if by_name.is_some() && net.name != key {
+        return Err(refused(key, "its name record points to another network"));
+    }
+    Ok(Some(net))
+}
+
+fn refused(name: &str, why: &str) -> Error {
+    Error::new(
+        crate::error::ErrorKind::Store,
+        format!(
+            "the cluster store's record of overlay network {} is refused: {why}; nothing was changed (see berth doctor)",
+            overlay_records::printable(name)
+        ),
+    )
 }

@@ -203,6 +203,7 @@ impl Engine {
         }
         let mut text = full_ruleset(&rules, &[]).text();
         text.push_str(&self.routing_guard_elements()?.text());
+        text.push_str(&self.vxlan_guard_elements().text());
         text.push_str(&ports.text());
         self.applier()?.nft().apply(&text)
     }

@@ -9,6 +9,7 @@ pub mod conntrack;
 pub mod emit;
 pub mod facts;
 pub mod inject;
+pub mod link_state;
 pub mod linkmsg;
 pub mod msg;
 pub mod netlink;

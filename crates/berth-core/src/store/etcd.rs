@@ -111,6 +111,12 @@ impl Cluster {
         call!(self, create(pairs, lease))
     }
 
+    /// Puts `key` = `new`, on `lease`, if it still holds `old`
+    /// (compare-and-swap); false when it changed.
+    pub fn swap(&mut self, key: &str, old: &str, new: &str, lease: i64) -> Result<bool> {
+        call!(self, swap(key, old, new, lease))
+    }
+
     /// Puts `key`, on `lease` (0: none).
     pub fn put(&mut self, key: &str, value: &str, lease: i64) -> Result<()> {
         call!(self, put(key, value, lease))

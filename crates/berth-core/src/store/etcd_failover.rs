@@ -260,6 +260,28 @@ impl Members {
         Ok(true)
     }
 
+    pub(super) fn swap(
+        &mut self,
+        key: &str,
+        old: &str,
+        new: &str,
+        lease: i64,
+    ) -> Result<bool, String> {
+        let ok = self.call(|mut c| {
+            let t = Txn::new()
+                .when(vec![Compare::value(key, CompareOp::Equal, old)])
+                .and_then(vec![TxnOp::put(key, new, put_opts(lease))]);
+            async move { Ok(c.txn(t).await?.succeeded()) }
+        })?;
+        if ok || self.retried == 0 {
+            return Ok(ok);
+        }
+        Ok(self
+            .get(key)?
+            .iter()
+            .any(|kv| kv.value == new && kv.lease == lease))
+    }
+
     pub(super) fn put(&mut self, key: &str, value: &str, lease: i64) -> Result<(), String> {
         self.call(|mut c| {
             let (k, v) = (key.to_string(), value.to_string());
