@@ -39,6 +39,7 @@ impl Engine {
     /// `network create -d overlay`: records the network in the cluster store
     /// (name and VNI reserved by compare-and-swap) and realises it here.
     pub(crate) fn create_overlay_network(&mut self, req: &NetworkCreate) -> Result<Network> {
+        refuse_encrypted(req)?;
         let mut cluster = Cluster::from_env("an overlay network")?;
         let under = self.underlay(&cluster)?;
         let subnets = req.subnet_requests()?;
@@ -307,6 +308,26 @@ impl Engine {
         del.extend(kvs.into_iter().map(|kv| kv.key));
         c.delete(&del)
     }
+}
+
+/// `-o encrypted`: refused, naming what is missing (decision 14: VXLAN over
+/// WireGuard, keys through the cluster store; not implemented yet).
+fn refuse_encrypted(req: &NetworkCreate) -> Result<()> {
+    let asked = req
+        .options
+        .iter()
+        .any(|o| o == "encrypted" || o.starts_with("encrypted="));
+    if !asked {
+        return Ok(());
+    }
+    let why = if crate::kernel::encryption::wireguard()? {
+        "berth does not encrypt overlay networks yet".to_string()
+    } else {
+        "this kernel has no WireGuard (module wireguard, CONFIG_WIREGUARD), which berth's encrypted overlay needs".to_string()
+    };
+    Err(Error::invalid(format!(
+        "-o encrypted: {why} (design: docs/decisions/0014-overlay-encryption.md); nothing was created. Without it, overlay traffic crosses the underlay in clear: keep the underlay private"
+    )))
 }
 
 /// Every overlay network of the cluster (checked records: see

@@ -7,6 +7,7 @@
 pub mod caps;
 pub mod conntrack;
 pub mod emit;
+pub mod encryption;
 pub mod facts;
 pub mod inject;
 pub mod link_state;
