@@ -200,3 +200,151 @@ fn attaches_while(c: &Cluster, prefix: &str, during: impl FnOnce()) -> (Runs, Ru
         (a.join().expect("host 0"), b.join().expect("host 1"))
     })
 }
+
+/// Polls `f` for up to `secs` seconds.
+fn until(secs: u64, mut f: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while std::time::Instant::now() < deadline {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    false
+}
+
+/// Cuts host `h` off from every etcd member (packets dropped, as on a
+/// partitioned network), or reconnects it.
+fn partition(c: &Cluster, h: usize, cut: bool) {
+    let script = if cut {
+        "nft add table inet partition && nft add chain inet partition out '{ type filter hook output priority 0; }' && nft add rule inet partition out ip daddr 192.0.2.1-192.0.2.3 drop"
+    } else {
+        "nft delete table inet partition"
+    };
+    c.h(h).b.sh(script);
+}
+
+#[test]
+fn a_partitioned_host_is_refused_an_address_given_away_and_a_killed_agent_catches_up() {
+    let mut c = Cluster::with("cp", 2, 3, false);
+    c.h(0).ok(&format!("network create -d overlay {NET}"));
+    for (h, name) in [(0, "a"), (0, "keep"), (1, "b")] {
+        c.h(h).ok(&format!(
+            "run -d --name {name} --network ov busybox sleep 600"
+        ));
+    }
+    let (a, keep) = (c.h(0).ip("a", "ov"), c.h(0).ip("keep", "ov"));
+    assert!(c
+        .h(1)
+        .eventually("b", &format!("busybox ping -c1 -W1 {a}"), 20));
+
+    // Host 0 cut off from etcd longer than its lease: its endpoints expire
+    // and host 1 is given a's address.
+    partition(&c, 0, true);
+    let key = |ip: &str| {
+        c.keys("/berth/v1/addrs/")
+            .iter()
+            .any(|k| k.ends_with(&format!("/{ip}")))
+    };
+    assert!(until(40, || !key(&a)), "host 0's keys expire");
+    c.h(1).ok(&format!(
+        "run -d --name taker --network ov --ip {a} busybox sleep 600"
+    ));
+    let taker_mac = c.h(1).ok("exec taker cat /sys/class/net/eth0/address");
+    // Back: host 0's endpoints are re-validated by compare-and-swap; keep's
+    // address is free and published again, a's is refused and a is cut off.
+    partition(&c, 0, false);
+    assert!(
+        until(30, || c
+            .h(0)
+            .agent_log()
+            .contains(&format!("address {a} of container a"))),
+        "{}",
+        c.h(0).agent_log()
+    );
+    assert!(c
+        .h(1)
+        .eventually("b", &format!("busybox ping -c1 -W1 {keep}"), 20));
+    let doctor = c.h(0).berth("doctor");
+    let text = common::stdout(&doctor);
+    assert!(!doctor.status.success(), "{text}");
+    assert!(
+        text.contains("cluster-address") && text.contains("berth rm -f a"),
+        "{text}"
+    );
+    // Live once: from host 0, the address now leads to the taker on host 1.
+    assert!(
+        !c.h(0).exec_ok("a", "busybox ping -c1 -W1 198.18.0.1"),
+        "a is cut off"
+    );
+    let dbg = "bridge fdb show | grep -v permanent; ip neigh; nft list set inet berth vxlan_vteps; ip -br link";
+    assert!(
+        c.h(0)
+            .eventually("keep", &format!("busybox ping -c1 -W1 {a}"), 20),
+        "h0: {}\nh1: {}\n{}",
+        c.h(0).b.sh(dbg),
+        c.h(1).b.sh(dbg),
+        c.h(0).agent_log()
+    );
+    let neigh = c.h(0).ok(&format!("exec keep busybox ip neigh show {a}"));
+    assert!(
+        neigh.contains(taker_mac.trim()),
+        "{neigh} is the taker's ({taker_mac})"
+    );
+    let holder = c.etcdctl(&format!(
+        "get --print-value-only /berth/v1/addrs/{}/{a}",
+        net_id(&c)
+    ));
+    assert!(holder.contains(&c.h(1).ip), "{holder}");
+    // The operator removes a: the conflict is over.
+    c.h(0).ok("rm -f a");
+    assert!(until(20, || c
+        .h(0)
+        .ok("doctor --format json")
+        .contains("cluster-address")
+        == false));
+
+    // The agent of host 1 killed (-9) while host 0 changes: restarted, it
+    // catches up from the store, and entries that did not change are
+    // never removed and re-added (no flapping of the data path).
+    c.hosts[1].kill_agent();
+    c.h(0)
+        .ok("run -d --name late --network ov busybox sleep 600");
+    let late = c.h(0).ip("late", "ov");
+    let monitor = c.h(1).b.lab.root().join("monitor.log");
+    let mut mon = c
+        .h(1)
+        .b
+        .lab
+        .command("sh")
+        .arg("-c")
+        .arg(format!("exec ip monitor neigh > {}", monitor.display()))
+        .spawn()
+        .expect("ip monitor");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    c.hosts[1].start_agent();
+    assert!(c
+        .h(1)
+        .eventually("b", &format!("busybox ping -c1 -W1 {late}"), 20));
+    let _ = mon.kill();
+    let _ = mon.wait();
+    let seen = std::fs::read_to_string(&monitor).unwrap_or_default();
+    assert!(
+        seen.contains(&late),
+        "the monitor saw the new entry: {seen}"
+    );
+    assert!(
+        !seen.contains(&format!("{keep} ")),
+        "keep's entry flapped: {seen}\n{}",
+        c.h(1).agent_log()
+    );
+    assert!(c.h(1).exec_ok("b", &format!("busybox ping -c1 -W1 {keep}")));
+}
+
+/// The overlay network's id.
+fn net_id(c: &Cluster) -> String {
+    c.h(0)
+        .ok("network inspect -f '{{.Id}}' ov")
+        .trim()
+        .to_string()
+}

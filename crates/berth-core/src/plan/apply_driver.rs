@@ -134,7 +134,10 @@ impl Applier {
             mtu: *mtu,
             bridge,
         };
-        self.host().run(vec![linkmsg::new_vxlan(&v)])
+        self.host().run(vec![
+            linkmsg::new_vxlan(&v),
+            linkmsg::bridge_port_no_learning(name),
+        ])
     }
 
     fn remote(&mut self, dev: &str, ip: IpAddr, mac: &str, vtep: IpAddr, add: bool) -> Result<()> {
@@ -147,6 +150,7 @@ impl Applier {
         };
         let reqs = vec![
             linkmsg::fdb(i, mac, vtep, add),
+            linkmsg::fdb_master(i, mac, add),
             linkmsg::neigh(i, ip, mac, add),
         ];
         if add {
