@@ -45,6 +45,30 @@ pub fn host_upstreams() -> Vec<Upstream> {
         .collect()
 }
 
+/// Starts `berth __dns` (the resolver under its watchdog) in its own
+/// session, for the berth whose state root is `root`: the resolver
+/// launcher of `berth`'s engines (see [`Engine::set_resolver_launcher`]).
+pub fn spawn_resolver(root: &std::path::Path) -> Result<()> {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = std::process::Command::new("/proc/self/exe");
+    cmd.arg("--root").arg(root).arg("__dns");
+    cmd.stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .current_dir("/");
+    // SAFETY: setsid is async-signal-safe.
+    unsafe {
+        cmd.pre_exec(|| {
+            nix::unistd::setsid()
+                .map(|_| ())
+                .map_err(std::io::Error::from)
+        });
+    }
+    cmd.spawn()
+        .map(drop)
+        .map_err(|e| Error::internal(format!("cannot start the DNS resolver: {e}")))
+}
+
 /// The containers that reach beyond their networks: those with an
 /// endpoint on a network that is not `--internal` (DNS-enabled or not, the
 /// default bridge and macvlan included). The resolver forwards only for
@@ -204,26 +228,14 @@ impl Engine {
             })
     }
 
-    /// Starts `berth __dns` (the resolver under its watchdog) in its own
-    /// session and waits until it answers. Called under the publish lock.
+    /// Starts the resolver through the engine's launcher and waits until
+    /// it answers. Called under the publish lock.
     fn start_resolver(&mut self) -> Result<()> {
-        use std::os::unix::process::CommandExt;
-        let mut cmd = std::process::Command::new("/proc/self/exe");
-        cmd.arg("--root").arg(&self.paths.state).arg("__dns");
-        cmd.stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .current_dir("/");
-        // SAFETY: setsid is async-signal-safe.
-        unsafe {
-            cmd.pre_exec(|| {
-                nix::unistd::setsid()
-                    .map(|_| ())
-                    .map_err(std::io::Error::from)
-            });
-        }
-        cmd.spawn()
-            .map_err(|e| Error::internal(format!("cannot start the DNS resolver: {e}")))?;
+        let launch = self
+            .resolver
+            .as_ref()
+            .ok_or_else(|| Error::internal("this engine has no way to start the DNS resolver"))?;
+        launch(&self.paths.state)?;
         let sock = self.dns_control_path();
         let deadline = Instant::now() + Duration::from_secs(5);
         while Instant::now() < deadline {
@@ -330,7 +342,7 @@ impl Engine {
         let deadline = Instant::now() + Duration::from_secs(2);
         // They exit within ~1 ms of SIGTERM: poll finely (a 5 ms poll made
         // the last `network disconnect` from a DNS network wait 5 ms).
-        while Instant::now() < deadline && pids.iter().any(|p| super::pid_alive(*p, None)) {
+        while Instant::now() < deadline && pids.iter().any(|p| self.kernel.alive(*p, None)) {
             std::thread::sleep(Duration::from_micros(500));
         }
         let _ = std::fs::remove_file(dir.join("watchdog.pid"));

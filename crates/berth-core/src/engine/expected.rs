@@ -20,7 +20,7 @@ impl Engine {
         let mut text = full_ruleset(&rules, &[]).text();
         text.push_str(&self.routing_guard_elements()?.text());
         for c in self.containers()? {
-            if !Self::is_running(&c) || !crate::kernel::netns::is_pinned(&self.netns_path(&c)) {
+            if !self.running(&c) || !self.kernel.pinned(&self.netns_path(&c)) {
                 continue;
             }
             let eps = self.endpoints(&c.id)?;

@@ -15,7 +15,6 @@
 use super::Engine;
 use crate::error::Result;
 use crate::firewall::{Batch, RoutingGuard};
-use crate::kernel::sysctl;
 use crate::model::Network;
 
 /// The forwarding sysctls network `net` needs.
@@ -39,7 +38,7 @@ impl Engine {
     /// that berth turned on never runs unguarded. Needs berth's tables.
     pub(crate) fn ensure_forwarding(&mut self, net: &Network) -> Result<()> {
         for key in forwarding_keys(net) {
-            let old = sysctl::read(key)?;
+            let old = self.kernel.sysctl(key)?;
             if old == "1" {
                 continue;
             }
@@ -49,9 +48,9 @@ impl Engine {
                 None => tx.set_host_change(&rec, &old),
             })?;
             if let Some(guard) = RoutingGuard::for_sysctl(key) {
-                self.applier()?.nft().apply(&guard.add().text())?;
+                self.kernel.nft(&guard.add().text())?;
             }
-            sysctl::write(key, "1")?;
+            self.kernel.set_sysctl(key, "1")?;
         }
         Ok(())
     }
@@ -88,7 +87,7 @@ impl Engine {
     /// that berth turned forwarding on (reset leaves it on) and disarms the
     /// routing guard. Returns the sysctls it forgot.
     pub fn keep_forwarding(&mut self) -> Result<Vec<String>> {
-        super::require_root()?;
+        self.require_root()?;
         let _lock = self.lock()?;
         let mut forgot = Vec::new();
         for (key, _) in self.forwarding_changes()? {
@@ -98,7 +97,7 @@ impl Engine {
             let rec = record_key(&key);
             self.store.write(|tx| tx.delete_host_change(&rec))?;
             if let Some(guard) = RoutingGuard::for_sysctl(&key) {
-                if let Err(e) = self.applier()?.nft().apply(&guard.remove().text()) {
+                if let Err(e) = self.kernel.nft(&guard.remove().text()) {
                     eprintln!("berth: warning: disarming the routing guard for {key}: {e} (berth system reconcile finishes it)");
                 }
             }

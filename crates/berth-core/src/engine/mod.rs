@@ -10,6 +10,7 @@ mod container;
 mod container_plan;
 mod dns;
 mod drivers;
+mod endpoint;
 mod expected;
 mod files;
 mod forward;
@@ -17,11 +18,13 @@ mod host_forwarding;
 mod lifecycle;
 mod netns_names;
 mod network;
+mod network_ipam;
 mod overlay;
 mod overlay_sync;
 mod ports;
 pub mod reconcile;
 mod recover;
+mod run;
 mod veth_names;
 mod view;
 
@@ -32,18 +35,28 @@ pub use overlay_sync::SyncReport;
 pub use reconcile::ReconcileReport;
 
 use crate::error::{Error, Result};
+use crate::kernel::{Kernel, Real};
 use crate::paths::Paths;
-use crate::plan::{Applier, Plan};
-use crate::store::Store;
+use crate::store::{Owner, Store};
 use std::fs::File;
 use std::path::Path;
 
-/// An open berth instance: its files, store and (lazily) kernel handles.
+/// How the engine starts the embedded DNS resolver when it must serve
+/// names and is not running: given berth's state root, it starts the
+/// resolver (in its own session) and returns once it is spawned.
+pub type ResolverLauncher = Box<dyn Fn(&Path) -> Result<()>>;
+
+/// An open berth instance: its files, its store and the kernel it drives.
 pub struct Engine {
     /// Where berth keeps its files.
     pub paths: Paths,
     store: Store,
-    applier: Option<Applier>,
+    kernel: Box<dyn Kernel>,
+    /// This process, as the owner of the operations it records.
+    owner: Owner,
+    resolver: Option<ResolverLauncher>,
+    /// Print the time of every applied step on stderr.
+    trace_steps: bool,
 }
 
 impl Engine {
@@ -57,21 +70,46 @@ impl Engine {
             Err(not_root) => Error::new(crate::ErrorKind::Permission, format!("{not_root} ({e})")),
             Ok(()) => e,
         })?;
-        let mut engine = Engine {
+        let mut engine = Engine::with_kernel(paths, store, Box::new(Real::new()));
+        engine.resolver = Some(Box::new(dns::spawn_resolver));
+        engine.start()?;
+        Ok(engine)
+    }
+
+    /// An engine over `store` and `kernel` that has not looked at the host
+    /// yet (see [`Engine::start`]); [`Engine::open`] is this with the real
+    /// kernel. Tests give it a [`crate::kernel::fake::Fake`].
+    pub fn with_kernel(paths: Paths, store: Store, kernel: Box<dyn Kernel>) -> Engine {
+        let (pid, start) = kernel.this_process();
+        Engine {
             paths,
             store,
-            applier: None,
-        };
-        if !engine.paths.boot_marker().exists() {
-            engine.bootstrap()?;
-            let marker = engine
+            kernel,
+            owner: Owner { pid, start },
+            resolver: None,
+            trace_steps: std::env::var_os("BERTH_TRACE_STEPS").is_some(),
+        }
+    }
+
+    /// Gives the engine the way to start the embedded DNS resolver (without
+    /// one, publishing names to a resolver that is not running fails).
+    pub fn set_resolver_launcher(&mut self, launcher: ResolverLauncher) {
+        self.resolver = Some(launcher);
+    }
+
+    /// What every command does first: sets the host up if this is the
+    /// first command since boot, and finishes or undoes any operation a
+    /// crashed berth left behind.
+    pub fn start(&mut self) -> Result<()> {
+        if !self.paths.boot_marker().exists() {
+            self.bootstrap()?;
+            let marker = self
                 .paths
                 .ruleset_marker(crate::firewall::skeleton_version());
             std::fs::write(marker, crate::model::now_rfc3339())?;
         }
-        engine.recover_stale_ops(false)?;
-        engine.upgrade_ruleset()?;
-        Ok(engine)
+        self.recover_stale_ops(false)?;
+        self.upgrade_ruleset()
     }
 
     /// After an upgrade of berth whose firewall skeleton changed, re-renders
@@ -80,7 +118,7 @@ impl Engine {
         let marker = self
             .paths
             .ruleset_marker(crate::firewall::skeleton_version());
-        if marker.exists() || !nix::unistd::geteuid().is_root() {
+        if marker.exists() || !self.kernel.is_root() {
             return Ok(());
         }
         // Best effort: a failure here must not make every command fail; the
@@ -97,11 +135,9 @@ impl Engine {
     pub fn open_store_only(root: Option<&Path>) -> Result<Engine> {
         let paths = Paths::new(root);
         let store = Store::open(&paths)?;
-        Ok(Engine {
-            paths,
-            store,
-            applier: None,
-        })
+        let mut engine = Engine::with_kernel(paths, store, Box::new(Real::new()));
+        engine.resolver = Some(Box::new(dns::spawn_resolver));
+        Ok(engine)
     }
 
     /// The state store.
@@ -109,47 +145,27 @@ impl Engine {
         &mut self.store
     }
 
-    /// The kernel executor, opened on first use.
-    pub fn applier(&mut self) -> Result<&mut Applier> {
-        if self.applier.is_none() {
-            self.applier = Some(Applier::new()?);
-        }
-        self.applier
-            .as_mut()
-            .ok_or_else(|| Error::internal("applier"))
-    }
-
     /// Defers ending the processes left in the namespaces this engine
-    /// unpins until [`Engine::sweep_deferred`] (see
-    /// [`Applier::defer_sweeps`]).
+    /// unpins until [`Engine::sweep_deferred`]: for a supervisor, which
+    /// does it after recording the exit that `stop` and `rm -f` wait for.
     pub fn defer_sweeps(&mut self) -> Result<()> {
-        self.applier()?.defer_sweeps();
+        self.kernel.defer_sweeps();
         Ok(())
     }
 
     /// Ends the processes left in the namespaces unpinned since
     /// [`Engine::defer_sweeps`]; how many there were.
     pub fn sweep_deferred(&mut self) -> usize {
-        let keys = match self.applier.as_mut() {
-            Some(a) => a.take_deferred(),
-            None => return 0,
-        };
-        keys.into_iter()
-            .map(crate::kernel::netns::end_members)
-            .sum()
+        self.kernel.sweep_deferred()
     }
 
-    /// Records `plan` as operation `kind` on `subject` together with
-    /// whatever `record` writes, in one transaction; returns the op id.
-    fn record<F>(&mut self, kind: &str, subject: &str, plan: &Plan, record: F) -> Result<i64>
-    where
-        F: FnOnce(&crate::store::Tx) -> Result<()>,
-    {
-        let text = plan.to_json();
-        self.store.write(|tx| {
-            record(tx)?;
-            tx.insert_op(kind, subject, &text)
-        })
+    /// Fails unless the kernel lets berth change its state.
+    fn require_root(&self) -> Result<()> {
+        if self.kernel.is_root() {
+            Ok(())
+        } else {
+            Err(not_root())
+        }
     }
 
     /// Takes the host-wide lock (bootstrap, network create/remove, reconcile).
@@ -179,36 +195,23 @@ impl HostLock {
     }
 }
 
-/// Start time (field 22 of /proc/PID/stat, clock ticks since boot) of a
-/// process, to tell a live process from a reused PID; `None` when there is
-/// no such process or it is dead (a zombie not yet reaped: a killed
-/// container whose supervisor died too waits for init to reap it).
-pub fn proc_start_time(pid: i32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let mut fields = stat.rsplit_once(')')?.1.split_whitespace();
-    if matches!(fields.next(), Some("Z" | "X" | "x")) {
-        return None;
-    }
-    fields.nth(18)?.parse().ok()
-}
-
-/// True when `pid` is alive (not a zombie) and, if known, started at `start`.
-pub fn pid_alive(pid: i32, start: Option<u64>) -> bool {
-    match (proc_start_time(pid), start) {
-        (Some(now), Some(s)) => now == s,
-        (Some(_), None) => true,
-        (None, _) => false,
-    }
-}
+pub use crate::kernel::process::{pid_alive, proc_start_time};
 
 /// Fails unless berth runs as root (it changes kernel state).
 pub fn require_root() -> Result<()> {
     if nix::unistd::geteuid().is_root() {
         Ok(())
     } else {
-        Err(Error::new(
-            crate::ErrorKind::Permission,
-            "berth must run as root (it creates namespaces, links and firewall rules): run it with sudo",
-        ))
+        Err(not_root())
     }
 }
+
+fn not_root() -> Error {
+    Error::new(
+        crate::ErrorKind::Permission,
+        "berth must run as root (it creates namespaces, links and firewall rules): run it with sudo",
+    )
+}
+
+#[cfg(test)]
+mod tests;

@@ -5,16 +5,15 @@
 //! removing it. Keeping the VXLAN devices in step with the cluster is in
 //! `overlay_sync.rs`; the planning in `drivers::overlay`.
 
-use super::container::delete_ops;
-use super::network::{bridge_plan, plan_ipam};
+use super::network::plan_ipam;
 use super::Engine;
 use crate::drivers::overlay::{self, LOCAL_UNDERLAY, LOCAL_VTEP};
 use crate::error::{Error, Result};
 use crate::ids;
 use crate::ipam;
 use crate::kernel::vxlan::Underlay;
-use crate::kernel::HostFacts;
 use crate::model::{Driver, Network, NetworkAttach, NetworkCreate};
+use crate::plan::OpKind;
 use crate::store::cluster::{self as keys, AddrRec};
 use crate::store::etcd::Cluster;
 use std::collections::BTreeSet;
@@ -41,7 +40,7 @@ impl Engine {
         let mut cluster = Cluster::from_env("an overlay network")?;
         let under = self.underlay(&cluster)?;
         let subnets = req.subnet_requests()?;
-        let facts = HostFacts::read(self.applier()?.host())?;
+        let facts = self.kernel.host_facts()?;
         let id = ids::new_id()?;
         let local = self.store.read(|tx| tx.networks())?;
         if local.iter().any(|n| n.name == req.name) {
@@ -109,7 +108,7 @@ impl Engine {
                 "tunnel endpoint {addr} is IPv6: berth's overlay needs an IPv4 underlay"
             )));
         }
-        crate::kernel::vxlan::underlay_of(self.applier()?.host(), addr)
+        crate::kernel::vxlan::underlay_of(self.kernel.host_netlink()?, addr)
     }
 
     /// Records and builds overlay network `net` on this host (its bridge,
@@ -126,31 +125,15 @@ impl Engine {
         local
             .options
             .insert(LOCAL_UNDERLAY.into(), under.link.clone());
-        let plan = bridge_plan(&local);
-        self.store.write(|tx| {
+        self.create_network_op(OpKind::OverlayAttach, |tx| {
             if tx.network(&local.name)?.is_some() {
                 return Err(Error::conflict(format!(
                     "overlay network {} has the name of a network of this host: rename or remove the local one",
                     local.name
                 )));
             }
-            tx.insert_network(&local)?;
-            tx.insert_op("create_network", &local.id, &plan.to_json())
-        })?;
-        self.ensure_forwarding(&local)?;
-        let applied = self.applier()?.apply("create_network", &plan);
-        let forward = applied.and_then(|_| self.allow_forward(&local));
-        self.store.write(|tx| {
-            if forward.is_err() {
-                tx.delete_network(&local.id)?;
-            }
-            delete_ops(tx, "create_network", &local.id)
-        })?;
-        if let Err(e) = forward {
-            let _ = self.applier()?.apply_best_effort(&plan.undo());
-            return Err(e);
-        }
-        Ok(local)
+            Ok(local)
+        })
     }
 
     /// Before a container is recorded: realises the overlay networks among

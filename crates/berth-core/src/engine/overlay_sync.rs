@@ -181,10 +181,7 @@ impl Engine {
                 .store
                 .read(|tx| Ok(tx.network_endpoints(&n.id)?.is_empty()))?;
             if gone && idle {
-                let plan = super::network::bridge_plan(&n).undo();
-                self.store
-                    .write(|tx| tx.insert_op("remove_network", &n.id, &plan.to_json()))?;
-                self.finish_remove_network(&n, &plan)?;
+                self.remove_network_op(crate::plan::OpKind::OverlayDetach, &n)?;
             }
         }
         Ok(())
@@ -304,16 +301,13 @@ impl Engine {
             })
             .collect();
         let dev = overlay::vxlan_name(&net.id);
-        let Some(index) = self.applier()?.host().link_index(&dev)? else {
+        let Some(index) = self.kernel.host_netlink()?.link_index(&dev)? else {
             return Ok(0);
         };
-        let have = crate::kernel::vxlan::remotes(self.applier()?.host(), index)?;
+        let have = crate::kernel::vxlan::remotes(self.kernel.host_netlink()?, index)?;
         let steps = overlay::remote_steps(&dev, &want, &have);
         let n = steps.len();
-        for e in self
-            .applier()?
-            .apply_best_effort(&crate::plan::Plan { steps })
-        {
+        for e in self.apply_best_effort(&crate::plan::Plan { steps }) {
             eprintln!("berth: warning: overlay network {}: {e}", net.name);
         }
         Ok(n)

@@ -12,13 +12,12 @@
 //!   tearing down containers whose process died unseen, and re-applies the
 //!   whole ruleset (after a firewall reload or `nft flush ruleset`).
 
-use super::container::{delete_ops, ports_step};
+use super::container::ports_step;
 use super::network::{bridge_plan, network_rules, plan_bridge_network, DEFAULT_BRIDGE};
-use super::{pid_alive, Engine};
+use super::Engine;
 use crate::error::{Error, Result};
 use crate::firewall::{full_ruleset, Batch};
 use crate::ids;
-use crate::kernel::{sysctl, HostFacts};
 use crate::model::{ContainerState, Driver, Network, NetworkCreate};
 use crate::plan::{Plan, Step};
 use std::collections::BTreeMap;
@@ -41,7 +40,7 @@ pub struct ReconcileReport {
 impl Engine {
     /// First command since boot: see the module docs.
     pub(crate) fn bootstrap(&mut self) -> Result<()> {
-        super::require_root()?;
+        self.require_root()?;
         let _lock = self.lock()?;
         if self.paths.boot_marker().exists() {
             return Ok(()); // another berth did it while we waited
@@ -77,7 +76,7 @@ impl Engine {
     }
 
     fn ensure_builtin_networks(&mut self) -> Result<()> {
-        let facts = HostFacts::read(self.applier()?.host())?;
+        let facts = self.kernel.host_facts()?;
         let id = ids::new_id()?;
         let host_id = ids::new_id()?;
         let none_id = ids::new_id()?;
@@ -139,7 +138,7 @@ impl Engine {
     fn ensure_kernel(&mut self, report: &mut ReconcileReport) -> Result<()> {
         let nets = self.networks()?;
         self.ensure_ruleset(&nets, report)?;
-        let links = crate::kernel::facts::link_names(self.applier()?.host())?;
+        let links = self.kernel.link_names()?;
         self.ensure_sublink_networks(&nets, &links);
         for n in nets.iter().filter(|n| n.bridge.is_some()) {
             let bridge = n.bridge.clone().unwrap_or_default();
@@ -148,7 +147,7 @@ impl Engine {
             // existing one only refreshes its own ports (a same-named link
             // elsewhere may be another program's).
             let (mut steps, candidates): (Vec<Step>, Vec<String>) = if links.contains(&bridge) {
-                let ports = crate::kernel::facts::bridge_ports(self.applier()?.host(), &bridge)?;
+                let ports = self.kernel.bridge_ports(&bridge)?;
                 let sysctls = plan.steps.into_iter();
                 (
                     sysctls
@@ -165,7 +164,7 @@ impl Engine {
                 )
             };
             steps.extend(self.released_ports(n, &bridge, &candidates)?);
-            for e in self.applier()?.apply_best_effort(&Plan { steps }) {
+            for e in self.apply_best_effort(&Plan { steps }) {
                 eprintln!("berth: warning: network {}: {e}", n.name);
             }
             self.ensure_forwarding(n)?;
@@ -183,7 +182,7 @@ impl Engine {
         let rules: Vec<_> = nets.iter().filter_map(network_rules).collect();
         let mut ports = Batch::new();
         for c in self.containers()? {
-            if !Self::is_running(&c) || !crate::kernel::netns::is_pinned(&self.netns_path(&c)) {
+            if !self.running(&c) || !self.kernel.pinned(&self.netns_path(&c)) {
                 continue;
             }
             let (eps, cnets) = self
@@ -202,7 +201,7 @@ impl Engine {
         let mut text = full_ruleset(&rules, &[]).text();
         text.push_str(&self.routing_guard_elements()?.text());
         text.push_str(&ports.text());
-        self.applier()?.nft().apply(&text)
+        self.kernel.nft(&text)
     }
 
     /// Steps (re-)attaching the veths of `net`'s running containers to its
@@ -219,7 +218,7 @@ impl Engine {
             let running = self
                 .store
                 .read(|tx| tx.container(&e.container_id))?
-                .is_some_and(|c| Self::is_running(&c));
+                .is_some_and(|c| self.running(&c));
             if running && links.contains(&e.host_veth) {
                 steps.push(Step::AttachPort {
                     host: e.host_veth.clone(),
@@ -232,7 +231,7 @@ impl Engine {
 
     /// `berth system reconcile`: see the module docs.
     pub fn reconcile(&mut self) -> Result<ReconcileReport> {
-        super::require_root()?;
+        self.require_root()?;
         let _lock = self.lock()?;
         let (operations, failed) = self.recover_stale_ops(true)?;
         let mut report = ReconcileReport {
@@ -265,12 +264,12 @@ impl Engine {
     /// down; returns their names. Does nothing without root.
     pub fn reap_dead(&mut self) -> Result<Vec<String>> {
         let mut names = Vec::new();
-        if !nix::unistd::geteuid().is_root() {
+        if !self.kernel.is_root() {
             return Ok(names);
         }
         for c in self.containers()? {
-            let supervised = c.supervisor_pid.is_some_and(|p| pid_alive(p, None));
-            if c.state == ContainerState::Running && !Self::is_running(&c) && !supervised {
+            let supervised = c.supervisor_pid.is_some_and(|p| self.kernel.alive(p, None));
+            if c.state == ContainerState::Running && !self.running(&c) && !supervised {
                 self.mark_exited(&c.id, Some(255))?;
                 names.push(c.name.clone());
             }
@@ -282,7 +281,7 @@ impl Engine {
     /// its nftables tables and accept rules, restores the sysctls it changed
     /// and deletes its state.
     pub fn reset(&mut self) -> Result<()> {
-        super::require_root()?;
+        self.require_root()?;
         self.stop_resolver();
         for c in self.containers()? {
             self.remove_container(&c.id, true)?;
@@ -291,7 +290,7 @@ impl Engine {
         for n in self.networks()? {
             self.revoke_forward(&n)?;
             let plan = bridge_plan(&n).undo();
-            let _ = self.applier()?.apply_best_effort(&Plan {
+            let _ = self.apply_best_effort(&Plan {
                 steps: plan
                     .steps
                     .into_iter()
@@ -299,13 +298,18 @@ impl Engine {
                     .collect(),
             });
         }
-        let _ = self.applier()?.nft().apply("table inet berth {}\ndelete table inet berth\ntable bridge berth {}\ndelete table bridge berth\n");
+        let _ = self.kernel.nft("table inet berth {}\ndelete table inet berth\ntable bridge berth {}\ndelete table bridge berth\n");
         for (key, old) in self.store.read(|tx| tx.host_changes())? {
             if let Some(name) = key.strip_prefix("sysctl:") {
-                let _ = sysctl::write(name, &old);
+                let _ = self.kernel.set_sysctl(name, &old);
             }
         }
-        let _ = self.store.write(delete_ops_all);
+        let _ = self.store.write(|tx| {
+            for op in tx.ops()? {
+                tx.delete_op(op.id)?;
+            }
+            Ok(())
+        });
         let _ = std::fs::remove_file(self.paths.db());
         let _ = std::fs::remove_file(self.paths.state.join("berth.db-wal"));
         let _ = std::fs::remove_file(self.paths.state.join("berth.db-shm"));
@@ -313,11 +317,4 @@ impl Engine {
         let _ = std::fs::remove_dir_all(&self.paths.run);
         Ok(())
     }
-}
-
-fn delete_ops_all(tx: &crate::store::Tx) -> Result<()> {
-    for op in tx.ops()? {
-        delete_ops(tx, &op.kind, &op.subject)?;
-    }
-    Ok(())
 }

@@ -4,10 +4,13 @@
 //! nftables transactions. Everything above this module is pure planning or
 //! bookkeeping.
 
+mod api;
+pub mod apply;
 pub mod caps;
 pub mod conntrack;
 pub mod emit;
 pub mod facts;
+pub mod fake;
 pub mod inject;
 pub mod linkmsg;
 pub mod msg;
@@ -20,15 +23,20 @@ pub mod nftrace;
 pub mod observe;
 pub mod packet;
 pub mod probe;
+pub mod process;
+mod real;
 pub mod route_get;
 pub mod scratch;
 pub mod sysctl;
 pub mod tc;
 pub mod vxlan;
 
+pub use api::{Kernel, NetnsName};
+pub use apply::Applier;
 pub use facts::HostFacts;
 pub use netlink::{Netlink, Request};
 pub use nft::Nft;
+pub use real::Real;
 
 /// errno values the kernel layer treats as "already in the desired state".
 pub mod errno {

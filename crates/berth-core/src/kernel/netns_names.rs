@@ -155,6 +155,38 @@ pub fn unname(link: &Path, owner: &Owner) -> Result<bool> {
     }
 }
 
+/// Makes [`NETNS_DIR`] name exactly `running` among the entries of the
+/// berth instance whose state root is `root`: removes that instance's
+/// entries whose container is missing, renamed or not running, and names
+/// the running containers that have no entry. Returns what it changed,
+/// e.g. `removed web`, `named db`.
+pub fn sync(root: &str, running: &[super::NetnsName]) -> Result<Vec<String>> {
+    let mut changed = Vec::new();
+    let dir = Path::new(NETNS_DIR);
+    for (name, owner) in &list(dir) {
+        let Some(owner) = owner.as_ref().filter(|o| o.root == root) else {
+            continue;
+        };
+        let link = dir.join(name);
+        let keep = running
+            .iter()
+            .any(|r| &r.owner == owner && &r.name == name && same_namespace(&link, &r.pin));
+        if !keep && unname(&link, owner)? {
+            changed.push(format!("removed {name}"));
+        }
+    }
+    for r in running {
+        let link = entry(&r.name);
+        if super::netns::is_pinned(&r.pin) && !same_namespace(&link, &r.pin) {
+            name_or_warn(&r.pin, &link, &r.owner);
+            if same_namespace(&link, &r.pin) {
+                changed.push(format!("named {}", r.name));
+            }
+        }
+    }
+    Ok(changed)
+}
+
 /// Every entry of `dir` with its owner, `None` for entries berth does not
 /// own. A missing directory has no entries.
 pub fn list(dir: &Path) -> Vec<(String, Option<Owner>)> {

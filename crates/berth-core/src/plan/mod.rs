@@ -1,29 +1,25 @@
-//! Plans: the kernel changes one operation needs, as plain data, and the
-//! executor that applies them.
+//! Plans: the kernel changes one operation needs, as plain data.
 //!
 //! A [`Plan`] is computed purely from the request, the store and the host
 //! facts; it is recorded in the store (the intent) before anything is
 //! applied. Every [`Step`] has an idempotent undo, so a failed or crashed
 //! operation is rolled back by undoing its whole plan in reverse — whether
 //! the failure happened in this process or the process was killed and a
-//! later `berth` finds the record (see `engine::reconcile`).
+//! later `berth` finds the record (see `engine::reconcile`). The steps are
+//! applied by the kernel layer (`kernel::apply`), in the order and with
+//! the rollback the engine's runner decides (`engine/run.rs`).
 
 use crate::error::Result;
-use crate::kernel::{msg, netns, netns_names, Netlink};
-use crate::{failpoint, kernel};
+use crate::kernel::{self, netns_names};
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
-use std::fs::File;
 use std::net::IpAddr;
 use std::path::PathBuf;
 
-mod apply;
-mod apply_driver;
-mod apply_veth;
 mod driver;
-pub use apply::Applier;
+mod op;
 pub use driver::DriverStep;
+pub use op::{OpKind, Recovery};
 
 /// One kernel change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -264,68 +260,6 @@ impl Plan {
 /// before berth deletes it.
 pub fn veth_alias(owner: &str) -> String {
     format!("berth:{owner}")
-}
-
-/// Handles to namespaces opened while applying, and which of them this
-/// applier created (their IPv6 defaults are berth's, see `netns::create`).
-#[derive(Default)]
-pub(crate) struct NsCache {
-    map: HashMap<PathBuf, (File, Netlink)>,
-    made: std::collections::HashSet<PathBuf>,
-}
-
-impl NsCache {
-    pub(crate) fn get(&mut self, path: &PathBuf) -> Result<&mut (File, Netlink)> {
-        if !self.map.contains_key(path) {
-            let f = netns::open(path)?;
-            let nl = Netlink::open_in(&f)?;
-            self.map.insert(path.clone(), (f, nl));
-        }
-        self.map
-            .get_mut(path)
-            .ok_or_else(|| crate::Error::internal("namespace cache"))
-    }
-
-    pub(crate) fn insert(&mut self, path: PathBuf, file: File, nl: Netlink) {
-        self.made.insert(path.clone());
-        self.map.insert(path, (file, nl));
-    }
-
-    /// True when the namespace at `path` was created by this applier.
-    pub(crate) fn made(&self, path: &PathBuf) -> bool {
-        self.made.contains(path)
-    }
-
-    pub(crate) fn forget(&mut self, path: &PathBuf) {
-        self.made.remove(path);
-        self.map.remove(path);
-    }
-}
-
-/// Passes the failpoint after step `i` of operation `op`.
-pub(crate) fn after_step(op: &str, i: usize) {
-    failpoint::hit(&format!("{op}:{i}"));
-}
-
-/// Used by `apply`: builds the requests configuring a container interface.
-pub(crate) fn container_if_requests(
-    index: u32,
-    name: &str,
-    addrs: &[IpNet],
-    gateways: &[IpAddr],
-) -> Vec<kernel::Request> {
-    let mut reqs: Vec<kernel::Request> = addrs
-        .iter()
-        .map(|a| msg::add_address(index, *a, name))
-        .collect();
-    if addrs.iter().any(|a| a.addr().is_ipv6()) {
-        reqs.push(msg::ipv6_link_local_from_mac(name));
-    } else {
-        reqs.push(msg::no_ipv6_link_local(name));
-    }
-    reqs.push(msg::link_up(name));
-    reqs.extend(gateways.iter().map(|g| msg::default_route(*g, index)));
-    reqs
 }
 
 #[cfg(test)]

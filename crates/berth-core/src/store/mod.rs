@@ -13,7 +13,7 @@ pub mod etcd;
 mod schema;
 mod tx;
 
-pub use tx::{Op, Tx};
+pub use tx::{Op, Owner, Tx};
 
 use crate::error::{Error, Result};
 use crate::paths::Paths;
@@ -89,6 +89,15 @@ impl Store {
         conn.pragma_update(None, "wal_autocheckpoint", 128)?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         retry_busy(|| schema::migrate(&conn))?;
+        Ok(Store { conn })
+    }
+
+    /// A store in memory, gone when it is dropped: for tests of the engine
+    /// (see `kernel::fake`).
+    pub fn open_in_memory() -> Result<Store> {
+        let conn = Connection::open_in_memory()?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        schema::migrate(&conn)?;
         Ok(Store { conn })
     }
 

@@ -130,9 +130,7 @@ pub fn gather(root: Option<&Path>) -> Result<Facts> {
         .into_iter()
         .map(|o| OpFacts {
             id: o.id,
-            corrupt: berth_core::plan::Plan::from_json(&o.plan)
-                .err()
-                .map(|e| e.to_string()),
+            corrupt: o.decode().err().map(|e| e.to_string()),
             owner_alive: pid_alive(o.owner_pid, Some(o.owner_start)),
             kind: o.kind,
             subject: o.subject,

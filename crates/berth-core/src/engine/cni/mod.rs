@@ -179,36 +179,27 @@ pub(crate) fn port_rules(c: &Container, eps: &[Endpoint], nets: &[Network]) -> V
     }
 }
 
-/// Checks that `path` is a network namespace other than the caller's own
-/// (a veth peer, addresses and a default route put in the host's
-/// namespace by mistake would break the host).
-pub(crate) fn check_netns(path: &Path) -> CniResult<()> {
-    use std::os::unix::fs::MetadataExt;
-    let bad = |why: String| Err(CniFailure::BadNetns(why));
-    let meta = match std::fs::metadata(path) {
-        Ok(m) => m,
-        Err(e) => return bad(format!("CNI_NETNS={}: {e}", path.display())),
-    };
-    if !crate::kernel::netns::is_pinned(path) {
-        return bad(format!(
-            "CNI_NETNS={} is not a network namespace (expected /run/netns/NAME or /proc/PID/ns/net)",
-            path.display()
-        ));
+impl Engine {
+    /// Checks that `path` is a network namespace other than the caller's
+    /// own (a veth peer, addresses and a default route put in the host's
+    /// namespace by mistake would break the host).
+    pub(crate) fn check_netns(&self, path: &Path) -> CniResult<()> {
+        let bad = |why: String| Err(CniFailure::BadNetns(why));
+        if let Err(e) = std::fs::metadata(path) {
+            return bad(format!("CNI_NETNS={}: {e}", path.display()));
+        }
+        if !self.kernel.pinned(path) {
+            return bad(format!(
+                "CNI_NETNS={} is not a network namespace (expected /run/netns/NAME or /proc/PID/ns/net)",
+                path.display()
+            ));
+        }
+        if self.kernel.own_netns(path) {
+            return bad(format!(
+                "CNI_NETNS={} is the plugin's own network namespace: berth only configures a container's",
+                path.display()
+            ));
+        }
+        Ok(())
     }
-    let own = std::fs::metadata("/proc/self/ns/net").map_err(crate::Error::from)?;
-    if own.ino() == meta.ino() && own.dev() == meta.dev() {
-        return bad(format!(
-            "CNI_NETNS={} is the plugin's own network namespace: berth only configures a container's",
-            path.display()
-        ));
-    }
-    Ok(())
-}
-
-/// The MAC of host link `name` (from sysfs: no netlink round trip).
-fn host_mac(name: &str) -> Option<String> {
-    std::fs::read_to_string(format!("/sys/class/net/{name}/address"))
-        .ok()
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
 }
