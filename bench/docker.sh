@@ -1,24 +1,49 @@
-# Sourced by bench/run.sh (inside its lab): starts Docker 20.10 (Debian's
-# docker.io, installed if missing) with its own data and exec roots in the
-# benchmark's temp dir, so the peer runs in the same lab, side by side.
-# dockerd starts its own containerd there. Container rlimits are pinned to
-# the current ones: root here lacks CAP_SYS_RESOURCE and Docker's default
-# (nofile 1048576) would fail.
+# Sourced by bench/run.sh and bench/docker-plugin.sh (inside their lab):
+# starts Docker 20.10 (Debian's docker.io, installed if missing) with its
+# own data and exec roots in the benchmark's temp dir, so the peer runs in
+# the same lab, side by side. containerd runs with its own configuration:
+# its root, state and `opt` directories are in the temp dir too (the one
+# dockerd would start creates /opt/containerd on the host). Container
+# rlimits are pinned to the current ones: root here lacks CAP_SYS_RESOURCE
+# and Docker's default (nofile 1048576) would fail. Set BERTH_PLUGIN to a
+# berth binary to start `berth docker-plugin` first (Docker's driver `berth`).
 D=""
 docker_start() {
     if ! command -v dockerd >/dev/null; then
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io containerd runc >/dev/null
     fi
     local root=$BENCH_TMP/docker
-    mkdir -p "$root"
-    dockerd --data-root "$root/data" --exec-root "$root/exec" --pidfile "$root/dockerd.pid" \
-        -H "unix://$root/docker.sock" --containerd-namespace bench --storage-driver vfs \
+    mkdir -p "$root/containerd" "$root/cli"
+    cat > "$root/containerd/config.toml" <<TOML
+version = 2
+root = "$root/containerd/root"
+state = "$root/containerd/state"
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+[grpc]
+  address = "$root/containerd/sock"
+[plugins."io.containerd.internal.v1.opt"]
+  path = "$root/containerd/opt"
+TOML
+    printf '{"deprecated-key-path": "%s"}\n' "$root/key.json" > "$root/daemon.json"
+    containerd --config "$root/containerd/config.toml" >"$root/containerd.log" 2>&1 &
+    bench_pids+=($!)
+    disown "$!"
+    for _ in $(seq 50); do [ -S "$root/containerd/sock" ] && break; sleep 0.1; done
+    if [ -n "${BERTH_PLUGIN:-}" ]; then
+        "$BERTH_PLUGIN" docker-plugin >"$root/plugin.log" 2>&1 &
+        bench_pids+=($!)
+        disown "$!"
+        for _ in $(seq 50); do [ -S /run/docker/plugins/berth.sock ] && break; sleep 0.1; done
+    fi
+    dockerd --containerd "$root/containerd/sock" --data-root "$root/data" --exec-root "$root/exec" \
+        --pidfile "$root/dockerd.pid" -H "unix://$root/docker.sock" --config-file "$root/daemon.json" \
+        --containerd-namespace bench --storage-driver overlay2 \
         --bip 10.199.0.1/24 --default-address-pool base=10.200.0.0/16,size=24 \
         --default-ulimit "nofile=$(ulimit -Sn):$(ulimit -Hn)" --userland-proxy=true \
         >"$root/dockerd.log" 2>&1 &
     bench_pids+=($!)
     disown "$!" # ended by the lab's cleanup, by PID: no "Killed" notice from bash
-    D="docker -H unix://$root/docker.sock"
+    D="env DOCKER_CONFIG=$root/cli /usr/bin/docker -H unix://$root/docker.sock"
     for _ in $(seq 100); do $D info >/dev/null 2>&1 && break; sleep 0.2; done
     $D info >/dev/null 2>&1 || { echo "dockerd did not start:"; tail -20 "$root/dockerd.log"; exit 1; }
     # An image from a busybox root filesystem (no registry here).

@@ -4,6 +4,7 @@
 mod cli;
 mod cmd;
 mod cni;
+mod docker;
 mod doctor;
 mod format;
 mod inspect;

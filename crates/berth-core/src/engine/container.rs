@@ -1,10 +1,10 @@
 //! Creating containers: records, endpoints, published ports and the plan of
 //! their kernel objects (namespace, veths, map elements).
 
-pub(crate) use super::endpoint::new_endpoint;
 pub(crate) use super::container_plan::{
     elements, elements_change, network_plan, ports_step, veth_step,
 };
+pub(crate) use super::endpoint::new_endpoint;
 use super::run::{Intent, Outcome};
 use super::{ports, Engine};
 use crate::error::{Error, Result};

@@ -229,6 +229,9 @@ impl Engine {
     pub fn remove_container(&mut self, key: &str, force: bool) -> Result<Container> {
         self.require_root()?;
         let c = self.container(key)?;
+        if c.cni.as_ref().is_some_and(|a| a.docker) {
+            super::cni::refuse(&c, "remove")?;
+        }
         if self.running(&c) {
             if !force {
                 return Err(Error::conflict(format!(

@@ -9,6 +9,7 @@ mod cni;
 mod container;
 mod container_plan;
 mod dns;
+mod docker;
 mod drivers;
 mod endpoint;
 mod expected;

@@ -119,6 +119,19 @@ impl Engine {
         self.require_root()?;
         let _lock = self.lock()?;
         let net = self.network(key)?;
+        if let Some(id) = &net.docker {
+            return Err(Error::invalid(format!(
+                "network {} is Docker's (Docker network {}, made through 'berth docker-plugin'): remove it with 'docker network rm'",
+                net.name,
+                crate::ids::short(id)
+            )));
+        }
+        self.remove_network_unchecked(net)
+    }
+
+    /// `network rm` of `net` once the caller checked who owns it and took
+    /// the host lock.
+    pub(crate) fn remove_network_unchecked(&mut self, net: Network) -> Result<Network> {
         if net.builtin {
             return Err(Error::invalid(format!(
                 "{} is a pre-defined network and cannot be removed: only networks made with 'berth network create' can",
@@ -155,7 +168,7 @@ impl Engine {
     pub fn prune_networks(&mut self) -> Result<Vec<String>> {
         let nets = self.networks()?;
         let mut removed = Vec::new();
-        for n in nets.iter().filter(|n| !n.builtin) {
+        for n in nets.iter().filter(|n| !n.builtin && n.docker.is_none()) {
             let busy = self
                 .store
                 .read(|tx| Ok(!tx.network_endpoints(&n.id)?.is_empty()))?;
@@ -322,6 +335,7 @@ pub fn plan_bridge_network(
         masquerade: flag(opt::MASQ)?.unwrap_or(true),
         host_binding_ipv4,
         builtin,
+        docker: None,
     })
 }
 

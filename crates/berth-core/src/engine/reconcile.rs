@@ -125,6 +125,7 @@ impl Engine {
                         masquerade: false,
                         host_binding_ipv4: None,
                         builtin: true,
+                        docker: None,
                     })?;
                 }
             }

@@ -3,6 +3,7 @@
 //! forward, and a record that cannot be read is kept and reported.
 
 use super::attach::forget_endpoint;
+use super::docker::unpublished;
 use super::lifecycle::record_exit;
 use super::Engine;
 use crate::error::{Error, Result};
@@ -102,7 +103,11 @@ impl Engine {
     /// removal was removing is forgotten too.
     fn forget_recovered(&mut self, kind: OpKind, subject: &str) -> Result<()> {
         match kind {
-            OpKind::CreateContainer | OpKind::RemoveContainer | OpKind::CniAdd | OpKind::CniDel => {
+            OpKind::CreateContainer
+            | OpKind::RemoveContainer
+            | OpKind::CniAdd
+            | OpKind::CniDel
+            | OpKind::DockerDelete => {
                 let _ = std::fs::remove_dir_all(self.paths.container_dir(subject));
                 self.store.write(|tx| tx.delete_container(subject))
             }
@@ -125,6 +130,20 @@ impl Engine {
             // A stop that died before recording the exit status: unknown,
             // 255 as for any lost container.
             OpKind::StopContainer => self.store.write(|tx| record_exit(tx, subject, None)),
+            // A Join undone: the endpoint is as CreateEndpoint left it.
+            OpKind::DockerJoin => self.store.write(|tx| {
+                if let Some(mut c) = tx.container(subject)? {
+                    c.state = ContainerState::Created;
+                    if let Some(a) = c.cni.as_mut() {
+                        a.netns = Default::default();
+                    }
+                    tx.update_container(&c)?;
+                }
+                Ok(())
+            }),
+            OpKind::DockerPublish => self.store.write(|tx| unpublished(tx, subject)),
+            // Its records were changed with the intent.
+            OpKind::DockerUnpublish => Ok(()),
             OpKind::StartContainer => self.store.write(|tx| {
                 if let Some(mut c) = tx.container(subject)? {
                     c.state = ContainerState::Exited;

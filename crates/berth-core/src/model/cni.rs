@@ -25,6 +25,10 @@ pub struct CniAttachment {
     /// Its bandwidth limits (an egress limit has an ifb device to delete).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shaping: Option<Shaping>,
+    /// Docker made it through `berth docker-plugin` (`container_id` is
+    /// Docker's endpoint id, `netns` its sandbox): Docker adds and removes it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub docker: bool,
 }
 
 impl CniAttachment {

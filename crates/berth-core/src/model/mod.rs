@@ -3,6 +3,7 @@
 
 pub mod cni;
 mod container;
+pub mod docker;
 pub mod log;
 pub mod network;
 mod port;

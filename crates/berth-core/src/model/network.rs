@@ -113,6 +113,10 @@ pub struct Network {
     pub host_binding_ipv4: Option<IpAddr>,
     /// One of the built-in networks (`bridge`, `host`, `none`).
     pub builtin: bool,
+    /// Docker's id of the network when Docker made it through `berth
+    /// docker-plugin`: Docker owns it (only `docker network rm` removes it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub docker: Option<String>,
 }
 
 impl Network {

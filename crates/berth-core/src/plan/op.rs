@@ -46,11 +46,19 @@ pub enum OpKind {
     OverlayAttach,
     /// An overlay network removed from the cluster taken down here.
     OverlayDetach,
+    /// Docker's Join: an endpoint's veth, for Docker to move into its sandbox.
+    DockerJoin,
+    /// Docker's DeleteEndpoint: an endpoint taken down and forgotten.
+    DockerDelete,
+    /// Docker's ProgramExternalConnectivity: an endpoint's ports published.
+    DockerPublish,
+    /// Docker's RevokeExternalConnectivity: an endpoint's ports unpublished.
+    DockerUnpublish,
 }
 
 impl OpKind {
     /// Every kind.
-    pub const ALL: [OpKind; 12] = [
+    pub const ALL: [OpKind; 16] = [
         OpKind::CreateContainer,
         OpKind::RemoveContainer,
         OpKind::StartContainer,
@@ -63,6 +71,10 @@ impl OpKind {
         OpKind::CniDel,
         OpKind::OverlayAttach,
         OpKind::OverlayDetach,
+        OpKind::DockerJoin,
+        OpKind::DockerDelete,
+        OpKind::DockerPublish,
+        OpKind::DockerUnpublish,
     ];
 
     /// The name recorded in the store (and shown by `berth doctor`).
@@ -80,13 +92,22 @@ impl OpKind {
             OpKind::CniDel => "cni_del",
             OpKind::OverlayAttach => "overlay_attach",
             OpKind::OverlayDetach => "overlay_detach",
+            OpKind::DockerJoin => "docker_join",
+            OpKind::DockerDelete => "docker_delete",
+            OpKind::DockerPublish => "docker_publish",
+            OpKind::DockerUnpublish => "docker_unpublish",
         }
     }
 
     /// The kind recorded as `name`; `None` for a name this berth does not
     /// know (a record written by a newer berth: kept, never guessed at).
     pub fn parse(name: &str) -> Option<OpKind> {
-        OpKind::ALL.into_iter().find(|k| k.as_str() == name)
+        match name {
+            // Recorded for both ways of a Docker endpoint's ports by the
+            // first plugin, and rolled forward.
+            "docker_ports" => Some(OpKind::DockerUnpublish),
+            _ => OpKind::ALL.into_iter().find(|k| k.as_str() == name),
+        }
     }
 
     /// The failpoint prefix of the operation's steps: a build with the
@@ -104,13 +125,17 @@ impl OpKind {
             | OpKind::Connect
             | OpKind::CreateNetwork
             | OpKind::CniAdd
-            | OpKind::OverlayAttach => Recovery::RollBack,
+            | OpKind::OverlayAttach
+            | OpKind::DockerJoin
+            | OpKind::DockerPublish => Recovery::RollBack,
             OpKind::RemoveContainer
             | OpKind::StopContainer
             | OpKind::Disconnect
             | OpKind::RemoveNetwork
             | OpKind::CniDel
-            | OpKind::OverlayDetach => Recovery::RollForward,
+            | OpKind::OverlayDetach
+            | OpKind::DockerDelete
+            | OpKind::DockerUnpublish => Recovery::RollForward,
         }
     }
 

@@ -9,6 +9,7 @@
 //! compare-and-swap transactions) can implement later.
 
 pub mod cluster;
+mod docker;
 pub mod etcd;
 mod schema;
 mod tx;

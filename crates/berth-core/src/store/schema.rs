@@ -69,10 +69,20 @@ UPDATE endpoints SET host_veth = NULL WHERE host_veth IS NOT NULL AND rowid NOT 
 CREATE UNIQUE INDEX IF NOT EXISTS endpoints_by_veth ON endpoints(host_veth);
 "#;
 
+/// Version 3, "docker_pools": the address pools Docker requested from
+/// `berth docker-plugin`'s IPAM driver (keyed by subnet: pools never
+/// overlap), with their gateway and the addresses handed out, as JSON.
+const DOCKER_POOLS: &str = r#"
+CREATE TABLE IF NOT EXISTS docker_pools (
+    subnet TEXT PRIMARY KEY,
+    data TEXT NOT NULL
+);
+"#;
+
 /// Changes after version 1, in order: version `2 + i` is reached by
 /// `MIGRATIONS[i]`. Each is a named step of its own, so that changes made
 /// on separate branches can be put one after the other when they meet.
-const MIGRATIONS: &[(&str, &str)] = &[("veth_names", VETH_NAMES)];
+const MIGRATIONS: &[(&str, &str)] = &[("veth_names", VETH_NAMES), ("docker_pools", DOCKER_POOLS)];
 
 /// The schema's version, kept in SQLite's `user_version` header field.
 const VERSION: i64 = 1 + MIGRATIONS.len() as i64;
@@ -131,13 +141,13 @@ mod tests {
     fn creates_once_then_only_reads_the_version() -> rusqlite::Result<()> {
         let conn = Connection::open_in_memory()?;
         migrate(&conn)?;
-        assert_eq!(tables(&conn), 7);
+        assert_eq!(tables(&conn), 8);
         let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         assert_eq!(version, VERSION);
         // At the current version nothing is executed: a dropped table stays dropped.
         conn.execute_batch("DROP TABLE host_changes")?;
         migrate(&conn)?;
-        assert_eq!(tables(&conn), 6);
+        assert_eq!(tables(&conn), 7);
         Ok(())
     }
 
@@ -186,6 +196,28 @@ mod tests {
     }
 
     #[test]
+    fn version_2_gets_the_docker_pools_table() -> rusqlite::Result<()> {
+        let conn = version_1()?;
+        conn.execute_batch(VETH_NAMES)?;
+        conn.pragma_update(None, "user_version", 2)?;
+        migrate(&conn)?;
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        assert_eq!(version, VERSION);
+        conn.execute(
+            "INSERT INTO docker_pools (subnet, data) VALUES ('192.0.2.0/24', '{}')",
+            [],
+        )?;
+        // Pools are keyed by subnet: the same pool twice is refused.
+        assert!(conn
+            .execute(
+                "INSERT INTO docker_pools (subnet, data) VALUES ('192.0.2.0/24', '{}')",
+                []
+            )
+            .is_err());
+        Ok(())
+    }
+
+    #[test]
     fn a_newer_database_is_refused() -> rusqlite::Result<()> {
         let conn = Connection::open_in_memory()?;
         conn.pragma_update(None, "user_version", VERSION + 1)?;
@@ -199,7 +231,7 @@ mod tests {
         let conn = Connection::open_in_memory()?;
         conn.execute_batch("CREATE TABLE networks (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, data TEXT NOT NULL)")?;
         migrate(&conn)?;
-        assert_eq!(tables(&conn), 7);
+        assert_eq!(tables(&conn), 8);
         Ok(())
     }
 }

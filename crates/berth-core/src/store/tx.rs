@@ -9,14 +9,14 @@ use std::net::IpAddr;
 
 /// Access to the store inside a transaction.
 pub struct Tx<'a> {
-    t: &'a Transaction<'a>,
+    pub(super) t: &'a Transaction<'a>,
 }
 
-fn json<T: serde::Serialize>(v: &T) -> Result<String> {
+pub(super) fn json<T: serde::Serialize>(v: &T) -> Result<String> {
     serde_json::to_string(v).map_err(|e| Error::internal(format!("cannot encode record: {e}")))
 }
 
-fn parse<T: DeserializeOwned>(s: &str) -> Result<T> {
+pub(super) fn parse<T: DeserializeOwned>(s: &str) -> Result<T> {
     serde_json::from_str(s)
         .map_err(|e| Error::internal(format!("corrupt record in the state store: {e}")))
 }

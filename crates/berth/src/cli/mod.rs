@@ -63,6 +63,10 @@ pub enum Cmd {
     },
     /// Follow a real packet from FROM to TO through the kernel, hop by hop.
     Trace(TraceArgs),
+    /// Serve Docker as its network and IPAM driver `berth` (runs until
+    /// killed): `docker network create -d berth --ipam-driver berth ...`.
+    #[command(name = "docker-plugin")]
+    DockerPlugin(DockerPluginArgs),
     /// Internal: the embedded DNS resolver (under its watchdog).
     #[command(name = "__dns", hide = true)]
     Dns {

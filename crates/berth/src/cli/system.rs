@@ -74,6 +74,15 @@ pub struct UiArgs {
     pub allow_remote: bool,
 }
 
+/// `docker-plugin`.
+#[derive(Debug, Args)]
+pub struct DockerPluginArgs {
+    /// The socket to listen on (default: the one systemd passes, else
+    /// /run/docker/plugins/berth.sock, where dockerd finds plugins).
+    #[arg(long, value_name = "PATH")]
+    pub socket: Option<std::path::PathBuf>,
+}
+
 /// `trace`.
 #[derive(Debug, Args)]
 pub struct TraceArgs {

@@ -41,6 +41,7 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         Cmd::Agent(a) => agent::run(root, &a),
         Cmd::Topology(a) => crate::topology::run(root, &a.networks, &a.format),
         Cmd::Ui(a) => crate::ui::run(root, &a.listen, a.allow_remote),
+        Cmd::DockerPlugin(a) => crate::docker::run(root, a.socket.as_deref()),
         Cmd::Doctor { format } => crate::doctor::run(root, format.as_deref()),
         Cmd::Trace(a) => crate::trace::run(root, &a.from, &a.to, a.format.as_deref(), a.timeout),
         Cmd::Supervise { id, ready_fd } => run::supervise(root, &id, ready_fd),

@@ -17,6 +17,7 @@ pub fn attachment(env: &Env, config: &PluginConfig) -> CniAttachment {
         ifname: env.ifname.clone(),
         netns: PathBuf::from(env.netns.clone().unwrap_or_default()),
         shaping: None,
+        docker: false,
     }
 }
 

@@ -228,6 +228,22 @@ fn name_of(
     None
 }
 
+/// The container end of a Docker endpoint's veth: Docker renamed it when
+/// it moved it into the sandbox (`eth0`, `eth1`...), so it is found as the
+/// host end's peer.
+fn docker_end<'a>(
+    c: &Container,
+    inside: &'a NsView,
+    host: &NsView,
+    e: &berth_core::model::Endpoint,
+) -> Option<&'a berth_core::kernel::observe::Link> {
+    if !c.cni.as_ref().is_some_and(|a| a.docker) {
+        return None;
+    }
+    let peer = host.by_name(&e.host_veth)?.peer_index?;
+    inside.link(peer).filter(|l| l.peer_index.is_some())
+}
+
 /// Both ends of each of `c`'s veths (`inside`: its namespace, if read).
 fn attachments(
     engine: &mut Engine,
@@ -256,7 +272,7 @@ fn attachments(
             dns,
             inside: inside
                 .as_ref()
-                .and_then(|v| v.by_name(&e.ifname))
+                .and_then(|v| v.by_name(&e.ifname).or_else(|| docker_end(c, v, host, &e)))
                 .map(iface),
             outside: None,
         };

@@ -136,6 +136,12 @@ impl Clock {
 pub(crate) fn refuse(c: &Container, what: &str) -> crate::Result<()> {
     match &c.cni {
         None => Ok(()),
+        Some(a) if a.docker => Err(Error::invalid(format!(
+            "cannot {what} {}: it is Docker's (endpoint {} on network {}, made through 'berth docker-plugin'): use docker's commands ('docker network connect/disconnect', 'docker rm -f')",
+            c.name,
+            crate::ids::short(&a.container_id),
+            a.network
+        ))),
         Some(a) => Err(Error::invalid(format!(
             "cannot {what} {}: it was attached by a CNI runtime (container {} on network {}), which adds and deletes it",
             c.name, a.container_id, a.network

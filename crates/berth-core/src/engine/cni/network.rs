@@ -218,6 +218,7 @@ mod tests {
             masquerade: true,
             host_binding_ipv4: None,
             builtin: false,
+            docker: None,
         }
     }
 

@@ -9,6 +9,7 @@
 //! file in it, a fake kernel, and an engine over them that has done what
 //! the first berth command after a boot does.
 
+mod docker;
 mod harness;
 mod overlay;
 mod recovery;

@@ -81,6 +81,7 @@ fn cni_request(w: &World) -> CniAdd {
             ifname: "eth0".into(),
             netns,
             shaping: None,
+            docker: false,
         },
         addresses: CniAddresses::Allocate(Vec::new()),
         mac: None,
@@ -212,5 +213,6 @@ pub fn all() -> Vec<Scenario> {
         },
     ];
     v.extend(super::overlay::scenarios());
+    v.extend(super::docker::scenarios());
     v
 }
