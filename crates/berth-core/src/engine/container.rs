@@ -2,7 +2,7 @@
 //! their kernel objects (namespace, veths, map elements).
 
 pub(crate) use super::container_plan::{
-    elements, elements_change, network_plan, ports_step, veth_step,
+    elements, elements_change, network_plan, ports_step, unports_step, veth_step,
 };
 pub(crate) use super::endpoint::new_endpoint;
 use super::run::{Intent, Outcome};

@@ -14,8 +14,9 @@
 
 use super::Engine;
 use crate::error::Result;
-use crate::firewall::{Batch, RoutingGuard};
+use crate::firewall::{Element, RoutingGuard};
 use crate::model::Network;
+use crate::plan::Step;
 
 /// The forwarding sysctls network `net` needs.
 fn forwarding_keys(net: &Network) -> Vec<&'static str> {
@@ -48,7 +49,10 @@ impl Engine {
                 None => tx.set_host_change(&rec, &old),
             })?;
             if let Some(guard) = RoutingGuard::for_sysctl(key) {
-                self.kernel.nft(&guard.add().text())?;
+                self.kernel.apply(&Step::Elements {
+                    remove: Vec::new(),
+                    add: guard.elements(),
+                })?;
             }
             self.kernel.set_sysctl(key, "1")?;
         }
@@ -57,17 +61,17 @@ impl Engine {
 
     /// The routing guard's elements: one per family whose forwarding berth
     /// turned on (a recorded host change), for a whole-ruleset render.
-    pub(crate) fn routing_guard_elements(&mut self) -> Result<Batch> {
-        let mut b = Batch::new();
+    pub(crate) fn routing_guard_elements(&mut self) -> Result<Vec<Element>> {
+        let mut v = Vec::new();
         for (key, _) in self.store.read(|tx| tx.host_changes())? {
             let guard = key
                 .strip_prefix("sysctl:")
                 .and_then(RoutingGuard::for_sysctl);
             if let Some(g) = guard {
-                b.extend(g.add());
+                v.extend(g.elements());
             }
         }
-        Ok(b)
+        Ok(v)
     }
 
     /// The forwarding sysctls berth turned on, with the value each had
@@ -97,7 +101,11 @@ impl Engine {
             let rec = record_key(&key);
             self.store.write(|tx| tx.delete_host_change(&rec))?;
             if let Some(guard) = RoutingGuard::for_sysctl(&key) {
-                if let Err(e) = self.kernel.nft(&guard.remove().text()) {
+                let disarm = Step::Elements {
+                    remove: guard.elements(),
+                    add: Vec::new(),
+                };
+                if let Err(e) = self.kernel.apply(&disarm) {
                     eprintln!("berth: warning: disarming the routing guard for {key}: {e} (berth system reconcile finishes it)");
                 }
             }

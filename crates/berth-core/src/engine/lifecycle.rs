@@ -1,7 +1,7 @@
 //! Container lifecycle: running, exited, stop, start again, remove
 //! (network connect / disconnect are in `attach.rs`).
 
-use super::container::{network_plan, ports_step};
+use super::container::{network_plan, unports_step};
 use super::run::{Intent, Outcome};
 use super::{pid_alive, Engine};
 use crate::error::{Error, Result};
@@ -24,12 +24,7 @@ pub(crate) fn teardown_plan(
         return super::cni::teardown_plan(c, eps, nets);
     }
     let mut steps = Vec::new();
-    if let Some(Step::Nft { undo, .. }) = ports_step(c, eps, nets) {
-        steps.push(Step::Nft {
-            apply: undo,
-            undo: String::new(),
-        });
-    }
+    steps.extend(unports_step(c, eps, nets));
     if !network_plan(paths, c, eps, nets).steps.is_empty() {
         steps.push(super::netns_names::unname_step(paths, c));
         steps.push(Step::RemoveNetns {
@@ -253,7 +248,7 @@ impl Engine {
             // Exited and fully stopped: its map elements are already gone.
             // Deleting them again would make this process wait for an RCU
             // grace period when it closes its nftables socket (~10 ms).
-            plan.steps.retain(|s| !matches!(s, Step::Nft { .. }));
+            plan.steps.retain(|s| !s.is_firewall());
         }
         let nets = self
             .store

@@ -265,9 +265,9 @@ pub(crate) fn bridge_plan(net: &Network) -> Plan {
     );
     steps.extend(crate::drivers::network_steps(net));
     if let Some(rules) = network_rules(net) {
-        steps.push(Step::Nft {
-            apply: rules.add().text(),
-            undo: rules.remove().text(),
+        steps.push(Step::Elements {
+            remove: Vec::new(),
+            add: rules.elements(),
         });
     }
     Plan { steps }

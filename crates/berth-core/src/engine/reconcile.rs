@@ -12,11 +12,9 @@
 //!   tearing down containers whose process died unseen, and re-applies the
 //!   whole ruleset (after a firewall reload or `nft flush ruleset`).
 
-use super::container::ports_step;
-use super::network::{bridge_plan, network_rules, plan_bridge_network, DEFAULT_BRIDGE};
+use super::network::{bridge_plan, plan_bridge_network, DEFAULT_BRIDGE};
 use super::Engine;
 use crate::error::{Error, Result};
-use crate::firewall::{full_ruleset, Batch};
 use crate::ids;
 use crate::model::{ContainerState, Driver, Network, NetworkCreate};
 use crate::plan::{Plan, Step};
@@ -138,7 +136,7 @@ impl Engine {
     /// tables come first) and accept rules.
     fn ensure_kernel(&mut self, report: &mut ReconcileReport) -> Result<()> {
         let nets = self.networks()?;
-        self.ensure_ruleset(&nets, report)?;
+        self.ensure_ruleset(report)?;
         let links = self.kernel.link_names()?;
         self.ensure_sublink_networks(&nets, &links);
         for n in nets.iter().filter(|n| n.bridge.is_some()) {
@@ -159,10 +157,7 @@ impl Engine {
             } else {
                 report.bridges.push(bridge.clone());
                 let steps = plan.steps.into_iter();
-                (
-                    steps.filter(|s| !matches!(s, Step::Nft { .. })).collect(),
-                    links.clone(),
-                )
+                (steps.filter(|s| !s.is_firewall()).collect(), links.clone())
             };
             steps.extend(self.released_ports(n, &bridge, &candidates)?);
             for e in self.apply_best_effort(&Plan { steps }) {
@@ -179,30 +174,10 @@ impl Engine {
     /// Replaces berth's tables with what the store says in one transaction:
     /// the skeleton, every network's elements, the routing guard's and
     /// those of every running container.
-    fn ensure_ruleset(&mut self, nets: &[Network], report: &mut ReconcileReport) -> Result<()> {
-        let rules: Vec<_> = nets.iter().filter_map(network_rules).collect();
-        let mut ports = Batch::new();
-        for c in self.containers()? {
-            if !self.running(&c) || !self.kernel.pinned(&self.netns_path(&c)) {
-                continue;
-            }
-            let (eps, cnets) = self
-                .store
-                .read(|tx| Ok((tx.container_endpoints(&c.id)?, tx.networks()?)))?;
-            if let Some(Step::Nft { apply, .. }) = ports_step(&c, &eps, &cnets) {
-                report.ports += apply
-                    .lines()
-                    .filter(|l| l.starts_with("add element inet berth ports"))
-                    .count();
-                for line in apply.lines() {
-                    ports.push(line);
-                }
-            }
-        }
-        let mut text = full_ruleset(&rules, &[]).text();
-        text.push_str(&self.routing_guard_elements()?.text());
-        text.push_str(&ports.text());
-        self.kernel.nft(&text)
+    fn ensure_ruleset(&mut self, report: &mut ReconcileReport) -> Result<()> {
+        let elements = self.expected_elements()?;
+        report.ports = elements.iter().filter(|e| e.set.is_ports()).count();
+        self.kernel.replace_tables(&elements)
     }
 
     /// Steps (re-)attaching the veths of `net`'s running containers to its
@@ -295,7 +270,7 @@ impl Engine {
                 steps: plan
                     .steps
                     .into_iter()
-                    .filter(|s| !matches!(s, Step::Nft { .. }))
+                    .filter(|s| !s.is_firewall())
                     .collect(),
             });
         }

@@ -12,6 +12,7 @@
 use super::facts::{HostFacts, Listener};
 use super::netns_names::Owner as NameOwner;
 use crate::error::Result;
+use crate::firewall::Element;
 use crate::model::Proto;
 use crate::plan::{OpKind, Step};
 use std::net::IpAddr;
@@ -77,8 +78,13 @@ pub trait Kernel {
     /// [`Kernel::defer_sweeps`]; how many there were.
     fn sweep_deferred(&mut self) -> usize;
 
-    /// Applies an nftables transaction outside a plan (berth's whole
-    /// tables, accept rules in another tool's chain), in `nft -f` syntax.
+    /// Replaces berth's two tables whole, in one transaction: the skeleton
+    /// and `elements` (after a firewall reload, an upgrade, a boot).
+    fn replace_tables(&mut self, elements: &[Element]) -> Result<()>;
+
+    /// Applies an nftables transaction outside plans and berth's elements
+    /// (accept rules in another tool's chain, deleting berth's tables), in
+    /// `nft -f` syntax.
     fn nft(&mut self, text: &str) -> Result<()>;
 
     /// Runs an nftables `list` command; its JSON output.

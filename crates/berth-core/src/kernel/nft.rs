@@ -74,10 +74,10 @@ fn load() -> Option<Lib> {
 
 /// An nftables handle in the calling thread's network namespace.
 ///
-/// libnftables is loaded on first use: transactions that only add or
-/// delete elements of berth's port maps (publishing and unpublishing a
-/// port, the hot path) go straight to the kernel over netlink instead
-/// (`kernel::nftnl`), so most commands never load it.
+/// libnftables is loaded on first use: element changes of berth's port
+/// maps and per-container sets (the hot path) go straight to the kernel
+/// over netlink instead ([`Nft::elements`], `kernel::nftnl`), so most
+/// commands never load it.
 pub struct Nft {
     lib: Option<Lib>,
     loaded: bool,
@@ -138,12 +138,23 @@ impl Nft {
         }
     }
 
-    /// Applies `text` (nft -f syntax) as one atomic transaction: over
-    /// netlink when it only changes port-map elements, else through
+    /// Applies `text` (nft -f syntax) as one atomic transaction through
     /// libnftables.
     pub fn apply(&mut self, text: &str) -> Result<()> {
+        self.call(text, 0).map(|_| ())
+    }
+
+    /// Removes `remove` (whether there or not) and adds `add` in one
+    /// atomic transaction: over netlink when every element is one of the
+    /// sets encoded there (`kernel::nftnl`), else through libnftables.
+    pub fn elements(
+        &mut self,
+        remove: &[crate::firewall::Element],
+        add: &[crate::firewall::Element],
+    ) -> Result<()> {
+        let text = || crate::firewall::render(remove, add).text();
         if !Self::spawn_forced() {
-            if let Some(ops) = super::nftnl::parse(text) {
+            if let Some(ops) = super::nftnl::ops(remove, add) {
                 if self.conn.is_none() {
                     self.conn = Some(super::nftnl::Conn::open()?);
                 }
@@ -152,7 +163,7 @@ impl Nft {
                 }
             }
         }
-        self.call(text, 0).map(|_| ())
+        self.apply(&text())
     }
 
     /// Runs a `list ...` command and returns nft's text output, each rule

@@ -7,6 +7,7 @@
 use super::msg;
 use super::netlink::Netlink;
 use crate::error::Result;
+use crate::firewall::{Element, Set};
 use ipnet::IpNet;
 use netlink_packet_route::address::AddressAttribute;
 use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkInfo, LinkMessage};
@@ -195,90 +196,27 @@ fn default_routes(nl: &mut Netlink) -> Result<Vec<(Option<IpAddr>, u32)>> {
     Ok(out)
 }
 
-/// The elements of berth's published-port maps in the kernel, as
-/// `(map, element)` in nft's text form (see [`elements_from_json`]). A
-/// missing table or map has no elements.
-pub fn port_elements(nft: &mut super::Nft) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for map in ["ports4", "ports4_keep", "ports6", "ports6_keep"] {
-        if let Ok(json) = nft.list_json(&format!("list map inet berth {map}")) {
-            out.extend(
-                elements_from_json(&json)
-                    .into_iter()
-                    .map(|e| (map.to_string(), e)),
-            );
-        }
-    }
-    out
+/// The elements of berth's published-port maps in the kernel, read over
+/// netlink (`kernel::nftnl::dump`). A missing table or map has none.
+pub fn port_elements(nft: &mut super::Nft) -> Vec<Element> {
+    let sets = [Set::Ports4, Set::Ports4Keep, Set::Ports6, Set::Ports6Keep];
+    elements(nft, &sets)
 }
 
-/// The elements of the sets and maps in `nft -j list …` output, written
-/// as berth writes them in nft commands: `0.0.0.0/0 . tcp . 8080 :
-/// 192.0.2.2 . 80`, ranges as `8000-8010`.
-pub fn elements_from_json(json: &str) -> Vec<String> {
-    let Ok(v) = serde_json::from_str::<serde_json::Value>(json) else {
+/// The elements of `sets` of berth's tables in the kernel; a set that
+/// cannot be read (missing, no netlink socket) has none.
+pub fn elements(nft: &mut super::Nft, sets: &[Set]) -> Vec<Element> {
+    let Ok(sock) = nft.netfilter_socket() else {
         return Vec::new();
     };
-    let mut out = Vec::new();
-    for obj in v["nftables"].as_array().into_iter().flatten() {
-        let body = obj.get("map").or_else(|| obj.get("set"));
-        for e in body
-            .and_then(|b| b["elem"].as_array())
-            .into_iter()
-            .flatten()
-        {
-            out.push(nft_text(e));
-        }
-    }
-    out
-}
-
-/// One JSON expression of an element as nft text.
-fn nft_text(v: &serde_json::Value) -> String {
-    use serde_json::Value;
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Number(n) => n.to_string(),
-        // A map element: [key, value].
-        Value::Array(kv) => kv.iter().map(nft_text).collect::<Vec<_>>().join(" : "),
-        Value::Object(o) => {
-            if let Some(Value::Array(parts)) = o.get("concat") {
-                parts.iter().map(nft_text).collect::<Vec<_>>().join(" . ")
-            } else if let Some(p) = o.get("prefix") {
-                format!("{}/{}", nft_text(&p["addr"]), nft_text(&p["len"]))
-            } else if let Some(Value::Array(r)) = o.get("range") {
-                r.iter().map(nft_text).collect::<Vec<_>>().join("-")
-            } else if let Some(e) = o.get("elem") {
-                nft_text(&e["val"])
-            } else {
-                Value::Object(o.clone()).to_string()
-            }
-        }
-        other => other.to_string(),
-    }
+    sets.iter()
+        .flat_map(|s| super::nftnl::dump(sock, *s).unwrap_or_default())
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn nft_json_elements_read_as_berth_writes_them() {
-        let json = r#"{"nftables": [{"metainfo": {"version": "1.0.6"}}, {"map": {"family": "inet", "name": "ports4", "table": "berth", "elem": [[{"concat": [{"prefix": {"addr": "0.0.0.0", "len": 0}}, "tcp", 8080]}, {"concat": ["192.0.2.2", 80]}], [{"concat": ["127.0.0.1", "udp", 5353]}, {"concat": ["192.0.2.3", 53]}]]}}]}"#;
-        assert_eq!(
-            elements_from_json(json),
-            [
-                "0.0.0.0/0 . tcp . 8080 : 192.0.2.2 . 80",
-                "127.0.0.1 . udp . 5353 : 192.0.2.3 . 53"
-            ]
-        );
-        let keep = r#"{"nftables": [{"map": {"elem": [[{"concat": [{"prefix": {"addr": "0.0.0.0", "len": 0}}, "tcp", {"range": [8000, 8010]}]}, "192.0.2.4"]]}}]}"#;
-        assert_eq!(
-            elements_from_json(keep),
-            ["0.0.0.0/0 . tcp . 8000-8010 : 192.0.2.4"]
-        );
-        assert!(elements_from_json("not json").is_empty());
-    }
 
     #[test]
     fn macs_are_lowercase_hex_pairs() {

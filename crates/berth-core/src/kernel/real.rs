@@ -9,6 +9,7 @@ use super::caps::LinkKinds;
 use super::facts::{self, HostFacts, Listener};
 use super::{netns, netns_names, process, sysctl};
 use crate::error::{Error, Result};
+use crate::firewall::Element;
 use crate::model::Proto;
 use crate::plan::{OpKind, Step};
 use std::net::IpAddr;
@@ -91,6 +92,11 @@ impl Kernel for Real {
             None => return 0,
         };
         keys.into_iter().map(netns::end_members).sum()
+    }
+
+    fn replace_tables(&mut self, elements: &[Element]) -> Result<()> {
+        let text = crate::firewall::tables_with(elements).text();
+        self.applier()?.nft().apply(&text)
     }
 
     fn nft(&mut self, text: &str) -> Result<()> {

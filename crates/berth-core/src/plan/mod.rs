@@ -10,6 +10,7 @@
 //! the rollback the engine's runner decides (`engine/run.rs`).
 
 use crate::error::Result;
+use crate::firewall::Element;
 use crate::kernel::{self, netns_names};
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
@@ -73,7 +74,20 @@ pub enum Step {
         #[serde(default)]
         owner: String,
     },
-    /// An nftables transaction. Undo: the `undo` transaction.
+    /// Set and map elements of berth's tables: `remove` taken out
+    /// (whether there or not), then `add` put in, in one transaction.
+    /// Undo: the opposite change.
+    Elements {
+        /// Removed first.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        remove: Vec<Element>,
+        /// Then added.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        add: Vec<Element>,
+    },
+    /// An nftables transaction as `nft -f` text: the form of element
+    /// changes in plans recorded before elements were typed (applied
+    /// through libnftables). Undo: the `undo` transaction.
     Nft {
         /// Commands to apply.
         apply: String,
@@ -169,6 +183,11 @@ pub enum Step {
 }
 
 impl Step {
+    /// True for a change of berth's set and map elements.
+    pub fn is_firewall(&self) -> bool {
+        matches!(self, Step::Elements { .. } | Step::Nft { .. })
+    }
+
     /// The step's kind, for traces and errors.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -176,6 +195,7 @@ impl Step {
             Step::Sysctl { .. } => "sysctl",
             Step::CreateNetns { .. } => "create_netns",
             Step::CreateVeth { .. } => "create_veth",
+            Step::Elements { .. } => "elements",
             Step::Nft { .. } => "nft",
             Step::DeleteLink { .. } => "delete_link",
             Step::DeleteVeth { .. } => "delete_veth",
@@ -243,6 +263,12 @@ impl Plan {
                     link: link.clone(),
                     owner: owner.clone(),
                 }),
+                Step::Elements { remove, add } if !(remove.is_empty() && add.is_empty()) => {
+                    Some(Step::Elements {
+                        remove: add.clone(),
+                        add: remove.clone(),
+                    })
+                }
                 Step::Nft { undo, .. } if !undo.is_empty() => Some(Step::Nft {
                     apply: undo.clone(),
                     undo: String::new(),

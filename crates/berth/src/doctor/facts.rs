@@ -6,7 +6,8 @@
 use super::dns::{self, DnsFacts};
 use anyhow::{Context, Result};
 use berth_core::engine::{pid_alive, Engine};
-use berth_core::kernel::observe::{Link, NsView};
+use berth_core::firewall::{Element, Set};
+use berth_core::kernel::observe::{self, Link, NsView};
 use berth_core::kernel::route_get::{main_routes, TableRoute};
 use berth_core::kernel::{netns, scratch, sysctl, Netlink, Nft};
 use berth_core::model::{Container, Endpoint, Network};
@@ -77,8 +78,13 @@ pub struct Facts {
     /// `nft -j list ruleset` (every table, berth's and others').
     pub ruleset: serde_json::Value,
     /// The JSON listings of `inet berth` and `bridge berth` as the store
-    /// says they must be (rendered in a scratch namespace).
+    /// says they must be (rendered in a scratch namespace): their chains,
+    /// rules and set declarations.
     pub expected: Vec<serde_json::Value>,
+    /// The set and map elements the store says berth's tables must hold.
+    pub expected_elements: Vec<Element>,
+    /// The elements they hold (read over netlink).
+    pub elements: Vec<Element>,
     /// The embedded DNS.
     pub dns: DnsFacts,
     /// The forwarding sysctls berth turned on, with their old values: the
@@ -143,7 +149,9 @@ pub fn gather(root: Option<&Path>) -> Result<Facts> {
         &nft.list_json("list ruleset")
             .context("listing the ruleset")?,
     );
+    let expected_elements = engine.expected_elements()?;
     let expected_text = engine.expected_ruleset()?;
+    let elements = observe::elements(&mut nft, &Set::ALL);
     let forwarding_changes = engine.forwarding_changes()?;
     let expected = scratch::render(&expected_text, &["inet berth", "bridge berth"])
         .context("rendering the expected ruleset")?
@@ -168,6 +176,8 @@ pub fn gather(root: Option<&Path>) -> Result<Facts> {
         ops,
         ruleset,
         expected,
+        expected_elements,
+        elements,
         forwarding_changes,
     })
 }

@@ -4,6 +4,7 @@
 use super::{problems, Attachment, Ctr, Host, Iface, Net, Problem, ProblemKind, Topology};
 use anyhow::Result;
 use berth_core::engine::Engine;
+use berth_core::firewall::Element;
 use berth_core::kernel::netns_names;
 use berth_core::kernel::observe::{self, Link, NsView};
 use berth_core::kernel::{netns, sysctl, Netlink, Nft};
@@ -12,8 +13,8 @@ use berth_core::model::{Container, Network};
 /// What the kernel says, read once per topology.
 struct Kernel {
     host: NsView,
-    /// `(map, element)` of berth's port maps.
-    ports: Vec<(String, String)>,
+    /// The elements of berth's port maps.
+    ports: Vec<Element>,
 }
 
 /// Reads the topology of the networks named in `only` (every network when

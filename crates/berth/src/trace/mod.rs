@@ -100,7 +100,7 @@ pub fn trace(root: Option<&Path>, from: &str, to: &str, timeout: Duration) -> Re
     let host_route = resolve::host_route(r.src, routed_dst, r.host_iif, &host_view)?;
     let element = target
         .port
-        .and_then(|p| elements::element_for(&obs.berth_table, target.proto.word(), r.dst, p));
+        .and_then(|p| elements::element_for(&obs.port_elements, target.proto.word(), r.dst, p));
     let trip = Trip {
         from: r.from,
         to: r.to,

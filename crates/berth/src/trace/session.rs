@@ -72,8 +72,8 @@ pub struct Observation {
     pub lost: usize,
     /// `nft -a list ruleset` while the trace table existed.
     pub ruleset_text: String,
-    /// `nft -j list table inet berth` (the published-port maps).
-    pub berth_table: serde_json::Value,
+    /// The elements of berth's published-port maps.
+    pub port_elements: Vec<berth_core::firewall::Element>,
 }
 
 /// The rules matching the probe's flow (pure), for `family` (`inet` or
@@ -254,11 +254,7 @@ pub fn run(probe: &Probe) -> Result<Observation> {
     let name = format!("{TABLE_PREFIX}{}", std::process::id());
     let tables = Tables::install(&mut nft, &name, &tables_text(&name, probe))?;
     let ruleset_text = nft.list_text("list ruleset").unwrap_or_default();
-    let berth_table = nft
-        .list_json("list table inet berth")
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or_default();
+    let port_elements = berth_core::kernel::observe::port_elements(&mut nft);
     let payload = probe.payload;
     let (events, outcome) = match &probe.source {
         Source::Local(ns) => std::thread::scope(|s| -> Result<_> {
@@ -303,7 +299,7 @@ pub fn run(probe: &Probe) -> Result<Observation> {
             .collect(),
         outcome,
         ruleset_text,
-        berth_table,
+        port_elements,
     })
 }
 

@@ -120,7 +120,7 @@ fn obs(events: Vec<TraceEvent>, outcome: Option<Outcome>) -> Observation {
         outcome,
         lost: 0,
         ruleset_text: String::new(),
-        berth_table: Default::default(),
+        port_elements: Default::default(),
     }
 }
 

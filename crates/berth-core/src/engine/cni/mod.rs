@@ -154,12 +154,7 @@ pub(crate) fn refuse(c: &Container, what: &str) -> crate::Result<()> {
 /// (the peer in the runtime's namespace goes with it; the namespace stays).
 pub(crate) fn teardown_plan(c: &Container, eps: &[Endpoint], nets: &[Network]) -> Plan {
     let mut steps = Vec::new();
-    if let Some(Step::Nft { undo, .. }) = super::container::ports_step(c, eps, nets) {
-        steps.push(Step::Nft {
-            apply: undo,
-            undo: String::new(),
-        });
-    }
+    steps.extend(super::container::unports_step(c, eps, nets));
     let netns = c.cni.as_ref().map(|a| a.netns.clone()).unwrap_or_default();
     steps.extend(eps.iter().map(|e| Step::DeleteVeth {
         name: e.host_veth.clone(),

@@ -106,16 +106,10 @@ pub(crate) fn unpublished(tx: &crate::store::Tx, cid: &str) -> Result<()> {
 fn change(before: &Container, after: &Container, ep: &Endpoint, net: &Network) -> Plan {
     let eps = std::slice::from_ref(ep);
     let nets = std::slice::from_ref(net);
-    let (add_b, rm_b) = elements(before, eps, nets);
-    let (add_a, rm_a) = elements(after, eps, nets);
-    let mut apply = rm_b;
-    apply.extend(add_a);
-    let mut undo = rm_a;
-    undo.extend(add_b);
     Plan {
-        steps: vec![Step::Nft {
-            apply: apply.text(),
-            undo: undo.text(),
+        steps: vec![Step::Elements {
+            remove: elements(before, eps, nets),
+            add: elements(after, eps, nets),
         }],
     }
 }

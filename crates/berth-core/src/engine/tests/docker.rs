@@ -78,7 +78,7 @@ pub fn scenarios() -> Vec<Scenario> {
             prelude: network_and_endpoint,
             setup: nothing,
             run: join,
-            steps: &["create_veth", "nft"],
+            steps: &["create_veth", "elements"],
         },
         Scenario {
             name: "docker DeleteEndpoint",
@@ -89,7 +89,7 @@ pub fn scenarios() -> Vec<Scenario> {
                 join(w).expect("Join");
             },
             run: |w| w.engine.docker_delete_endpoint(&net_id(), &ep_id()),
-            steps: &["nft", "delete_veth"],
+            steps: &["elements", "delete_veth"],
         },
         Scenario {
             name: "docker ProgramExternalConnectivity",
@@ -97,7 +97,7 @@ pub fn scenarios() -> Vec<Scenario> {
             prelude: joined,
             setup: nothing,
             run: publish,
-            steps: &["nft"],
+            steps: &["elements"],
         },
         Scenario {
             name: "docker RevokeExternalConnectivity",
@@ -105,7 +105,7 @@ pub fn scenarios() -> Vec<Scenario> {
             prelude: joined,
             setup: |w| publish(w).expect("publish"),
             run: |w| w.engine.docker_revoke(&net_id(), &ep_id()),
-            steps: &["nft"],
+            steps: &["elements"],
         },
     ]
 }

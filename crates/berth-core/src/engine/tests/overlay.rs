@@ -59,7 +59,7 @@ pub fn scenarios() -> Vec<Scenario> {
                 "sysctl",
                 "sysctl",
                 "create_vxlan",
-                "nft",
+                "elements",
             ],
         },
         Scenario {
@@ -68,7 +68,7 @@ pub fn scenarios() -> Vec<Scenario> {
             prelude: nothing,
             setup: |w| attach(w).expect("attach"),
             run: detach,
-            steps: &["nft", "delete_link", "delete_link"],
+            steps: &["elements", "delete_link", "delete_link"],
         },
         Scenario {
             name: "network create -d macvlan (VLAN parent)",

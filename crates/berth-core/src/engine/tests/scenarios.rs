@@ -126,7 +126,7 @@ pub fn all() -> Vec<Scenario> {
             prelude: appnet,
             setup: nothing,
             run: |w| run(w, "web", "appnet"),
-            steps: &["create_netns", "name_netns", "create_veth", "nft"],
+            steps: &["create_netns", "name_netns", "create_veth", "elements"],
         },
         Scenario {
             name: "rm -f",
@@ -134,7 +134,7 @@ pub fn all() -> Vec<Scenario> {
             prelude: appnet,
             setup: |w| run(w, "web", "appnet").expect("run"),
             run: |w| w.engine.remove_container("web", true).map(drop),
-            steps: &["nft", "unname_netns", "remove_netns"],
+            steps: &["elements", "unname_netns", "remove_netns"],
         },
         Scenario {
             name: "start",
@@ -142,7 +142,7 @@ pub fn all() -> Vec<Scenario> {
             prelude: web_stopped,
             setup: nothing,
             run: |w| w.engine.prepare_start("web").map(drop),
-            steps: &["create_netns", "name_netns", "create_veth", "nft"],
+            steps: &["create_netns", "name_netns", "create_veth", "elements"],
         },
         Scenario {
             name: "stop",
@@ -154,7 +154,7 @@ pub fn all() -> Vec<Scenario> {
                 w.engine.mark_running(&c.id, pid, None).expect("running");
             },
             run: |w| w.engine.stop_container("web", Duration::ZERO).map(drop),
-            steps: &["nft", "unname_netns", "remove_netns"],
+            steps: &["elements", "unname_netns", "remove_netns"],
         },
         Scenario {
             name: "network connect",
@@ -162,7 +162,7 @@ pub fn all() -> Vec<Scenario> {
             prelude: web_and_othernet,
             setup: nothing,
             run: connect_other,
-            steps: &["create_veth", "nft"],
+            steps: &["create_veth", "elements"],
         },
         Scenario {
             name: "network disconnect",
@@ -170,7 +170,7 @@ pub fn all() -> Vec<Scenario> {
             prelude: web_and_othernet,
             setup: |w| connect_other(w).expect("connect"),
             run: |w| w.engine.disconnect("web", "other"),
-            steps: &["nft", "delete_veth"],
+            steps: &["elements", "delete_veth"],
         },
         Scenario {
             name: "network create",
@@ -185,7 +185,7 @@ pub fn all() -> Vec<Scenario> {
                 };
                 w.engine.create_network(&req).map(drop)
             },
-            steps: &["create_bridge", "sysctl", "sysctl", "sysctl", "nft"],
+            steps: &["create_bridge", "sysctl", "sysctl", "sysctl", "elements"],
         },
         Scenario {
             name: "network rm",
@@ -193,7 +193,7 @@ pub fn all() -> Vec<Scenario> {
             prelude: nothing,
             setup: appnet,
             run: |w| w.engine.remove_network("appnet").map(drop),
-            steps: &["nft", "delete_link"],
+            steps: &["elements", "delete_link"],
         },
         Scenario {
             name: "CNI ADD",
@@ -201,7 +201,7 @@ pub fn all() -> Vec<Scenario> {
             prelude: cni_prelude,
             setup: nothing,
             run: cni_add,
-            steps: &["create_veth", "nft"],
+            steps: &["create_veth", "elements"],
         },
         Scenario {
             name: "CNI DEL",
@@ -209,7 +209,7 @@ pub fn all() -> Vec<Scenario> {
             prelude: cni_prelude,
             setup: |w| cni_add(w).expect("ADD"),
             run: cni_del,
-            steps: &["nft", "delete_veth"],
+            steps: &["elements", "delete_veth"],
         },
     ];
     v.extend(super::overlay::scenarios());

@@ -84,11 +84,13 @@ impl Applier {
                 Ok(())
             }
             Step::CreateVeth { .. } => self.create_veth(step),
-            Step::Nft { apply, .. } => {
-                self.nft.apply(apply)?;
-                forget_unpublished(&mut self.nft, apply);
+            Step::Elements { remove, add } => {
+                self.nft.elements(remove, add)?;
+                forget_unpublished(&mut self.nft, remove);
                 Ok(())
             }
+            // Plans recorded before elements were typed.
+            Step::Nft { apply, .. } => self.nft.apply(apply),
             Step::DeleteLink { name } => self.delete_link(name),
             Step::DeleteVeth { name, owner, netns } => self.delete_veth(name, owner, netns),
             Step::AttachPort { host, bridge } => self.attach_port(host, bridge),
@@ -233,12 +235,12 @@ impl Applier {
     }
 }
 
-/// Deletes the conntrack entries of ports an nft transaction unpublished, so
+/// Deletes the conntrack entries of the ports among `removed` elements, so
 /// established flows (UDP clients above all) do not stick to the old
 /// container. Best effort: a failure only delays those flows until their
 /// entries expire.
-fn forget_unpublished(nft: &mut Nft, nft_text: &str) {
-    let gone = conntrack::deleted_ports(nft_text);
+fn forget_unpublished(nft: &mut Nft, removed: &[crate::firewall::Element]) {
+    let gone = conntrack::unpublished(removed);
     if gone.is_empty() {
         return;
     }

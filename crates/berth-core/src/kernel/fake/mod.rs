@@ -21,6 +21,7 @@ use super::api::{Kernel, NetnsName};
 use super::caps::LinkKinds;
 use super::facts::{HostFacts, Listener};
 use crate::error::{Error, Result};
+use crate::firewall::Element;
 use crate::model::Proto;
 use crate::plan::{OpKind, Step};
 use ipnet::IpNet;
@@ -263,6 +264,14 @@ impl Kernel for Fake {
 
     fn sweep_deferred(&mut self) -> usize {
         0
+    }
+
+    fn replace_tables(&mut self, elements: &[Element]) -> Result<()> {
+        self.note("replace tables".into());
+        let mut s = self.state.borrow_mut();
+        s.objects.tables = ["bridge berth", "inet berth"].map(String::from).into();
+        s.objects.elements = elements.iter().cloned().collect();
+        Ok(())
     }
 
     fn nft(&mut self, text: &str) -> Result<()> {

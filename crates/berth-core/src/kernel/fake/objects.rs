@@ -5,6 +5,7 @@
 //! fails here too.
 
 use crate::error::{Error, Result};
+use crate::firewall::Element;
 use crate::plan::{veth_alias, DriverStep, Step};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -35,8 +36,8 @@ pub struct Objects {
     pub names: BTreeMap<PathBuf, (String, PathBuf)>,
     /// nftables tables that exist (`inet berth`, `bridge berth`).
     pub tables: BTreeSet<String>,
-    /// Set and map elements: `FAMILY TABLE SET { KEY }` → value.
-    pub elements: BTreeMap<String, String>,
+    /// Set and map elements.
+    pub elements: BTreeSet<Element>,
     /// Sysctls of the host that were written.
     pub sysctls: BTreeMap<String, String>,
     /// Routes (`NS DEV DESTINATION via GATEWAY`), fdb and neighbour
@@ -117,6 +118,7 @@ impl Objects {
                 false => Err(exists(&path.display().to_string())),
             },
             Step::CreateVeth { .. } => self.create_veth(step),
+            Step::Elements { remove, add } => self.elements(remove, add),
             Step::Nft { apply, .. } => self.nft(apply),
             Step::DeleteLink { name } => {
                 self.delete_link(name);
@@ -313,54 +315,45 @@ impl Objects {
         }
     }
 
-    /// Applies an nftables transaction (`nft -f` text) atomically: tables
-    /// created and deleted, elements added and deleted. Adding an element
-    /// that exists is a no-op, deleting one that does not fails the whole
-    /// transaction, and so does touching a table that does not exist —
-    /// as nftables does. Other commands (rules) are not modelled.
-    pub fn nft(&mut self, text: &str) -> Result<()> {
-        let mut next = self.clone();
-        for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
-            next.nft_line(line)?;
+    /// Removes `remove` (whether there or not) and adds `add` in one
+    /// transaction; fails, changing nothing, when a table is missing — as
+    /// nftables does.
+    fn elements(&mut self, remove: &[Element], add: &[Element]) -> Result<()> {
+        for e in remove.iter().chain(add) {
+            let table = format!("{} berth", e.set.family().as_str());
+            if !self.tables.contains(&table) {
+                return Err(Error::kernel(format!(
+                    "{}: No such file or directory (no table {table})",
+                    e.command(true)
+                )));
+            }
         }
-        *self = next;
+        for e in remove {
+            self.elements
+                .retain(|have| have.set != e.set || have.key != e.key);
+        }
+        for e in add {
+            let there = self
+                .elements
+                .iter()
+                .any(|h| h.set == e.set && h.key == e.key);
+            if !there {
+                self.elements.insert(e.clone());
+            }
+        }
         Ok(())
     }
 
-    fn nft_line(&mut self, line: &str) -> Result<()> {
-        let words: Vec<&str> = line.split_whitespace().collect();
-        match words.as_slice() {
-            ["table", family, name, ..] => {
-                self.tables.insert(format!("{family} {name}"));
+    /// Applies an nftables transaction in `nft -f` text: only the deletion
+    /// of berth's tables is modelled (rules in other tools' chains are not,
+    /// nor elements written as text).
+    pub fn nft(&mut self, text: &str) -> Result<()> {
+        for line in text.lines().map(str::trim) {
+            if let Some(table) = line.strip_prefix("delete table ") {
+                let family = table.split_whitespace().next().unwrap_or_default();
+                self.tables.remove(&format!("{family} berth"));
+                self.elements.retain(|e| e.set.family().as_str() != family);
             }
-            ["delete", "table", family, name, ..] => {
-                let table = format!("{family} {name}");
-                if !self.tables.remove(&table) {
-                    return Err(Error::kernel(format!("no table {table}")));
-                }
-                let prefix = format!("{table} ");
-                self.elements.retain(|k, _| !k.starts_with(&prefix));
-            }
-            [verb @ ("add" | "delete"), "element", family, table, set, ..] => {
-                let name = format!("{family} {table}");
-                if !self.tables.contains(&name) {
-                    return Err(Error::kernel(format!(
-                        "{line}: No such file or directory (no table {name})"
-                    )));
-                }
-                let body = line
-                    .split_once('{')
-                    .and_then(|(_, b)| b.rsplit_once('}'))
-                    .map_or("", |(b, _)| b.trim());
-                let (key, value) = body.split_once(" : ").unwrap_or((body, ""));
-                let k = format!("{name} {set} {{ {key} }}");
-                if *verb == "add" {
-                    self.elements.entry(k).or_insert_with(|| value.to_string());
-                } else if self.elements.remove(&k).is_none() {
-                    return Err(Error::kernel(format!("{line}: No such file or directory")));
-                }
-            }
-            _ => {}
         }
         Ok(())
     }
