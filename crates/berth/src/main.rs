@@ -4,6 +4,7 @@
 mod cli;
 mod cmd;
 mod cni;
+mod config;
 mod docker;
 mod doctor;
 mod format;
@@ -16,6 +17,7 @@ mod ui;
 use clap::Parser;
 
 fn main() {
+    config::init_logging();
     // A runtime executing berth as a CNI plugin: no command line to parse.
     if std::env::var_os("CNI_COMMAND").is_some() {
         std::process::exit(cni::main());
@@ -28,7 +30,7 @@ fn main() {
     let code = match cmd::dispatch(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("berth: {e:#}");
+            eprintln!("berth: {}", config::report(&e));
             // `docker run` reports its own failures as 125.
             if is_run {
                 125

@@ -83,7 +83,7 @@ impl Engine {
             steps.push(
                 nets.iter()
                     .find(|n| n.id == ep.network_id)
-                    .and_then(|n| crate::drivers::leave_step(&ns, &ep, n))
+                    .map(|n| crate::drivers::leave_step(&ns, &ep, n))
                     .unwrap_or(Step::DeleteVeth {
                         name: ep.host_veth.clone(),
                         owner: ep.id.clone(),
@@ -111,7 +111,7 @@ impl Engine {
             |tx, _, _| forget_endpoint(tx, &ep.id).map(drop),
         )?;
         if let Err(e) = self.sync_dns(std::slice::from_ref(&net)) {
-            eprintln!("berth: warning: embedded DNS: {e}");
+            tracing::warn!("embedded DNS: {e}");
         }
         let c = self.container(&c.id)?;
         self.write_etc_files(&c)?;

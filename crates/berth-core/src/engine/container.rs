@@ -2,7 +2,7 @@
 //! their kernel objects (namespace, veths, map elements).
 
 pub(crate) use super::container_plan::{
-    elements, elements_change, network_plan, ports_step, unports_step, veth_step,
+    elements, elements_change, network_plan, ports_step, primary, unports_step, veth_step,
 };
 pub(crate) use super::endpoint::new_endpoint;
 use super::run::{Intent, Outcome};
@@ -34,6 +34,19 @@ pub struct StartSpec {
     pub hidden: Vec<PathBuf>,
 }
 
+/// A container just created, and what its front-end should warn about.
+#[derive(Debug, Clone)]
+pub struct Created {
+    /// The container.
+    pub container: Container,
+    /// Warnings for the user, as Docker words them (published ports
+    /// discarded with `--network host`).
+    pub warnings: Vec<String>,
+}
+
+/// Docker's warning when `-p` comes with `--network host`.
+const HOST_PORTS: &str = "Published ports are discarded when using host network mode";
+
 const ADJECTIVES: [&str; 16] = [
     "brave", "calm", "eager", "fond", "gentle", "happy", "jolly", "keen", "lucid", "merry",
     "nifty", "proud", "quiet", "sharp", "vivid", "wise",
@@ -61,7 +74,7 @@ impl Engine {
         &mut self,
         name: Option<&str>,
         mut config: ContainerConfig,
-    ) -> Result<Container> {
+    ) -> Result<Created> {
         self.require_root()?;
         if let Some(n) = name {
             ids::validate_name("container", n)?;
@@ -91,19 +104,23 @@ impl Engine {
             OpKind::CreateContainer,
             |tx| {
                 let (c, eps, nets) = record_container(tx, &id, &name, &config, &listeners)?;
+                let mut warnings = Vec::new();
+                if !config.publish.is_empty() && nets.iter().any(|n| n.driver == Driver::Host) {
+                    warnings.push(HOST_PORTS.to_string());
+                }
                 Ok(Intent {
                     subject: c.id.clone(),
                     plan: network_plan(&paths, &c, &eps, &nets),
-                    value: c,
+                    value: (c, warnings),
                 })
             },
-            |engine, c| engine.write_etc_files(c),
-            |tx, c, outcome| match outcome {
+            |engine, (c, _)| engine.write_etc_files(c),
+            |tx, (c, _), outcome| match outcome {
                 Outcome::Applied => Ok(()),
                 Outcome::RolledBack => tx.delete_container(&c.id),
             },
         );
-        let container = match created {
+        let (container, warnings) = match created {
             Ok(c) => c,
             Err(e) => {
                 let _ = std::fs::remove_dir_all(self.paths.container_dir(&id));
@@ -114,7 +131,10 @@ impl Engine {
         if overlay {
             self.overlay_changed(None);
         }
-        Ok(container)
+        Ok(Created {
+            container,
+            warnings,
+        })
     }
 
     /// A container by name, id or id prefix.
@@ -269,13 +289,6 @@ pub(crate) fn resolve_networks(tx: &Tx, attaches: &[NetworkAttach]) -> Result<Ve
     Ok(nets)
 }
 
-/// The endpoint that carries the default route and published ports: the
-/// first one on a non-internal network.
-pub(crate) fn primary<'a>(eps: &'a [Endpoint], nets: &[Network]) -> Option<&'a Endpoint> {
-    eps.iter()
-        .find(|e| nets.iter().any(|n| n.id == e.network_id && !n.internal))
-}
-
 fn reserve_ports(
     tx: &Tx,
     c: &Container,
@@ -289,7 +302,7 @@ fn reserve_ports(
     crate::drivers::check_publish(nets)?;
     let Some(p) = primary(eps, nets) else {
         if nets.iter().any(|n| n.driver == Driver::Host) {
-            eprintln!("WARNING: Published ports are discarded when using host network mode");
+            // Docker's warning: see `Created::warnings`.
             return Ok(Vec::new());
         }
         let names: Vec<&str> = nets.iter().map(|n| n.name.as_str()).collect();

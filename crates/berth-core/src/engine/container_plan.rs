@@ -2,7 +2,6 @@
 //! per bridge endpoint, and its set/map elements (published ports, veths of
 //! `enable_icc=false` networks, the addresses each veth may send from).
 
-use super::container::primary;
 use super::ports;
 use crate::firewall::{Element, IccPort, PortGuard};
 use crate::model::{Container, Driver, Endpoint, Network};
@@ -56,20 +55,7 @@ pub(crate) fn veth_step(ns: &std::path::Path, e: &Endpoint, net: &Network, gatew
     } else {
         Vec::new()
     };
-    if let Some(step) = crate::drivers::join_step(ns, e, net, &gateways) {
-        return step;
-    }
-    Step::CreateVeth {
-        host: e.host_veth.clone(),
-        peer: e.ifname.clone(),
-        netns: ns.to_path_buf(),
-        bridge: net.bridge.clone().unwrap_or_default(),
-        mtu: net.mtu,
-        mac: e.mac.clone(),
-        addrs: [e.ipv4, e.ipv6].into_iter().flatten().collect(),
-        gateways,
-        owner: e.id.clone(),
-    }
+    crate::drivers::join_step(ns, e, net, &gateways)
 }
 
 /// The set and map elements of a container: what each of its veths on a
@@ -154,4 +140,11 @@ pub(crate) fn elements_change(
     let remove = elements(c, before, nets);
     let add = elements(c, after, nets);
     (add != remove).then_some(Step::Elements { remove, add })
+}
+
+/// The endpoint that carries the default route and published ports: the
+/// first one on a non-internal network.
+pub(crate) fn primary<'a>(eps: &'a [Endpoint], nets: &[Network]) -> Option<&'a Endpoint> {
+    eps.iter()
+        .find(|e| nets.iter().any(|n| n.id == e.network_id && !n.internal))
 }

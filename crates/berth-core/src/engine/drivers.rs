@@ -49,7 +49,7 @@ impl Engine {
         {
             let steps = missing_links(&bridge_plan(n).steps, links);
             for e in self.apply_best_effort(&Plan { steps }) {
-                eprintln!("berth: warning: network {}: {e}", n.name);
+                tracing::warn!("network {}: {e}", n.name);
             }
         }
     }

@@ -106,7 +106,7 @@ impl Engine {
                     add: Vec::new(),
                 };
                 if let Err(e) = self.kernel.apply(&disarm) {
-                    eprintln!("berth: warning: disarming the routing guard for {key}: {e} (berth system reconcile finishes it)");
+                    tracing::warn!("disarming the routing guard for {key}: {e} (berth system reconcile finishes it)");
                 }
             }
             forgot.push(key);

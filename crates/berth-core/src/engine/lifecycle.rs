@@ -104,7 +104,7 @@ impl Engine {
             |tx, _, _| record_exit(tx, id, code),
         )?;
         if let Err(e) = self.sync_dns(&nets) {
-            eprintln!("berth: warning: embedded DNS: {e}");
+            tracing::warn!("embedded DNS: {e}");
         }
         Ok(())
     }
@@ -269,7 +269,7 @@ impl Engine {
             |tx, _, _| tx.delete_container(&c.id),
         )?;
         if let Err(e) = self.sync_dns(&nets) {
-            eprintln!("berth: warning: embedded DNS: {e}");
+            tracing::warn!("embedded DNS: {e}");
         }
         self.overlay_changed(Some(&c.id));
         Ok(c)

@@ -30,22 +30,18 @@ mod veth_names;
 mod view;
 
 pub use cni::{CniAdded, CniFailure, CniResult, Status as CniStatus};
-pub use container::StartSpec;
+pub use container::{Created, StartSpec};
 pub use dns::{host_upstreams, DnsStatus};
 pub use overlay_sync::SyncReport;
 pub use reconcile::ReconcileReport;
 
+use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::kernel::{Kernel, Real};
 use crate::paths::Paths;
 use crate::store::{Owner, Store};
 use std::fs::File;
 use std::path::Path;
-
-/// How the engine starts the embedded DNS resolver when it must serve
-/// names and is not running: given berth's state root, it starts the
-/// resolver (in its own session) and returns once it is spawned.
-pub type ResolverLauncher = Box<dyn Fn(&Path) -> Result<()>>;
 
 /// An open berth instance: its files, its store and the kernel it drives.
 pub struct Engine {
@@ -55,24 +51,23 @@ pub struct Engine {
     kernel: Box<dyn Kernel>,
     /// This process, as the owner of the operations it records.
     owner: Owner,
-    resolver: Option<ResolverLauncher>,
-    /// Print the time of every applied step on stderr.
-    trace_steps: bool,
+    config: Config,
 }
 
 impl Engine {
-    /// Opens berth's state under `root` (default layout when `None`),
-    /// setting the host up if this is the first command since boot and
-    /// finishing or undoing any operation a crashed berth left behind.
-    pub fn open(root: Option<&Path>) -> Result<Engine> {
-        let paths = Paths::new(root);
+    /// Opens berth's state as `config` says (its root, its cluster
+    /// store...), setting the host up if this is the first command since
+    /// boot and finishing or undoing any operation a crashed berth left
+    /// behind.
+    pub fn open(config: &Config) -> Result<Engine> {
+        let paths = Paths::new(config.root.as_deref());
         // Without root, a root-owned state root is unreadable: say why.
         let store = Store::open(&paths).map_err(|e| match require_root() {
             Err(not_root) => Error::new(crate::ErrorKind::Permission, format!("{not_root} ({e})")),
             Ok(()) => e,
         })?;
-        let mut engine = Engine::with_kernel(paths, store, Box::new(Real::new()));
-        engine.resolver = Some(Box::new(dns::spawn_resolver));
+        let kernel = Real::new(config.nft_spawn, config.failpoint.clone());
+        let mut engine = Engine::with_kernel(config.clone(), store, Box::new(kernel));
         engine.start()?;
         Ok(engine)
     }
@@ -80,22 +75,15 @@ impl Engine {
     /// An engine over `store` and `kernel` that has not looked at the host
     /// yet (see [`Engine::start`]); [`Engine::open`] is this with the real
     /// kernel. Tests give it a [`crate::kernel::fake::Fake`].
-    pub fn with_kernel(paths: Paths, store: Store, kernel: Box<dyn Kernel>) -> Engine {
+    pub fn with_kernel(config: Config, store: Store, kernel: Box<dyn Kernel>) -> Engine {
         let (pid, start) = kernel.this_process();
         Engine {
-            paths,
+            paths: Paths::new(config.root.as_deref()),
             store,
             kernel,
             owner: Owner { pid, start },
-            resolver: None,
-            trace_steps: std::env::var_os("BERTH_TRACE_STEPS").is_some(),
+            config,
         }
-    }
-
-    /// Gives the engine the way to start the embedded DNS resolver (without
-    /// one, publishing names to a resolver that is not running fails).
-    pub fn set_resolver_launcher(&mut self, launcher: ResolverLauncher) {
-        self.resolver = Some(launcher);
     }
 
     /// What every command does first: sets the host up if this is the
@@ -126,19 +114,24 @@ impl Engine {
         // marker stays missing so the next command tries again.
         match self.reconcile() {
             Ok(_) => std::fs::write(&marker, crate::model::now_rfc3339())?,
-            Err(e) => eprintln!("berth: warning: re-applying the upgraded ruleset failed: {e}; run 'berth system reconcile'"),
+            Err(e) => tracing::warn!(
+                "re-applying the upgraded ruleset failed: {e}; run 'berth system reconcile'"
+            ),
         }
         Ok(())
     }
 
     /// Opens the store only: no host setup, no recovery (read-only commands
     /// that must work without root, and the supervisor's hot path).
-    pub fn open_store_only(root: Option<&Path>) -> Result<Engine> {
-        let paths = Paths::new(root);
-        let store = Store::open(&paths)?;
-        let mut engine = Engine::with_kernel(paths, store, Box::new(Real::new()));
-        engine.resolver = Some(Box::new(dns::spawn_resolver));
-        Ok(engine)
+    pub fn open_store_only(config: &Config) -> Result<Engine> {
+        let store = Store::open(&Paths::new(config.root.as_deref()))?;
+        let kernel = Real::new(config.nft_spawn, config.failpoint.clone());
+        Ok(Engine::with_kernel(config.clone(), store, Box::new(kernel)))
+    }
+
+    /// The settings the engine was opened with.
+    pub fn config(&self) -> &Config {
+        &self.config
     }
 
     /// The state store.

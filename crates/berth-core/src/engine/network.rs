@@ -4,18 +4,17 @@
 use super::run::{Intent, Outcome};
 use super::Engine;
 use crate::error::{Error, Result};
-use crate::firewall::NetworkRules;
 use crate::ids;
-use crate::kernel::{sysctl, HostFacts};
+use crate::kernel::HostFacts;
 use crate::model::network::{opt, parse_bool_opt, parse_kv, parse_mtu};
 use crate::model::{Driver, Network, NetworkCreate, SubnetRequest};
-use crate::plan::{OpKind, Plan, Step};
-use ipnet::IpNet;
+use crate::plan::OpKind;
 
 pub(crate) use super::network_ipam::plan_ipam;
 
-/// Name and bridge of the default network.
-pub const DEFAULT_BRIDGE: &str = "berth0";
+pub(crate) use crate::drivers::bridge::network_rules;
+pub use crate::drivers::bridge::DEFAULT_BRIDGE;
+pub(crate) use crate::drivers::network_plan as bridge_plan;
 
 impl Engine {
     /// `network create`.
@@ -209,68 +208,6 @@ pub(crate) fn ensure_name_free(existing: &[Network], name: &str) -> Result<()> {
         )));
     }
     Ok(())
-}
-
-/// The firewall elements of a network.
-pub(crate) fn network_rules(net: &Network) -> Option<NetworkRules> {
-    net.bridge.as_ref().map(|b| NetworkRules {
-        bridge: b.clone(),
-        internal: net.internal,
-        icc: net.icc,
-        masquerade: net.masquerade,
-        subnets: net.ipam.iter().map(|c| c.subnet).collect(),
-        dns_gateways: if net.dns_enabled() {
-            net.ipam.iter().map(|c| c.gateway).collect()
-        } else {
-            Vec::new()
-        },
-    })
-}
-
-/// The kernel objects of a bridge network: the bridge with its gateway
-/// addresses, its sysctls and its firewall elements.
-pub(crate) fn bridge_plan(net: &Network) -> Plan {
-    let Some(bridge) = &net.bridge else {
-        return Plan {
-            steps: crate::drivers::network_steps(net),
-        };
-    };
-    let addrs = net
-        .ipam
-        .iter()
-        .filter_map(|c| IpNet::new(c.gateway, c.subnet.prefix_len()).ok())
-        .collect();
-    let mut steps = vec![
-        Step::CreateBridge {
-            name: bridge.clone(),
-            mtu: net.mtu,
-            addrs,
-        },
-        // Lets the host's own 127.0.0.1 reach published ports (output DNAT);
-        // the guard chain stops containers from using it to reach the host.
-        Step::Sysctl {
-            key: sysctl::iface_key("ipv4", bridge, "route_localnet"),
-            value: "1".into(),
-        },
-    ];
-    // A container's router advertisement must not give the host a default
-    // route or an address through the bridge.
-    steps.extend(
-        sysctl::no_router_advertisements(bridge)
-            .into_iter()
-            .map(|(key, value)| Step::Sysctl {
-                key,
-                value: value.into(),
-            }),
-    );
-    steps.extend(crate::drivers::network_steps(net));
-    if let Some(rules) = network_rules(net) {
-        steps.push(Step::Elements {
-            remove: Vec::new(),
-            add: rules.elements(),
-        });
-    }
-    Plan { steps }
 }
 
 /// Plans a bridge network from a request (pure): validates options, picks or

@@ -37,7 +37,7 @@ impl Engine {
     /// `network create -d overlay`: records the network in the cluster store
     /// (name and VNI reserved by compare-and-swap) and realises it here.
     pub(crate) fn create_overlay_network(&mut self, req: &NetworkCreate) -> Result<Network> {
-        let mut cluster = Cluster::from_env("an overlay network")?;
+        let mut cluster = Cluster::configured(self.config.store.as_deref(), "an overlay network")?;
         let under = self.underlay(&cluster)?;
         let subnets = req.subnet_requests()?;
         let facts = self.kernel.host_facts()?;
@@ -81,16 +81,12 @@ impl Engine {
         ))
     }
 
-    /// This host's tunnel endpoint: `BERTH_ADVERTISE_ADDR`, or the address
-    /// it reaches the cluster store from.
+    /// This host's tunnel endpoint: the configured advertise address, or
+    /// the address it reaches the cluster store from.
     pub(crate) fn underlay(&mut self, cluster: &Cluster) -> Result<Underlay> {
-        let addr = match std::env::var("BERTH_ADVERTISE_ADDR") {
-            Ok(a) => a.parse().map_err(|_| {
-                Error::invalid(format!(
-                    "invalid BERTH_ADVERTISE_ADDR {a:?}: expected an IP address"
-                ))
-            })?,
-            Err(_) => {
+        let addr = match self.config.advertise {
+            Some(a) => a,
+            None => {
                 let first = keys::parse_url(cluster.url())
                     .and_then(|e| e.into_iter().next())
                     .and_then(|e| e.trim_start_matches("http://").parse().ok())
@@ -147,7 +143,7 @@ impl Engine {
         owner: &Owner,
         attaches: &mut [NetworkAttach],
     ) -> Result<bool> {
-        if crate::store::etcd::configured().is_none() {
+        if self.config.store.is_none() {
             return Ok(false);
         }
         let mut touched = false;
@@ -159,7 +155,10 @@ impl Engine {
             }
             let c = match &mut cluster {
                 Some(c) => c,
-                None => cluster.insert(Cluster::from_env("an overlay network")?),
+                None => cluster.insert(Cluster::configured(
+                    self.config.store.as_deref(),
+                    "an overlay network",
+                )?),
             };
             let net = match local {
                 Some(n) => n,
@@ -249,7 +248,8 @@ impl Engine {
         if net.driver != Driver::Overlay {
             return Ok(());
         }
-        let mut c = Cluster::from_env("removing an overlay network")?;
+        let mut c =
+            Cluster::configured(self.config.store.as_deref(), "removing an overlay network")?;
         let (host, _) = self.host_id_and_lease();
         let (kvs, _) = c.list(&keys::addrs_prefix(&net.id))?;
         let others: Vec<String> = kvs
@@ -274,7 +274,8 @@ impl Engine {
         if net.driver != Driver::Overlay {
             return Ok(());
         }
-        let mut c = Cluster::from_env("removing an overlay network")?;
+        let mut c =
+            Cluster::configured(self.config.store.as_deref(), "removing an overlay network")?;
         let mut del = vec![keys::network_key(&net.id), keys::name_key(&net.name)];
         if let Some(vni) = overlay::vni(net) {
             del.push(keys::vni_key(vni));

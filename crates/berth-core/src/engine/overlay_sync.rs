@@ -33,15 +33,6 @@ pub struct SyncReport {
     pub released: usize,
 }
 
-/// The lease TTL (seconds): `BERTH_CLUSTER_TTL`, default 15.
-pub fn lease_ttl() -> i64 {
-    std::env::var("BERTH_CLUSTER_TTL")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .filter(|t| *t >= 2)
-        .unwrap_or(15)
-}
-
 impl Engine {
     fn cluster_file(&self, name: &str) -> std::path::PathBuf {
         self.paths.state.join("cluster").join(name)
@@ -75,7 +66,7 @@ impl Engine {
                 Err(e) => return Err(e),
             }
         }
-        let lease = c.grant(lease_ttl())?;
+        let lease = c.grant(self.config.cluster_ttl.max(2))?;
         std::fs::create_dir_all(self.paths.state.join("cluster"))?;
         std::fs::write(self.cluster_file("lease"), lease.to_string())?;
         let under = self.underlay(c)?;
@@ -95,7 +86,7 @@ impl Engine {
     /// One synchronisation with the cluster store (see the module docs).
     /// `release`: a container just removed here, whose reservations go now.
     pub fn overlay_sync(&mut self, release: Option<&str>) -> Result<SyncReport> {
-        let mut c = Cluster::from_env("overlay networks")?;
+        let mut c = Cluster::configured(self.config.store.as_deref(), "overlay networks")?;
         let (host, lease) = self.host_lease(&mut c)?;
         let (kvs, revision) = c.list(&keys::addrs_prefix(""))?;
         let mut report = SyncReport {
@@ -147,7 +138,7 @@ impl Engine {
         }
         std::fs::write(&path, text)?;
         if let Err(e) = self.publish_dns() {
-            eprintln!("berth: warning: embedded DNS: {e}");
+            tracing::warn!("embedded DNS: {e}");
         }
         Ok(())
     }
@@ -193,7 +184,7 @@ impl Engine {
                 let rec: Option<AddrRec> = cur.and_then(|kv| serde_json::from_str(&kv.value).ok());
                 if let Some(r) = &rec {
                     if r.host != host {
-                        eprintln!("berth: warning: address {ip} of network {} is also used on {} (after a cluster store outage?): remove one of the containers", net.name, r.vtep);
+                        tracing::warn!("address {ip} of network {} is also used on {} (after a cluster store outage?): remove one of the containers", net.name, r.vtep);
                         continue;
                     }
                     if cur.is_some_and(|kv| kv.lease == lease) {
@@ -280,7 +271,7 @@ impl Engine {
         let steps = overlay::remote_steps(&dev, &want, &have);
         let n = steps.len();
         for e in self.apply_best_effort(&crate::plan::Plan { steps }) {
-            eprintln!("berth: warning: overlay network {}: {e}", net.name);
+            tracing::warn!("overlay network {}: {e}", net.name);
         }
         Ok(n)
     }
@@ -288,17 +279,17 @@ impl Engine {
     /// After a change of overlay endpoints here (best effort: the agent
     /// catches up otherwise).
     pub(crate) fn overlay_changed(&mut self, released: Option<&str>) {
-        if crate::store::etcd::configured().is_none() {
+        if self.config.store.is_none() {
             return;
         }
         if let Err(e) = self.overlay_sync(released) {
-            eprintln!("berth: warning: cluster store: {e} ('berth agent' will catch up)");
+            tracing::warn!("cluster store: {e} ('berth agent' will catch up)");
         }
     }
 
     /// The cluster as `system info` shows it.
     pub fn cluster_info(&mut self) -> serde_json::Value {
-        let Some(url) = crate::store::etcd::configured() else {
+        let Some(url) = self.config.store.clone() else {
             return serde_json::Value::Null;
         };
         let (id, lease) = self.host_id_and_lease();

@@ -46,8 +46,7 @@ impl Engine {
         std::fs::create_dir_all(self.paths.run.join("netns"))?;
         for op in self.store.read(|tx| tx.ops())? {
             if let Err(e) = self.recover_op(&op) {
-                eprintln!(
-                    "berth: warning: cannot finish or undo the interrupted {} {}: {e} (see 'berth system reconcile')",
+                tracing::warn!("cannot finish or undo the interrupted {} {}: {e} (see 'berth system reconcile')",
                     op.kind,
                     ids::short(&op.subject)
                 );
@@ -65,7 +64,7 @@ impl Engine {
             Ok(())
         })?;
         if let Err(e) = self.sync_netns_names() {
-            eprintln!("berth: warning: cleaning /run/netns: {e}");
+            tracing::warn!("cleaning /run/netns: {e}");
         }
         self.ensure_builtin_networks()?;
         self.ensure_kernel(&mut ReconcileReport::default())?;
@@ -161,7 +160,7 @@ impl Engine {
             };
             steps.extend(self.released_ports(n, &bridge, &candidates)?);
             for e in self.apply_best_effort(&Plan { steps }) {
-                eprintln!("berth: warning: network {}: {e}", n.name);
+                tracing::warn!("network {}: {e}", n.name);
             }
             self.ensure_forwarding(n)?;
         }
@@ -219,7 +218,7 @@ impl Engine {
         self.ensure_kernel(&mut report)?;
         // The embedded DNS: restart it if it died, serve the current names.
         if let Err(e) = self.publish_dns() {
-            eprintln!("berth: warning: embedded DNS: {e}");
+            tracing::warn!("embedded DNS: {e}");
         }
         if !failed.is_empty() {
             return Err(Error::new(

@@ -35,15 +35,14 @@ impl Engine {
             match self.recover_op(op) {
                 Ok(()) => done.push(what),
                 Err(e) if strict => failed.push(e.to_string()),
-                Err(e) => eprintln!(
-                    "berth: warning: cannot finish or undo the interrupted {what}: {e} (see 'berth system reconcile')"
+                Err(e) => tracing::warn!("cannot finish or undo the interrupted {what}: {e} (see 'berth system reconcile')"
                 ),
             }
         }
         // Names may have come or gone with what was undone or finished.
         if !done.is_empty() && self.paths.dns_dir().exists() {
             if let Err(e) = self.publish_dns() {
-                eprintln!("berth: warning: embedded DNS: {e}");
+                tracing::warn!("embedded DNS: {e}");
             }
         }
         Ok((done, failed))
@@ -87,11 +86,7 @@ impl Engine {
             Recovery::RollForward => plan,
         };
         for e in self.apply_best_effort(&steps) {
-            eprintln!(
-                "berth: warning: recovering {} {}: {e}",
-                op.kind,
-                ids::short(&op.subject)
-            );
+            tracing::warn!("recovering {} {}: {e}", op.kind, ids::short(&op.subject));
         }
         self.forget_recovered(kind, &op.subject)?;
         let id = op.id;

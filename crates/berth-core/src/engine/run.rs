@@ -81,7 +81,7 @@ impl Engine {
             }
             Recovery::RollForward => {
                 for e in self.apply_forward(kind, &plan) {
-                    eprintln!("berth: warning: {kind} {}: {e}", ids::short(&subject));
+                    tracing::warn!("{kind} {}: {e}", ids::short(&subject));
                 }
                 finish(self, &value)?;
                 self.store.write(|tx| {
@@ -151,18 +151,18 @@ impl Engine {
     /// Undoes `plan` (best effort: failures are warnings).
     fn undo(&mut self, plan: &Plan) {
         for e in self.apply_best_effort(&plan.undo()) {
-            eprintln!("berth: warning: rollback: {e}");
+            tracing::warn!("rollback: {e}");
         }
     }
 
     /// Applies step `i` of operation `kind`, printing how long it took
-    /// when step tracing is on (`BERTH_TRACE_STEPS`).
+    /// when step tracing is on (`Config::trace_steps`).
     fn timed_step(&mut self, kind: OpKind, i: usize, step: &crate::plan::Step) -> Result<()> {
         let t0 = std::time::Instant::now();
         let res = self.kernel.apply(step);
-        if self.trace_steps {
-            eprintln!(
-                "berth: step {}:{i} {} took {:?}",
+        if self.config.trace_steps {
+            tracing::info!(
+                "step {}:{i} {} took {:?}",
                 kind.failpoint(),
                 step.kind(),
                 t0.elapsed()

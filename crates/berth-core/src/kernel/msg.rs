@@ -1,7 +1,6 @@
 //! Builders of rtnetlink messages (pure): links, addresses and routes.
 //! Kept apart from the socket so they can be read and tested on their own.
 
-use super::netlink::Request;
 use ipnet::IpNet;
 use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE};
 use netlink_packet_route::address::{
@@ -17,6 +16,16 @@ use netlink_packet_route::route::{
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use std::net::IpAddr;
 use std::os::fd::RawFd;
+
+/// One request: the message, its extra flags, and what it does (for errors).
+pub struct Request {
+    /// The message.
+    pub msg: RouteNetlinkMessage,
+    /// Flags besides `NLM_F_REQUEST | NLM_F_ACK` (e.g. CREATE | EXCL).
+    pub flags: u16,
+    /// Human description used in error messages.
+    pub what: String,
+}
 
 fn family(ip: &IpAddr) -> AddressFamily {
     if ip.is_ipv4() {

@@ -82,6 +82,8 @@ pub struct Nft {
     lib: Option<Lib>,
     loaded: bool,
     conn: Option<super::nftnl::Conn>,
+    /// Spawn `nft` for everything (no libnftables, no netlink).
+    spawn: bool,
 }
 
 impl Default for Nft {
@@ -93,23 +95,25 @@ impl Default for Nft {
 impl Nft {
     /// Loads libnftables, or prepares to spawn `nft` if it is missing.
     pub fn new() -> Nft {
+        Nft::spawning(false)
+    }
+
+    /// Like [`Nft::new`]; with `spawn`, every transaction spawns `nft`
+    /// (the fallback, forced: `BERTH_NFT_SPAWN=1` in the `berth` binary).
+    pub fn spawning(spawn: bool) -> Nft {
         Nft {
             lib: None,
             loaded: false,
             conn: None,
+            spawn,
         }
-    }
-
-    /// True when the spawning fallback is forced (`BERTH_NFT_SPAWN=1`).
-    fn spawn_forced() -> bool {
-        std::env::var_os("BERTH_NFT_SPAWN").is_some()
     }
 
     /// libnftables, loaded on first use (`None`: missing, or spawning forced).
     fn lib(&mut self) -> Option<&Lib> {
         if !self.loaded {
             self.loaded = true;
-            self.lib = if Self::spawn_forced() { None } else { load() };
+            self.lib = if self.spawn { None } else { load() };
         }
         self.lib.as_ref()
     }
@@ -153,7 +157,7 @@ impl Nft {
         add: &[crate::firewall::Element],
     ) -> Result<()> {
         let text = || crate::firewall::render(remove, add).text();
-        if !Self::spawn_forced() {
+        if !self.spawn {
             if let Some(ops) = super::nftnl::ops(remove, add) {
                 if self.conn.is_none() {
                     self.conn = Some(super::nftnl::Conn::open()?);

@@ -21,18 +21,28 @@ use std::time::Duration;
 pub struct Real {
     applier: Option<Applier>,
     defer: bool,
+    /// Spawn `nft` rather than load libnftables or use netlink.
+    nft_spawn: bool,
+    /// The armed failpoint (`failpoints` feature).
+    failpoint: Option<String>,
 }
 
 impl Real {
-    /// A handle that opens its sockets on first use.
-    pub fn new() -> Real {
-        Real::default()
+    /// A handle that opens its sockets on first use; `nft_spawn` makes
+    /// every nftables transaction spawn `nft`, `failpoint` arms a crash
+    /// (`crate::failpoint`).
+    pub fn new(nft_spawn: bool, failpoint: Option<String>) -> Real {
+        Real {
+            nft_spawn,
+            failpoint,
+            ..Real::default()
+        }
     }
 
     /// The executor, opened on first use.
     fn applier(&mut self) -> Result<&mut Applier> {
         if self.applier.is_none() {
-            let mut a = Applier::new()?;
+            let mut a = Applier::new(self.nft_spawn)?;
             if self.defer {
                 a.defer_sweeps();
             }
@@ -76,7 +86,10 @@ impl Kernel for Real {
     }
 
     fn after_step(&mut self, op: OpKind, i: usize) {
-        crate::failpoint::hit(&format!("{}:{i}", op.failpoint()));
+        if self.failpoint.is_some() {
+            let name = format!("{}:{i}", op.failpoint());
+            crate::failpoint::hit(&name, self.failpoint.as_deref());
+        }
     }
 
     fn defer_sweeps(&mut self) {

@@ -11,15 +11,16 @@
 
 use crate::error::Result;
 use crate::firewall::Element;
-use crate::kernel::{self, netns_names};
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 use std::path::PathBuf;
 
 mod driver;
+mod names;
 mod op;
 pub use driver::DriverStep;
+pub use names::NameOwner;
 pub use op::{OpKind, Recovery};
 
 /// One kernel change.
@@ -138,7 +139,7 @@ pub enum Step {
         /// The entry, `/run/netns/<container name>`.
         link: PathBuf,
         /// Who the entry belongs to.
-        owner: netns_names::Owner,
+        owner: NameOwner,
     },
     /// Remove a namespace name made by [`Step::NameNetns`] (only if `owner`
     /// owns it). Undo: none.
@@ -146,7 +147,7 @@ pub enum Step {
         /// The entry.
         link: PathBuf,
         /// Who the entry belongs to.
-        owner: netns_names::Owner,
+        owner: NameOwner,
     },
     /// Route a container's default traffic through its interface `ifname`
     /// (the network that carried it was disconnected). Undo: none.
@@ -257,7 +258,7 @@ impl Plan {
                     netns: netns.clone(),
                 }),
                 Step::Shape { host, shaping } if shaping.egress.0 > 0 => Some(Step::DeleteLink {
-                    name: kernel::tc::ifb_name(host),
+                    name: ifb_name(host),
                 }),
                 Step::NameNetns { link, owner, .. } => Some(Step::UnnameNetns {
                     link: link.clone(),
@@ -279,6 +280,13 @@ impl Plan {
             .collect();
         Plan { steps }
     }
+}
+
+/// The ifb device carrying the traffic out of a container whose veth's
+/// host end is `host` (CNI `bandwidth`, see `kernel::tc`): `bwb` and the
+/// host end's suffix.
+pub fn ifb_name(host: &str) -> String {
+    format!("bwb{}", host.strip_prefix("veth").unwrap_or(host))
 }
 
 /// The alias berth gives the host end of endpoint `owner`'s veth

@@ -9,16 +9,8 @@ use super::cluster::{parse_url, Kv};
 use crate::error::{Error, ErrorKind, Result};
 use std::time::Duration;
 
-/// The environment variable (and `--store` flag) naming the cluster store.
-pub const STORE_ENV: &str = "BERTH_STORE";
-
 /// How to configure a cluster store, for error messages.
 pub const HOW: &str = "give every host's berth the same etcd cluster: --store etcd://HOST:2379[,HOST:2379...] or BERTH_STORE=etcd://HOST:2379, and run 'berth agent' on each host";
-
-/// The cluster store named by `BERTH_STORE`, if any.
-pub fn configured() -> Option<String> {
-    std::env::var(STORE_ENV).ok().filter(|s| !s.is_empty())
-}
 
 /// A connection to the cluster store.
 pub struct Cluster {
@@ -52,11 +44,13 @@ impl Cluster {
         }
     }
 
-    /// Connects to the store named by `BERTH_STORE`; a clear error when none is.
-    pub fn from_env(what: &str) -> Result<Cluster> {
-        let url = configured()
+    /// Connects to the configured store `url` (`Config::store`); a clear
+    /// error, naming what needs it, when none is.
+    pub fn configured(url: Option<&str>, what: &str) -> Result<Cluster> {
+        let url = url
+            .filter(|u| !u.is_empty())
             .ok_or_else(|| Error::invalid(format!("{what} needs a cluster store: {HOW}")))?;
-        Cluster::connect(&url)
+        Cluster::connect(url)
     }
 
     /// The store's URL as configured.

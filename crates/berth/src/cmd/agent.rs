@@ -11,14 +11,18 @@ use super::open;
 use crate::cli::AgentArgs;
 use anyhow::{anyhow, Result};
 use berth_core::store::cluster::PREFIX;
-use berth_core::store::etcd::{configured, Cluster, HOW};
+use berth_core::store::etcd::{Cluster, HOW};
 use std::path::Path;
 use std::time::Duration;
 
 /// Runs the agent (until killed, or once with `--once`).
 pub fn run(root: Option<&Path>, a: &AgentArgs) -> Result<i32> {
-    let url = configured().ok_or_else(|| anyhow!("berth agent needs a cluster store: {HOW}"))?;
     let mut engine = open(root)?;
+    let url = engine
+        .config()
+        .store
+        .clone()
+        .ok_or_else(|| anyhow!("berth agent needs a cluster store: {HOW}"))?;
     let interval = Duration::from_secs(a.interval.max(1));
     eprintln!("berth agent: cluster store {url}");
     let mut failing: Option<String> = None;

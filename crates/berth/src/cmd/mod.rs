@@ -11,19 +11,14 @@ pub mod system;
 
 use crate::cli::{Cli, Cmd};
 use anyhow::Result;
-use berth_core::engine::Engine;
-use std::path::Path;
 
-/// Opens the engine (setting the host up on the first command since boot).
-pub fn open(root: Option<&Path>) -> Result<Engine> {
-    Ok(Engine::open(root)?)
-}
+pub use crate::config::open;
 
 /// Runs a parsed command line; returns the process exit code.
 pub fn dispatch(cli: Cli) -> Result<i32> {
     if let Some(store) = &cli.store {
         // Read by the engine (and inherited by the supervisors it starts).
-        std::env::set_var(berth_core::store::etcd::STORE_ENV, store);
+        std::env::set_var("BERTH_STORE", store);
     }
     let root = cli.root.as_deref();
     match cli.cmd {

@@ -7,10 +7,11 @@ use super::dns::{self, DnsFacts};
 use anyhow::{Context, Result};
 use berth_core::engine::{pid_alive, Engine};
 use berth_core::firewall::{Element, Set};
-use berth_core::kernel::observe::{self, Link, NsView};
-use berth_core::kernel::route_get::{main_routes, TableRoute};
-use berth_core::kernel::{netns, scratch, sysctl, Netlink, Nft};
+use berth_core::kernel::{netns, sysctl, Netlink, Nft};
 use berth_core::model::{Container, Endpoint, Network};
+use berth_core::observe::route_get::{main_routes, TableRoute};
+use berth_core::observe::scratch;
+use berth_core::observe::{self, Link, NsView};
 use std::path::{Path, PathBuf};
 
 /// A container with what the checks need about it.
@@ -118,7 +119,7 @@ fn parse_json(text: &str) -> serde_json::Value {
 /// Reads the store, the kernel and the firewall (needs root).
 pub fn gather(root: Option<&Path>) -> Result<Facts> {
     berth_core::engine::require_root()?;
-    let mut engine = Engine::open_store_only(root)?;
+    let mut engine = Engine::open_store_only(&crate::config::engine(root)?)?;
     let networks = engine.networks()?;
     let mut containers = Vec::new();
     for c in engine.containers()? {

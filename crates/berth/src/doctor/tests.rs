@@ -4,9 +4,9 @@
 use super::dns::DnsFacts;
 use super::facts::{ContainerFacts, Facts, OpFacts, Sysctls};
 use super::*;
-use berth_core::kernel::observe::Link;
-use berth_core::kernel::route_get::TableRoute;
 use berth_core::model::{Container, ContainerState, Driver, Endpoint, IpamConfig, Network};
+use berth_core::observe::route_get::TableRoute;
+use berth_core::observe::Link;
 use serde_json::json;
 
 fn network(name: &str, bridge: &str, subnet: &str) -> Network {

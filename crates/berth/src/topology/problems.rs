@@ -8,8 +8,8 @@ use anyhow::Result;
 use berth_core::engine::Engine;
 use berth_core::firewall::{Element, Field};
 use berth_core::kernel::msg::bridge_mac;
-use berth_core::kernel::observe::{format_mac, Link, NsView};
 use berth_core::model::{Container, Network, PortBinding};
+use berth_core::observe::{format_mac, Link, NsView};
 
 /// Problems for the veth ends of a running container the kernel lacks.
 pub(super) fn missing_ends(c: &Container, a: &Attachment) -> Vec<Problem> {

@@ -5,10 +5,10 @@ use super::rules::RuleIndex;
 use super::session::Observation;
 use super::spec::Proto;
 use super::world::{NetInfo, World};
-use berth_core::kernel::emit::Outcome;
-use berth_core::kernel::nftrace::{TraceEvent, TraceKind, Verdict as V};
-use berth_core::kernel::packet::PacketInfo;
 use berth_core::model::{PortBinding, Proto as P};
+use berth_core::observe::emit::Outcome;
+use berth_core::observe::nftrace::{TraceEvent, TraceKind, Verdict as V};
+use berth_core::observe::packet::PacketInfo;
 
 const RULES: &str = r#"table inet berth { # handle 1
 	chain forward { # handle 2

@@ -35,7 +35,7 @@ impl Engine {
 
     /// [`Engine::cni_add`] under the attachment's lock.
     fn cni_add_locked(&mut self, req: &CniAdd) -> CniResult<CniAdded> {
-        let mut clock = super::Clock::new();
+        let mut clock = super::Clock::new(self.config.trace_steps);
         self.check_netns(&req.attachment.netns)?;
         let mut net = self.cni_network(&req.network, &req.addresses)?;
         if self.network_busy(&net)? {

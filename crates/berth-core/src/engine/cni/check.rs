@@ -4,8 +4,9 @@
 
 use super::{port_rules, CniFailure, CniResult};
 use crate::engine::Engine;
-use crate::kernel::{netns, probe, Netlink};
+use crate::kernel::{netns, Netlink};
 use crate::model::{Container, Endpoint, Network};
+use crate::observe::probe;
 use crate::plan::OpKind;
 use ipnet::IpNet;
 

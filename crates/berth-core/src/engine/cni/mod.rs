@@ -106,17 +106,18 @@ impl Engine {
     }
 }
 
-/// Times the phases of a CNI operation on stderr with `BERTH_TRACE_STEPS=1`
-/// (the applier times each step of the plan the same way).
+/// Times the phases of a CNI operation (at the `info` level of `tracing`)
+/// when `Config::trace_steps` is on (the runner times each step of the
+/// plan the same way).
 pub(crate) struct Clock {
     on: bool,
     last: std::time::Instant,
 }
 
 impl Clock {
-    pub(crate) fn new() -> Clock {
+    pub(crate) fn new(on: bool) -> Clock {
         Clock {
-            on: std::env::var_os("BERTH_TRACE_STEPS").is_some(),
+            on,
             last: std::time::Instant::now(),
         }
     }
@@ -125,7 +126,7 @@ impl Clock {
     pub(crate) fn lap(&mut self, what: &str) {
         if self.on {
             let now = std::time::Instant::now();
-            eprintln!("berth: cni {what} took {:?}", now - self.last);
+            tracing::info!("cni {what} took {:?}", now - self.last);
             self.last = now;
         }
     }

@@ -75,7 +75,7 @@ impl Engine {
     /// Records the teardown of CNI container `c`, applies it (roll forward:
     /// a crash is finished by the next berth command) and forgets it.
     fn cni_detach(&mut self, c: &Container) -> CniResult<()> {
-        let mut clock = super::Clock::new();
+        let mut clock = super::Clock::new(self.config.trace_steps);
         let (eps, nets) = self.store.read(|tx| tx.container_attachments(&c.id))?;
         // Elements first (the port stops forwarding), then the veth: the
         // kernel's wait for the element's grace period overlaps the

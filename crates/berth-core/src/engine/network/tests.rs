@@ -1,4 +1,5 @@
 use super::*;
+use crate::plan::Step;
 
 fn req(name: &str) -> NetworkCreate {
     NetworkCreate {

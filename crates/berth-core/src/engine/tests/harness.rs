@@ -9,6 +9,7 @@ use crate::model::ContainerState;
 use crate::paths::Paths;
 use crate::plan::{OpKind, Recovery};
 use crate::store::Store;
+use crate::Config;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -82,9 +83,12 @@ impl World {
     /// An engine over the state under `root`, having done what every
     /// command does first (with `reconcile`: `berth system reconcile`).
     fn command(root: &std::path::Path, fake: &Fake, reconcile: bool) -> Engine {
-        let paths = Paths::new(Some(root));
-        let store = Store::open(&paths).expect("store");
-        let mut e = Engine::with_kernel(paths, store, Box::new(fake.clone()));
+        let config = Config {
+            root: Some(root.to_path_buf()),
+            ..Config::default()
+        };
+        let store = Store::open(&Paths::new(Some(root))).expect("store");
+        let mut e = Engine::with_kernel(config, store, Box::new(fake.clone()));
         e.start().expect("start");
         if reconcile {
             e.reconcile().expect("reconcile");

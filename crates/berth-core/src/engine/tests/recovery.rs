@@ -4,7 +4,6 @@
 use super::harness::World;
 use crate::engine::Engine;
 use crate::kernel::fake::Fake;
-use crate::paths::Paths;
 use crate::plan::{OpKind, Plan, Step};
 use crate::store::{Owner, Store};
 
@@ -62,7 +61,7 @@ fn an_operation_whose_owner_lives_is_left_to_it() {
         .write(|tx| tx.insert_op(OpKind::RemoveNetwork, "abc", &plan, Owner { pid, start }))
         .expect("insert");
     let e = Engine::with_kernel(
-        w.engine.paths.clone(),
+        w.engine.config.clone(),
         Store::open(&w.engine.paths).expect("store"),
         Box::new(w.fake.clone()),
     );
@@ -75,9 +74,12 @@ fn an_operation_whose_owner_lives_is_left_to_it() {
 fn the_store_opens_in_memory() {
     let fake = Fake::new();
     let dir = std::env::temp_dir().join(format!("berth-mem-{}", std::process::id()));
-    let paths = Paths::new(Some(&dir));
+    let config = crate::Config {
+        root: Some(dir.clone()),
+        ..Default::default()
+    };
     let store = Store::open_in_memory().expect("store");
-    let mut e = Engine::with_kernel(paths, store, Box::new(fake.clone()));
+    let mut e = Engine::with_kernel(config, store, Box::new(fake.clone()));
     e.start().expect("start");
     let names: Vec<String> = e
         .networks()
@@ -89,4 +91,24 @@ fn the_store_opens_in_memory() {
     assert!(fake.objects().links.contains_key("berth0"));
     assert!(!e.paths.db().exists(), "the store was written to disk");
     let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn warnings_come_back_in_results() {
+    let mut w = World::new();
+    let config = crate::model::ContainerConfig {
+        networks: vec![crate::model::NetworkAttach {
+            network: "host".into(),
+            ..Default::default()
+        }],
+        publish: vec![crate::model::parse_publish("8080:80").expect("port")],
+        argv: vec!["httpd".into()],
+        ..Default::default()
+    };
+    let created = w.engine.create_container(Some("h"), config).expect("run");
+    assert_eq!(
+        created.warnings,
+        ["Published ports are discarded when using host network mode"]
+    );
+    assert!(created.container.ports.is_empty());
 }

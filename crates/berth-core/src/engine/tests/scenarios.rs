@@ -28,7 +28,7 @@ fn run(w: &mut World, name: &str, net: &str) -> Result<()> {
         argv: vec!["httpd".into()],
         ..Default::default()
     };
-    let c = w.engine.create_container(Some(name), config)?;
+    let c = w.engine.create_container(Some(name), config)?.container;
     let pid = w.fake.spawn();
     w.engine.mark_running(&c.id, pid, None)
 }

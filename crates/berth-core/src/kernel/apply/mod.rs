@@ -27,11 +27,12 @@ pub struct Applier {
 }
 
 impl Applier {
-    /// Opens the host netlink socket and nftables handle.
-    pub fn new() -> Result<Applier> {
+    /// Opens the host netlink socket and nftables handle (which spawns
+    /// `nft` with `nft_spawn`).
+    pub fn new(nft_spawn: bool) -> Result<Applier> {
         Ok(Applier {
             host: Netlink::open()?,
-            nft: Nft::new(),
+            nft: Nft::spawning(nft_spawn),
             ns: NsCache::default(),
             deferred: None,
         })
@@ -248,7 +249,7 @@ fn forget_unpublished(nft: &mut Nft, removed: &[crate::firewall::Element]) {
         .netfilter_socket()
         .and_then(|sock| conntrack::forget_on(sock, &gone));
     if let Err(e) = forgotten {
-        eprintln!("berth: warning: forgetting flows of unpublished ports: {e}");
+        tracing::warn!("forgetting flows of unpublished ports: {e}");
     }
 }
 

@@ -1,13 +1,29 @@
-//! Read-only views of a network namespace, for `berth topology` and
-//! `berth ui`: every link with its kind, MAC, master, veth peer
-//! (`ifindex@peer`, the pairing `ip link` prints as `veth1234567@if5`),
-//! addresses and counters, and the default routes. Nothing here changes
-//! kernel state: only netlink dump requests are sent.
+//! Looking at the kernel without changing what berth made: the read-only
+//! side of the kernel layer, for `berth topology`, `ui`, `doctor`, `trace`
+//! and CNI CHECK ([`crate::kernel`] is the side that changes it).
+//!
+//! This module's own views: every link of a network namespace with its
+//! kind, MAC, master, veth peer (`ifindex@peer`, the pairing `ip link`
+//! prints as `veth1234567@if5`), addresses and counters, the default
+//! routes, and berth's set elements — only netlink dump requests are sent.
+//! Its submodules: [`nftrace`] (nftables trace events), [`packet`]
+//! (decoding them), [`emit`] and [`inject`] (`berth trace`'s probes, sent
+//! from a container or made to arrive from outside), [`route_get`] (the
+//! kernel's route lookups), [`scratch`] (nftables in a throwaway
+//! namespace, for renders to compare) and [`probe`] (CNI CHECK's).
 
-use super::msg;
-use super::netlink::Netlink;
+pub mod emit;
+pub mod inject;
+pub mod nftrace;
+pub mod packet;
+pub mod probe;
+pub mod route_get;
+pub mod scratch;
+
 use crate::error::Result;
 use crate::firewall::{Element, Set};
+use crate::kernel::msg;
+use crate::kernel::Netlink;
 use ipnet::IpNet;
 use netlink_packet_route::address::AddressAttribute;
 use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkInfo, LinkMessage};
@@ -108,7 +124,7 @@ impl NsView {
     /// Reads the namespace pinned at `path` (the calling thread stays
     /// where it is).
     pub fn read_pinned(path: &Path) -> Result<NsView> {
-        let file = super::netns::open(path)?;
+        let file = crate::kernel::netns::open(path)?;
         let mut nl = Netlink::open_in(&file)?;
         NsView::read(&mut nl)
     }
@@ -198,19 +214,19 @@ fn default_routes(nl: &mut Netlink) -> Result<Vec<(Option<IpAddr>, u32)>> {
 
 /// The elements of berth's published-port maps in the kernel, read over
 /// netlink (`kernel::nftnl::dump`). A missing table or map has none.
-pub fn port_elements(nft: &mut super::Nft) -> Vec<Element> {
+pub fn port_elements(nft: &mut crate::kernel::Nft) -> Vec<Element> {
     let sets = [Set::Ports4, Set::Ports4Keep, Set::Ports6, Set::Ports6Keep];
     elements(nft, &sets)
 }
 
 /// The elements of `sets` of berth's tables in the kernel; a set that
 /// cannot be read (missing, no netlink socket) has none.
-pub fn elements(nft: &mut super::Nft, sets: &[Set]) -> Vec<Element> {
+pub fn elements(nft: &mut crate::kernel::Nft, sets: &[Set]) -> Vec<Element> {
     let Ok(sock) = nft.netfilter_socket() else {
         return Vec::new();
     };
     sets.iter()
-        .flat_map(|s| super::nftnl::dump(sock, *s).unwrap_or_default())
+        .flat_map(|s| crate::kernel::nftnl::dump(sock, *s).unwrap_or_default())
         .collect()
 }
 
