@@ -5,8 +5,10 @@
 //! serialises concurrent berth processes, so two `berth run` started at the
 //! same instant never get the same address or host port. The engine only
 //! uses [`Tx`]'s methods, each a read or a conditional write of whole
-//! records; that is the interface a distributed store (etcd, with its
-//! compare-and-swap transactions) can implement later.
+//! records. Overlay networks share what must be cluster-wide through etcd
+//! beside this store ([`etcd`], [`cluster`]; decision 11), not behind
+//! [`Tx`]: every host keeps its own state here. Tests open the store in
+//! memory ([`Store::open_in_memory`]).
 
 pub mod cluster;
 mod docker;
