@@ -66,6 +66,7 @@ pub fn network_rules(net: &Network) -> Option<NetworkRules> {
         internal: net.internal,
         icc: net.icc,
         masquerade: net.masquerade,
+        unisolated: net.reaches_others(),
         subnets: net.ipam.iter().map(|c| c.subnet).collect(),
         dns_gateways: if net.dns_enabled() {
             net.ipam.iter().map(|c| c.gateway).collect()

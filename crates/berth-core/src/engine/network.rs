@@ -125,6 +125,14 @@ impl Engine {
                 crate::ids::short(id)
             )));
         }
+        if let Some(o) = &net.owner {
+            return Err(Error::invalid(format!(
+                "network {} is {}'s: berth builds it for {1}'s containers and removes it with the last of them ('{}' forgets it in {1}; 'berth network prune' removes it here once no container uses it); nothing was changed",
+                net.name,
+                o.program(),
+                o.remove_hint(&net.name)
+            )));
+        }
         self.remove_network_unchecked(net)
     }
 
@@ -138,9 +146,15 @@ impl Engine {
             )));
         }
         self.overlay_check_remove(&net)?;
-        self.remove_network_op(OpKind::RemoveNetwork, &net)?;
+        self.remove_unused_network(&net)?;
         self.overlay_forget(&net)?;
         Ok(net)
+    }
+
+    /// Removes `net` if no endpoint is on it (checked in the transaction
+    /// that records the removal); the caller holds the host lock.
+    pub(crate) fn remove_unused_network(&mut self, net: &Network) -> Result<()> {
+        self.remove_network_op(OpKind::RemoveNetwork, net)
     }
 
     /// Runs the removal of network `net` (`kind`: a network of this host,
@@ -163,7 +177,9 @@ impl Engine {
         )
     }
 
-    /// `network prune`: removes every user-defined network without endpoints.
+    /// `network prune`: removes every user-defined network without
+    /// endpoints, Podman's included (the next container Podman starts on
+    /// one builds it again).
     pub fn prune_networks(&mut self) -> Result<Vec<String>> {
         let nets = self.networks()?;
         let mut removed = Vec::new();
@@ -171,10 +187,17 @@ impl Engine {
             let busy = self
                 .store
                 .read(|tx| Ok(!tx.network_endpoints(&n.id)?.is_empty()))?;
-            if !busy {
-                self.remove_network(&n.id)?;
-                removed.push(n.name.clone());
+            if busy {
+                continue;
             }
+            if n.owner.is_some() {
+                if self.release_owned_network(&n.name)? {
+                    removed.push(n.name.clone());
+                }
+                continue;
+            }
+            self.remove_network(&n.id)?;
+            removed.push(n.name.clone());
         }
         Ok(removed)
     }
@@ -272,6 +295,7 @@ pub fn plan_bridge_network(
         masquerade: flag(opt::MASQ)?.unwrap_or(true),
         host_binding_ipv4,
         builtin,
+        owner: None,
         docker: None,
     })
 }

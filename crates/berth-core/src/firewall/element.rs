@@ -44,6 +44,9 @@ pub enum Set {
     NoIcc,
     /// Bridges whose outbound traffic is masqueraded.
     Masq,
+    /// Bridges of networks that reach each other (Podman networks without
+    /// `isolate`).
+    Unisolated,
     /// IPv4 subnets of berth's networks (intervals).
     Subnets4,
     /// IPv6 subnets of berth's networks (intervals).
@@ -76,12 +79,13 @@ pub enum Set {
 
 impl Set {
     /// Every set.
-    pub const ALL: [Set; 19] = [
+    pub const ALL: [Set; 20] = [
         Set::Bridges,
         Set::SameNet,
         Set::Internal,
         Set::NoIcc,
         Set::Masq,
+        Set::Unisolated,
         Set::Subnets4,
         Set::Subnets6,
         Set::Dns4,
@@ -116,6 +120,7 @@ impl Set {
             Set::Internal => "internal",
             Set::NoIcc => "no_icc",
             Set::Masq => "masq",
+            Set::Unisolated => "unisolated",
             Set::Subnets4 => "subnets4",
             Set::Subnets6 => "subnets6",
             Set::Dns4 => "dns4",

@@ -19,6 +19,9 @@ pub struct NetworkRules {
     pub icc: bool,
     /// `enable_ip_masquerade`: outbound traffic is masqueraded.
     pub masquerade: bool,
+    /// The network reaches the other networks marked so (Podman networks
+    /// without `isolate`), and they reach it.
+    pub unisolated: bool,
     /// The network's subnets: containers reaching a published port from
     /// them are masqueraded (hairpin), whichever way the packet went.
     pub subnets: Vec<IpNet>,
@@ -40,6 +43,9 @@ impl NetworkRules {
         }
         if !self.icc {
             v.push(Element::new(Set::NoIcc, vec![b()]));
+        }
+        if self.unisolated && !self.internal {
+            v.push(Element::new(Set::Unisolated, vec![b()]));
         }
         if self.masquerade && !self.internal {
             v.push(Element::new(Set::Masq, vec![b()]));

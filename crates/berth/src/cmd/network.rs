@@ -75,25 +75,46 @@ fn ls(root: Option<&Path>, quiet: bool, fmt: Option<&str>, no_trunc: bool) -> Re
                 "ID": id(&n.id), "Name": n.name, "Driver": n.driver.as_str(), "Scope": "local",
                 "IPv6": n.ipv6.to_string(), "Internal": n.internal.to_string(), "CreatedAt": n.created,
                 "Labels": n.labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(","),
+                "Owner": owner(n),
             })
         })
         .collect();
+    // An OWNER column only when another program (Podman, Docker) manages some.
+    let owned = nets.iter().any(|n| owner(n) != "berth");
     let out = format::list(&Format::parse(fmt), &items, || {
         let rows: Vec<Vec<String>> = nets
             .iter()
             .map(|n| {
-                vec![
+                let mut row = vec![
                     id(&n.id),
                     n.name.clone(),
                     n.driver.as_str().into(),
                     "local".into(),
-                ]
+                ];
+                if owned {
+                    row.push(owner(n).into());
+                }
+                row
             })
             .collect();
-        format::table(&["NETWORK ID", "NAME", "DRIVER", "SCOPE"], &rows)
+        let mut head = vec!["NETWORK ID", "NAME", "DRIVER", "SCOPE"];
+        if owned {
+            head.push("OWNER");
+        }
+        format::table(&head, &rows)
     })?;
     print!("{out}");
     Ok(0)
+}
+
+/// Who manages a network: `berth`, or the other program (`podman`,
+/// `docker` through `berth docker-plugin`).
+fn owner(n: &berth_core::model::Network) -> &'static str {
+    match (&n.owner, &n.docker) {
+        (Some(berth_core::model::NetworkOwner::Podman(_)), _) => "podman",
+        (None, Some(_)) => "docker",
+        (None, None) => "berth",
+    }
 }
 
 fn create(root: Option<&Path>, a: NetworkCreateArgs) -> Result<i32> {

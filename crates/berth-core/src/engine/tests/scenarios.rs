@@ -89,6 +89,8 @@ fn cni_request(w: &World) -> CniAdd {
         aliases: Vec::new(),
         routes: Vec::new(),
         shaping: None,
+        default_route_metric: None,
+        loopback: false,
     }
 }
 

@@ -174,12 +174,18 @@ impl Objects {
                 netns,
                 ifname,
                 routes,
+                ..
             } => {
                 self.need(&link_key(Some(netns), ifname), "interface")?;
                 for (dst, gw) in routes {
                     let r = format!("{} {ifname} {dst} via {gw}", netns.display());
                     self.routes.insert(r);
                 }
+                Ok(())
+            }
+            Step::LoopbackUp { netns } => {
+                self.need_ns(netns)?;
+                self.routes.insert(format!("{} lo up", netns.display()));
                 Ok(())
             }
             Step::Shape { host, shaping } => {

@@ -60,6 +60,7 @@ fn sets_written_as_text_decode_too() {
         internal: true,
         icc: false,
         masquerade: false,
+        unisolated: true,
         subnets: vec![],
         dns_gateways: vec!["172.18.0.1".parse().unwrap(), "fd00::1".parse().unwrap()],
     };
