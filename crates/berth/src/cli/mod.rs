@@ -67,6 +67,19 @@ pub enum Cmd {
     /// killed): `docker network create -d berth --ipam-driver berth ...`.
     #[command(name = "docker-plugin")]
     DockerPlugin(DockerPluginArgs),
+    /// Print a shell completion script: bash, zsh or fish (also elvish,
+    /// powershell). E.g. `berth completion bash > /etc/bash_completion.d/berth`.
+    Completion {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Internal: write the manual pages (berth.1, berth-network-ls.1, ...)
+    /// into DIR (the Debian package's build uses it).
+    #[command(name = "__man", hide = true)]
+    Man {
+        /// Directory to write them to.
+        dir: PathBuf,
+    },
     /// Internal: the embedded DNS resolver (under its watchdog).
     #[command(name = "__dns", hide = true)]
     Dns {
