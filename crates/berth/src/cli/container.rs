@@ -134,7 +134,7 @@ pub struct PsArgs {
     /// Only containers matching KEY=VALUE (repeatable): name= and id=
     /// (regular expressions), network=NAME|ID, status=created|running|
     /// exited (implies -a), label=KEY[=VALUE].
-    #[arg(short, long, value_name = "KEY=VALUE")]
+    #[arg(short, long, value_name = "KEY=VALUE", value_parser = super::filter_value)]
     pub filter: Vec<String>,
 }
 

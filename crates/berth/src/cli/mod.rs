@@ -98,6 +98,16 @@ pub enum Cmd {
     },
 }
 
+/// A `--filter` value must be KEY=VALUE: anything else is a bad command
+/// line (Docker's `FilterOpt`, exit 125).
+pub fn filter_value(s: &str) -> Result<String, String> {
+    if s.is_empty() || s.contains('=') {
+        Ok(s.to_string())
+    } else {
+        Err("bad format of filter (expected name=value)".into())
+    }
+}
+
 mod container;
 mod network;
 mod system;

@@ -20,7 +20,7 @@ pub enum NetworkCmd {
         /// Only networks matching KEY=VALUE (repeatable): driver=, name=,
         /// id= (regular expressions for name and id), label=KEY[=VALUE],
         /// label!=, scope=local, type=custom|builtin, dangling=true|false.
-        #[arg(short, long, value_name = "KEY=VALUE")]
+        #[arg(short, long, value_name = "KEY=VALUE", value_parser = super::filter_value)]
         filter: Vec<String>,
     },
     /// Create a network.
@@ -61,7 +61,7 @@ pub enum NetworkCmd {
         /// Only networks matching KEY=VALUE (repeatable): until=TIME (a
         /// duration like 24h, an RFC 3339 time or Unix seconds: created
         /// before it), label=KEY[=VALUE], label!=KEY[=VALUE].
-        #[arg(long, value_name = "KEY=VALUE")]
+        #[arg(long, value_name = "KEY=VALUE", value_parser = super::filter_value)]
         filter: Vec<String>,
     },
 }

@@ -101,6 +101,7 @@ fn row(c: &Container, running: bool, nets: &[&Network], no_trunc: bool) -> serde
         "Mounts": mounts.join(","),
         "LocalVolumes": "0",
         "Networks": nets.iter().map(|n| n.name.as_str()).collect::<Vec<_>>().join(","),
+        "Platform": serde_json::Value::Null,
     })
 }
 

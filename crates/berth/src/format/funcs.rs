@@ -187,15 +187,24 @@ fn truncate(args: &[Value]) -> gotmpl::Result<Value> {
 }
 
 /// `.Label "KEY"` of a list row (rewritten to `berthLabel $ "KEY"`): the
-/// value of that label, "" when the row has no such label; an error where
-/// the data has no labels (a table's header row, as in Docker).
-pub fn label(args: &[Value]) -> gotmpl::Result<Value> {
+/// value of that label, "" when the row has no such label.
+fn label(args: &[Value]) -> gotmpl::Result<Value> {
     arity("Label", args, 2)?;
     let key = string_arg("Label", args, 1)?;
     match args[0].field("Label") {
         Some(Value::Map(m)) => Ok(m.get(key).cloned().unwrap_or(Value::String("".into()))),
         _ => Err(err("can't give argument to non-function .Label".into())),
     }
+}
+
+/// `.Label "KEY"` in a header row: the column is named after the key's
+/// last dot-separated part, `-` and `_` as spaces (docker/cli
+/// `SubHeaderContext.Label`).
+fn label_header(args: &[Value]) -> gotmpl::Result<Value> {
+    arity("Label", args, 2)?;
+    let key = string_arg("Label", args, 1)?;
+    let last = key.rsplit('.').next().unwrap_or(key);
+    Ok(Value::String(last.replace(['-', '_'], " ").into()))
 }
 
 /// Docker's functions for rows (and `inspect`).
@@ -234,5 +243,6 @@ pub fn header() -> FuncMap {
             }),
         );
     }
+    m.insert("berthLabel".into(), Arc::new(label_header));
     m
 }

@@ -147,12 +147,16 @@ fn tables_have_headers_and_docker_columns() {
         )
     );
     assert_eq!(
-        list(Some("table {{.Name}}\\t{{.Label \"b\"}}"), &rows(), &SPEC).unwrap(),
-        "NAME\n\
-         bridge               \n\
-         a-much-longer-name   2\n"
-            .replace("NAME\n", "NAME                 \n")
-            .as_str()
+        list(
+            Some("table {{.Name}}\\t{{.Label \"com.example.my-label\"}}\\t{{.Label \"b\"}}"),
+            &rows(),
+            &SPEC
+        )
+        .unwrap(),
+        format!(
+            "{:21}{:11}b\n{:21}{:11}\n{:21}{:11}2\n",
+            "NAME", "my label", "bridge", "", "a-much-longer-name", ""
+        )
     );
     // No rows: the header alone.
     assert_eq!(
