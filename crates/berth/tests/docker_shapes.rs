@@ -87,6 +87,8 @@ const CASES: &[&str] = &[
     "network ls -f driver=bridge -f driver=null",
     "network ls -f driver=bridge -f label=env",
     "network ls -q -f name=front",
+    "network ls -f id=zzz",
+    "network ls --format table -f type=builtin",
     "network ls --format '{{.Name}} {{.Driver}} {{.Labels}} [{{.Label \"env\"}}]'",
     "network ls --format 'table {{.Name}}\\t{{.Driver}}\\t{{.Internal}}\\t{{.Labels}}'",
     "network ls --format 'table {{.Name}}\\t{{.Label \"env\"}}'",
@@ -108,6 +110,7 @@ const CASES: &[&str] = &[
     "ps -a -f label=app=web --format '{{.Names}}'",
     "ps -a -f label=app -f label=tier --format '{{.Names}}'",
     "ps -a -f name=db -f name=done --format '{{.Names}}'",
+    "ps -a -f id=zzz --format '{{.Names}}'",
     "ps -a --format 'table {{.Names}}\\t{{.Labels}}\\t{{.Label \"app\"}}\\t{{.State}}'",
     "ps -f name=db --format 'table {{.Names}}\\t{{.Networks}}\\t{{.Command}}\\t{{.Ports}}'",
     "ps -a --format '{{.Names}}|{{.Status}}|{{.RunningFor}}|{{.CreatedAt}}'",
@@ -126,6 +129,7 @@ const CASES: &[&str] = &[
     "network prune -f --filter label=keep",
     "network prune -f --filter dangling=true",
     "network rm net2",
+    "network prune -f --filter label!=env",
     "network prune -f",
 ];
 
