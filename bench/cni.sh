@@ -23,6 +23,8 @@ N=${1:-40}
 SCALE=${2:-1000}
 REF_SCALE=${REF_SCALE:-0}
 source "$(dirname "$0")/lab.sh"
+source "$(dirname "$0")/results.sh"
+results_open cni "$([ "$REF_SCALE" -gt 0 ] && echo "REF_SCALE=$REF_SCALE ")bench/cni.sh $*"
 cd "$(dirname "$0")/.."
 BERTH=${BERTH:-$PWD/target/release/berth}
 CNI=${CNI:-/usr/lib/cni}
@@ -31,6 +33,7 @@ NETAVARK=${NETAVARK:-/usr/lib/podman/netavark}
 need_exectime
 [ -x "$CNI/bridge" ] || { echo "install containernetworking-plugins (scripts/deps)" >&2; exit 1; }
 HAVE_NETAVARK=0; [ -x "$NETAVARK" ] && HAVE_NETAVARK=1
+results_note "peers: containernetworking-plugins $(dpkg-query -W -f '${Version}' containernetworking-plugins 2>/dev/null || echo '?') (bridge + host-local + portmap, $CNI)$([ "$HAVE_NETAVARK" = 1 ] && echo ", netavark $("$NETAVARK" --version | awk '{print $2}')")"
 # A sysfs of this namespace (berth reads MACs from it, as a runtime's plugin would).
 mount -t sysfs sysfs /sys
 W=$BENCH_TMP/cni; mkdir -p "$W/conf" "$W/out" "$W/leases" "$W/netavark"
@@ -180,7 +183,7 @@ row() { # METRIC BERTH PEER [RATIO-FORMULA: peer/berth by default]
 }
 med() { printf '%s\n' "$@" | median_us; }
 {
-printf '\nberth %s as a CNI plugin, %s samples (medians, ms; ratio = peer / berth)\n' "$("$BERTH" --version | awk '{print $2}')" "$N"
+printf 'berth %s as a CNI plugin, %s samples (medians, ms; ratio = peer / berth)\n' "$("$BERTH" --version | awk '{print $2}')" "$N"
 printf '%-44s %12s %12s %9s\n' metric berth peer ratio
 row "ADD, 1 port vs bridge+host-local+portmap" "$(med "${B_ADD[@]}")" "$(med "${R_ADD[@]}")"
 [ "$HAVE_NETAVARK" = 1 ] && row "ADD, 1 port vs netavark 1.4 setup" "$(med "${B_ADD[@]}")" "$(med "${N_ADD[@]}")"
@@ -194,4 +197,4 @@ row "kernel floor: bare veth, n=$SCALE / n=20" "$kl" "$kf" "$(awk -v b="$kl" -v 
 [ "$REF_SCALE" -gt 0 ] && row "ADD at n=$SCALE vs chain at n=$REF_SCALE" "$S_LAST" "$R_LAST"
 row "total for $SCALE ADDs (s)" "$S_TOTAL" - -
 row "berth nftables rules, 0 -> $SCALE containers" "$RULES_BEFORE" "$RULES_AFTER" "$([ "$RULES_BEFORE" = "$RULES_AFTER" ] && echo same || echo GREW)"
-} | tee "$PWD/bench/results/cni-$(date +%Y%m%d-%H%M%S).txt"
+} | results_table

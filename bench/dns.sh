@@ -15,10 +15,13 @@
 #     A queries, 2 sockets x 32 queries in flight, closed loop.
 # With 2+ CPUs (and PIN unset or 1) the resolver under test is pinned to
 # CPU 0 and the load generator and the stub upstream to CPU 1, so the
-# resolvers' own cost is what differs. On the 2-core machines here the load
-# generator tops out near 240k queries/s (measured against the stub
-# upstream alone), so berth's local figure is a lower bound. Ratios are berth / aardvark-dns (qps: >1 is better;
-# latency: <1 is better).
+# resolvers' own cost is what differs. The load generator's own ceiling is
+# measured in every round too: the same load against a second stub on the
+# resolvers' CPU (127.53.0.2), which answers without any lookup; a
+# resolver near that figure is limited by the load generator, not by
+# itself. Ratios are berth / aardvark-dns (qps: >1 is better; latency: <1
+# is better). The table goes to bench/results/DATE-dns.md (bench/results.sh),
+# with every round's raw figures.
 set -euo pipefail
 ROUNDS=${1:-5}
 SECONDS_PER_RUN=${2:-3}
@@ -41,6 +44,9 @@ fi
 [ "$(stat -Lc %i /proc/self/ns/net)" != "$BERTH_DNS_BENCH_HOST_NS" ] ||
     die "still in the host's network namespace; refusing"
 ip link set lo up
+source bench/results.sh
+results_open dns "bench/dns.sh $ROUNDS $SECONDS_PER_RUN"
+results_note "peer: aardvark-dns $("$AARDVARK" --version 2>/dev/null | awk '{print $2}') ($AARDVARK), same load generator, same run"
 
 EX=$PWD/target/release/examples
 WORK=$(mktemp -d /tmp/berth-dns-bench.XXXXXX)
@@ -78,6 +84,9 @@ write_configs() {
 start_servers() {
     "${LOAD_CPU[@]}" "$EX/stub_upstream" 127.53.0.1:53 1 &
     PIDS+=($!)
+    # The ceiling's reference: a stub where the resolvers run.
+    "${SERVER_CPU[@]}" "$EX/stub_upstream" 127.53.0.2:53 1 &
+    PIDS+=($!)
     "${SERVER_CPU[@]}" "$EX/serve" "$WORK/snapshot.json" "$WORK/dns.sock" 53 &
     PIDS+=($!)
     # aardvark-dns forks and writes its pid file once it serves.
@@ -106,10 +115,9 @@ for round in $(seq 1 "$ROUNDS"); do
         echo "berth $kind $(load 127.18.0.1 127.18.0.2 "$names")" >>"$RESULTS"
         echo "aardvark $kind $(load 127.28.0.1 127.28.0.2 "$names")" >>"$RESULTS"
     done
+    echo "stub local $(load 127.53.0.2 127.18.0.2 "$LOCAL")" >>"$RESULTS"
     echo "round $round/$ROUNDS done" >&2
 done
-mkdir -p bench/results
-cp "$RESULTS" "bench/results/dns-$(date +%Y%m%d-%H%M%S).txt"
 
 # Median of column COL for SERVER KIND.
 median() {
@@ -123,9 +131,9 @@ row() { # LABEL KIND COL
     awk -v l="$1" -v b="$b" -v a="$a" 'BEGIN { printf "%-22s %12.1f %14.1f %8.2fx\n", l, b, a, (a > 0 ? b / a : 0) }'
 }
 bad=$(awk '$6 > 0 || $7 > 0 { n++ } END { print n + 0 }' "$RESULTS")
-echo
 pinned="unpinned"
 [ ${#SERVER_CPU[@]} -gt 0 ] && pinned="resolver on CPU 0, load on CPU 1"
+{
 echo "medians of $ROUNDS rounds x ${SECONDS_PER_RUN}s; 2 sockets x 32 in flight; $pinned; ratio = berth / aardvark-dns"
 printf '%-22s %12s %14s %9s\n' metric berth aardvark-dns ratio
 row "local qps" local 3
@@ -134,4 +142,9 @@ row "local p99 (us)" local 5
 row "forwarded qps" forward 3
 row "forwarded p50 (us)" forward 4
 row "forwarded p99 (us)" forward 5
-[ "$bad" = 0 ] || echo "warning: $bad runs saw errors or lost queries (see bench/results/)"
+printf '%-22s %12.1f   (the load generator against a stub that does no lookup)\n' "ceiling qps" "$(median stub local 3)"
+[ "$bad" = 0 ] || echo "warning: $bad runs saw errors or lost queries (see the raw rounds below)"
+echo
+echo "raw rounds: server kind qps p50_us p99_us errors lost"
+cat "$RESULTS"
+} | results_table

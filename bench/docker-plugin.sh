@@ -10,24 +10,25 @@
 # network driver), then `docker rm -f`. The plugin logs the time of each
 # request it answers (BERTH_TRACE_STEPS), which gives berth's share.
 source "$(dirname "$0")/lab.sh"
+source "$(dirname "$0")/results.sh"
+results_open docker-plugin "bench/docker-plugin.sh $*"
 N=${1:-20}
 cd "$(dirname "$0")/.."
 BERTH=${BERTH:-$PWD/target/release/berth}
 [ -x "$BERTH" ] || { echo "build berth first: cargo build --release" >&2; exit 1; }
+need_exectime
 source bench/docker.sh
 export BERTH_TRACE_STEPS=1 BERTH_PLUGIN=$BERTH
 docker_start
+results_note "peer: Docker $($D version -f '{{.Server.Version}}')'s bridge driver, same dockerd (storage driver $DOCKER_DRIVER)"
 $D network create br >/dev/null
 $D network create -d berth --ipam-driver berth bn >/dev/null
 plugin_log=$BENCH_TMP/docker/plugin.log
 
-# run_one NET PORT: prints the wall time (ns) of `docker run -d -p` on NET.
+# run_one NET PORT: prints the wall time (µs, exectime: no fork of bash
+# or `date` in the measurement) of `docker run -d -p` on NET.
 run_one() {
-    local t0 t1
-    t0=$(now_ns)
-    $D run -d --name "c$2" --network "$1" -p "$2:80" bench-busybox httpd -f -p 80 >/dev/null
-    t1=$(now_ns)
-    echo $((t1 - t0))
+    "$EXECTIME" /dev/null /dev/null $D run -d --name "c$2" --network "$1" -p "$2:80" bench-busybox httpd -f -p 80
 }
 # Warm up each path once (image, first network setup).
 for n in none br bn; do run_one "$n" 7999 >/dev/null; $D rm -f c7999 >/dev/null; done
@@ -56,9 +57,10 @@ for i in $(seq 1 "$N"); do
     done
 done
 
-med() { printf '%s' "${times[$1]}" | median_ms; }
+med() { printf '%s' "${times[$1]}" | median_us; }
 none=$(med none); br=$(med br); bn=$(med bn)
 plugin=$(median_of 1 < "$BENCH_TMP/plugin-ms")
+{
 echo "docker run -d -p, $N samples each (medians, ms; Docker $($D version -f '{{.Server.Version}}'))"
 printf '%-46s %8s\n' "network none (Docker's own work, no network)" "$none"
 printf '%-46s %8s\n' "Docker's bridge driver (user network)" "$br"
@@ -70,4 +72,5 @@ awk -v br="$br" -v bn="$bn" -v none="$none" -v p="$plugin" 'BEGIN {
     printf "%-46s %8.1f\n", "network cost, berth (berth - none)", bn - none
     printf "%-46s %8.1f\n", "  of which dockerd<->plugin and moving the veth", bn - none - p
 }'
+} | results_table
 docker_stop

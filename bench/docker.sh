@@ -7,7 +7,11 @@
 # rlimits are pinned to the current ones: root here lacks CAP_SYS_RESOURCE
 # and Docker's default (nofile 1048576) would fail. Set BERTH_PLUGIN to a
 # berth binary to start `berth docker-plugin` first (Docker's driver `berth`).
+# Storage: overlay2, what users get (DOCKER_STORAGE_DRIVER=vfs where the
+# kernel or file system cannot); the driver used is printed and recorded
+# with the results (DOCKER_DRIVER).
 D=""
+DOCKER_DRIVER=""
 docker_start() {
     if ! command -v dockerd >/dev/null; then
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io containerd runc >/dev/null
@@ -37,7 +41,7 @@ TOML
     fi
     dockerd --containerd "$root/containerd/sock" --data-root "$root/data" --exec-root "$root/exec" \
         --pidfile "$root/dockerd.pid" -H "unix://$root/docker.sock" --config-file "$root/daemon.json" \
-        --containerd-namespace bench --storage-driver overlay2 \
+        --containerd-namespace bench --storage-driver "${DOCKER_STORAGE_DRIVER:-overlay2}" \
         --bip 10.199.0.1/24 --default-address-pool base=10.200.0.0/16,size=24 \
         --default-ulimit "nofile=$(ulimit -Sn):$(ulimit -Hn)" --userland-proxy=true \
         >"$root/dockerd.log" 2>&1 &
@@ -45,7 +49,9 @@ TOML
     disown "$!" # ended by the lab's cleanup, by PID: no "Killed" notice from bash
     D="env DOCKER_CONFIG=$root/cli /usr/bin/docker -H unix://$root/docker.sock"
     for _ in $(seq 100); do $D info >/dev/null 2>&1 && break; sleep 0.2; done
-    $D info >/dev/null 2>&1 || { echo "dockerd did not start:"; tail -20 "$root/dockerd.log"; exit 1; }
+    $D info >/dev/null 2>&1 || { echo "dockerd did not start (with overlay2 unavailable here, try DOCKER_STORAGE_DRIVER=vfs):"; tail -20 "$root/dockerd.log"; exit 1; }
+    DOCKER_DRIVER=$($D info -f '{{.Driver}}')
+    echo "Docker $($D version -f '{{.Server.Version}}'), storage driver $DOCKER_DRIVER" >&2
     # An image from a busybox root filesystem (no registry here).
     local fs=$root/busybox-rootfs
     mkdir -p "$fs/bin"

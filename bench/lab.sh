@@ -53,13 +53,11 @@ ip -n outside addr add 203.0.113.1/32 dev lo
 ip route add default via 198.51.100.1
 export BERTH_ROOT=$BENCH_TMP/berth
 
-# now_ns: monotonic-ish nanoseconds.
-now_ns() { date +%s%N; }
 # median_of DIV: the median of the numbers on stdin (one per line) divided
-# by DIV, with 1 decimal.
+# by DIV, with 1 decimal. Timings come from exectime (below), never from
+# forks of `date` around a command (bash's own forks would be measured).
 median_of() { sort -n | awk -v d="$1" '{a[NR]=$1} END {m = (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2; printf "%.1f", m/d}'; }
-# Medians in ms of nanoseconds (median_ms) and of microseconds (median_us).
-median_ms() { median_of 1e6; }
+# median_us: the median, in ms, of microseconds (exectime's unit).
 median_us() { median_of 1000; }
 # exectime (crates/berth-bench) times one process as a runtime spawns it,
 # without bash's own forks in the measurement; need_exectime checks it is built.

@@ -9,13 +9,21 @@
 #     hosts through the VXLAN, and between the same two hosts directly on
 #     the underlay, in the same run.
 #
+# There is no peer: Docker's overlay driver needs swarm mode. The reference
+# for throughput is the underlay itself; for attach latency, a bridge
+# network of the same host.
+#
 #   sudo bench/overlay.sh [N] [R]
 N=${1:-20}
 R=${2:-3}
 source "$(dirname "$0")/lab.sh"
+source "$(dirname "$0")/results.sh"
+results_open overlay "bench/overlay.sh $*"
+results_note "no peer (Docker's overlay is swarm-only): the reference is the underlay (throughput) and a bridge network (attach)"
 cd "$(dirname "$0")/.."
 BERTH=${BERTH:-$PWD/target/release/berth}
 [ -x "$BERTH" ] || { echo "build berth first: cargo build --release" >&2; exit 1; }
+need_exectime
 for t in etcd etcdctl iperf3 jq; do
     command -v $t >/dev/null || { echo "$t is missing: run scripts/deps" >&2; exit 1; }
 done
@@ -76,10 +84,13 @@ on 1 "$BERTH" network create -d overlay --subnet 198.18.0.0/24 ov >/dev/null
 on 1 "$BERTH" network create --subnet 198.19.0.0/24 local >/dev/null
 on 1 "$BERTH" run -d --name warm --network ov busybox sleep 3600 >/dev/null
 
+# Each `run -d` timed by exectime (µs), as bench/run.sh does: no fork of
+# bash or `date` in the measurement. exectime runs in host 1's namespace
+# (nsenter) with host 1's environment, so it times berth alone.
 ov=() br=()
 for i in $(seq 1 "$N"); do
-    t0=$(now_ns); on 1 "$BERTH" run -d --name o$i --network ov busybox sleep 3600 >/dev/null; t1=$(now_ns); ov+=($((t1-t0)))
-    t0=$(now_ns); on 1 "$BERTH" run -d --name b$i --network local busybox sleep 3600 >/dev/null; t1=$(now_ns); br+=($((t1-t0)))
+    ov+=("$(on 1 "$EXECTIME" /dev/null /dev/null "$BERTH" run -d --name o$i --network ov busybox sleep 3600)")
+    br+=("$(on 1 "$EXECTIME" /dev/null /dev/null "$BERTH" run -d --name b$i --network local busybox sleep 3600)")
 done
 for i in $(seq 1 "$N"); do on 1 "$BERTH" rm -f o$i b$i >/dev/null; done
 
@@ -100,10 +111,12 @@ med() { sort -g | awk '{a[NR]=$1} END {m = (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/
 VX=$(printf '%s\n' "${vx[@]}" | med)
 UL=$(printf '%s\n' "${ul[@]}" | med)
 
-printf '\n%-44s %10s\n' "metric (medians; N=$N runs, R=$R x 3 s)" "value"
-printf '%-44s %10s\n' "berth run -d, overlay network (ms)" "$(printf '%s\n' "${ov[@]}" | median_ms)"
-printf '%-44s %10s\n' "berth run -d, bridge network (ms)" "$(printf '%s\n' "${br[@]}" | median_ms)"
+{
+printf '%-44s %10s\n' "metric (medians; N=$N runs, R=$R x 3 s)" "value"
+printf '%-44s %10s\n' "berth run -d, overlay network (ms)" "$(printf '%s\n' "${ov[@]}" | median_us)"
+printf '%-44s %10s\n' "berth run -d, bridge network (ms)" "$(printf '%s\n' "${br[@]}" | median_us)"
 printf '%-44s %10s\n' "TCP, container to container via VXLAN (Gbit/s)" "$VX"
 printf '%-44s %10s\n' "TCP, host to host on the underlay (Gbit/s)" "$UL"
 printf '%-44s %10s\n' "VXLAN / underlay" "$(awk -v a="$VX" -v b="$UL" 'BEGIN {printf "%.2f", a/b}')"
 printf '%-44s %10s\n' "overlay MTU (underlay 1500)" "$MTU"
+} | results_table

@@ -9,6 +9,8 @@
 # running and its port published), `rm -f` of a container with a published
 # port, `network connect` and `network disconnect` of a running container.
 source "$(dirname "$0")/lab.sh"
+source "$(dirname "$0")/results.sh"
+results_open run "bench/run.sh $*"
 DOCKER=0
 [ "${1:-}" = --docker ] && { DOCKER=1; shift; }
 N=${1:-20}
@@ -43,6 +45,7 @@ time_berth() {
 time_docker() {
     source "$(dirname "$0")/docker.sh"
     docker_start
+    results_note "peer: Docker $($D version -f '{{.Server.Version}}') (dockerd started in the lab), storage driver $DOCKER_DRIVER, userland proxy on (its default)"
     local runs=() rms=() cons=() dis=()
     $D network create benchnet >/dev/null
     $D run -d --name warm -p 7999:80 bench-busybox sleep 3600 >/dev/null
@@ -63,10 +66,12 @@ time_docker() {
 time_berth
 [ "$DOCKER" = 1 ] && time_docker
 
-printf '\n%-26s %12s %12s %8s\n' "metric (median, N=$N)" "berth ms" "docker ms" "ratio"
+{
+printf '%-26s %12s %12s %8s\n' "metric (median, N=$N)" "berth ms" "docker ms" "ratio"
 for m in run rm connect disconnect; do
     b=${RESULT[berth_$m]}; d=${RESULT[docker_$m]:-}
     if [ -n "$d" ]; then r=$(awk -v b="$b" -v d="$d" 'BEGIN{printf "%.0fx", d/b}'); else d=-; r=-; fi
     label=$m; [ "$m" = run ] && label="run -d -p"; [ "$m" = rm ] && label="rm -f (published port)"; [ "$m" = connect ] && label="network connect"; [ "$m" = disconnect ] && label="network disconnect"
     printf '%-26s %12s %12s %8s\n' "$label" "$b" "$d" "$r"
 done
+} | results_table

@@ -7,6 +7,9 @@
 #   sudo bench/scale.sh [M]            (default 300)
 M=${1:-300}
 source "$(dirname "$0")/lab.sh"
+source "$(dirname "$0")/results.sh"
+results_open scale "bench/scale.sh $*"
+results_note "no peer: berth at n=1..15 against berth at n=$M, same run"
 cd "$(dirname "$0")/.."
 BERTH=${BERTH:-$PWD/target/release/berth}
 [ -x "$BERTH" ] || { echo "build berth first: cargo build --release" >&2; exit 1; }
@@ -24,11 +27,15 @@ for net in dnsnet bridge; do
     first=$(timed_runs "$net-" "$net" 1 15 | median_us)
     timed_runs "$net-" "$net" 16 "$M" >/dev/null
     last=$(timed_runs "$net-" "$net" $((M + 1)) $((M + 15)) | median_us)
+    if [ "$net" = dnsnet ]; then
+        snap=$(stat -c %s "$BERTH_ROOT/run/dns/snapshot.json")
+        results_note "the embedded DNS's snapshot with $((M + 15)) containers on dnsnet: $((snap / 1024)) KB (rewritten whole on every change)"
+    fi
     # The next network starts from an empty host.
     "$BERTH" ps -aq | xargs -r "$BERTH" rm -f >/dev/null
     rows+=("$(printf '%-40s %10s %10s %8s' "run -d on $net (n=1..15 -> n=$M)" "$first" "$last" "$(awk -v a="$first" -v b="$last" 'BEGIN{printf "%.2fx", b/a}')")")
 done
 {
-printf '\nberth run -d at scale (medians of 15, ms)\n%-40s %10s %10s %8s\n' metric "n=1..15" "n=$M" ratio
+printf 'berth run -d at scale (medians of 15, ms)\n%-40s %10s %10s %8s\n' metric "n=1..15" "n=$M" ratio
 printf '%s\n' "${rows[@]}"
-} | tee "$PWD/bench/results/scale-$(date +%Y%m%d-%H%M%S).txt"
+} | results_table

@@ -23,6 +23,8 @@
 pub mod config;
 pub mod env;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod ipam;
 mod json;
 pub mod result;

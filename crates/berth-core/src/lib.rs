@@ -15,6 +15,8 @@ pub mod engine;
 pub mod error;
 pub mod failpoint;
 pub mod firewall;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod ids;
 pub mod ipam;
 pub mod kernel;

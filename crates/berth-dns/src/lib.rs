@@ -28,6 +28,8 @@ pub mod budget;
 pub mod control;
 mod error;
 pub mod forward;
+#[doc(hidden)]
+pub mod fuzzing;
 mod listeners;
 pub mod names;
 pub mod request;

@@ -37,20 +37,33 @@ fn overlay_spans_three_hosts() {
         c.h(0).agent_log()
     );
     assert!(c.h(2).eventually("c2", "busybox ping -c1 -W1 c1", 10));
-    // The overlay MTU leaves room for VXLAN: a full-size packet with DF set
-    // crosses; one byte more is refused at the sender, never black-holed.
-    let mtu = c
-        .h(0)
-        .ok("network inspect -f '{{index .Options \"com.docker.network.driver.mtu\"}}' ov");
-    let _ = mtu;
+    // The overlay MTU leaves room for VXLAN (50 bytes under the underlay's
+    // 1500): a full-size packet with DF set crosses; one byte more is
+    // refused at the sender (EMSGSIZE), never black-holed.
+    // (The MTU is not among the network's options: no -o was given.)
+    let mtu = c.h(0).ok("exec c0 cat /sys/class/net/eth0/mtu");
+    assert_eq!(
+        mtu.trim(),
+        "1450",
+        "the overlay's MTU, as the container sees it"
+    );
     assert!(
         c.h(0)
             .exec_ok("c0", &format!("ping -M do -s 1422 -c1 -W2 {}", ips[1])),
         "1450-byte packets cross"
     );
-    assert!(!c
+    let big = c
         .h(0)
-        .exec_ok("c0", &format!("ping -M do -s 1423 -c1 -W1 {}", ips[1])));
+        .berth(&format!("exec c0 ping -M do -s 1423 -c1 -W1 {}", ips[1]));
+    let text = format!(
+        "{}{}",
+        common::stdout(&big),
+        String::from_utf8_lossy(&big.stderr)
+    );
+    assert!(
+        !big.status.success() && text.contains("message too long, mtu=1450"),
+        "a 1451-byte packet must be refused at the sender: {big:?}"
+    );
     // Containers reach the outside through their own host, and a port
     // published by an overlay container works on its host.
     assert!(c.h(1).exec_ok("c1", "busybox ping -c1 -W2 203.0.113.1"));
@@ -158,8 +171,10 @@ fn parallel_attaches_on_three_hosts_get_unique_addresses() {
         for h in hosts {
             let url = url.clone();
             s.spawn(move || {
+                // Each background run's own status: a bare `wait` is always 0.
                 let script = format!(
-                    "for i in $(seq 20); do {} run -d --name p$i --network ov busybox sleep 600 >/dev/null & done; wait",
+                    "pids=; for i in $(seq 20); do {} run -d --name p$i --network ov busybox sleep 600 >/dev/null & pids=\"$pids $!\"; done; \
+                     rc=0; for p in $pids; do wait $p || rc=1; done; exit $rc",
                     "BERTH_CLUSTER_TTL=6 $BERTH --store $STORE"
                 );
                 let out = h.b.lab.sh(&format!("BERTH={} STORE={}; {script}", common::BERTH, url));

@@ -9,8 +9,11 @@ mod common;
 use common::B;
 use serde_json::Value;
 
-/// What a real packet did: delivered, refused or dropped.
-fn real(b: &B, from: &str, dst: &str, port: Option<u64>) -> &'static str {
+/// What a real packet did: delivered, refused (curl exit 7), dropped
+/// (ping: sent, no reply; curl: exit 28, timed out) or "no route" (ping:
+/// sendto says the network is unreachable). Any other outcome (a probe
+/// that could not run) is reported as such and matches no verdict.
+fn real(b: &B, from: &str, dst: &str, port: Option<u64>) -> String {
     let cmd = match port {
         None => format!("busybox ping -c1 -W3 {dst}"),
         Some(p) => format!("curl -sS -o /dev/null -m 3 http://{dst}:{p}/"),
@@ -21,10 +24,26 @@ fn real(b: &B, from: &str, dst: &str, port: Option<u64>) -> &'static str {
         "neighbour" => b.lab.in_ns("neighbour", &cmd),
         c => b.berth(&format!("exec {c} {cmd}")),
     };
-    match out.status.code() {
-        Some(0) => "delivered",
-        Some(7) if port.is_some() => "refused",
-        _ => "dropped",
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let code = out.status.code();
+    match (code, port) {
+        (Some(0), _) => "delivered".into(),
+        (Some(7), Some(_)) => "refused".into(),
+        (Some(28), Some(_)) => "dropped".into(),
+        (Some(1), None) if stdout.contains("1 packets transmitted, 0 packets received") => {
+            "dropped".into()
+        }
+        (Some(1), None)
+            if String::from_utf8_lossy(&out.stderr).contains("Network is unreachable") =>
+        {
+            "no route".into()
+        }
+        _ => format!(
+            "a failed probe ({:?}: {}{})",
+            out.status,
+            stdout.trim(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ),
     }
 }
 
@@ -48,6 +67,8 @@ fn check(b: &B, from: &str, to: &str, want: &str, why: &str) -> Option<String> {
     let dst = t["dst"].as_str().unwrap_or_default().to_string();
     let verdict = match t["verdict"].as_str().unwrap_or_default() {
         "no-answer" => "dropped",
+        // Dropped before leaving: the sender has no route.
+        "dropped" if t["rule"].as_str().unwrap_or_default().contains("no route") => "no route",
         v => v,
     };
     let got = real(b, from, &dst, t["port"].as_u64());
@@ -115,7 +136,7 @@ ip route add 127.0.0.1/32 via 198.51.100.2 dev eth0 src 198.51.100.3",
         ("c2", "c1", "dropped", "enable_icc=false"),
         ("c2", "c1:80", "dropped", "enable_icc=false"),
         ("i1", "i2:80", "delivered", ""),
-        ("i1", "203.0.113.1", "dropped", "internal network inet"),
+        ("i1", "203.0.113.1", "no route", "internal network inet"),
         ("outside", "i2:80", "dropped", "internal network inet"),
         ("a1", "203.0.113.1", "delivered", ""),
         ("a1", "203.0.113.1:80", "delivered", ""),

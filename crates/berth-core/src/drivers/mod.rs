@@ -8,6 +8,7 @@
 
 pub mod macvlan;
 pub mod overlay;
+pub mod overlay_remote;
 
 use crate::error::{Error, Result};
 use crate::model::{Driver, Endpoint, Network};

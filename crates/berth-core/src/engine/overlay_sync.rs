@@ -9,6 +9,7 @@
 use super::overlay::cluster_networks;
 use super::Engine;
 use crate::drivers::overlay::{self, Remote, LOCAL_VTEP};
+use crate::drivers::overlay_remote;
 use crate::error::{Error, Result};
 use crate::model::{Driver, Network};
 use crate::store::cluster::{self as keys, AddrRec, HostRec, Kv};
@@ -132,28 +133,10 @@ impl Engine {
     /// Writes the other hosts' endpoints for the embedded DNS and makes it
     /// reload them when they changed.
     fn export_names(&mut self, kvs: &[Kv], host: &str, locals: &[Network]) -> Result<()> {
-        let mut recs = Vec::new();
-        for net in locals {
-            let prefix = keys::addrs_prefix(&net.id);
-            for kv in kvs.iter().filter(|kv| kv.key.starts_with(&prefix)) {
-                let Ok(r) = serde_json::from_str::<AddrRec>(&kv.value) else {
-                    continue;
-                };
-                let ip = kv.key.rsplit('/').next().and_then(|i| i.parse().ok());
-                if r.host == host || r.name.is_empty() {
-                    continue;
-                }
-                recs.push(berth_dns::EndpointRec {
-                    container_id: r.container_id,
-                    name: r.name,
-                    hostname: r.hostname,
-                    network_id: net.id.clone(),
-                    aliases: r.aliases,
-                    ipv4: ip,
-                    ..Default::default()
-                });
-            }
-        }
+        let recs: Vec<berth_dns::EndpointRec> = locals
+            .iter()
+            .flat_map(|net| overlay_remote::dns_endpoints(net, kvs, host))
+            .collect();
         let text = serde_json::to_string(&recs).map_err(|e| Error::internal(e.to_string()))?;
         let path = self.remote_names_path();
         if std::fs::read_to_string(&path).ok().as_deref() == Some(text.as_str()) {
@@ -289,20 +272,9 @@ impl Engine {
     /// Makes network `net`'s VXLAN device hold exactly the other hosts'
     /// endpoints; returns how many entries changed.
     fn program_remotes(&mut self, net: &Network, kvs: &[Kv], host: &str) -> Result<usize> {
-        let prefix = keys::addrs_prefix(&net.id);
-        let want: BTreeSet<Remote> = kvs
-            .iter()
-            .filter(|kv| kv.key.starts_with(&prefix))
-            .filter_map(|kv| {
-                let r: AddrRec = serde_json::from_str(&kv.value).ok()?;
-                let ip = kv.key.rsplit('/').next()?.parse().ok()?;
-                (r.host != host).then_some(Remote {
-                    ip,
-                    mac: r.mac,
-                    vtep: r.vtep,
-                })
-            })
-            .collect();
+        // Checked: a record another host wrote reaches the kernel only if
+        // it is well-formed (see drivers::overlay_remote).
+        let want: BTreeSet<Remote> = overlay_remote::remotes(net, kvs, host);
         let dev = overlay::vxlan_name(&net.id);
         let Some(index) = self.applier()?.host().link_index(&dev)? else {
             return Ok(0);

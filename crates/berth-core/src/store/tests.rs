@@ -136,6 +136,20 @@ fn parallel_first_opens_of_a_fresh_store() {
         for h in handles {
             h.join().unwrap().unwrap();
         }
+        // Every write that reported success is there, once, intact: a
+        // first open that re-created the database under another writer,
+        // or a write that was not committed, loses some.
+        let mut names: Vec<String> = Store::open(&paths)
+            .unwrap()
+            .read(|tx| tx.containers())
+            .unwrap()
+            .into_iter()
+            .map(|c| c.name)
+            .collect();
+        names.sort();
+        let mut want: Vec<String> = (0..16).map(|i| format!("c-c{i}")).collect();
+        want.sort();
+        assert_eq!(names, want, "round {round}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

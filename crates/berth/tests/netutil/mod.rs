@@ -61,13 +61,67 @@ pub fn share(dir: &str) -> String {
     format!("-v {dir}:{dir}:ro")
 }
 
+/// How one `busybox ping -c1` ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ping {
+    /// The echo reply came back (exit 0).
+    Answered,
+    /// The request left and nothing came back: a drop (exit 1 after
+    /// "1 packets transmitted, 0 packets received").
+    Dropped,
+    /// The request could not even leave: no route ("Network is
+    /// unreachable" from sendto, exit 1, no statistics).
+    NoRoute,
+}
+
+/// The outcome of a ping's output; panics on anything else (a name that
+/// does not resolve, `berth exec` failing, a usage error): a negative check
+/// must not pass because the probe itself broke.
+pub fn ping_outcome(what: &str, out: &std::process::Output) -> Ping {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    match out.status.code() {
+        Some(0) => Ping::Answered,
+        Some(1) if stdout.contains("1 packets transmitted, 0 packets received") => Ping::Dropped,
+        Some(1) if stderr.contains("Network is unreachable") => Ping::NoRoute,
+        _ => panic!(
+            "{what}: the ping neither crossed nor was dropped ({:?}):\n{stdout}{stderr}",
+            out.status
+        ),
+    }
+}
+
 /// `busybox ping -c1 -W1 IP` from container `from`.
+pub fn ping(b: &B, from: &str, ip: &str) -> Ping {
+    let out = b.berth(&format!("exec {from} busybox ping -c1 -W1 {ip}"));
+    ping_outcome(&format!("{from} -> {ip}"), &out)
+}
+
+/// `busybox ping -c1 -W1 IP` from namespace `ns` of the lab (`None`: the
+/// lab itself).
+pub fn ping_in(b: &B, ns: Option<&str>, ip: &str) -> Ping {
+    let script = format!("busybox ping -c1 -W1 {ip}");
+    let out = match ns {
+        Some(ns) => b.lab.in_ns(ns, &script),
+        None => b.lab.sh(&script),
+    };
+    ping_outcome(&format!("{} -> {ip}", ns.unwrap_or("lab")), &out)
+}
+
+/// True when a ping from container `from` to `ip` is answered, false when
+/// it is dropped ([`Ping::Dropped`]); panics on any other outcome, so that
+/// `!pings(..)` asserts a drop, not merely a failure.
 pub fn pings(b: &B, from: &str, ip: &str) -> bool {
-    b.exec_ok(from, &format!("busybox ping -c1 -W1 {ip}"))
+    match ping(b, from, ip) {
+        Ping::Answered => true,
+        Ping::Dropped => false,
+        other => panic!("{from} -> {ip}: expected an answer or a drop, got {other:?}"),
+    }
 }
 
 /// [`pings`] for each (from, ip) pair, all at once (a failing ping takes a
-/// second); returns the pairs that got an answer.
+/// second); returns the pairs that got an answer (the others were dropped:
+/// any other outcome panics).
 pub fn answered<'a>(b: &B, pairs: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
     std::thread::scope(|s| {
         let probes: Vec<_> = pairs

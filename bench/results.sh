@@ -1,0 +1,50 @@
+# Sourced by the bench scripts: every run writes its table to
+# bench/results/DATE-NAME.md (a new file per run: DATE-NAME-2.md, ... on
+# the same day), with what the figures depend on: the command, berth's
+# commit, the machine, the peers' versions and the load average before and
+# after (the machines here are shared: a figure taken under load says so).
+# The README's and docs' figures quote these files; commit the ones they
+# quote. BENCH_RESULTS=DIR writes elsewhere.
+#
+#   results_open NAME COMMAND   at the start (inside the lab)
+#   results_note TEXT           a line about the run (peer version, driver...)
+#   ... | results_table         the table: printed, and kept in the file
+RESULTS_DIR=${BENCH_RESULTS:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/results}
+RESULTS_FILE=
+results_open() {
+    local name=$1 cmd=${2% } day n=2 repo
+    day=$(date +%F)
+    mkdir -p "$RESULTS_DIR"
+    RESULTS_FILE=$RESULTS_DIR/$day-$name.md
+    while [ -e "$RESULTS_FILE" ]; do RESULTS_FILE=$RESULTS_DIR/$day-$name-$n.md; n=$((n + 1)); done
+    repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+    # root runs this in a checkout owned by someone else: tell git it is fine.
+    local commit
+    commit=$(git -c safe.directory='*' -C "$repo" describe --always --dirty 2>/dev/null || echo unknown)
+    {
+        echo "# $name: $(date -u '+%F %H:%M UTC')"
+        echo
+        echo "- command: \`sudo $cmd\`"
+        echo "- berth: commit $commit, release build (\`cargo build --release --locked\`)"
+        echo "- machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), kernel $(uname -r), $(. /etc/os-release && echo "$PRETTY_NAME")"
+        echo "- load average (1, 5, 15 min) at the start: $(cut -d' ' -f1-3 /proc/loadavg)"
+    } >"$RESULTS_FILE"
+    echo "results: $RESULTS_FILE" >&2
+}
+results_note() {
+    [ -n "$RESULTS_FILE" ] && echo "- $*" >>"$RESULTS_FILE"
+    return 0
+}
+results_table() {
+    local table
+    table=$(cat)
+    printf '%s\n' "$table"
+    [ -n "$RESULTS_FILE" ] || return 0
+    {
+        echo "- load average (1, 5, 15 min) at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+        echo
+        echo '```'
+        printf '%s\n' "$table"
+        echo '```'
+    } >>"$RESULTS_FILE"
+}

@@ -1,0 +1,204 @@
+//! Other hosts' endpoints of an overlay network, read from the cluster
+//! store's address records (pure): the VXLAN device's entries
+//! ([`remotes`]) and the names the embedded DNS serves ([`dns_endpoints`]),
+//! which `berth agent` recomputes on every change.
+//!
+//! A record was written by another host, or by anyone who can write to the
+//! etcd cluster, so it is checked before anything of it reaches the kernel
+//! or the resolver. A record is skipped whole when its key is not
+//! `addrs/<this network's id>/<an IPv4 address of the network's subnet>`,
+//! or names the gateway, the subnet's own address or its broadcast address
+//! (an entry for the gateway would answer the containers' ARP for it with a
+//! remote MAC); when its MAC is not a unicast Ethernet address; when its
+//! tunnel endpoint is not a unicast IPv4 address; or when its name,
+//! hostname or aliases are not DNS names (`model::validate`).
+
+use super::overlay::Remote;
+use crate::model::{validate, Network};
+use crate::store::cluster::{addrs_prefix, AddrRec, Kv};
+use std::collections::BTreeSet;
+use std::net::{IpAddr, Ipv4Addr};
+
+/// A checked address record of another host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// The endpoint's address (from the key).
+    pub ip: Ipv4Addr,
+    /// The record.
+    pub rec: AddrRec,
+}
+
+/// The checked records of network `net` that hosts other than `host` hold,
+/// among `kvs` (a listing of the address keys).
+pub fn entries(net: &Network, kvs: &[Kv], host: &str) -> Vec<Entry> {
+    let prefix = addrs_prefix(&net.id);
+    kvs.iter()
+        .filter_map(|kv| {
+            let ip: Ipv4Addr = kv.key.strip_prefix(&prefix)?.parse().ok()?;
+            if !endpoint_address(net, ip) {
+                return None;
+            }
+            let rec: AddrRec = serde_json::from_str(&kv.value).ok()?;
+            (rec.host != host && record_ok(&rec)).then_some(Entry { ip, rec })
+        })
+        .collect()
+}
+
+/// The VXLAN entries network `net` needs on `host`: the other hosts' endpoints.
+pub fn remotes(net: &Network, kvs: &[Kv], host: &str) -> BTreeSet<Remote> {
+    entries(net, kvs, host)
+        .into_iter()
+        .map(|e| Remote {
+            ip: IpAddr::V4(e.ip),
+            mac: e.rec.mac,
+            vtep: e.rec.vtep,
+        })
+        .collect()
+}
+
+/// The other hosts' named endpoints of `net`, for the embedded DNS.
+pub fn dns_endpoints(net: &Network, kvs: &[Kv], host: &str) -> Vec<berth_dns::EndpointRec> {
+    entries(net, kvs, host)
+        .into_iter()
+        .filter(|e| !e.rec.name.is_empty())
+        .map(|e| berth_dns::EndpointRec {
+            container_id: e.rec.container_id,
+            name: e.rec.name,
+            hostname: e.rec.hostname,
+            network_id: net.id.clone(),
+            aliases: e.rec.aliases,
+            ipv4: Some(e.ip),
+            ..Default::default()
+        })
+        .collect()
+}
+
+/// True when `ip` may be a container's address on `net`: inside one of
+/// its IPv4 subnets, neither the gateway nor the subnet's first or last
+/// address.
+pub fn endpoint_address(net: &Network, ip: Ipv4Addr) -> bool {
+    net.ipam.iter().any(|c| match c.subnet {
+        ipnet::IpNet::V4(s) => {
+            s.contains(&ip)
+                && c.gateway != IpAddr::V4(ip)
+                && (s.prefix_len() >= 31 || (ip != s.network() && ip != s.broadcast()))
+        }
+        ipnet::IpNet::V6(_) => false,
+    })
+}
+
+/// The record's own fields, as described in the module docs.
+fn record_ok(r: &AddrRec) -> bool {
+    let vtep_ok = match r.vtep {
+        IpAddr::V4(v) => {
+            !(v.is_unspecified() || v.is_loopback() || v.is_multicast() || v.is_broadcast())
+        }
+        IpAddr::V6(_) => false,
+    };
+    let id_ok = r.container_id.len() <= 64 && r.container_id.bytes().all(|b| b.is_ascii_hexdigit());
+    let name_ok = |n: &str| n.is_empty() || validate::alias("name", n).is_ok();
+    vtep_ok
+        && unicast_mac(&r.mac)
+        && id_ok
+        && name_ok(&r.name)
+        && (r.hostname.is_empty() || validate::hostname("hostname", &r.hostname).is_ok())
+        && r.aliases
+            .iter()
+            .all(|a| validate::alias("alias", a).is_ok())
+}
+
+/// `aa:bb:cc:dd:ee:ff` (hex digits), neither multicast nor all zeros.
+pub fn unicast_mac(mac: &str) -> bool {
+    let octets: Vec<&str> = mac.split(':').collect();
+    let hex = octets.len() == 6
+        && octets
+            .iter()
+            .all(|o| o.len() == 2 && o.bytes().all(|b| b.is_ascii_hexdigit()));
+    hex && u8::from_str_radix(octets[0], 16).is_ok_and(|b| b & 1 == 0)
+        && octets.iter().any(|o| *o != "00")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Driver, IpamConfig};
+    use std::collections::BTreeMap;
+
+    fn net() -> Network {
+        Network {
+            id: "n1".into(),
+            name: "ov".into(),
+            driver: Driver::Overlay,
+            created: String::new(),
+            ipv6: false,
+            internal: false,
+            ipam: vec![IpamConfig {
+                subnet: "198.18.0.0/24".parse().expect("subnet"),
+                gateway: "198.18.0.1".parse().expect("gateway"),
+                ip_range: None,
+                aux: BTreeMap::new(),
+                range_start: None,
+                range_end: None,
+            }],
+            options: BTreeMap::new(),
+            labels: BTreeMap::new(),
+            bridge: None,
+            mtu: 1450,
+            icc: true,
+            masquerade: true,
+            host_binding_ipv4: None,
+            builtin: false,
+            docker: None,
+        }
+    }
+
+    fn kv(ip: &str, value: &str) -> Kv {
+        Kv {
+            key: format!("/berth/v1/addrs/n1/{ip}"),
+            value: value.into(),
+            lease: 1,
+        }
+    }
+
+    const GOOD: &str = r#"{"host":"h2","vtep":"192.0.2.12","mac":"02:42:c6:12:00:05","container_id":"ab12","name":"web","hostname":"web","aliases":["www"],"reserved_at":1}"#;
+
+    #[test]
+    fn good_records_of_other_hosts_are_used() {
+        let kvs = [kv("198.18.0.5", GOOD)];
+        let r = remotes(&net(), &kvs, "h1");
+        assert_eq!(r.len(), 1);
+        assert_eq!(dns_endpoints(&net(), &kvs, "h1")[0].name, "web");
+        // This host's own records are not remote.
+        assert!(remotes(&net(), &kvs, "h2").is_empty());
+    }
+
+    #[test]
+    fn bad_keys_and_records_are_skipped() {
+        let with = |field: &str, value: &str| {
+            let mut v: serde_json::Value = serde_json::from_str(GOOD).expect("json");
+            v[field] = serde_json::Value::String(value.into());
+            v.to_string()
+        };
+        for kv in [
+            kv("198.18.0.1", GOOD),   // the gateway
+            kv("198.18.0.0", GOOD),   // the subnet
+            kv("198.18.0.255", GOOD), // broadcast
+            kv("203.0.113.5", GOOD),  // another subnet
+            kv("198.18.0.5/x", GOOD),
+            kv("198.18.0.5", &with("mac", "01:00:5e:00:00:01")),
+            kv("198.18.0.5", &with("mac", "02:42:c6:12:00")),
+            kv("198.18.0.5", &with("mac", "+2:42:c6:12:00:05")),
+            kv("198.18.0.5", &with("vtep", "224.0.0.1")),
+            kv("198.18.0.5", &with("vtep", "2001:db8::1")),
+            kv("198.18.0.5", &with("name", "a b\n1.2.3.4 evil")),
+            kv("198.18.0.5", &with("hostname", "-x")),
+            kv("198.18.0.5", &with("container_id", "../../x")),
+        ] {
+            assert!(
+                remotes(&net(), std::slice::from_ref(&kv), "h1").is_empty(),
+                "{kv:?}"
+            );
+            assert!(dns_endpoints(&net(), std::slice::from_ref(&kv), "h1").is_empty());
+        }
+    }
+}
