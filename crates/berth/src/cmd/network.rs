@@ -70,15 +70,22 @@ fn create(root: Option<&Path>, a: NetworkCreateArgs) -> Result<i32> {
     Ok(0)
 }
 
-/// Prints items as a JSON array, or one template rendering per item.
+/// Prints items as Docker's `inspect` does: an indented JSON array, a
+/// compact one for `--format json` (Docker 28), or one template rendering
+/// per item.
 pub fn print_inspect(items: &[serde_json::Value], fmt: Option<&str>) -> Result<()> {
     match fmt {
-        None | Some("") => println!("{}", serde_json::to_string_pretty(items)?),
-        Some("json") => {
-            for i in items {
-                println!("{i}");
-            }
+        None | Some("") => {
+            // Docker indents with four spaces.
+            let mut out = Vec::new();
+            let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+            serde::Serialize::serialize(
+                items,
+                &mut serde_json::Serializer::with_formatter(&mut out, fmt),
+            )?;
+            println!("{}", String::from_utf8_lossy(&out));
         }
+        Some("json") => println!("{}", serde_json::to_string(items)?),
         Some(t) => {
             for i in items {
                 println!("{}", format::template(t, i)?);
