@@ -44,6 +44,7 @@ TOML
         --containerd-namespace bench --storage-driver "${DOCKER_STORAGE_DRIVER:-overlay2}" \
         --bip 10.199.0.1/24 --default-address-pool base=10.200.0.0/16,size=24 \
         --default-ulimit "nofile=$(ulimit -Sn):$(ulimit -Hn)" --userland-proxy=true \
+        --cgroup-parent "$BENCH_CG" \
         >"$root/dockerd.log" 2>&1 &
     bench_pids+=($!)
     disown "$!" # ended by the lab's cleanup, by PID: no "Killed" notice from bash

@@ -16,6 +16,9 @@ if [ "$(stat -L -c %i /proc/self/ns/net)" = "$BENCH_HOST_NETNS" ]; then
 fi
 set -euo pipefail
 BENCH_TMP=$(mktemp -d /tmp/berth-bench.XXXXXX)
+# A cgroup parent of this run's own, for container engines (cgroups are not
+# namespaced here): removed by the cleanup once every process is gone.
+BENCH_CG=/berth-bench-$(basename "$BENCH_TMP")
 trap 'bench_cleanup' EXIT
 bench_pids=()
 bench_cleanup() {
@@ -35,6 +38,9 @@ bench_cleanup() {
     done
     # Until only this shell and the counting pipeline are left (at most 5 s).
     for _ in $(seq 50); do [ "$(ls /proc | grep -cE '^[0-9]+$')" -le 3 ] && break; sleep 0.1; done
+    for d in /sys/fs/cgroup/*"$BENCH_CG" /sys/fs/cgroup"$BENCH_CG"; do
+        [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null
+    done
     umount -R /run 2>/dev/null || true
     # berth's namespace pins are bind mounts under its state root: unmount
     # them (in this private mount namespace) so the directory can go.

@@ -18,6 +18,8 @@
 CYCLES=${1:-2000}
 EVERY=${2:-500}
 source "$(dirname "$0")/lab.sh"
+source "$(dirname "$0")/results.sh"
+results_open soak "bench/soak.sh $CYCLES $EVERY"
 cd "$(dirname "$0")/.."
 BERTH=${BERTH:-$PWD/target/release/berth}
 [ -x "$BERTH" ] || { echo "build berth first: cargo build --release" >&2; exit 1; }
@@ -97,7 +99,8 @@ for i in $(seq 1 "$CYCLES"); do
 done
 
 # The verdict: within each phase, every count but the resolver's RSS is
-# back to its first value.
+# back to its first value. The rows and the verdict go to the results file.
+verdict() {
 python3 - "$ROWS" <<'PY'
 import sys
 rows = [l.split() for l in open(sys.argv[1])]
@@ -116,3 +119,9 @@ for phase in ("cli", "cni"):
 print("FLAT" if not bad else "GROWS: " + "; ".join(bad))
 sys.exit(1 if bad else 0)
 PY
+}
+status=0
+verdict > "$W/verdict" || status=$?
+cat "$W/verdict"
+{ header; cat "$ROWS"; cat "$W/verdict"; } | results_table >/dev/null
+exit "$status"

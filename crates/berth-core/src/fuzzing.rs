@@ -89,6 +89,7 @@ fn overlay_network() -> Network {
         masquerade: true,
         host_binding_ipv4: None,
         builtin: false,
+        owner: None,
         docker: None,
     }
 }

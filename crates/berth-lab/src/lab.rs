@@ -244,6 +244,15 @@ impl Lab {
         teardown::kill_processes_in(self.ns.pid_id.ino, &self.spare())
     }
 
+    /// A cgroup parent of the lab's own (`/berth-lab-NAME-XXXXXX`, named
+    /// after its temp dir), for container engines run in the lab
+    /// (`--cgroup-parent`): cgroups are not namespaced here, so the lab
+    /// removes that tree, and only it, once its processes are gone.
+    pub fn cgroup_parent(&self) -> String {
+        let base = self.root.file_name().unwrap_or_default();
+        format!("/{}", base.to_string_lossy())
+    }
+
     /// The lab's own processes: holder and init.
     fn spare(&self) -> [u32; 2] {
         [self.holder.pid as u32, self.holder.init]
@@ -289,6 +298,7 @@ impl Drop for Lab {
         if let Err(e) = self.holder.end() {
             eprintln!("berth-lab: lab {}: waiting for the holder: {e}", self.name);
         }
+        teardown::remove_cgroup_tree(&self.cgroup_parent());
         if let Err(e) = std::fs::remove_dir_all(&self.root) {
             eprintln!(
                 "berth-lab: lab {}: removing {}: {e}",

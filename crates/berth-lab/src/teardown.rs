@@ -94,6 +94,39 @@ pub(crate) fn kill_processes_in(pid_ns: u64, spare: &[u32]) -> usize {
     }
 }
 
+/// Removes the (empty) cgroup directories of `parent` in every hierarchy
+/// under `/sys/fs/cgroup`, deepest first. Only `rmdir`: a cgroup that still
+/// holds a process, or anything that is not a directory, stays.
+pub(crate) fn remove_cgroup_tree(parent: &str) {
+    fn remove(dir: &std::path::Path) {
+        if let Ok(entries) = fs::read_dir(dir) {
+            for e in entries.flatten() {
+                if e.file_type().is_ok_and(|t| t.is_dir()) {
+                    remove(&e.path());
+                }
+            }
+        }
+        let _ = fs::remove_dir(dir);
+    }
+    let rel = parent.trim_start_matches('/');
+    if rel.is_empty() || rel.contains("..") {
+        return;
+    }
+    let Ok(hierarchies) = fs::read_dir("/sys/fs/cgroup") else {
+        return;
+    };
+    for h in hierarchies.flatten() {
+        let dir = h.path().join(rel);
+        if dir.is_dir() {
+            remove(&dir);
+        }
+    }
+    let top = std::path::Path::new("/sys/fs/cgroup").join(rel);
+    if top.is_dir() {
+        remove(&top);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

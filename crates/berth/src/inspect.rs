@@ -55,7 +55,7 @@ pub fn network(engine: &mut Engine, n: &Network) -> anyhow::Result<Value> {
             .entry("com.docker.network.bridge.name".into())
             .or_insert_with(|| b.clone());
     }
-    Ok(json!({
+    let mut v = json!({
         "Name": n.name,
         "Id": n.id,
         "Created": n.created,
@@ -72,7 +72,12 @@ pub fn network(engine: &mut Engine, n: &Network) -> anyhow::Result<Value> {
         "Containers": containers,
         "Options": options,
         "Labels": n.labels,
-    }))
+    });
+    // berth's own: who manages the network, when another program does.
+    if let (Some(o), Value::Object(m)) = (&n.owner, &mut v) {
+        m.insert("Owner".into(), json!(o));
+    }
+    Ok(v)
 }
 
 /// `NetworkSettings.Ports` in Docker's shape.

@@ -9,6 +9,7 @@ mod doctor;
 mod filter;
 mod format;
 mod inspect;
+mod netavark;
 mod times;
 mod topology;
 mod tour;
@@ -21,6 +22,11 @@ fn main() {
     // A runtime executing berth as a CNI plugin: no command line to parse.
     if std::env::var_os("CNI_COMMAND").is_some() {
         std::process::exit(cni::main());
+    }
+    // Podman executing berth as its network backend (netavark's protocol).
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Some(args) = netavark::invocation(&args) {
+        std::process::exit(netavark::main(args, None));
     }
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,

@@ -99,6 +99,7 @@ pub fn plan_network(
         masquerade: false,
         host_binding_ipv4: None,
         builtin: false,
+        owner: None,
         docker: None,
     })
 }

@@ -100,6 +100,7 @@ pub fn plan_network(
         masquerade: true,
         host_binding_ipv4: None,
         builtin: false,
+        owner: None,
         docker: None,
     })
 }

@@ -148,6 +148,7 @@ mod tests {
             masquerade: true,
             host_binding_ipv4: None,
             builtin: false,
+            owner: None,
             docker: None,
         }
     }

@@ -253,6 +253,13 @@ pub(crate) fn resolve_networks(tx: &Tx, attaches: &[NetworkAttach]) -> Result<Ve
                 n.name
             )));
         }
+        if let Some(o) = &n.owner {
+            return Err(Error::invalid(format!(
+                "network {} is {}'s ({1} allocates its addresses): berth attaches only {1}'s containers to it; use a network made with 'berth network create'",
+                n.name,
+                o.program()
+            )));
+        }
         if (a.ip.is_some() || a.ip6.is_some()) && n.builtin {
             return Err(Error::invalid(format!(
                 "--ip/--ip6 work on user-defined networks only, not on {}: create a network with --subnet",

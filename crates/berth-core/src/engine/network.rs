@@ -115,6 +115,14 @@ impl Engine {
                 crate::ids::short(id)
             )));
         }
+        if let Some(o) = &net.owner {
+            return Err(Error::invalid(format!(
+                "network {} is {}'s: berth builds it for {1}'s containers and removes it with the last of them ('{}' forgets it in {1}; 'berth network prune' removes it here once no container uses it); nothing was changed",
+                net.name,
+                o.program(),
+                o.remove_hint(&net.name)
+            )));
+        }
         self.remove_network_unchecked(net)
     }
 
@@ -128,7 +136,15 @@ impl Engine {
             )));
         }
         self.overlay_check_remove(&net)?;
-        let plan = bridge_plan(&net).undo();
+        self.remove_unused_network(&net)?;
+        self.overlay_forget(&net)?;
+        Ok(net)
+    }
+
+    /// Removes `net` if no endpoint is on it (checked in the transaction
+    /// that records the removal), under the host lock.
+    pub(crate) fn remove_unused_network(&mut self, net: &Network) -> Result<()> {
+        let plan = bridge_plan(net).undo();
         let names = self.store.write(|tx| {
             let eps = tx.network_endpoints(&net.id)?;
             if !eps.is_empty() {
@@ -151,9 +167,7 @@ impl Engine {
                 names.join(", ")
             )));
         }
-        self.finish_remove_network(&net, &plan)?;
-        self.overlay_forget(&net)?;
-        Ok(net)
+        self.finish_remove_network(net, &plan)
     }
 
     /// Tears down a network's kernel state and forgets it (roll forward).
@@ -175,7 +189,9 @@ impl Engine {
         })
     }
 
-    /// `network prune`: removes every user-defined network without endpoints.
+    /// `network prune`: removes every user-defined network without
+    /// endpoints, Podman's included (the next container Podman starts on
+    /// one builds it again).
     pub fn prune_networks(&mut self) -> Result<Vec<String>> {
         let nets = self.networks()?;
         let mut removed = Vec::new();
@@ -183,10 +199,17 @@ impl Engine {
             let busy = self
                 .store
                 .read(|tx| Ok(!tx.network_endpoints(&n.id)?.is_empty()))?;
-            if !busy {
-                self.remove_network(&n.id)?;
-                removed.push(n.name.clone());
+            if busy {
+                continue;
             }
+            if n.owner.is_some() {
+                if self.release_owned_network(&n.name)? {
+                    removed.push(n.name.clone());
+                }
+                continue;
+            }
+            self.remove_network(&n.id)?;
+            removed.push(n.name.clone());
         }
         Ok(removed)
     }
@@ -209,6 +232,7 @@ pub(crate) fn network_rules(net: &Network) -> Option<NetworkRules> {
         internal: net.internal,
         icc: net.icc,
         masquerade: net.masquerade,
+        unisolated: net.reaches_others(),
         subnets: net.ipam.iter().map(|c| c.subnet).collect(),
         dns_gateways: if net.dns_enabled() {
             net.ipam.iter().map(|c| c.gateway).collect()
@@ -326,6 +350,7 @@ pub fn plan_bridge_network(
         masquerade: flag(opt::MASQ)?.unwrap_or(true),
         host_binding_ipv4,
         builtin,
+        owner: None,
         docker: None,
     })
 }

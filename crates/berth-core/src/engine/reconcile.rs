@@ -126,6 +126,7 @@ impl Engine {
                         masquerade: false,
                         host_binding_ipv4: None,
                         builtin: true,
+                        owner: None,
                         docker: None,
                     })?;
                 }
@@ -264,12 +265,24 @@ impl Engine {
     /// supervisor both died unseen (`kill -9`, OOM) as exited with status
     /// 255 (Docker's code for a lost container) and takes their network
     /// down; returns their names. Does nothing without root.
+    /// CNI attachments whose runtime namespace is gone are forgotten (as a
+    /// DEL would): they can never run again.
     pub fn reap_dead(&mut self) -> Result<Vec<String>> {
         let mut names = Vec::new();
         if !nix::unistd::geteuid().is_root() {
             return Ok(names);
         }
-        for c in self.containers()? {
+        // CNI runtimes' attachments (not Docker's endpoints: Docker adds and
+        // removes those itself).
+        let (runtimes, others): (Vec<_>, Vec<_>) = self
+            .containers()?
+            .into_iter()
+            .partition(|c| c.cni.as_ref().is_some_and(|a| !a.docker));
+        names.extend(self.cni_reap(&runtimes).map_err(|e| match e {
+            super::CniFailure::Engine(e) => e,
+            other => Error::internal(other.to_string()),
+        })?);
+        for c in others {
             let supervised = c.supervisor_pid.is_some_and(|p| pid_alive(p, None));
             if c.state == ContainerState::Running && !Self::is_running(&c) && !supervised {
                 self.mark_exited(&c.id, Some(255))?;

@@ -17,6 +17,9 @@ pub struct NetworkRules {
     pub icc: bool,
     /// `enable_ip_masquerade`: outbound traffic is masqueraded.
     pub masquerade: bool,
+    /// The network reaches the other networks marked so (Podman networks
+    /// without `isolate`), and they reach it.
+    pub unisolated: bool,
     /// The network's subnets: containers reaching a published port from
     /// them are masqueraded (hairpin), whichever way the packet went.
     pub subnets: Vec<IpNet>,
@@ -37,6 +40,9 @@ impl NetworkRules {
         }
         if !self.icc {
             v.push(("inet", "no_icc", b.clone()));
+        }
+        if self.unisolated && !self.internal {
+            v.push(("inet", "unisolated", b.clone()));
         }
         if self.masquerade && !self.internal {
             v.push(("inet", "masq", b));

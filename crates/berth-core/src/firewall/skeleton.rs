@@ -55,6 +55,10 @@ table inet berth {
 		type ifname
 		comment "bridges whose outbound traffic is masqueraded"
 	}
+	set unisolated {
+		type ifname
+		comment "bridges of networks that reach each other (Podman networks without isolate)"
+	}
 	set subnets4 {
 		type ipv4_addr
 		flags interval
@@ -118,6 +122,7 @@ table inet berth {
 		iifname @internal drop comment "internal networks do not leave their bridge"
 		oifname @internal drop
 		oifname @bridges ct status dnat accept comment "published ports"
+		iifname @unisolated oifname @unisolated accept comment "networks not isolated from each other (netavark's default)"
 		iifname @bridges oifname @bridges drop comment "networks are isolated from each other"
 		oifname @bridges ct state established,related accept
 		oifname @bridges drop comment "no unsolicited inbound traffic to containers"

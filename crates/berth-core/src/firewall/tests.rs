@@ -8,6 +8,7 @@ fn sample() -> (Vec<NetworkRules>, Vec<PortRule>) {
             internal: false,
             icc: true,
             masquerade: true,
+            unisolated: false,
             subnets: vec!["172.17.0.0/16".parse().unwrap()],
             dns_gateways: vec![],
         },
@@ -16,11 +17,22 @@ fn sample() -> (Vec<NetworkRules>, Vec<PortRule>) {
             internal: true,
             icc: false,
             masquerade: true,
+            unisolated: true,
             subnets: vec![
                 "172.18.0.0/16".parse().unwrap(),
                 "fd00::/64".parse().unwrap(),
             ],
             dns_gateways: vec!["172.18.0.1".parse().unwrap(), "fd00::1".parse().unwrap()],
+        },
+        // A Podman network without `isolate`.
+        NetworkRules {
+            bridge: "podman1".into(),
+            internal: false,
+            icc: true,
+            masquerade: true,
+            unisolated: true,
+            subnets: vec!["10.89.0.0/24".parse().unwrap()],
+            dns_gateways: vec![],
         },
     ];
     let ports = vec![

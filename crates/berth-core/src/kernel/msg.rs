@@ -3,7 +3,7 @@
 
 use super::netlink::Request;
 use ipnet::IpNet;
-use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE};
+use netlink_packet_core::{NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE};
 use netlink_packet_route::address::{
     AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage,
 };
@@ -303,6 +303,20 @@ pub fn route(dst: IpNet, gw: IpAddr, oif: u32) -> Request {
         flags: NLM_F_CREATE | NLM_F_REPLACE,
         what: format!("add route to {dst} via {gw}"),
     }
+}
+
+/// Add a route to `dst` via `gw` (through interface index `oif`) with
+/// priority `metric`, beside any route to the same destination
+/// (`NLM_F_APPEND`): Podman's containers get one default route per
+/// network, as netavark adds them, and keep the others when one goes.
+pub fn route_append(dst: IpNet, gw: IpAddr, oif: u32, metric: u32) -> Request {
+    let mut req = route(dst, gw, oif);
+    if let RouteNetlinkMessage::NewRoute(m) = &mut req.msg {
+        m.attributes.push(RouteAttribute::Priority(metric));
+    }
+    req.flags = NLM_F_CREATE | NLM_F_APPEND;
+    req.what = format!("add route to {dst} via {gw} (metric {metric})");
+    req
 }
 
 /// Dump request for all routes of a family.

@@ -77,6 +77,9 @@ pub struct CniNetwork {
     pub icc: Option<bool>,
     /// No traffic in or out of the bridge.
     pub internal: Option<bool>,
+    /// The program that manages the network (Podman, through berth's
+    /// netavark mode); `None` for a CNI configuration's network.
+    pub owner: Option<super::NetworkOwner>,
 }
 
 /// Where the attachment's addresses come from.
@@ -128,4 +131,11 @@ pub struct CniAdd {
     pub routes: Vec<CniRoute>,
     /// Traffic shaping, if asked for.
     pub shaping: Option<Shaping>,
+    /// Bring the namespace's `lo` up too (netavark's job; a CNI runtime
+    /// runs the `loopback` plugin).
+    pub loopback: bool,
+    /// Routes (default routes included) added beside the namespace's
+    /// existing ones with this metric (Podman: a default route per network,
+    /// as netavark adds them), instead of replacing them.
+    pub default_route_metric: Option<u32>,
 }

@@ -6,12 +6,14 @@ mod container;
 pub mod docker;
 pub mod log;
 pub mod network;
+mod owner;
 mod port;
 mod security;
 pub mod validate;
 
 pub use container::{Container, ContainerConfig, ContainerState, Endpoint, NetworkAttach};
 pub use network::{Driver, IpamConfig, Network, NetworkCreate, SubnetRequest};
+pub use owner::{NetworkOwner, PodmanNetwork};
 pub use port::{parse_publish, PortBinding, PortSpec, Proto};
 pub use security::{parse_bind, parse_security_opt, Bind, SecurityConfig};
 

@@ -113,6 +113,10 @@ pub struct Network {
     pub host_binding_ipv4: Option<IpAddr>,
     /// One of the built-in networks (`bridge`, `host`, `none`).
     pub builtin: bool,
+    /// The program that manages the network, if not berth's own commands
+    /// (absent from records of earlier versions: berth's own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<super::NetworkOwner>,
     /// Docker's id of the network when Docker made it through `berth
     /// docker-plugin`: Docker owns it (only `docker network rm` removes it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -126,8 +130,22 @@ impl Network {
     /// an address of this host the resolver could listen on (and the host
     /// cannot reach its own macvlan containers anyway); their containers
     /// get the host's resolvers.
+    /// A Podman network is served only when Podman enabled DNS on it.
     pub fn dns_enabled(&self) -> bool {
-        !self.builtin && matches!(self.driver, Driver::Bridge | Driver::Overlay)
+        match &self.owner {
+            Some(super::NetworkOwner::Podman(p)) => p.dns,
+            None => !self.builtin && matches!(self.driver, Driver::Bridge | Driver::Overlay),
+        }
+    }
+
+    /// Whether the network reaches other networks that do too (Podman
+    /// networks without `isolate`, as netavark lets them); every other
+    /// network is isolated from the rest, as Docker's are.
+    pub fn reaches_others(&self) -> bool {
+        match &self.owner {
+            Some(super::NetworkOwner::Podman(p)) => !p.isolate && !self.internal,
+            None => false,
+        }
     }
 }
 

@@ -149,7 +149,12 @@ impl Applier {
                 netns,
                 ifname,
                 routes,
-            } => self.routes(netns, ifname, routes),
+                metric,
+            } => self.routes(netns, ifname, routes, *metric),
+            Step::LoopbackUp { netns } => {
+                let (_, nl) = self.ns.get(netns)?;
+                nl.run(vec![msg::link_up("lo")])
+            }
             Step::Shape { host, shaping } => {
                 crate::kernel::tc::shape(&mut self.host, host, shaping)
             }
@@ -198,6 +203,7 @@ impl Applier {
         ns: &std::path::Path,
         ifname: &str,
         routes: &[(ipnet::IpNet, std::net::IpAddr)],
+        metric: Option<u32>,
     ) -> Result<()> {
         let (_, nl) = self.ns.get(&ns.to_path_buf())?;
         let index = nl
@@ -206,7 +212,10 @@ impl Applier {
         nl.run(
             routes
                 .iter()
-                .map(|(dst, gw)| msg::route(*dst, *gw, index))
+                .map(|(dst, gw)| match metric {
+                    Some(m) => msg::route_append(*dst, *gw, index, m),
+                    None => msg::route(*dst, *gw, index),
+                })
                 .collect(),
         )
     }

@@ -157,6 +157,17 @@ pub enum Step {
         ifname: String,
         /// Destination and next hop of each route.
         routes: Vec<(IpNet, IpAddr)>,
+        /// With a metric the routes are added beside existing routes to the
+        /// same destinations (Podman's default routes, one per network);
+        /// without, they replace them.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        metric: Option<u32>,
+    },
+    /// Bring `lo` up in a runtime's namespace (netavark does; a CNI runtime
+    /// runs the `loopback` plugin instead). Undo: none.
+    LoopbackUp {
+        /// The runtime's namespace.
+        netns: PathBuf,
     },
     /// Limit the traffic of a veth with `tc` (CNI `bandwidth`): into the
     /// container on the host end's egress, out of it through an ifb device
@@ -187,6 +198,7 @@ impl Step {
             Step::AttachPort { .. } => "attach_port",
             Step::DefaultRoutes { .. } => "default_routes",
             Step::Routes { .. } => "routes",
+            Step::LoopbackUp { .. } => "loopback_up",
             Step::Shape { .. } => "shape",
             Step::NameNetns { .. } => "name_netns",
             Step::UnnameNetns { .. } => "unname_netns",

@@ -26,6 +26,7 @@ fn network() -> Network {
         masquerade: true,
         host_binding_ipv4: None,
         builtin: false,
+        owner: None,
         docker: None,
     }
 }

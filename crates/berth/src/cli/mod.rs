@@ -63,6 +63,14 @@ pub enum Cmd {
     },
     /// Follow a real packet from FROM to TO through the kernel, hop by hop.
     Trace(TraceArgs),
+    /// Podman's network backend: netavark's setup, teardown and version
+    /// (see docs/podman.md); also run when berth is executed as `netavark`.
+    #[command(disable_help_flag = true)]
+    Netavark {
+        /// netavark's options and command.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<std::ffi::OsString>,
+    },
     /// Serve Docker as its network and IPAM driver `berth` (runs until
     /// killed): `docker network create -d berth --ipam-driver berth ...`.
     #[command(name = "docker-plugin")]

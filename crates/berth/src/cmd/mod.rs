@@ -65,5 +65,9 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         }
         Cmd::Supervise { id, ready_fd } => run::supervise(root, &id, ready_fd),
         Cmd::Dns { child } => dns::run(root, child),
+        Cmd::Netavark { args } => {
+            let args = std::iter::once("netavark".into()).chain(args).collect();
+            Ok(crate::netavark::main(args, root.map(Into::into)))
+        }
     }
 }

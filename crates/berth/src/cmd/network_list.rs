@@ -24,21 +24,44 @@ pub struct LsOptions<'a> {
     pub filter: &'a [String],
 }
 
-/// `network ls`'s columns (docker/cli `network/formatter.go`).
-const LS: ListSpec = ListSpec {
-    default: "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}",
-    headers: &[
-        ("ID", "NETWORK ID"),
-        ("Name", "NAME"),
-        ("Driver", "DRIVER"),
-        ("Scope", "SCOPE"),
-        ("IPv4", "IPV4"),
-        ("IPv6", "IPV6"),
-        ("Internal", "INTERNAL"),
-        ("Labels", "LABELS"),
-        ("CreatedAt", "CREATED AT"),
-    ],
-};
+/// `network ls`'s columns (docker/cli `network/formatter.go`, and berth's
+/// `Owner`).
+const HEADERS: &[(&str, &str)] = &[
+    ("ID", "NETWORK ID"),
+    ("Name", "NAME"),
+    ("Driver", "DRIVER"),
+    ("Scope", "SCOPE"),
+    ("IPv4", "IPV4"),
+    ("IPv6", "IPV6"),
+    ("Internal", "INTERNAL"),
+    ("Labels", "LABELS"),
+    ("CreatedAt", "CREATED AT"),
+    ("Owner", "OWNER"),
+];
+
+/// Docker's default table, with an OWNER column when another program
+/// (Podman, Docker) manages some of the networks listed.
+fn spec(owned: bool) -> ListSpec<'static> {
+    ListSpec {
+        default: if owned {
+            "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}\t{{.Owner}}"
+        } else {
+            "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}"
+        },
+        headers: HEADERS,
+        extra: &["Owner"],
+    }
+}
+
+/// Who manages a network: `berth`, or the other program (`podman`,
+/// `docker` through `berth docker-plugin`).
+fn owner(n: &Network) -> &'static str {
+    match (&n.owner, &n.docker) {
+        (Some(berth_core::model::NetworkOwner::Podman(_)), _) => "podman",
+        (None, Some(_)) => "docker",
+        (None, None) => "berth",
+    }
+}
 
 /// The filters `network ls` takes (moby's `daemon/network/filter.go`).
 const LS_FILTERS: &[&str] = &[
@@ -139,6 +162,7 @@ fn row(n: &Network, no_trunc: bool) -> serde_json::Value {
         "Labels": n.labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(","),
         "Label": n.labels,
         "CreatedAt": times::go_time_string(&n.created, false),
+        "Owner": owner(n),
     })
 }
 
@@ -163,12 +187,15 @@ pub fn ls(root: Option<&Path>, o: &LsOptions) -> Result<i32> {
     nets.sort_by(|a, b| natural_cmp(&a.name, &b.name));
     let format = if o.quiet { Some("{{.ID}}") } else { o.format };
     let items: Vec<_> = nets.iter().map(|n| row(n, o.no_trunc)).collect();
-    print!("{}", format::list(format, &items, &LS)?);
+    let owned = nets.iter().any(|n| owner(n) != "berth");
+    print!("{}", format::list(format, &items, &spec(owned))?);
     Ok(0)
 }
 
 /// `network prune [--filter until=...|label=...|label!=...]`: removes the
-/// user networks no container uses (Docker's networks aside) that match.
+/// user networks no container uses that match: berth's own, and Podman's
+/// (released as Podman's last container would; its next container builds
+/// the network again); Docker's are Docker's to remove.
 pub fn prune(root: Option<&Path>, filter: &[String]) -> Result<i32> {
     let f = Filters::parse(filter, &["label", "label!", "until"])?;
     let until = match f.single("until")? {
@@ -186,8 +213,14 @@ pub fn prune(root: Option<&Path>, filter: &[String]) -> Result<i32> {
             continue;
         }
         // A container may have joined since: its error names it.
-        match engine.remove_network(&n.id) {
-            Ok(_) => removed.push(n.name),
+        let done = if n.owner.is_some() {
+            engine.release_owned_network(&n.name)
+        } else {
+            engine.remove_network(&n.id).map(|_| true)
+        };
+        match done {
+            Ok(true) => removed.push(n.name),
+            Ok(false) => {}
             Err(e) => eprintln!("berth: network {} not removed: {e}", n.name),
         }
     }

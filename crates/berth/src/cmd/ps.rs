@@ -31,6 +31,7 @@ const PS: ListSpec = ListSpec {
         ("LocalVolumes", "LOCAL VOLUMES"),
         ("Networks", "NETWORKS"),
     ],
+    extra: &[],
 };
 
 /// The container states Docker knows (`status=` takes only these).

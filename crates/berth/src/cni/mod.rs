@@ -29,7 +29,7 @@ pub(crate) struct Trace {
 }
 
 impl Trace {
-    fn new() -> Trace {
+    pub(crate) fn new() -> Trace {
         let now = Instant::now();
         Trace {
             on: std::env::var_os("BERTH_TRACE_STEPS").is_some(),

@@ -45,6 +45,7 @@ pub fn network(config: &PluginConfig) -> CniNetwork {
         masquerade: b.ip_masq,
         icc: b.port_isolation.map(|p| !p),
         internal: b.internal,
+        owner: None,
     }
 }
 
@@ -89,6 +90,8 @@ pub fn add(env: &Env, config: &PluginConfig) -> Result<CniAdd, CniError> {
             ingress: (b.ingress_rate, b.ingress_burst),
             egress: (b.egress_rate, b.egress_burst),
         }),
+        loopback: false,
+        default_route_metric: None,
     })
 }
 

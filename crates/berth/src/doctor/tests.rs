@@ -34,6 +34,7 @@ fn network(name: &str, bridge: &str, subnet: &str) -> Network {
         masquerade: true,
         host_binding_ipv4: None,
         builtin: false,
+        owner: None,
         docker: None,
     }
 }

@@ -21,6 +21,9 @@ pub struct ListSpec<'a> {
     pub default: &'a str,
     /// Header of each field (`("ID", "NETWORK ID")`, ...).
     pub headers: &'a [(&'a str, &'a str)],
+    /// berth's fields that Docker's rows lack: templates see them, `--format
+    /// json` leaves them out (as it leaves out `Label`).
+    pub extra: &'a [&'a str],
 }
 
 /// The template text of a `--format` value and whether it is a table
@@ -60,6 +63,9 @@ pub fn list(format: Option<&str>, items: &[serde_json::Value], spec: &ListSpec) 
         if json_only {
             if let Some(o) = data.as_object_mut() {
                 o.remove("Label");
+                for k in spec.extra {
+                    o.remove(*k);
+                }
             }
         }
         out.push_str(&rows.render(&funcs::from_json(&data))?);

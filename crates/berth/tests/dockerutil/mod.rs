@@ -118,9 +118,11 @@ impl Docker {
         self.b.sh(&format!(
             "dockerd --containerd {dir}/containerd/sock --data-root {dir}/data --exec-root {dir}/exec \
              --pidfile {dir}/dockerd.pid -H unix://{dir}/docker.sock --config-file {dir}/daemon.json \
-             --storage-driver overlay2 --default-ulimit nofile=$(ulimit -Sn):$(ulimit -Hn) {flags} \
+             --storage-driver overlay2 --default-ulimit nofile=$(ulimit -Sn):$(ulimit -Hn) \
+             --cgroup-parent {cgroup} {flags} \
              >> {dir}/dockerd.log 2>&1 &",
-            dir = self.dir.display()
+            dir = self.dir.display(),
+            cgroup = self.b.lab.cgroup_parent()
         ));
         let up = (0..150).any(|_| {
             std::thread::sleep(std::time::Duration::from_millis(200));

@@ -143,6 +143,7 @@ fn record(
         )));
     }
     let attach = network_attach(tx, req, net)?;
+    let wanted = unpublished(tx, req)?;
     let now = crate::model::now_rfc3339();
     let mut c = Container {
         id: ids::new_id()?,
@@ -150,7 +151,7 @@ fn record(
         created: now.clone(),
         config: ContainerConfig {
             networks: vec![attach.clone()],
-            publish: req.ports.clone(),
+            publish: wanted.clone(),
             ..Default::default()
         },
         state: ContainerState::Running,
@@ -168,17 +169,41 @@ fn record(
     };
     tx.insert_container(&c)?;
     let ep = new_endpoint(tx, &c.id, net, &attach, 0, &a.ifname)?;
-    if !req.ports.is_empty() {
+    if !wanted.is_empty() {
         if net.internal {
             return Err(Error::invalid(format!(
                 "cannot publish ports on network {}: it is internal (no traffic in or out)",
                 net.name
             )));
         }
-        c.ports = ports::reserve(tx, &c.id, &req.ports, net.host_binding_ipv4, listeners)?;
+        c.ports = ports::reserve(tx, &c.id, &wanted, net.host_binding_ipv4, listeners)?;
         tx.update_container(&c)?;
     }
     Ok((c, ep))
+}
+
+/// The requested ports but those another attachment of the same container
+/// (same container id and namespace) publishes already: a runtime that
+/// attaches a second network passes them again (Podman's `network
+/// connect`), and they stay where they are.
+fn unpublished(tx: &Tx, req: &CniAdd) -> Result<Vec<crate::model::PortSpec>> {
+    let a = &req.attachment;
+    let mut out = Vec::new();
+    for p in &req.ports {
+        let mut sibling = false;
+        if let Some((first, _)) = p.host_ports {
+            for (_, owner) in tx.port_owners(p.proto, first)? {
+                let c = tx.container(&owner)?;
+                sibling |= c.and_then(|c| c.cni).is_some_and(|o| {
+                    o.container_id == a.container_id && o.netns == a.netns && o.network != a.network
+                });
+            }
+        }
+        if !sibling {
+            out.push(p.clone());
+        }
+    }
+    Ok(out)
 }
 
 /// The endpoint request: the requested or given addresses (checked here,
@@ -258,25 +283,27 @@ fn attach_plan(
 ) -> (Plan, Vec<(IpNet, IpAddr)>) {
     let ns = &req.attachment.netns;
     let routes = resolved_routes(req, ep, net);
+    // Default routes replace the namespace's with the veth, unless they
+    // go beside them (a metric: Podman's), with the other routes.
+    let beside = req.default_route_metric.is_some();
+    let (defaults, others): (Vec<_>, Vec<_>) = routes
+        .iter()
+        .partition(|(dst, _)| dst.prefix_len() == 0 && !beside);
     let mut veth = veth_step(ns, ep, net, false);
     if let Step::CreateVeth { gateways, .. } = &mut veth {
-        *gateways = routes
-            .iter()
-            .filter(|(dst, _)| dst.prefix_len() == 0)
-            .map(|(_, gw)| *gw)
-            .collect();
+        *gateways = defaults.iter().map(|(_, gw)| *gw).collect();
     }
-    let mut steps = vec![veth];
-    let others: Vec<(IpNet, IpAddr)> = routes
-        .iter()
-        .filter(|(dst, _)| dst.prefix_len() != 0)
-        .copied()
-        .collect();
+    let mut steps = Vec::new();
+    if req.loopback {
+        steps.push(Step::LoopbackUp { netns: ns.clone() });
+    }
+    steps.push(veth);
     if !others.is_empty() {
         steps.push(Step::Routes {
             netns: ns.clone(),
             ifname: ep.ifname.clone(),
             routes: others,
+            metric: req.default_route_metric,
         });
     }
     steps.extend(ports_step(

@@ -20,7 +20,13 @@ impl Engine {
         addresses: &CniAddresses,
     ) -> CniResult<Network> {
         if let Some(net) = self.network_named(&spec.name)? {
-            return check_settings(spec, &net).map(|()| net);
+            // A Podman network of that name that Podman has since deleted
+            // and made again (a new id), left by a crash: forget it if no
+            // container uses it, and build the new one.
+            let stale = spec.owner.is_some() && net.owner.is_some() && spec.owner != net.owner;
+            if !stale || !self.release_owned_network(&net.name)? {
+                return check_settings(spec, &net).map(|()| net);
+            }
         }
         let subnets = match (spec.subnets.is_empty(), addresses) {
             (true, CniAddresses::Given(given)) => given
@@ -45,6 +51,7 @@ impl Engine {
             })
             .collect();
         let made = self.create_bridge_network(&req, &reqs, |net| {
+            net.owner = spec.owner.clone();
             for (cfg, s) in net.ipam.iter_mut().zip(&subnets) {
                 cfg.range_start = s.range_start;
                 cfg.range_end = s.range_end;
@@ -59,6 +66,23 @@ impl Engine {
                 None => Err(e.into()),
             },
             Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Removes the network called `name` if another program manages it
+    /// and no container uses it any more (netavark removes a bridge with
+    /// its last container). Whether it was removed.
+    pub fn release_owned_network(&mut self, name: &str) -> crate::Result<bool> {
+        crate::engine::require_root()?;
+        let _lock = self.lock()?;
+        let net = self.store.read(|tx| tx.network(name))?;
+        let Some(net) = net.filter(|n| n.name == name && n.owner.is_some()) else {
+            return Ok(false);
+        };
+        match self.remove_unused_network(&net) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == ErrorKind::Conflict => Ok(false),
+            Err(e) => Err(e),
         }
     }
 
@@ -111,7 +135,7 @@ fn check_settings(spec: &CniNetwork, net: &Network) -> CniResult<()> {
 }
 
 fn differences(spec: &CniNetwork, net: &Network) -> Vec<String> {
-    let mut d = Vec::new();
+    let mut d = owner_differences(spec, net);
     if net.driver != Driver::Bridge {
         d.push(format!("its driver is {}, not bridge", net.driver.as_str()));
     }
@@ -150,6 +174,39 @@ fn differences(spec: &CniNetwork, net: &Network) -> Vec<String> {
         }
     }
     d
+}
+
+/// Who manages the network: a CNI configuration may not take a Podman
+/// network, nor Podman a network of berth's or another Podman network.
+fn owner_differences(spec: &CniNetwork, net: &Network) -> Vec<String> {
+    use crate::model::NetworkOwner::Podman;
+    match (&spec.owner, &net.owner) {
+        (a, b) if a == b => Vec::new(),
+        (_, Some(o)) if spec.owner.is_none() => vec![format!("it is {}'s network", o.program())],
+        (Some(o), None) => vec![format!(
+            "it is berth's own network, not {}'s: rename one of them",
+            o.program()
+        )],
+        (Some(Podman(want)), Some(Podman(got))) => {
+            let mut d = Vec::new();
+            if want.id != got.id {
+                d.push(format!(
+                    "Podman network id {} instead of {}, and containers still use it",
+                    got.id, want.id
+                ));
+            }
+            for (what, w, g) in [
+                ("isolate", want.isolate, got.isolate),
+                ("dns_enabled", want.dns, got.dns),
+            ] {
+                if w != g {
+                    d.push(format!("{what} {g} instead of {w}"));
+                }
+            }
+            d
+        }
+        _ => Vec::new(),
+    }
 }
 
 /// Differences in subnets, gateways and handed-out ranges (only those the
@@ -218,6 +275,7 @@ mod tests {
             masquerade: true,
             host_binding_ipv4: None,
             builtin: false,
+            owner: None,
             docker: None,
         }
     }
@@ -242,6 +300,7 @@ mod tests {
             masquerade: Some(true),
             icc: Some(true),
             internal: Some(false),
+            owner: None,
         };
         assert!(differences(&spec, &net()).is_empty());
     }
@@ -261,6 +320,7 @@ mod tests {
             masquerade: Some(false),
             icc: Some(false),
             internal: None,
+            owner: None,
         };
         let d = differences(&spec, &net()).join("; ");
         for needle in [
@@ -272,5 +332,30 @@ mod tests {
         ] {
             assert!(d.contains(needle), "{needle}: {d}");
         }
+    }
+
+    #[test]
+    fn owners_must_match() {
+        use crate::model::{NetworkOwner, PodmanNetwork};
+        let podman = |id: &str, isolate| {
+            Some(NetworkOwner::Podman(PodmanNetwork {
+                id: id.into(),
+                isolate,
+                dns: true,
+            }))
+        };
+        let spec = |owner| CniNetwork {
+            name: "podnet".into(),
+            owner,
+            ..Default::default()
+        };
+        let mut n = net();
+        assert!(differences(&spec(podman("p1", false)), &n)[0].contains("berth's own"));
+        n.owner = podman("p1", false);
+        assert!(differences(&spec(podman("p1", false)), &n).is_empty());
+        assert!(differences(&spec(None), &n)[0].contains("Podman's network"));
+        let d = differences(&spec(podman("p2", true)), &n).join("; ");
+        assert!(d.contains("id p1 instead of p2"), "{d}");
+        assert!(d.contains("isolate false instead of true"), "{d}");
     }
 }
