@@ -111,11 +111,12 @@ const SPEC: ListSpec = ListSpec {
         ("Driver", "DRIVER"),
         ("Labels", "LABELS"),
     ],
+    extra: &["Extra"],
 };
 
 fn rows() -> Vec<serde_json::Value> {
     vec![
-        json!({"ID": "0123456789ab", "Name": "bridge", "Driver": "bridge", "Labels": "", "Label": {}}),
+        json!({"ID": "0123456789ab", "Name": "bridge", "Driver": "bridge", "Labels": "", "Label": {}, "Extra": "x"}),
         json!({"ID": "ba9876543210", "Name": "a-much-longer-name", "Driver": "macvlan", "Labels": "a=1,b=2", "Label": {"a": "1", "b": "2"}}),
     ]
 }
