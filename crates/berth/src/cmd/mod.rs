@@ -6,6 +6,8 @@ pub mod container;
 pub mod dns;
 pub mod logfile;
 pub mod network;
+pub mod network_list;
+pub mod ps;
 pub mod run;
 pub mod system;
 
@@ -25,7 +27,7 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         Cmd::Network(c) => network::run(root, c),
         Cmd::Run(a) => run::run(root, *a),
         Cmd::Exec(a) => container::exec(root, a),
-        Cmd::Ps(a) => container::ps(root, a),
+        Cmd::Ps(a) => ps::ps(root, a),
         Cmd::Inspect(a) => container::inspect(root, a),
         Cmd::Logs(a) => container::logs(root, a),
         Cmd::Stop(a) => container::stop(root, a),
@@ -39,6 +41,23 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         Cmd::DockerPlugin(a) => crate::docker::run(root, a.socket.as_deref()),
         Cmd::Doctor { format } => crate::doctor::run(root, format.as_deref()),
         Cmd::Trace(a) => crate::trace::run(root, &a.from, &a.to, a.format.as_deref(), a.timeout),
+        Cmd::Completion { shell } => {
+            use clap::CommandFactory;
+            let mut cmd = Cli::command();
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "berth", &mut script);
+            // A closed pipe (`| head`) is the reader's choice, not an error.
+            let _ = std::io::Write::write_all(&mut std::io::stdout(), &script);
+            Ok(0)
+        }
+        Cmd::Man { dir } => {
+            use clap::CommandFactory;
+            std::fs::create_dir_all(&dir)?;
+            clap_mangen::generate_to(Cli::command(), &dir).map_err(|e| {
+                anyhow::anyhow!("cannot write manual pages to {}: {e}", dir.display())
+            })?;
+            Ok(0)
+        }
         Cmd::Supervise { id, ready_fd } => run::supervise(root, &id, ready_fd),
         Cmd::Dns { child } => dns::run(root, child),
         Cmd::Netavark { args } => {

@@ -94,6 +94,7 @@ fn config(a: &RunArgs, hidden: &[std::path::PathBuf]) -> Result<ContainerConfig>
         add_hosts: a.add_host.clone(),
         security,
         log: berth_core::model::log::LogOptions::parse(&a.log_opt)?,
+        labels: berth_core::model::network::parse_kv(&a.label, "--label", false)?,
     })
 }
 
@@ -396,7 +397,7 @@ pub fn start(root: Option<&Path>, names: &[String]) -> Result<i32> {
         match started {
             Ok(()) => println!("{n}"),
             Err(e) => {
-                eprintln!("Error: {}", crate::config::report(&e));
+                eprintln!("berth: {}", crate::config::report(&e));
                 code = 1;
             }
         }
