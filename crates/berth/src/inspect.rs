@@ -3,7 +3,7 @@
 
 use berth_core::engine::Engine;
 use berth_core::ids::short;
-use berth_core::model::{Container, Endpoint, Network, PortBinding};
+use berth_core::model::{Container, Endpoint, Network, NetworkAttach, PortBinding};
 use serde_json::{json, Map, Value};
 
 /// `network inspect` of one network.
@@ -132,7 +132,20 @@ pub fn ports_short(bindings: &[PortBinding]) -> String {
         .join(", ")
 }
 
-fn endpoint_json(e: &Endpoint, n: &Network) -> Value {
+/// Docker's `null` for an empty list.
+fn strings_or_null(v: &[String]) -> Value {
+    if v.is_empty() {
+        Value::Null
+    } else {
+        json!(v)
+    }
+}
+
+/// Docker 28's settings of one network of a container: what was asked
+/// (`IPAMConfig` for `--ip`/`--ip6`, `Aliases`), then, while it runs, the
+/// endpoint's addresses; `DNSNames` on user networks (name, aliases,
+/// short id, hostname: moby's `buildEndpointDNSNames`).
+fn endpoint_json(c: &Container, a: &NetworkAttach, e: Option<&Endpoint>, n: &Network) -> Value {
     let gw = |v6: bool| {
         n.ipam
             .iter()
@@ -140,18 +153,56 @@ fn endpoint_json(e: &Endpoint, n: &Network) -> Value {
             .map(|c| c.gateway.to_string())
             .unwrap_or_default()
     };
+    let ipam = match (a.ip, a.ip6) {
+        (None, None) => Value::Null,
+        (v4, v6) => {
+            let mut m = Map::new();
+            if let Some(ip) = v4 {
+                m.insert("IPv4Address".into(), json!(ip.to_string()));
+            }
+            if let Some(ip) = v6 {
+                m.insert("IPv6Address".into(), json!(ip.to_string()));
+            }
+            Value::Object(m)
+        }
+    };
+    let dns_names = if n.builtin {
+        Value::Null
+    } else {
+        let hostname = if c.config.hostname.is_empty() {
+            short(&c.id)
+        } else {
+            &c.config.hostname
+        };
+        let mut names: Vec<String> = Vec::new();
+        let all = std::iter::once(c.name.as_str())
+            .chain(a.aliases.iter().map(String::as_str))
+            .chain([short(&c.id), hostname]);
+        for name in all {
+            if !names.iter().any(|n| n == name) {
+                names.push(name.to_string());
+            }
+        }
+        json!(names)
+    };
+    let v4 = e.and_then(|e| e.ipv4);
+    let v6 = e.and_then(|e| e.ipv6);
     json!({
-        "Aliases": e.aliases,
+        "IPAMConfig": ipam,
+        "Links": Value::Null,
+        "Aliases": strings_or_null(&a.aliases),
+        "MacAddress": e.map(|e| e.mac.as_str()).unwrap_or_default(),
+        "DriverOpts": Value::Null,
+        "GwPriority": 0,
         "NetworkID": n.id,
-        "EndpointID": e.id,
-        "Gateway": if e.ipv4.is_some() { gw(false) } else { String::new() },
-        "IPAddress": e.ipv4.map(|a| a.addr().to_string()).unwrap_or_default(),
-        "IPPrefixLen": e.ipv4.map_or(0, |a| a.prefix_len()),
-        "IPv6Gateway": if e.ipv6.is_some() { gw(true) } else { String::new() },
-        "GlobalIPv6Address": e.ipv6.map(|a| a.addr().to_string()).unwrap_or_default(),
-        "GlobalIPv6PrefixLen": e.ipv6.map_or(0, |a| a.prefix_len()),
-        "MacAddress": e.mac,
-        "DNSNames": [],
+        "EndpointID": e.map(|e| e.id.as_str()).unwrap_or_default(),
+        "Gateway": if v4.is_some() { gw(false) } else { String::new() },
+        "IPAddress": v4.map(|a| a.addr().to_string()).unwrap_or_default(),
+        "IPPrefixLen": v4.map_or(0, |a| a.prefix_len()),
+        "IPv6Gateway": if v6.is_some() { gw(true) } else { String::new() },
+        "GlobalIPv6Address": v6.map(|a| a.addr().to_string()).unwrap_or_default(),
+        "GlobalIPv6PrefixLen": v6.map_or(0, |a| a.prefix_len()),
+        "DNSNames": dns_names,
     })
 }
 
@@ -169,12 +220,11 @@ pub fn container(engine: &mut Engine, c: &Container) -> anyhow::Result<Value> {
         else {
             continue;
         };
-        let v = match eps.iter().find(|e| e.network_id == n.id) {
-            Some(e) if running => endpoint_json(e, n),
-            _ => {
-                json!({"Aliases": a.aliases, "NetworkID": n.id, "EndpointID": "", "Gateway": "", "IPAddress": "", "IPPrefixLen": 0, "MacAddress": "", "DNSNames": []})
-            }
-        };
+        let ep = eps
+            .iter()
+            .find(|e| e.network_id == n.id)
+            .filter(|_| running);
+        let v = endpoint_json(c, a, ep, n);
         if n.name == "bridge" && running {
             for k in [
                 "Gateway",
@@ -226,8 +276,9 @@ pub fn container(engine: &mut Engine, c: &Container) -> anyhow::Result<Value> {
         "HostConfig": host_config(c),
         "Mounts": mounts(c),
         "Config": {
-            "Hostname": c.config.hostname,
+            "Hostname": if c.config.hostname.is_empty() { short(&c.id) } else { &c.config.hostname },
             "Env": c.config.env,
+            "Labels": c.config.labels,
             "Cmd": c.config.argv,
             "Tty": c.config.tty,
             "OpenStdin": c.config.interactive,
@@ -282,27 +333,17 @@ fn mounts(c: &Container) -> Value {
     json!(m)
 }
 
-/// The `ps --format` fields of a container.
-pub fn ps_row(c: &Container, running: bool, net_names: &[String]) -> Value {
-    json!({
-        "ID": short(&c.id),
-        "Names": c.name,
-        "Command": format!("\"{}\"", c.config.argv.join(" ")),
-        "CreatedAt": c.created,
-        "State": if running { "running" } else if c.state.as_str() == "created" { "created" } else { "exited" },
-        "Status": status_text(c, running),
-        "Ports": if running { ports_short(&c.ports) } else { String::new() },
-        "Networks": net_names.join(","),
-    })
-}
-
-/// Docker's human status column.
+/// Docker's human status: "Up 3 minutes", "Exited (0) 5 seconds ago",
+/// "Created".
 pub fn status_text(c: &Container, running: bool) -> String {
     if running {
-        return "Up".into();
+        let since = c.started_at.as_deref().unwrap_or(&c.created);
+        return format!("Up {}", crate::times::since(since));
     }
-    match c.exit_code {
-        Some(code) => format!("Exited ({code})"),
-        None => "Created".into(),
+    match (c.exit_code, c.finished_at.as_deref()) {
+        (Some(code), Some(t)) => format!("Exited ({code}) {} ago", crate::times::since(t)),
+        (Some(code), None) => format!("Exited ({code})"),
+        (None, _) if c.started_at.is_some() => "Exited (0)".into(),
+        (None, _) => "Created".into(),
     }
 }

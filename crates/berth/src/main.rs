@@ -4,11 +4,14 @@
 mod cli;
 mod cmd;
 mod cni;
+mod config;
 mod docker;
 mod doctor;
+mod filter;
 mod format;
 mod inspect;
 mod netavark;
+mod times;
 mod topology;
 mod tour;
 mod trace;
@@ -17,6 +20,7 @@ mod ui;
 use clap::Parser;
 
 fn main() {
+    config::init_logging();
     // A runtime executing berth as a CNI plugin: no command line to parse.
     if std::env::var_os("CNI_COMMAND").is_some() {
         std::process::exit(cni::main());
@@ -34,7 +38,7 @@ fn main() {
     let code = match cmd::dispatch(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("berth: {e:#}");
+            eprintln!("berth: {}", config::report(&e));
             // `docker run` reports its own failures as 125.
             if is_run {
                 125
@@ -46,39 +50,63 @@ fn main() {
     std::process::exit(code);
 }
 
-/// Reports a command line clap refused; returns the exit code. `run`'s
-/// errors follow Docker's: one line naming the bad option, exit 125 (an
-/// unknown option before the command is an error, never the command);
-/// other commands keep clap's report and code.
+/// Reports a command line clap refused; returns the exit code. As in
+/// Docker, a bad command line is one line naming the bad option and exit
+/// 125 (an unknown option before `run`'s command is an error, never the
+/// command); help and version go to stdout with exit 0, and so does the
+/// help printed for a command group given without its command.
 fn parse_error(e: clap::Error) -> i32 {
     use clap::error::{ContextKind, ErrorKind};
-    if !e.use_stderr() || subcommand(std::env::args().skip(1)).as_deref() != Some("run") {
+    if !e.use_stderr() || e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
         let _ = e.print();
-        return e.exit_code();
+        return 0;
     }
+    let words = command_words(std::env::args().skip(1));
+    let is_run = words.first().map(String::as_str) == Some("run");
+    let see = format!(
+        "see 'berth {}--help'",
+        words.iter().map(|w| format!("{w} ")).collect::<String>()
+    );
+    let nothing = if is_run { "; nothing was created" } else { "" };
     let arg = e.get(ContextKind::InvalidArg).map(|v| v.to_string());
     match (e.kind(), arg) {
-        (ErrorKind::UnknownArgument, Some(arg)) => eprintln!(
-            "berth: unknown option {arg} for 'berth run': berth has no such option (options go before the command; see 'berth run --help'); nothing was created"
+        (ErrorKind::UnknownArgument, Some(arg)) if is_run => eprintln!(
+            "berth: unknown option {arg} for 'berth run': berth has no such option (options go before the command; {see}){nothing}"
         ),
-        (ErrorKind::MissingRequiredArgument, _) => eprintln!(
-            "berth: no command given: 'berth run' takes the command to run after its options, e.g. 'berth run busybox sh' (see 'berth run --help'); nothing was created"
+        (ErrorKind::UnknownArgument, Some(arg)) => {
+            eprintln!("berth: unknown option {arg}: berth has no such option ({see})")
+        }
+        (ErrorKind::MissingRequiredArgument, _) if is_run => eprintln!(
+            "berth: no command given: 'berth run' takes the command to run after its options, e.g. 'berth run busybox sh' ({see}){nothing}"
         ),
         _ => {
             let text = e.render().to_string();
             let first = text.lines().next().unwrap_or("invalid command line");
-            eprintln!(
-                "berth: {} (see 'berth run --help'); nothing was created",
-                first.trim_start_matches("error: ")
-            );
+            eprintln!("berth: {} ({see}){nothing}", first.trim_start_matches("error: "));
         }
     }
     125
 }
 
+/// The command words of a command line: the subcommand, and the one after
+/// it for the command groups (`network ls`, `system info`).
+fn command_words(args: impl Iterator<Item = String>) -> Vec<String> {
+    let mut args = args.peekable();
+    let Some(first) = subcommand(&mut args) else {
+        return Vec::new();
+    };
+    let mut words = vec![first];
+    if matches!(words[0].as_str(), "network" | "system") {
+        if let Some(next) = args.find(|a| !a.starts_with('-')) {
+            words.push(next);
+        }
+    }
+    words
+}
+
 /// The subcommand word of a command line (the first word that is neither
 /// a global option nor its value).
-fn subcommand(mut args: impl Iterator<Item = String>) -> Option<String> {
+fn subcommand(args: &mut impl Iterator<Item = String>) -> Option<String> {
     while let Some(a) = args.next() {
         match a.as_str() {
             "--root" | "--store" | "--store-ca" | "--store-cert" | "--store-key"
@@ -94,7 +122,7 @@ fn subcommand(mut args: impl Iterator<Item = String>) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::subcommand;
+    use super::{command_words, subcommand};
 
     #[test]
     fn finds_the_subcommand_after_global_options() {
@@ -104,12 +132,29 @@ mod tests {
                 .collect::<Vec<_>>()
                 .into_iter()
         };
-        assert_eq!(subcommand(words("run -P busybox")).as_deref(), Some("run"));
         assert_eq!(
-            subcommand(words("--root /x run busybox")).as_deref(),
+            command_words(words("--root /x network ls --bogus")),
+            ["network", "ls"]
+        );
+        assert_eq!(command_words(words("ps -a")), ["ps"]);
+        let words = |s: &str| {
+            s.split(' ')
+                .map(String::from)
+                .collect::<Vec<_>>()
+                .into_iter()
+        };
+        assert_eq!(
+            subcommand(&mut words("run -P busybox")).as_deref(),
             Some("run")
         );
-        assert_eq!(subcommand(words("--root=/x ps")).as_deref(), Some("ps"));
-        assert_eq!(subcommand(words("--version")), None);
+        assert_eq!(
+            subcommand(&mut words("--root /x run busybox")).as_deref(),
+            Some("run")
+        );
+        assert_eq!(
+            subcommand(&mut words("--root=/x ps")).as_deref(),
+            Some("ps")
+        );
+        assert_eq!(subcommand(&mut words("--version")), None);
     }
 }

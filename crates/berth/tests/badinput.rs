@@ -33,7 +33,7 @@ fn world(b: &B) -> World {
 fn read(b: &B) -> World {
     World {
         net: b.lab.snapshot().unwrap(),
-        containers: b.ok("ps -a --no-trunc --format '{{.ID}} {{.Names}} {{.Status}}'"),
+        containers: b.ok("ps -a --no-trunc --format '{{.ID}} {{.Names}} {{.State}}'"),
         networks: b.ok("network ls --no-trunc"),
         pins: common::Kernel::read(b).netns,
     }

@@ -267,6 +267,19 @@ fn vxlan_is_accepted_only_from_the_members() {
     };
     assert!(listed(true), "{}", c.h(0).agent_log());
     assert!(inject() >= 10, "a member's frames get through");
+    // The guard is part of berth's tables: a whole re-render keeps it, and
+    // doctor finds the kernel's sets equal to what the host last learnt.
+    c.h(0).ok("system reconcile");
+    assert!(c
+        .h(0)
+        .b
+        .sh("nft list set inet berth vxlan_vteps")
+        .contains("192.0.2.99"));
+    let doctor = common::stdout(&c.h(0).berth("doctor"));
+    assert!(
+        doctor.contains("berth's tables match the store"),
+        "{doctor}"
+    );
     c.etcdctl(&format!("del {key}"));
     assert!(listed(false));
     assert!(inject() < 10, "no longer a member");

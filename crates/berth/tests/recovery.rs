@@ -326,7 +326,7 @@ fn containers_killed_unseen_are_shown_exited_and_start_again() {
     // or zombies waiting for init).
     let dead = |p: &str| format!("! grep -qv '^[0-9]* ([^)]*) Z' /proc/{p}/stat 2>/dev/null");
     assert!(b.eventually(&format!("{} && {}", dead(&sup), dead(&pid))));
-    let status = b.ok("ps -a --format '{{.Names}} {{.Status}}'");
+    let status = common::undated(&b.ok("ps -a --format '{{.Names}} {{.Status}}'"));
     assert_eq!(status, "web Exited (255)\n");
     b.settles_to(&base, "a dead container's network is taken down");
     assert!(closed(&b));
@@ -387,12 +387,15 @@ fn stop_without_its_supervisor_is_rolled_forward_at_every_step() {
     };
     let steps = every_step(&b, "stop", "stop -t 0 web", setup, |i| {
         recovered(&b, i, &base, "stop");
-        let status = b.ok("ps -a --format '{{.Status}}'");
+        let status = common::undated(&b.ok("ps -a --format '{{.Status}}'"));
         assert_eq!(status, "Exited (255)\n", "stop killed after step {i}");
         assert!(closed(&b));
     });
     assert!(steps >= 2, "port and namespace steps, killed {steps}");
-    assert_eq!(b.ok("ps -a --format '{{.Status}}'"), "Exited (255)\n");
+    assert_eq!(
+        common::undated(&b.ok("ps -a --format '{{.Status}}'")),
+        "Exited (255)\n"
+    );
     b.settles_to(&base, "after a clean stop");
     b.ok("start web");
     assert!(serves(&b));

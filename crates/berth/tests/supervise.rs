@@ -11,7 +11,7 @@ use common::{Kernel, B, BERTH};
 /// What a failed `run` must leave: the container recorded as exited, no
 /// process of it, and after `rm -f` the lab as before.
 fn nothing_runs(b: &B, base: &Kernel, what: &str) {
-    let status = b.ok("ps -a --format '{{.Names}} {{.Status}}'");
+    let status = common::undated(&b.ok("ps -a --format '{{.Names}} {{.Status}}'"));
     assert_eq!(status.trim(), "x Exited (125)", "{what}");
     let mut procs = base.clone();
     procs.processes = Kernel::read(b).processes;

@@ -121,9 +121,8 @@ fn objects_only_one_side_has_are_flagged() {
     // A bridge berth made (its name and berth's MAC for that name) that no
     // network has, and one of Docker's (same naming, random MAC): only the
     // first is berth's leftover.
-    let mac = berth_core::kernel::observe::format_mac(&berth_core::kernel::msg::bridge_mac(
-        "br-0123456789ab",
-    ));
+    let mac =
+        berth_core::observe::format_mac(&berth_core::kernel::msg::bridge_mac("br-0123456789ab"));
     b.sh(&format!(
         "ip link add br-0123456789ab address {mac} type bridge && ip link add br-0123456789ac type bridge"
     ));

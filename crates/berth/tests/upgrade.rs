@@ -91,7 +91,7 @@ fn veths(b: &B) -> Vec<(String, String)> {
 fn a_version_1_state_root_is_migrated_and_managed() {
     let b = B::new("upgrade-root");
     with_v1_state(&b);
-    let ps = b.ok("ps -a --format '{{.Names}} {{.Status}}'");
+    let ps = common::undated(&b.ok("ps -a --format '{{.Names}} {{.Status}}'"));
     let mut lines: Vec<&str> = ps.lines().collect();
     lines.sort();
     assert_eq!(lines, ["c1 Exited (255)", "c2 Exited (255)"], "{ps}");

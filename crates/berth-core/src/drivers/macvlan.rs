@@ -41,6 +41,49 @@ fn allowed(driver: Driver) -> &'static [&'static str] {
     }
 }
 
+/// Refuses an option the macvlan or ipvlan `driver` does not know.
+pub fn check_options(driver: Driver, o: &std::collections::BTreeMap<String, String>) -> Result<()> {
+    let name = driver.as_str();
+    match o.keys().find(|k| !allowed(driver).contains(&k.as_str())) {
+        Some(k) => Err(Error::invalid(format!(
+            "unknown option {k:?}: berth's {name} driver understands {}",
+            allowed(driver).join(", ")
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// The macvlan driver (ipvlan's is in `ipvlan.rs`, on the same planning).
+pub struct Macvlan;
+
+impl super::Driver for Macvlan {
+    fn validate(&self, options: &std::collections::BTreeMap<String, String>) -> Result<()> {
+        check_options(Driver::Macvlan, options)
+    }
+
+    fn network_plan(&self, net: &Network) -> crate::plan::Plan {
+        crate::plan::Plan {
+            steps: network_steps(net),
+        }
+    }
+
+    fn join_step(&self, ns: &Path, e: &Endpoint, net: &Network, gateways: &[IpAddr]) -> Step {
+        join_step(ns, e, net, gateways.to_vec())
+    }
+
+    fn leave_step(&self, ns: &Path, e: &Endpoint) -> Step {
+        leave_step(ns, e)
+    }
+}
+
+/// Removes endpoint `e`'s interface from namespace `ns` (disconnect).
+pub fn leave_step(ns: &Path, e: &Endpoint) -> Step {
+    Step::Driver(DriverStep::DeleteSubLink {
+        name: e.ifname.clone(),
+        netns: Some(ns.to_path_buf()),
+    })
+}
+
 /// Plans a macvlan or ipvlan network (pure): checks the options, the parent
 /// link and the kernel's support, and the subnets against other berth
 /// networks (not against the host's routes: a subnet of the parent's LAN
@@ -55,13 +98,7 @@ pub fn plan_network(
     kinds: LinkKinds,
 ) -> Result<Network> {
     let mut o = parse_kv(&req.options, "-o/--opt", true)?;
-    let name = driver.as_str();
-    if let Some(k) = o.keys().find(|k| !allowed(driver).contains(&k.as_str())) {
-        return Err(Error::invalid(format!(
-            "unknown option {k:?}: berth's {name} driver understands {}",
-            allowed(driver).join(", ")
-        )));
-    }
+    check_options(driver, &o)?;
     if driver == Driver::Ipvlan && !kinds.ipvlan {
         return Err(missing("the ipvlan driver", "ipvlan", "CONFIG_IPVLAN"));
     }

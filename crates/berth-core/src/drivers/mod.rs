@@ -1,19 +1,22 @@
-//! The drivers besides `bridge` (pure planning): [`macvlan`] (and ipvlan),
-//! and [`overlay`] (one network across hosts sharing a cluster store).
-//!
-//! The engine asks this module, through a few hooks, for what differs from
-//! a bridge network: the host-side objects of a network
-//! ([`network_steps`]), a container's interface on it ([`join_step`],
-//! [`leave_step`]) and whether ports may be published ([`check_publish`]).
+//! Network drivers (pure planning), one module each: [`bridge`],
+//! [`macvlan`], [`ipvlan`] and [`overlay`] (one network across hosts
+//! sharing a cluster store). Each is a [`Driver`]: what differs between
+//! them — the options a network takes, its kernel objects on this host, a
+//! container's interface on it — and nothing else; the engine runs the
+//! same operations for all (`engine/run.rs`). `host` and `none` have no
+//! driver: no kernel objects, no endpoints.
 
+pub mod bridge;
+pub mod ipvlan;
 pub mod macvlan;
 pub mod overlay;
 pub mod overlay_records;
 pub mod overlay_remote;
 
 use crate::error::{Error, Result};
-use crate::model::{Driver, Endpoint, Network};
-use crate::plan::{DriverStep, Step};
+use crate::model::{Driver as ModelDriver, Endpoint, Network};
+use crate::plan::{Plan, Step};
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::Path;
 
@@ -36,32 +39,51 @@ pub mod opts {
     pub const VNI: &str = "com.docker.network.driver.overlay.vxlanid_list";
 }
 
-/// Host-side objects of a network of a driver other than bridge, or the
-/// steps an overlay network adds to its bridge: in apply order.
-pub fn network_steps(net: &Network) -> Vec<Step> {
-    match net.driver {
-        Driver::Macvlan | Driver::Ipvlan => macvlan::network_steps(net),
-        Driver::Overlay => overlay::network_steps(net),
-        _ => Vec::new(),
+/// What differs between network drivers.
+pub trait Driver: Sync {
+    /// Checks a network's options (`-o KEY=VALUE`): names the first one
+    /// the driver does not know.
+    fn validate(&self, options: &BTreeMap<String, String>) -> Result<()>;
+
+    /// The kernel objects of network `net` on this host, in apply order
+    /// (its undo takes them down).
+    fn network_plan(&self, net: &Network) -> Plan;
+
+    /// The step giving endpoint `e` its interface in namespace `ns`, with
+    /// default routes via `gateways`.
+    fn join_step(&self, ns: &Path, e: &Endpoint, net: &Network, gateways: &[IpAddr]) -> Step;
+
+    /// The step taking endpoint `e`'s interface out of a running container
+    /// (namespace `ns`).
+    fn leave_step(&self, ns: &Path, e: &Endpoint) -> Step;
+}
+
+/// The driver of networks of kind `kind`; `None` for `host` and `none`.
+pub fn of(kind: ModelDriver) -> Option<&'static dyn Driver> {
+    match kind {
+        ModelDriver::Bridge => Some(&bridge::Bridge),
+        ModelDriver::Macvlan => Some(&macvlan::Macvlan),
+        ModelDriver::Ipvlan => Some(&ipvlan::Ipvlan),
+        ModelDriver::Overlay => Some(&overlay::Overlay),
+        ModelDriver::Host | ModelDriver::Null => None,
     }
 }
 
-/// The interface of endpoint `e` on `net` in namespace `ns`, when the
-/// driver does not use a veth on a bridge.
-pub fn join_step(ns: &Path, e: &Endpoint, net: &Network, gateways: &[IpAddr]) -> Option<Step> {
-    matches!(net.driver, Driver::Macvlan | Driver::Ipvlan)
-        .then(|| macvlan::join_step(ns, e, net, gateways.to_vec()))
+/// The kernel objects of network `net` (none for `host` and `none`).
+pub fn network_plan(net: &Network) -> Plan {
+    of(net.driver).map_or_else(Plan::default, |d| d.network_plan(net))
 }
 
-/// Removes endpoint `e`'s interface from a running container (disconnect),
-/// when the driver does not use a veth on a bridge.
-pub fn leave_step(ns: &Path, e: &Endpoint, net: &Network) -> Option<Step> {
-    matches!(net.driver, Driver::Macvlan | Driver::Ipvlan).then(|| {
-        Step::Driver(DriverStep::DeleteSubLink {
-            name: e.ifname.clone(),
-            netns: Some(ns.to_path_buf()),
-        })
-    })
+/// Endpoint `e`'s interface on `net` in namespace `ns`.
+pub fn join_step(ns: &Path, e: &Endpoint, net: &Network, gateways: &[IpAddr]) -> Step {
+    of(net.driver)
+        .unwrap_or(&bridge::Bridge)
+        .join_step(ns, e, net, gateways)
+}
+
+/// Taking endpoint `e`'s interface on `net` out of namespace `ns`.
+pub fn leave_step(ns: &Path, e: &Endpoint, net: &Network) -> Step {
+    of(net.driver).unwrap_or(&bridge::Bridge).leave_step(ns, e)
 }
 
 /// Refuses published ports on macvlan and ipvlan networks: their
@@ -69,7 +91,7 @@ pub fn leave_step(ns: &Path, e: &Endpoint, net: &Network) -> Option<Step> {
 pub fn check_publish(nets: &[Network]) -> Result<()> {
     match nets
         .iter()
-        .find(|n| matches!(n.driver, Driver::Macvlan | Driver::Ipvlan))
+        .find(|n| matches!(n.driver, ModelDriver::Macvlan | ModelDriver::Ipvlan))
     {
         Some(n) => Err(Error::invalid(format!(
             "cannot publish ports on {} network {}: its containers have their own address on the parent's LAN, reachable directly at any port; drop -p",

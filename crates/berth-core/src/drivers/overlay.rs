@@ -21,7 +21,6 @@ use crate::ids;
 use crate::model::network::{opt, parse_kv, parse_mtu};
 use crate::model::{Driver, IpamConfig, Network, NetworkCreate};
 use crate::plan::{DriverStep, Step};
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 
@@ -62,12 +61,7 @@ pub fn plan_network(
     underlay_mtu: u32,
 ) -> Result<Network> {
     let mut o = parse_kv(&req.options, "-o/--opt", true)?;
-    if let Some(k) = o.keys().find(|k| k.as_str() != opt::MTU) {
-        return Err(Error::invalid(format!(
-            "unknown option {k:?}: berth's overlay driver understands {}",
-            opt::MTU
-        )));
-    }
+    check_options(&o)?;
     if req.ipv6 || ipam.iter().any(|c| c.subnet.addr().is_ipv6()) {
         return Err(Error::invalid(
             "overlay networks are IPv4-only in berth: drop --ipv6 and IPv6 --subnet values",
@@ -105,6 +99,45 @@ pub fn plan_network(
     })
 }
 
+/// The overlay driver: a bridge network (`bridge.rs`) with a VXLAN device
+/// as a port, whose forwarding entries reach the other hosts' containers.
+pub struct Overlay;
+
+impl super::Driver for Overlay {
+    fn validate(&self, options: &std::collections::BTreeMap<String, String>) -> Result<()> {
+        check_options(options)
+    }
+
+    fn network_plan(&self, net: &Network) -> crate::plan::Plan {
+        super::bridge::bridge_steps(net, network_steps(net))
+    }
+
+    fn join_step(
+        &self,
+        ns: &std::path::Path,
+        e: &crate::model::Endpoint,
+        net: &Network,
+        gateways: &[IpAddr],
+    ) -> Step {
+        super::bridge::Bridge.join_step(ns, e, net, gateways)
+    }
+
+    fn leave_step(&self, ns: &std::path::Path, e: &crate::model::Endpoint) -> Step {
+        super::bridge::Bridge.leave_step(ns, e)
+    }
+}
+
+/// Refuses an option the overlay driver does not know (only the MTU).
+fn check_options(o: &std::collections::BTreeMap<String, String>) -> Result<()> {
+    match o.keys().find(|k| k.as_str() != opt::MTU) {
+        Some(k) => Err(Error::invalid(format!(
+            "unknown option {k:?}: berth's overlay driver understands {}",
+            opt::MTU
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// The lowest VNI from [`FIRST_VNI`] not in `used`.
 pub fn free_vni(used: &BTreeSet<u32>) -> u32 {
     (FIRST_VNI..)
@@ -133,16 +166,7 @@ pub fn network_steps(net: &Network) -> Vec<Step> {
     }
 }
 
-/// A container on another host, as the VXLAN device must know it.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct Remote {
-    /// Its address.
-    pub ip: IpAddr,
-    /// Its MAC address.
-    pub mac: String,
-    /// Its host's tunnel endpoint.
-    pub vtep: IpAddr,
-}
+pub use crate::kernel::vxlan::Remote;
 
 /// The steps taking VXLAN device `dev` from the entries `have` to `want`
 /// (pure): deletions first, then additions.

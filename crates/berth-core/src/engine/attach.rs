@@ -2,18 +2,17 @@
 //! endpoint and veth appear without a restart, or go, with the published
 //! ports and the default route moved to the network that remains.
 
-use super::container::{
-    delete_ops, elements_change, new_endpoint, primary, resolve_networks, veth_step,
-};
-use super::{require_root, Engine};
+use super::container::{elements_change, new_endpoint, primary, resolve_networks, veth_step};
+use super::run::{Intent, Outcome};
+use super::Engine;
 use crate::error::{Error, Result};
 use crate::model::{Container, Endpoint, Network, NetworkAttach};
-use crate::plan::{Plan, Step};
+use crate::plan::{OpKind, Plan, Step};
 
 impl Engine {
     /// `network connect`: attaches a container (running or not) to a network.
     pub fn connect(&mut self, key: &str, mut attach: NetworkAttach) -> Result<Endpoint> {
-        require_root()?;
+        self.require_root()?;
         attach.validate()?;
         let c = self.container(key)?;
         super::cni::refuse(&c, "connect")?;
@@ -24,51 +23,30 @@ impl Engine {
             hostname: &hostname,
         };
         let overlay = self.overlay_prepare(&owner, std::slice::from_mut(&mut attach))?;
-        let running = Self::is_running(&c);
+        let running = self.running(&c);
         let (old_eps, old_nets) = self.container_networks(&c)?;
-        let mut plan = Plan::default();
-        let ep = self.store.write(|tx| {
-            let nets = resolve_networks(tx, std::slice::from_ref(&attach))?;
-            let net = &nets[0];
-            if old_nets.iter().any(|n| !n.driver.has_endpoints()) || !net.driver.has_endpoints() {
-                return Err(Error::invalid(
-                    "the host and none networks cannot be combined with other networks",
-                ));
-            }
-            if old_eps.iter().any(|e| e.network_id == net.id) {
-                return Err(Error::conflict(format!(
-                    "container {} is already connected to network {}",
-                    c.name, net.name
-                )));
-            }
-            let position = old_eps.iter().map(|e| e.position + 1).max().unwrap_or(0);
-            let ifname = (0..)
-                .map(|i| format!("eth{i}"))
-                .find(|n| !old_eps.iter().any(|e| &e.ifname == n))
-                .unwrap_or_default();
-            let ep = new_endpoint(tx, &c.id, net, &attach, position, &ifname)?;
-            let mut cfg = c.clone();
-            // Recorded by name, so disconnect and recovery find it again.
-            cfg.config.networks.push(NetworkAttach {
-                network: net.name.clone(),
-                ..attach.clone()
-            });
-            tx.update_container(&cfg)?;
-            if running {
-                plan = connect_plan(&self.paths, &c, (&old_eps, &old_nets), &ep, net);
-            }
-            tx.insert_op("connect", &ep.id, &plan.to_json())?;
-            Ok(ep)
-        })?;
-        let applied = self.applier()?.apply("connect", &plan);
-        self.store.write(|tx| {
-            if applied.is_err() {
-                tx.delete_endpoint(&ep.id)?;
-                tx.update_container(&c)?;
-            }
-            delete_ops(tx, "connect", &ep.id)
-        })?;
-        applied?;
+        let paths = self.paths.clone();
+        let ep = self.run_op(
+            OpKind::Connect,
+            |tx| {
+                let (ep, net) = record_connect(tx, &c, &attach, &old_eps, &old_nets)?;
+                let plan = if running {
+                    connect_plan(&paths, &c, (&old_eps, &old_nets), &ep, &net)
+                } else {
+                    Plan::default()
+                };
+                Ok(Intent {
+                    subject: ep.id.clone(),
+                    plan,
+                    value: ep,
+                })
+            },
+            |_, _| Ok(()),
+            |tx, ep, outcome| match outcome {
+                Outcome::Applied => Ok(()),
+                Outcome::RolledBack => forget_endpoint(tx, &ep.id).map(drop),
+            },
+        )?;
         let c = self.container(&c.id)?;
         // The resolver knows the new endpoint before resolv.conf may name
         // its gateway: it answers only endpoints it knows.
@@ -82,7 +60,7 @@ impl Engine {
 
     /// `network disconnect`: detaches a container from a network.
     pub fn disconnect(&mut self, key: &str, network: &str) -> Result<()> {
-        require_root()?;
+        self.require_root()?;
         let c = self.container(key)?;
         super::cni::refuse(&c, "disconnect")?;
         let net = self.network(network)?;
@@ -98,14 +76,14 @@ impl Engine {
                 ))
             })?;
         let mut steps = Vec::new();
-        if Self::is_running(&c) {
+        if self.running(&c) {
             let rest: Vec<Endpoint> = eps.iter().filter(|e| e.id != ep.id).cloned().collect();
             steps.extend(elements_change(&c, &eps, &rest, &nets));
             let ns = self.paths.netns(&c.id);
             steps.push(
                 nets.iter()
                     .find(|n| n.id == ep.network_id)
-                    .and_then(|n| crate::drivers::leave_step(&ns, &ep, n))
+                    .map(|n| crate::drivers::leave_step(&ns, &ep, n))
                     .unwrap_or(Step::DeleteVeth {
                         name: ep.host_veth.clone(),
                         owner: ep.id.clone(),
@@ -120,17 +98,20 @@ impl Engine {
                 &nets,
             ));
         }
-        let plan = Plan { steps };
-        self.record("disconnect", &ep.id, &plan, |_| Ok(()))?;
-        for e in self.applier()?.apply_forward("disconnect", &plan) {
-            eprintln!("berth: warning: disconnecting: {e}");
-        }
-        self.store.write(|tx| {
-            forget_endpoint(tx, &ep.id)?;
-            delete_ops(tx, "disconnect", &ep.id)
-        })?;
+        self.run_op(
+            OpKind::Disconnect,
+            |_| {
+                Ok(Intent {
+                    subject: ep.id.clone(),
+                    plan: Plan { steps },
+                    value: (),
+                })
+            },
+            |_, _| Ok(()),
+            |tx, _, _| forget_endpoint(tx, &ep.id).map(drop),
+        )?;
         if let Err(e) = self.sync_dns(std::slice::from_ref(&net)) {
-            eprintln!("berth: warning: embedded DNS: {e}");
+            tracing::warn!("embedded DNS: {e}");
         }
         let c = self.container(&c.id)?;
         self.write_etc_files(&c)?;
@@ -139,6 +120,45 @@ impl Engine {
         }
         Ok(())
     }
+}
+
+/// Records the endpoint connecting container `c` (with endpoints and
+/// networks `old_eps`, `old_nets`) to the network `attach` names, and the
+/// attachment in its configuration; returns the endpoint and its network.
+fn record_connect(
+    tx: &crate::store::Tx,
+    c: &Container,
+    attach: &NetworkAttach,
+    old_eps: &[Endpoint],
+    old_nets: &[Network],
+) -> Result<(Endpoint, Network)> {
+    let mut nets = resolve_networks(tx, std::slice::from_ref(attach))?;
+    let net = nets.remove(0);
+    if old_nets.iter().any(|n| !n.driver.has_endpoints()) || !net.driver.has_endpoints() {
+        return Err(Error::invalid(
+            "the host and none networks cannot be combined with other networks",
+        ));
+    }
+    if old_eps.iter().any(|e| e.network_id == net.id) {
+        return Err(Error::conflict(format!(
+            "container {} is already connected to network {}",
+            c.name, net.name
+        )));
+    }
+    let position = old_eps.iter().map(|e| e.position + 1).max().unwrap_or(0);
+    let ifname = (0..)
+        .map(|i| format!("eth{i}"))
+        .find(|n| !old_eps.iter().any(|e| &e.ifname == n))
+        .unwrap_or_default();
+    let ep = new_endpoint(tx, &c.id, &net, attach, position, &ifname)?;
+    let mut cfg = c.clone();
+    // Recorded by name, so disconnect and recovery find it again.
+    cfg.config.networks.push(NetworkAttach {
+        network: net.name.clone(),
+        ..attach.clone()
+    });
+    tx.update_container(&cfg)?;
+    Ok((ep, net))
 }
 
 /// The kernel side of connecting running container `c` (with endpoints

@@ -2,19 +2,18 @@
 //! their kernel objects (namespace, veths, map elements).
 
 pub(crate) use super::container_plan::{
-    elements, elements_change, network_plan, ports_step, veth_step,
+    elements, elements_change, network_plan, ports_step, primary, unports_step, veth_step,
 };
-use super::{ports, require_root, Engine};
+pub(crate) use super::endpoint::new_endpoint;
+use super::run::{Intent, Outcome};
+use super::{ports, Engine};
 use crate::error::{Error, Result};
 use crate::ids;
-use crate::ipam;
 use crate::model::{
     Container, ContainerConfig, ContainerState, Driver, Endpoint, Network, NetworkAttach,
 };
-use crate::plan::Plan;
+use crate::plan::OpKind;
 use crate::store::Tx;
-use ipnet::IpNet;
-use std::net::IpAddr;
 use std::path::PathBuf;
 
 /// What a front-end needs to start a container's process.
@@ -34,6 +33,19 @@ pub struct StartSpec {
     /// container that sees the host's files.
     pub hidden: Vec<PathBuf>,
 }
+
+/// A container just created, and what its front-end should warn about.
+#[derive(Debug, Clone)]
+pub struct Created {
+    /// The container.
+    pub container: Container,
+    /// Warnings for the user, as Docker words them (published ports
+    /// discarded with `--network host`).
+    pub warnings: Vec<String>,
+}
+
+/// Docker's warning when `-p` comes with `--network host`.
+const HOST_PORTS: &str = "Published ports are discarded when using host network mode";
 
 const ADJECTIVES: [&str; 16] = [
     "brave", "calm", "eager", "fond", "gentle", "happy", "jolly", "keen", "lucid", "merry",
@@ -62,8 +74,8 @@ impl Engine {
         &mut self,
         name: Option<&str>,
         mut config: ContainerConfig,
-    ) -> Result<Container> {
-        require_root()?;
+    ) -> Result<Created> {
+        self.require_root()?;
         if let Some(n) = name {
             ids::validate_name("container", n)?;
         }
@@ -86,71 +98,43 @@ impl Engine {
             hostname: &hostname,
         };
         let overlay = self.overlay_prepare(&owner, &mut config.networks)?;
-        let listeners = host_listeners(&config.publish);
-        let mut plan = Plan::default();
-        let container = self.store.write(|tx| {
-            let nets = resolve_networks(tx, &config.networks)?;
-            let c = Container {
-                id: id.clone(),
-                name: name.clone(),
-                created: crate::model::now_rfc3339(),
-                config: config.clone(),
-                state: ContainerState::Created,
-                pid: None,
-                pid_start: None,
-                supervisor_pid: None,
-                exit_code: None,
-                started_at: None,
-                finished_at: None,
-                ports: Vec::new(),
-                cni: None,
-            };
-            tx.insert_container(&c)?;
-            let mut eps = Vec::new();
-            for (i, (net, attach)) in nets.iter().zip(&config.networks).enumerate() {
-                if net.driver.has_endpoints() {
-                    eps.push(new_endpoint(
-                        tx,
-                        &id,
-                        net,
-                        attach,
-                        i as u32,
-                        &format!("eth{i}"),
-                    )?);
+        let listeners = self.host_listeners(&config.publish);
+        let paths = self.paths.clone();
+        let created = self.run_op(
+            OpKind::CreateContainer,
+            |tx| {
+                let (c, eps, nets) = record_container(tx, &id, &name, &config, &listeners)?;
+                let mut warnings = Vec::new();
+                if !config.publish.is_empty() && nets.iter().any(|n| n.driver == Driver::Host) {
+                    warnings.push(HOST_PORTS.to_string());
                 }
+                Ok(Intent {
+                    subject: c.id.clone(),
+                    plan: network_plan(&paths, &c, &eps, &nets),
+                    value: (c, warnings),
+                })
+            },
+            |engine, (c, _)| engine.write_etc_files(c),
+            |tx, (c, _), outcome| match outcome {
+                Outcome::Applied => Ok(()),
+                Outcome::RolledBack => tx.delete_container(&c.id),
+            },
+        );
+        let (container, warnings) = match created {
+            Ok(c) => c,
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(self.paths.container_dir(&id));
+                return Err(e);
             }
-            let mut c = c;
-            c.ports = reserve_ports(tx, &c, &nets, &eps, &listeners)?;
-            tx.update_container(&c)?;
-            plan = network_plan(&self.paths, &c, &eps, &nets);
-            tx.insert_op("create", &id, &plan.to_json())?;
-            Ok(c)
-        })?;
-        if let Err(e) = self.build_container(&container, &plan) {
-            self.store.write(|tx| {
-                tx.delete_container(&container.id)?;
-                delete_ops(tx, "create", &container.id)
-            })?;
-            let _ = std::fs::remove_dir_all(self.paths.container_dir(&container.id));
-            return Err(e);
-        }
-        self.store
-            .write(|tx| delete_ops(tx, "create", &container.id))?;
+        };
         self.sync_dns_for(&container.id);
         if overlay {
             self.overlay_changed(None);
         }
-        Ok(container)
-    }
-
-    /// Applies a container's network plan and writes its /etc files.
-    fn build_container(&mut self, c: &Container, plan: &Plan) -> Result<()> {
-        self.applier()?.apply("create", plan)?;
-        if let Err(e) = self.write_etc_files(c) {
-            let _ = self.applier()?.apply_best_effort(&plan.undo());
-            return Err(e);
-        }
-        Ok(())
+        Ok(Created {
+            container,
+            warnings,
+        })
     }
 
     /// A container by name, id or id prefix.
@@ -194,39 +178,72 @@ impl Engine {
     }
 }
 
-/// Sockets already bound on the host that may clash with `publish`: explicit
-/// host ports are probed by binding them (O(1) each); only ephemeral ports
-/// need the whole table from /proc/net (~15 ms on a big host).
-fn host_listeners(publish: &[crate::model::PortSpec]) -> Vec<crate::kernel::facts::Listener> {
-    if publish.is_empty() {
-        return Vec::new();
+/// Records a new container `id` called `name` with `config`: its row, one
+/// endpoint per network (with its addresses) and its host ports; returns
+/// it with its endpoints and networks.
+fn record_container(
+    tx: &Tx,
+    id: &str,
+    name: &str,
+    config: &ContainerConfig,
+    listeners: &[crate::kernel::facts::Listener],
+) -> Result<(Container, Vec<Endpoint>, Vec<Network>)> {
+    let nets = resolve_networks(tx, &config.networks)?;
+    let mut c = Container {
+        id: id.to_string(),
+        name: name.to_string(),
+        created: crate::model::now_rfc3339(),
+        config: config.clone(),
+        state: ContainerState::Created,
+        pid: None,
+        pid_start: None,
+        supervisor_pid: None,
+        exit_code: None,
+        started_at: None,
+        finished_at: None,
+        ports: Vec::new(),
+        cni: None,
+    };
+    tx.insert_container(&c)?;
+    let mut eps = Vec::new();
+    for (i, (net, attach)) in nets.iter().zip(&config.networks).enumerate() {
+        if net.driver.has_endpoints() {
+            let ifname = format!("eth{i}");
+            eps.push(new_endpoint(tx, id, net, attach, i as u32, &ifname)?);
+        }
     }
-    if publish.iter().any(|p| {
-        p.host_ports
-            .is_none_or(|(lo, hi)| hi - lo != p.container_ports.1 - p.container_ports.0)
-    }) {
-        return crate::kernel::facts::listeners();
-    }
-    let wanted: Vec<_> = publish
-        .iter()
-        .flat_map(|p| {
-            let (lo, hi) = p.host_ports.unwrap_or_default();
-            (lo..=hi).map(move |port| (p.proto, p.host_ip, port))
-        })
-        .collect();
-    crate::kernel::facts::bound_ports(&wanted)
+    c.ports = reserve_ports(tx, &c, &nets, &eps, listeners)?;
+    tx.update_container(&c)?;
+    Ok((c, eps, nets))
 }
 
-/// Removes the recorded ops of `kind` about `subject`.
-pub(crate) fn delete_ops(tx: &Tx, kind: &str, subject: &str) -> Result<()> {
-    for op in tx
-        .ops()?
-        .iter()
-        .filter(|o| o.kind == kind && o.subject == subject)
-    {
-        tx.delete_op(op.id)?;
+impl Engine {
+    /// Sockets already bound on the host that may clash with `publish`:
+    /// explicit host ports are probed by binding them (O(1) each); only
+    /// ephemeral ports need the whole table from /proc/net (~15 ms on a big
+    /// host).
+    fn host_listeners(
+        &mut self,
+        publish: &[crate::model::PortSpec],
+    ) -> Vec<crate::kernel::facts::Listener> {
+        if publish.is_empty() {
+            return Vec::new();
+        }
+        if publish.iter().any(|p| {
+            p.host_ports
+                .is_none_or(|(lo, hi)| hi - lo != p.container_ports.1 - p.container_ports.0)
+        }) {
+            return self.kernel.listeners(None);
+        }
+        let wanted: Vec<_> = publish
+            .iter()
+            .flat_map(|p| {
+                let (lo, hi) = p.host_ports.unwrap_or_default();
+                (lo..=hi).map(move |port| (p.proto, p.host_ip, port))
+            })
+            .collect();
+        self.kernel.listeners(Some(&wanted))
     }
-    Ok(())
 }
 
 /// Looks up the requested networks and checks Docker's combination rules.
@@ -241,17 +258,20 @@ pub(crate) fn resolve_networks(tx: &Tx, attaches: &[NetworkAttach]) -> Result<Ve
         }
         // Endpoints on a network whose creation or removal is under way
         // would be left on a bridge that a rollback or removal deletes.
-        if tx.has_op("remove_network", &n.id)? {
-            return Err(Error::not_found(format!(
-                "network {} is being removed: create it again or choose another network",
-                n.name
-            )));
-        }
-        if tx.has_op("create_network", &n.id)? {
-            return Err(Error::conflict(format!(
-                "network {} is still being created: try again once 'berth network create' has finished",
-                n.name
-            )));
+        match tx.network_op(&n.id)? {
+            Some(OpKind::RemoveNetwork | OpKind::OverlayDetach) => {
+                return Err(Error::not_found(format!(
+                    "network {} is being removed: create it again or choose another network",
+                    n.name
+                )))
+            }
+            Some(_) => {
+                return Err(Error::conflict(format!(
+                    "network {} is still being created: try again once 'berth network create' has finished",
+                    n.name
+                )))
+            }
+            None => {}
         }
         if let Some(o) = &n.owner {
             return Err(Error::invalid(format!(
@@ -276,100 +296,6 @@ pub(crate) fn resolve_networks(tx: &Tx, attaches: &[NetworkAttach]) -> Result<Ve
     Ok(nets)
 }
 
-/// Allocates one endpoint on a bridge network (inside the transaction).
-pub(crate) fn new_endpoint(
-    tx: &Tx,
-    cid: &str,
-    net: &Network,
-    a: &NetworkAttach,
-    position: u32,
-    ifname: &str,
-) -> Result<Endpoint> {
-    let id = super::veth_names::endpoint_id(tx)?;
-    let addr = |v6: bool, want: Option<IpAddr>| -> Result<Option<IpNet>> {
-        let Some(cfg) = net.ipam.iter().find(|c| c.subnet.addr().is_ipv6() == v6) else {
-            return match want {
-                Some(w) => Err(Error::invalid(format!(
-                    "network {} has no {} subnet for address {w}",
-                    net.name,
-                    if v6 { "IPv6" } else { "IPv4" }
-                ))),
-                None => Ok(None),
-            };
-        };
-        let ip = match want {
-            Some(w) => {
-                if !ipam::assignable(cfg, &w) {
-                    return Err(Error::invalid(format!(
-                        "address {w} cannot be assigned on network {}: it must be inside {} and not its gateway, network, broadcast or an aux address",
-                        net.name, cfg.subnet
-                    )));
-                }
-                if tx.addr_in_use(&net.id, &w)? {
-                    return Err(Error::conflict(format!(
-                        "address {w} is already in use on network {}: choose another --ip",
-                        net.name
-                    )));
-                }
-                w
-            }
-            None => {
-                let key = format!("cursor:{}:{}", net.id, if v6 { 6 } else { 4 });
-                let after = tx.meta(&key)?.and_then(|s| s.parse().ok());
-                let ip = ipam::allocate_after(cfg, after, |ip| tx.addr_in_use(&net.id, ip))?
-                    .ok_or_else(|| {
-                        Error::conflict(format!(
-                            "no free address left in {} on network {}",
-                            cfg.subnet, net.name
-                        ))
-                    })?;
-                tx.set_meta(&key, &ip.to_string())?;
-                ip
-            }
-        };
-        Ok(IpNet::new(ip, cfg.subnet.prefix_len()).ok())
-    };
-    let ipv4 = addr(false, a.ip.map(IpAddr::V4))?;
-    let ipv6 = if net.ipv6 {
-        addr(true, a.ip6.map(IpAddr::V6))?
-    } else {
-        None
-    };
-    let mac = match (&a.mac, ipv4) {
-        (Some(m), _) => {
-            crate::kernel::msg::parse_mac(m).ok_or_else(|| {
-                Error::invalid(format!(
-                    "invalid --mac-address {m:?}: expected six hex pairs like 02:42:ac:11:00:02"
-                ))
-            })?;
-            m.to_lowercase()
-        }
-        (None, Some(IpNet::V4(v4))) => ipam::mac_for_ipv4(v4.addr()),
-        _ => ipam::random_mac(),
-    };
-    let ep = Endpoint {
-        host_veth: ids::host_veth_name(&id),
-        id,
-        container_id: cid.to_string(),
-        network_id: net.id.clone(),
-        ifname: ifname.to_string(),
-        ipv4,
-        ipv6,
-        mac,
-        aliases: a.aliases.clone(),
-        position,
-    };
-    tx.insert_endpoint(&ep)?;
-    Ok(ep)
-}
-
-/// The endpoint that carries the default route and published ports: the
-/// first one on a non-internal network.
-pub(crate) fn primary<'a>(eps: &'a [Endpoint], nets: &[Network]) -> Option<&'a Endpoint> {
-    eps.iter()
-        .find(|e| nets.iter().any(|n| n.id == e.network_id && !n.internal))
-}
-
 fn reserve_ports(
     tx: &Tx,
     c: &Container,
@@ -383,7 +309,7 @@ fn reserve_ports(
     crate::drivers::check_publish(nets)?;
     let Some(p) = primary(eps, nets) else {
         if nets.iter().any(|n| n.driver == Driver::Host) {
-            eprintln!("WARNING: Published ports are discarded when using host network mode");
+            // Docker's warning: see `Created::warnings`.
             return Ok(Vec::new());
         }
         let names: Vec<&str> = nets.iter().map(|n| n.name.as_str()).collect();

@@ -2,9 +2,8 @@
 //! per bridge endpoint, and its set/map elements (published ports, veths of
 //! `enable_icc=false` networks, the addresses each veth may send from).
 
-use super::container::primary;
 use super::ports;
-use crate::firewall::{Batch, IccPort, PortGuard};
+use crate::firewall::{Element, IccPort, PortGuard};
 use crate::model::{Container, Driver, Endpoint, Network};
 use crate::plan::{Plan, Step};
 
@@ -56,48 +55,35 @@ pub(crate) fn veth_step(ns: &std::path::Path, e: &Endpoint, net: &Network, gatew
     } else {
         Vec::new()
     };
-    if let Some(step) = crate::drivers::join_step(ns, e, net, &gateways) {
-        return step;
-    }
-    Step::CreateVeth {
-        host: e.host_veth.clone(),
-        peer: e.ifname.clone(),
-        netns: ns.to_path_buf(),
-        bridge: net.bridge.clone().unwrap_or_default(),
-        mtu: net.mtu,
-        mac: e.mac.clone(),
-        addrs: [e.ipv4, e.ipv6].into_iter().flatten().collect(),
-        gateways,
-        owner: e.id.clone(),
-    }
+    crate::drivers::join_step(ns, e, net, &gateways)
 }
 
 /// The set and map elements of a container: what each of its veths on a
 /// berth bridge may send, its veths on `enable_icc=false` networks and its
 /// published ports (on its primary endpoint).
-pub(crate) fn elements(c: &Container, eps: &[Endpoint], nets: &[Network]) -> (Batch, Batch) {
-    let mut add = Batch::new();
-    let mut remove = Batch::new();
+pub(crate) fn elements(c: &Container, eps: &[Endpoint], nets: &[Network]) -> Vec<Element> {
+    let mut v = Vec::new();
     for e in eps {
         if let Some(guard) = port_guard(e, nets) {
-            add.extend(guard.add());
-            remove.extend(guard.remove());
+            v.extend(guard.elements());
         }
         if nets.iter().any(|n| n.id == e.network_id && !n.icc) {
             let port = IccPort {
                 veth: e.host_veth.clone(),
             };
-            add.extend(port.add());
-            remove.extend(port.remove());
+            v.extend(port.elements());
         }
     }
     if let Some(p) = primary(eps, nets) {
-        for r in ports::rules(&c.ports, p.ipv4.map(|n| n.addr()), p.ipv6.map(|n| n.addr())) {
-            add.extend(r.add());
-            remove.extend(r.remove());
-        }
+        let ipv4 = p.ipv4.map(|n| n.addr());
+        let ipv6 = p.ipv6.map(|n| n.addr());
+        v.extend(
+            ports::rules(&c.ports, ipv4, ipv6)
+                .iter()
+                .map(|r| r.element()),
+        );
     }
-    (add, remove)
+    v
 }
 
 /// What endpoint `e` may send from, when it is a veth on a berth bridge
@@ -124,16 +110,26 @@ fn port_guard(e: &Endpoint, nets: &[Network]) -> Option<PortGuard> {
     })
 }
 
-/// The nft step adding a container's elements, if it has any.
+/// The step adding a container's elements, if it has any.
 pub(crate) fn ports_step(c: &Container, eps: &[Endpoint], nets: &[Network]) -> Option<Step> {
-    let (add, remove) = elements(c, eps, nets);
-    (!add.is_empty()).then(|| Step::Nft {
-        apply: add.text(),
-        undo: remove.text(),
+    let add = elements(c, eps, nets);
+    (!add.is_empty()).then(|| Step::Elements {
+        remove: Vec::new(),
+        add,
     })
 }
 
-/// The nft step moving a container's elements from what `before` needs to
+/// The step removing a container's elements (its network going down), if
+/// it has any.
+pub(crate) fn unports_step(c: &Container, eps: &[Endpoint], nets: &[Network]) -> Option<Step> {
+    let remove = elements(c, eps, nets);
+    (!remove.is_empty()).then(|| Step::Elements {
+        remove,
+        add: Vec::new(),
+    })
+}
+
+/// The step moving a container's elements from what `before` needs to
 /// what `after` needs (connect / disconnect), undoable.
 pub(crate) fn elements_change(
     c: &Container,
@@ -141,17 +137,14 @@ pub(crate) fn elements_change(
     after: &[Endpoint],
     nets: &[Network],
 ) -> Option<Step> {
-    let (add_b, rm_b) = elements(c, before, nets);
-    let (add_a, rm_a) = elements(c, after, nets);
-    if add_a == add_b {
-        return None;
-    }
-    let mut apply = rm_b;
-    apply.extend(add_a);
-    let mut undo = rm_a;
-    undo.extend(add_b);
-    Some(Step::Nft {
-        apply: apply.text(),
-        undo: undo.text(),
-    })
+    let remove = elements(c, before, nets);
+    let add = elements(c, after, nets);
+    (add != remove).then_some(Step::Elements { remove, add })
+}
+
+/// The endpoint that carries the default route and published ports: the
+/// first one on a non-internal network.
+pub(crate) fn primary<'a>(eps: &'a [Endpoint], nets: &[Network]) -> Option<&'a Endpoint> {
+    eps.iter()
+        .find(|e| nets.iter().any(|n| n.id == e.network_id && !n.internal))
 }

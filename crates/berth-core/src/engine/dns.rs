@@ -33,9 +33,8 @@ pub struct DnsStatus {
 }
 
 /// The host's resolvers a container can reach (loopback ones dropped), from
-/// `BERTH_RESOLV_CONF` or /etc/resolv.conf.
-pub fn host_upstreams() -> Vec<Upstream> {
-    let path = std::env::var("BERTH_RESOLV_CONF").unwrap_or_else(|_| "/etc/resolv.conf".into());
+/// the resolv.conf at `path`.
+pub fn host_upstreams(path: &std::path::Path) -> Vec<Upstream> {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     text.lines()
         .filter_map(|l| l.strip_prefix("nameserver"))
@@ -139,7 +138,7 @@ impl Engine {
         Ok(Snapshot {
             version: SNAPSHOT_VERSION,
             generation,
-            host_upstreams: host_upstreams(),
+            host_upstreams: host_upstreams(&self.config.resolv_conf),
             networks,
             endpoints,
         })
@@ -159,7 +158,7 @@ impl Engine {
     pub(crate) fn sync_dns_for(&mut self, id: &str) {
         let nets = self.store.read(|tx| Ok(tx.container_attachments(id)?.1));
         if let Err(e) = nets.and_then(|n| self.sync_dns(&n)) {
-            eprintln!("berth: warning: embedded DNS: {e}");
+            tracing::warn!("embedded DNS: {e}");
         }
     }
 
@@ -204,26 +203,14 @@ impl Engine {
             })
     }
 
-    /// Starts `berth __dns` (the resolver under its watchdog) in its own
-    /// session and waits until it answers. Called under the publish lock.
+    /// Starts the resolver through the engine's launcher and waits until
+    /// it answers. Called under the publish lock.
     fn start_resolver(&mut self) -> Result<()> {
-        use std::os::unix::process::CommandExt;
-        let mut cmd = std::process::Command::new("/proc/self/exe");
-        cmd.arg("--root").arg(&self.paths.state).arg("__dns");
-        cmd.stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .current_dir("/");
-        // SAFETY: setsid is async-signal-safe.
-        unsafe {
-            cmd.pre_exec(|| {
-                nix::unistd::setsid()
-                    .map(|_| ())
-                    .map_err(std::io::Error::from)
-            });
-        }
-        cmd.spawn()
-            .map_err(|e| Error::internal(format!("cannot start the DNS resolver: {e}")))?;
+        let launch =
+            self.config.resolver.clone().ok_or_else(|| {
+                Error::internal("this engine has no way to start the DNS resolver")
+            })?;
+        launch(&self.paths.state)?;
         let sock = self.dns_control_path();
         let deadline = Instant::now() + Duration::from_secs(5);
         while Instant::now() < deadline {
@@ -281,8 +268,7 @@ impl Engine {
         let embedded_dns = embedded.is_some();
         let nameservers =
             embedded.or_else(|| (!c.config.dns.is_empty()).then(|| c.config.dns.clone()));
-        let path = std::env::var("BERTH_RESOLV_CONF").unwrap_or_else(|_| "/etc/resolv.conf".into());
-        let host_resolv = std::fs::read_to_string(path).unwrap_or_default();
+        let host_resolv = std::fs::read_to_string(&self.config.resolv_conf).unwrap_or_default();
         // Like Docker: with the embedded resolver, single-label names are
         // tried as they are first (ndots:0), so a container name is never
         // shadowed by the host's search domains.
@@ -330,7 +316,7 @@ impl Engine {
         let deadline = Instant::now() + Duration::from_secs(2);
         // They exit within ~1 ms of SIGTERM: poll finely (a 5 ms poll made
         // the last `network disconnect` from a DNS network wait 5 ms).
-        while Instant::now() < deadline && pids.iter().any(|p| super::pid_alive(*p, None)) {
+        while Instant::now() < deadline && pids.iter().any(|p| self.kernel.alive(*p, None)) {
             std::thread::sleep(Duration::from_micros(500));
         }
         let _ = std::fs::remove_file(dir.join("watchdog.pid"));

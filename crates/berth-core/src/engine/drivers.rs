@@ -1,16 +1,14 @@
 //! Creating macvlan and ipvlan networks (the planning is in
 //! `drivers::macvlan`; overlay networks are in `overlay.rs`).
 
-use super::container::delete_ops;
 use super::network::{bridge_plan, ensure_name_free, plan_ipam};
 use super::Engine;
 use crate::drivers::macvlan;
 use crate::error::Result;
 use crate::ids;
-use crate::kernel::caps::LinkKinds;
 use crate::kernel::HostFacts;
 use crate::model::{Driver, Network, NetworkCreate};
-use crate::plan::{DriverStep, Plan, Step};
+use crate::plan::{DriverStep, OpKind, Plan, Step};
 
 impl Engine {
     /// `network create -d macvlan|ipvlan`: probes the kernel for the link
@@ -23,12 +21,11 @@ impl Engine {
         driver: Driver,
     ) -> Result<Network> {
         let subnets = req.subnet_requests()?;
-        let kinds = LinkKinds::probe()?;
+        let kinds = self.kernel.link_kinds()?;
         let _lock = self.lock()?;
-        let facts = HostFacts::read(self.applier()?.host())?;
+        let facts = self.kernel.host_facts()?;
         let id = ids::new_id()?;
-        let mut plan = Plan::default();
-        let net = self.store.write(|tx| {
+        self.create_network_op(OpKind::CreateNetwork, |tx| {
             let existing = tx.networks()?;
             ensure_name_free(&existing, &req.name)?;
             // The parent's LAN is routed on the host: that is the point.
@@ -38,21 +35,8 @@ impl Engine {
                 ..facts.clone()
             };
             let ipam = plan_ipam(req, &id, &subnets, &existing, &lan)?;
-            let net = macvlan::plan_network(req, driver, &id, ipam, &existing, &facts, kinds)?;
-            plan = bridge_plan(&net);
-            tx.insert_network(&net)?;
-            tx.insert_op("create_network", &net.id, &plan.to_json())?;
-            Ok(net)
-        })?;
-        let applied = self.applier()?.apply("create_network", &plan);
-        self.store.write(|tx| {
-            if applied.is_err() {
-                tx.delete_network(&net.id)?;
-            }
-            delete_ops(tx, "create_network", &net.id)
-        })?;
-        applied?;
-        Ok(net)
+            macvlan::plan_network(req, driver, &id, ipam, &existing, &facts, kinds)
+        })
     }
 
     /// Recreates the host-side links of macvlan and ipvlan networks that
@@ -64,11 +48,8 @@ impl Engine {
             .filter(|n| matches!(n.driver, Driver::Macvlan | Driver::Ipvlan))
         {
             let steps = missing_links(&bridge_plan(n).steps, links);
-            for e in self
-                .applier()
-                .map_or_else(|e| vec![e], |a| a.apply_best_effort(&Plan { steps }))
-            {
-                eprintln!("berth: warning: network {}: {e}", n.name);
+            for e in self.apply_best_effort(&Plan { steps }) {
+                tracing::warn!("network {}: {e}", n.name);
             }
         }
     }

@@ -1,34 +1,41 @@
-//! What the kernel should hold according to the store, for read-only
-//! checks (`berth doctor`): nothing here changes state.
+//! What the kernel should hold according to the store: berth's set and
+//! map elements, for `berth system reconcile` (which puts them back whole)
+//! and the read-only checks of `berth doctor`.
 
-use super::container::ports_step;
+use super::container::elements;
 use super::network::network_rules;
 use super::Engine;
 use crate::error::Result;
-use crate::firewall::full_ruleset;
-use crate::plan::Step;
+use crate::firewall::{tables_with, Element};
 
 impl Engine {
-    /// The nft text of berth's tables as the store says they must be: the
-    /// skeleton, every network's elements, the routing guard's (one per
-    /// family whose forwarding berth turned on) and the elements of every
-    /// running container whose namespace is pinned — what `berth system
-    /// reconcile` would apply.
-    pub fn expected_ruleset(&mut self) -> Result<String> {
+    /// The elements berth's tables must hold as the store says: every
+    /// network's, the routing guard's (one per family whose forwarding
+    /// berth turned on), the VXLAN guard's and those of every running container whose
+    /// namespace is pinned.
+    pub fn expected_elements(&mut self) -> Result<Vec<Element>> {
         let nets = self.networks()?;
-        let rules: Vec<_> = nets.iter().filter_map(network_rules).collect();
-        let mut text = full_ruleset(&rules, &[]).text();
-        text.push_str(&self.routing_guard_elements()?.text());
-        text.push_str(&self.vxlan_guard_elements().text());
+        let mut v: Vec<Element> = nets
+            .iter()
+            .filter_map(network_rules)
+            .flat_map(|r| r.elements())
+            .collect();
+        v.extend(self.routing_guard_elements()?);
+        v.extend(self.vxlan_guard_elements());
         for c in self.containers()? {
-            if !Self::is_running(&c) || !crate::kernel::netns::is_pinned(&self.netns_path(&c)) {
+            if !self.running(&c) || !self.kernel.pinned(&self.netns_path(&c)) {
                 continue;
             }
             let eps = self.endpoints(&c.id)?;
-            if let Some(Step::Nft { apply, .. }) = ports_step(&c, &eps, &nets) {
-                text.push_str(&apply);
-            }
+            v.extend(elements(&c, &eps, &nets));
         }
-        Ok(text)
+        Ok(v)
+    }
+
+    /// The nft text of berth's tables as the store says they must be: the
+    /// skeleton and [`Engine::expected_elements`] — what `berth system
+    /// reconcile` would apply.
+    pub fn expected_ruleset(&mut self) -> Result<String> {
+        Ok(tables_with(&self.expected_elements()?).text())
     }
 }

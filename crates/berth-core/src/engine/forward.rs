@@ -88,9 +88,8 @@ fn tagged_rules(listing: &serde_json::Value, chain: &str, comment: &str) -> Vec<
 impl Engine {
     fn filter_listing(&mut self, family: &str) -> Result<Option<serde_json::Value>> {
         match self
-            .applier()?
-            .nft()
-            .list_json(&format!("list table {family} filter"))
+            .kernel
+            .nft_list_json(&format!("list table {family} filter"))
         {
             Ok(text) => Ok(serde_json::from_str(&text).ok()),
             Err(_) => Ok(None), // no such table: nothing drops our traffic there
@@ -121,7 +120,7 @@ impl Engine {
                 .map(|h| format!("delete rule {family} filter {chain} handle {h}\n"))
                 .collect();
             text.push_str(&accept_rules(family, &chain, &bridge));
-            self.applier()?.nft().apply(&text)?;
+            self.kernel.nft(&text)?;
             let key = format!("forward:{family}:{chain}:{bridge}");
             self.store.write(|tx| tx.set_host_change(&key, &comment))?;
         }
@@ -149,7 +148,7 @@ impl Engine {
                     .map(|h| format!("delete rule {family} filter {chain} handle {h}\n"))
                     .collect();
                 if !text.is_empty() {
-                    self.applier()?.nft().apply(&text)?;
+                    self.kernel.nft(&text)?;
                 }
             }
             self.store.write(|tx| tx.delete_host_change(key))?;

@@ -14,9 +14,9 @@
 
 use super::Engine;
 use crate::error::Result;
-use crate::firewall::{Batch, RoutingGuard};
-use crate::kernel::sysctl;
+use crate::firewall::{Element, RoutingGuard};
 use crate::model::Network;
+use crate::plan::Step;
 
 /// The forwarding sysctls network `net` needs.
 fn forwarding_keys(net: &Network) -> Vec<&'static str> {
@@ -39,7 +39,7 @@ impl Engine {
     /// that berth turned on never runs unguarded. Needs berth's tables.
     pub(crate) fn ensure_forwarding(&mut self, net: &Network) -> Result<()> {
         for key in forwarding_keys(net) {
-            let old = sysctl::read(key)?;
+            let old = self.kernel.sysctl(key)?;
             if old == "1" {
                 continue;
             }
@@ -49,26 +49,29 @@ impl Engine {
                 None => tx.set_host_change(&rec, &old),
             })?;
             if let Some(guard) = RoutingGuard::for_sysctl(key) {
-                self.applier()?.nft().apply(&guard.add().text())?;
+                self.kernel.apply(&Step::Elements {
+                    remove: Vec::new(),
+                    add: guard.elements(),
+                })?;
             }
-            sysctl::write(key, "1")?;
+            self.kernel.set_sysctl(key, "1")?;
         }
         Ok(())
     }
 
     /// The routing guard's elements: one per family whose forwarding berth
     /// turned on (a recorded host change), for a whole-ruleset render.
-    pub(crate) fn routing_guard_elements(&mut self) -> Result<Batch> {
-        let mut b = Batch::new();
+    pub(crate) fn routing_guard_elements(&mut self) -> Result<Vec<Element>> {
+        let mut v = Vec::new();
         for (key, _) in self.store.read(|tx| tx.host_changes())? {
             let guard = key
                 .strip_prefix("sysctl:")
                 .and_then(RoutingGuard::for_sysctl);
             if let Some(g) = guard {
-                b.extend(g.add());
+                v.extend(g.elements());
             }
         }
-        Ok(b)
+        Ok(v)
     }
 
     /// The forwarding sysctls berth turned on, with the value each had
@@ -88,7 +91,7 @@ impl Engine {
     /// that berth turned forwarding on (reset leaves it on) and disarms the
     /// routing guard. Returns the sysctls it forgot.
     pub fn keep_forwarding(&mut self) -> Result<Vec<String>> {
-        super::require_root()?;
+        self.require_root()?;
         let _lock = self.lock()?;
         let mut forgot = Vec::new();
         for (key, _) in self.forwarding_changes()? {
@@ -98,8 +101,12 @@ impl Engine {
             let rec = record_key(&key);
             self.store.write(|tx| tx.delete_host_change(&rec))?;
             if let Some(guard) = RoutingGuard::for_sysctl(&key) {
-                if let Err(e) = self.applier()?.nft().apply(&guard.remove().text()) {
-                    eprintln!("berth: warning: disarming the routing guard for {key}: {e} (berth system reconcile finishes it)");
+                let disarm = Step::Elements {
+                    remove: guard.elements(),
+                    add: Vec::new(),
+                };
+                if let Err(e) = self.kernel.apply(&disarm) {
+                    tracing::warn!("disarming the routing guard for {key}: {e} (berth system reconcile finishes it)");
                 }
             }
             forgot.push(key);

@@ -11,6 +11,7 @@ mod container_plan;
 mod dns;
 mod docker;
 mod drivers;
+mod endpoint;
 mod expected;
 mod files;
 mod forward;
@@ -18,6 +19,7 @@ mod host_forwarding;
 mod lifecycle;
 mod netns_names;
 mod network;
+mod network_ipam;
 mod overlay;
 pub mod overlay_report;
 mod overlay_sync;
@@ -25,56 +27,80 @@ mod overlay_vteps;
 mod ports;
 pub mod reconcile;
 mod recover;
+mod run;
 mod veth_names;
 mod view;
 
 pub use cni::{CniAdded, CniFailure, CniResult, Status as CniStatus};
-pub use container::StartSpec;
+pub use container::{Created, StartSpec};
 pub use dns::{host_upstreams, DnsStatus};
 pub use overlay_sync::SyncReport;
 pub use reconcile::ReconcileReport;
 
+use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::kernel::{Kernel, Real};
 use crate::paths::Paths;
-use crate::plan::{Applier, Plan};
-use crate::store::Store;
+use crate::store::{Owner, Store};
 use std::fs::File;
 use std::path::Path;
 
-/// An open berth instance: its files, store and (lazily) kernel handles.
+/// An open berth instance: its files, its store and the kernel it drives.
 pub struct Engine {
     /// Where berth keeps its files.
     pub paths: Paths,
     store: Store,
-    applier: Option<Applier>,
+    kernel: Box<dyn Kernel>,
+    /// This process, as the owner of the operations it records.
+    owner: Owner,
+    config: Config,
 }
 
 impl Engine {
-    /// Opens berth's state under `root` (default layout when `None`),
-    /// setting the host up if this is the first command since boot and
-    /// finishing or undoing any operation a crashed berth left behind.
-    pub fn open(root: Option<&Path>) -> Result<Engine> {
-        let paths = Paths::new(root);
+    /// Opens berth's state as `config` says (its root, its cluster
+    /// store...), setting the host up if this is the first command since
+    /// boot and finishing or undoing any operation a crashed berth left
+    /// behind.
+    pub fn open(config: &Config) -> Result<Engine> {
+        let paths = Paths::new(config.root.as_deref());
         // Without root, a root-owned state root is unreadable: say why.
         let store = Store::open(&paths).map_err(|e| match require_root() {
             Err(not_root) => Error::new(crate::ErrorKind::Permission, format!("{not_root} ({e})")),
             Ok(()) => e,
         })?;
-        let mut engine = Engine {
-            paths,
+        let kernel = Real::new(config.nft_spawn, config.failpoint.clone());
+        let mut engine = Engine::with_kernel(config.clone(), store, Box::new(kernel));
+        engine.start()?;
+        Ok(engine)
+    }
+
+    /// An engine over `store` and `kernel` that has not looked at the host
+    /// yet (see [`Engine::start`]); [`Engine::open`] is this with the real
+    /// kernel. Tests give it a [`crate::kernel::fake::Fake`].
+    pub fn with_kernel(config: Config, store: Store, kernel: Box<dyn Kernel>) -> Engine {
+        let (pid, start) = kernel.this_process();
+        Engine {
+            paths: Paths::new(config.root.as_deref()),
             store,
-            applier: None,
-        };
-        if !engine.paths.boot_marker().exists() {
-            engine.bootstrap()?;
-            let marker = engine
+            kernel,
+            owner: Owner { pid, start },
+            config,
+        }
+    }
+
+    /// What every command does first: sets the host up if this is the
+    /// first command since boot, and finishes or undoes any operation a
+    /// crashed berth left behind.
+    pub fn start(&mut self) -> Result<()> {
+        if !self.paths.boot_marker().exists() {
+            self.bootstrap()?;
+            let marker = self
                 .paths
                 .ruleset_marker(crate::firewall::skeleton_version());
             std::fs::write(marker, crate::model::now_rfc3339())?;
         }
-        engine.recover_stale_ops(false)?;
-        engine.upgrade_ruleset()?;
-        Ok(engine)
+        self.recover_stale_ops(false)?;
+        self.upgrade_ruleset()
     }
 
     /// After an upgrade of berth whose firewall skeleton changed, re-renders
@@ -83,28 +109,31 @@ impl Engine {
         let marker = self
             .paths
             .ruleset_marker(crate::firewall::skeleton_version());
-        if marker.exists() || !nix::unistd::geteuid().is_root() {
+        if marker.exists() || !self.kernel.is_root() {
             return Ok(());
         }
         // Best effort: a failure here must not make every command fail; the
         // marker stays missing so the next command tries again.
         match self.reconcile() {
             Ok(_) => std::fs::write(&marker, crate::model::now_rfc3339())?,
-            Err(e) => eprintln!("berth: warning: re-applying the upgraded ruleset failed: {e}; run 'berth system reconcile'"),
+            Err(e) => tracing::warn!(
+                "re-applying the upgraded ruleset failed: {e}; run 'berth system reconcile'"
+            ),
         }
         Ok(())
     }
 
     /// Opens the store only: no host setup, no recovery (read-only commands
     /// that must work without root, and the supervisor's hot path).
-    pub fn open_store_only(root: Option<&Path>) -> Result<Engine> {
-        let paths = Paths::new(root);
-        let store = Store::open(&paths)?;
-        Ok(Engine {
-            paths,
-            store,
-            applier: None,
-        })
+    pub fn open_store_only(config: &Config) -> Result<Engine> {
+        let store = Store::open(&Paths::new(config.root.as_deref()))?;
+        let kernel = Real::new(config.nft_spawn, config.failpoint.clone());
+        Ok(Engine::with_kernel(config.clone(), store, Box::new(kernel)))
+    }
+
+    /// The settings the engine was opened with.
+    pub fn config(&self) -> &Config {
+        &self.config
     }
 
     /// The state store.
@@ -112,47 +141,27 @@ impl Engine {
         &mut self.store
     }
 
-    /// The kernel executor, opened on first use.
-    pub fn applier(&mut self) -> Result<&mut Applier> {
-        if self.applier.is_none() {
-            self.applier = Some(Applier::new()?);
-        }
-        self.applier
-            .as_mut()
-            .ok_or_else(|| Error::internal("applier"))
-    }
-
     /// Defers ending the processes left in the namespaces this engine
-    /// unpins until [`Engine::sweep_deferred`] (see
-    /// [`Applier::defer_sweeps`]).
+    /// unpins until [`Engine::sweep_deferred`]: for a supervisor, which
+    /// does it after recording the exit that `stop` and `rm -f` wait for.
     pub fn defer_sweeps(&mut self) -> Result<()> {
-        self.applier()?.defer_sweeps();
+        self.kernel.defer_sweeps();
         Ok(())
     }
 
     /// Ends the processes left in the namespaces unpinned since
     /// [`Engine::defer_sweeps`]; how many there were.
     pub fn sweep_deferred(&mut self) -> usize {
-        let keys = match self.applier.as_mut() {
-            Some(a) => a.take_deferred(),
-            None => return 0,
-        };
-        keys.into_iter()
-            .map(crate::kernel::netns::end_members)
-            .sum()
+        self.kernel.sweep_deferred()
     }
 
-    /// Records `plan` as operation `kind` on `subject` together with
-    /// whatever `record` writes, in one transaction; returns the op id.
-    fn record<F>(&mut self, kind: &str, subject: &str, plan: &Plan, record: F) -> Result<i64>
-    where
-        F: FnOnce(&crate::store::Tx) -> Result<()>,
-    {
-        let text = plan.to_json();
-        self.store.write(|tx| {
-            record(tx)?;
-            tx.insert_op(kind, subject, &text)
-        })
+    /// Fails unless the kernel lets berth change its state.
+    fn require_root(&self) -> Result<()> {
+        if self.kernel.is_root() {
+            Ok(())
+        } else {
+            Err(not_root())
+        }
     }
 
     /// Takes the host-wide lock (bootstrap, network create/remove, reconcile).
@@ -182,36 +191,23 @@ impl HostLock {
     }
 }
 
-/// Start time (field 22 of /proc/PID/stat, clock ticks since boot) of a
-/// process, to tell a live process from a reused PID; `None` when there is
-/// no such process or it is dead (a zombie not yet reaped: a killed
-/// container whose supervisor died too waits for init to reap it).
-pub fn proc_start_time(pid: i32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let mut fields = stat.rsplit_once(')')?.1.split_whitespace();
-    if matches!(fields.next(), Some("Z" | "X" | "x")) {
-        return None;
-    }
-    fields.nth(18)?.parse().ok()
-}
-
-/// True when `pid` is alive (not a zombie) and, if known, started at `start`.
-pub fn pid_alive(pid: i32, start: Option<u64>) -> bool {
-    match (proc_start_time(pid), start) {
-        (Some(now), Some(s)) => now == s,
-        (Some(_), None) => true,
-        (None, _) => false,
-    }
-}
+pub use crate::kernel::process::{pid_alive, proc_start_time};
 
 /// Fails unless berth runs as root (it changes kernel state).
 pub fn require_root() -> Result<()> {
     if nix::unistd::geteuid().is_root() {
         Ok(())
     } else {
-        Err(Error::new(
-            crate::ErrorKind::Permission,
-            "berth must run as root (it creates namespaces, links and firewall rules): run it with sudo",
-        ))
+        Err(not_root())
     }
 }
+
+fn not_root() -> Error {
+    Error::new(
+        crate::ErrorKind::Permission,
+        "berth must run as root (it creates namespaces, links and firewall rules): run it with sudo",
+    )
+}
+
+#[cfg(test)]
+mod tests;

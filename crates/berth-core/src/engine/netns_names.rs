@@ -12,12 +12,11 @@
 
 use super::Engine;
 use crate::error::Result;
-use crate::kernel::netns;
-use crate::kernel::netns_names::{self, Owner, NETNS_DIR};
+use crate::kernel::netns_names::{self, Owner};
+use crate::kernel::NetnsName;
 use crate::model::Container;
 use crate::paths::Paths;
 use crate::plan::Step;
-use std::path::Path;
 
 /// The owner marker of container `id` of the berth instance at `paths`.
 pub(crate) fn owner(paths: &Paths, id: &str) -> Owner {
@@ -50,38 +49,20 @@ impl Engine {
     /// namespace is not pinned) and names running containers that have no
     /// entry. Returns what it changed, e.g. `removed web`.
     pub fn sync_netns_names(&mut self) -> Result<Vec<String>> {
-        let mut changed = Vec::new();
-        if !nix::unistd::geteuid().is_root() {
-            return Ok(changed);
+        if !self.kernel.is_root() {
+            return Ok(Vec::new());
         }
         let root = self.paths.state.display().to_string();
-        let containers = self.containers()?;
-        let dir = Path::new(NETNS_DIR);
-        let entries = netns_names::list(dir);
-        for (name, owner) in &entries {
-            let Some(owner) = owner.as_ref().filter(|o| o.root == root) else {
-                continue;
-            };
-            let link = dir.join(name);
-            let keep = containers.iter().any(|c| {
-                c.id == owner.container
-                    && &c.name == name
-                    && netns_names::same_namespace(&link, &self.paths.netns(&c.id))
-            });
-            if !keep && netns_names::unname(&link, owner)? {
-                changed.push(format!("removed {name}"));
+        let mut running = Vec::new();
+        for c in self.containers()? {
+            if self.running(&c) {
+                running.push(NetnsName {
+                    name: c.name.clone(),
+                    pin: self.paths.netns(&c.id),
+                    owner: owner(&self.paths, &c.id),
+                });
             }
         }
-        for c in containers.iter().filter(|c| Self::is_running(c)) {
-            let pin = self.paths.netns(&c.id);
-            let link = netns_names::entry(&c.name);
-            if netns::is_pinned(&pin) && !netns_names::same_namespace(&link, &pin) {
-                netns_names::name_or_warn(&pin, &link, &owner(&self.paths, &c.id));
-                if netns_names::same_namespace(&link, &pin) {
-                    changed.push(format!("named {}", c.name));
-                }
-            }
-        }
-        Ok(changed)
+        self.kernel.sync_netns_names(&root, &running)
     }
 }

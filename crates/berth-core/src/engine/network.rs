@@ -1,25 +1,25 @@
 //! Network operations: create, remove, list, prune; and the pure planning of
 //! a bridge network from a request.
 
-use super::{require_root, Engine};
+use super::run::{Intent, Outcome};
+use super::Engine;
 use crate::error::{Error, Result};
-use crate::firewall::NetworkRules;
 use crate::ids;
-use crate::ipam;
-use crate::kernel::{sysctl, HostFacts};
+use crate::kernel::HostFacts;
 use crate::model::network::{opt, parse_bool_opt, parse_kv, parse_mtu};
-use crate::model::{Driver, IpamConfig, Network, NetworkCreate, SubnetRequest};
-use crate::plan::{Plan, Step};
-use ipnet::IpNet;
-use std::collections::BTreeMap;
+use crate::model::{Driver, Network, NetworkCreate, SubnetRequest};
+use crate::plan::OpKind;
 
-/// Name and bridge of the default network.
-pub const DEFAULT_BRIDGE: &str = "berth0";
+pub(crate) use super::network_ipam::plan_ipam;
+
+pub(crate) use crate::drivers::bridge::network_rules;
+pub use crate::drivers::bridge::DEFAULT_BRIDGE;
+pub(crate) use crate::drivers::network_plan as bridge_plan;
 
 impl Engine {
     /// `network create`.
     pub fn create_network(&mut self, req: &NetworkCreate) -> Result<Network> {
-        require_root()?;
+        self.require_root()?;
         ids::validate_name("network", &req.name)?;
         let driver = Driver::parse(if req.driver.is_empty() {
             "bridge"
@@ -55,40 +55,50 @@ impl Engine {
         adjust: impl FnOnce(&mut Network) -> Result<()>,
     ) -> Result<Network> {
         let _lock = self.lock()?;
-        let facts = HostFacts::read(self.applier()?.host())?;
+        let facts = self.kernel.host_facts()?;
         let id = ids::new_id()?;
-        let mut plan = Plan::default();
-        let net = self.store.write(|tx| {
+        self.create_network_op(OpKind::CreateNetwork, |tx| {
             let existing = tx.networks()?;
             ensure_name_free(&existing, &req.name)?;
             let mut net = plan_bridge_network(req, &id, subnets, &existing, &facts, false)?;
             adjust(&mut net)?;
-            plan = bridge_plan(&net);
-            tx.insert_network(&net)?;
-            tx.insert_op("create_network", &net.id, &plan.to_json())?;
             Ok(net)
-        })?;
-        self.ensure_forwarding(&net)?;
-        let applied = self.applier()?.apply("create_network", &plan);
-        let forward = applied.and_then(|_| self.allow_forward(&net));
-        self.store.write(|tx| {
-            if forward.is_err() {
-                tx.delete_network(&net.id)?;
-            }
-            let ops = tx.ops()?;
-            for op in ops
-                .iter()
-                .filter(|o| o.kind == "create_network" && o.subject == net.id)
-            {
-                tx.delete_op(op.id)?;
-            }
-            Ok(())
-        })?;
-        if let Err(e) = forward {
-            let _ = self.applier()?.apply_best_effort(&plan.undo());
-            return Err(e);
-        }
-        Ok(net)
+        })
+    }
+
+    /// Runs the creation of a network (`kind`: a network of this host, or
+    /// an overlay network realised here): `record` plans it, it is
+    /// recorded with its plan and built; for a network with a bridge,
+    /// forwarding is turned on (guarded) and opened where another tool's
+    /// chain would drop it.
+    pub(crate) fn create_network_op(
+        &mut self,
+        kind: OpKind,
+        record: impl FnOnce(&crate::store::Tx) -> Result<Network>,
+    ) -> Result<Network> {
+        self.run_op(
+            kind,
+            |tx| {
+                let net = record(tx)?;
+                tx.insert_network(&net)?;
+                Ok(Intent {
+                    subject: net.id.clone(),
+                    plan: bridge_plan(&net),
+                    value: net,
+                })
+            },
+            |engine, net| {
+                if net.bridge.is_none() {
+                    return Ok(());
+                }
+                engine.ensure_forwarding(net)?;
+                engine.allow_forward(net)
+            },
+            |tx, net, outcome| match outcome {
+                Outcome::Applied => Ok(()),
+                Outcome::RolledBack => tx.delete_network(&net.id),
+            },
+        )
     }
 
     /// Every network.
@@ -105,7 +115,7 @@ impl Engine {
 
     /// `network rm`.
     pub fn remove_network(&mut self, key: &str) -> Result<Network> {
-        require_root()?;
+        self.require_root()?;
         let _lock = self.lock()?;
         let net = self.network(key)?;
         if let Some(id) = &net.docker {
@@ -142,51 +152,29 @@ impl Engine {
     }
 
     /// Removes `net` if no endpoint is on it (checked in the transaction
-    /// that records the removal), under the host lock.
+    /// that records the removal); the caller holds the host lock.
     pub(crate) fn remove_unused_network(&mut self, net: &Network) -> Result<()> {
-        let plan = bridge_plan(net).undo();
-        let names = self.store.write(|tx| {
-            let eps = tx.network_endpoints(&net.id)?;
-            if !eps.is_empty() {
-                let mut names = Vec::new();
-                for e in &eps {
-                    names.push(
-                        tx.container(&e.container_id)?
-                            .map_or(e.container_id.clone(), |c| c.name),
-                    );
-                }
-                return Ok(names);
-            }
-            tx.insert_op("remove_network", &net.id, &plan.to_json())?;
-            Ok(Vec::new())
-        })?;
-        if !names.is_empty() {
-            return Err(Error::conflict(format!(
-                "network {} has active endpoints ({}): remove those containers or 'berth network disconnect' them first",
-                net.name,
-                names.join(", ")
-            )));
-        }
-        self.finish_remove_network(net, &plan)
+        self.remove_network_op(OpKind::RemoveNetwork, net)
     }
 
-    /// Tears down a network's kernel state and forgets it (roll forward).
-    pub(crate) fn finish_remove_network(&mut self, net: &Network, plan: &Plan) -> Result<()> {
-        self.revoke_forward(net)?;
-        for e in self.applier()?.apply_forward("remove_network", plan) {
-            eprintln!("berth: warning: removing network {}: {e}", net.name);
-        }
-        self.store.write(|tx| {
-            tx.delete_network(&net.id)?;
-            for op in tx
-                .ops()?
-                .iter()
-                .filter(|o| o.kind == "remove_network" && o.subject == net.id)
-            {
-                tx.delete_op(op.id)?;
-            }
-            Ok(())
-        })
+    /// Runs the removal of network `net` (`kind`: a network of this host,
+    /// or an overlay network removed from the cluster): refused while it
+    /// has endpoints; its kernel objects and the accept rules made for it
+    /// go, then its record.
+    pub(crate) fn remove_network_op(&mut self, kind: OpKind, net: &Network) -> Result<()> {
+        self.run_op(
+            kind,
+            |tx| {
+                refuse_endpoints(tx, net)?;
+                Ok(Intent {
+                    subject: net.id.clone(),
+                    plan: bridge_plan(net).undo(),
+                    value: (),
+                })
+            },
+            |engine, _| engine.revoke_forward(net),
+            |tx, _, _| tx.delete_network(&net.id),
+        )
     }
 
     /// `network prune`: removes every user-defined network without
@@ -215,6 +203,26 @@ impl Engine {
     }
 }
 
+/// Fails when network `net` has endpoints, naming their containers.
+fn refuse_endpoints(tx: &crate::store::Tx, net: &Network) -> Result<()> {
+    let eps = tx.network_endpoints(&net.id)?;
+    if eps.is_empty() {
+        return Ok(());
+    }
+    let mut names = Vec::new();
+    for e in &eps {
+        names.push(
+            tx.container(&e.container_id)?
+                .map_or(e.container_id.clone(), |c| c.name),
+        );
+    }
+    Err(Error::conflict(format!(
+        "network {} has active endpoints ({}): remove those containers or 'berth network disconnect' them first",
+        net.name,
+        names.join(", ")
+    )))
+}
+
 /// Fails when a network called `name` exists already.
 pub(crate) fn ensure_name_free(existing: &[Network], name: &str) -> Result<()> {
     if existing.iter().any(|n| n.name == name) {
@@ -223,69 +231,6 @@ pub(crate) fn ensure_name_free(existing: &[Network], name: &str) -> Result<()> {
         )));
     }
     Ok(())
-}
-
-/// The firewall elements of a network.
-pub(crate) fn network_rules(net: &Network) -> Option<NetworkRules> {
-    net.bridge.as_ref().map(|b| NetworkRules {
-        bridge: b.clone(),
-        internal: net.internal,
-        icc: net.icc,
-        masquerade: net.masquerade,
-        unisolated: net.reaches_others(),
-        subnets: net.ipam.iter().map(|c| c.subnet).collect(),
-        dns_gateways: if net.dns_enabled() {
-            net.ipam.iter().map(|c| c.gateway).collect()
-        } else {
-            Vec::new()
-        },
-    })
-}
-
-/// The kernel objects of a bridge network: the bridge with its gateway
-/// addresses, its sysctls and its firewall elements.
-pub(crate) fn bridge_plan(net: &Network) -> Plan {
-    let Some(bridge) = &net.bridge else {
-        return Plan {
-            steps: crate::drivers::network_steps(net),
-        };
-    };
-    let addrs = net
-        .ipam
-        .iter()
-        .filter_map(|c| IpNet::new(c.gateway, c.subnet.prefix_len()).ok())
-        .collect();
-    let mut steps = vec![
-        Step::CreateBridge {
-            name: bridge.clone(),
-            mtu: net.mtu,
-            addrs,
-        },
-        // Lets the host's own 127.0.0.1 reach published ports (output DNAT);
-        // the guard chain stops containers from using it to reach the host.
-        Step::Sysctl {
-            key: sysctl::iface_key("ipv4", bridge, "route_localnet"),
-            value: "1".into(),
-        },
-    ];
-    // A container's router advertisement must not give the host a default
-    // route or an address through the bridge.
-    steps.extend(
-        sysctl::no_router_advertisements(bridge)
-            .into_iter()
-            .map(|(key, value)| Step::Sysctl {
-                key,
-                value: value.into(),
-            }),
-    );
-    steps.extend(crate::drivers::network_steps(net));
-    if let Some(rules) = network_rules(net) {
-        steps.push(Step::Nft {
-            apply: rules.add().text(),
-            undo: rules.remove().text(),
-        });
-    }
-    Plan { steps }
 }
 
 /// Plans a bridge network from a request (pure): validates options, picks or
@@ -353,83 +298,6 @@ pub fn plan_bridge_network(
         owner: None,
         docker: None,
     })
-}
-
-pub(crate) fn plan_ipam(
-    req: &NetworkCreate,
-    id: &str,
-    subnets: &[SubnetRequest],
-    existing: &[Network],
-    facts: &HostFacts,
-) -> Result<Vec<IpamConfig>> {
-    let taken_by_nets: Vec<(IpNet, &str)> = existing
-        .iter()
-        .flat_map(|n| n.ipam.iter().map(move |c| (c.subnet, n.name.as_str())))
-        .collect();
-    let check = |net: &IpNet| -> Result<()> {
-        if let Some((o, name)) = taken_by_nets.iter().find(|(o, _)| ipam::overlaps(o, net)) {
-            return Err(Error::conflict(format!(
-                "subnet {net} overlaps {o} of network {name}: choose another --subnet"
-            )));
-        }
-        if let Some(r) = facts.routes.iter().find(|r| ipam::overlaps(r, net)) {
-            return Err(Error::conflict(format!(
-                "subnet {net} overlaps {r}, which is already routed on this host (a VPN, a LAN or another bridge): choose another --subnet"
-            )));
-        }
-        Ok(())
-    };
-    let mut out = Vec::new();
-    for s in subnets {
-        let Some(subnet) = s.subnet else { continue };
-        check(&subnet)?;
-        let gateway = s.gateway.unwrap_or_else(|| ipam::first_host(&subnet));
-        if gateway == subnet.network() || (subnet.addr().is_ipv4() && gateway == subnet.broadcast())
-        {
-            return Err(Error::invalid(format!(
-                "invalid --gateway {gateway}: it is the network or broadcast address of {subnet}"
-            )));
-        }
-        out.push(IpamConfig {
-            subnet,
-            gateway,
-            ip_range: s.ip_range,
-            aux: s.aux.clone(),
-            range_start: None,
-            range_end: None,
-        });
-    }
-    if !out.iter().any(|c| c.subnet.addr().is_ipv4()) {
-        let mut taken: Vec<IpNet> = taken_by_nets.iter().map(|(n, _)| *n).collect();
-        taken.extend(facts.routes.iter().copied());
-        let subnet = ipam::pick_subnet(&taken).ok_or_else(|| {
-            Error::conflict("every default address pool (172.17-31.0.0/16, 192.168.0.0/16) is in use or routed: give --subnet")
-        })?;
-        out.insert(
-            0,
-            IpamConfig {
-                subnet,
-                gateway: ipam::first_host(&subnet),
-                ip_range: None,
-                aux: BTreeMap::new(),
-                range_start: None,
-                range_end: None,
-            },
-        );
-    }
-    if req.ipv6 && !out.iter().any(|c| c.subnet.addr().is_ipv6()) {
-        let subnet = ipam::ula_subnet(id);
-        check(&subnet)?;
-        out.push(IpamConfig {
-            subnet,
-            gateway: ipam::first_host(&subnet),
-            ip_range: None,
-            aux: BTreeMap::new(),
-            range_start: None,
-            range_end: None,
-        });
-    }
-    Ok(out)
 }
 
 #[cfg(test)]

@@ -5,8 +5,7 @@
 //! removing it. Keeping the VXLAN devices in step with the cluster is in
 //! `overlay_sync.rs`; the planning in `drivers::overlay`.
 
-use super::container::delete_ops;
-use super::network::{bridge_plan, plan_ipam};
+use super::network::plan_ipam;
 use super::Engine;
 use crate::drivers::overlay::{self, LOCAL_UNDERLAY, LOCAL_VTEP};
 use crate::drivers::{overlay_records, overlay_remote};
@@ -14,8 +13,8 @@ use crate::error::{Error, Result};
 use crate::ids;
 use crate::ipam;
 use crate::kernel::vxlan::Underlay;
-use crate::kernel::HostFacts;
 use crate::model::{Driver, Network, NetworkAttach, NetworkCreate};
+use crate::plan::OpKind;
 use crate::store::cluster::{self as keys, AddrRec};
 use crate::store::etcd::Cluster;
 use std::collections::BTreeSet;
@@ -40,10 +39,10 @@ impl Engine {
     /// (name and VNI reserved by compare-and-swap) and realises it here.
     pub(crate) fn create_overlay_network(&mut self, req: &NetworkCreate) -> Result<Network> {
         refuse_encrypted(req)?;
-        let mut cluster = Cluster::from_env("an overlay network")?;
+        let mut cluster = Cluster::configured(&self.config, "an overlay network")?;
         let under = self.underlay(&cluster)?;
         let subnets = req.subnet_requests()?;
-        let facts = HostFacts::read(self.applier()?.host())?;
+        let facts = self.kernel.host_facts()?;
         let id = ids::new_id()?;
         let local = self.store.read(|tx| tx.networks())?;
         if local.iter().any(|n| n.name == req.name) {
@@ -92,16 +91,12 @@ impl Engine {
         ))
     }
 
-    /// This host's tunnel endpoint: `BERTH_ADVERTISE_ADDR`, or the address
-    /// it reaches the cluster store from.
+    /// This host's tunnel endpoint: the configured advertise address, or
+    /// the address it reaches the cluster store from.
     pub(crate) fn underlay(&mut self, cluster: &Cluster) -> Result<Underlay> {
-        let addr = match std::env::var("BERTH_ADVERTISE_ADDR") {
-            Ok(a) => a.parse().map_err(|_| {
-                Error::invalid(format!(
-                    "invalid BERTH_ADVERTISE_ADDR {a:?}: expected an IP address"
-                ))
-            })?,
-            Err(_) => {
+        let addr = match self.config.advertise {
+            Some(a) => a,
+            None => {
                 let first = keys::parse_url(cluster.url())
                     .and_then(|e| e.into_iter().next())
                     .and_then(|e| e.parse().ok())
@@ -119,7 +114,7 @@ impl Engine {
                 "tunnel endpoint {addr} is IPv6: berth's overlay needs an IPv4 underlay"
             )));
         }
-        crate::kernel::vxlan::underlay_of(self.applier()?.host(), addr)
+        crate::kernel::vxlan::underlay_of(self.kernel.host_netlink()?, addr)
     }
 
     /// Records and builds overlay network `net` on this host (its bridge,
@@ -136,31 +131,15 @@ impl Engine {
         local
             .options
             .insert(LOCAL_UNDERLAY.into(), under.link.clone());
-        let plan = bridge_plan(&local);
-        self.store.write(|tx| {
+        self.create_network_op(OpKind::OverlayAttach, |tx| {
             if tx.network(&local.name)?.is_some() {
                 return Err(Error::conflict(format!(
                     "overlay network {} has the name of a network of this host: rename or remove the local one",
                     local.name
                 )));
             }
-            tx.insert_network(&local)?;
-            tx.insert_op("create_network", &local.id, &plan.to_json())
-        })?;
-        self.ensure_forwarding(&local)?;
-        let applied = self.applier()?.apply("create_network", &plan);
-        let forward = applied.and_then(|_| self.allow_forward(&local));
-        self.store.write(|tx| {
-            if forward.is_err() {
-                tx.delete_network(&local.id)?;
-            }
-            delete_ops(tx, "create_network", &local.id)
-        })?;
-        if let Err(e) = forward {
-            let _ = self.applier()?.apply_best_effort(&plan.undo());
-            return Err(e);
-        }
-        Ok(local)
+            Ok(local)
+        })
     }
 
     /// Before a container is recorded: realises the overlay networks among
@@ -174,7 +153,7 @@ impl Engine {
         owner: &Owner,
         attaches: &mut [NetworkAttach],
     ) -> Result<bool> {
-        if crate::store::etcd::configured().is_none() {
+        if self.config.store.is_none() {
             return Ok(false);
         }
         let mut touched = false;
@@ -186,7 +165,7 @@ impl Engine {
             }
             let c = match &mut cluster {
                 Some(c) => c,
-                None => cluster.insert(Cluster::from_env("an overlay network")?),
+                None => cluster.insert(Cluster::configured(&self.config, "an overlay network")?),
             };
             let net = match local {
                 Some(n) => n,
@@ -276,7 +255,7 @@ impl Engine {
         if net.driver != Driver::Overlay {
             return Ok(());
         }
-        let mut c = Cluster::from_env("removing an overlay network")?;
+        let mut c = Cluster::configured(&self.config, "removing an overlay network")?;
         let (host, _) = self.host_id_and_lease();
         let (kvs, _) = c.list(&keys::addrs_prefix(&net.id))?;
         let others: Vec<String> = overlay_remote::entries(net, &kvs, &host)
@@ -299,7 +278,7 @@ impl Engine {
         if net.driver != Driver::Overlay {
             return Ok(());
         }
-        let mut c = Cluster::from_env("removing an overlay network")?;
+        let mut c = Cluster::configured(&self.config, "removing an overlay network")?;
         let mut del = vec![keys::network_key(&net.id), keys::name_key(&net.name)];
         if let Some(vni) = overlay::vni(net) {
             del.push(keys::vni_key(vni));

@@ -16,6 +16,7 @@
 use super::Engine;
 use crate::drivers::overlay_records::Rejected;
 use crate::error::{Error, Result};
+use crate::plan::{DriverStep, Step};
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 
@@ -79,16 +80,17 @@ impl Engine {
     pub(crate) fn write_report(&mut self, new: &ClusterReport) -> Result<()> {
         let old = self.cluster_report().unwrap_or_default();
         for r in new.rejected.iter().filter(|r| !old.rejected.contains(r)) {
-            eprintln!(
-                "berth: warning: cluster store: skipped {}: {} (not applied; see berth doctor)",
-                r.key, r.why
+            tracing::warn!(
+                "cluster store: skipped {}: {} (not applied; see berth doctor)",
+                r.key,
+                r.why
             );
         }
         for c in &new.conflicts {
             self.cut_off(&c.veth, true);
             if !old.conflicts.contains(c) {
-                eprintln!(
-                    "berth: error: address {} of container {} on network {} is held by host {} in the cluster store (this host was cut off longer than its lease): {} is cut off from the network; {}",
+                tracing::error!(
+                    "address {} of container {} on network {} is held by host {} in the cluster store (this host was cut off longer than its lease): {} is cut off from the network; {}",
                     c.address, c.container, c.network, c.holder, c.container, c.fix()
                 );
             }
@@ -99,9 +101,11 @@ impl Engine {
             .filter(|c| !new.conflicts.iter().any(|n| n.veth == c.veth))
         {
             self.cut_off(&c.veth, false);
-            eprintln!(
-                "berth: address {} of container {} on network {}: conflict over",
-                c.address, c.container, c.network
+            tracing::warn!(
+                "address {} of container {} on network {}: conflict over, reconnected",
+                c.address,
+                c.container,
+                c.network
             );
         }
         let path = self.report_path();
@@ -118,13 +122,12 @@ impl Engine {
     /// Takes the host end of a veth down (`off`) or up again; a veth that
     /// is gone (its container was removed) is fine.
     fn cut_off(&mut self, veth: &str, off: bool) {
-        let Ok(applier) = self.applier() else { return };
-        let nl = applier.host();
-        if nl.link_index(veth).ok().flatten().is_none() {
-            return;
-        }
-        if let Err(e) = crate::kernel::link_state::set(nl, veth, !off) {
-            eprintln!("berth: warning: {veth}: {e}");
+        let step = Step::Driver(DriverStep::LinkState {
+            name: veth.to_string(),
+            up: !off,
+        });
+        if let Err(e) = self.kernel.apply(&step) {
+            tracing::warn!("{veth}: {e}");
         }
     }
 }

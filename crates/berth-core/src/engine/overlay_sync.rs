@@ -34,15 +34,6 @@ pub struct SyncReport {
     pub released: usize,
 }
 
-/// The lease TTL (seconds): `BERTH_CLUSTER_TTL`, default 15.
-pub fn lease_ttl() -> i64 {
-    std::env::var("BERTH_CLUSTER_TTL")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .filter(|t| *t >= 2)
-        .unwrap_or(15)
-}
-
 impl Engine {
     fn cluster_file(&self, name: &str) -> std::path::PathBuf {
         self.paths.state.join("cluster").join(name)
@@ -76,7 +67,7 @@ impl Engine {
                 Err(e) => return Err(e),
             }
         }
-        let lease = c.grant(lease_ttl())?;
+        let lease = c.grant(self.config.cluster_ttl.max(2))?;
         std::fs::create_dir_all(self.paths.state.join("cluster"))?;
         std::fs::write(self.cluster_file("lease"), lease.to_string())?;
         let under = self.underlay(c)?;
@@ -96,7 +87,7 @@ impl Engine {
     /// One synchronisation with the cluster store (see the module docs).
     /// `release`: a container just removed here, whose reservations go now.
     pub fn overlay_sync(&mut self, release: Option<&str>) -> Result<SyncReport> {
-        let mut c = Cluster::from_env("overlay networks")?;
+        let mut c = Cluster::configured(&self.config, "overlay networks")?;
         let (host, lease) = self.host_lease(&mut c)?;
         // One range read of everything berth keeps in the store.
         let (all, revision) = c.list(keys::PREFIX)?;
@@ -129,9 +120,10 @@ impl Engine {
         }
         self.export_names(&kvs, &host, &locals)?;
         self.sync_vteps(&hosts, &locals)?;
-        let warning = crate::store::etcd_config::StoreConfig::from_env(c.url())
-            .ok()
-            .and_then(|cfg| cfg.warning());
+        let warning =
+            crate::store::etcd_config::StoreConfig::new(c.url(), &self.config.store_credentials)
+                .ok()
+                .and_then(|cfg| cfg.warning());
         self.write_report(&ClusterReport {
             time: keys::unix_now(),
             store: c.url().to_string(),
@@ -172,7 +164,7 @@ impl Engine {
         }
         std::fs::write(&path, text)?;
         if let Err(e) = self.publish_dns() {
-            eprintln!("berth: warning: embedded DNS: {e}");
+            tracing::warn!("embedded DNS: {e}");
         }
         Ok(())
     }
@@ -191,10 +183,7 @@ impl Engine {
                 .store
                 .read(|tx| Ok(tx.network_endpoints(&n.id)?.is_empty()))?;
             if gone && idle {
-                let plan = super::network::bridge_plan(&n).undo();
-                self.store
-                    .write(|tx| tx.insert_op("remove_network", &n.id, &plan.to_json()))?;
-                self.finish_remove_network(&n, &plan)?;
+                self.remove_network_op(crate::plan::OpKind::OverlayDetach, &n)?;
             }
         }
         Ok(())
@@ -321,17 +310,14 @@ impl Engine {
         // it is well-formed (see drivers::overlay_remote).
         let want: BTreeSet<Remote> = overlay_remote::remotes(net, kvs, host);
         let dev = overlay::vxlan_name(&net.id);
-        let Some(index) = self.applier()?.host().link_index(&dev)? else {
+        let Some(index) = self.kernel.host_netlink()?.link_index(&dev)? else {
             return Ok(0);
         };
-        let have = crate::kernel::vxlan::remotes(self.applier()?.host(), index)?;
+        let have = crate::kernel::vxlan::remotes(self.kernel.host_netlink()?, index)?;
         let steps = overlay::remote_steps(&dev, &want, &have);
         let n = steps.len();
-        for e in self
-            .applier()?
-            .apply_best_effort(&crate::plan::Plan { steps })
-        {
-            eprintln!("berth: warning: overlay network {}: {e}", net.name);
+        for e in self.apply_best_effort(&crate::plan::Plan { steps }) {
+            tracing::warn!("overlay network {}: {e}", net.name);
         }
         Ok(n)
     }
@@ -339,23 +325,23 @@ impl Engine {
     /// After a change of overlay endpoints here (best effort: the agent
     /// catches up otherwise).
     pub(crate) fn overlay_changed(&mut self, released: Option<&str>) {
-        if crate::store::etcd::configured().is_none() {
+        if self.config.store.is_none() {
             return;
         }
         if let Err(e) = self.overlay_sync(released) {
-            eprintln!("berth: warning: cluster store: {e} ('berth agent' will catch up)");
+            tracing::warn!("cluster store: {e} ('berth agent' will catch up)");
         }
     }
 
     /// The cluster as `system info` shows it.
     pub fn cluster_info(&mut self) -> serde_json::Value {
-        let Some(url) = crate::store::etcd::configured() else {
+        let Some(url) = self.config.store.clone() else {
             return serde_json::Value::Null;
         };
         let (id, lease) = self.host_id_and_lease();
         let mut info =
             serde_json::json!({"Store": url, "HostId": id, "Lease": format!("{lease:x}")});
-        let hosts = Cluster::connect(&url).and_then(|mut c| {
+        let hosts = Cluster::configured(&self.config, "system info").and_then(|mut c| {
             let (hosts, _) = c.list(&keys::hosts_prefix())?;
             let (addrs, rev) = c.list(&keys::addrs_prefix(""))?;
             let (nets, _) = cluster_networks(&mut c)?;
@@ -363,10 +349,10 @@ impl Engine {
         });
         match hosts {
             Ok((hosts, endpoints, nets, rev)) => {
-                let list: Vec<serde_json::Value> = hosts
-                    .iter()
-                    .filter_map(|kv| serde_json::from_str::<HostRec>(&kv.value).ok())
-                    .map(|h| serde_json::json!({"Name": h.name, "Vtep": h.vtep, "Underlay": h.underlay, "Mtu": h.mtu}))
+                let list: Vec<serde_json::Value> = overlay_records::hosts(&hosts)
+                    .0
+                    .into_iter()
+                    .map(|(_, h)| serde_json::json!({"Name": h.name, "Vtep": h.vtep, "Underlay": h.underlay, "Mtu": h.mtu}))
                     .collect();
                 info["Hosts"] = list.into();
                 info["OverlayNetworks"] = nets.into();

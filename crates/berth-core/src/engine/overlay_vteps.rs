@@ -7,8 +7,9 @@
 use super::Engine;
 use crate::drivers::overlay;
 use crate::error::{Error, Result};
-use crate::firewall::{Batch, VxlanGuard};
+use crate::firewall::{Element, VxlanGuard};
 use crate::model::Network;
+use crate::plan::Step;
 use crate::store::cluster::HostRec;
 use std::net::IpAddr;
 
@@ -23,9 +24,9 @@ impl Engine {
         serde_json::from_str(&text).ok()
     }
 
-    /// The commands adding them to freshly rendered tables.
-    pub(crate) fn vxlan_guard_elements(&self) -> Batch {
-        self.vxlan_guard().map(|g| g.add()).unwrap_or_default()
+    /// The guard's elements, for a whole render of the tables.
+    pub(crate) fn vxlan_guard_elements(&self) -> Vec<Element> {
+        self.vxlan_guard().map(|g| g.elements()).unwrap_or_default()
     }
 
     /// Makes the guard's sets hold `locals`' VNIs and the `hosts`' tunnel
@@ -45,14 +46,15 @@ impl Engine {
                 })
                 .collect(),
         };
+        let old = self.vxlan_guard().unwrap_or_default();
         if self.vxlan_guard().as_ref() == Some(&want) {
             return Ok(());
         }
-        let text = want.replace().text();
-        if let Err(e) = self.applier()?.nft().apply(&text) {
+        let (remove, add) = want.change_from(&old);
+        if let Err(e) = self.kernel.apply(&Step::Elements { remove, add }) {
             // The tables are gone (a firewall reload): reconcile restores
             // them; the next synchronisation tries again.
-            eprintln!("berth: warning: VXLAN guard: {e} (run berth system reconcile)");
+            tracing::warn!("VXLAN guard: {e} (run berth system reconcile)");
             return Ok(());
         }
         let path = self.guard_path();

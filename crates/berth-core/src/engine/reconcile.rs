@@ -12,13 +12,10 @@
 //!   tearing down containers whose process died unseen, and re-applies the
 //!   whole ruleset (after a firewall reload or `nft flush ruleset`).
 
-use super::container::{delete_ops, ports_step};
-use super::network::{bridge_plan, network_rules, plan_bridge_network, DEFAULT_BRIDGE};
-use super::{pid_alive, Engine};
+use super::network::{bridge_plan, plan_bridge_network, DEFAULT_BRIDGE};
+use super::Engine;
 use crate::error::{Error, Result};
-use crate::firewall::{full_ruleset, Batch};
 use crate::ids;
-use crate::kernel::{sysctl, HostFacts};
 use crate::model::{ContainerState, Driver, Network, NetworkCreate};
 use crate::plan::{Plan, Step};
 use std::collections::BTreeMap;
@@ -41,7 +38,7 @@ pub struct ReconcileReport {
 impl Engine {
     /// First command since boot: see the module docs.
     pub(crate) fn bootstrap(&mut self) -> Result<()> {
-        super::require_root()?;
+        self.require_root()?;
         let _lock = self.lock()?;
         if self.paths.boot_marker().exists() {
             return Ok(()); // another berth did it while we waited
@@ -49,8 +46,7 @@ impl Engine {
         std::fs::create_dir_all(self.paths.run.join("netns"))?;
         for op in self.store.read(|tx| tx.ops())? {
             if let Err(e) = self.recover_op(&op) {
-                eprintln!(
-                    "berth: warning: cannot finish or undo the interrupted {} {}: {e} (see 'berth system reconcile')",
+                tracing::warn!("cannot finish or undo the interrupted {} {}: {e} (see 'berth system reconcile')",
                     op.kind,
                     ids::short(&op.subject)
                 );
@@ -68,7 +64,7 @@ impl Engine {
             Ok(())
         })?;
         if let Err(e) = self.sync_netns_names() {
-            eprintln!("berth: warning: cleaning /run/netns: {e}");
+            tracing::warn!("cleaning /run/netns: {e}");
         }
         self.ensure_builtin_networks()?;
         self.ensure_kernel(&mut ReconcileReport::default())?;
@@ -77,7 +73,7 @@ impl Engine {
     }
 
     fn ensure_builtin_networks(&mut self) -> Result<()> {
-        let facts = HostFacts::read(self.applier()?.host())?;
+        let facts = self.kernel.host_facts()?;
         let id = ids::new_id()?;
         let host_id = ids::new_id()?;
         let none_id = ids::new_id()?;
@@ -140,8 +136,8 @@ impl Engine {
     /// tables come first) and accept rules.
     fn ensure_kernel(&mut self, report: &mut ReconcileReport) -> Result<()> {
         let nets = self.networks()?;
-        self.ensure_ruleset(&nets, report)?;
-        let links = crate::kernel::facts::link_names(self.applier()?.host())?;
+        self.ensure_ruleset(report)?;
+        let links = self.kernel.link_names()?;
         self.ensure_sublink_networks(&nets, &links);
         for n in nets.iter().filter(|n| n.bridge.is_some()) {
             let bridge = n.bridge.clone().unwrap_or_default();
@@ -150,7 +146,7 @@ impl Engine {
             // existing one only refreshes its own ports (a same-named link
             // elsewhere may be another program's).
             let (mut steps, candidates): (Vec<Step>, Vec<String>) = if links.contains(&bridge) {
-                let ports = crate::kernel::facts::bridge_ports(self.applier()?.host(), &bridge)?;
+                let ports = self.kernel.bridge_ports(&bridge)?;
                 let sysctls = plan.steps.into_iter();
                 (
                     sysctls
@@ -161,14 +157,11 @@ impl Engine {
             } else {
                 report.bridges.push(bridge.clone());
                 let steps = plan.steps.into_iter();
-                (
-                    steps.filter(|s| !matches!(s, Step::Nft { .. })).collect(),
-                    links.clone(),
-                )
+                (steps.filter(|s| !s.is_firewall()).collect(), links.clone())
             };
             steps.extend(self.released_ports(n, &bridge, &candidates)?);
-            for e in self.applier()?.apply_best_effort(&Plan { steps }) {
-                eprintln!("berth: warning: network {}: {e}", n.name);
+            for e in self.apply_best_effort(&Plan { steps }) {
+                tracing::warn!("network {}: {e}", n.name);
             }
             self.ensure_forwarding(n)?;
         }
@@ -181,31 +174,10 @@ impl Engine {
     /// Replaces berth's tables with what the store says in one transaction:
     /// the skeleton, every network's elements, the routing guard's and
     /// those of every running container.
-    fn ensure_ruleset(&mut self, nets: &[Network], report: &mut ReconcileReport) -> Result<()> {
-        let rules: Vec<_> = nets.iter().filter_map(network_rules).collect();
-        let mut ports = Batch::new();
-        for c in self.containers()? {
-            if !Self::is_running(&c) || !crate::kernel::netns::is_pinned(&self.netns_path(&c)) {
-                continue;
-            }
-            let (eps, cnets) = self
-                .store
-                .read(|tx| Ok((tx.container_endpoints(&c.id)?, tx.networks()?)))?;
-            if let Some(Step::Nft { apply, .. }) = ports_step(&c, &eps, &cnets) {
-                report.ports += apply
-                    .lines()
-                    .filter(|l| l.starts_with("add element inet berth ports"))
-                    .count();
-                for line in apply.lines() {
-                    ports.push(line);
-                }
-            }
-        }
-        let mut text = full_ruleset(&rules, &[]).text();
-        text.push_str(&self.routing_guard_elements()?.text());
-        text.push_str(&self.vxlan_guard_elements().text());
-        text.push_str(&ports.text());
-        self.applier()?.nft().apply(&text)
+    fn ensure_ruleset(&mut self, report: &mut ReconcileReport) -> Result<()> {
+        let elements = self.expected_elements()?;
+        report.ports = elements.iter().filter(|e| e.set.is_ports()).count();
+        self.kernel.replace_tables(&elements)
     }
 
     /// Steps (re-)attaching the veths of `net`'s running containers to its
@@ -222,7 +194,7 @@ impl Engine {
             let running = self
                 .store
                 .read(|tx| tx.container(&e.container_id))?
-                .is_some_and(|c| Self::is_running(&c));
+                .is_some_and(|c| self.running(&c));
             if running && links.contains(&e.host_veth) {
                 steps.push(Step::AttachPort {
                     host: e.host_veth.clone(),
@@ -235,7 +207,7 @@ impl Engine {
 
     /// `berth system reconcile`: see the module docs.
     pub fn reconcile(&mut self) -> Result<ReconcileReport> {
-        super::require_root()?;
+        self.require_root()?;
         let _lock = self.lock()?;
         let (operations, failed) = self.recover_stale_ops(true)?;
         let mut report = ReconcileReport {
@@ -247,7 +219,7 @@ impl Engine {
         self.ensure_kernel(&mut report)?;
         // The embedded DNS: restart it if it died, serve the current names.
         if let Err(e) = self.publish_dns() {
-            eprintln!("berth: warning: embedded DNS: {e}");
+            tracing::warn!("embedded DNS: {e}");
         }
         if !failed.is_empty() {
             return Err(Error::new(
@@ -270,7 +242,7 @@ impl Engine {
     /// DEL would): they can never run again.
     pub fn reap_dead(&mut self) -> Result<Vec<String>> {
         let mut names = Vec::new();
-        if !nix::unistd::geteuid().is_root() {
+        if !self.kernel.is_root() {
             return Ok(names);
         }
         // CNI runtimes' attachments (not Docker's endpoints: Docker adds and
@@ -284,8 +256,8 @@ impl Engine {
             other => Error::internal(other.to_string()),
         })?);
         for c in others {
-            let supervised = c.supervisor_pid.is_some_and(|p| pid_alive(p, None));
-            if c.state == ContainerState::Running && !Self::is_running(&c) && !supervised {
+            let supervised = c.supervisor_pid.is_some_and(|p| self.kernel.alive(p, None));
+            if c.state == ContainerState::Running && !self.running(&c) && !supervised {
                 self.mark_exited(&c.id, Some(255))?;
                 names.push(c.name.clone());
             }
@@ -297,7 +269,7 @@ impl Engine {
     /// its nftables tables and accept rules, restores the sysctls it changed
     /// and deletes its state.
     pub fn reset(&mut self) -> Result<()> {
-        super::require_root()?;
+        self.require_root()?;
         self.stop_resolver();
         for c in self.containers()? {
             self.remove_container(&c.id, true)?;
@@ -306,21 +278,26 @@ impl Engine {
         for n in self.networks()? {
             self.revoke_forward(&n)?;
             let plan = bridge_plan(&n).undo();
-            let _ = self.applier()?.apply_best_effort(&Plan {
+            let _ = self.apply_best_effort(&Plan {
                 steps: plan
                     .steps
                     .into_iter()
-                    .filter(|s| !matches!(s, Step::Nft { .. }))
+                    .filter(|s| !s.is_firewall())
                     .collect(),
             });
         }
-        let _ = self.applier()?.nft().apply("table inet berth {}\ndelete table inet berth\ntable bridge berth {}\ndelete table bridge berth\n");
+        let _ = self.kernel.nft("table inet berth {}\ndelete table inet berth\ntable bridge berth {}\ndelete table bridge berth\n");
         for (key, old) in self.store.read(|tx| tx.host_changes())? {
             if let Some(name) = key.strip_prefix("sysctl:") {
-                let _ = sysctl::write(name, &old);
+                let _ = self.kernel.set_sysctl(name, &old);
             }
         }
-        let _ = self.store.write(delete_ops_all);
+        let _ = self.store.write(|tx| {
+            for op in tx.ops()? {
+                tx.delete_op(op.id)?;
+            }
+            Ok(())
+        });
         let _ = std::fs::remove_file(self.paths.db());
         let _ = std::fs::remove_file(self.paths.state.join("berth.db-wal"));
         let _ = std::fs::remove_file(self.paths.state.join("berth.db-shm"));
@@ -328,11 +305,4 @@ impl Engine {
         let _ = std::fs::remove_dir_all(&self.paths.run);
         Ok(())
     }
-}
-
-fn delete_ops_all(tx: &crate::store::Tx) -> Result<()> {
-    for op in tx.ops()? {
-        delete_ops(tx, &op.kind, &op.subject)?;
-    }
-    Ok(())
 }

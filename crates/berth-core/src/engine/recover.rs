@@ -3,11 +3,13 @@
 //! forward, and a record that cannot be read is kept and reported.
 
 use super::attach::forget_endpoint;
-use super::{pid_alive, Engine};
+use super::docker::unpublished;
+use super::lifecycle::record_exit;
+use super::Engine;
 use crate::error::{Error, Result};
 use crate::ids;
 use crate::model::ContainerState;
-use crate::plan::Plan;
+use crate::plan::{OpKind, Recovery};
 use crate::store::Op;
 
 impl Engine {
@@ -21,26 +23,26 @@ impl Engine {
         let ops = self.store.read(|tx| tx.ops())?;
         let mut done = Vec::new();
         let mut failed = Vec::new();
-        if !nix::unistd::geteuid().is_root() {
+        if !self.kernel.is_root() {
             return Ok((done, failed));
         }
-        for op in ops
+        let stale: Vec<&Op> = ops
             .iter()
-            .filter(|o| !pid_alive(o.owner_pid, Some(o.owner_start)))
-        {
+            .filter(|o| !self.kernel.alive(o.owner_pid, Some(o.owner_start)))
+            .collect();
+        for op in stale {
             let what = format!("{} {}", op.kind, ids::short(&op.subject));
             match self.recover_op(op) {
                 Ok(()) => done.push(what),
                 Err(e) if strict => failed.push(e.to_string()),
-                Err(e) => eprintln!(
-                    "berth: warning: cannot finish or undo the interrupted {what}: {e} (see 'berth system reconcile')"
+                Err(e) => tracing::warn!("cannot finish or undo the interrupted {what}: {e} (see 'berth system reconcile')"
                 ),
             }
         }
         // Names may have come or gone with what was undone or finished.
         if !done.is_empty() && self.paths.dns_dir().exists() {
             if let Err(e) = self.publish_dns() {
-                eprintln!("berth: warning: embedded DNS: {e}");
+                tracing::warn!("embedded DNS: {e}");
             }
         }
         Ok((done, failed))
@@ -51,7 +53,7 @@ impl Engine {
     /// user has dealt with what it made (see `berth doctor`). A readable
     /// record is refused: reconcile finishes or undoes it.
     pub fn forget_corrupt_op(&mut self, id: i64) -> Result<()> {
-        super::require_root()?;
+        self.require_root()?;
         self.store.write(|tx| {
             let op = tx
                 .ops()?
@@ -62,7 +64,7 @@ impl Engine {
                         "no recorded operation {id} (see 'berth doctor')"
                     ))
                 })?;
-            if Plan::from_json(&op.plan).is_ok() {
+            if op.decode().is_ok() {
                 return Err(Error::invalid(format!(
                     "operation {id} ({} {}) has a readable record: 'berth system reconcile' finishes or undoes it; only a corrupt record can be forgotten",
                     op.kind,
@@ -73,61 +75,79 @@ impl Engine {
         })
     }
 
+    /// Finishes or undoes recorded operation `op` by its kind: a
+    /// creation's plan is undone and its records forgotten, a removal's
+    /// plan applied again and its records forgotten (see `run.rs`). A
+    /// record whose kind or plan this berth cannot read is kept.
     pub(super) fn recover_op(&mut self, op: &Op) -> Result<()> {
-        let plan = Plan::from_json(&op.plan).map_err(|e| corrupt(op, &e))?;
-        let rollback = matches!(
-            op.kind.as_str(),
-            "create_network" | "create" | "start" | "connect"
-        );
-        let steps = if rollback { plan.undo() } else { plan };
-        for e in self.applier()?.apply_best_effort(&steps) {
-            eprintln!(
-                "berth: warning: recovering {} {}: {e}",
-                op.kind,
-                ids::short(&op.subject)
-            );
+        let (kind, plan) = op.decode().map_err(|e| corrupt(op, &e))?;
+        let steps = match kind.recovery() {
+            Recovery::RollBack => plan.undo(),
+            Recovery::RollForward => plan,
+        };
+        for e in self.apply_best_effort(&steps) {
+            tracing::warn!("recovering {} {}: {e}", op.kind, ids::short(&op.subject));
         }
-        let subject = op.subject.clone();
-        match op.kind.as_str() {
-            "create" => {
-                let _ = std::fs::remove_dir_all(self.paths.container_dir(&subject));
-                self.store.write(|tx| tx.delete_container(&subject))?;
+        self.forget_recovered(kind, &op.subject)?;
+        let id = op.id;
+        self.store.write(|tx| tx.delete_op(id))
+    }
+
+    /// The records of recovered operation `kind` on `subject`, settled as
+    /// its recovery leaves them: what a creation made is forgotten, what a
+    /// removal was removing is forgotten too.
+    fn forget_recovered(&mut self, kind: OpKind, subject: &str) -> Result<()> {
+        match kind {
+            OpKind::CreateContainer
+            | OpKind::RemoveContainer
+            | OpKind::CniAdd
+            | OpKind::CniDel
+            | OpKind::DockerDelete => {
+                let _ = std::fs::remove_dir_all(self.paths.container_dir(subject));
+                self.store.write(|tx| tx.delete_container(subject))
             }
-            "create_network" => self.store.write(|tx| tx.delete_network(&subject))?,
-            "remove_network" => {
-                if let Some(n) = self.store.read(|tx| tx.network(&subject))? {
+            OpKind::CreateNetwork | OpKind::OverlayAttach => {
+                self.store.write(|tx| tx.delete_network(subject))
+            }
+            OpKind::RemoveNetwork | OpKind::OverlayDetach => {
+                if let Some(n) = self.store.read(|tx| tx.network(subject))? {
                     self.revoke_forward(&n)?;
                 }
-                self.store.write(|tx| tx.delete_network(&subject))?
+                self.store.write(|tx| tx.delete_network(subject))
             }
-            "remove" => {
-                let _ = std::fs::remove_dir_all(self.paths.container_dir(&subject));
-                self.store.write(|tx| tx.delete_container(&subject))?;
-            }
-            "connect" | "disconnect" => {
-                let cid = self.store.write(|tx| forget_endpoint(tx, &subject))?;
+            OpKind::Connect | OpKind::Disconnect => {
+                let cid = self.store.write(|tx| forget_endpoint(tx, subject))?;
                 if let Some(c) = cid.and_then(|id| self.container(&id).ok()) {
                     self.write_etc_files(&c)?;
                 }
+                Ok(())
             }
-            "start" | "stop" => self.store.write(|tx| {
-                if let Some(mut c) = tx.container(&subject)? {
-                    // A stop that died before recording the exit status:
-                    // unknown, 255 as for any lost container.
-                    if op.kind == "stop" && c.state == ContainerState::Running {
-                        c.exit_code = c.exit_code.or(Some(255));
-                        c.finished_at = Some(crate::model::now_rfc3339());
+            // A stop that died before recording the exit status: unknown,
+            // 255 as for any lost container.
+            OpKind::StopContainer => self.store.write(|tx| record_exit(tx, subject, None)),
+            // A Join undone: the endpoint is as CreateEndpoint left it.
+            OpKind::DockerJoin => self.store.write(|tx| {
+                if let Some(mut c) = tx.container(subject)? {
+                    c.state = ContainerState::Created;
+                    if let Some(a) = c.cni.as_mut() {
+                        a.netns = Default::default();
                     }
+                    tx.update_container(&c)?;
+                }
+                Ok(())
+            }),
+            OpKind::DockerPublish => self.store.write(|tx| unpublished(tx, subject)),
+            // Its records were changed with the intent.
+            OpKind::DockerUnpublish => Ok(()),
+            OpKind::StartContainer => self.store.write(|tx| {
+                if let Some(mut c) = tx.container(subject)? {
                     c.state = ContainerState::Exited;
                     c.pid = None;
                     tx.update_container(&c)?;
                 }
                 Ok(())
-            })?,
-            _ => {}
+            }),
         }
-        let id = op.id;
-        self.store.write(|tx| tx.delete_op(id))
     }
 }
 

@@ -27,7 +27,7 @@
 //! These are separate blocks of the same tables so that the skeleton's
 //! other chains stay as they were.
 
-use super::elements::{quote, render};
+use super::element::{render, Element, Field, Set};
 use super::Batch;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -113,19 +113,22 @@ impl RoutingGuard {
         }
     }
 
-    fn elements(&self) -> Vec<(&'static str, &'static str, String)> {
-        let family = if self.ipv6 { "ipv6" } else { "ipv4" };
-        vec![("inet", "routing_guard", family.to_string())]
+    /// The element.
+    pub fn elements(&self) -> Vec<Element> {
+        vec![Element::new(
+            Set::RoutingGuard,
+            vec![Field::NfProto(self.ipv6)],
+        )]
     }
 
     /// The command adding the element.
     pub fn add(&self) -> Batch {
-        render(&self.elements(), false)
+        render(&[], &self.elements())
     }
 
     /// Commands removing it (idempotent).
     pub fn remove(&self) -> Batch {
-        render(&self.elements(), true)
+        render(&self.elements(), &[])
     }
 }
 
@@ -145,18 +148,22 @@ pub struct PortGuard {
 }
 
 impl PortGuard {
-    fn elements(&self) -> Vec<(&'static str, &'static str, String)> {
-        let port = quote(&self.veth);
-        let mac = crate::ids::format_mac(&self.mac);
-        let mut v = vec![("bridge", "port_mac", format!("{port} . {mac}"))];
+    /// The elements.
+    pub fn elements(&self) -> Vec<Element> {
+        let head = || vec![Field::Ifname(self.veth.clone()), Field::Ether(self.mac)];
+        let with = |f: Field| {
+            let mut key = head();
+            key.push(f);
+            key
+        };
+        let mut v = vec![Element::new(Set::PortMac, head())];
         if let Some(ip) = self.ipv4 {
-            v.push(("bridge", "port_ip4", format!("{port} . {mac} . {ip}")));
+            v.push(Element::new(Set::PortIp4, with(Field::Addr(ip.into()))));
         }
         if let Some(ip) = self.ipv6 {
             for a in [ip, link_local(self.mac)] {
-                v.push(("bridge", "port_ip6", format!("{port} . {mac} . {a}")));
-                let hex = format!("{:#034x}", u128::from(a));
-                v.push(("bridge", "port_nd", format!("{port} . {mac} . {hex}")));
+                v.push(Element::new(Set::PortIp6, with(Field::Addr(a.into()))));
+                v.push(Element::new(Set::PortNd, with(Field::Raw128(a))));
             }
         }
         v
@@ -164,12 +171,12 @@ impl PortGuard {
 
     /// The commands adding the elements.
     pub fn add(&self) -> Batch {
-        render(&self.elements(), false)
+        render(&[], &self.elements())
     }
 
     /// Commands removing them (idempotent).
     pub fn remove(&self) -> Batch {
-        render(&self.elements(), true)
+        render(&self.elements(), &[])
     }
 }
 

@@ -1,6 +1,8 @@
-//! Set and map elements: what one network or one published port adds to the
-//! skeleton. Each renders an `add` batch and an idempotent `remove` batch.
+//! What one network, one container veth or one published port adds to the
+//! skeleton: typed [`Element`]s, and (for tests and the whole-ruleset
+//! render) the `add` and idempotent `remove` batches they render to.
 
+use super::element::{render, Element, Field, Set};
 use super::{Batch, TABLE};
 use crate::model::Proto;
 use ipnet::IpNet;
@@ -29,47 +31,48 @@ pub struct NetworkRules {
 }
 
 impl NetworkRules {
-    fn elements(&self) -> Vec<(&'static str, &'static str, String)> {
-        let b = quote(&self.bridge);
+    /// The network's elements.
+    pub fn elements(&self) -> Vec<Element> {
+        let b = || Field::Ifname(self.bridge.clone());
         let mut v = vec![
-            ("inet", "bridges", b.clone()),
-            ("inet", "same_net", format!("{b} . {b}")),
+            Element::new(Set::Bridges, vec![b()]),
+            Element::new(Set::SameNet, vec![b(), b()]),
         ];
         if self.internal {
-            v.push(("inet", "internal", b.clone()));
+            v.push(Element::new(Set::Internal, vec![b()]));
         }
         if !self.icc {
-            v.push(("inet", "no_icc", b.clone()));
+            v.push(Element::new(Set::NoIcc, vec![b()]));
         }
         if self.unisolated && !self.internal {
-            v.push(("inet", "unisolated", b.clone()));
+            v.push(Element::new(Set::Unisolated, vec![b()]));
         }
         if self.masquerade && !self.internal {
-            v.push(("inet", "masq", b));
+            v.push(Element::new(Set::Masq, vec![b()]));
         }
         for net in &self.subnets {
             let set = if net.addr().is_ipv4() {
-                "subnets4"
+                Set::Subnets4
             } else {
-                "subnets6"
+                Set::Subnets6
             };
-            v.push(("inet", set, net.trunc().to_string()));
+            v.push(Element::new(set, vec![Field::Prefix(net.trunc())]));
         }
         for gw in &self.dns_gateways {
-            let set = if gw.is_ipv4() { "dns4" } else { "dns6" };
-            v.push(("inet", set, gw.to_string()));
+            let set = if gw.is_ipv4() { Set::Dns4 } else { Set::Dns6 };
+            v.push(Element::new(set, vec![Field::Addr(*gw)]));
         }
         v
     }
 
     /// Commands adding this network's elements.
     pub fn add(&self) -> Batch {
-        render(&self.elements(), false)
+        render(&[], &self.elements())
     }
 
     /// Commands removing this network's elements (idempotent).
     pub fn remove(&self) -> Batch {
-        render(&self.elements(), true)
+        render(&self.elements(), &[])
     }
 }
 
@@ -83,18 +86,22 @@ pub struct IccPort {
 }
 
 impl IccPort {
-    fn elements(&self) -> Vec<(&'static str, &'static str, String)> {
-        vec![("bridge", "no_icc_ports", quote(&self.veth))]
+    /// The element.
+    pub fn elements(&self) -> Vec<Element> {
+        vec![Element::new(
+            Set::NoIccPorts,
+            vec![Field::Ifname(self.veth.clone())],
+        )]
     }
 
     /// The command adding the element.
     pub fn add(&self) -> Batch {
-        render(&self.elements(), false)
+        render(&[], &self.elements())
     }
 
     /// Commands removing it (idempotent).
     pub fn remove(&self) -> Batch {
-        render(&self.elements(), true)
+        render(&self.elements(), &[])
     }
 }
 
@@ -122,74 +129,49 @@ pub struct PortRule {
 }
 
 impl PortRule {
-    fn element(&self) -> (&'static str, &'static str, String) {
+    /// The map element.
+    pub fn element(&self) -> Element {
         let v6 = self.target.addr.is_ipv6();
         // 0.0.0.0 and :: mean every address of their family, as in Docker.
         let host = match (self.host_ip.filter(|ip| !ip.is_unspecified()), v6) {
-            (Some(ip), _) => ip.to_string(),
-            (None, false) => "0.0.0.0/0".to_string(),
-            (None, true) => "::/0".to_string(),
+            (Some(ip), _) => Field::Addr(ip),
+            (None, false) => Field::Prefix(IpNet::V4(Default::default())),
+            (None, true) => Field::Prefix(IpNet::V6(Default::default())),
         };
         let (lo, hi) = self.host_ports;
-        let ports = if lo == hi {
-            lo.to_string()
-        } else {
-            format!("{lo}-{hi}")
-        };
-        let key = format!("{host} . {} . {ports}", self.proto.as_str());
+        let key = vec![host, Field::Proto(self.proto), Field::Ports(lo, hi)];
         // A range that keeps its port numbers maps to the address alone.
         let keep = lo != hi && self.target.port == lo;
-        let (map, value) = match (v6, keep) {
-            (false, false) => (
-                "ports4",
-                format!("{} . {}", self.target.addr, self.target.port),
-            ),
-            (false, true) => ("ports4_keep", self.target.addr.to_string()),
-            (true, false) => (
-                "ports6",
-                format!("{} . {}", self.target.addr, self.target.port),
-            ),
-            (true, true) => ("ports6_keep", self.target.addr.to_string()),
+        let addr = Field::Addr(self.target.addr);
+        let port = Field::Ports(self.target.port, self.target.port);
+        let (set, value) = match (v6, keep) {
+            (false, false) => (Set::Ports4, vec![addr, port]),
+            (false, true) => (Set::Ports4Keep, vec![addr]),
+            (true, false) => (Set::Ports6, vec![addr, port]),
+            (true, true) => (Set::Ports6Keep, vec![addr]),
         };
-        ("inet", map, format!("{key} : {value}"))
+        Element { set, key, value }
     }
 
     /// The command adding this element.
     pub fn add(&self) -> Batch {
-        render(&[self.element()], false)
+        render(&[], &[self.element()])
     }
 
     /// The command that looks this element up (`get element`, which fails
     /// when it is missing): for CNI CHECK.
     pub fn get(&self) -> String {
-        let (family, map, elem) = self.element();
-        let key = elem.split(" : ").next().unwrap_or(&elem);
-        format!("get element {family} {TABLE} {map} {{ {key} }}")
+        let e = self.element();
+        format!(
+            "get element {} {TABLE} {} {{ {} }}",
+            e.set.family().as_str(),
+            e.set.name(),
+            e.key_text()
+        )
     }
 
     /// Commands removing this element (idempotent).
     pub fn remove(&self) -> Batch {
-        render(&[self.element()], true)
+        render(&[self.element()], &[])
     }
-}
-
-/// nft needs interface names quoted.
-pub(super) fn quote(name: &str) -> String {
-    format!("\"{name}\"")
-}
-
-/// Renders element commands. Removal adds the element first: `add` of an
-/// existing element is a no-op and `delete` of a missing one fails the whole
-/// transaction, so add-then-delete removes it whether or not it was there
-/// (nft 1.0.6 has no `destroy`).
-pub(super) fn render(elements: &[(&str, &str, String)], remove: bool) -> Batch {
-    let mut b = Batch::new();
-    for (family, set, elem) in elements {
-        b.push(format!("add element {family} {TABLE} {set} {{ {elem} }}"));
-        if remove {
-            let key = elem.split(" : ").next().unwrap_or(elem);
-            b.push(format!("delete element {family} {TABLE} {set} {{ {key} }}"));
-        }
-    }
-    b
 }

@@ -10,15 +10,20 @@
 //! can always be re-rendered whole from the store (reconcile after a firewall
 //! reload).
 //!
-//! The text syntax of `nft -f` is used rather than JSON because nft 1.0.6
-//! (Debian 12) cannot declare a map with a concatenated value from JSON.
+//! Elements are typed ([`Element`]) from the planner to the kernel layer,
+//! which encodes them for netlink (`kernel::nftnl`) or, for libnftables and
+//! the golden files, renders them as `nft -f` text ([`render`]). The text
+//! syntax is used rather than JSON because nft 1.0.6 (Debian 12) cannot
+//! declare a map with a concatenated value from JSON.
 
 mod defence;
+mod element;
 mod elements;
 mod skeleton;
 mod vxlan_guard;
 
 pub use defence::{link_local, PortGuard, RoutingGuard, PORT_GROUP};
+pub use element::{render, Element, Family, Field, Set};
 pub use elements::{IccPort, NetworkRules, PortRule, PortTarget};
 pub use skeleton::{skeleton, skeleton_version, TABLE};
 pub use vxlan_guard::{VxlanGuard, VXLAN_PORT};
@@ -61,6 +66,14 @@ impl Batch {
 /// Everything berth's tables must contain: the whole desired state, rendered
 /// from the store. Used to (re)create the tables atomically.
 pub fn full_ruleset(networks: &[NetworkRules], ports: &[PortRule]) -> Batch {
+    let mut elements: Vec<Element> = networks.iter().flat_map(NetworkRules::elements).collect();
+    elements.extend(ports.iter().map(PortRule::element));
+    tables_with(&elements)
+}
+
+/// berth's tables replaced whole: the skeleton and `elements`, in one
+/// transaction.
+pub fn tables_with(elements: &[Element]) -> Batch {
     let mut b = Batch::new();
     // Create-then-delete makes the delete valid whether or not the tables exist,
     // so the whole replacement is one atomic transaction.
@@ -69,12 +82,7 @@ pub fn full_ruleset(networks: &[NetworkRules], ports: &[PortRule]) -> Batch {
     b.push(format!("table bridge {TABLE} {{}}"));
     b.push(format!("delete table bridge {TABLE}"));
     b.extend(skeleton());
-    for n in networks {
-        b.extend(n.add());
-    }
-    for p in ports {
-        b.extend(p.add());
-    }
+    b.extend(render(&[], elements));
     b
 }
 

@@ -8,13 +8,13 @@
 //! and nothing is dropped on a host without overlay networks.
 //!
 //! `berth agent` refills both sets in one transaction when the cluster's
-//! hosts or this host's overlay networks change ([`VxlanGuard::replace`]):
-//! O(members), and only on a change of membership.
+//! hosts or this host's overlay networks change (the elements that went
+//! away removed, the new ones added: O(members), and only on a change of
+//! membership); a whole-ruleset render adds [`VxlanGuard::elements`].
 
-use super::elements::render;
-use super::{Batch, TABLE};
+use super::{Element, Field, Set};
 use std::collections::BTreeSet;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 
 /// The UDP port of berth's VXLAN devices.
 pub const VXLAN_PORT: u16 = 4789;
@@ -47,56 +47,74 @@ pub struct VxlanGuard {
 }
 
 impl VxlanGuard {
-    fn elements(&self) -> Vec<(&'static str, &'static str, String)> {
-        let mut e: Vec<_> = self
+    /// The elements of both sets.
+    pub fn elements(&self) -> Vec<Element> {
+        let mut e: Vec<Element> = self
             .vnis
             .iter()
-            .map(|v| ("inet", "vxlan_vnis", v.to_string()))
+            .map(|v| Element::new(Set::VxlanVnis, vec![Field::Vni(*v)]))
             .collect();
         e.extend(
             self.vteps
                 .iter()
-                .map(|v| ("inet", "vxlan_vteps", v.to_string())),
+                .map(|v| Element::new(Set::VxlanVteps, vec![Field::Addr(IpAddr::V4(*v))])),
         );
         e
     }
 
-    /// The commands adding the elements (to a freshly rendered table).
-    pub fn add(&self) -> Batch {
-        render(&self.elements(), false)
-    }
-
-    /// One transaction emptying both sets and filling them again.
-    pub fn replace(&self) -> Batch {
-        let mut b = Batch::new();
-        b.push(format!("flush set inet {TABLE} vxlan_vnis"));
-        b.push(format!("flush set inet {TABLE} vxlan_vteps"));
-        b.extend(self.add());
-        b
+    /// The change from `old` to this guard: (elements to remove, elements
+    /// to add), for one transaction.
+    pub fn change_from(&self, old: &VxlanGuard) -> (Vec<Element>, Vec<Element>) {
+        let new = self.elements();
+        let old = old.elements();
+        let remove = old.iter().filter(|e| !new.contains(e)).cloned().collect();
+        let add = new.into_iter().filter(|e| !old.contains(e)).collect();
+        (remove, add)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::firewall::render;
+
+    fn guard(vnis: &[u32], vteps: &[&str]) -> VxlanGuard {
+        VxlanGuard {
+            vnis: vnis.iter().copied().collect(),
+            vteps: vteps.iter().map(|v| v.parse().expect("ip")).collect(),
+        }
+    }
 
     #[test]
-    fn replace_is_one_flush_and_one_element_per_member() {
-        let g = VxlanGuard {
-            vnis: [4097, 4098].into(),
-            vteps: [
-                "192.0.2.11".parse().expect("ip"),
-                "192.0.2.12".parse().expect("ip"),
-            ]
-            .into(),
-        };
-        let text = g.replace().text();
+    fn elements_are_one_per_vni_and_member() {
+        let g = guard(&[4097, 4098], &["192.0.2.11", "192.0.2.12"]);
         assert_eq!(
-            text,
-            "flush set inet berth vxlan_vnis\nflush set inet berth vxlan_vteps\n\
-             add element inet berth vxlan_vnis { 4097 }\nadd element inet berth vxlan_vnis { 4098 }\n\
+            render(&[], &g.elements()).text(),
+            "add element inet berth vxlan_vnis { 4097 }\nadd element inet berth vxlan_vnis { 4098 }\n\
              add element inet berth vxlan_vteps { 192.0.2.11 }\nadd element inet berth vxlan_vteps { 192.0.2.12 }\n"
         );
-        assert!(VxlanGuard::default().add().is_empty());
+        assert!(VxlanGuard::default().elements().is_empty());
+    }
+
+    #[test]
+    fn a_change_touches_only_what_changed() {
+        let old = guard(&[4097], &["192.0.2.11", "192.0.2.12"]);
+        let new = guard(&[4097], &["192.0.2.12", "192.0.2.13"]);
+        let (remove, add) = new.change_from(&old);
+        assert_eq!(
+            remove,
+            vec![Element::new(
+                Set::VxlanVteps,
+                vec![Field::Addr("192.0.2.11".parse().expect("ip"))]
+            )]
+        );
+        assert_eq!(
+            add,
+            vec![Element::new(
+                Set::VxlanVteps,
+                vec![Field::Addr("192.0.2.13".parse().expect("ip"))]
+            )]
+        );
+        assert_eq!(new.change_from(&new), (vec![], vec![]));
     }
 }

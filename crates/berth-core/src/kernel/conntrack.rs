@@ -7,12 +7,14 @@
 //! going there: a UDP client that keeps sending from one source port (a DNS
 //! resolver) refreshes its entry forever and never reaches the new container
 //! on that port. Docker flushes such entries; so does berth, after every
-//! nftables transaction that deletes port map elements.
+//! nftables transaction that deletes port map elements ([`unpublished`]
+//! reads them from the typed elements removed).
 //!
 //! ctnetlink is spoken directly (dump, then delete by original tuple): no
 //! Rust crate covers it and the messages are small.
 
 use crate::error::{Error, Result};
+use crate::firewall::{Element, Field, Set};
 use netlink_sys::{protocols::NETLINK_NETFILTER, Socket, SocketAddr};
 use std::net::IpAddr;
 
@@ -50,39 +52,28 @@ pub struct Unpublished {
     pub ports: (u16, u16),
 }
 
-/// The port elements an nft transaction deletes (pure): its `delete
-/// element inet berth ports…` lines.
-pub fn deleted_ports(nft_text: &str) -> Vec<Unpublished> {
-    nft_text.lines().filter_map(parse_delete).collect()
+/// What the published-port elements among `removed` published (pure).
+pub fn unpublished(removed: &[Element]) -> Vec<Unpublished> {
+    removed.iter().filter_map(port_of).collect()
 }
 
-fn parse_delete(line: &str) -> Option<Unpublished> {
-    let rest = line.strip_prefix("delete element inet berth ports")?;
-    let v6 = rest.starts_with('6');
-    let key = rest.split_once('{')?.1.split_once('}')?.0;
-    let mut fields = key.split(" . ").map(str::trim);
-    let (host, proto, ports) = (fields.next()?, fields.next()?, fields.next()?);
-    let host = match host {
-        "0.0.0.0/0" | "::/0" => None,
-        h => Some(h.parse().ok()?),
+fn port_of(e: &Element) -> Option<Unpublished> {
+    if !e.set.is_ports() {
+        return None;
+    }
+    let [host, Field::Proto(proto), Field::Ports(lo, hi)] = e.key.as_slice() else {
+        return None;
     };
-    let proto = match proto {
-        "tcp" => 6,
-        "udp" => 17,
+    let host = match host {
+        Field::Addr(ip) => Some(*ip),
+        Field::Prefix(net) if net.prefix_len() == 0 => None,
         _ => return None,
     };
-    let ports = match ports.split_once('-') {
-        Some((a, b)) => (a.parse().ok()?, b.parse().ok()?),
-        None => {
-            let p = ports.parse().ok()?;
-            (p, p)
-        }
-    };
     Some(Unpublished {
-        v6,
+        v6: matches!(e.set, Set::Ports6 | Set::Ports6Keep),
         host,
-        proto,
-        ports,
+        proto: super::nftnl::proto_number(*proto),
+        ports: (*lo, *hi),
     })
 }
 
@@ -285,12 +276,24 @@ mod tests {
 
     #[test]
     fn finds_deleted_port_elements() {
-        let text = "add element inet berth ports4 { 0.0.0.0/0 . udp . 5353 : 172.17.0.2 . 53 }\n\
-                    delete element inet berth ports4 { 0.0.0.0/0 . udp . 5353 }\n\
-                    delete element inet berth ports6_keep { ::/0 . tcp . 8000-8002 }\n\
-                    delete element inet berth ports4 { 127.0.0.1 . tcp . 8085 }\n\
-                    delete element inet berth masq { \"berth0\" }\n";
-        let got = deleted_ports(text);
+        use crate::firewall::{PortRule, PortTarget, RoutingGuard};
+        use crate::model::Proto;
+        let rule = |host: Option<&str>, proto, ports, addr: &str| PortRule {
+            host_ip: host.map(|h| h.parse().unwrap()),
+            proto,
+            host_ports: ports,
+            target: PortTarget {
+                addr: addr.parse().unwrap(),
+                port: ports.0,
+            },
+        };
+        let removed = vec![
+            rule(None, Proto::Udp, (5353, 5353), "172.17.0.2").element(),
+            rule(None, Proto::Tcp, (8000, 8002), "fd00::2").element(),
+            rule(Some("127.0.0.1"), Proto::Tcp, (8085, 8085), "172.17.0.3").element(),
+            RoutingGuard { ipv6: false }.elements().remove(0),
+        ];
+        let got = unpublished(&removed);
         assert_eq!(
             got,
             vec![

@@ -1,9 +1,9 @@
-//! Taking a link down and up again by name (one rtnetlink message): how an
-//! overlay endpoint whose address another host now holds is cut off from
-//! the network until the conflict is resolved (engine/overlay_report.rs).
+//! Taking a link down and up again by name (one rtnetlink message,
+//! `DriverStep::LinkState`): how an overlay endpoint whose address another
+//! host now holds is cut off from the network until the conflict is
+//! resolved (engine/overlay_report.rs).
 
-use super::netlink::{Netlink, Request};
-use crate::error::Result;
+use super::netlink::Request;
 use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
 use netlink_packet_route::RouteNetlinkMessage;
 
@@ -22,9 +22,4 @@ pub fn set_state(name: &str, up: bool) -> Request {
         flags: 0,
         what: format!("set {name} {}", if up { "up" } else { "down" }),
     }
-}
-
-/// Sets link `name` up or down.
-pub fn set(nl: &mut Netlink, name: &str, up: bool) -> Result<()> {
-    nl.run(vec![set_state(name, up)])
 }

@@ -5,7 +5,7 @@
 //! driver's builders) so each driver's messages read on their own.
 
 use super::msg::parse_mac;
-use super::netlink::Request;
+use super::msg::Request;
 use ipnet::IpNet;
 use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE};
 use netlink_packet_route::link::{

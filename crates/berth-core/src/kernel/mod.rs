@@ -1,15 +1,18 @@
 //! The kernel layer: the only code in berth that changes kernel state.
 //!
 //! netlink (links, addresses, routes), network namespaces, sysctls and
-//! nftables transactions. Everything above this module is pure planning or
-//! bookkeeping.
+//! nftables transactions, behind the [`Kernel`] trait the engine drives
+//! ([`Real`]; [`fake::Fake`] for tests). Everything above this module is
+//! pure planning or bookkeeping; code that only looks at the kernel (for
+//! `berth topology`, `doctor`, `trace`) is in [`crate::observe`].
 
+mod api;
+pub mod apply;
 pub mod caps;
 pub mod conntrack;
-pub mod emit;
 pub mod encryption;
 pub mod facts;
-pub mod inject;
+pub mod fake;
 pub mod link_state;
 pub mod linkmsg;
 pub mod msg;
@@ -18,19 +21,18 @@ pub mod netns;
 pub mod netns_names;
 pub mod nft;
 pub mod nftnl;
-pub mod nftrace;
-pub mod observe;
-pub mod packet;
-pub mod probe;
-pub mod route_get;
-pub mod scratch;
+pub mod process;
+mod real;
 pub mod sysctl;
 pub mod tc;
 pub mod vxlan;
 
+pub use api::{Kernel, NetnsName};
+pub use apply::Applier;
 pub use facts::HostFacts;
 pub use netlink::{Netlink, Request};
 pub use nft::Nft;
+pub use real::Real;
 
 /// errno values the kernel layer treats as "already in the desired state".
 pub mod errno {

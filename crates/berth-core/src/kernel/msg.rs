@@ -1,7 +1,6 @@
 //! Builders of rtnetlink messages (pure): links, addresses and routes.
 //! Kept apart from the socket so they can be read and tested on their own.
 
-use super::netlink::Request;
 use ipnet::IpNet;
 use netlink_packet_core::{NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE};
 use netlink_packet_route::address::{
@@ -17,6 +16,16 @@ use netlink_packet_route::route::{
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use std::net::IpAddr;
 use std::os::fd::RawFd;
+
+/// One request: the message, its extra flags, and what it does (for errors).
+pub struct Request {
+    /// The message.
+    pub msg: RouteNetlinkMessage,
+    /// Flags besides `NLM_F_REQUEST | NLM_F_ACK` (e.g. CREATE | EXCL).
+    pub flags: u16,
+    /// Human description used in error messages.
+    pub what: String,
+}
 
 fn family(ip: &IpAddr) -> AddressFamily {
     if ip.is_ipv4() {
@@ -341,74 +350,4 @@ pub fn dump_addresses() -> RouteNetlinkMessage {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use netlink_packet_core::{NetlinkHeader, NetlinkMessage, NetlinkPayload};
-
-    fn roundtrip(r: Request) -> RouteNetlinkMessage {
-        let mut nl = NetlinkMessage::new(NetlinkHeader::default(), NetlinkPayload::from(r.msg));
-        nl.finalize();
-        let mut buf = vec![0; nl.buffer_len()];
-        nl.serialize(&mut buf);
-        match NetlinkMessage::<RouteNetlinkMessage>::deserialize(&buf)
-            .unwrap()
-            .payload
-        {
-            NetlinkPayload::InnerMessage(m) => m,
-            other => panic!("unexpected {other:?}"),
-        }
-    }
-
-    #[test]
-    fn veth_message_carries_peer_namespace_and_master() {
-        let peer = VethPeer {
-            name: "eth0",
-            netns_fd: 7,
-            mac: parse_mac("02:42:ac:11:00:02"),
-        };
-        let RouteNetlinkMessage::NewLink(m) = roundtrip(new_veth("veth1234567", 1500, 9, &peer))
-        else {
-            panic!()
-        };
-        assert!(m.attributes.contains(&LinkAttribute::Controller(9)));
-        assert!(m
-            .attributes
-            .contains(&LinkAttribute::Group(crate::firewall::PORT_GROUP)));
-        assert!(m
-            .attributes
-            .contains(&LinkAttribute::IfName("veth1234567".into())));
-        assert!(
-            !m.header.flags.contains(LinkFlags::Up),
-            "up after addrgenmode"
-        );
-        let s = format!("{m:?}");
-        assert!(s.contains("NetNsFd(7)") && s.contains("\"eth0\""), "{s}");
-    }
-
-    #[test]
-    fn address_and_route_messages() {
-        let RouteNetlinkMessage::NewAddress(a) =
-            roundtrip(add_address(3, "172.17.0.2/16".parse().unwrap(), "eth0"))
-        else {
-            panic!()
-        };
-        assert_eq!(a.header.prefix_len, 16);
-        assert!(a.attributes.contains(&AddressAttribute::Broadcast(
-            "172.17.255.255".parse().unwrap()
-        )));
-        let RouteNetlinkMessage::NewAddress(a6) =
-            roundtrip(add_address(3, "fd00::2/64".parse().unwrap(), "eth0"))
-        else {
-            panic!()
-        };
-        assert!(a6.header.flags.contains(AddressHeaderFlags::Nodad));
-        let RouteNetlinkMessage::NewRoute(r) =
-            roundtrip(default_route("172.17.0.1".parse().unwrap(), 3))
-        else {
-            panic!()
-        };
-        assert_eq!(r.header.destination_prefix_length, 0);
-        assert!(r.attributes.contains(&RouteAttribute::Oif(3)));
-        assert_eq!(parse_mac("zz:00"), None);
-    }
-}
+mod tests;

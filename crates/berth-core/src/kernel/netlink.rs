@@ -19,15 +19,7 @@ use netlink_packet_route::RouteNetlinkMessage;
 use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
 use std::os::fd::AsFd;
 
-/// One request: the message, its extra flags, and what it does (for errors).
-pub struct Request {
-    /// The message.
-    pub msg: RouteNetlinkMessage,
-    /// Flags besides `NLM_F_REQUEST | NLM_F_ACK` (e.g. CREATE | EXCL).
-    pub flags: u16,
-    /// Human description used in error messages.
-    pub what: String,
-}
+pub use super::msg::Request;
 
 /// A netlink error: the errno and the request that caused it.
 #[derive(Debug, Clone, PartialEq, Eq)]

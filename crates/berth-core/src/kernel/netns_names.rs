@@ -36,37 +36,7 @@ pub fn entry(name: &str) -> PathBuf {
     Path::new(NETNS_DIR).join(name)
 }
 
-/// Who an entry belongs to: one container of one berth state root.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Owner {
-    /// berth's state root (several roots may share one `/run/netns`).
-    pub root: String,
-    /// The container id.
-    pub container: String,
-}
-
-const MARKER_HEAD: &str = "berth netns name v1";
-
-impl Owner {
-    /// The marker text written under the mount.
-    pub fn marker(&self) -> String {
-        format!(
-            "{MARKER_HEAD}\nroot={}\ncontainer={}\n",
-            self.root, self.container
-        )
-    }
-
-    /// Parses a marker; `None` for anything that is not berth's.
-    pub fn parse(text: &str) -> Option<Owner> {
-        let mut lines = text.lines();
-        if lines.next()? != MARKER_HEAD {
-            return None;
-        }
-        let root = lines.next()?.strip_prefix("root=")?.to_string();
-        let container = lines.next()?.strip_prefix("container=")?.to_string();
-        Some(Owner { root, container })
-    }
-}
+pub use crate::plan::NameOwner as Owner;
 
 /// What [`name_entry`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -128,12 +98,10 @@ pub fn name_or_warn(pin: &Path, link: &Path, owner: &Owner) {
     let name = name.unwrap_or_default();
     match name_entry(pin, link, owner) {
         Ok(Naming::Named) => {}
-        Ok(Naming::Taken) => eprintln!(
-            "berth: warning: {} already names a namespace berth does not own: left alone, so 'ip netns exec {name}' does not enter this container (use 'berth exec')",
+        Ok(Naming::Taken) => tracing::warn!("{} already names a namespace berth does not own: left alone, so 'ip netns exec {name}' does not enter this container (use 'berth exec')",
             link.display()
         ),
-        Err(e) => eprintln!(
-            "berth: warning: cannot name the namespace of container {name} for 'ip netns': {e}"
+        Err(e) => tracing::warn!("cannot name the namespace of container {name} for 'ip netns': {e}"
         ),
     }
 }
@@ -153,6 +121,38 @@ pub fn unname(link: &Path, owner: &Owner) -> Result<bool> {
             link.display()
         ))),
     }
+}
+
+/// Makes [`NETNS_DIR`] name exactly `running` among the entries of the
+/// berth instance whose state root is `root`: removes that instance's
+/// entries whose container is missing, renamed or not running, and names
+/// the running containers that have no entry. Returns what it changed,
+/// e.g. `removed web`, `named db`.
+pub fn sync(root: &str, running: &[super::NetnsName]) -> Result<Vec<String>> {
+    let mut changed = Vec::new();
+    let dir = Path::new(NETNS_DIR);
+    for (name, owner) in &list(dir) {
+        let Some(owner) = owner.as_ref().filter(|o| o.root == root) else {
+            continue;
+        };
+        let link = dir.join(name);
+        let keep = running
+            .iter()
+            .any(|r| &r.owner == owner && &r.name == name && same_namespace(&link, &r.pin));
+        if !keep && unname(&link, owner)? {
+            changed.push(format!("removed {name}"));
+        }
+    }
+    for r in running {
+        let link = entry(&r.name);
+        if super::netns::is_pinned(&r.pin) && !same_namespace(&link, &r.pin) {
+            name_or_warn(&r.pin, &link, &r.owner);
+            if same_namespace(&link, &r.pin) {
+                changed.push(format!("named {}", r.name));
+            }
+        }
+    }
+    Ok(changed)
 }
 
 /// Every entry of `dir` with its owner, `None` for entries berth does not

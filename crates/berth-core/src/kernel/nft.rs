@@ -74,14 +74,16 @@ fn load() -> Option<Lib> {
 
 /// An nftables handle in the calling thread's network namespace.
 ///
-/// libnftables is loaded on first use: transactions that only add or
-/// delete elements of berth's port maps (publishing and unpublishing a
-/// port, the hot path) go straight to the kernel over netlink instead
-/// (`kernel::nftnl`), so most commands never load it.
+/// libnftables is loaded on first use: element changes of berth's port
+/// maps and per-container sets (the hot path) go straight to the kernel
+/// over netlink instead ([`Nft::elements`], `kernel::nftnl`), so most
+/// commands never load it.
 pub struct Nft {
     lib: Option<Lib>,
     loaded: bool,
     conn: Option<super::nftnl::Conn>,
+    /// Spawn `nft` for everything (no libnftables, no netlink).
+    spawn: bool,
 }
 
 impl Default for Nft {
@@ -93,23 +95,25 @@ impl Default for Nft {
 impl Nft {
     /// Loads libnftables, or prepares to spawn `nft` if it is missing.
     pub fn new() -> Nft {
+        Nft::spawning(false)
+    }
+
+    /// Like [`Nft::new`]; with `spawn`, every transaction spawns `nft`
+    /// (the fallback, forced: `BERTH_NFT_SPAWN=1` in the `berth` binary).
+    pub fn spawning(spawn: bool) -> Nft {
         Nft {
             lib: None,
             loaded: false,
             conn: None,
+            spawn,
         }
-    }
-
-    /// True when the spawning fallback is forced (`BERTH_NFT_SPAWN=1`).
-    fn spawn_forced() -> bool {
-        std::env::var_os("BERTH_NFT_SPAWN").is_some()
     }
 
     /// libnftables, loaded on first use (`None`: missing, or spawning forced).
     fn lib(&mut self) -> Option<&Lib> {
         if !self.loaded {
             self.loaded = true;
-            self.lib = if Self::spawn_forced() { None } else { load() };
+            self.lib = if self.spawn { None } else { load() };
         }
         self.lib.as_ref()
     }
@@ -138,12 +142,23 @@ impl Nft {
         }
     }
 
-    /// Applies `text` (nft -f syntax) as one atomic transaction: over
-    /// netlink when it only changes port-map elements, else through
+    /// Applies `text` (nft -f syntax) as one atomic transaction through
     /// libnftables.
     pub fn apply(&mut self, text: &str) -> Result<()> {
-        if !Self::spawn_forced() {
-            if let Some(ops) = super::nftnl::parse(text) {
+        self.call(text, 0).map(|_| ())
+    }
+
+    /// Removes `remove` (whether there or not) and adds `add` in one
+    /// atomic transaction: over netlink when every element is one of the
+    /// sets encoded there (`kernel::nftnl`), else through libnftables.
+    pub fn elements(
+        &mut self,
+        remove: &[crate::firewall::Element],
+        add: &[crate::firewall::Element],
+    ) -> Result<()> {
+        let text = || crate::firewall::render(remove, add).text();
+        if !self.spawn {
+            if let Some(ops) = super::nftnl::ops(remove, add) {
                 if self.conn.is_none() {
                     self.conn = Some(super::nftnl::Conn::open()?);
                 }
@@ -152,7 +167,7 @@ impl Nft {
                 }
             }
         }
-        self.call(text, 0).map(|_| ())
+        self.apply(&text())
     }
 
     /// Runs a `list ...` command and returns nft's text output, each rule

@@ -17,11 +17,7 @@ use crate::model::cni::Shaping;
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-/// The ifb device shaping the egress of host veth `host` (`vethXXXXXXX` →
-/// `bwbXXXXXXX`).
-pub fn ifb_name(host: &str) -> String {
-    format!("bwb{}", host.strip_prefix("veth").unwrap_or(host))
-}
+pub use crate::plan::ifb_name;
 
 /// A `tbf` of `rate` bits/s and `burst` bits as the root qdisc of `dev`.
 fn tbf(dev: &str, (rate, burst): (u64, u64)) -> String {

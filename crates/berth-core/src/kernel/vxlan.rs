@@ -5,7 +5,6 @@
 
 use super::msg;
 use super::netlink::Netlink;
-use crate::drivers::overlay::Remote;
 use crate::error::{Error, Result};
 use netlink_packet_route::address::AddressAttribute;
 use netlink_packet_route::link::LinkAttribute;
@@ -15,6 +14,17 @@ use netlink_packet_route::neighbour::{
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, SocketAddr, UdpSocket};
+
+/// A container on another host, as the VXLAN device must know it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+pub struct Remote {
+    /// Its address.
+    pub ip: IpAddr,
+    /// Its MAC address.
+    pub mac: String,
+    /// Its host's tunnel endpoint.
+    pub vtep: IpAddr,
+}
 
 /// This host's side of the underlay.
 #[derive(Debug, Clone, PartialEq, Eq)]

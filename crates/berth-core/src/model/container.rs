@@ -3,6 +3,7 @@
 use super::port::{PortBinding, PortSpec};
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
 
@@ -64,6 +65,10 @@ pub struct ContainerConfig {
     /// in records of earlier versions: Docker's default confinement.
     #[serde(default)]
     pub security: super::SecurityConfig,
+    /// `--label KEY=VALUE` metadata (shown by `inspect`, matched by
+    /// `ps --filter label=`); absent in records of earlier versions.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
 }
 
 /// Lifecycle state of a container.

@@ -37,7 +37,7 @@ impl Driver {
             "ipvlan" => Ok(Driver::Ipvlan),
             "overlay" => Ok(Driver::Overlay),
             _ => Err(Error::invalid(format!(
-                "unknown network driver {s:?}: use bridge, macvlan, ipvlan, overlay, host or null"
+                "unknown network driver {s:?}: use bridge, macvlan, ipvlan or overlay (the host and none networks exist already)"
             ))),
         }
     }

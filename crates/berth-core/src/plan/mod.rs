@@ -1,29 +1,27 @@
-//! Plans: the kernel changes one operation needs, as plain data, and the
-//! executor that applies them.
+//! Plans: the kernel changes one operation needs, as plain data.
 //!
 //! A [`Plan`] is computed purely from the request, the store and the host
 //! facts; it is recorded in the store (the intent) before anything is
 //! applied. Every [`Step`] has an idempotent undo, so a failed or crashed
 //! operation is rolled back by undoing its whole plan in reverse — whether
 //! the failure happened in this process or the process was killed and a
-//! later `berth` finds the record (see `engine::reconcile`).
+//! later `berth` finds the record (see `engine::reconcile`). The steps are
+//! applied by the kernel layer (`kernel::apply`), in the order and with
+//! the rollback the engine's runner decides (`engine/run.rs`).
 
 use crate::error::Result;
-use crate::kernel::{msg, netns, netns_names, Netlink};
-use crate::{failpoint, kernel};
+use crate::firewall::Element;
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
-use std::fs::File;
 use std::net::IpAddr;
 use std::path::PathBuf;
 
-mod apply;
-mod apply_driver;
-mod apply_veth;
 mod driver;
-pub use apply::Applier;
+mod names;
+mod op;
 pub use driver::DriverStep;
+pub use names::NameOwner;
+pub use op::{OpKind, Recovery};
 
 /// One kernel change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,7 +75,20 @@ pub enum Step {
         #[serde(default)]
         owner: String,
     },
-    /// An nftables transaction. Undo: the `undo` transaction.
+    /// Set and map elements of berth's tables: `remove` taken out
+    /// (whether there or not), then `add` put in, in one transaction.
+    /// Undo: the opposite change.
+    Elements {
+        /// Removed first.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        remove: Vec<Element>,
+        /// Then added.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        add: Vec<Element>,
+    },
+    /// An nftables transaction as `nft -f` text: the form of element
+    /// changes in plans recorded before elements were typed (applied
+    /// through libnftables). Undo: the `undo` transaction.
     Nft {
         /// Commands to apply.
         apply: String,
@@ -128,7 +139,7 @@ pub enum Step {
         /// The entry, `/run/netns/<container name>`.
         link: PathBuf,
         /// Who the entry belongs to.
-        owner: netns_names::Owner,
+        owner: NameOwner,
     },
     /// Remove a namespace name made by [`Step::NameNetns`] (only if `owner`
     /// owns it). Undo: none.
@@ -136,7 +147,7 @@ pub enum Step {
         /// The entry.
         link: PathBuf,
         /// Who the entry belongs to.
-        owner: netns_names::Owner,
+        owner: NameOwner,
     },
     /// Route a container's default traffic through its interface `ifname`
     /// (the network that carried it was disconnected). Undo: none.
@@ -184,6 +195,11 @@ pub enum Step {
 }
 
 impl Step {
+    /// True for a change of berth's set and map elements.
+    pub fn is_firewall(&self) -> bool {
+        matches!(self, Step::Elements { .. } | Step::Nft { .. })
+    }
+
     /// The step's kind, for traces and errors.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -191,6 +207,7 @@ impl Step {
             Step::Sysctl { .. } => "sysctl",
             Step::CreateNetns { .. } => "create_netns",
             Step::CreateVeth { .. } => "create_veth",
+            Step::Elements { .. } => "elements",
             Step::Nft { .. } => "nft",
             Step::DeleteLink { .. } => "delete_link",
             Step::DeleteVeth { .. } => "delete_veth",
@@ -253,12 +270,18 @@ impl Plan {
                     netns: netns.clone(),
                 }),
                 Step::Shape { host, shaping } if shaping.egress.0 > 0 => Some(Step::DeleteLink {
-                    name: kernel::tc::ifb_name(host),
+                    name: ifb_name(host),
                 }),
                 Step::NameNetns { link, owner, .. } => Some(Step::UnnameNetns {
                     link: link.clone(),
                     owner: owner.clone(),
                 }),
+                Step::Elements { remove, add } if !(remove.is_empty() && add.is_empty()) => {
+                    Some(Step::Elements {
+                        remove: add.clone(),
+                        add: remove.clone(),
+                    })
+                }
                 Step::Nft { undo, .. } if !undo.is_empty() => Some(Step::Nft {
                     apply: undo.clone(),
                     undo: String::new(),
@@ -271,73 +294,18 @@ impl Plan {
     }
 }
 
+/// The ifb device carrying the traffic out of a container whose veth's
+/// host end is `host` (CNI `bandwidth`, see `kernel::tc`): `bwb` and the
+/// host end's suffix.
+pub fn ifb_name(host: &str) -> String {
+    format!("bwb{}", host.strip_prefix("veth").unwrap_or(host))
+}
+
 /// The alias berth gives the host end of endpoint `owner`'s veth
 /// (`ip -d link` shows it): how a link is recognised as that endpoint's
 /// before berth deletes it.
 pub fn veth_alias(owner: &str) -> String {
     format!("berth:{owner}")
-}
-
-/// Handles to namespaces opened while applying, and which of them this
-/// applier created (their IPv6 defaults are berth's, see `netns::create`).
-#[derive(Default)]
-pub(crate) struct NsCache {
-    map: HashMap<PathBuf, (File, Netlink)>,
-    made: std::collections::HashSet<PathBuf>,
-}
-
-impl NsCache {
-    pub(crate) fn get(&mut self, path: &PathBuf) -> Result<&mut (File, Netlink)> {
-        if !self.map.contains_key(path) {
-            let f = netns::open(path)?;
-            let nl = Netlink::open_in(&f)?;
-            self.map.insert(path.clone(), (f, nl));
-        }
-        self.map
-            .get_mut(path)
-            .ok_or_else(|| crate::Error::internal("namespace cache"))
-    }
-
-    pub(crate) fn insert(&mut self, path: PathBuf, file: File, nl: Netlink) {
-        self.made.insert(path.clone());
-        self.map.insert(path, (file, nl));
-    }
-
-    /// True when the namespace at `path` was created by this applier.
-    pub(crate) fn made(&self, path: &PathBuf) -> bool {
-        self.made.contains(path)
-    }
-
-    pub(crate) fn forget(&mut self, path: &PathBuf) {
-        self.made.remove(path);
-        self.map.remove(path);
-    }
-}
-
-/// Passes the failpoint after step `i` of operation `op`.
-pub(crate) fn after_step(op: &str, i: usize) {
-    failpoint::hit(&format!("{op}:{i}"));
-}
-
-/// Used by `apply`: builds the requests configuring a container interface.
-pub(crate) fn container_if_requests(
-    index: u32,
-    name: &str,
-    addrs: &[IpNet],
-    gateways: &[IpAddr],
-) -> Vec<kernel::Request> {
-    let mut reqs: Vec<kernel::Request> = addrs
-        .iter()
-        .map(|a| msg::add_address(index, *a, name))
-        .collect();
-    if addrs.iter().any(|a| a.addr().is_ipv6()) {
-        reqs.push(msg::ipv6_link_local_from_mac(name));
-    } else {
-        reqs.push(msg::no_ipv6_link_local(name));
-    }
-    reqs.push(msg::link_up(name));
-    reqs.extend(gateways.iter().map(|g| msg::default_route(*g, index)));
-    reqs
 }
 
 #[cfg(test)]

@@ -8,20 +8,12 @@
 //! [`Cluster::connect`] says so. The data layout is in `cluster.rs`.
 
 use super::cluster::Kv;
-use super::etcd_config::StoreConfig;
+use super::etcd_config::{Credentials, StoreConfig};
 use crate::error::{Error, ErrorKind, Result};
 use std::time::Duration;
 
-/// The environment variable (and `--store` flag) naming the cluster store.
-pub const STORE_ENV: &str = "BERTH_STORE";
-
 /// How to configure a cluster store, for error messages.
 pub const HOW: &str = "give every host's berth the same etcd cluster: --store etcds://HOST:2379[,HOST:2379...] with --store-ca/--store-cert/--store-key (or etcd://... in a lab), or BERTH_STORE=..., and run 'berth agent' on each host";
-
-/// The cluster store named by `BERTH_STORE`, if any.
-pub fn configured() -> Option<String> {
-    std::env::var(STORE_ENV).ok().filter(|s| !s.is_empty())
-}
 
 /// A connection to the cluster store.
 pub struct Cluster {
@@ -31,10 +23,10 @@ pub struct Cluster {
 }
 
 impl Cluster {
-    /// Connects to `url` (`etcds://HOST:PORT[,...]` or `etcd://...`), with
-    /// the credentials the environment names (`etcd_config.rs`).
-    pub fn connect(url: &str) -> Result<Cluster> {
-        Cluster::with_config(&StoreConfig::from_env(url)?)
+    /// Connects to `url` (`etcds://HOST:PORT[,...]` or `etcd://...`) with
+    /// `creds` (`etcd_config.rs`).
+    pub fn connect(url: &str, creds: &Credentials) -> Result<Cluster> {
+        Cluster::with_config(&StoreConfig::new(url, creds)?)
     }
 
     /// Connects to the store `cfg` describes.
@@ -56,11 +48,15 @@ impl Cluster {
         }
     }
 
-    /// Connects to the store named by `BERTH_STORE`; a clear error when none is.
-    pub fn from_env(what: &str) -> Result<Cluster> {
-        let url = configured()
+    /// Connects to the configured store `url` (`Config::store`); a clear
+    /// error, naming what needs it, when none is.
+    pub fn configured(config: &crate::Config, what: &str) -> Result<Cluster> {
+        let url = config
+            .store
+            .as_deref()
+            .filter(|u| !u.is_empty())
             .ok_or_else(|| Error::invalid(format!("{what} needs a cluster store: {HOW}")))?;
-        Cluster::connect(&url)
+        Cluster::connect(url, &config.store_credentials)
     }
 
     /// The store's URL as configured.

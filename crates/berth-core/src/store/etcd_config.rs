@@ -1,8 +1,8 @@
 //! How berth reaches its cluster store (pure apart from reading the files
-//! it names): the members from `--store` / `BERTH_STORE`, and the
-//! credentials from `--store-ca`, `--store-cert`, `--store-key` and
-//! `--store-auth` (or `BERTH_STORE_CA`, `_CERT`, `_KEY`, `_AUTH`), checked
-//! before anything is sent.
+//! it names): the members from `Config::store` (`--store`), and the
+//! credentials from `Config::store_credentials` (`--store-ca`,
+//! `--store-cert`, `--store-key`, `--store-auth`), checked before anything
+//! is sent.
 //!
 //! - `etcd://HOST:PORT[,HOST:PORT...]`: plain gRPC, for labs (berth warns);
 //! - `etcds://HOST:PORT[,...]`: TLS; the members' certificates are checked
@@ -16,16 +16,6 @@
 use crate::error::{Error, Result};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-
-/// Environment variables of the credentials (set from the flags too, so
-/// supervisors and the CNI plugin inherit them).
-pub const CA_ENV: &str = "BERTH_STORE_CA";
-/// The client certificate (PEM).
-pub const CERT_ENV: &str = "BERTH_STORE_CERT";
-/// The client certificate's private key (PEM).
-pub const KEY_ENV: &str = "BERTH_STORE_KEY";
-/// A file holding `USER:PASSWORD` for etcd's authentication.
-pub const AUTH_ENV: &str = "BERTH_STORE_AUTH";
 
 /// A cluster store as configured: where and how to reach it.
 #[derive(Clone, PartialEq, Eq)]
@@ -81,23 +71,6 @@ pub struct Credentials {
     pub auth: Option<PathBuf>,
 }
 
-impl Credentials {
-    /// The credentials named by the environment.
-    pub fn from_env() -> Credentials {
-        let path = |v: &str| {
-            std::env::var_os(v)
-                .filter(|s| !s.is_empty())
-                .map(PathBuf::from)
-        };
-        Credentials {
-            ca: path(CA_ENV),
-            cert: path(CERT_ENV),
-            key: path(KEY_ENV),
-            auth: path(AUTH_ENV),
-        }
-    }
-}
-
 /// The members of `url`: (TLS?, `HOST:PORT` each); None when malformed.
 pub fn parse_members(url: &str) -> Option<(bool, Vec<String>)> {
     let (tls, rest) = if let Some(r) = url.strip_prefix("etcds://") {
@@ -144,11 +117,6 @@ impl StoreConfig {
             tls,
             auth,
         })
-    }
-
-    /// The configuration of `url` with the credentials of the environment.
-    pub fn from_env(url: &str) -> Result<StoreConfig> {
-        StoreConfig::new(url, &Credentials::from_env())
     }
 
     /// What is wrong with talking to this store over the network, if

@@ -5,8 +5,10 @@
 //! serialises concurrent berth processes, so two `berth run` started at the
 //! same instant never get the same address or host port. The engine only
 //! uses [`Tx`]'s methods, each a read or a conditional write of whole
-//! records; that is the interface a distributed store (etcd, with its
-//! compare-and-swap transactions) can implement later.
+//! records. Overlay networks share what must be cluster-wide through etcd
+//! beside this store ([`etcd`], [`cluster`]; decision 11), not behind
+//! [`Tx`]: every host keeps its own state here. Tests open the store in
+//! memory ([`Store::open_in_memory`]).
 
 pub mod cluster;
 mod docker;
@@ -17,7 +19,7 @@ mod etcd_failover;
 mod schema;
 mod tx;
 
-pub use tx::{Op, Tx};
+pub use tx::{Op, Owner, Tx};
 
 use crate::error::{Error, Result};
 use crate::paths::Paths;
@@ -93,6 +95,15 @@ impl Store {
         conn.pragma_update(None, "wal_autocheckpoint", 128)?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         retry_busy(|| schema::migrate(&conn))?;
+        Ok(Store { conn })
+    }
+
+    /// A store in memory, gone when it is dropped: for tests of the engine
+    /// (see `kernel::fake`).
+    pub fn open_in_memory() -> Result<Store> {
+        let conn = Connection::open_in_memory()?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        schema::migrate(&conn)?;
         Ok(Store { conn })
     }
 

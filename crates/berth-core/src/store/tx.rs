@@ -7,23 +7,6 @@ use serde::de::DeserializeOwned;
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 
-/// A recorded intent: an operation that was started and not yet finished.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Op {
-    /// Row id.
-    pub id: i64,
-    /// What kind of operation (e.g. "attach").
-    pub kind: String,
-    /// The object it is about (container or network id).
-    pub subject: String,
-    /// PID of the berth process doing it.
-    pub owner_pid: i32,
-    /// That process's start time, to tell a live owner from a reused PID.
-    pub owner_start: u64,
-    /// The plan being applied (JSON).
-    pub plan: String,
-}
-
 /// Access to the store inside a transaction.
 pub struct Tx<'a> {
     pub(super) t: &'a Transaction<'a>,
@@ -305,55 +288,6 @@ impl<'a> Tx<'a> {
         Ok(())
     }
 
-    /// Records an operation about to change the kernel; returns its id.
-    pub fn insert_op(&self, kind: &str, subject: &str, plan: &str) -> Result<i64> {
-        let pid = std::process::id() as i32;
-        let start = crate::engine::proc_start_time(pid).unwrap_or(0);
-        self.t.execute(
-            "INSERT INTO ops (kind, subject, owner_pid, owner_start, plan, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![kind, subject, pid, start as i64, plan, crate::model::now_rfc3339()],
-        )?;
-        Ok(self.t.last_insert_rowid())
-    }
-
-    /// Marks an operation finished.
-    pub fn delete_op(&self, id: i64) -> Result<()> {
-        self.t.execute("DELETE FROM ops WHERE id = ?1", [id])?;
-        Ok(())
-    }
-
-    /// True when an operation `kind` on `subject` is recorded and unfinished
-    /// (e.g. a network being removed, which must not get new endpoints).
-    pub fn has_op(&self, kind: &str, subject: &str) -> Result<bool> {
-        Ok(self
-            .t
-            .query_row(
-                "SELECT 1 FROM ops WHERE kind = ?1 AND subject = ?2 LIMIT 1",
-                [kind, subject],
-                |_| Ok(()),
-            )
-            .optional()?
-            .is_some())
-    }
-
-    /// Every unfinished operation.
-    pub fn ops(&self) -> Result<Vec<Op>> {
-        let mut st = self.t.prepare_cached(
-            "SELECT id, kind, subject, owner_pid, owner_start, plan FROM ops ORDER BY id",
-        )?;
-        let rows = st.query_map([], |r| {
-            Ok(Op {
-                id: r.get(0)?,
-                kind: r.get(1)?,
-                subject: r.get(2)?,
-                owner_pid: r.get(3)?,
-                owner_start: r.get::<_, i64>(4)? as u64,
-                plan: r.get(5)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
     /// A recorded change berth made to the host (a sysctl, a rule in another
     /// table) and the value needed to undo it.
     pub fn host_change(&self, key: &str) -> Result<Option<String>> {
@@ -392,3 +326,6 @@ impl<'a> Tx<'a> {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 }
+
+mod ops;
+pub use ops::{Op, Owner};

@@ -49,6 +49,9 @@ pub struct RunArgs {
     /// Environment variable KEY=VALUE or KEY (repeatable).
     #[arg(short, long)]
     pub env: Vec<String>,
+    /// Set metadata on the container: KEY=VALUE or KEY (repeatable).
+    #[arg(short = 'l', long, value_name = "KEY=VALUE")]
+    pub label: Vec<String>,
     /// Upstream DNS server (repeatable).
     #[arg(long)]
     pub dns: Vec<String>,
@@ -128,6 +131,11 @@ pub struct PsArgs {
     /// Do not truncate output.
     #[arg(long)]
     pub no_trunc: bool,
+    /// Only containers matching KEY=VALUE (repeatable): name= and id=
+    /// (regular expressions), network=NAME|ID, status=created|running|
+    /// exited (implies -a), label=KEY[=VALUE].
+    #[arg(short, long, value_name = "KEY=VALUE", value_parser = super::filter_value)]
+    pub filter: Vec<String>,
 }
 
 /// `inspect`.

@@ -87,6 +87,19 @@ pub enum Cmd {
     /// killed): `docker network create -d berth --ipam-driver berth ...`.
     #[command(name = "docker-plugin")]
     DockerPlugin(DockerPluginArgs),
+    /// Print a shell completion script: bash, zsh or fish (also elvish,
+    /// powershell). E.g. `berth completion bash > /etc/bash_completion.d/berth`.
+    Completion {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Internal: write the manual pages (berth.1, berth-network-ls.1, ...)
+    /// into DIR (the Debian package's build uses it).
+    #[command(name = "__man", hide = true)]
+    Man {
+        /// Directory to write them to.
+        dir: PathBuf,
+    },
     /// Internal: the embedded DNS resolver (under its watchdog).
     #[command(name = "__dns", hide = true)]
     Dns {
@@ -103,6 +116,16 @@ pub enum Cmd {
         #[arg(long)]
         ready_fd: Option<i32>,
     },
+}
+
+/// A `--filter` value must be KEY=VALUE: anything else is a bad command
+/// line (Docker's `FilterOpt`, exit 125).
+pub fn filter_value(s: &str) -> Result<String, String> {
+    if s.is_empty() || s.contains('=') {
+        Ok(s.to_string())
+    } else {
+        Err("bad format of filter (expected name=value)".into())
+    }
 }
 
 mod container;

@@ -17,6 +17,11 @@ pub enum NetworkCmd {
         /// Do not truncate ids.
         #[arg(long)]
         no_trunc: bool,
+        /// Only networks matching KEY=VALUE (repeatable): driver=, name=,
+        /// id= (regular expressions for name and id), label=KEY[=VALUE],
+        /// label!=, scope=local, type=custom|builtin, dangling=true|false.
+        #[arg(short, long, value_name = "KEY=VALUE", value_parser = super::filter_value)]
+        filter: Vec<String>,
     },
     /// Create a network.
     Create(NetworkCreateArgs),
@@ -53,6 +58,11 @@ pub enum NetworkCmd {
         /// Do not ask (berth never asks; kept for Docker compatibility).
         #[arg(short, long)]
         force: bool,
+        /// Only networks matching KEY=VALUE (repeatable): until=TIME (a
+        /// duration like 24h, an RFC 3339 time or Unix seconds: created
+        /// before it), label=KEY[=VALUE], label!=KEY[=VALUE].
+        #[arg(long, value_name = "KEY=VALUE", value_parser = super::filter_value)]
+        filter: Vec<String>,
     },
 }
 
@@ -61,8 +71,11 @@ pub enum NetworkCmd {
 pub struct NetworkCreateArgs {
     /// Network name.
     pub name: String,
-    /// Driver: bridge (default), host or null.
-    #[arg(short, long, default_value = "bridge")]
+    /// Driver: bridge (Linux bridge with NAT), macvlan (-o parent=IFACE),
+    /// ipvlan (-o parent=IFACE; needs the kernel's ipvlan) or overlay
+    /// (VXLAN across hosts sharing --store). The host and none networks
+    /// exist already and cannot be created again.
+    #[arg(short, long, default_value = "bridge", value_name = "DRIVER")]
     pub driver: String,
     /// Subnet in CIDR form (repeatable; IPv4 and IPv6).
     #[arg(long)]

@@ -11,17 +11,22 @@ use super::open;
 use crate::cli::AgentArgs;
 use anyhow::{anyhow, Result};
 use berth_core::store::cluster::PREFIX;
-use berth_core::store::etcd::{configured, Cluster, HOW};
+use berth_core::store::etcd::{Cluster, HOW};
 use std::path::Path;
 use std::time::Duration;
 
 /// Runs the agent (until killed, or once with `--once`).
 pub fn run(root: Option<&Path>, a: &AgentArgs) -> Result<i32> {
-    let url = configured().ok_or_else(|| anyhow!("berth agent needs a cluster store: {HOW}"))?;
     let mut engine = open(root)?;
+    let url = engine
+        .config()
+        .store
+        .clone()
+        .ok_or_else(|| anyhow!("berth agent needs a cluster store: {HOW}"))?;
     let interval = Duration::from_secs(a.interval.max(1));
     eprintln!("berth agent: cluster store {url}");
-    let cfg = berth_core::store::etcd_config::StoreConfig::from_env(&url)?;
+    let cfg =
+        berth_core::store::etcd_config::StoreConfig::new(&url, &engine.config().store_credentials)?;
     if let Some(w) = cfg.warning() {
         eprintln!("berth agent: warning: {w}");
     }
@@ -53,7 +58,7 @@ pub fn run(root: Option<&Path>, a: &AgentArgs) -> Result<i32> {
         };
         let w = match watcher.take() {
             Some(w) => Ok(w),
-            None => Cluster::connect(&url),
+            None => Cluster::configured(engine.config(), "berth agent"),
         };
         match w.and_then(|mut w| w.wait(PREFIX, revision, interval).map(|_| w)) {
             Ok(w) => watcher = Some(w),

@@ -2,89 +2,16 @@
 
 use super::network::print_inspect;
 use super::open;
-use crate::cli::{ExecArgs, InspectArgs, LogsArgs, PsArgs, RmArgs, StopArgs};
-use crate::format::{self, Format};
+use crate::cli::{ExecArgs, InspectArgs, LogsArgs, RmArgs, StopArgs};
 use crate::inspect;
 use anyhow::{anyhow, Result};
 use berth_core::engine::Engine;
-use berth_core::ids::short;
 use berth_runtime::pty::{self, Pty, RawModeGuard};
 use berth_runtime::{ContainerIo, ExecSpec, PtyRelay, SignalForwarder};
 use std::io::{Read, Seek, Write};
 use std::os::fd::AsFd;
 use std::path::Path;
 use std::time::Duration;
-
-/// `berth ps`.
-pub fn ps(root: Option<&Path>, a: PsArgs) -> Result<i32> {
-    let mut engine = open(root)?;
-    engine.reap_dead()?;
-    let mut cs = engine.containers()?;
-    cs.reverse();
-    let nets = engine.networks()?;
-    let mut items = Vec::new();
-    let mut rows = Vec::new();
-    for c in &cs {
-        let running = Engine::is_running(c);
-        if !a.all && !running {
-            continue;
-        }
-        if a.quiet {
-            println!(
-                "{}",
-                if a.no_trunc {
-                    c.id.as_str()
-                } else {
-                    short(&c.id)
-                }
-            );
-            continue;
-        }
-        let eps = engine.endpoints(&c.id)?;
-        let names: Vec<String> = eps
-            .iter()
-            .filter_map(|e| {
-                nets.iter()
-                    .find(|n| n.id == e.network_id)
-                    .map(|n| n.name.clone())
-            })
-            .collect();
-        let item = inspect::ps_row(c, running, &names);
-        let cmd = item["Command"].as_str().unwrap_or_default().to_string();
-        let cmd = if !a.no_trunc && cmd.chars().count() > 22 {
-            format!("{}…\"", cmd.chars().take(20).collect::<String>())
-        } else {
-            cmd
-        };
-        rows.push(vec![
-            item["ID"].as_str().unwrap_or_default().to_string(),
-            cmd,
-            c.created.get(..19).unwrap_or(&c.created).replace('T', " "),
-            item["Status"].as_str().unwrap_or_default().to_string(),
-            item["Ports"].as_str().unwrap_or_default().to_string(),
-            c.name.clone(),
-        ]);
-        items.push(item);
-    }
-    if a.quiet {
-        return Ok(0);
-    }
-    let out = format::list(&Format::parse(a.format.as_deref()), &items, || {
-        format::table(
-            &[
-                "CONTAINER ID",
-                "COMMAND",
-                "CREATED",
-                "STATUS",
-                "PORTS",
-                "NAMES",
-            ],
-            &rows,
-        )
-    })?;
-    print!("{out}");
-    Ok(0)
-}
 
 /// `berth inspect`: containers, or networks of that name.
 pub fn inspect(root: Option<&Path>, a: InspectArgs) -> Result<i32> {
@@ -110,7 +37,7 @@ pub fn inspect(root: Option<&Path>, a: InspectArgs) -> Result<i32> {
         match item {
             Some(i) => items.push(i),
             None => {
-                eprintln!("Error: No such object: {n}");
+                eprintln!("berth: no such object: {n} (see 'berth ps -a' and 'berth network ls')");
                 code = 1;
             }
         }
@@ -181,7 +108,7 @@ pub fn stop(root: Option<&Path>, a: StopArgs) -> Result<i32> {
         match engine.stop_container(n, Duration::from_secs(a.time)) {
             Ok(_) => println!("{n}"),
             Err(e) => {
-                eprintln!("Error: {e}");
+                eprintln!("berth: {e}");
                 code = 1;
             }
         }
@@ -197,7 +124,7 @@ pub fn rm(root: Option<&Path>, a: RmArgs) -> Result<i32> {
         match engine.remove_container(n, a.force) {
             Ok(_) => println!("{n}"),
             Err(e) => {
-                eprintln!("Error: {e}");
+                eprintln!("berth: {e}");
                 code = 1;
             }
         }

@@ -6,18 +6,16 @@ pub mod container;
 pub mod dns;
 pub mod logfile;
 pub mod network;
+pub mod network_list;
+pub mod ps;
 pub mod run;
 pub mod system;
 
 use crate::cli::{Cli, Cmd};
 use anyhow::Result;
-use berth_core::engine::Engine;
 use std::path::Path;
 
-/// Opens the engine (setting the host up on the first command since boot).
-pub fn open(root: Option<&Path>) -> Result<Engine> {
-    Ok(Engine::open(root)?)
-}
+pub use crate::config::open;
 
 /// `p` made absolute (the supervisors a command starts run elsewhere).
 fn absolute(p: &Path) -> std::ffi::OsString {
@@ -29,16 +27,13 @@ fn absolute(p: &Path) -> std::ffi::OsString {
 /// Runs a parsed command line; returns the process exit code.
 pub fn dispatch(cli: Cli) -> Result<i32> {
     // Read by the engine (and inherited by the supervisors it starts).
-    use berth_core::store::etcd_config as store;
+    use crate::config::{AUTH_ENV, CA_ENV, CERT_ENV, KEY_ENV, STORE_ENV};
     let vars = [
-        (
-            berth_core::store::etcd::STORE_ENV,
-            cli.store.as_ref().map(Into::into),
-        ),
-        (store::CA_ENV, cli.store_ca.as_deref().map(absolute)),
-        (store::CERT_ENV, cli.store_cert.as_deref().map(absolute)),
-        (store::KEY_ENV, cli.store_key.as_deref().map(absolute)),
-        (store::AUTH_ENV, cli.store_auth.as_deref().map(absolute)),
+        (STORE_ENV, cli.store.as_ref().map(Into::into)),
+        (CA_ENV, cli.store_ca.as_deref().map(absolute)),
+        (CERT_ENV, cli.store_cert.as_deref().map(absolute)),
+        (KEY_ENV, cli.store_key.as_deref().map(absolute)),
+        (AUTH_ENV, cli.store_auth.as_deref().map(absolute)),
     ];
     for (var, value) in vars {
         if let Some(v) = value {
@@ -50,7 +45,7 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         Cmd::Network(c) => network::run(root, c),
         Cmd::Run(a) => run::run(root, *a),
         Cmd::Exec(a) => container::exec(root, a),
-        Cmd::Ps(a) => container::ps(root, a),
+        Cmd::Ps(a) => ps::ps(root, a),
         Cmd::Inspect(a) => container::inspect(root, a),
         Cmd::Logs(a) => container::logs(root, a),
         Cmd::Stop(a) => container::stop(root, a),
@@ -64,6 +59,23 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         Cmd::DockerPlugin(a) => crate::docker::run(root, a.socket.as_deref()),
         Cmd::Doctor { format } => crate::doctor::run(root, format.as_deref()),
         Cmd::Trace(a) => crate::trace::run(root, &a.from, &a.to, a.format.as_deref(), a.timeout),
+        Cmd::Completion { shell } => {
+            use clap::CommandFactory;
+            let mut cmd = Cli::command();
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "berth", &mut script);
+            // A closed pipe (`| head`) is the reader's choice, not an error.
+            let _ = std::io::Write::write_all(&mut std::io::stdout(), &script);
+            Ok(0)
+        }
+        Cmd::Man { dir } => {
+            use clap::CommandFactory;
+            std::fs::create_dir_all(&dir)?;
+            clap_mangen::generate_to(Cli::command(), &dir).map_err(|e| {
+                anyhow::anyhow!("cannot write manual pages to {}: {e}", dir.display())
+            })?;
+            Ok(0)
+        }
         Cmd::Supervise { id, ready_fd } => run::supervise(root, &id, ready_fd),
         Cmd::Dns { child } => dns::run(root, child),
         Cmd::Netavark { args } => {

@@ -94,6 +94,7 @@ fn config(a: &RunArgs, hidden: &[std::path::PathBuf]) -> Result<ContainerConfig>
         add_hosts: a.add_host.clone(),
         security,
         log: berth_core::model::log::LogOptions::parse(&a.log_opt)?,
+        labels: berth_core::model::network::parse_kv(&a.label, "--label", false)?,
     })
 }
 
@@ -143,9 +144,13 @@ pub fn run(root: Option<&Path>, a: RunArgs) -> Result<i32> {
     // Before the engine opens (and sets the host up): bad input changes nothing.
     cfg.validate()?;
     let mut engine = open(root)?;
-    let c = engine.create_container(a.name.as_deref(), cfg)?;
+    let created = engine.create_container(a.name.as_deref(), cfg)?;
+    for w in &created.warnings {
+        eprintln!("WARNING: {w}");
+    }
+    let c = created.container;
     // A crash here leaves a created container with its network, no process.
-    berth_core::failpoint::hit("run:created");
+    crate::config::failpoint("run:created");
     if a.detach {
         let code = start_supervisor(root, &c.id)?;
         if code != 0 {
@@ -164,11 +169,11 @@ pub fn run(root: Option<&Path>, a: RunArgs) -> Result<i32> {
 /// the child to exit at its gate, without running the command). `who`
 /// names the failpoints (`supervise:forked`, `supervise:recorded`).
 fn record_running(engine: &mut Engine, id: &str, pid: i32, who: &str) -> Result<(), String> {
-    berth_core::failpoint::hit(&format!("{who}:forked"));
+    crate::config::failpoint(&format!("{who}:forked"));
     engine
         .mark_running(id, pid, Some(std::process::id() as i32))
         .map_err(|e| e.to_string())?;
-    berth_core::failpoint::hit(&format!("{who}:recorded"));
+    crate::config::failpoint(&format!("{who}:recorded"));
     Ok(())
 }
 
@@ -300,7 +305,7 @@ pub fn supervise(root: Option<&Path>, id: &str, ready_fd: Option<i32>) -> Result
             let _ = f.write_all(msg.as_bytes());
         }
     };
-    let mut engine = Engine::open_store_only(root)?;
+    let mut engine = Engine::open_store_only(&crate::config::engine(root)?)?;
     let c = engine.container(id)?;
     let spec = engine.start_spec(&c)?;
     // The container's output goes through a pipe to a thread that keeps
@@ -340,7 +345,7 @@ pub fn supervise(root: Option<&Path>, id: &str, ready_fd: Option<i32>) -> Result
     };
     // A crash here leaves a running, recorded container and a `run` told
     // that starting it failed (it kills the container).
-    berth_core::failpoint::hit("supervise:started");
+    crate::config::failpoint("supervise:started");
     report("ok");
     let relay = master.as_ref().map(|m| PtyRelay {
         master: m.as_fd(),
@@ -379,7 +384,7 @@ pub fn start(root: Option<&Path>, names: &[String]) -> Result<i32> {
             .map_err(anyhow::Error::from)
             .and_then(|c| {
                 // A crash here leaves the network up and no process.
-                berth_core::failpoint::hit("start:prepared");
+                crate::config::failpoint("start:prepared");
                 let rc = start_supervisor(root, &c.id)?;
                 if rc != 0 {
                     let cur = engine.container(&c.id)?;
@@ -392,7 +397,7 @@ pub fn start(root: Option<&Path>, names: &[String]) -> Result<i32> {
         match started {
             Ok(()) => println!("{n}"),
             Err(e) => {
-                eprintln!("Error: {e:#}");
+                eprintln!("berth: {}", crate::config::report(&e));
                 code = 1;
             }
         }

@@ -7,7 +7,9 @@ use ipnet::IpNet;
 use std::path::Path;
 
 fn open(root: Option<&Path>) -> Result<Engine, CniError> {
-    Engine::open(root).map_err(|e| cni_error(e.into()))
+    crate::config::engine(root)
+        .and_then(|c| Engine::open(&c))
+        .map_err(|e| cni_error(e.into()))
 }
 
 /// Ends the engine without closing it: the process exits right after,
@@ -107,13 +109,15 @@ pub fn gc(config: &PluginConfig, root: Option<&Path>) -> Result<(), CniError> {
 /// STATUS: can berth serve ADD on this network?
 pub fn status(config: &PluginConfig, root: Option<&Path>) -> Result<(), CniError> {
     config.version.require(Version::V1_1_0, "STATUS")?;
-    let mut engine = Engine::open_store_only(root).map_err(|e| {
-        CniError::new(
-            code::NOT_AVAILABLE,
-            "plugin not available",
-            format!("cannot open berth's state: {e}"),
-        )
-    })?;
+    let mut engine = crate::config::engine(root)
+        .and_then(|c| Engine::open_store_only(&c))
+        .map_err(|e| {
+            CniError::new(
+                code::NOT_AVAILABLE,
+                "plugin not available",
+                format!("cannot open berth's state: {e}"),
+            )
+        })?;
     engine.cni_status(&config.name).map_err(cni_error)?;
     Ok(())
 }

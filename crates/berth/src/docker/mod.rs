@@ -34,7 +34,7 @@ const CONTENT_TYPE: &str = "application/vnd.docker.plugins.v1.2+json";
 /// `berth docker-plugin [--socket PATH]`: serves until killed.
 pub fn run(root: Option<&Path>, socket: Option<&Path>) -> Result<i32> {
     berth_core::engine::require_root()?;
-    let mut engine = crate::cmd::open(root)?;
+    let mut engine = crate::config::open(root)?;
     let (listener, where_) = listen(socket)?;
     let server = tiny_http::Server::from_listener(listener, None)
         .map_err(|e| anyhow!("cannot serve on {where_}: {e}"))?;

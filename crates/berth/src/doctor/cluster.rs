@@ -6,6 +6,7 @@
 
 use super::Finding;
 use berth_core::engine::overlay_report::ClusterReport;
+use berth_core::store::etcd_config::StoreConfig;
 use std::path::Path;
 
 /// Seconds after which a report says the agent is not running.
@@ -26,16 +27,17 @@ pub struct ClusterFacts {
 
 /// Reads the facts (never fails: a missing report is a finding).
 pub fn gather(root: Option<&Path>) -> ClusterFacts {
-    let store = berth_core::store::etcd::configured();
-    let warning =
-        store.as_deref().and_then(
-            |url| match berth_core::store::etcd_config::StoreConfig::from_env(url) {
-                Ok(cfg) => cfg.warning(),
-                Err(e) => Some(e.to_string()),
-            },
-        );
-    let report = berth_core::engine::Engine::open_store_only(root)
-        .ok()
+    let config = crate::config::engine(root).ok();
+    let store = config.as_ref().and_then(|c| c.store.clone());
+    let warning = config.as_ref().and_then(|c| {
+        let url = c.store.as_deref()?;
+        match StoreConfig::new(url, &c.store_credentials) {
+            Ok(cfg) => cfg.warning(),
+            Err(e) => Some(e.to_string()),
+        }
+    });
+    let report = config
+        .and_then(|c| berth_core::engine::Engine::open_store_only(&c).ok())
         .and_then(|e| e.cluster_report());
     ClusterFacts {
         store,

@@ -6,10 +6,12 @@
 use super::dns::{self, DnsFacts};
 use anyhow::{Context, Result};
 use berth_core::engine::{pid_alive, Engine};
-use berth_core::kernel::observe::{Link, NsView};
-use berth_core::kernel::route_get::{main_routes, TableRoute};
-use berth_core::kernel::{netns, scratch, sysctl, Netlink, Nft};
+use berth_core::firewall::{Element, Set};
+use berth_core::kernel::{netns, sysctl, Netlink, Nft};
 use berth_core::model::{Container, Endpoint, Network};
+use berth_core::observe::route_get::{main_routes, TableRoute};
+use berth_core::observe::scratch;
+use berth_core::observe::{self, Link, NsView};
 use std::path::{Path, PathBuf};
 
 /// A container with what the checks need about it.
@@ -77,8 +79,13 @@ pub struct Facts {
     /// `nft -j list ruleset` (every table, berth's and others').
     pub ruleset: serde_json::Value,
     /// The JSON listings of `inet berth` and `bridge berth` as the store
-    /// says they must be (rendered in a scratch namespace).
+    /// says they must be (rendered in a scratch namespace): their chains,
+    /// rules and set declarations.
     pub expected: Vec<serde_json::Value>,
+    /// The set and map elements the store says berth's tables must hold.
+    pub expected_elements: Vec<Element>,
+    /// The elements they hold (read over netlink).
+    pub elements: Vec<Element>,
     /// The embedded DNS.
     pub dns: DnsFacts,
     /// The forwarding sysctls berth turned on, with their old values: the
@@ -112,7 +119,7 @@ fn parse_json(text: &str) -> serde_json::Value {
 /// Reads the store, the kernel and the firewall (needs root).
 pub fn gather(root: Option<&Path>) -> Result<Facts> {
     berth_core::engine::require_root()?;
-    let mut engine = Engine::open_store_only(root)?;
+    let mut engine = Engine::open_store_only(&crate::config::engine(root)?)?;
     let networks = engine.networks()?;
     let mut containers = Vec::new();
     for c in engine.containers()? {
@@ -130,9 +137,7 @@ pub fn gather(root: Option<&Path>) -> Result<Facts> {
         .into_iter()
         .map(|o| OpFacts {
             id: o.id,
-            corrupt: berth_core::plan::Plan::from_json(&o.plan)
-                .err()
-                .map(|e| e.to_string()),
+            corrupt: o.decode().err().map(|e| e.to_string()),
             owner_alive: pid_alive(o.owner_pid, Some(o.owner_start)),
             kind: o.kind,
             subject: o.subject,
@@ -145,7 +150,9 @@ pub fn gather(root: Option<&Path>) -> Result<Facts> {
         &nft.list_json("list ruleset")
             .context("listing the ruleset")?,
     );
+    let expected_elements = engine.expected_elements()?;
     let expected_text = engine.expected_ruleset()?;
+    let elements = observe::elements(&mut nft, &Set::ALL);
     let forwarding_changes = engine.forwarding_changes()?;
     let expected = scratch::render(&expected_text, &["inet berth", "bridge berth"])
         .context("rendering the expected ruleset")?
@@ -170,6 +177,8 @@ pub fn gather(root: Option<&Path>) -> Result<Facts> {
         ops,
         ruleset,
         expected,
+        expected_elements,
+        elements,
         forwarding_changes,
     })
 }

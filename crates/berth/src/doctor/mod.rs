@@ -131,7 +131,10 @@ pub fn run(root: Option<&Path>, format: Option<&str>) -> Result<i32> {
         Ok(f) => check_all(&f),
         Err(e) => vec![Finding::fail(
             "doctor",
-            format!("cannot read the host's state: {e:#}"),
+            format!(
+                "cannot read the host's state: {}",
+                crate::config::report(&e)
+            ),
             "run berth doctor as root (sudo berth doctor)",
         )],
     };

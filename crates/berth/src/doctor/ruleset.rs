@@ -1,12 +1,15 @@
 //! berth's own tables against the store: the live `inet berth` and
 //! `bridge berth` compared with the skeleton plus the elements the store
-//! asks for, both as nftables lists them (the expected side is rendered by
-//! nftables in a scratch namespace, so the forms match exactly). A firewall
-//! reload or `nft flush ruleset` shows as a missing table; an edit as a
-//! missing or changed chain or rule; a lost update as missing elements.
+//! asks for. Chains, rules and set declarations are compared as nftables
+//! lists them (the expected side is rendered by nftables in a scratch
+//! namespace, so the forms match exactly); elements as typed elements, the
+//! store's against those read back over netlink. A firewall reload or
+//! `nft flush ruleset` shows as a missing table; an edit as a missing or
+//! changed chain or rule; a lost update as missing elements.
 
 use super::facts::Facts;
 use super::Finding;
+use berth_core::firewall::Element;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -19,7 +22,8 @@ pub struct Table {
     pub rules: BTreeMap<String, Vec<(String, Option<String>)>>,
     /// Set or map name → its declaration (type, flags).
     pub sets: BTreeMap<String, String>,
-    /// Set or map name → its elements in nft's words.
+    /// Set or map name → its elements in nft's words (filled from typed
+    /// elements, [`Table::with_elements`]).
     pub elems: BTreeMap<String, BTreeSet<String>>,
 }
 
@@ -27,32 +31,18 @@ fn st<'a>(v: &'a Value, k: &str) -> &'a str {
     v.get(k).and_then(Value::as_str).unwrap_or_default()
 }
 
-/// An element (or key, or value) in nft's text form.
-pub fn render_elem(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Number(n) => n.to_string(),
-        Value::Array(kv) if kv.len() == 2 => {
-            format!("{} : {}", render_elem(&kv[0]), render_elem(&kv[1]))
+impl Table {
+    /// The table with the elements among `elements` of its family in its
+    /// declared sets, as nft lists them.
+    pub fn with_elements(mut self, family: &str, elements: &[Element]) -> Table {
+        for name in self.sets.keys() {
+            let mine = elements
+                .iter()
+                .filter(|e| e.set.family().as_str() == family && e.set.name() == name)
+                .map(|e| e.to_string());
+            self.elems.insert(name.clone(), mine.collect());
         }
-        Value::Object(o) => {
-            if let Some(p) = o.get("prefix") {
-                return format!("{}/{}", render_elem(&p["addr"]), render_elem(&p["len"]));
-            }
-            if let Some(Value::Array(r)) = o.get("range") {
-                let parts: Vec<String> = r.iter().map(render_elem).collect();
-                return parts.join("-");
-            }
-            if let Some(Value::Array(c)) = o.get("concat") {
-                let parts: Vec<String> = c.iter().map(render_elem).collect();
-                return parts.join(" . ");
-            }
-            if let Some(e) = o.get("elem") {
-                return render_elem(&e["val"]);
-            }
-            v.to_string()
-        }
-        other => other.to_string(),
+        self
     }
 }
 
@@ -84,13 +74,7 @@ pub fn table(listing: &Value, family: &str) -> Option<Table> {
             let name = st(s, "name").to_string();
             let decl = ["type", "map", "flags"]
                 .map(|k| s.get(k).map(Value::to_string).unwrap_or_default());
-            t.sets.insert(name.clone(), decl.join(" "));
-            let elems = s
-                .get("elem")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten();
-            t.elems.insert(name, elems.map(render_elem).collect());
+            t.sets.insert(name, decl.join(" "));
         }
     }
     found.then_some(t)
@@ -211,7 +195,8 @@ pub fn check(f: &Facts) -> Vec<Finding> {
         "berth system reconcile (re-renders berth's tables from the store in one transaction)";
     let mut out = Vec::new();
     for (family, expected) in ["inet", "bridge"].iter().zip(&f.expected) {
-        let Some(want) = table(expected, family) else {
+        let want = table(expected, family).map(|t| t.with_elements(family, &f.expected_elements));
+        let Some(want) = want else {
             out.push(Finding::warn(
                 "ruleset",
                 format!("cannot render the expected {family} berth table"),
@@ -219,7 +204,8 @@ pub fn check(f: &Facts) -> Vec<Finding> {
             ));
             continue;
         };
-        let Some(have) = table(&f.ruleset, family) else {
+        let have = table(&f.ruleset, family).map(|t| t.with_elements(family, &f.elements));
+        let Some(have) = have else {
             let off = if *family == "inet" {
                 "published ports, NAT and isolation are off"
             } else {
@@ -241,7 +227,9 @@ pub fn check(f: &Facts) -> Vec<Finding> {
             .expected
             .iter()
             .zip(["inet", "bridge"])
-            .filter_map(|(e, fam)| table(e, fam))
+            .filter_map(|(e, fam)| {
+                table(e, fam).map(|t| t.with_elements(fam, &f.expected_elements))
+            })
             .map(|t| t.elems.values().map(BTreeSet::len).sum::<usize>())
             .sum();
         out.push(Finding::ok(

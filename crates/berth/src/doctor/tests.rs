@@ -4,9 +4,9 @@
 use super::dns::DnsFacts;
 use super::facts::{ContainerFacts, Facts, OpFacts, Sysctls};
 use super::*;
-use berth_core::kernel::observe::Link;
-use berth_core::kernel::route_get::TableRoute;
 use berth_core::model::{Container, ContainerState, Driver, Endpoint, IpamConfig, Network};
+use berth_core::observe::route_get::TableRoute;
+use berth_core::observe::Link;
 use serde_json::json;
 
 fn network(name: &str, bridge: &str, subnet: &str) -> Network {
@@ -78,6 +78,12 @@ fn container(name: &str, net: &str, veth: &str) -> ContainerFacts {
     }
 }
 
+/// An element of the `bridges` set.
+fn bridges(name: &str) -> berth_core::firewall::Element {
+    use berth_core::firewall::{Element, Field, Set};
+    Element::new(Set::Bridges, vec![Field::Ifname(name.into())])
+}
+
 /// A berth table listing with one chain, one rule and one map element.
 fn berth_table(family: &str, elem: Option<&str>) -> serde_json::Value {
     let mut items = vec![
@@ -128,6 +134,8 @@ fn healthy() -> Facts {
             },
         ],
         ruleset,
+        expected_elements: vec![bridges("br-a")],
+        elements: vec![bridges("br-a")],
         expected: vec![
             berth_table("inet", Some("br-a")),
             berth_table("bridge", None),
@@ -331,6 +339,7 @@ fn flushed_or_altered_ruleset() {
         .contains("rules missing or changed in chains forward 1 of 1, e.g. \"networks are isolated from each other\""));
     let mut f = healthy();
     f.expected[0] = berth_table("inet", Some("br-z"));
+    f.expected_elements = vec![bridges("br-z")];
     let x = fails(&f, "ruleset");
     assert!(
         x.iter()
@@ -346,10 +355,21 @@ fn flushed_or_altered_ruleset() {
 
 #[test]
 fn elements_render_like_nft() {
-    let e = json!([{"concat": [{"prefix": {"addr": "0.0.0.0", "len": 0}}, "tcp", {"range": [8000, 8010]}]},
-        {"concat": ["172.18.0.2", 80]}]);
+    use berth_core::firewall::{Element, Field, Set};
+    let e = Element {
+        set: Set::Ports4,
+        key: vec![
+            Field::Prefix("0.0.0.0/0".parse().unwrap()),
+            Field::Proto(berth_core::model::Proto::Tcp),
+            Field::Ports(8000, 8010),
+        ],
+        value: vec![
+            Field::Addr("172.18.0.2".parse().unwrap()),
+            Field::Ports(80, 80),
+        ],
+    };
     assert_eq!(
-        ruleset::render_elem(&e),
+        e.to_string(),
         "0.0.0.0/0 . tcp . 8000-8010 : 172.18.0.2 . 80"
     );
 }

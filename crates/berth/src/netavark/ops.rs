@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 fn open(root: Option<&Path>) -> Result<Engine, String> {
-    Engine::open(root).map_err(|e| format!("cannot open berth's state: {e}"))
+    crate::config::engine(root)
+        .and_then(|c| Engine::open(&c))
+        .map_err(|e| format!("cannot open berth's state: {e}"))
 }
 
 fn failure(what: &str, e: CniFailure) -> String {

@@ -4,16 +4,17 @@
 use super::{problems, Attachment, Ctr, Host, Iface, Net, Problem, ProblemKind, Topology};
 use anyhow::Result;
 use berth_core::engine::Engine;
+use berth_core::firewall::Element;
 use berth_core::kernel::netns_names;
-use berth_core::kernel::observe::{self, Link, NsView};
 use berth_core::kernel::{netns, sysctl, Netlink, Nft};
 use berth_core::model::{Container, Network};
+use berth_core::observe::{self, Link, NsView};
 
 /// What the kernel says, read once per topology.
 struct Kernel {
     host: NsView,
-    /// `(map, element)` of berth's port maps.
-    ports: Vec<(String, String)>,
+    /// The elements of berth's port maps.
+    ports: Vec<Element>,
 }
 
 /// Reads the topology of the networks named in `only` (every network when
@@ -236,7 +237,7 @@ fn docker_end<'a>(
     inside: &'a NsView,
     host: &NsView,
     e: &berth_core::model::Endpoint,
-) -> Option<&'a berth_core::kernel::observe::Link> {
+) -> Option<&'a berth_core::observe::Link> {
     if !c.cni.as_ref().is_some_and(|a| a.docker) {
         return None;
     }

@@ -27,7 +27,7 @@ mod tests;
 pub mod text;
 
 use anyhow::{anyhow, Result};
-use berth_core::kernel::observe::Counters;
+use berth_core::observe::Counters;
 use serde::Serialize;
 use std::path::Path;
 
@@ -258,7 +258,7 @@ pub fn run(root: Option<&Path>, networks: &[String], format: &str) -> Result<i32
     // Without root, other namespaces and nftables cannot be read, and
     // everything would look missing.
     berth_core::engine::require_root()?;
-    let mut engine = crate::cmd::open(root)?;
+    let mut engine = crate::config::open(root)?;
     let t = collect::collect(&mut engine, networks)?;
     print!("{}", render(&t, format)?);
     Ok(0)

@@ -6,9 +6,10 @@
 use super::{Attachment, Port, Problem, ProblemKind};
 use anyhow::Result;
 use berth_core::engine::Engine;
+use berth_core::firewall::{Element, Field};
 use berth_core::kernel::msg::bridge_mac;
-use berth_core::kernel::observe::{format_mac, Link, NsView};
 use berth_core::model::{Container, Network, PortBinding};
+use berth_core::observe::{format_mac, Link, NsView};
 
 /// Problems for the veth ends of a running container the kernel lacks.
 pub(super) fn missing_ends(c: &Container, a: &Attachment) -> Vec<Problem> {
@@ -39,26 +40,26 @@ pub(super) fn missing_ends(c: &Container, a: &Attachment) -> Vec<Problem> {
 /// map elements; problems for the elements it needs and lacks.
 pub(super) fn ports_view(
     c: &Container,
-    wanted: &[(String, String)],
-    kernel: &[(String, String)],
+    wanted: &[Element],
+    kernel: &[Element],
     problems: &mut Vec<Problem>,
 ) -> Vec<Port> {
-    let missing: Vec<&(String, String)> = wanted.iter().filter(|w| !kernel.contains(w)).collect();
-    for (map, elem) in &missing {
+    let missing: Vec<&Element> = wanted.iter().filter(|w| !kernel.contains(w)).collect();
+    for elem in &missing {
         problems.push(Problem {
             kind: ProblemKind::MissingPort,
             subject: format!("{} {elem}", c.name),
             bridge: None,
             detail: format!(
-                "the kernel's {map} map lacks {elem}: 'berth system reconcile' restores it"
+                "the kernel's {} map lacks {elem}: 'berth system reconcile' restores it",
+                elem.set.name()
             ),
         });
     }
     c.ports
         .iter()
         .map(|b| {
-            let mine: Vec<&(String, String)> =
-                wanted.iter().filter(|(_, e)| element_of(b, e)).collect();
+            let mine: Vec<&Element> = wanted.iter().filter(|e| element_of(b, e)).collect();
             Port {
                 spec: crate::inspect::ports_short(std::slice::from_ref(b)),
                 in_kernel: !mine.is_empty() && mine.iter().all(|m| !missing.contains(m)),
@@ -69,18 +70,12 @@ pub(super) fn ports_view(
 
 /// True when map element `elem` (`HOST . proto . PORTS : …`) belongs to
 /// binding `b`.
-fn element_of(b: &PortBinding, elem: &str) -> bool {
-    let key = elem.split(" : ").next().unwrap_or_default();
-    let mut parts = key.split(" . ");
-    let (_, proto, ports) = (parts.next(), parts.next(), parts.next());
-    let first = ports
-        .and_then(|p| p.split('-').next())
-        .and_then(|p| p.parse::<u32>().ok());
-    proto == Some(b.proto.as_str())
-        && first.is_some_and(|p| {
-            let lo = u32::from(b.host_port);
-            (lo..lo + u32::from(b.count.max(1))).contains(&p)
-        })
+fn element_of(b: &PortBinding, elem: &Element) -> bool {
+    let [_, Field::Proto(proto), Field::Ports(first, _)] = elem.key.as_slice() else {
+        return false;
+    };
+    let lo = u32::from(b.host_port);
+    *proto == b.proto && (lo..lo + u32::from(b.count.max(1))).contains(&u32::from(*first))
 }
 
 /// True for a bridge berth created: a name berth gives bridges (`berth0`,
@@ -169,18 +164,18 @@ pub(super) fn orphan_pins(engine: &mut Engine) -> Result<Vec<Problem>> {
     Ok(v)
 }
 
-pub(super) fn leaked_ports(
-    kernel: &[(String, String)],
-    wanted: &[(String, String)],
-) -> Vec<Problem> {
+pub(super) fn leaked_ports(kernel: &[Element], wanted: &[Element]) -> Vec<Problem> {
     kernel
         .iter()
         .filter(|k| !wanted.contains(k))
-        .map(|(map, elem)| Problem {
+        .map(|elem| Problem {
             kind: ProblemKind::LeakedPort,
-            subject: elem.clone(),
+            subject: elem.to_string(),
             bridge: None,
-            detail: format!("{map} forwards {elem} but no running container publishes it"),
+            detail: format!(
+                "{} forwards {elem} but no running container publishes it",
+                elem.set.name()
+            ),
         })
         .collect()
 }

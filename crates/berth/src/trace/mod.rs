@@ -8,7 +8,7 @@
 //! of berth's own marks just that flow for nftables tracing, so the kernel
 //! reports every chain of every table it crosses — Docker's iptables-nft
 //! rules included — with the rule that matched and its verdict
-//! ([`berth_core::kernel::nftrace`]). Routes come from the kernel's own
+//! ([`berth_core::observe::nftrace`]). Routes come from the kernel's own
 //! lookups (RTM_GETROUTE with the packet's fields, in the right namespace).
 //! [`explain`] turns that into hops and a verdict (pure); [`reasons`] names
 //! the deciding rule in words. See docs/decisions/0010-trace-from-the-kernel.md.
@@ -20,13 +20,14 @@ pub mod resolve;
 pub mod rules;
 pub mod session;
 pub mod spec;
+pub mod trip;
 pub mod world;
 
 use anyhow::{bail, Result};
 use berth_core::engine::Engine;
-use berth_core::kernel::observe::NsView;
-use berth_core::kernel::packet::Payload;
 use berth_core::kernel::Netlink;
+use berth_core::observe::packet::Payload;
+use berth_core::observe::NsView;
 use explain::{Report, Trip};
 use std::path::Path;
 use std::time::Duration;
@@ -65,7 +66,7 @@ pub fn trace(root: Option<&Path>, from: &str, to: &str, timeout: Duration) -> Re
     berth_core::engine::require_root()?;
     let from = spec::parse_from(from)?;
     let target = spec::parse_to(to)?;
-    let mut engine = Engine::open_store_only(root)?;
+    let mut engine = Engine::open_store_only(&crate::config::engine(root)?)?;
     let host_view = NsView::read(&mut Netlink::open()?)?;
     let world = resolve::world(&mut engine, &host_view)?;
     let r = resolve::resolve(&mut engine, &from, &target, &host_view)?;
@@ -100,7 +101,7 @@ pub fn trace(root: Option<&Path>, from: &str, to: &str, timeout: Duration) -> Re
     let host_route = resolve::host_route(r.src, routed_dst, r.host_iif, &host_view)?;
     let element = target
         .port
-        .and_then(|p| elements::element_for(&obs.berth_table, target.proto.word(), r.dst, p));
+        .and_then(|p| elements::element_for(&obs.port_elements, target.proto.word(), r.dst, p));
     let trip = Trip {
         from: r.from,
         to: r.to,

@@ -1,11 +1,11 @@
 //! Why a probe was dropped or refused, in words (pure): berth's own rules
 //! are known by their comments and sets, other tables' by their chain.
 
-use super::explain::{FromKind, Trip};
 use super::rules::comment;
+use super::trip::{FromKind, Trip};
 use super::world::World;
-use berth_core::kernel::nftrace::TraceEvent;
-use berth_core::kernel::route_get::errno_words;
+use berth_core::observe::nftrace::TraceEvent;
+use berth_core::observe::route_get::errno_words;
 
 fn net_name(w: &World, ifname: &str) -> String {
     w.net_of(ifname)

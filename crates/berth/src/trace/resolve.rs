@@ -7,10 +7,10 @@ use super::spec::{Place, Target};
 use super::world::{Lookup, NetInfo, World};
 use anyhow::{anyhow, bail, Result};
 use berth_core::engine::Engine;
-use berth_core::kernel::observe::NsView;
-use berth_core::kernel::route_get::{lookup, RouteAnswer, RouteQuery};
 use berth_core::kernel::{msg, netns, Netlink};
 use berth_core::model::{Container, Endpoint};
+use berth_core::observe::route_get::{lookup, RouteAnswer, RouteQuery};
+use berth_core::observe::NsView;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 

@@ -14,11 +14,11 @@
 //! on their way out, so the probe never answers anyone.
 
 use anyhow::{Context, Result};
-use berth_core::kernel::emit::{probe_from, Outcome};
-use berth_core::kernel::inject::Injector;
-use berth_core::kernel::nftrace::{TraceEvent, TraceListener, Verdict};
-use berth_core::kernel::packet::{self, Payload};
 use berth_core::kernel::Nft;
+use berth_core::observe::emit::{probe_from, Outcome};
+use berth_core::observe::inject::Injector;
+use berth_core::observe::nftrace::{TraceEvent, TraceListener, Verdict};
+use berth_core::observe::packet::{self, Payload};
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -72,8 +72,8 @@ pub struct Observation {
     pub lost: usize,
     /// `nft -a list ruleset` while the trace table existed.
     pub ruleset_text: String,
-    /// `nft -j list table inet berth` (the published-port maps).
-    pub berth_table: serde_json::Value,
+    /// The elements of berth's published-port maps.
+    pub port_elements: Vec<berth_core::firewall::Element>,
 }
 
 /// The rules matching the probe's flow (pure), for `family` (`inet` or
@@ -208,7 +208,7 @@ fn remove_stale(nft: &mut Nft, text: &str) {
             .filter_map(|e| e.ok())
             .map(|e| e.file_name().to_string_lossy().into_owned())
             .collect();
-        berth_core::kernel::inject::remove_stale_injectors(&names, alive);
+        berth_core::observe::inject::remove_stale_injectors(&names, alive);
     }
 }
 
@@ -254,11 +254,7 @@ pub fn run(probe: &Probe) -> Result<Observation> {
     let name = format!("{TABLE_PREFIX}{}", std::process::id());
     let tables = Tables::install(&mut nft, &name, &tables_text(&name, probe))?;
     let ruleset_text = nft.list_text("list ruleset").unwrap_or_default();
-    let berth_table = nft
-        .list_json("list table inet berth")
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or_default();
+    let port_elements = berth_core::observe::port_elements(&mut nft);
     let payload = probe.payload;
     let (events, outcome) = match &probe.source {
         Source::Local(ns) => std::thread::scope(|s| -> Result<_> {
@@ -303,7 +299,7 @@ pub fn run(probe: &Probe) -> Result<Observation> {
             .collect(),
         outcome,
         ruleset_text,
-        berth_table,
+        port_elements,
     })
 }
 

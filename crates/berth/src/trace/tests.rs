@@ -5,10 +5,10 @@ use super::rules::RuleIndex;
 use super::session::Observation;
 use super::spec::Proto;
 use super::world::{NetInfo, World};
-use berth_core::kernel::emit::Outcome;
-use berth_core::kernel::nftrace::{TraceEvent, TraceKind, Verdict as V};
-use berth_core::kernel::packet::PacketInfo;
 use berth_core::model::{PortBinding, Proto as P};
+use berth_core::observe::emit::Outcome;
+use berth_core::observe::nftrace::{TraceEvent, TraceKind, Verdict as V};
+use berth_core::observe::packet::PacketInfo;
 
 const RULES: &str = r#"table inet berth { # handle 1
 	chain forward { # handle 2
@@ -120,7 +120,7 @@ fn obs(events: Vec<TraceEvent>, outcome: Option<Outcome>) -> Observation {
         outcome,
         lost: 0,
         ruleset_text: String::new(),
-        berth_table: Default::default(),
+        port_elements: Default::default(),
     }
 }
 

@@ -3,8 +3,8 @@
 //! ports, and the kernel's route lookups (all read from the store and the
 //! kernel before and after the probe).
 
-use berth_core::kernel::route_get::{errno_words, RouteAnswer, RouteQuery};
 use berth_core::model::PortBinding;
+use berth_core::observe::route_get::{errno_words, RouteAnswer, RouteQuery};
 use std::collections::HashMap;
 use std::net::IpAddr;
 

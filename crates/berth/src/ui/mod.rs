@@ -37,7 +37,7 @@ pub fn parse_listen(listen: &str, allow_remote: bool) -> Result<SocketAddr> {
 pub fn run(root: Option<&Path>, listen: &str, allow_remote: bool) -> Result<i32> {
     let addr = parse_listen(listen, allow_remote)?;
     berth_core::engine::require_root()?;
-    let engine = crate::cmd::open(root)?;
+    let engine = crate::config::open(root)?;
     let http = tiny_http::Server::http(addr)
         .map_err(|e| anyhow!("{e}"))
         .with_context(|| format!("cannot listen on {addr}"))?;

@@ -80,12 +80,12 @@ fn route(engine: &mut Engine, url: &str) -> (u16, &'static str, String) {
                 Ok(json) => (200, "application/json", json),
                 Err(e) => error(&e.to_string()),
             },
-            Err(e) => error(&format!("{e:#}")),
+            Err(e) => error(&crate::config::report(&e)),
         },
         "/api/topology.svg" => {
             match collect::collect(engine, &[]).and_then(|t| svg::render(&dot::render(&t))) {
                 Ok(s) => (200, "image/svg+xml", s),
-                Err(e) => error(&format!("{e:#}")),
+                Err(e) => error(&crate::config::report(&e)),
             }
         }
         _ => (

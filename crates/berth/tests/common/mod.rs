@@ -87,6 +87,21 @@ impl B {
     }
 }
 
+/// `ps` output without the durations Docker's status carries: "Exited
+/// (0) 3 seconds ago" becomes "Exited (0)", "Up 2 minutes" becomes "Up".
+pub fn undated(ps: &str) -> String {
+    ps.lines()
+        .map(|l| {
+            let l = l.split(" ago").next().unwrap_or(l);
+            let cut = l
+                .find(") ")
+                .map(|i| i + 1)
+                .or_else(|| l.find("Up ").map(|i| i + 2));
+            format!("{}\n", &l[..cut.unwrap_or(l.len())])
+        })
+        .collect()
+}
+
 /// Output's stdout as a string.
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()

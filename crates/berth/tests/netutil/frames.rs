@@ -7,7 +7,7 @@
 #![allow(dead_code)]
 
 use crate::common::B;
-use berth_core::kernel::packet::checksum;
+use berth_core::observe::packet::checksum;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// The broadcast MAC address.

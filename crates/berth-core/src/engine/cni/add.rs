@@ -2,15 +2,16 @@
 //! plan, in one transaction), then build it (veth into the runtime's
 //! namespace, addresses and routes, map elements, limits), then commit.
 
-use super::{check_netns, host_mac, CniAdded, CniFailure, CniResult};
-use crate::engine::container::{delete_ops, new_endpoint, ports_step, veth_step};
-use crate::engine::{ports, require_root, Engine};
+use super::{CniAdded, CniFailure, CniResult};
+use crate::engine::container::{new_endpoint, ports_step, veth_step};
+use crate::engine::run::{Intent, Outcome};
+use crate::engine::{ports, Engine};
 use crate::error::{Error, Result};
 use crate::ids;
 use crate::ipam;
 use crate::model::cni::{CniAdd, CniAddresses, CniAttachment};
 use crate::model::{Container, ContainerConfig, ContainerState, Endpoint, Network, NetworkAttach};
-use crate::plan::{Plan, Step};
+use crate::plan::{OpKind, Plan, Step};
 use crate::store::Tx;
 use ipnet::IpNet;
 use std::net::IpAddr;
@@ -21,7 +22,7 @@ impl Engine {
     /// can send and receive and its ports forward; on failure nothing is
     /// left behind.
     pub fn cni_add(&mut self, req: &CniAdd) -> CniResult<CniAdded> {
-        require_root()?;
+        self.require_root()?;
         validate(req)?;
         let a = &req.attachment;
         let lock = super::AttachmentLock::take(&self.paths, &a.container_id, &a.ifname)?;
@@ -34,8 +35,8 @@ impl Engine {
 
     /// [`Engine::cni_add`] under the attachment's lock.
     fn cni_add_locked(&mut self, req: &CniAdd) -> CniResult<CniAdded> {
-        let mut clock = super::Clock::new();
-        check_netns(&req.attachment.netns)?;
+        let mut clock = super::Clock::new(self.config.trace_steps);
+        self.check_netns(&req.attachment.netns)?;
         let mut net = self.cni_network(&req.network, &req.addresses)?;
         if self.network_busy(&net)? {
             // Another berth is creating (or removing) it, holding the host
@@ -55,30 +56,33 @@ impl Engine {
             .iter()
             .filter_map(|p| Some((p.proto, p.host_ip, p.host_ports?.0)))
             .collect();
-        let listeners = crate::kernel::facts::bound_ports(&wanted);
+        let listeners = self.kernel.listeners(Some(&wanted));
         clock.lap("listeners");
-        let mut plan = Plan::default();
         let mut routes = Vec::new();
-        let (c, ep) = self.store.write(|tx| {
-            let (c, ep) = record(tx, req, &net, &listeners)?;
-            (plan, routes) = attach_plan(req, &c, &ep, &net);
-            tx.insert_op("create", &c.id, &plan.to_json())?;
-            Ok((c, ep))
-        })?;
-        clock.lap("record");
-        if let Err(e) = self.applier()?.apply("cni_add", &plan) {
-            self.store.write(|tx| {
-                tx.delete_container(&c.id)?;
-                delete_ops(tx, "create", &c.id)
-            })?;
-            return Err(interface_taken(e, req));
-        }
-        clock.lap("apply");
-        self.store.write(|tx| delete_ops(tx, "create", &c.id))?;
-        clock.lap("commit");
+        let recorded = self.run_op(
+            OpKind::CniAdd,
+            |tx| {
+                let (c, ep) = record(tx, req, &net, &listeners)?;
+                let plan;
+                (plan, routes) = attach_plan(req, &c, &ep, &net);
+                clock.lap("record");
+                Ok(Intent {
+                    subject: c.id.clone(),
+                    plan,
+                    value: (c, ep),
+                })
+            },
+            |_, _| Ok(()),
+            |tx, (c, _), outcome| match outcome {
+                Outcome::Applied => Ok(()),
+                Outcome::RolledBack => tx.delete_container(&c.id),
+            },
+        );
+        let (c, ep) = recorded.map_err(|e| interface_taken(e, req))?;
+        clock.lap("apply, commit");
         Ok(CniAdded {
-            bridge_mac: net.bridge.as_deref().and_then(host_mac),
-            host_mac: host_mac(&ep.host_veth),
+            bridge_mac: net.bridge.as_deref().and_then(|b| self.kernel.link_mac(b)),
+            host_mac: self.kernel.link_mac(&ep.host_veth),
             network: net,
             container: c,
             endpoint: ep,
@@ -90,9 +94,7 @@ impl Engine {
 impl Engine {
     /// True while an operation creating or removing `net` is recorded.
     fn network_busy(&mut self, net: &Network) -> Result<bool> {
-        self.store.read(|tx| {
-            Ok(tx.has_op("create_network", &net.id)? || tx.has_op("remove_network", &net.id)?)
-        })
+        self.store.read(|tx| Ok(tx.network_op(&net.id)?.is_some()))
     }
 }
 
@@ -129,7 +131,7 @@ fn record(
     listeners: &[crate::kernel::facts::Listener],
 ) -> Result<(Container, Endpoint)> {
     let a = &req.attachment;
-    if tx.has_op("remove_network", &net.id)? || tx.has_op("create_network", &net.id)? {
+    if tx.network_op(&net.id)?.is_some() {
         return Err(Error::conflict(format!(
             "network {} is being created or removed: try again",
             net.name

@@ -2,10 +2,12 @@
 //! berth serve ADD?). Both only look: netlink get/dump requests (links,
 //! addresses, qdiscs) and nftables `get element`.
 
-use super::{check_netns, port_rules, CniFailure, CniResult};
-use crate::engine::{require_root, Engine};
-use crate::kernel::{netns, probe, Netlink};
+use super::{port_rules, CniFailure, CniResult};
+use crate::engine::Engine;
+use crate::kernel::{netns, Netlink};
 use crate::model::{Container, Endpoint, Network};
+use crate::observe::probe;
+use crate::plan::OpKind;
 use ipnet::IpNet;
 
 /// What STATUS found when berth can serve ADD.
@@ -26,7 +28,7 @@ impl Engine {
         netns_path: &std::path::Path,
         expected: &[IpNet],
     ) -> CniResult<()> {
-        require_root()?;
+        self.require_root()?;
         let (network, container_id, ifname) = attachment;
         let _lock = super::AttachmentLock::take(&self.paths, container_id, ifname)?;
         let Some(c) = self.cni_record(network, container_id, ifname)? else {
@@ -34,13 +36,13 @@ impl Engine {
                 "container {container_id} is not attached to network {network} as {ifname}"
             )));
         };
-        if !netns::is_pinned(netns_path) {
+        if !self.kernel.pinned(netns_path) {
             return Err(CniFailure::UnknownContainer(format!(
                 "the network namespace {} of container {container_id} is gone",
                 netns_path.display()
             )));
         }
-        check_netns(netns_path)?;
+        self.check_netns(netns_path)?;
         let (eps, nets) = self.store.read(|tx| tx.container_attachments(&c.id))?;
         let (Some(ep), Some(net)) = (eps.first(), nets.first()) else {
             return Err(drift(format!("the record of {} has no endpoint", c.name)));
@@ -66,7 +68,7 @@ impl Engine {
         };
         let ifb = crate::kernel::tc::ifb_name(&ep.host_veth);
         let limited = [(s.ingress.0 > 0, &ep.host_veth), (s.egress.0 > 0, &ifb)];
-        let host = self.applier()?.host();
+        let host = self.kernel.host_netlink()?;
         for (_, dev) in limited.into_iter().filter(|(on, _)| *on) {
             let kind = match probe::link(host, dev, false)? {
                 Some(l) => probe::root_qdisc(host, l.index)?,
@@ -85,7 +87,7 @@ impl Engine {
     /// The host end of the veth: present, a port of the network's bridge.
     fn check_host(&mut self, ep: &Endpoint, net: &Network) -> CniResult<()> {
         let bridge = net.bridge.clone().unwrap_or_default();
-        let host = self.applier()?.host();
+        let host = self.kernel.host_netlink()?;
         let Some(br) = probe::link(host, &bridge, false)? else {
             return Err(drift(format!(
                 "bridge {bridge} of network {} is missing (run 'berth system reconcile')",
@@ -110,7 +112,7 @@ impl Engine {
         nets: &[Network],
     ) -> CniResult<()> {
         for rule in port_rules(c, eps, nets) {
-            let found = self.applier()?.nft().list_json(&rule.get());
+            let found = self.kernel.nft_list_json(&rule.get());
             if !found.is_ok_and(|out| out.contains(&rule.target.addr.to_string())) {
                 return Err(drift(format!(
                     "published port {}/{} to {} is missing from berth's nftables maps (run 'berth system reconcile')",
@@ -128,7 +130,7 @@ impl Engine {
     /// containers are cut off (its bridge is missing). Changes nothing: it
     /// opens the store only, without the first-command host setup.
     pub fn cni_status(&mut self, network: &str) -> CniResult<Status> {
-        if require_root().is_err() {
+        if self.require_root().is_err() {
             return Err(CniFailure::NotAvailable(
                 "berth must run as root to attach containers".into(),
             ));
@@ -142,7 +144,12 @@ impl Engine {
                 network_exists: false,
             });
         };
-        if self.store.read(|tx| tx.has_op("remove_network", &net.id))? {
+        let removing = |k| matches!(k, OpKind::RemoveNetwork | OpKind::OverlayDetach);
+        if self
+            .store
+            .read(|tx| tx.network_op(&net.id))?
+            .is_some_and(removing)
+        {
             return Err(CniFailure::NotAvailable(format!(
                 "network {network} is being removed"
             )));

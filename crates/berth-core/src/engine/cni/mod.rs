@@ -106,17 +106,18 @@ impl Engine {
     }
 }
 
-/// Times the phases of a CNI operation on stderr with `BERTH_TRACE_STEPS=1`
-/// (the applier times each step of the plan the same way).
+/// Times the phases of a CNI operation (at the `info` level of `tracing`)
+/// when `Config::trace_steps` is on (the runner times each step of the
+/// plan the same way).
 pub(crate) struct Clock {
     on: bool,
     last: std::time::Instant,
 }
 
 impl Clock {
-    pub(crate) fn new() -> Clock {
+    pub(crate) fn new(on: bool) -> Clock {
         Clock {
-            on: std::env::var_os("BERTH_TRACE_STEPS").is_some(),
+            on,
             last: std::time::Instant::now(),
         }
     }
@@ -125,7 +126,7 @@ impl Clock {
     pub(crate) fn lap(&mut self, what: &str) {
         if self.on {
             let now = std::time::Instant::now();
-            eprintln!("berth: cni {what} took {:?}", now - self.last);
+            tracing::info!("cni {what} took {:?}", now - self.last);
             self.last = now;
         }
     }
@@ -154,12 +155,7 @@ pub(crate) fn refuse(c: &Container, what: &str) -> crate::Result<()> {
 /// (the peer in the runtime's namespace goes with it; the namespace stays).
 pub(crate) fn teardown_plan(c: &Container, eps: &[Endpoint], nets: &[Network]) -> Plan {
     let mut steps = Vec::new();
-    if let Some(Step::Nft { undo, .. }) = super::container::ports_step(c, eps, nets) {
-        steps.push(Step::Nft {
-            apply: undo,
-            undo: String::new(),
-        });
-    }
+    steps.extend(super::container::unports_step(c, eps, nets));
     let netns = c.cni.as_ref().map(|a| a.netns.clone()).unwrap_or_default();
     steps.extend(eps.iter().map(|e| Step::DeleteVeth {
         name: e.host_veth.clone(),
@@ -185,36 +181,27 @@ pub(crate) fn port_rules(c: &Container, eps: &[Endpoint], nets: &[Network]) -> V
     }
 }
 
-/// Checks that `path` is a network namespace other than the caller's own
-/// (a veth peer, addresses and a default route put in the host's
-/// namespace by mistake would break the host).
-pub(crate) fn check_netns(path: &Path) -> CniResult<()> {
-    use std::os::unix::fs::MetadataExt;
-    let bad = |why: String| Err(CniFailure::BadNetns(why));
-    let meta = match std::fs::metadata(path) {
-        Ok(m) => m,
-        Err(e) => return bad(format!("CNI_NETNS={}: {e}", path.display())),
-    };
-    if !crate::kernel::netns::is_pinned(path) {
-        return bad(format!(
-            "CNI_NETNS={} is not a network namespace (expected /run/netns/NAME or /proc/PID/ns/net)",
-            path.display()
-        ));
+impl Engine {
+    /// Checks that `path` is a network namespace other than the caller's
+    /// own (a veth peer, addresses and a default route put in the host's
+    /// namespace by mistake would break the host).
+    pub(crate) fn check_netns(&self, path: &Path) -> CniResult<()> {
+        let bad = |why: String| Err(CniFailure::BadNetns(why));
+        if let Err(e) = std::fs::metadata(path) {
+            return bad(format!("CNI_NETNS={}: {e}", path.display()));
+        }
+        if !self.kernel.pinned(path) {
+            return bad(format!(
+                "CNI_NETNS={} is not a network namespace (expected /run/netns/NAME or /proc/PID/ns/net)",
+                path.display()
+            ));
+        }
+        if self.kernel.own_netns(path) {
+            return bad(format!(
+                "CNI_NETNS={} is the plugin's own network namespace: berth only configures a container's",
+                path.display()
+            ));
+        }
+        Ok(())
     }
-    let own = std::fs::metadata("/proc/self/ns/net").map_err(crate::Error::from)?;
-    if own.ino() == meta.ino() && own.dev() == meta.dev() {
-        return bad(format!(
-            "CNI_NETNS={} is the plugin's own network namespace: berth only configures a container's",
-            path.display()
-        ));
-    }
-    Ok(())
-}
-
-/// The MAC of host link `name` (from sysfs: no netlink round trip).
-fn host_mac(name: &str) -> Option<String> {
-    std::fs::read_to_string(format!("/sys/class/net/{name}/address"))
-        .ok()
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
 }

@@ -73,7 +73,7 @@ impl Engine {
     /// and no container uses it any more (netavark removes a bridge with
     /// its last container). Whether it was removed.
     pub fn release_owned_network(&mut self, name: &str) -> crate::Result<bool> {
-        crate::engine::require_root()?;
+        self.require_root()?;
         let _lock = self.lock()?;
         let net = self.store.read(|tx| tx.network(name))?;
         let Some(net) = net.filter(|n| n.name == name && n.owner.is_some()) else {

@@ -4,16 +4,17 @@
 //! whatever remains is freed (elements, veth, address, host ports).
 
 use super::{teardown_plan, AttachmentLock, CniResult};
-use crate::engine::container::delete_ops;
-use crate::engine::{require_root, Engine};
+use crate::engine::run::Intent;
+use crate::engine::Engine;
 use crate::model::Container;
+use crate::plan::OpKind;
 
 impl Engine {
     /// CNI DEL of attachment (`network`, `container_id`, `ifname`). Returns
     /// whether there was anything to remove; when it returns, the ports no
     /// longer forward and the address is free.
     pub fn cni_del(&mut self, network: &str, container_id: &str, ifname: &str) -> CniResult<bool> {
-        require_root()?;
+        self.require_root()?;
         let lock = AttachmentLock::take(&self.paths, container_id, ifname)?;
         let Some(c) = self.cni_record(network, container_id, ifname)? else {
             lock.remove();
@@ -28,7 +29,7 @@ impl Engine {
     /// interface) is not in `valid`. Returns the names of the records
     /// removed; keeps going past failures and reports the first.
     pub fn cni_gc(&mut self, network: &str, valid: &[(String, String)]) -> CniResult<Vec<String>> {
-        require_root()?;
+        self.require_root()?;
         let stale: Vec<Container> = self
             .containers()?
             .into_iter()
@@ -79,9 +80,11 @@ impl Engine {
     /// without containers is removed. The record names forgotten.
     pub(crate) fn cni_reap(&mut self, all: &[Container]) -> CniResult<Vec<String>> {
         let mut names = Vec::new();
-        let dead =
-            |c: &&Container| c.cni.as_ref().is_some_and(|a| !a.docker) && !Self::is_running(c);
-        for c in all.iter().filter(dead) {
+        let dead: Vec<&Container> = all
+            .iter()
+            .filter(|c| c.cni.as_ref().is_some_and(|a| !a.docker) && !self.running(c))
+            .collect();
+        for c in dead {
             let Some(a) = c.cni.clone() else { continue };
             let lock = AttachmentLock::take(&self.paths, &a.container_id, &a.ifname)?;
             // Looked at again under the lock: a DEL may have been faster.
@@ -89,7 +92,7 @@ impl Engine {
                 lock.remove();
                 continue;
             };
-            if Self::is_running(&c) {
+            if self.running(&c) {
                 continue;
             }
             self.cni_detach(&c)?;
@@ -103,23 +106,25 @@ impl Engine {
     /// Records the teardown of CNI container `c`, applies it (roll forward:
     /// a crash is finished by the next berth command) and forgets it.
     fn cni_detach(&mut self, c: &Container) -> CniResult<()> {
-        let mut clock = super::Clock::new();
+        let mut clock = super::Clock::new(self.config.trace_steps);
         let (eps, nets) = self.store.read(|tx| tx.container_attachments(&c.id))?;
-        let plan = teardown_plan(c, &eps, &nets);
-        self.record("remove", &c.id, &plan, |_| Ok(()))?;
-        clock.lap("record");
         // Elements first (the port stops forwarding), then the veth: the
         // kernel's wait for the element's grace period overlaps the
         // veth's (see kernel::nftnl::Conn).
-        for e in self.applier()?.apply_forward("cni_del", &plan) {
-            eprintln!("berth: warning: detaching {}: {e}", c.name);
-        }
-        clock.lap("apply");
-        self.store.write(|tx| {
-            tx.delete_container(&c.id)?;
-            delete_ops(tx, "remove", &c.id)
-        })?;
-        clock.lap("commit");
+        let plan = teardown_plan(c, &eps, &nets);
+        self.run_op(
+            OpKind::CniDel,
+            |_| {
+                Ok(Intent {
+                    subject: c.id.clone(),
+                    plan,
+                    value: (),
+                })
+            },
+            |_, _| Ok(()),
+            |tx, _, _| tx.delete_container(&c.id),
+        )?;
+        clock.lap("record, apply, commit");
         Ok(())
     }
 }

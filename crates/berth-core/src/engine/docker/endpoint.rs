@@ -4,14 +4,15 @@
 //! move into the sandbox and configure), Leave marks it left, and
 //! DeleteEndpoint takes it down and forgets it.
 
-use crate::engine::container::{delete_ops, new_endpoint, ports_step};
-use crate::engine::{require_root, Engine};
+use crate::engine::container::{new_endpoint, ports_step};
+use crate::engine::run::{Intent, Outcome};
+use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::ids;
 use crate::model::cni::CniAttachment;
 use crate::model::docker::{record_name, DockerEndpointCreate, DockerJoined};
 use crate::model::{Container, ContainerConfig, ContainerState, Endpoint, Network, NetworkAttach};
-use crate::plan::{Plan, Step};
+use crate::plan::{OpKind, Plan, Step};
 use ipnet::IpNet;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -25,7 +26,7 @@ impl Engine {
     /// IPAM gave (berth allocates them when Docker gave none). Returns it
     /// (its MAC is the one Docker's sandbox gets).
     pub fn docker_create_endpoint(&mut self, req: &DockerEndpointCreate) -> Result<Endpoint> {
-        require_root()?;
+        self.require_root()?;
         super::check_id("endpoint", &req.endpoint_id)?;
         let net = self.docker_network(&req.network_id)?;
         if let Ok((_, ep)) = self.docker_endpoint(&net, &req.endpoint_id) {
@@ -45,9 +46,9 @@ impl Engine {
             ..Default::default()
         };
         self.store.write(|tx| {
-            if tx.has_op("remove_network", &net.id)? {
+            if tx.network_op(&net.id)?.is_some() {
                 return Err(Error::conflict(format!(
-                    "network {} is being removed",
+                    "network {} is being created or removed",
                     net.name
                 )));
             }
@@ -90,7 +91,7 @@ impl Engine {
         endpoint_id: &str,
         sandbox: &Path,
     ) -> Result<DockerJoined> {
-        require_root()?;
+        self.require_root()?;
         let net = self.docker_network(network_id)?;
         let (c, ep) = self.docker_endpoint(&net, endpoint_id)?;
         // Not a namespace yet: Docker binds the container's namespace there
@@ -122,25 +123,29 @@ impl Engine {
         if let Some(a) = running.cni.as_mut() {
             a.netns = sandbox.to_path_buf();
         }
-        self.store.write(|tx| {
-            tx.update_container(&running)?;
-            tx.insert_op("start", &c.id, &plan.to_json()).map(|_| ())
-        })?;
-        let applied = self.applier()?.apply("docker_join", &plan);
-        self.store.write(|tx| {
-            delete_ops(tx, "start", &c.id)?;
-            match applied {
-                Ok(()) => Ok(()),
-                Err(_) => tx.update_container(&c),
-            }
-        })?;
-        applied.map(|_| joined)
+        self.run_op(
+            OpKind::DockerJoin,
+            |tx| {
+                tx.update_container(&running)?;
+                Ok(Intent {
+                    subject: c.id.clone(),
+                    plan,
+                    value: (),
+                })
+            },
+            |_, _| Ok(()),
+            |tx, _, outcome| match outcome {
+                Outcome::Applied => Ok(()),
+                Outcome::RolledBack => tx.update_container(&c),
+            },
+        )?;
+        Ok(joined)
     }
 
     /// Leave: the sandbox no longer uses the endpoint (Docker takes the
     /// interface out of it; DeleteEndpoint deletes it).
     pub fn docker_leave(&mut self, network_id: &str, endpoint_id: &str) -> Result<()> {
-        require_root()?;
+        self.require_root()?;
         let net = self.docker_network(network_id)?;
         let (mut c, _) = self.docker_endpoint(&net, endpoint_id)?;
         c.state = ContainerState::Exited;
@@ -151,7 +156,7 @@ impl Engine {
     /// DeleteEndpoint: removes its elements and its veth, frees its
     /// address and host ports (rolled forward after a crash).
     pub fn docker_delete_endpoint(&mut self, network_id: &str, endpoint_id: &str) -> Result<()> {
-        require_root()?;
+        self.require_root()?;
         let net = self.docker_network(network_id)?;
         let (c, ep) = self.docker_endpoint(&net, endpoint_id)?;
         let joined = c
@@ -163,14 +168,18 @@ impl Engine {
         } else {
             Plan::default()
         };
-        self.record("remove", &c.id, &plan, |_| Ok(()))?;
-        for e in self.applier()?.apply_forward("remove", &plan) {
-            eprintln!("berth: warning: removing Docker endpoint {}: {e}", c.name);
-        }
-        self.store.write(|tx| {
-            tx.delete_container(&c.id)?;
-            delete_ops(tx, "remove", &c.id)
-        })
+        self.run_op(
+            OpKind::DockerDelete,
+            |_| {
+                Ok(Intent {
+                    subject: c.id.clone(),
+                    plan,
+                    value: (),
+                })
+            },
+            |_, _| Ok(()),
+            |tx, _, _| tx.delete_container(&c.id),
+        )
     }
 }
 

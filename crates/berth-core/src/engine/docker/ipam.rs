@@ -3,10 +3,9 @@
 //! pools, avoiding berth's networks, other pools and the host's routes;
 //! pools never overlap each other or a network of berth's own.
 
-use crate::engine::{require_root, Engine};
+use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::ipam;
-use crate::kernel::HostFacts;
 use crate::model::docker::DockerPool;
 use crate::model::IpamConfig;
 use crate::store::Tx;
@@ -22,7 +21,7 @@ impl Engine {
         range: Option<IpNet>,
         v6: bool,
     ) -> Result<DockerPool> {
-        require_root()?;
+        self.require_root()?;
         if let Some(r) = range {
             match pool {
                 Some(p) if p.contains(&r) => {}
@@ -38,7 +37,7 @@ impl Engine {
                 }
             }
         }
-        let routes = HostFacts::read(self.applier()?.host())?.routes;
+        let routes = self.kernel.host_facts()?.routes;
         self.store.write(|tx| {
             let taken = taken(tx)?;
             let subnet = match pool {

@@ -11,17 +11,21 @@
 //! and maps isolate them and publish their ports. Docker owns them: berth's
 //! own `rm`, `network rm`, `start`, `connect` refuse them.
 //!
-//! Every operation records before it acts, as every berth operation does
-//! (Join is a `start` op, rolled back after a crash; DeleteEndpoint a
-//! `remove`, rolled forward; published ports a `docker_ports`, rolled
-//! forward), so a plugin killed at any point leaves nothing the next one
-//! (or any berth command) does not finish or undo.
+//! Every operation runs through the engine's runner, as every berth
+//! operation does (Join is a `docker_join`, rolled back after a crash;
+//! DeleteEndpoint a `docker_delete`, rolled forward; published ports a
+//! `docker_publish`, rolled back, and unpublished ones a
+//! `docker_unpublish`, rolled forward), so a plugin killed at any point
+//! leaves nothing the next one (or any berth command) does not finish or
+//! undo.
 
 mod endpoint;
 mod ipam;
 mod ports;
 
-use super::{require_root, Engine};
+pub(crate) use ports::unpublished;
+
+use super::Engine;
 use crate::error::{Error, Result};
 use crate::ids;
 use crate::model::docker::{network_name, DockerNetworkCreate};
@@ -32,7 +36,7 @@ impl Engine {
     /// `-o` options (berth's bridge options; any other is refused, naming
     /// it). A network Docker created already is answered as it is.
     pub fn docker_create_network(&mut self, req: &DockerNetworkCreate) -> Result<Network> {
-        require_root()?;
+        self.require_root()?;
         check_id("network", &req.network_id)?;
         if let Some(n) = self.docker_network_opt(&req.network_id)? {
             return Ok(n);
@@ -67,7 +71,7 @@ impl Engine {
 
     /// DeleteNetwork (Docker removed its endpoints first).
     pub fn docker_delete_network(&mut self, network_id: &str) -> Result<()> {
-        require_root()?;
+        self.require_root()?;
         let _lock = self.lock()?;
         let net = self.docker_network(network_id)?;
         self.remove_network_unchecked(net).map(|_| ())

@@ -2,18 +2,19 @@
 //! endpoint's published ports, as elements of berth's port maps (the same
 //! store table and maps as `berth run -p` and CNI portMappings).
 
-use crate::engine::container::{delete_ops, elements};
-use crate::engine::{ports, require_root, Engine};
+use crate::engine::container::elements;
+use crate::engine::run::{Intent, Outcome};
+use crate::engine::{ports, Engine};
 use crate::error::{Error, Result};
 use crate::model::docker::DockerPorts;
 use crate::model::{Container, Endpoint, Network};
-use crate::plan::{Plan, Step};
+use crate::plan::{OpKind, Plan, Step};
 
 impl Engine {
     /// ProgramExternalConnectivity: publishes the ports (nothing on an
     /// internal network, which has no way in, as Docker's bridge).
     pub fn docker_program(&mut self, req: &DockerPorts) -> Result<()> {
-        require_root()?;
+        self.require_root()?;
         let net = self.docker_network(&req.network_id)?;
         let (c, ep) = self.docker_endpoint(&net, &req.endpoint_id)?;
         if net.internal || req.ports.is_empty() {
@@ -36,32 +37,33 @@ impl Engine {
             .iter()
             .filter_map(|p| Some((p.proto, p.host_ip, p.host_ports?.0)))
             .collect();
-        let listeners = crate::kernel::facts::bound_ports(&wanted);
+        let listeners = self.kernel.listeners(Some(&wanted));
         let mut after = c.clone();
-        let plan = self.store.write(|tx| {
-            after.ports = ports::reserve(tx, &c.id, &req.ports, net.host_binding_ipv4, &listeners)?;
-            after.config.publish = req.ports.clone();
-            tx.update_container(&after)?;
-            let plan = change(&c, &after, &ep, &net);
-            tx.insert_op("docker_ports", &c.id, &plan.to_json())?;
-            Ok(plan)
-        })?;
-        let applied = self.applier()?.apply("docker_ports", &plan);
-        self.store.write(|tx| {
-            delete_ops(tx, "docker_ports", &c.id)?;
-            if applied.is_err() {
-                tx.delete_ports(&c.id)?;
-                tx.update_container(&c)?;
-            }
-            Ok(())
-        })?;
-        applied
+        self.run_op(
+            OpKind::DockerPublish,
+            |tx| {
+                after.ports =
+                    ports::reserve(tx, &c.id, &req.ports, net.host_binding_ipv4, &listeners)?;
+                after.config.publish = req.ports.clone();
+                tx.update_container(&after)?;
+                Ok(Intent {
+                    subject: c.id.clone(),
+                    plan: change(&c, &after, &ep, &net),
+                    value: (),
+                })
+            },
+            |_, _| Ok(()),
+            |tx, _, outcome| match outcome {
+                Outcome::Applied => Ok(()),
+                Outcome::RolledBack => unpublished(tx, &c.id),
+            },
+        )
     }
 
     /// RevokeExternalConnectivity: unpublishes the ports (rolled forward
     /// after a crash).
     pub fn docker_revoke(&mut self, network_id: &str, endpoint_id: &str) -> Result<()> {
-        require_root()?;
+        self.require_root()?;
         let net = self.docker_network(network_id)?;
         let (c, ep) = self.docker_endpoint(&net, endpoint_id)?;
         if c.ports.is_empty() {
@@ -71,15 +73,32 @@ impl Engine {
         after.ports.clear();
         after.config.publish.clear();
         let plan = change(&c, &after, &ep, &net);
-        self.record("docker_ports", &c.id, &plan, |tx| {
-            tx.delete_ports(&c.id)?;
-            tx.update_container(&after)
-        })?;
-        for e in self.applier()?.apply_forward("docker_ports", &plan) {
-            eprintln!("berth: warning: unpublishing {}: {e}", c.name);
-        }
-        self.store.write(|tx| delete_ops(tx, "docker_ports", &c.id))
+        self.run_op(
+            OpKind::DockerUnpublish,
+            |tx| {
+                unpublished(tx, &c.id)?;
+                Ok(Intent {
+                    subject: c.id.clone(),
+                    plan,
+                    value: (),
+                })
+            },
+            |_, _| Ok(()),
+            |_, _, _| Ok(()),
+        )
     }
+}
+
+/// Forgets the host ports of Docker endpoint record `cid` (a publication
+/// rolled back, or revoked).
+pub(crate) fn unpublished(tx: &crate::store::Tx, cid: &str) -> Result<()> {
+    tx.delete_ports(cid)?;
+    if let Some(mut c) = tx.container(cid)? {
+        c.ports.clear();
+        c.config.publish.clear();
+        tx.update_container(&c)?;
+    }
+    Ok(())
 }
 
 /// The nftables step taking the endpoint's elements from what `before`
@@ -87,16 +106,10 @@ impl Engine {
 fn change(before: &Container, after: &Container, ep: &Endpoint, net: &Network) -> Plan {
     let eps = std::slice::from_ref(ep);
     let nets = std::slice::from_ref(net);
-    let (add_b, rm_b) = elements(before, eps, nets);
-    let (add_a, rm_a) = elements(after, eps, nets);
-    let mut apply = rm_b;
-    apply.extend(add_a);
-    let mut undo = rm_a;
-    undo.extend(add_b);
     Plan {
-        steps: vec![Step::Nft {
-            apply: apply.text(),
-            undo: undo.text(),
+        steps: vec![Step::Elements {
+            remove: elements(before, eps, nets),
+            add: elements(after, eps, nets),
         }],
     }
 }

@@ -1,4 +1,5 @@
 use super::*;
+use crate::plan::Step;
 
 fn req(name: &str) -> NetworkCreate {
     NetworkCreate {
@@ -104,6 +105,6 @@ fn plan_has_bridge_sysctl_and_elements() {
     assert!(matches!(&p.steps[0], Step::CreateBridge { name, .. } if name == "br-abababababab"));
     assert!(matches!(&p.steps[1], Step::Sysctl { key, .. } if key.ends_with("route_localnet")));
     let undo = p.undo();
-    assert!(matches!(&undo.steps[0], Step::Nft { .. }));
+    assert!(matches!(&undo.steps[0], Step::Elements { .. }));
     assert!(matches!(&undo.steps[1], Step::DeleteLink { name } if name == "br-abababababab"));
 }

@@ -5,8 +5,8 @@
 //! `berth doctor` compares the two to find what a firewall reload removed
 //! or changed.
 
-use super::nft::Nft;
 use crate::error::{Error, Result};
+use crate::kernel::Nft;
 
 /// Applies `text` in a fresh network namespace and returns the JSON
 /// listing of each of `tables` (`"inet berth"`) there.

@@ -1,26 +1,38 @@
-//! The executor: the only place where plans touch the kernel.
+//! The executor of plan steps: where plans touch the kernel (netlink in
+//! the host's namespace and in containers', nftables, sysctls, namespace
+//! pins). [`super::Real`] applies every step through it; which steps run,
+//! in which order, and what is undone when one fails is the engine's
+//! business (`engine/run.rs`).
 
-use super::{after_step, NsCache, Plan, Step};
+mod driver;
+mod veth;
+
 use crate::error::{Error, Result};
 use crate::kernel::{conntrack, errno, msg, netns, netns_names, sysctl, Netlink, Nft};
-use std::path::Path;
+use crate::plan::Step;
+use ipnet::IpNet;
+use std::collections::{HashMap, HashSet};
+use std::fs::File;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
 
 /// Applies plans in the host's namespace (where it was created).
 pub struct Applier {
-    pub(super) host: Netlink,
+    host: Netlink,
     nft: Nft,
-    pub(super) ns: NsCache,
+    ns: NsCache,
     /// With [`Applier::defer_sweeps`]: namespaces unpinned whose leftover
     /// processes are to be ended later ([`Applier::take_deferred`]).
     deferred: Option<Vec<netns::NsKey>>,
 }
 
 impl Applier {
-    /// Opens the host netlink socket and nftables handle.
-    pub fn new() -> Result<Applier> {
+    /// Opens the host netlink socket and nftables handle (which spawns
+    /// `nft` with `nft_spawn`).
+    pub fn new(nft_spawn: bool) -> Result<Applier> {
         Ok(Applier {
             host: Netlink::open()?,
-            nft: Nft::new(),
+            nft: Nft::spawning(nft_spawn),
             ns: NsCache::default(),
             deferred: None,
         })
@@ -58,67 +70,8 @@ impl Applier {
         &mut self.nft
     }
 
-    /// Applies `plan` step by step. If a step fails, everything applied so
-    /// far (the failing step included) is undone before the error returns.
-    pub fn apply(&mut self, op: &str, plan: &Plan) -> Result<()> {
-        let trace = std::env::var_os("BERTH_TRACE_STEPS").is_some();
-        for (i, step) in plan.steps.iter().enumerate() {
-            let t0 = std::time::Instant::now();
-            let res = self.step(step);
-            if trace {
-                eprintln!(
-                    "berth: step {op}:{i} {} took {:?}",
-                    step.kind(),
-                    t0.elapsed()
-                );
-            }
-            if let Err(e) = res {
-                let done = Plan {
-                    steps: plan.steps[..=i].to_vec(),
-                };
-                for undo_err in self.apply_best_effort(&done.undo()) {
-                    eprintln!("berth: warning: rollback: {undo_err}");
-                }
-                return Err(e);
-            }
-            after_step(op, i);
-        }
-        Ok(())
-    }
-
-    /// Applies every step, continuing past failures; returns the failures.
-    /// Used for undo and teardown plans, whose steps are idempotent.
-    pub fn apply_best_effort(&mut self, plan: &Plan) -> Vec<Error> {
-        plan.steps
-            .iter()
-            .filter_map(|s| self.step(s).err())
-            .collect()
-    }
-
-    /// Like [`Applier::apply_best_effort`], for the recorded plan of a
-    /// removal that a crash must leave to be rolled forward: passes the
-    /// failpoint of operation `op` after each step, like [`Applier::apply`].
-    pub fn apply_forward(&mut self, op: &str, plan: &Plan) -> Vec<Error> {
-        let trace = std::env::var_os("BERTH_TRACE_STEPS").is_some();
-        let mut errors = Vec::new();
-        for (i, step) in plan.steps.iter().enumerate() {
-            let t0 = std::time::Instant::now();
-            if let Err(e) = self.step(step) {
-                errors.push(e);
-            }
-            if trace {
-                eprintln!(
-                    "berth: step {op}:{i} {} took {:?}",
-                    step.kind(),
-                    t0.elapsed()
-                );
-            }
-            after_step(op, i);
-        }
-        errors
-    }
-
-    fn step(&mut self, step: &Step) -> Result<()> {
+    /// Applies one step.
+    pub fn step(&mut self, step: &Step) -> Result<()> {
         match step {
             Step::CreateBridge { name, mtu, addrs } => self.create_bridge(name, *mtu, addrs),
             // A host booted without IPv6 has no IPv6 settings to make.
@@ -132,11 +85,13 @@ impl Applier {
                 Ok(())
             }
             Step::CreateVeth { .. } => self.create_veth(step),
-            Step::Nft { apply, .. } => {
-                self.nft.apply(apply)?;
-                forget_unpublished(&mut self.nft, apply);
+            Step::Elements { remove, add } => {
+                self.nft.elements(remove, add)?;
+                forget_unpublished(&mut self.nft, remove);
                 Ok(())
             }
+            // Plans recorded before elements were typed.
+            Step::Nft { apply, .. } => self.nft.apply(apply),
             Step::DeleteLink { name } => self.delete_link(name),
             Step::DeleteVeth { name, owner, netns } => self.delete_veth(name, owner, netns),
             Step::AttachPort { host, bridge } => self.attach_port(host, bridge),
@@ -266,7 +221,7 @@ impl Applier {
         ])
     }
 
-    pub(super) fn delete_link(&mut self, name: &str) -> Result<()> {
+    fn delete_link(&mut self, name: &str) -> Result<()> {
         match self
             .host
             .execute(vec![msg::del_link(name)])?
@@ -290,12 +245,12 @@ impl Applier {
     }
 }
 
-/// Deletes the conntrack entries of ports an nft transaction unpublished, so
+/// Deletes the conntrack entries of the ports among `removed` elements, so
 /// established flows (UDP clients above all) do not stick to the old
 /// container. Best effort: a failure only delays those flows until their
 /// entries expire.
-fn forget_unpublished(nft: &mut Nft, nft_text: &str) {
-    let gone = conntrack::deleted_ports(nft_text);
+fn forget_unpublished(nft: &mut Nft, removed: &[crate::firewall::Element]) {
+    let gone = conntrack::unpublished(removed);
     if gone.is_empty() {
         return;
     }
@@ -303,6 +258,65 @@ fn forget_unpublished(nft: &mut Nft, nft_text: &str) {
         .netfilter_socket()
         .and_then(|sock| conntrack::forget_on(sock, &gone));
     if let Err(e) = forgotten {
-        eprintln!("berth: warning: forgetting flows of unpublished ports: {e}");
+        tracing::warn!("forgetting flows of unpublished ports: {e}");
     }
+}
+
+/// Handles to namespaces opened while applying, and which of them this
+/// applier created (their IPv6 defaults are berth's, see `netns::create`).
+#[derive(Default)]
+struct NsCache {
+    map: HashMap<PathBuf, (File, Netlink)>,
+    made: HashSet<PathBuf>,
+}
+
+impl NsCache {
+    fn get(&mut self, path: &PathBuf) -> Result<&mut (File, Netlink)> {
+        if !self.map.contains_key(path) {
+            let f = netns::open(path)?;
+            let nl = Netlink::open_in(&f)?;
+            self.map.insert(path.clone(), (f, nl));
+        }
+        self.map
+            .get_mut(path)
+            .ok_or_else(|| crate::Error::internal("namespace cache"))
+    }
+
+    fn insert(&mut self, path: PathBuf, file: File, nl: Netlink) {
+        self.made.insert(path.clone());
+        self.map.insert(path, (file, nl));
+    }
+
+    /// True when the namespace at `path` was created by this applier.
+    fn made(&self, path: &PathBuf) -> bool {
+        self.made.contains(path)
+    }
+
+    fn forget(&mut self, path: &PathBuf) {
+        self.made.remove(path);
+        self.map.remove(path);
+    }
+}
+
+/// The requests configuring a container interface: its addresses, its
+/// IPv6 link-local address (or none on an IPv4-only one), up, its default
+/// routes.
+fn container_if_requests(
+    index: u32,
+    name: &str,
+    addrs: &[IpNet],
+    gateways: &[IpAddr],
+) -> Vec<crate::kernel::Request> {
+    let mut reqs: Vec<crate::kernel::Request> = addrs
+        .iter()
+        .map(|a| msg::add_address(index, *a, name))
+        .collect();
+    if addrs.iter().any(|a| a.addr().is_ipv6()) {
+        reqs.push(msg::ipv6_link_local_from_mac(name));
+    } else {
+        reqs.push(msg::no_ipv6_link_local(name));
+    }
+    reqs.push(msg::link_up(name));
+    reqs.extend(gateways.iter().map(|g| msg::default_route(*g, index)));
+    reqs
 }

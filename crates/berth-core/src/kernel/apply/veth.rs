@@ -1,4 +1,4 @@
-//! Applying the veth steps (see `apply.rs`): creating an endpoint's veth
+//! Applying the veth steps (see `mod.rs`): creating an endpoint's veth
 //! pair, and deleting its host end only when it is that endpoint's.
 //!
 //! Host ends are named `veth` + 7 hex digits of the endpoint id (Docker's
@@ -7,9 +7,10 @@
 //! end with an alias, [`veth_alias`] of its endpoint, and deletes a link of
 //! an endpoint's name only when the alias says it is that endpoint's.
 
-use super::{container_if_requests, veth_alias, Applier, Step};
+use super::{container_if_requests, Applier};
 use crate::error::{Error, Result};
 use crate::kernel::{errno, msg, sysctl};
+use crate::plan::{veth_alias, Step};
 use std::path::Path;
 use std::time::{Duration, Instant};
 

@@ -1,5 +1,5 @@
 use super::*;
-use crate::kernel::packet::{build, Payload};
+use crate::observe::packet::{build, Payload};
 
 fn push(out: &mut Vec<u8>, kind: u16, payload: &[u8]) {
     out.extend_from_slice(&((4 + payload.len()) as u16).to_ne_bytes());

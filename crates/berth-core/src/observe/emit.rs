@@ -33,7 +33,7 @@ pub enum Outcome {
 /// Runs `f` on a thread inside the network namespace pinned at `ns`
 /// (`None`: the caller's namespace).
 pub fn in_netns<T: Send>(ns: Option<&Path>, f: impl FnOnce() -> Result<T> + Send) -> Result<T> {
-    let file = ns.map(super::netns::open).transpose()?;
+    let file = ns.map(crate::kernel::netns::open).transpose()?;
     std::thread::scope(|s| {
         s.spawn(|| {
             if let Some(file) = &file {

@@ -4,8 +4,8 @@
 //! runs its input path (local delivery, forwarding, martians, rp_filter);
 //! without one, its output path. Read-only.
 
-use super::netlink::Netlink;
 use crate::error::Result;
+use crate::kernel::Netlink;
 use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteMessage, RouteType};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use std::net::IpAddr;
@@ -152,7 +152,7 @@ pub struct TableRoute {
 pub fn main_routes(nl: &mut Netlink) -> Result<Vec<TableRoute>> {
     let mut out = Vec::new();
     for v6 in [false, true] {
-        for m in nl.dump(super::msg::dump_routes(v6))? {
+        for m in nl.dump(crate::kernel::msg::dump_routes(v6))? {
             let RouteNetlinkMessage::NewRoute(r) = m else {
                 continue;
             };

@@ -1,10 +1,10 @@
 //! Read-only probes for CNI CHECK: does a link exist, with which MAC,
 //! master and addresses. Only netlink get and dump requests are sent.
 
-use super::errno;
-use super::msg;
-use super::netlink::Netlink;
 use crate::error::Result;
+use crate::kernel::errno;
+use crate::kernel::msg;
+use crate::kernel::Netlink;
 use ipnet::IpNet;
 use netlink_packet_route::address::AddressAttribute;
 use netlink_packet_route::link::{LinkAttribute, LinkFlags};

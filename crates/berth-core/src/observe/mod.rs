@@ -1,12 +1,29 @@
-//! Read-only views of a network namespace, for `berth topology` and
-//! `berth ui`: every link with its kind, MAC, master, veth peer
-//! (`ifindex@peer`, the pairing `ip link` prints as `veth1234567@if5`),
-//! addresses and counters, and the default routes. Nothing here changes
-//! kernel state: only netlink dump requests are sent.
+//! Looking at the kernel without changing what berth made: the read-only
+//! side of the kernel layer, for `berth topology`, `ui`, `doctor`, `trace`
+//! and CNI CHECK ([`crate::kernel`] is the side that changes it).
+//!
+//! This module's own views: every link of a network namespace with its
+//! kind, MAC, master, veth peer (`ifindex@peer`, the pairing `ip link`
+//! prints as `veth1234567@if5`), addresses and counters, the default
+//! routes, and berth's set elements — only netlink dump requests are sent.
+//! Its submodules: [`nftrace`] (nftables trace events), [`packet`]
+//! (decoding them), [`emit`] and [`inject`] (`berth trace`'s probes, sent
+//! from a container or made to arrive from outside), [`route_get`] (the
+//! kernel's route lookups), [`scratch`] (nftables in a throwaway
+//! namespace, for renders to compare) and [`probe`] (CNI CHECK's).
 
-use super::msg;
-use super::netlink::Netlink;
+pub mod emit;
+pub mod inject;
+pub mod nftrace;
+pub mod packet;
+pub mod probe;
+pub mod route_get;
+pub mod scratch;
+
 use crate::error::Result;
+use crate::firewall::{Element, Set};
+use crate::kernel::msg;
+use crate::kernel::Netlink;
 use ipnet::IpNet;
 use netlink_packet_route::address::AddressAttribute;
 use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkInfo, LinkMessage};
@@ -107,7 +124,7 @@ impl NsView {
     /// Reads the namespace pinned at `path` (the calling thread stays
     /// where it is).
     pub fn read_pinned(path: &Path) -> Result<NsView> {
-        let file = super::netns::open(path)?;
+        let file = crate::kernel::netns::open(path)?;
         let mut nl = Netlink::open_in(&file)?;
         NsView::read(&mut nl)
     }
@@ -195,90 +212,27 @@ fn default_routes(nl: &mut Netlink) -> Result<Vec<(Option<IpAddr>, u32)>> {
     Ok(out)
 }
 
-/// The elements of berth's published-port maps in the kernel, as
-/// `(map, element)` in nft's text form (see [`elements_from_json`]). A
-/// missing table or map has no elements.
-pub fn port_elements(nft: &mut super::Nft) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for map in ["ports4", "ports4_keep", "ports6", "ports6_keep"] {
-        if let Ok(json) = nft.list_json(&format!("list map inet berth {map}")) {
-            out.extend(
-                elements_from_json(&json)
-                    .into_iter()
-                    .map(|e| (map.to_string(), e)),
-            );
-        }
-    }
-    out
+/// The elements of berth's published-port maps in the kernel, read over
+/// netlink (`kernel::nftnl::dump`). A missing table or map has none.
+pub fn port_elements(nft: &mut crate::kernel::Nft) -> Vec<Element> {
+    let sets = [Set::Ports4, Set::Ports4Keep, Set::Ports6, Set::Ports6Keep];
+    elements(nft, &sets)
 }
 
-/// The elements of the sets and maps in `nft -j list …` output, written
-/// as berth writes them in nft commands: `0.0.0.0/0 . tcp . 8080 :
-/// 192.0.2.2 . 80`, ranges as `8000-8010`.
-pub fn elements_from_json(json: &str) -> Vec<String> {
-    let Ok(v) = serde_json::from_str::<serde_json::Value>(json) else {
+/// The elements of `sets` of berth's tables in the kernel; a set that
+/// cannot be read (missing, no netlink socket) has none.
+pub fn elements(nft: &mut crate::kernel::Nft, sets: &[Set]) -> Vec<Element> {
+    let Ok(sock) = nft.netfilter_socket() else {
         return Vec::new();
     };
-    let mut out = Vec::new();
-    for obj in v["nftables"].as_array().into_iter().flatten() {
-        let body = obj.get("map").or_else(|| obj.get("set"));
-        for e in body
-            .and_then(|b| b["elem"].as_array())
-            .into_iter()
-            .flatten()
-        {
-            out.push(nft_text(e));
-        }
-    }
-    out
-}
-
-/// One JSON expression of an element as nft text.
-fn nft_text(v: &serde_json::Value) -> String {
-    use serde_json::Value;
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Number(n) => n.to_string(),
-        // A map element: [key, value].
-        Value::Array(kv) => kv.iter().map(nft_text).collect::<Vec<_>>().join(" : "),
-        Value::Object(o) => {
-            if let Some(Value::Array(parts)) = o.get("concat") {
-                parts.iter().map(nft_text).collect::<Vec<_>>().join(" . ")
-            } else if let Some(p) = o.get("prefix") {
-                format!("{}/{}", nft_text(&p["addr"]), nft_text(&p["len"]))
-            } else if let Some(Value::Array(r)) = o.get("range") {
-                r.iter().map(nft_text).collect::<Vec<_>>().join("-")
-            } else if let Some(e) = o.get("elem") {
-                nft_text(&e["val"])
-            } else {
-                Value::Object(o.clone()).to_string()
-            }
-        }
-        other => other.to_string(),
-    }
+    sets.iter()
+        .flat_map(|s| crate::kernel::nftnl::dump(sock, *s).unwrap_or_default())
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn nft_json_elements_read_as_berth_writes_them() {
-        let json = r#"{"nftables": [{"metainfo": {"version": "1.0.6"}}, {"map": {"family": "inet", "name": "ports4", "table": "berth", "elem": [[{"concat": [{"prefix": {"addr": "0.0.0.0", "len": 0}}, "tcp", 8080]}, {"concat": ["192.0.2.2", 80]}], [{"concat": ["127.0.0.1", "udp", 5353]}, {"concat": ["192.0.2.3", 53]}]]}}]}"#;
-        assert_eq!(
-            elements_from_json(json),
-            [
-                "0.0.0.0/0 . tcp . 8080 : 192.0.2.2 . 80",
-                "127.0.0.1 . udp . 5353 : 192.0.2.3 . 53"
-            ]
-        );
-        let keep = r#"{"nftables": [{"map": {"elem": [[{"concat": [{"prefix": {"addr": "0.0.0.0", "len": 0}}, "tcp", {"range": [8000, 8010]}]}, "192.0.2.4"]]}}]}"#;
-        assert_eq!(
-            elements_from_json(keep),
-            ["0.0.0.0/0 . tcp . 8000-8010 : 192.0.2.4"]
-        );
-        assert!(elements_from_json("not json").is_empty());
-    }
 
     #[test]
     fn macs_are_lowercase_hex_pairs() {

@@ -47,7 +47,7 @@ impl Injector {
         let mut inj = Injector { name, index: 0 };
         for dev in [&inj.name, &peer] {
             // No router solicitations or neighbour discovery leaking out.
-            let _ = super::sysctl::write(&format!("net.ipv6.conf.{dev}.disable_ipv6"), "1");
+            let _ = crate::kernel::sysctl::write(&format!("net.ipv6.conf.{dev}.disable_ipv6"), "1");
         }
         run(&["ip", "link", "set", &peer, "up"])?;
         run(&["ip", "link", "set", &inj.name, "up"])?;

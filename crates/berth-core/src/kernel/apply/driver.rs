@@ -1,10 +1,11 @@
 //! Applying [`DriverStep`]s: the macvlan, ipvlan and overlay drivers' part
-//! of the executor (see `apply.rs`).
+//! of the executor (see `mod.rs`).
 
-use super::{container_if_requests, Applier, DriverStep};
+use super::{container_if_requests, Applier};
 use crate::error::{Error, Result};
 use crate::kernel::linkmsg::{self, SubKind};
 use crate::kernel::{errno, Netlink, Request};
+use crate::plan::DriverStep;
 use std::net::IpAddr;
 
 /// Runs `reqs`, treating "no such object" as done (idempotent deletes).
@@ -78,6 +79,13 @@ impl Applier {
                 vtep,
                 add,
             } => self.remote(dev, *ip, mac, *vtep, *add),
+            DriverStep::LinkState { name, up } => {
+                if self.host().link_index(name)?.is_none() {
+                    return Ok(());
+                }
+                self.host()
+                    .run(vec![crate::kernel::link_state::set_state(name, *up)])
+            }
         }
     }
 

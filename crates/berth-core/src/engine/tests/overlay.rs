@@ -1,0 +1,173 @@
+//! Scenarios of the networks of other drivers: an overlay network of the
+//! cluster attached to and detached from this host (the cluster store
+//! itself is not involved: these are the local operations), and a macvlan
+//! network on a VLAN sub-interface.
+
+use super::harness::{Scenario, World};
+use crate::drivers::overlay;
+use crate::kernel::vxlan::Underlay;
+use crate::model::{IpamConfig, NetworkCreate};
+use crate::plan::OpKind;
+use crate::Result;
+
+/// Realises overlay network `ov` (10.77.0.0/24) on this host.
+fn attach(w: &mut World) -> Result<()> {
+    let req = NetworkCreate {
+        name: "ov".into(),
+        driver: "overlay".into(),
+        ..Default::default()
+    };
+    let subnet = "10.77.0.0/24".parse().expect("subnet");
+    let ipam = vec![IpamConfig {
+        subnet,
+        gateway: crate::ipam::first_host(&subnet),
+        ip_range: None,
+        aux: Default::default(),
+        range_start: None,
+        range_end: None,
+    }];
+    let id = crate::ids::new_id()?;
+    let net = overlay::plan_network(&req, &id, overlay::FIRST_VNI, ipam, 1500)?;
+    let under = Underlay {
+        addr: "192.0.2.10".parse().expect("ip"),
+        link: "eth0".into(),
+        mtu: 1500,
+    };
+    w.engine.realize_overlay(&net, &under).map(drop)
+}
+
+/// Takes overlay network `ov` down here (it left the cluster).
+fn detach(w: &mut World) -> Result<()> {
+    let net = w.engine.network("ov")?;
+    w.engine.remove_network_op(OpKind::OverlayDetach, &net)
+}
+
+fn nothing(_: &mut World) {}
+
+/// The scenarios.
+pub fn scenarios() -> Vec<Scenario> {
+    vec![
+        Scenario {
+            name: "overlay attach",
+            kind: OpKind::OverlayAttach,
+            prelude: nothing,
+            setup: nothing,
+            run: attach,
+            steps: &[
+                "create_bridge",
+                "sysctl",
+                "sysctl",
+                "sysctl",
+                "create_vxlan",
+                "elements",
+            ],
+        },
+        Scenario {
+            name: "overlay detach",
+            kind: OpKind::OverlayDetach,
+            prelude: nothing,
+            setup: |w| attach(w).expect("attach"),
+            run: detach,
+            steps: &["elements", "delete_link", "delete_link"],
+        },
+        Scenario {
+            name: "network create -d macvlan (VLAN parent)",
+            kind: OpKind::CreateNetwork,
+            prelude: nothing,
+            setup: nothing,
+            run: |w| {
+                let req = NetworkCreate {
+                    name: "lan".into(),
+                    driver: "macvlan".into(),
+                    subnets: vec!["198.51.100.0/24".into()],
+                    options: vec!["parent=eth0.10".into()],
+                    ..Default::default()
+                };
+                w.engine.create_network(&req).map(drop)
+            },
+            steps: &["create_vlan"],
+        },
+    ]
+}
+
+/// An address conflict found by a synchronisation takes the container's
+/// veth down (through the kernel's steps, like every change), and the end
+/// of the conflict brings it up again.
+#[test]
+fn a_conflict_cuts_the_veth_off_until_it_is_over() {
+    use crate::engine::overlay_report::{ClusterReport, Conflict};
+    let mut w = World::new();
+    w.fake.add_host_link("vethc0ffee", "veth");
+    let conflict = Conflict {
+        network: "ov".into(),
+        address: "10.77.0.5".parse().expect("ip"),
+        container: "a".into(),
+        veth: "vethc0ffee".into(),
+        holder: "192.0.2.12".into(),
+    };
+    let report = |conflicts: Vec<Conflict>| ClusterReport {
+        store: "etcd://192.0.2.1:2379".into(),
+        conflicts,
+        ..Default::default()
+    };
+    w.engine
+        .write_report(&report(vec![conflict.clone()]))
+        .expect("report");
+    assert!(w.fake.objects().down.contains("vethc0ffee"));
+    assert_eq!(
+        w.engine.cluster_report().expect("kept").conflicts,
+        vec![conflict]
+    );
+    w.engine.write_report(&report(Vec::new())).expect("report");
+    assert!(w.fake.objects().down.is_empty());
+}
+
+/// The VXLAN guard's elements go in and out one by one as membership
+/// changes, and a whole re-render of the tables (reconcile) keeps them.
+#[test]
+fn the_vxlan_guard_follows_the_members_and_survives_reconcile() {
+    use crate::firewall::{Field, Set};
+    use crate::store::cluster::HostRec;
+    let mut w = World::new();
+    attach(&mut w).expect("attach");
+    let net = w.engine.network("ov").expect("ov");
+    let host = |vtep: &str| {
+        let rec = HostRec {
+            name: vtep.into(),
+            vtep: vtep.parse().expect("ip"),
+            underlay: "eth0".into(),
+            mtu: 1500,
+        };
+        (vtep.to_string(), rec)
+    };
+    let vteps = |w: &World| -> Vec<Field> {
+        let objects = w.fake.objects();
+        let mut v: Vec<Field> = objects
+            .elements
+            .iter()
+            .filter(|e| e.set == Set::VxlanVteps)
+            .map(|e| e.key[0].clone())
+            .collect();
+        v.sort();
+        v
+    };
+    let addr = |a: &str| Field::Addr(a.parse().expect("ip"));
+    let nets = [net];
+    w.engine
+        .sync_vteps(&[host("192.0.2.11"), host("192.0.2.12")], &nets)
+        .expect("sync");
+    assert_eq!(vteps(&w), vec![addr("192.0.2.11"), addr("192.0.2.12")]);
+    w.engine
+        .sync_vteps(&[host("192.0.2.12"), host("192.0.2.13")], &nets)
+        .expect("sync");
+    assert_eq!(vteps(&w), vec![addr("192.0.2.12"), addr("192.0.2.13")]);
+    w.next_command(true);
+    assert_eq!(vteps(&w), vec![addr("192.0.2.12"), addr("192.0.2.13")]);
+    let vni = w
+        .fake
+        .objects()
+        .elements
+        .iter()
+        .any(|e| e.set == Set::VxlanVnis && e.key == vec![Field::Vni(overlay::FIRST_VNI)]);
+    assert!(vni, "the overlay's VNI is guarded");
+}

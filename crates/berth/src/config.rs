@@ -1,0 +1,158 @@
+//! What the binary gives the engine: one [`Config`] built from the command
+//! line and the environment (berth-core reads neither), the way to start
+//! the embedded DNS resolver (`berth __dns`), where its diagnostics go
+//! (`tracing` to stderr: warnings always, `BERTH_LOG=debug` for more), and
+//! how errors are reported.
+
+use berth_core::store::etcd_config::Credentials;
+use berth_core::{Config, Error};
+use std::path::Path;
+use std::sync::Arc;
+
+/// The cluster store's URL (set from `--store` too).
+pub const STORE_ENV: &str = "BERTH_STORE";
+/// The CA of the cluster store members' certificates (`--store-ca`).
+pub const CA_ENV: &str = "BERTH_STORE_CA";
+/// The client certificate (PEM; `--store-cert`).
+pub const CERT_ENV: &str = "BERTH_STORE_CERT";
+/// The client certificate's private key (PEM; `--store-key`).
+pub const KEY_ENV: &str = "BERTH_STORE_KEY";
+/// A file holding `USER:PASSWORD` for etcd's authentication
+/// (`--store-auth`).
+pub const AUTH_ENV: &str = "BERTH_STORE_AUTH";
+
+/// The engine's settings for state root `root`, from the environment:
+/// `BERTH_STORE` and `BERTH_STORE_CA`, `_CERT`, `_KEY`, `_AUTH` (set from
+/// the flags too, so supervisors and the CNI plugin inherit them),
+/// `BERTH_RESOLV_CONF`,
+/// `BERTH_ADVERTISE_ADDR`, `BERTH_CLUSTER_TTL`, `BERTH_TRACE_STEPS`,
+/// `BERTH_NFT_SPAWN`, `BERTH_FAILPOINT`.
+pub fn engine(root: Option<&Path>) -> Result<Config, Error> {
+    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let advertise = match var("BERTH_ADVERTISE_ADDR") {
+        Some(a) => Some(a.parse().map_err(|_| {
+            Error::invalid(format!(
+                "invalid BERTH_ADVERTISE_ADDR {a:?}: expected an IP address"
+            ))
+        })?),
+        None => None,
+    };
+    let defaults = Config::default();
+    Ok(Config {
+        root: root.map(Path::to_path_buf),
+        store: var(STORE_ENV),
+        store_credentials: Credentials {
+            ca: var(CA_ENV).map(Into::into),
+            cert: var(CERT_ENV).map(Into::into),
+            key: var(KEY_ENV).map(Into::into),
+            auth: var(AUTH_ENV).map(Into::into),
+        },
+        resolv_conf: var("BERTH_RESOLV_CONF").map_or(defaults.resolv_conf, Into::into),
+        advertise,
+        cluster_ttl: var("BERTH_CLUSTER_TTL")
+            .and_then(|v| v.parse().ok())
+            .filter(|t| *t >= 2)
+            .unwrap_or(defaults.cluster_ttl),
+        trace_steps: var("BERTH_TRACE_STEPS").is_some(),
+        nft_spawn: var("BERTH_NFT_SPAWN").is_some(),
+        failpoint: var("BERTH_FAILPOINT"),
+        resolver: Some(Arc::new(spawn_resolver)),
+    })
+}
+
+/// Opens the engine for state root `root` (setting the host up on the
+/// first command since boot).
+pub fn open(root: Option<&Path>) -> anyhow::Result<berth_core::engine::Engine> {
+    Ok(berth_core::engine::Engine::open(&engine(root)?)?)
+}
+
+/// Passes failpoint `name` of the binary itself (see
+/// `berth_core::failpoint`).
+pub fn failpoint(name: &str) {
+    berth_core::failpoint::hit(name, std::env::var("BERTH_FAILPOINT").ok().as_deref());
+}
+
+/// Starts `berth __dns` (the resolver under its watchdog) in its own
+/// session, for the berth whose state root is `root`.
+fn spawn_resolver(root: &Path) -> berth_core::Result<()> {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = std::process::Command::new("/proc/self/exe");
+    cmd.arg("--root").arg(root).arg("__dns");
+    cmd.stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .current_dir("/");
+    // SAFETY: setsid is async-signal-safe.
+    unsafe {
+        cmd.pre_exec(|| {
+            nix::unistd::setsid()
+                .map(|_| ())
+                .map_err(std::io::Error::from)
+        });
+    }
+    cmd.spawn()
+        .map(drop)
+        .map_err(|e| Error::internal(format!("cannot start the DNS resolver: {e}")))
+}
+
+/// Sends the engine's diagnostics to stderr: warnings (`berth: warning:
+/// …`) always; `BERTH_TRACE_STEPS` adds the time of each step (`info`),
+/// `BERTH_LOG=error|warn|info|debug|trace` sets the level.
+pub fn init_logging() {
+    use tracing_subscriber::filter::LevelFilter;
+    let level = match std::env::var("BERTH_LOG").ok().as_deref() {
+        Some("error") => LevelFilter::ERROR,
+        Some("info") => LevelFilter::INFO,
+        Some("debug") => LevelFilter::DEBUG,
+        Some("trace") => LevelFilter::TRACE,
+        _ if std::env::var_os("BERTH_TRACE_STEPS").is_some() => LevelFilter::INFO,
+        _ => LevelFilter::WARN,
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(level)
+        .event_format(Plain)
+        .try_init();
+}
+
+/// `berth: warning: MESSAGE` (`berth: MESSAGE` for `info`).
+struct Plain;
+
+impl<S, N> tracing_subscriber::fmt::FormatEvent<S, N> for Plain
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    N: for<'a> tracing_subscriber::fmt::FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &tracing_subscriber::fmt::FmtContext<'_, S, N>,
+        mut w: tracing_subscriber::fmt::format::Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        let level = match *event.metadata().level() {
+            tracing::Level::ERROR => "error: ",
+            tracing::Level::WARN => "warning: ",
+            tracing::Level::INFO => "",
+            _ => "debug: ",
+        };
+        write!(w, "berth: {level}")?;
+        ctx.field_format().format_fields(w.by_ref(), event)?;
+        writeln!(w)
+    }
+}
+
+/// An error and its causes on one line, each cause once (berth-core's
+/// errors already say their cause: `context: cause`).
+pub fn report(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain().map(ToString::to_string) {
+        if out.ends_with(&cause) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&cause);
+    }
+    out
+}
