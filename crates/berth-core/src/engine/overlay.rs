@@ -289,7 +289,7 @@ impl Engine {
     }
 }
 
-/// `-o encrypted`: refused, naming what is missing (decision 14: VXLAN over
+/// `-o encrypted`: refused, naming what is missing (decision 15: VXLAN over
 /// WireGuard, keys through the cluster store; not implemented yet).
 fn refuse_encrypted(req: &NetworkCreate) -> Result<()> {
     let asked = req
@@ -305,7 +305,7 @@ fn refuse_encrypted(req: &NetworkCreate) -> Result<()> {
         "this kernel has no WireGuard (module wireguard, CONFIG_WIREGUARD), which berth's encrypted overlay needs".to_string()
     };
     Err(Error::invalid(format!(
-        "-o encrypted: {why} (design: docs/decisions/0014-overlay-encryption.md); nothing was created. Without it, overlay traffic crosses the underlay in clear: keep the underlay private"
+        "-o encrypted: {why} (design: docs/decisions/0015-overlay-encryption.md); nothing was created. Without it, overlay traffic crosses the underlay in clear: keep the underlay private"
     )))
 }
 
