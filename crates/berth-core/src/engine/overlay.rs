@@ -325,7 +325,7 @@ pub(crate) fn cluster_networks(c: &mut Cluster) -> Result<(Vec<Network>, BTreeSe
 /// An overlay network of the cluster by name or id; an error when its
 /// record is refused (a record nobody can use is not silently skipped here:
 /// the user asked for this network).
-fn cluster_network(c: &mut Cluster, key: &str) -> Result<Option<Network>> {
+pub(crate) fn cluster_network(c: &mut Cluster, key: &str) -> Result<Option<Network>> {
     let by_name = c.get(&keys::name_key(key))?;
     let id = match &by_name {
         Some(kv) => kv.value.clone(),

@@ -207,7 +207,13 @@ impl Engine {
             };
             for e in self.store.read(|tx| tx.network_endpoints(&net.id))? {
                 let ctr = self.store.read(|tx| tx.container(&e.container_id))?;
-                let name = ctr.as_ref().map(|c| c.name.clone()).unwrap_or_default();
+                // A CNI pod's record name (`NETWORK:ID:IFNAME`) is no DNS name:
+                // its first alias is its name in the cluster.
+                let name = match &ctr {
+                    Some(c) if c.cni.is_some() => e.aliases.first().cloned().unwrap_or_default(),
+                    Some(c) => c.name.clone(),
+                    None => String::new(),
+                };
                 let ips = [e.ipv4.map(|i| i.addr()), e.ipv6.map(|i| i.addr())];
                 for ip in ips.into_iter().flatten() {
                     let key = keys::addr_key(&net.id, &ip);

@@ -1,0 +1,129 @@
+//! CNI pods on an overlay network: berth's CNI front-end, run as a runtime
+//! runs it on three hosts of one cluster, with a configuration that names
+//! the overlay network and the cluster store (no `--store`, no
+//! environment). Pods get cluster-unique addresses, reach the pods of the
+//! other hosts by address and by name (their `aliases`), and DEL gives the address back to the cluster at once.
+
+mod cluster;
+mod cniutil;
+mod common;
+
+use cluster::{Cluster, TTL};
+use cniutil::Att;
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+
+/// The configuration a runtime would pass for overlay network `ov`.
+fn conf(c: &Cluster, alias: &str) -> Value {
+    json!({
+        "cniVersion": "1.1.0",
+        "name": "ov",
+        "type": "berth",
+        "store": c.url,
+        "runtimeConfig": {"aliases": [alias]}
+    })
+}
+
+fn add(c: &Cluster, h: usize, att: &Att, alias: &str) -> cniutil::Reply {
+    let extra = format!("BERTH_CLUSTER_TTL={TTL}");
+    cniutil::call(
+        &c.h(h).b,
+        common::BERTH,
+        "ADD",
+        Some(att),
+        &extra,
+        &conf(c, alias),
+    )
+}
+
+/// The pod's IPv4 address in an ADD result.
+fn address(r: &cniutil::Reply) -> String {
+    let a = r.result()["ips"][0]["address"]
+        .as_str()
+        .expect("an address");
+    a.split('/').next().unwrap_or_default().to_string()
+}
+
+/// `ping` from pod `att` of host `h` to `ip`, retried while the agents
+/// program the other hosts' entries (up to 20 s); true when it answered.
+fn reaches(c: &Cluster, h: usize, att: &Att, ip: &str) -> bool {
+    let cmd = format!("ip netns exec {} ping -c1 -W1 {ip}", att.cid);
+    (0..40).any(|_| {
+        let ok = c.h(h).b.lab.sh(&cmd).status.success();
+        if !ok {
+            std::thread::sleep(std::time::Duration::from_millis(500));
+        }
+        ok
+    })
+}
+
+#[test]
+fn pods_on_three_hosts_share_an_overlay_network() {
+    let c = Cluster::new("cc", 3);
+    c.h(0)
+        .ok("network create -d overlay --subnet 198.18.0.0/24 ov");
+    let pods: Vec<Att> = (0..3)
+        .map(|h| Att::new(&c.h(h).b, &format!("pod{h}")))
+        .collect();
+    let ips: Vec<String> = (0..3)
+        .map(|h| {
+            let r = add(&c, h, &pods[h], &format!("pod{h}"));
+            assert!(r.ok, "ADD on host {h}: {} {}", r.json, r.stderr);
+            address(&r)
+        })
+        .collect();
+    let unique: BTreeSet<&String> = ips.iter().collect();
+    assert_eq!(unique.len(), 3, "cluster-unique addresses: {ips:?}");
+    // Each address is reserved in the cluster store.
+    let keys = c.keys("/berth/v1/addrs/");
+    for ip in &ips {
+        assert!(
+            keys.iter().any(|k| k.ends_with(&format!("/{ip}"))),
+            "{keys:?}"
+        );
+    }
+    // Every pod reaches the pods of the other hosts through the VXLAN.
+    for (h, pod) in pods.iter().enumerate() {
+        for (o, ip) in ips.iter().enumerate().filter(|(o, _)| *o != h) {
+            assert!(
+                reaches(&c, h, pod, ip),
+                "pod{h} (host {h}) cannot reach pod{o} at {ip}\n{}",
+                c.h(h).agent_log()
+            );
+        }
+    }
+    // By name: the embedded DNS on each host's gateway serves the other
+    // hosts' pods by their alias (the `aliases` capability).
+    let lookup = |name: &str| {
+        c.h(0).b.lab.sh(&format!(
+            "ip netns exec pod0 busybox nslookup {name} 198.18.0.1"
+        ))
+    };
+    let found = lookup("pod2");
+    let text = String::from_utf8_lossy(&found.stdout);
+    assert!(
+        found.status.success() && text.contains(&format!("Address: {}", ips[2])),
+        "{text}"
+    );
+    // DEL on host 1: its address leaves the cluster store at once and
+    // pod0 no longer reaches it; the others still talk.
+    let del = cniutil::berth(&c.h(1).b, "DEL", &pods[1], &conf(&c, "pod1"));
+    assert!(del.ok, "DEL: {} {}", del.json, del.stderr);
+    assert!(!c
+        .keys("/berth/v1/addrs/")
+        .iter()
+        .any(|k| k.ends_with(&format!("/{}", ips[1]))));
+    let gone = format!("ip netns exec pod0 ping -c1 -W1 {}", ips[1]);
+    assert_eq!(c.h(0).b.lab.sh(&gone).status.code(), Some(1));
+    assert!(reaches(&c, 0, &pods[0], &ips[2]));
+    // A configuration whose addresses come from a previous plugin is
+    // refused on an overlay network (they would not be cluster-wide).
+    let mut given = conf(&c, "x");
+    given["ipam"] = json!({});
+    given["prevResult"] = json!({"cniVersion": "1.1.0",
+        "ips": [{"address": "198.18.0.77/24"}]});
+    let att = Att::new(&c.h(2).b, "podx");
+    let r = cniutil::berth(&c.h(2).b, "ADD", &att, &given);
+    assert!(!r.ok);
+    assert!(r.message().contains("overlay network"), "{}", r.message());
+}
