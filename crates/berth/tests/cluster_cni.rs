@@ -7,6 +7,7 @@
 mod cluster;
 mod cniutil;
 mod common;
+mod peers;
 
 use cluster::{Cluster, TTL};
 use cniutil::Att;
@@ -126,4 +127,66 @@ fn pods_on_three_hosts_share_an_overlay_network() {
     let r = cniutil::berth(&c.h(2).b, "ADD", &att, &given);
     assert!(!r.ok);
     assert!(r.message().contains("overlay network"), "{}", r.message());
+}
+
+/// Debian's containerd on each of three hosts (its own root, state and
+/// socket, started in the host's lab), `ctr run --cni` with a configuration
+/// list naming the overlay network and the store: the containers get
+/// cluster-unique addresses and reach each other across the hosts.
+#[test]
+fn containerd_on_three_hosts_puts_its_containers_on_the_overlay() {
+    let c = Cluster::new("cd", 3);
+    c.h(0)
+        .ok("network create -d overlay --subnet 198.18.0.0/24 ov");
+    let conflist = json!({"cniVersion": "1.0.0", "name": "ov",
+        "plugins": [{"type": "berth", "store": c.url}]})
+    .to_string();
+    let mut ips = Vec::new();
+    let mut ctrs = Vec::new();
+    for h in 0..3 {
+        let b = &c.h(h).b;
+        let (dir, cg) = peers::prepare(b, &format!("ctrd{h}"), "unused");
+        b.sh(&peers::oci_archive(&dir));
+        peers::start_containerd(b, &dir, &conflist, &format!("BERTH_CLUSTER_TTL={TTL}"));
+        let ctr = format!("ctr -a {dir}/containerd.sock -n berth");
+        b.sh(&format!("{ctr} image import {dir}/busybox-oci.tar"));
+        b.sh(&format!(
+            "{ctr} run -d --cni --cgroup {cg}/p{h} localhost/busybox:latest p{h} sleep 600"
+        ));
+        let out = b.sh(&format!(
+            "{ctr} task exec --exec-id a p{h} ip -4 -o addr show eth0"
+        ));
+        let ip = out.split_whitespace().nth(3).unwrap_or_default();
+        assert!(
+            ip.starts_with("198.18.0.") && ip.ends_with("/24"),
+            "p{h}: {out}"
+        );
+        ips.push(ip.trim_end_matches("/24").to_string());
+        ctrs.push(ctr);
+    }
+    let unique: BTreeSet<&String> = ips.iter().collect();
+    assert_eq!(unique.len(), 3, "cluster-unique addresses: {ips:?}");
+    for (h, ctr) in ctrs.iter().enumerate() {
+        for (o, ip) in ips.iter().enumerate().filter(|(o, _)| *o != h) {
+            let ping = format!("{ctr} task exec --exec-id p{o} p{h} ping -c1 -W1 {ip}");
+            let ok = (0..40).any(|_| {
+                let ok = c.h(h).b.lab.sh(&ping).status.success();
+                if !ok {
+                    std::thread::sleep(std::time::Duration::from_millis(500));
+                }
+                ok
+            });
+            assert!(
+                ok,
+                "p{h} (host {h}) cannot reach p{o} at {ip}\n{}",
+                c.h(h).agent_log()
+            );
+        }
+    }
+    // Next to it, an address nobody holds does not answer.
+    let none = format!(
+        "{} task exec --exec-id n p0 ping -c1 -W1 198.18.0.200",
+        ctrs[0]
+    );
+    assert_eq!(c.h(0).b.lab.sh(&none).status.code(), Some(1));
 }

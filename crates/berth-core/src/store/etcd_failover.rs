@@ -37,8 +37,9 @@ const CONNECT: Duration = Duration::from_millis(800);
 /// How long a request may keep trying members (a leader election takes
 /// one to two seconds with etcd's defaults).
 const BUDGET: Duration = Duration::from_secs(8);
-/// Rounds over members that were all unreachable before giving up early:
-/// nothing listens, so waiting for an election is pointless.
+/// Rounds over members that were all unreachable (not merely slow) before
+/// giving up early: nothing listens, so waiting for an election is
+/// pointless.
 const DEAD_ROUNDS: usize = 2;
 
 /// The members of a cluster store and the one in use.
@@ -88,14 +89,24 @@ fn options(cfg: &StoreConfig) -> ConnectOptions {
 }
 
 /// Whether `e` is the member's fault (try another one) rather than the
-/// request's, and whether the member was unreachable.
+/// request's, and whether the member could not be talked to at all (refused,
+/// no such name, a TLS or protocol failure). A connection attempt that
+/// timed out is not counted there: on a loaded host or a lossy path one
+/// lost SYN outlasts [`CONNECT`], so such a member is tried again until
+/// the budget is spent.
 fn classify(e: &etcd_client::Error) -> (bool, bool) {
     use tonic::Code;
+    let text = format!("{e:?}");
+    let timed_out = text.contains("TimedOut") || text.contains("Elapsed");
     match e {
-        etcd_client::Error::TransportError(_) | etcd_client::Error::IoError(_) => (true, true),
+        etcd_client::Error::TransportError(_) | etcd_client::Error::IoError(_) => {
+            (true, !timed_out)
+        }
         etcd_client::Error::GRpcStatus(s) => {
             let m = s.message();
-            let unreachable = m.contains("connect") || m.contains("transport") || m.contains("dns");
+            let unreachable =
+                (m.contains("connect") || m.contains("transport") || m.contains("dns"))
+                    && !timed_out;
             let member = matches!(
                 s.code(),
                 Code::Unavailable
