@@ -62,15 +62,27 @@ fn reaches(c: &Cluster, h: usize, att: &Att, ip: &str) -> bool {
 fn pods_on_three_hosts_share_an_overlay_network() {
     let c = Cluster::new("cc", 3);
     c.h(0)
-        .ok("network create -d overlay --subnet 198.18.0.0/24 ov");
+        .ok("network create -d overlay --ipv6 --subnet 198.18.0.0/24 --subnet fd00:c::/64 ov");
     let pods: Vec<Att> = (0..3)
         .map(|h| Att::new(&c.h(h).b, &format!("pod{h}")))
         .collect();
+    let mut ip6s = Vec::new();
     let ips: Vec<String> = (0..3)
         .map(|h| {
             let r = add(&c, h, &pods[h], &format!("pod{h}"));
             assert!(r.ok, "ADD on host {h}: {} {}", r.json, r.stderr);
-            address(&r)
+            // Dual stack: the IPv6 address carries the IPv4 host part.
+            let v4 = address(&r);
+            let v6 = r.result()["ips"][1]["address"].as_str().unwrap_or_default();
+            let host: u8 = v4
+                .rsplit('.')
+                .next()
+                .unwrap_or_default()
+                .parse()
+                .unwrap_or(0);
+            assert_eq!(v6, format!("fd00:c::{host:x}/64"), "{}", r.json);
+            ip6s.push(v6.trim_end_matches("/64").to_string());
+            v4
         })
         .collect();
     let unique: BTreeSet<&String> = ips.iter().collect();
@@ -93,6 +105,15 @@ fn pods_on_three_hosts_share_an_overlay_network() {
             );
         }
     }
+    let ping6 = format!("ip netns exec pod0 ping -6 -c1 -W1 {}", ip6s[2]);
+    let ok6 = (0..40).any(|_| {
+        let ok = c.h(0).b.lab.sh(&ping6).status.success();
+        if !ok {
+            std::thread::sleep(std::time::Duration::from_millis(500));
+        }
+        ok
+    });
+    assert!(ok6, "pod0 cannot reach pod2 over IPv6 at {}", ip6s[2]);
     // By name: the embedded DNS on each host's gateway serves the other
     // hosts' pods by their alias (the `aliases` capability).
     let lookup = |name: &str| {

@@ -171,14 +171,17 @@ impl Engine {
                 Some(n) => n,
                 None => match cluster_network(c, &a.network)? {
                     Some(n) => {
+                        refuse_ip6(a, &n)?;
                         let under = self.underlay(c)?;
                         self.realize_overlay(&n, &under)?
                     }
                     None => continue,
                 },
             };
+            refuse_ip6(a, &net)?;
             let ip = self.reserve(c, &net, owner, a)?;
             a.ip = Some(ip);
+            a.ip6 = overlay::ipv6_for(&net, ip);
             touched = true;
         }
         Ok(touched)
@@ -286,6 +289,18 @@ impl Engine {
         let (kvs, _) = c.list(&keys::addrs_prefix(&net.id))?;
         del.extend(kvs.into_iter().map(|kv| kv.key));
         c.delete(&del)
+    }
+}
+
+/// `--ip6` on an overlay network: refused (the IPv6 address follows the
+/// IPv4 one, `drivers::overlay::ipv6_for`).
+fn refuse_ip6(a: &NetworkAttach, net: &Network) -> Result<()> {
+    match a.ip6 {
+        Some(_) => Err(Error::invalid(format!(
+            "--ip6 on overlay network {}: a container's IPv6 address there follows its IPv4 address (give --ip instead); nothing was changed",
+            net.name
+        ))),
+        None => Ok(()),
     }
 }
 

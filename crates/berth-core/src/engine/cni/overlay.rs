@@ -36,10 +36,20 @@ impl Engine {
             return Ok(None);
         }
         let wanted = match &req.addresses {
-            CniAddresses::Allocate(ips) => ips.iter().find_map(|ip| match ip {
-                IpAddr::V4(v) => Some(*v),
-                IpAddr::V6(_) => None,
-            }),
+            CniAddresses::Allocate(ips) => {
+                if let Some(v6) = ips.iter().find(|ip| ip.is_ipv6()) {
+                    if local.is_some() || self.overlay_exists(name)? {
+                        return Err(Error::invalid(format!(
+                            "IPv6 address {v6} requested on overlay network {name}: a pod's IPv6 address there follows its IPv4 address (request only the IPv4 one); nothing was changed"
+                        )));
+                    }
+                    return Ok(None);
+                }
+                ips.iter().find_map(|ip| match ip {
+                    IpAddr::V4(v) => Some(*v),
+                    IpAddr::V6(_) => None,
+                })
+            }
             CniAddresses::Given(_) => {
                 if local.is_some() || self.overlay_exists(name)? {
                     return Err(given_refused(name));
@@ -66,7 +76,10 @@ impl Engine {
         let ip = attach
             .ip
             .ok_or_else(|| Error::internal("an overlay reservation without an address"))?;
-        Ok(Some(CniAddresses::Allocate(vec![IpAddr::V4(ip)])))
+        // On a dual-stack network, the IPv6 address follows the IPv4 one.
+        let mut ips = vec![IpAddr::V4(ip)];
+        ips.extend(attach.ip6.map(IpAddr::V6));
+        Ok(Some(CniAddresses::Allocate(ips)))
     }
 
     /// True when the cluster store has an overlay network named `name`.
