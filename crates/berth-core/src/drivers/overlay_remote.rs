@@ -6,7 +6,7 @@
 //! A record was written by another host, or by anyone who can write to the
 //! etcd cluster, so it is checked before anything of it reaches the kernel
 //! or the resolver. A record is skipped whole when its key is not
-//! `addrs/<this network's id>/<an IPv4 address of the network's subnet>`,
+//! `addrs/<this network's id>/<an address of the network's subnets>`,
 //! or names the gateway, the subnet's own address or its broadcast address
 //! (an entry for the gateway would answer the containers' ARP for it with a
 //! remote MAC); when its MAC is not a unicast Ethernet address; when its

@@ -304,7 +304,7 @@ fn refuse_ip6(a: &NetworkAttach, net: &Network) -> Result<()> {
     }
 }
 
-/// `-o encrypted`: refused, naming what is missing (decision 15: VXLAN over
+/// `-o encrypted`: refused, naming what is missing (decision 16: VXLAN over
 /// WireGuard, keys through the cluster store; not implemented yet).
 fn refuse_encrypted(req: &NetworkCreate) -> Result<()> {
     let asked = req
@@ -320,7 +320,7 @@ fn refuse_encrypted(req: &NetworkCreate) -> Result<()> {
         "this kernel has no WireGuard (module wireguard, CONFIG_WIREGUARD), which berth's encrypted overlay needs".to_string()
     };
     Err(Error::invalid(format!(
-        "-o encrypted: {why} (design: docs/decisions/0015-overlay-encryption.md); nothing was created. Without it, overlay traffic crosses the underlay in clear: keep the underlay private"
+        "-o encrypted: {why} (design: docs/decisions/0016-overlay-encryption.md); nothing was created. Without it, overlay traffic crosses the underlay in clear: keep the underlay private"
     )))
 }
 

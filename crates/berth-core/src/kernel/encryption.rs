@@ -1,5 +1,5 @@
 //! Whether the running kernel could carry an encrypted overlay: berth's
-//! design (decision 15) runs VXLAN over WireGuard, so it asks the kernel for
+//! design (decision 16) runs VXLAN over WireGuard, so it asks the kernel for
 //! a WireGuard link from a scratch network namespace, as `caps` does for
 //! ipvlan (EOPNOTSUPP when the kernel lacks CONFIG_WIREGUARD).
 
