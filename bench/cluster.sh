@@ -64,7 +64,10 @@ on() {
 }
 declare -A agent
 for i in $(seq 1 "$H"); do
-    on $i "$BERTH" agent >"$BENCH_TMP/agent$i.log" 2>&1 &
+    # Not through `on`: $! must be the agent itself (nsenter execs it),
+    # whose CPU and memory are measured and which is killed below.
+    BERTH_ROOT=/run/bench-h$i BERTH_STORE=$STORE BERTH_CLUSTER_TTL=$TTL \
+        nsenter --net=/run/netns/h$i "$BERTH" agent >"$BENCH_TMP/agent$i.log" 2>&1 &
     agent[$i]=$!
     bench_pids+=($!)
 done
@@ -135,7 +138,13 @@ for _ in $(seq 600); do
     sleep 0.1
 done
 td1=$(date +%s.%N)
-[ $left = 0 ] || { echo "the hosts kept host $dead's entries" >&2; exit 1; }
+[ $left = 0 ] || {
+    echo "the hosts kept host $dead's entries:" >&2
+    bridge -n h1 fdb show dev "$VX" >&2
+    ETCDCTL_API=3 etcdctl --endpoints http://192.0.2.1:2379 get --prefix /berth/v1/ --keys-only >&2
+    tail -5 "$BENCH_TMP/agent1.log" >&2
+    exit 1
+}
 
 pct() { sort -g | awk -v q="$1" '{a[NR]=$1} END {i = int(NR * q + 0.999999); if (i < 1) i = 1; printf "%.1f", a[i]}'; }
 dur=$(awk -v a="$T0" -v b="$T1" 'BEGIN {print b - a}')
