@@ -205,10 +205,11 @@ fn record_container(
         cni: None,
     };
     tx.insert_container(&c)?;
-    let mut eps = Vec::new();
+    let mut eps: Vec<Endpoint> = Vec::new();
     for (i, (net, attach)) in nets.iter().zip(&config.networks).enumerate() {
         if net.driver.has_endpoints() {
-            let ifname = format!("eth{i}");
+            let taken: Vec<String> = eps.iter().map(|e| e.ifname.clone()).collect();
+            let ifname = super::endpoint::ifname_for(net, attach, &taken)?;
             eps.push(new_endpoint(tx, id, net, attach, i as u32, &ifname)?);
         }
     }

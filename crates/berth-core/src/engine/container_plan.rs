@@ -35,10 +35,56 @@ pub(crate) fn network_plan(
             prim.as_deref() == Some(e.id.as_str()),
         ));
     }
+    if let Some(step) = sysctls_step(&ns, c, eps, nets) {
+        steps.push(step);
+    }
     if let Some(step) = ports_step(c, eps, nets) {
         steps.push(step);
     }
     Plan { steps }
+}
+
+/// The sysctls a container's namespace at `ns` gets once its interfaces
+/// exist: its `--sysctl`s, then each endpoint's own
+/// (`com.docker.network.endpoint.sysctls`, `IFNAME` its interface).
+pub(crate) fn sysctls_step(
+    ns: &std::path::Path,
+    c: &Container,
+    eps: &[Endpoint],
+    nets: &[Network],
+) -> Option<Step> {
+    let mut settings: Vec<(String, String)> = c
+        .config
+        .sysctls
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    for e in eps {
+        settings.extend(endpoint_sysctls(c, e, nets));
+    }
+    (!settings.is_empty()).then(|| Step::NetnsSysctls {
+        netns: ns.to_path_buf(),
+        settings,
+    })
+}
+
+/// The per-interface sysctls of endpoint `e` (its attachment's driver
+/// option; checked when it was recorded).
+pub(crate) fn endpoint_sysctls(
+    c: &Container,
+    e: &Endpoint,
+    nets: &[Network],
+) -> Vec<(String, String)> {
+    let Some(net) = nets.iter().find(|n| n.id == e.network_id) else {
+        return Vec::new();
+    };
+    c.config
+        .networks
+        .iter()
+        .filter(|a| a.network == net.name || a.network == net.id)
+        .filter_map(|a| a.driver_opts.get(crate::model::netopt::ENDPOINT_SYSCTLS))
+        .flat_map(|v| crate::model::netopt::endpoint_sysctls(v, &e.ifname).unwrap_or_default())
+        .collect()
 }
 
 /// The veth of one endpoint.
@@ -50,6 +96,7 @@ pub(crate) fn veth_step(ns: &std::path::Path, e: &Endpoint, net: &Network, gatew
                 (c.subnet.addr().is_ipv4() && e.ipv4.is_some())
                     || (c.subnet.addr().is_ipv6() && e.ipv6.is_some())
             })
+            .filter(|c| net.has_gateway(c.subnet.addr().is_ipv6()))
             .map(|c| c.gateway)
             .collect()
     } else {
@@ -143,8 +190,10 @@ pub(crate) fn elements_change(
 }
 
 /// The endpoint that carries the default route and published ports: the
-/// first one on a non-internal network.
+/// one with the highest `gw-priority` on a non-internal network, the first
+/// of them when several have it (Docker 28's rule).
 pub(crate) fn primary<'a>(eps: &'a [Endpoint], nets: &[Network]) -> Option<&'a Endpoint> {
     eps.iter()
-        .find(|e| nets.iter().any(|n| n.id == e.network_id && !n.internal))
+        .filter(|e| nets.iter().any(|n| n.id == e.network_id && !n.internal))
+        .max_by_key(|e| (e.gw_priority, std::cmp::Reverse(e.position)))
 }

@@ -130,7 +130,7 @@ fn connect(root: Option<&Path>, a: ConnectArgs) -> Result<i32> {
             })
             .transpose()?,
         aliases: a.alias,
-        mac: None,
+        ..Default::default()
     };
     open(root)?.connect(&a.container, attach)?;
     Ok(0)

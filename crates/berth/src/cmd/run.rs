@@ -95,6 +95,7 @@ fn config(a: &RunArgs, hidden: &[std::path::PathBuf]) -> Result<ContainerConfig>
         security,
         log: berth_core::model::log::LogOptions::parse(&a.log_opt)?,
         labels: berth_core::model::network::parse_kv(&a.label, "--label", false)?,
+        ..Default::default()
     })
 }
 
