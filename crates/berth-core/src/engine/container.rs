@@ -80,6 +80,11 @@ impl Engine {
             ids::validate_name("container", n)?;
         }
         config.validate()?;
+        if let Some(other) = &config.net_container {
+            return Err(Error::invalid(format!(
+                "--network container:{other}: joining another container's network namespace is not supported by berth yet; connect both containers to one network instead"
+            )));
+        }
         let id = ids::new_id()?;
         let name = name.map_or_else(|| generated_name(&id), String::from);
         if config.hostname.is_empty() {
@@ -98,14 +103,16 @@ impl Engine {
             hostname: &hostname,
         };
         let overlay = self.overlay_prepare(&owner, &mut config.networks)?;
-        let listeners = self.host_listeners(&config.publish);
+        // `-p`, and with `-P` an ephemeral host port per exposed port.
+        let specs = config.port_specs();
+        let listeners = self.host_listeners(&specs);
         let paths = self.paths.clone();
         let created = self.run_op(
             OpKind::CreateContainer,
             |tx| {
                 let (c, eps, nets) = record_container(tx, &id, &name, &config, &listeners)?;
                 let mut warnings = Vec::new();
-                if !config.publish.is_empty() && nets.iter().any(|n| n.driver == Driver::Host) {
+                if !specs.is_empty() && nets.iter().any(|n| n.driver == Driver::Host) {
                     warnings.push(HOST_PORTS.to_string());
                 }
                 Ok(Intent {
@@ -304,7 +311,8 @@ fn reserve_ports(
     eps: &[Endpoint],
     listeners: &[crate::kernel::facts::Listener],
 ) -> Result<Vec<crate::model::PortBinding>> {
-    if c.config.publish.is_empty() {
+    let specs = c.config.port_specs();
+    if specs.is_empty() {
         return Ok(Vec::new());
     }
     crate::drivers::check_publish(nets)?;
@@ -320,7 +328,7 @@ fn reserve_ports(
         )));
     };
     let net = nets.iter().find(|n| n.id == p.network_id);
-    for spec in &c.config.publish {
+    for spec in &specs {
         if let Some(ip) = spec.host_ip {
             if ip.is_ipv6() && ip.is_loopback() {
                 return Err(Error::invalid(
@@ -337,7 +345,7 @@ fn reserve_ports(
     ports::reserve(
         tx,
         &c.id,
-        &c.config.publish,
+        &specs,
         net.and_then(|n| n.host_binding_ipv4),
         listeners,
     )

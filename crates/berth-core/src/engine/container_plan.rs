@@ -129,6 +129,55 @@ pub(crate) fn elements(c: &Container, eps: &[Endpoint], nets: &[Network]) -> Vec
                 .iter()
                 .map(|r| r.element()),
         );
+        if let Some(net) = nets.iter().find(|n| n.id == p.network_id) {
+            v.extend(open_ports(c, net, ipv4, ipv6));
+        }
+    }
+    v
+}
+
+/// The published ports of a container on a network whose gateway mode is
+/// `routed` for a family, opened at the container's own address of that
+/// family (Docker 27: reachable by direct routing, no NAT); a binding to a
+/// host address of the other family does not open it.
+fn open_ports(
+    c: &Container,
+    net: &Network,
+    ipv4: Option<std::net::IpAddr>,
+    ipv6: Option<std::net::IpAddr>,
+) -> Vec<Element> {
+    use crate::model::network::GwMode;
+    let mut v: Vec<Element> = Vec::new();
+    for (addr, v6) in [(ipv4, false), (ipv6, true)] {
+        let Some(addr) = addr.filter(|_| net.gw_mode(v6) == GwMode::Routed) else {
+            continue;
+        };
+        let mut ranges: Vec<(crate::model::Proto, u16, u16)> = c
+            .ports
+            .iter()
+            .filter(|b| b.host_ip.is_none_or(|ip| ip.is_ipv6() == v6))
+            .map(|b| {
+                let last = b.container_port.saturating_add(b.count.saturating_sub(1));
+                (b.proto, b.container_port, last)
+            })
+            .collect();
+        ranges.sort_unstable_by_key(|&(p, lo, hi)| (p.as_str(), lo, hi));
+        // An interval set refuses overlapping elements: merge them.
+        let mut merged: Vec<(crate::model::Proto, u16, u16)> = Vec::new();
+        for (p, lo, hi) in ranges {
+            match merged.last_mut() {
+                Some(m) if m.0 == p && lo <= m.2.saturating_add(1) => m.2 = m.2.max(hi),
+                _ => merged.push((p, lo, hi)),
+            }
+        }
+        v.extend(merged.into_iter().map(|(proto, lo, hi)| {
+            crate::firewall::OpenPort {
+                addr,
+                proto,
+                ports: (lo, hi),
+            }
+            .element()
+        }));
     }
     v
 }

@@ -151,9 +151,9 @@ table inet berth {
 		oifname @internal drop
 		oifname @bridges ct status dnat accept comment "published ports"
 		iifname @unisolated oifname @unisolated accept comment "networks not isolated from each other (netavark's default)"
-		iifname @bridges oifname @bridges drop comment "networks are isolated from each other"
-		oifname @routed4 meta l4proto { tcp, udp } ip daddr . meta l4proto . th dport @open4 accept comment "routed: published ports at the containers' own addresses"
+		oifname @routed4 meta l4proto { tcp, udp } ip daddr . meta l4proto . th dport @open4 accept comment "routed: published ports at the containers' own addresses, from anywhere (other networks too, as with Docker)"
 		oifname @routed6 meta l4proto { tcp, udp } ip6 daddr . meta l4proto . th dport @open6 accept
+		iifname @bridges oifname @bridges drop comment "networks are isolated from each other"
 		oifname @routed4 meta l4proto icmp accept comment "routed: ICMP reaches the containers, as with Docker"
 		oifname @routed6 meta l4proto ipv6-icmp accept
 		oifname @unprotected4 meta nfproto ipv4 accept comment "gateway_mode_ipv4=nat-unprotected: every port of the containers is reachable"

@@ -6,6 +6,10 @@
 //! `opts.NetworkOpt`, `nat.ParsePortRange`, `opts.ValidateSysctl`), whose
 //! exact acceptance berth matches.
 
+mod attach;
+
+pub use attach::{network_mode, FlatNetworkOpts, NetworkMode};
+
 use super::container::Exposed;
 use super::{NetworkAttach, Proto};
 use crate::error::{Error, Result};

@@ -11,7 +11,7 @@ use super::open;
 use crate::cli::RunArgs;
 use anyhow::{anyhow, Context, Result};
 use berth_core::engine::{Engine, StartSpec};
-use berth_core::model::{parse_publish, ContainerConfig, NetworkAttach};
+use berth_core::model::{netopt, parse_publish, ContainerConfig};
 use berth_runtime::pty::{self, Pty, RawModeGuard};
 use berth_runtime::{ContainerIo, EtcFiles, ProcessSpec, PtyRelay, SignalForwarder, Stdio};
 use std::io::{Read, Write};
@@ -24,37 +24,16 @@ const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/s
 /// Builds the stored configuration from `run`'s flags (validation only:
 /// nothing is created; `hidden` are berth's own directories).
 fn config(a: &RunArgs, hidden: &[std::path::PathBuf]) -> Result<ContainerConfig> {
-    let nets = if a.network.is_empty() {
-        vec!["bridge".to_string()]
-    } else {
-        a.network.clone()
+    let flat = netopt::FlatNetworkOpts {
+        ip: a.ip.clone(),
+        ip6: a.ip6.clone(),
+        mac: a.mac_address.clone(),
+        aliases: a.network_alias.clone(),
     };
-    let mut networks: Vec<NetworkAttach> = nets
-        .into_iter()
-        .map(|n| NetworkAttach {
-            network: n,
-            ..Default::default()
-        })
-        .collect();
-    let first = &mut networks[0];
-    first.ip = a
-        .ip
-        .as_deref()
-        .map(|s| {
-            s.parse()
-                .map_err(|_| anyhow!("invalid --ip {s:?}: expected an IPv4 address like 10.1.0.5"))
-        })
-        .transpose()?;
-    first.ip6 = a
-        .ip6
-        .as_deref()
-        .map(|s| {
-            s.parse()
-                .map_err(|_| anyhow!("invalid --ip6 {s:?}: expected an IPv6 address"))
-        })
-        .transpose()?;
-    first.mac = a.mac_address.clone();
-    first.aliases = a.network_alias.clone();
+    let (networks, net_container) = match netopt::network_mode(&a.network, &flat)? {
+        netopt::NetworkMode::Networks(n) => (n, None),
+        netopt::NetworkMode::Container(c) => (Vec::new(), Some(c)),
+    };
     let publish = a
         .publish
         .iter()
@@ -95,7 +74,15 @@ fn config(a: &RunArgs, hidden: &[std::path::PathBuf]) -> Result<ContainerConfig>
         security,
         log: berth_core::model::log::LogOptions::parse(&a.log_opt)?,
         labels: berth_core::model::network::parse_kv(&a.label, "--label", false)?,
-        ..Default::default()
+        domainname: a.domainname.clone().unwrap_or_default(),
+        sysctls: netopt::parse_sysctls(&a.sysctl)?,
+        expose: a
+            .expose
+            .iter()
+            .map(|e| netopt::parse_expose(e))
+            .collect::<Result<_, _>>()?,
+        publish_all: a.publish_all,
+        net_container,
     })
 }
 
@@ -122,6 +109,7 @@ fn process_spec(s: &StartSpec) -> ProcessSpec {
         argv: s.config.argv.clone(),
         env: environment(&s.config, &[]),
         hostname: s.config.hostname.clone(),
+        domainname: s.config.domainname.clone(),
         netns: s
             .netns
             .clone()
