@@ -277,6 +277,8 @@ pub fn container(engine: &mut Engine, c: &Container) -> anyhow::Result<Value> {
         "Mounts": mounts(c),
         "Config": {
             "Hostname": if c.config.hostname.is_empty() { short(&c.id) } else { &c.config.hostname },
+            "Domainname": c.config.domainname,
+            "ExposedPorts": exposed_ports(c),
             "Env": c.config.env,
             "Labels": c.config.labels,
             "Cmd": c.config.argv,
@@ -309,7 +311,25 @@ fn host_config(c: &Container) -> Value {
         "Privileged": sec.privileged,
         "ReadonlyRootfs": sec.read_only,
         "SecurityOpt": list_or_null(&sec.security_opt),
+        "PublishAllPorts": c.config.publish_all,
+        "Sysctls": if c.config.sysctls.is_empty() { Value::Null } else { json!(c.config.sysctls) },
     })
+}
+
+/// Docker's `Config.ExposedPorts`: `{"80/tcp": {}}` for each port of
+/// `--expose` and `-p` (`null` without any).
+fn exposed_ports(c: &Container) -> Value {
+    let mut m = Map::new();
+    for e in c.config.exposed_ports() {
+        for p in e.first..=e.last {
+            m.insert(format!("{p}/{}", e.proto.as_str()), json!({}));
+        }
+    }
+    if m.is_empty() {
+        Value::Null
+    } else {
+        Value::Object(m)
+    }
 }
 
 /// Docker's top-level `Mounts` (bind mounts only).
