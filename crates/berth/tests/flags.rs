@@ -188,7 +188,7 @@ fn sysctl_sets_network_sysctls_in_the_container_only() {
 #[test]
 fn domainname_and_per_network_options() {
     let b = B::new("flags-netopt");
-    b.ok("network create --subnet 192.0.2.0/24 front");
+    b.ok("network create --subnet 192.0.2.0/25 front");
     b.ok("network create --subnet 203.0.113.128/25 back");
     b.sleeper(
         "web",
@@ -209,6 +209,14 @@ fn domainname_and_per_network_options() {
     assert!(links.contains("203.0.113.140"), "{links}");
     b.sleeper("client", "--network back");
     assert!(b.exec_ok("client", "busybox ping -c1 -W2 db"));
+    // network connect --driver-opt names the new interface; a bad option
+    // is refused with its name.
+    b.ok("network create --subnet 192.0.2.128/25 side");
+    b.ok("network connect --driver-opt com.docker.network.endpoint.ifname=side0 side web");
+    let side = b.ok("exec web ip -j -4 addr show dev side0");
+    assert!(side.contains("192.0.2.130"), "{side}");
+    let e = b.fails("network connect --driver-opt com.example.x=1 front client");
+    assert!(e.contains("com.example.x"), "{e}");
     let e = b.fails("run --rm --ip 192.0.2.60 --network name=front,ip=192.0.2.61 busybox true");
     assert!(e.contains("both --ip and per-network ip"), "{e}");
     let e = b.fails("run --rm --network front --network host busybox true");
