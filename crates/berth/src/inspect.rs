@@ -303,7 +303,10 @@ fn host_config(c: &Container) -> Value {
     let sec = &c.config.security;
     let binds: Vec<String> = sec.binds.iter().map(|b| b.to_docker()).collect();
     json!({
-        "NetworkMode": c.config.networks.first().map(|a| a.network.clone()).unwrap_or_default(),
+        "NetworkMode": match &c.config.net_container {
+            Some(id) => format!("container:{id}"),
+            None => c.config.networks.first().map(|a| a.network.clone()).unwrap_or_default(),
+        },
         "AutoRemove": c.config.auto_remove,
         "Binds": list_or_null(&binds),
         "CapAdd": list_or_null(&sec.cap_add),

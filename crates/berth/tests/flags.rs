@@ -222,3 +222,50 @@ fn domainname_and_per_network_options() {
     let e = b.fails("run --rm --network front --network host busybox true");
     assert!(e.contains("non-user-defined"), "{e}");
 }
+
+/// `--network container:NAME`: the second container shares the first's
+/// interfaces and loopback; Docker's refusals; stopping the first leaves
+/// the second running in the namespace (as Docker does).
+#[test]
+fn container_network_mode_shares_the_namespace() {
+    let b = B::new("flags-container-mode");
+    b.ok("network create --subnet 192.0.2.0/24 appnet");
+    let dir = www(&b, "www", "shared", &[]);
+    let web = b.ok(&format!(
+        "run -d --name web --network appnet -p 8081:80 {}",
+        httpd(&dir, 80)
+    ));
+    b.sleeper("side", "--network container:web");
+    let ip = b.ip("web", "appnet");
+    let addrs = b.ok("exec side ip -j -4 addr");
+    assert!(addrs.contains(&ip), "{addrs}");
+    assert_eq!(
+        b.ok("exec side busybox wget -q -O - http://127.0.0.1:80/")
+            .trim(),
+        "shared"
+    );
+    let mode = b.ok("inspect -f '{{.HostConfig.NetworkMode}}' side");
+    assert_eq!(mode.trim(), format!("container:{}", web.trim()));
+    for (args, why) in [
+        ("--network container:nosuch", "no such container: nosuch"),
+        ("--network container:web -p 8082:80", "port publishing"),
+        ("--network container:web --hostname h", "hostname"),
+        (
+            "--network container:web --network appnet",
+            "non-user-defined",
+        ),
+    ] {
+        let e = b.fails(&format!("run --rm {args} busybox true"));
+        assert!(e.contains(why), "{args}: {e}");
+    }
+    b.ok("run --name done busybox true");
+    let e = b.fails("run --rm --network container:done busybox true");
+    assert!(e.contains("non-running container: done"), "{e}");
+    // The first stops: the second keeps running in the namespace.
+    b.ok("stop -t 1 web");
+    assert!(b.exec_ok("side", "true"));
+    let state = b.ok("inspect -f '{{.State.Status}}' side");
+    assert_eq!(state.trim(), "running");
+    b.ok("rm -f side");
+    b.ok("rm web done");
+}

@@ -80,17 +80,17 @@ impl Engine {
             ids::validate_name("container", n)?;
         }
         config.validate()?;
-        if let Some(other) = &config.net_container {
-            return Err(Error::invalid(format!(
-                "--network container:{other}: joining another container's network namespace is not supported by berth yet; connect both containers to one network instead"
-            )));
+        if let Some(key) = config.net_container.clone() {
+            let other = self.joined_container(&key)?;
+            config.net_container = Some(other.id.clone());
+            config.hostname = other.config.hostname.clone();
         }
         let id = ids::new_id()?;
         let name = name.map_or_else(|| generated_name(&id), String::from);
         if config.hostname.is_empty() {
             config.hostname = ids::short(&id).to_string();
         }
-        if config.networks.is_empty() {
+        if config.networks.is_empty() && config.net_container.is_none() {
             config.networks.push(NetworkAttach {
                 network: "bridge".into(),
                 ..Default::default()
@@ -161,8 +161,33 @@ impl Engine {
         self.store.read(|tx| tx.container_endpoints(cid))
     }
 
+    /// The running container whose network namespace `--network
+    /// container:KEY` joins (the one it joins in turn, if it joined one).
+    fn joined_container(&mut self, key: &str) -> Result<Container> {
+        let mut other = self.container(key)?;
+        if let Some(root) = other.config.net_container.clone() {
+            other = self.container(&root)?;
+        }
+        if !self.running(&other) {
+            return Err(Error::conflict(format!(
+                "cannot join the network of a non-running container: {} (start it first)",
+                other.name
+            )));
+        }
+        Ok(other)
+    }
+
     /// What the front-end needs to start the container's process.
     pub fn start_spec(&mut self, c: &Container) -> Result<StartSpec> {
+        if let Some(key) = &c.config.net_container {
+            // The namespace and the /etc files of the container it joins.
+            let other = self.joined_container(key)?;
+            let mut spec = self.start_spec(&other)?;
+            spec.id = c.id.clone();
+            spec.name = c.name.clone();
+            spec.config = c.config.clone();
+            return Ok(spec);
+        }
         let host = self.store.read(|tx| {
             let first = c
                 .config

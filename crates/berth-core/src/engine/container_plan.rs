@@ -15,7 +15,8 @@ pub(crate) fn network_plan(
     eps: &[Endpoint],
     nets: &[Network],
 ) -> Plan {
-    if nets.iter().any(|n| n.driver == Driver::Host) {
+    // `--network host`, and `container:NAME` (the other's namespace).
+    if nets.iter().any(|n| n.driver == Driver::Host) || c.config.net_container.is_some() {
         return Plan::default();
     }
     let ns = paths.netns(&c.id);

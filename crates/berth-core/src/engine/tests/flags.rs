@@ -294,3 +294,51 @@ fn endpoint_options_name_the_interface_and_set_its_sysctls() {
     );
     assert!(w.fake.steps().contains(&"netns_sysctls".to_string()));
 }
+
+#[test]
+fn a_shared_namespace_is_unpinned_not_removed_while_it_is_shared() {
+    let mut w = World::new();
+    network(&mut w, "app", "192.0.2.0/24", &[]);
+    let config = ContainerConfig {
+        networks: vec![attach("app")],
+        ..Default::default()
+    };
+    let web = run(&mut w, "web", config);
+    let pid = w.fake.spawn();
+    w.engine.mark_running(&web.id, pid, None).expect("running");
+    w.fake.clear_log();
+    let config = ContainerConfig {
+        net_container: Some("web".into()),
+        ..Default::default()
+    };
+    let side = run(&mut w, "side", config);
+    assert!(w.fake.steps().is_empty(), "{:?}", w.fake.steps());
+    assert_eq!(side.config.net_container.as_deref(), Some(web.id.as_str()));
+    assert_eq!(side.config.hostname, web.config.hostname);
+    let spec = w.engine.start_spec(&side).expect("spec");
+    assert_eq!(spec.netns, Some(w.engine.paths.netns(&web.id)));
+    let pid = w.fake.spawn();
+    w.engine.mark_running(&side.id, pid, None).expect("running");
+    w.fake.clear_log();
+    w.engine.mark_exited(&web.id, Some(0)).expect("stop web");
+    let steps = w.fake.steps();
+    assert!(steps.contains(&"unpin_netns".to_string()), "{steps:?}");
+    assert!(!steps.contains(&"remove_netns".to_string()), "{steps:?}");
+    // Alone again, it is removed as usual; joining a stopped one fails.
+    w.engine.mark_exited(&side.id, Some(0)).expect("stop side");
+    let config = ContainerConfig {
+        net_container: Some("web".into()),
+        ..Default::default()
+    };
+    let e = w.engine.create_container(
+        Some("late"),
+        ContainerConfig {
+            argv: vec!["sh".into()],
+            ..config
+        },
+    );
+    assert!(e
+        .unwrap_err()
+        .to_string()
+        .contains("non-running container: web"));
+}
