@@ -354,15 +354,15 @@ fn reserve_ports(
     };
     let net = nets.iter().find(|n| n.id == p.network_id);
     for spec in &specs {
+        // [::1], and an IPv6 host address to a container without IPv6:
+        // the supervisor's userland forwarder (TCP), as Docker's proxy.
         if let Some(ip) = spec.host_ip {
-            if ip.is_ipv6() && ip.is_loopback() {
-                return Err(Error::invalid(
-                    "cannot publish on [::1]: IPv6 loopback needs a userland forwarder, which berth does not have yet; publish on 127.0.0.1 or on all addresses",
-                ));
-            }
-            if ip.is_ipv6() && p.ipv6.is_none() {
+            let userland = ip.is_ipv6() && (ip.is_loopback() || p.ipv6.is_none());
+            if userland && spec.proto != crate::model::Proto::Tcp {
                 return Err(Error::invalid(format!(
-                    "cannot publish on {ip}: the container has no IPv6 address; use an --ipv6 network or an IPv4 host address"
+                    "cannot publish {}/{} on {ip}: the kernel cannot forward it (IPv6 loopback, or an IPv6 address to a container without one) and berth's userland forwarder is TCP only; publish on 127.0.0.1 or an IPv4 address",
+                    spec.container_ports.0,
+                    spec.proto.as_str()
                 )));
             }
         }

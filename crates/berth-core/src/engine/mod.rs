@@ -27,6 +27,7 @@ mod ports;
 pub mod reconcile;
 mod recover;
 mod run;
+mod userland;
 mod veth_names;
 mod view;
 
@@ -36,6 +37,7 @@ pub use dns::{host_upstreams, DnsStatus};
 pub use heal::FirewallFingerprint;
 pub use overlay_sync::SyncReport;
 pub use reconcile::ReconcileReport;
+pub use userland::UserlandForward;
 
 use crate::config::Config;
 use crate::error::{Error, Result};

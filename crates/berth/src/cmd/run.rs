@@ -203,6 +203,19 @@ fn foreground(engine: &mut Engine, id: &str) -> Result<i32> {
     } else {
         SignalForwarder::install(&SignalForwarder::FOREGROUND)?
     };
+    // Ports the kernel cannot forward: listening before the process runs.
+    let forwards = match engine
+        .userland_forwards(&c)
+        .map_err(anyhow::Error::from)
+        .and_then(|f| crate::forwarder::bind(&f))
+    {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("berth: {e}");
+            finish_failed(engine, id, 125)?;
+            return Ok(125);
+        }
+    };
     let mut record = |pid| record_running(engine, id, pid, "run");
     let mut process = match berth_runtime::spawn_recorded(&pspec, io, &mut record) {
         Ok(p) => p,
@@ -212,6 +225,7 @@ fn foreground(engine: &mut Engine, id: &str) -> Result<i32> {
             return Ok(e.exit_code());
         }
     };
+    let serving = forwards.serve();
     let _raw = match (&master, pty::is_terminal(stdin.as_fd())) {
         (Some(_), true) => Some(RawModeGuard::enable(stdin.as_fd())?),
         _ => None,
@@ -223,6 +237,7 @@ fn foreground(engine: &mut Engine, id: &str) -> Result<i32> {
         terminal: pty::is_terminal(stdin.as_fd()).then(|| stdin.as_fd()),
     });
     let status = berth_runtime::wait_attached(&mut process, relay, Some(&signals))?;
+    serving.close();
     drop(_raw);
     let code = status.code();
     engine.mark_exited(id, Some(code))?;
@@ -324,6 +339,18 @@ pub fn supervise(root: Option<&Path>, id: &str, ready_fd: Option<i32>) -> Result
             },
         )
     };
+    // Ports the kernel cannot forward: listening before the process runs.
+    let forwards = match engine
+        .userland_forwards(&c)
+        .map_err(anyhow::Error::from)
+        .and_then(|f| crate::forwarder::bind(&f))
+    {
+        Ok(b) => b,
+        Err(e) => {
+            report(&format!("err 125 {e}"));
+            return Ok(125);
+        }
+    };
     let mut record = |pid| record_running(&mut engine, id, pid, "supervise");
     let mut process = match berth_runtime::spawn_recorded(&process_spec(&spec), io, &mut record) {
         Ok(p) => p,
@@ -335,6 +362,7 @@ pub fn supervise(root: Option<&Path>, id: &str, ready_fd: Option<i32>) -> Result
     // A crash here leaves a running, recorded container and a `run` told
     // that starting it failed (it kills the container).
     crate::config::failpoint("supervise:started");
+    let serving = forwards.serve();
     report("ok");
     let relay = master.as_ref().map(|m| PtyRelay {
         master: m.as_fd(),
@@ -343,6 +371,7 @@ pub fn supervise(root: Option<&Path>, id: &str, ready_fd: Option<i32>) -> Result
         terminal: None,
     });
     let status = berth_runtime::wait_attached(&mut process, relay, None)?;
+    serving.close();
     drop(stdin_keep);
     // Everything the container wrote is in the log before its exit is
     // recorded (its processes are gone with its PID namespace, and their
