@@ -297,7 +297,9 @@ fn busy_host_port_is_refused_and_leaves_nothing() {
     b.sh("busybox nc -l -p 8091 >/dev/null 2>&1 &");
     assert!(b.eventually("ss -Hltn | grep -q ':8091 '"));
     let before = netutil::settled_snapshot(&b);
-    let ps_before = b.ok("ps -a");
+    // Without CREATED/STATUS: their durations change while we look.
+    let ps = "ps -a --format '{{.ID}} {{.Names}} {{.State}} {{.Ports}}'";
+    let ps_before = b.ok(ps);
     let err = b.fails(&format!(
         "run -d --name second -p 8090:80 {}",
         httpd(&dir, 80)
@@ -309,7 +311,7 @@ fn busy_host_port_is_refused_and_leaves_nothing() {
     ));
     assert!(err.contains("8091") && err.contains("listening"), "{err}");
     b.lab.snapshot().unwrap().assert_same(&before);
-    assert_eq!(b.ok("ps -a"), ps_before);
+    assert_eq!(b.ok(ps), ps_before);
     assert!(b.fails("inspect second").contains("second"));
     let still = curl_in(&b, Some("outside"), &format!("http://{LAB}:8090/"), 2);
     assert_eq!(still.as_deref(), Ok("first"));
