@@ -240,7 +240,7 @@ fn unknown_options_before_the_command_are_refused() {
     refused(
         &b,
         "run --network container:web busybox true",
-        &["container:web"],
+        &["no such container: web"],
     );
     refused(&b, "run -d --nope busybox sleep 9", &["--nope"]);
     refused_with(&b, &format!("{BERTH} run"), 125, &["no command given"]);
