@@ -150,6 +150,7 @@ fn endpoint_json(c: &Container, a: &NetworkAttach, e: Option<&Endpoint>, n: &Net
         n.ipam
             .iter()
             .find(|c| c.subnet.addr().is_ipv6() == v6)
+            .filter(|_| n.has_gateway(v6))
             .map(|c| c.gateway.to_string())
             .unwrap_or_default()
     };
@@ -192,8 +193,8 @@ fn endpoint_json(c: &Container, a: &NetworkAttach, e: Option<&Endpoint>, n: &Net
         "Links": Value::Null,
         "Aliases": strings_or_null(&a.aliases),
         "MacAddress": e.map(|e| e.mac.as_str()).unwrap_or_default(),
-        "DriverOpts": Value::Null,
-        "GwPriority": 0,
+        "DriverOpts": if a.driver_opts.is_empty() { Value::Null } else { json!(a.driver_opts) },
+        "GwPriority": a.gw_priority,
         "NetworkID": n.id,
         "EndpointID": e.map(|e| e.id.as_str()).unwrap_or_default(),
         "Gateway": if v4.is_some() { gw(false) } else { String::new() },

@@ -205,6 +205,11 @@ fn domainname_and_per_network_options() {
     );
     assert_eq!(b.ip("web", "front"), "192.0.2.50");
     assert_eq!(b.ip("web", "back"), "203.0.113.140");
+    let back = b.ok("inspect -f '{{json .NetworkSettings.Networks.back.DriverOpts}}' web");
+    assert_eq!(
+        back.trim(),
+        r#"{"com.docker.network.endpoint.ifname":"lan0"}"#
+    );
     let links = b.ok("exec web ip -j -4 addr show dev lan0");
     assert!(links.contains("203.0.113.140"), "{links}");
     b.sleeper("client", "--network back");
