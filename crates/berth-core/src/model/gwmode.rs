@@ -67,6 +67,28 @@ impl Network {
     }
 }
 
+/// Checks one `-o` option of a bridge network (`internal`: created with
+/// `--internal`, which `isolated` requires, as Docker does).
+pub(crate) fn check_bridge_option(k: &str, v: &str, internal: bool) -> Result<()> {
+    match k {
+        opt::GW_MODE4 | opt::GW_MODE6 => {
+            if GwMode::parse(k, v)? == GwMode::Isolated && !internal {
+                return Err(Error::invalid(format!(
+                    "gateway mode 'isolated' can only be used for an internal network: add --internal or choose another {k}"
+                )));
+            }
+            Ok(())
+        }
+        opt::INHIBIT_IPV4 => parse_bool_opt(k, v).map(drop),
+        opt::IFACE_PREFIX => check_iface_prefix(v),
+        k if opt::ALL.contains(&k) => Ok(()),
+        _ => Err(Error::invalid(format!(
+            "unknown option {k:?}: berth's bridge driver understands {}",
+            opt::ALL.join(", ")
+        ))),
+    }
+}
+
 /// Checks a `com.docker.network.container_iface_prefix` value: the start
 /// of an interface name (letters, digits, `-`, `_`), short enough for a
 /// number after it.

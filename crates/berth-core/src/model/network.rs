@@ -343,24 +343,7 @@ impl NetworkCreate {
     pub fn parsed_options(&self) -> Result<BTreeMap<String, String>> {
         let opts = parse_kv(&self.options, "-o/--opt", true)?;
         for (k, v) in &opts {
-            match k.as_str() {
-                opt::GW_MODE4 | opt::GW_MODE6 => {
-                    if GwMode::parse(k, v)? == GwMode::Isolated && !self.internal {
-                        return Err(Error::invalid(format!(
-                            "gateway mode 'isolated' can only be used for an internal network: add --internal or choose another {k}"
-                        )));
-                    }
-                }
-                opt::INHIBIT_IPV4 => drop(parse_bool_opt(k, v)?),
-                opt::IFACE_PREFIX => check_iface_prefix(v)?,
-                k if opt::ALL.contains(&k) => {}
-                _ => {
-                    return Err(Error::invalid(format!(
-                        "unknown option {k:?}: berth's bridge driver understands {}",
-                        opt::ALL.join(", ")
-                    )))
-                }
-            }
+            super::gwmode::check_bridge_option(k, v, self.internal)?;
         }
         Ok(opts)
     }

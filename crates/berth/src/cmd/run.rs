@@ -11,7 +11,7 @@ use super::open;
 use crate::cli::RunArgs;
 use anyhow::{anyhow, Context, Result};
 use berth_core::engine::{Engine, StartSpec};
-use berth_core::model::{netopt, parse_publish, ContainerConfig};
+use berth_core::model::{netopt, parse_publish, Container, ContainerConfig};
 use berth_runtime::pty::{self, Pty, RawModeGuard};
 use berth_runtime::{ContainerIo, EtcFiles, ProcessSpec, PtyRelay, SignalForwarder, Stdio};
 use std::io::{Read, Write};
@@ -180,6 +180,12 @@ fn finish_failed(engine: &mut Engine, id: &str, code: i32) -> Result<()> {
     Ok(())
 }
 
+/// Listens on the container's ports the kernel cannot forward, before its
+/// process runs (see `forwarder`).
+fn bind_forwards(engine: &mut Engine, c: &Container) -> Result<crate::forwarder::Bound> {
+    crate::forwarder::bind(&engine.userland_forwards(c)?)
+}
+
 /// Runs the container attached to this terminal; returns its exit code.
 fn foreground(engine: &mut Engine, id: &str) -> Result<i32> {
     let c = engine.container(id)?;
@@ -203,12 +209,7 @@ fn foreground(engine: &mut Engine, id: &str) -> Result<i32> {
     } else {
         SignalForwarder::install(&SignalForwarder::FOREGROUND)?
     };
-    // Ports the kernel cannot forward: listening before the process runs.
-    let forwards = match engine
-        .userland_forwards(&c)
-        .map_err(anyhow::Error::from)
-        .and_then(|f| crate::forwarder::bind(&f))
-    {
+    let forwards = match bind_forwards(engine, &c) {
         Ok(b) => b,
         Err(e) => {
             eprintln!("berth: {e}");
@@ -339,12 +340,7 @@ pub fn supervise(root: Option<&Path>, id: &str, ready_fd: Option<i32>) -> Result
             },
         )
     };
-    // Ports the kernel cannot forward: listening before the process runs.
-    let forwards = match engine
-        .userland_forwards(&c)
-        .map_err(anyhow::Error::from)
-        .and_then(|f| crate::forwarder::bind(&f))
-    {
+    let forwards = match bind_forwards(&mut engine, &c) {
         Ok(b) => b,
         Err(e) => {
             report(&format!("err 125 {e}"));
