@@ -8,7 +8,9 @@ mod common;
 mod netutil;
 
 use common::B;
-use netutil::{curl_from, curl_in, curl_ready, httpd, ping, www, Ping, LAB, OUTSIDE, TIMED_OUT};
+use netutil::{
+    curl_from, curl_in, curl_ready, httpd, ping, www, Ping, LAB, LAB6, OUTSIDE, TIMED_OUT,
+};
 
 const ROUTED: &str = "-o com.docker.network.bridge.gateway_mode_ipv4=routed";
 
@@ -273,4 +275,40 @@ fn container_network_mode_shares_the_namespace() {
     assert_eq!(state.trim(), "running");
     b.ok("rm -f side");
     b.ok("rm web done");
+}
+
+/// `gateway_mode_ipv6=routed` on a dual-stack network: IPv6 is routed
+/// (published port at the container's address, others dropped) while IPv4
+/// keeps NAT (its direct route is dropped).
+#[test]
+fn routed_ipv6_next_to_nat_ipv4() {
+    let b = B::new("flags-routed6");
+    b.ok("network create --ipv6 --subnet 192.0.2.0/24 --subnet 2001:db8:2::/64 -o com.docker.network.bridge.gateway_mode_ipv6=routed ds");
+    let dir = www(&b, "www", "routed6", &[]);
+    let serve = format!(
+        "-v {dir}:{dir}:ro busybox sh -c 'busybox httpd -p 81 -h {dir}; exec busybox httpd -f -p 80 -h {dir}'"
+    );
+    b.ok(&format!(
+        "run -d --name web --network ds -p 8080:80 {serve}"
+    ));
+    b.lab.in_ns_ok(
+        "outside",
+        &format!(
+            "ip route add 192.0.2.0/24 via {LAB} && ip -6 route add 2001:db8:2::/64 via {LAB6}"
+        ),
+    );
+    let v6 = b
+        .ok("inspect -f '{{.NetworkSettings.Networks.ds.GlobalIPv6Address}}' web")
+        .trim()
+        .to_string();
+    let v4 = b.ip("web", "ds");
+    let url6 = format!("http://[{v6}]/");
+    assert_eq!(
+        curl_ready(&b, Some("outside"), &url6).as_deref(),
+        Ok("routed6")
+    );
+    let closed = curl_in(&b, Some("outside"), &format!("http://[{v6}]:81/"), 1);
+    assert_eq!(closed, Err(TIMED_OUT));
+    let direct4 = curl_in(&b, Some("outside"), &format!("http://{v4}/"), 1);
+    assert_eq!(direct4, Err(TIMED_OUT));
 }
