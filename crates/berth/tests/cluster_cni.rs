@@ -189,18 +189,24 @@ fn containerd_on_three_hosts_puts_its_containers_on_the_overlay() {
     assert_eq!(unique.len(), 3, "cluster-unique addresses: {ips:?}");
     for (h, ctr) in ctrs.iter().enumerate() {
         for (o, ip) in ips.iter().enumerate().filter(|(o, _)| *o != h) {
-            let ping = format!("{ctr} task exec --exec-id p{o} p{h} ping -c1 -W1 {ip}");
-            let ok = (0..40).any(|_| {
+            let ok = (0..40).any(|n| {
+                // An exec id is taken until its process is reaped: one per try.
+                let ping = format!("{ctr} task exec --exec-id p{o}-{n} p{h} ping -c1 -W1 {ip}");
                 let ok = c.h(h).b.lab.sh(&ping).status.success();
                 if !ok {
                     std::thread::sleep(std::time::Duration::from_millis(500));
                 }
                 ok
             });
+            let dbg = "ip -d link show; ip neigh; bridge fdb show | grep -v 33:33; nft list set inet berth vxlan_vteps; nft list set inet berth vxlan_vnis";
             assert!(
                 ok,
-                "p{h} (host {h}) cannot reach p{o} at {ip}\n{}",
-                c.h(h).agent_log()
+                "p{h} (host {h}) cannot reach p{o} at {ip}\n{}\nh: {}\no: {}\nps h: {}\nps o: {}",
+                c.h(h).agent_log(),
+                c.h(h).b.sh(dbg),
+                c.h(o).b.sh(dbg),
+                c.h(h).ok("ps -a"),
+                c.h(o).ok("ps -a")
             );
         }
     }

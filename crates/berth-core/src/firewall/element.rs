@@ -75,6 +75,19 @@ pub enum Set {
     PortIp6,
     /// `port_ip6` again, keyed by the raw target of neighbour adverts.
     PortNd,
+    /// Bridges whose IPv4 gateway mode is `routed` (no NAT).
+    Routed4,
+    /// Bridges whose IPv6 gateway mode is `routed`.
+    Routed6,
+    /// Bridges whose IPv4 gateway mode is `nat-unprotected`.
+    Unprotected4,
+    /// Bridges whose IPv6 gateway mode is `nat-unprotected`.
+    Unprotected6,
+    /// Published ports of containers on `routed` IPv4 networks, reached at
+    /// the container's own address: address . proto . ports.
+    Open4,
+    /// The same for `routed` IPv6 networks.
+    Open6,
     /// VNIs of this host's overlay networks (the VXLAN guard).
     VxlanVnis,
     /// Tunnel endpoints of the hosts the cluster store lists (the VXLAN
@@ -84,7 +97,7 @@ pub enum Set {
 
 impl Set {
     /// Every set.
-    pub const ALL: [Set; 22] = [
+    pub const ALL: [Set; 28] = [
         Set::Bridges,
         Set::SameNet,
         Set::Internal,
@@ -105,6 +118,12 @@ impl Set {
         Set::PortIp4,
         Set::PortIp6,
         Set::PortNd,
+        Set::Routed4,
+        Set::Routed6,
+        Set::Unprotected4,
+        Set::Unprotected6,
+        Set::Open4,
+        Set::Open6,
         Set::VxlanVnis,
         Set::VxlanVteps,
     ];
@@ -142,6 +161,12 @@ impl Set {
             Set::PortIp4 => "port_ip4",
             Set::PortIp6 => "port_ip6",
             Set::PortNd => "port_nd",
+            Set::Routed4 => "routed4",
+            Set::Routed6 => "routed6",
+            Set::Unprotected4 => "unprotected4",
+            Set::Unprotected6 => "unprotected6",
+            Set::Open4 => "open4",
+            Set::Open6 => "open6",
             Set::VxlanVnis => "vxlan_vnis",
             Set::VxlanVteps => "vxlan_vteps",
         }

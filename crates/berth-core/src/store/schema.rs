@@ -82,7 +82,21 @@ CREATE TABLE IF NOT EXISTS docker_pools (
 /// Changes after version 1, in order: version `2 + i` is reached by
 /// `MIGRATIONS[i]`. Each is a named step of its own, so that changes made
 /// on separate branches can be put one after the other when they meet.
-const MIGRATIONS: &[(&str, &str)] = &[("veth_names", VETH_NAMES), ("docker_pools", DOCKER_POOLS)];
+/// Version 4, "net_container": the containers that share another's
+/// network namespace (`--network container:NAME`), found by the one they
+/// share without reading every container (stopping it unpins rather than
+/// removes the namespace while they run).
+const NET_CONTAINER: &str = r#"
+CREATE INDEX IF NOT EXISTS containers_by_net_container
+    ON containers(json_extract(data, '$.config.net_container'))
+    WHERE json_extract(data, '$.config.net_container') IS NOT NULL;
+"#;
+
+const MIGRATIONS: &[(&str, &str)] = &[
+    ("veth_names", VETH_NAMES),
+    ("docker_pools", DOCKER_POOLS),
+    ("net_container", NET_CONTAINER),
+];
 
 /// The schema's version, kept in SQLite's `user_version` header field.
 const VERSION: i64 = 1 + MIGRATIONS.len() as i64;
@@ -214,6 +228,34 @@ mod tests {
                 []
             )
             .is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn version_3_gets_the_net_container_index() -> rusqlite::Result<()> {
+        let conn = version_1()?;
+        conn.execute_batch(VETH_NAMES)?;
+        conn.execute_batch(DOCKER_POOLS)?;
+        conn.pragma_update(None, "user_version", 3)?;
+        conn.execute(
+            "INSERT INTO containers (id, name, data) VALUES ('b', 'joiner', '{\"config\":{\"net_container\":\"a\"}}'), ('c', 'other', '{\"config\":{}}')",
+            [],
+        )?;
+        migrate(&conn)?;
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        assert_eq!(version, VERSION);
+        let plan: String = conn.query_row(
+            "EXPLAIN QUERY PLAN SELECT name FROM containers WHERE json_extract(data, '$.config.net_container') = 'a'",
+            [],
+            |r| r.get(3),
+        )?;
+        assert!(plan.contains("containers_by_net_container"), "{plan}");
+        let name: String = conn.query_row(
+            "SELECT name FROM containers WHERE json_extract(data, '$.config.net_container') = 'a'",
+            [],
+            |r| r.get(0),
+        )?;
+        assert_eq!(name, "joiner");
         Ok(())
     }
 

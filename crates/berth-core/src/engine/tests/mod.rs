@@ -10,6 +10,7 @@
 //! the first berth command after a boot does.
 
 mod docker;
+mod flags;
 mod harness;
 mod overlay;
 mod recovery;
