@@ -46,9 +46,10 @@ impl Engine {
             vnis: vnis
                 .iter()
                 .filter_map(|v| match v {
-                    serde_json::Value::String(t) => {
-                        u64::from_str_radix(t.trim_start_matches("0x"), 16).ok()
-                    }
+                    serde_json::Value::String(t) => match t.strip_prefix("0x") {
+                        Some(hex) => u64::from_str_radix(hex, 16).ok(),
+                        None => t.parse().ok(),
+                    },
                     _ => v.as_u64(),
                 })
                 .filter_map(|v| u32::try_from(v).ok())

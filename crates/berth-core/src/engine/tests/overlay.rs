@@ -163,6 +163,23 @@ fn the_vxlan_guard_follows_the_members_and_survives_reconcile() {
     assert_eq!(vteps(&w), vec![addr("192.0.2.12"), addr("192.0.2.13")]);
     w.next_command(true);
     assert_eq!(vteps(&w), vec![addr("192.0.2.12"), addr("192.0.2.13")]);
+    // A whole re-render from an older record (the agent's firewall healing
+    // in another thread, racing a synchronisation) drops a member: the
+    // next synchronisation reads the kernel's sets and puts it back.
+    let stale: Vec<_> = w
+        .fake
+        .objects()
+        .elements
+        .into_iter()
+        .filter(|e| e.key != vec![addr("192.0.2.13")])
+        .collect();
+    crate::kernel::Kernel::replace_tables(&mut w.fake.clone(), &stale).expect("re-render");
+    assert_eq!(vteps(&w), vec![addr("192.0.2.12")]);
+    let nets = [w.engine.network("ov").expect("ov")];
+    w.engine
+        .sync_vteps(&[host("192.0.2.12"), host("192.0.2.13")], &nets)
+        .expect("sync");
+    assert_eq!(vteps(&w), vec![addr("192.0.2.12"), addr("192.0.2.13")]);
     let vni = w
         .fake
         .objects()
