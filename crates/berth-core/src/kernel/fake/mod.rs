@@ -13,6 +13,7 @@
 //! operations is dead). A `Fake` is a handle: clones share one state, so
 //! a test keeps one while the engine owns another.
 
+mod listing;
 mod objects;
 
 pub use objects::{link_key, Link, Objects};
@@ -280,45 +281,11 @@ impl Kernel for Fake {
     }
 
     fn nft_list_json(&mut self, cmd: &str) -> Result<String> {
-        // `list set FAMILY berth NAME`, from the model: what the VXLAN
-        // guard's synchronisation reads back. Nothing else is listed.
-        let missing = || {
+        listing::list_set(&self.state.borrow().objects, cmd).ok_or_else(|| {
             Error::kernel(format!(
-                "{cmd}: No such file or directory (the fake kernel lists nothing else)"
+                "{cmd}: No such file or directory (the fake kernel lists only sets)"
             ))
-        };
-        let mut words = cmd.split_whitespace();
-        let (Some("list"), Some("set"), Some(family), Some("berth"), Some(name), None) = (
-            words.next(),
-            words.next(),
-            words.next(),
-            words.next(),
-            words.next(),
-            words.next(),
-        ) else {
-            return Err(missing());
-        };
-        let set = crate::firewall::Set::ALL
-            .into_iter()
-            .find(|s| s.name() == name && s.family().as_str() == family)
-            .ok_or_else(missing)?;
-        let s = self.state.borrow();
-        if !s.objects.tables.contains(&format!("{family} berth")) {
-            return Err(missing());
-        }
-        let elem: Vec<serde_json::Value> = s
-            .objects
-            .elements
-            .iter()
-            .filter(|e| e.set == set)
-            .map(|e| match e.key.as_slice() {
-                [crate::firewall::Field::Vni(v)] => serde_json::json!(v),
-                _ => serde_json::json!(e.key_text()),
-            })
-            .collect();
-        let set =
-            serde_json::json!({"family": family, "table": "berth", "name": name, "elem": elem});
-        Ok(serde_json::json!({"nftables": [{"set": set}]}).to_string())
+        })
     }
 
     fn host_facts(&mut self) -> Result<HostFacts> {
