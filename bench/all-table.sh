@@ -40,7 +40,13 @@ write_all() {
     echo "# all benchmarks: $START"
     echo
     echo "- command: \`sudo $([ "${FULL:-0}" = 1 ] && echo "FULL=1 ")bench/all.sh\`, $mode"
-    echo "- berth: commit $(git -c safe.directory='*' -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown), release build (\`cargo build --release --locked\`)"
+    local commit
+    commit=$(git -c safe.directory='*' -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)
+    if [ "$BERTH" = "$ROOT/target/release/berth" ]; then
+        echo "- berth: commit $commit, release build (\`cargo build --release --locked\`)"
+    else
+        echo "- berth: $BERTH (BERTH=; the checkout running the scripts is at $commit)"
+    fi
     echo "- machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), $(free -g | awk '/^Mem:/ {print $2}') GB, kernel $(uname -r), $(. /etc/os-release && echo "$PRETTY_NAME")"
     echo "- load average (1, 5, 15 min): $LOAD0 at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end"
     cat "$W"/results/*/*.md 2>/dev/null | grep -E '^- peers?:' | sort -u || true
