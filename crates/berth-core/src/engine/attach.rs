@@ -52,9 +52,7 @@ impl Engine {
         // its gateway: it answers only endpoints it knows.
         self.sync_dns_for(&c.id);
         self.write_etc_files(&c)?;
-        if overlay {
-            self.overlay_changed(None);
-        }
+        self.overlay_attached(overlay);
         Ok(ep)
     }
 

@@ -135,9 +135,7 @@ impl Engine {
             }
         };
         self.sync_dns_for(&container.id);
-        if overlay {
-            self.overlay_changed(None);
-        }
+        self.overlay_attached(overlay);
         Ok(Created {
             container,
             warnings,

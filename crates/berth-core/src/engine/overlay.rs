@@ -146,17 +146,19 @@ impl Engine {
     /// `attaches` on this host (looking unknown names up in the cluster
     /// store) and reserves each one's address cluster-wide, written into
     /// the attachment (so the local allocation takes exactly that address).
-    /// Does nothing without a cluster store; true when an overlay network
-    /// was among them.
+    /// Does nothing without a cluster store; says whether an overlay
+    /// network was among them and whether the host needs a synchronisation
+    /// once the container is attached ([`Prepared`]).
     pub(crate) fn overlay_prepare(
         &mut self,
         owner: &Owner,
         attaches: &mut [NetworkAttach],
-    ) -> Result<bool> {
+    ) -> Result<Prepared> {
+        let mut done = Prepared::default();
         if self.config.store.is_none() {
-            return Ok(false);
+            return Ok(done);
         }
-        let mut touched = false;
+        let (_, lease_before) = self.host_id_and_lease();
         let mut cluster: Option<Cluster> = None;
         for a in attaches.iter_mut() {
             let local = self.store.read(|tx| tx.network(&a.network))?;
@@ -173,6 +175,7 @@ impl Engine {
                     Some(n) => {
                         refuse_ip6(a, &n)?;
                         let under = self.underlay(c)?;
+                        done.sync = true;
                         self.realize_overlay(&n, &under)?
                     }
                     None => continue,
@@ -182,9 +185,27 @@ impl Engine {
             let ip = self.reserve(c, &net, owner, a)?;
             a.ip = Some(ip);
             a.ip6 = overlay::ipv6_for(&net, ip);
-            touched = true;
+            done.overlay = true;
         }
-        Ok(touched)
+        // A lease granted anew (the old one expired): this host's other
+        // endpoints went with the old one and are republished by the sync.
+        done.sync |= done.overlay && self.host_id_and_lease().1 != lease_before;
+        Ok(done)
+    }
+
+    /// After a container was attached to what [`Engine::overlay_prepare`]
+    /// prepared: a synchronisation with the cluster store only when that
+    /// left something for one to do. The usual case needs none: the
+    /// reservation, made on this host's live lease with the container's
+    /// id, name, MAC and aliases, already is the endpoint's published
+    /// record, and every host's agent (this one's too) programs it from
+    /// its watch. A full synchronisation re-reads the whole cluster prefix
+    /// and every VXLAN device's entries, which at cluster size was most of
+    /// an overlay `run -d`'s time (bench/cluster.sh).
+    pub(crate) fn overlay_attached(&mut self, done: Prepared) {
+        if done.sync {
+            self.overlay_changed(None);
+        }
     }
 
     /// Reserves an address of `net` in the cluster store for `owner`
@@ -290,6 +311,19 @@ impl Engine {
         del.extend(kvs.into_iter().map(|kv| kv.key));
         c.delete(&del)
     }
+}
+
+/// What [`Engine::overlay_prepare`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Prepared {
+    /// An overlay network was among the attachments: its address is
+    /// reserved in the cluster store.
+    pub overlay: bool,
+    /// The host needs a synchronisation once the container is attached: a
+    /// network was realised here just now (its VXLAN device holds no other
+    /// host's entries yet, the guard and the DNS do not know it), or this
+    /// host's lease was granted anew.
+    pub sync: bool,
 }
 
 /// `--ip6` on an overlay network: refused (the IPv6 address follows the

@@ -70,7 +70,10 @@ impl Engine {
             name: &pod,
             hostname: "",
         };
-        if !self.overlay_prepare(&owner, std::slice::from_mut(&mut attach))? {
+        if !self
+            .overlay_prepare(&owner, std::slice::from_mut(&mut attach))?
+            .overlay
+        {
             return Ok(None);
         }
         let ip = attach
