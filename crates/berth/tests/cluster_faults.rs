@@ -132,10 +132,13 @@ fn any_one_member_can_die_and_the_leader_can_die_mid_attach() {
     });
     c.kill_member(leader);
     let ok = succeeded_or_clean(&c, 0, &runs.0) + succeeded_or_clean(&c, 1, &runs.1);
-    assert!(
-        (2..16).contains(&ok),
-        "some attaches before, none after: {runs:?}"
-    );
+    // How many of these get through before the quorum is gone depends on
+    // the machine's speed (all of them, when run -d is quick): some did.
+    assert!(ok >= 2, "some attaches before: {runs:?}");
+    // Without a quorum every later attach fails, cleanly.
+    let late = attaches_while(&c, "l", || {});
+    let late_ok = succeeded_or_clean(&c, 0, &late.0) + succeeded_or_clean(&c, 1, &late.1);
+    assert_eq!(late_ok, 0, "none after the quorum is lost: {late:?}");
     addresses(&c);
     // The quorum back: the agents catch up, new attaches work, and the
     // cluster and the hosts agree on every address.
