@@ -15,6 +15,7 @@ use super::Engine;
 use crate::error::{Error, Result};
 use crate::model::validate::HostTarget;
 use crate::model::{Container, ContainerState, Endpoint, Network};
+use berth_dns::journal::Delta;
 use berth_dns::{EndpointRec, NetworkRec, Snapshot, Upstream, SNAPSHOT_VERSION};
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
@@ -60,6 +61,54 @@ fn reaches_out<'a>(nets: &[Network], eps: &'a [Endpoint]) -> HashSet<&'a str> {
         .collect()
 }
 
+/// The journal stays under this size whatever the snapshot's (it is
+/// rewritten into the snapshot beyond it, or beyond the snapshot's size).
+const JOURNAL_MIN: u64 = 256 * 1024;
+
+/// A new generation: the time in nanoseconds (newer than every earlier
+/// snapshot and delta).
+fn generation() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+}
+
+/// What the resolver knows of DNS-enabled network `n`.
+fn network_rec(n: &Network) -> NetworkRec {
+    NetworkRec {
+        id: n.id.clone(),
+        name: n.name.clone(),
+        dns: true,
+        gateways: n.ipam.iter().map(|c| c.gateway).collect(),
+        internal: n.internal,
+        subnets: n.ipam.iter().map(|c| c.subnet.trunc()).collect(),
+    }
+}
+
+/// What the resolver knows of container `c`'s endpoint `e`; `external`:
+/// it reaches beyond its networks ([`reaches_out`]).
+fn endpoint_rec(c: &Container, e: &Endpoint, external: bool) -> EndpointRec {
+    EndpointRec {
+        container_id: c.id.clone(),
+        name: c.name.clone(),
+        hostname: c.config.hostname.clone(),
+        network_id: e.network_id.clone(),
+        aliases: e.aliases.clone(),
+        ipv4: e.ipv4.and_then(|n| match n.addr() {
+            IpAddr::V4(a) => Some(a),
+            IpAddr::V6(_) => None,
+        }),
+        ipv6: e.ipv6.and_then(|n| match n.addr() {
+            IpAddr::V6(a) => Some(a),
+            IpAddr::V4(_) => None,
+        }),
+        external: Some(external),
+        dns: c.config.dns.iter().filter_map(|s| s.parse().ok()).collect(),
+        dns_search: c.config.dns_search.clone(),
+        dns_options: c.config.dns_options.clone(),
+    }
+}
+
 impl Engine {
     /// The resolver's snapshot file.
     pub fn dns_snapshot_path(&self) -> PathBuf {
@@ -82,14 +131,7 @@ impl Engine {
         let networks: Vec<NetworkRec> = nets
             .iter()
             .filter(|n| n.dns_enabled())
-            .map(|n| NetworkRec {
-                id: n.id.clone(),
-                name: n.name.clone(),
-                dns: true,
-                gateways: n.ipam.iter().map(|c| c.gateway).collect(),
-                internal: n.internal,
-                subnets: n.ipam.iter().map(|c| c.subnet.trunc()).collect(),
-            })
+            .map(network_rec)
             .collect();
         let external = reaches_out(&nets, &eps);
         let live: HashMap<&str, &Container> = containers
@@ -106,25 +148,7 @@ impl Engine {
             let Some(c) = live.get(e.container_id.as_str()) else {
                 continue;
             };
-            endpoints.push(EndpointRec {
-                container_id: c.id.clone(),
-                name: c.name.clone(),
-                hostname: c.config.hostname.clone(),
-                network_id: e.network_id.clone(),
-                aliases: e.aliases.clone(),
-                ipv4: e.ipv4.and_then(|n| match n.addr() {
-                    IpAddr::V4(a) => Some(a),
-                    IpAddr::V6(_) => None,
-                }),
-                ipv6: e.ipv6.and_then(|n| match n.addr() {
-                    IpAddr::V6(a) => Some(a),
-                    IpAddr::V4(_) => None,
-                }),
-                external: Some(external.contains(c.id.as_str())),
-                dns: c.config.dns.iter().filter_map(|s| s.parse().ok()).collect(),
-                dns_search: c.config.dns_search.clone(),
-                dns_options: c.config.dns_options.clone(),
-            });
+            endpoints.push(endpoint_rec(c, e, external.contains(c.id.as_str())));
         }
         // Containers of other hosts on this host's overlay networks.
         endpoints.extend(
@@ -132,41 +156,91 @@ impl Engine {
                 .into_iter()
                 .filter(|e| served.contains(e.network_id.as_str())),
         );
-        let generation = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as u64);
         Ok(Snapshot {
             version: SNAPSHOT_VERSION,
-            generation,
+            generation: generation(),
             host_upstreams: host_upstreams(&self.config.resolv_conf),
             networks,
             endpoints,
         })
     }
 
-    /// Brings the resolver in step after a change to `networks` (ids); does
-    /// nothing unless one of them is DNS-enabled.
-    pub(crate) fn sync_dns(&mut self, networks: &[Network]) -> Result<()> {
+    /// What the resolver serves for container `id` now (nothing when it is
+    /// exited or gone), as a change to its snapshot: read from the
+    /// container's own records, whatever else the store holds.
+    pub fn dns_delta(&mut self, id: &str) -> Result<Delta> {
+        let (c, eps, nets) = self.store.read(|tx| {
+            let c = tx.container(id)?.filter(|c| c.id == id);
+            let (eps, nets) = match &c {
+                Some(c) => tx.container_attachments(&c.id)?,
+                None => (Vec::new(), Vec::new()),
+            };
+            Ok((c, eps, nets))
+        })?;
+        let served: Vec<&Network> = nets.iter().filter(|n| n.dns_enabled()).collect();
+        let external = reaches_out(&nets, &eps);
+        let endpoints = match &c {
+            Some(c) if c.state != ContainerState::Exited => eps
+                .iter()
+                .filter(|e| served.iter().any(|n| n.id == e.network_id))
+                .map(|e| endpoint_rec(c, e, external.contains(c.id.as_str())))
+                .collect(),
+            _ => Vec::new(),
+        };
+        Ok(Delta {
+            generation: generation(),
+            container_id: id.to_string(),
+            networks: served.into_iter().map(network_rec).collect(),
+            endpoints,
+        })
+    }
+
+    /// Brings the resolver in step after a change to container `id` on
+    /// `networks` (those it was or is on); does nothing unless one of them
+    /// is DNS-enabled. Sends the resolver the container's change (a line of
+    /// its journal) rather than the whole snapshot; the whole snapshot
+    /// when the resolver is not running, the snapshot is missing or the
+    /// journal has grown to its size.
+    pub(crate) fn sync_dns(&mut self, id: &str, networks: &[Network]) -> Result<()> {
         if !networks.iter().any(Network::dns_enabled) {
             return Ok(());
         }
-        self.publish_dns()
+        let _lock = self.dns_publish_lock()?;
+        let snapshot = self.dns_snapshot_path();
+        let journal = berth_dns::journal::journal_path(&snapshot);
+        let size = |p: &std::path::Path| std::fs::metadata(p).map(|m| m.len()).ok();
+        let compact = match (size(&snapshot), size(&journal).unwrap_or(0)) {
+            (None, _) => true,
+            (Some(s), j) => j > s.max(JOURNAL_MIN),
+        };
+        if !compact {
+            let delta = self.dns_delta(id)?;
+            berth_dns::journal::append(&journal, &delta)
+                .map_err(|e| Error::internal(format!("cannot write the DNS journal: {e}")))?;
+            // The resolver answers with the generation it serves now: ours,
+            // unless it is not running or did not take it.
+            let sock = self.dns_control_path();
+            match berth_dns::control::reload(&sock, Duration::from_secs(3)) {
+                Ok(g) if g == delta.generation => return Ok(()),
+                _ => {}
+            }
+        }
+        self.publish_locked()
     }
 
     /// Brings the resolver in step after a change to container `id` (best
     /// effort: a DNS failure is reported, not fatal to the operation).
     pub(crate) fn sync_dns_for(&mut self, id: &str) {
         let nets = self.store.read(|tx| Ok(tx.container_attachments(id)?.1));
-        if let Err(e) = nets.and_then(|n| self.sync_dns(&n)) {
+        if let Err(e) = nets.and_then(|n| self.sync_dns(id, &n)) {
             tracing::warn!("embedded DNS: {e}");
         }
     }
 
-    /// Writes the snapshot and makes the resolver serve it (starting it if
-    /// needed).
-    pub fn publish_dns(&mut self) -> Result<()> {
-        // One publisher at a time, computing the snapshot under the lock: the
-        // last berth to publish always serves what was last committed.
+    /// Takes the lock every publisher holds while it computes and sends
+    /// what the resolver serves: the last berth to publish always serves
+    /// what was last committed.
+    fn dns_publish_lock(&self) -> Result<nix::fcntl::Flock<std::fs::File>> {
         let dir = self.paths.run.join("dns");
         std::fs::create_dir_all(&dir)?;
         let lock_path = dir.join("publish.lock");
@@ -175,12 +249,26 @@ impl Engine {
             .truncate(false)
             .write(true)
             .open(&lock_path)?;
-        let _lock = nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive).map_err(
-            |(_, e)| Error::internal(format!("cannot lock {}: {e}", lock_path.display())),
-        )?;
+        nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive)
+            .map_err(|(_, e)| Error::internal(format!("cannot lock {}: {e}", lock_path.display())))
+    }
+
+    /// Writes the snapshot and makes the resolver serve it (starting it if
+    /// needed).
+    pub fn publish_dns(&mut self) -> Result<()> {
+        let _lock = self.dns_publish_lock()?;
+        self.publish_locked()
+    }
+
+    /// [`Engine::publish_dns`], under the publish lock.
+    fn publish_locked(&mut self) -> Result<()> {
         let snap = self.dns_snapshot()?;
-        snap.store(&self.dns_snapshot_path())
+        let path = self.dns_snapshot_path();
+        snap.store(&path)
             .map_err(|e| Error::internal(format!("cannot write the DNS snapshot: {e}")))?;
+        // The journal's changes are in the new snapshot (and older than it:
+        // a resolver reading them before they are gone skips them).
+        let _ = std::fs::remove_file(berth_dns::journal::journal_path(&path));
         if snap.endpoints.is_empty() {
             // Nobody to serve: the resolver exits (the next container that
             // needs it starts it again).

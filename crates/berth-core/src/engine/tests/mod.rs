@@ -9,9 +9,11 @@
 //! file in it, a fake kernel, and an engine over them that has done what
 //! the first berth command after a boot does.
 
+mod dns_delta;
 mod docker;
 mod harness;
 mod overlay;
+mod query_plans;
 mod recovery;
 mod scenarios;
 
