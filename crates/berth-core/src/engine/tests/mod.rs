@@ -14,6 +14,7 @@ mod docker;
 mod harness;
 mod overlay;
 mod query_plans;
+mod reap;
 mod recovery;
 mod scenarios;
 

@@ -219,6 +219,24 @@ pub fn all() -> Vec<Scenario> {
             run: cni_del,
             steps: &["elements", "delete_veth"],
         },
+        Scenario {
+            name: "CNI reap",
+            kind: OpKind::CniReap,
+            prelude: cni_prelude,
+            setup: |w| {
+                // An attachment whose runtime deletes its namespace
+                // without a DEL.
+                let mut req = cni_request(w);
+                req.attachment.netns = w.engine.paths.state.join("dead-ns");
+                std::fs::write(&req.attachment.netns, "").expect("netns file");
+                w.fake.add_netns(&req.attachment.netns);
+                w.engine.cni_add(&req).expect("ADD");
+                w.fake.delete_netns(&req.attachment.netns);
+                std::fs::remove_file(&req.attachment.netns).expect("netns file");
+            },
+            run: |w| w.engine.reap_dead().map(drop),
+            steps: &["elements", "delete_veth"],
+        },
     ];
     v.extend(super::overlay::scenarios());
     v.extend(super::docker::scenarios());
