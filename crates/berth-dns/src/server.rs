@@ -214,6 +214,11 @@ impl ServerHandle {
         }
     }
 
+    /// How many endpoints the live snapshot has.
+    pub async fn names(&self) -> usize {
+        self.shared.loaded.lock().await.snapshot.endpoints.len()
+    }
+
     /// The generation of the live snapshot.
     pub fn generation(&self) -> u64 {
         self.shared.resolver.load().generation()

@@ -189,6 +189,7 @@ fn control_protocol() {
             "err outdated: this resolver reads snapshots up to version 3, not 4",
         ),
         ("reload x\n", "err unknown request"),
+        ("names\n", "ok 4"),
         ("ping 2\n", "err unknown request"),
         ("dance\n", "err unknown request"),
     ] {

@@ -4,18 +4,22 @@
 //!
 //! After every change that affects a DNS-enabled network (a container
 //! created, started, stopped, removed, connected or disconnected), the engine
-//! writes the snapshot atomically and asks the resolver to reload it through
-//! its control socket; the reload answers only once the new names are live,
-//! so they resolve on the very next query. If the resolver is not running
-//! (first use, killed, reboot) the engine starts it and waits until it
-//! answers. Its own watchdog restarts it if it dies between commands.
+//! appends the container's change to the journal beside the snapshot (its
+//! endpoints now, read from its own records: `berth_dns::journal`) and asks
+//! the resolver to reload through its control socket; the reload answers
+//! only once the new names are live, so they resolve on the very next
+//! query. The whole snapshot is written (atomically) when there is none yet,
+//! after recovery and reconcile, when the resolver is not running or did
+//! not take the change, and when the journal has grown to the snapshot's
+//! size. If the resolver is not running (first use, killed, reboot) the
+//! engine starts it and waits until it answers. Its own watchdog restarts
+//! it if it dies between commands; it reads the snapshot and the journal.
 
 use super::files;
 use super::Engine;
 use crate::error::{Error, Result};
 use crate::model::validate::HostTarget;
 use crate::model::{Container, ContainerState, Endpoint, Network};
-use berth_dns::journal::Delta;
 use berth_dns::{EndpointRec, NetworkRec, Snapshot, Upstream, SNAPSHOT_VERSION};
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
@@ -49,7 +53,7 @@ pub fn host_upstreams(path: &std::path::Path) -> Vec<Upstream> {
 /// endpoint on a network that is not `--internal` (DNS-enabled or not, the
 /// default bridge and macvlan included). The resolver forwards only for
 /// them (Docker's rule); the others may resolve only their networks' names.
-fn reaches_out<'a>(nets: &[Network], eps: &'a [Endpoint]) -> HashSet<&'a str> {
+pub(super) fn reaches_out<'a>(nets: &[Network], eps: &'a [Endpoint]) -> HashSet<&'a str> {
     let open: HashSet<&str> = nets
         .iter()
         .filter(|n| !n.internal && n.driver.has_endpoints())
@@ -61,20 +65,16 @@ fn reaches_out<'a>(nets: &[Network], eps: &'a [Endpoint]) -> HashSet<&'a str> {
         .collect()
 }
 
-/// The journal stays under this size whatever the snapshot's (it is
-/// rewritten into the snapshot beyond it, or beyond the snapshot's size).
-const JOURNAL_MIN: u64 = 256 * 1024;
-
 /// A new generation: the time in nanoseconds (newer than every earlier
 /// snapshot and delta).
-fn generation() -> u64 {
+pub(super) fn generation() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as u64)
 }
 
 /// What the resolver knows of DNS-enabled network `n`.
-fn network_rec(n: &Network) -> NetworkRec {
+pub(super) fn network_rec(n: &Network) -> NetworkRec {
     NetworkRec {
         id: n.id.clone(),
         name: n.name.clone(),
@@ -87,7 +87,7 @@ fn network_rec(n: &Network) -> NetworkRec {
 
 /// What the resolver knows of container `c`'s endpoint `e`; `external`:
 /// it reaches beyond its networks ([`reaches_out`]).
-fn endpoint_rec(c: &Container, e: &Endpoint, external: bool) -> EndpointRec {
+pub(super) fn endpoint_rec(c: &Container, e: &Endpoint, external: bool) -> EndpointRec {
     EndpointRec {
         container_id: c.id.clone(),
         name: c.name.clone(),
@@ -165,94 +165,6 @@ impl Engine {
         })
     }
 
-    /// What the resolver serves for container `id` now (nothing when it is
-    /// exited or gone), as a change to its snapshot: read from the
-    /// container's own records, whatever else the store holds.
-    pub fn dns_delta(&mut self, id: &str) -> Result<Delta> {
-        let (c, eps, nets) = self.store.read(|tx| {
-            let c = tx.container(id)?.filter(|c| c.id == id);
-            let (eps, nets) = match &c {
-                Some(c) => tx.container_attachments(&c.id)?,
-                None => (Vec::new(), Vec::new()),
-            };
-            Ok((c, eps, nets))
-        })?;
-        let served: Vec<&Network> = nets.iter().filter(|n| n.dns_enabled()).collect();
-        let external = reaches_out(&nets, &eps);
-        let endpoints = match &c {
-            Some(c) if c.state != ContainerState::Exited => eps
-                .iter()
-                .filter(|e| served.iter().any(|n| n.id == e.network_id))
-                .map(|e| endpoint_rec(c, e, external.contains(c.id.as_str())))
-                .collect(),
-            _ => Vec::new(),
-        };
-        Ok(Delta {
-            generation: generation(),
-            container_id: id.to_string(),
-            networks: served.into_iter().map(network_rec).collect(),
-            endpoints,
-        })
-    }
-
-    /// Brings the resolver in step after a change to container `id` on
-    /// `networks` (those it was or is on); does nothing unless one of them
-    /// is DNS-enabled. Sends the resolver the container's change (a line of
-    /// its journal) rather than the whole snapshot; the whole snapshot
-    /// when the resolver is not running, the snapshot is missing or the
-    /// journal has grown to its size.
-    pub(crate) fn sync_dns(&mut self, id: &str, networks: &[Network]) -> Result<()> {
-        if !networks.iter().any(Network::dns_enabled) {
-            return Ok(());
-        }
-        let _lock = self.dns_publish_lock()?;
-        let snapshot = self.dns_snapshot_path();
-        let journal = berth_dns::journal::journal_path(&snapshot);
-        let size = |p: &std::path::Path| std::fs::metadata(p).map(|m| m.len()).ok();
-        let compact = match (size(&snapshot), size(&journal).unwrap_or(0)) {
-            (None, _) => true,
-            (Some(s), j) => j > s.max(JOURNAL_MIN),
-        };
-        if !compact {
-            let delta = self.dns_delta(id)?;
-            berth_dns::journal::append(&journal, &delta)
-                .map_err(|e| Error::internal(format!("cannot write the DNS journal: {e}")))?;
-            // The resolver answers with the generation it serves now: ours,
-            // unless it is not running or did not take it.
-            let sock = self.dns_control_path();
-            match berth_dns::control::reload(&sock, Duration::from_secs(3)) {
-                Ok(g) if g == delta.generation => return Ok(()),
-                _ => {}
-            }
-        }
-        self.publish_locked()
-    }
-
-    /// Brings the resolver in step after a change to container `id` (best
-    /// effort: a DNS failure is reported, not fatal to the operation).
-    pub(crate) fn sync_dns_for(&mut self, id: &str) {
-        let nets = self.store.read(|tx| Ok(tx.container_attachments(id)?.1));
-        if let Err(e) = nets.and_then(|n| self.sync_dns(id, &n)) {
-            tracing::warn!("embedded DNS: {e}");
-        }
-    }
-
-    /// Takes the lock every publisher holds while it computes and sends
-    /// what the resolver serves: the last berth to publish always serves
-    /// what was last committed.
-    fn dns_publish_lock(&self) -> Result<nix::fcntl::Flock<std::fs::File>> {
-        let dir = self.paths.run.join("dns");
-        std::fs::create_dir_all(&dir)?;
-        let lock_path = dir.join("publish.lock");
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)?;
-        nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive)
-            .map_err(|(_, e)| Error::internal(format!("cannot lock {}: {e}", lock_path.display())))
-    }
-
     /// Writes the snapshot and makes the resolver serve it (starting it if
     /// needed).
     pub fn publish_dns(&mut self) -> Result<()> {
@@ -261,7 +173,7 @@ impl Engine {
     }
 
     /// [`Engine::publish_dns`], under the publish lock.
-    fn publish_locked(&mut self) -> Result<()> {
+    pub(super) fn publish_locked(&mut self) -> Result<()> {
         let snap = self.dns_snapshot()?;
         let path = self.dns_snapshot_path();
         snap.store(&path)

@@ -23,6 +23,7 @@ mod lock;
 mod network;
 mod reap;
 
+#[cfg(test)]
 pub(crate) use reap::BATCH as REAP_BATCH;
 
 /// Takes attachment (`container_id`, `ifname`)'s lock, as a DEL does: for
