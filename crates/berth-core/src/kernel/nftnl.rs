@@ -148,7 +148,17 @@ pub fn batch(ops: &[ElementOp]) -> Vec<u8> {
 /// and serialises with link deletion (which takes nf_tables' commit mutex).
 pub struct Conn {
     sock: Socket,
+    /// The receive buffer asked for so far (0: the kernel's default).
+    rcvbuf: usize,
 }
+
+/// Room per acknowledgement in the receive buffer: each is a datagram of
+/// its own, charged at its buffer's true size (well under 1 KiB).
+const ACK_ROOM: usize = 1024;
+
+/// Batches of up to this many operations fit the default receive buffer
+/// (~200 KiB) with their acknowledgements.
+const DEFAULT_ACKS: usize = 128;
 
 impl Conn {
     /// Opens the socket in the calling thread's network namespace.
@@ -160,7 +170,7 @@ impl Conn {
         sock.connect(&SocketAddr::new(0, 0))
             .map_err(|e| fail("connect", e))?;
         set_timeout(&sock)?;
-        Ok(Conn { sock })
+        Ok(Conn { sock, rcvbuf: 0 })
     }
 
     /// The socket (ctnetlink requests can share it).
@@ -173,6 +183,7 @@ impl Conn {
     pub fn apply(&mut self, ops: &[ElementOp], text: impl FnOnce() -> String) -> Result<()> {
         let fail =
             |what: &str, e: std::io::Error| Error::kernel(format!("nftables netlink {what}: {e}"));
+        self.room_for(ops.len());
         self.sock
             .send(&batch(ops), 0)
             .map_err(|e| fail("send", e))?;
@@ -203,6 +214,39 @@ impl Conn {
                     "nftables refused the transaction ({}); first command: {cmd}",
                     std::io::Error::from_raw_os_error(errno)
                 )))
+            }
+        }
+    }
+}
+
+impl Conn {
+    /// Makes the receive buffer large enough for the acknowledgements of
+    /// `ops` operations, which the kernel queues all at once: beyond the
+    /// default buffer's room it drops them and the receive fails with
+    /// ENOBUFS (a batch reap of dead CNI attachments deletes thousands of
+    /// elements in one transaction). Best effort: SO_RCVBUFFORCE (berth
+    /// runs as root), else SO_RCVBUF up to the host's limit.
+    fn room_for(&mut self, ops: usize) {
+        let want = ops.saturating_mul(ACK_ROOM).min(64 << 20);
+        if ops <= DEFAULT_ACKS || want <= self.rcvbuf {
+            return;
+        }
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&self.sock);
+        let size = want as libc::c_int;
+        for opt in [libc::SO_RCVBUFFORCE, libc::SO_RCVBUF] {
+            // SAFETY: setsockopt with a valid fd and a c_int of the right size.
+            let rc = unsafe {
+                libc::setsockopt(
+                    fd,
+                    libc::SOL_SOCKET,
+                    opt,
+                    std::ptr::addr_of!(size).cast(),
+                    std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+                )
+            };
+            if rc == 0 {
+                self.rcvbuf = want;
+                return;
             }
         }
     }
