@@ -9,6 +9,8 @@
 # published port (none: no network at all, Docker's own work without any
 # network driver), then `docker rm -f`. The plugin logs the time of each
 # request it answers (BERTH_TRACE_STEPS), which gives berth's share.
+# Docker is checked before entering the lab (no network there to install it).
+[ -n "${BENCH_INSIDE:-}" ] || { source "$(dirname "$0")/docker.sh"; docker_need; }
 source "$(dirname "$0")/lab.sh"
 source "$(dirname "$0")/results.sh"
 results_open docker-plugin "bench/docker-plugin.sh $*"

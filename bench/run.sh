@@ -8,6 +8,11 @@
 # Metrics: `run -d -p` (until the command returns; the container is then
 # running and its port published), `rm -f` of a container with a published
 # port, `network connect` and `network disconnect` of a running container.
+# Docker is checked before entering the lab (no network there to install it).
+if [ "${1:-}" = --docker ] && [ -z "${BENCH_INSIDE:-}" ]; then
+    source "$(dirname "$0")/docker.sh"
+    docker_need
+fi
 source "$(dirname "$0")/lab.sh"
 source "$(dirname "$0")/results.sh"
 results_open run "bench/run.sh $*"
