@@ -62,6 +62,9 @@ pub(crate) fn spawn_plan(spec: &ProcessSpec, console: Option<&Path>) -> Result<P
     if !spec.hostname.is_empty() {
         p.push(Op::Sethostname(cstring(&spec.hostname)?));
     }
+    if !spec.domainname.is_empty() {
+        p.push(Op::Setdomainname(cstring(&spec.domainname)?));
+    }
     validate_mounts(
         spec.rootfs.as_deref(),
         c.privileged,

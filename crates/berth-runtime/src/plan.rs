@@ -49,6 +49,8 @@ pub(crate) enum Op {
     PivotRoot { new_root: CString, put_old: CString },
     /// Set the hostname of the (new) UTS namespace.
     Sethostname(CString),
+    /// Set the NIS domain name of the (new) UTS namespace.
+    Setdomainname(CString),
     /// Change the working directory.
     Chdir(CString),
     /// `open_tree(OPEN_TREE_CLONE)` of `src` (a detached copy of its
@@ -112,6 +114,7 @@ impl Op {
             Op::Symlink { target, link } => sys::symlink(target, link),
             Op::PivotRoot { new_root, put_old } => sys::pivot_root(new_root, put_old),
             Op::Sethostname(name) => sys::sethostname(name),
+            Op::Setdomainname(name) => sys::setdomainname(name),
             Op::Chdir(path) => sys::chdir(path),
             Op::CloneTree {
                 src,
@@ -161,6 +164,7 @@ impl Op {
                 format!("pivot_root to {} (old root at {})", s(new_root), s(put_old))
             }
             Op::Sethostname(h) => format!("sethostname {:?}", s(h)),
+            Op::Setdomainname(d) => format!("setdomainname {:?}", s(d)),
             Op::Chdir(p) => format!("chdir to {}", s(p)),
             Op::CloneTree { src, .. } => format!("take a copy of the mount of {}", s(src)),
             Op::Attach { target, what, .. } => format!("mount {what} on {}", s(target)),

@@ -26,6 +26,9 @@ pub struct ProcessSpec {
     pub env: Vec<(String, String)>,
     /// Hostname set in the container's new UTS namespace.
     pub hostname: String,
+    /// NIS domain name set in the same UTS namespace (`--domainname`;
+    /// empty: none).
+    pub domainname: String,
     /// Bind-mounted network namespace file to join (e.g. `/run/berth/netns/<id>`).
     pub netns: PathBuf,
     /// Files mounted over the container's `/etc/{hosts,hostname,resolv.conf}`.

@@ -75,6 +75,13 @@ pub(crate) fn sethostname(name: &CStr) -> SysResult {
     check(unsafe { libc::sethostname(bytes.as_ptr().cast(), bytes.len()) }.into())
 }
 
+/// `setdomainname(2)`.
+pub(crate) fn setdomainname(name: &CStr) -> SysResult {
+    let bytes = name.to_bytes();
+    // SAFETY: pointer and length describe `bytes`.
+    check(unsafe { libc::setdomainname(bytes.as_ptr().cast(), bytes.len()) }.into())
+}
+
 /// `mkdir(2)`; an existing entry is not an error.
 pub(crate) fn mkdir(path: &CStr, mode: libc::mode_t) -> SysResult {
     // SAFETY: path is a NUL-terminated string.

@@ -150,6 +150,7 @@ fn endpoint_json(c: &Container, a: &NetworkAttach, e: Option<&Endpoint>, n: &Net
         n.ipam
             .iter()
             .find(|c| c.subnet.addr().is_ipv6() == v6)
+            .filter(|_| n.has_gateway(v6))
             .map(|c| c.gateway.to_string())
             .unwrap_or_default()
     };
@@ -192,8 +193,8 @@ fn endpoint_json(c: &Container, a: &NetworkAttach, e: Option<&Endpoint>, n: &Net
         "Links": Value::Null,
         "Aliases": strings_or_null(&a.aliases),
         "MacAddress": e.map(|e| e.mac.as_str()).unwrap_or_default(),
-        "DriverOpts": Value::Null,
-        "GwPriority": 0,
+        "DriverOpts": if a.driver_opts.is_empty() { Value::Null } else { json!(a.driver_opts) },
+        "GwPriority": a.gw_priority,
         "NetworkID": n.id,
         "EndpointID": e.map(|e| e.id.as_str()).unwrap_or_default(),
         "Gateway": if v4.is_some() { gw(false) } else { String::new() },
@@ -277,6 +278,8 @@ pub fn container(engine: &mut Engine, c: &Container) -> anyhow::Result<Value> {
         "Mounts": mounts(c),
         "Config": {
             "Hostname": if c.config.hostname.is_empty() { short(&c.id) } else { &c.config.hostname },
+            "Domainname": c.config.domainname,
+            "ExposedPorts": exposed_ports(c),
             "Env": c.config.env,
             "Labels": c.config.labels,
             "Cmd": c.config.argv,
@@ -301,7 +304,10 @@ fn host_config(c: &Container) -> Value {
     let sec = &c.config.security;
     let binds: Vec<String> = sec.binds.iter().map(|b| b.to_docker()).collect();
     json!({
-        "NetworkMode": c.config.networks.first().map(|a| a.network.clone()).unwrap_or_default(),
+        "NetworkMode": match &c.config.net_container {
+            Some(id) => format!("container:{id}"),
+            None => c.config.networks.first().map(|a| a.network.clone()).unwrap_or_default(),
+        },
         "AutoRemove": c.config.auto_remove,
         "Binds": list_or_null(&binds),
         "CapAdd": list_or_null(&sec.cap_add),
@@ -309,7 +315,25 @@ fn host_config(c: &Container) -> Value {
         "Privileged": sec.privileged,
         "ReadonlyRootfs": sec.read_only,
         "SecurityOpt": list_or_null(&sec.security_opt),
+        "PublishAllPorts": c.config.publish_all,
+        "Sysctls": if c.config.sysctls.is_empty() { Value::Null } else { json!(c.config.sysctls) },
     })
+}
+
+/// Docker's `Config.ExposedPorts`: `{"80/tcp": {}}` for each port of
+/// `--expose` and `-p` (`null` without any).
+fn exposed_ports(c: &Container) -> Value {
+    let mut m = Map::new();
+    for e in c.config.exposed_ports() {
+        for p in e.first..=e.last {
+            m.insert(format!("{p}/{}", e.proto.as_str()), json!({}));
+        }
+    }
+    if m.is_empty() {
+        Value::Null
+    } else {
+        Value::Object(m)
+    }
 }
 
 /// Docker's top-level `Mounts` (bind mounts only).

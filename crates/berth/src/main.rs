@@ -9,6 +9,7 @@ mod docker;
 mod doctor;
 mod filter;
 mod format;
+mod forwarder;
 mod inspect;
 mod netavark;
 mod times;

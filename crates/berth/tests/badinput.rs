@@ -215,17 +215,38 @@ fn unknown_options_before_the_command_are_refused() {
     let b = lab("bad-opts");
     // Docker's flags berth does not have yet are refused, never taken for
     // the command.
-    refused(&b, "run -P busybox true", &["-P", "unknown option"]);
+    refused(
+        &b,
+        "run --cpus 2 busybox true",
+        &["--cpus", "unknown option"],
+    );
+    refused(
+        &b,
+        "run --ulimit nofile=9 busybox true",
+        &["--ulimit", "unknown option"],
+    );
+    // Flags berth has check their values first.
     refused(
         &b,
         "run --sysctl a=b busybox true",
-        &["--sysctl", "unknown option"],
+        &["a=b", "only network sysctls"],
+    );
+    refused(&b, "run --expose 0 busybox true", &["--expose", "\"0\""]);
+    refused(
+        &b,
+        "run --network name=x,bogus=1 busybox true",
+        &["invalid field key bogus"],
+    );
+    refused(
+        &b,
+        "run --network container:web busybox true",
+        &["no such container: web"],
     );
     refused(&b, "run -d --nope busybox sleep 9", &["--nope"]);
     refused_with(&b, &format!("{BERTH} run"), 125, &["no command given"]);
     // After the first word, everything is the command's.
-    let out = b.ok("run --rm busybox echo -P --sysctl a=b");
-    assert_eq!(out.trim(), "-P --sysctl a=b");
+    let out = b.ok("run --rm busybox echo -P --cpus a=b");
+    assert_eq!(out.trim(), "-P --cpus a=b");
 }
 
 #[test]

@@ -198,7 +198,7 @@ fn flushed_or_altered_ruleset() {
         &f,
         "fail",
         "ruleset",
-        "rules missing or changed in chains forward 1 of 8, e.g. \"networks are isolated from each other\"",
+        "rules missing or changed in chains forward 1 of 14, e.g. \"networks are isolated from each other\"",
         "berth system reconcile",
     );
     reports(

@@ -79,6 +79,19 @@ fn overlay_spans_three_hosts() {
         "for i in $(seq 30); do curl -sf -m1 http://198.51.100.2:8080/ && exit 0; sleep 0.1; done; exit 1",
     );
     assert_eq!(String::from_utf8_lossy(&got.stdout).trim(), "overlay-web");
+    // The overlay agent heals the firewall too: after a flush the
+    // published port answers again (polled, generous bound).
+    c.h(2).b.sh("nft flush ruleset");
+    let healed = c.h(2).b.lab.in_ns(
+        "outside",
+        "for i in $(seq 100); do curl -sf -m1 http://198.51.100.2:8080/ && exit 0; sleep 0.1; done; exit 1",
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&healed.stdout).trim(),
+        "overlay-web",
+        "healed after nft flush ruleset\n{}",
+        c.h(2).agent_log()
+    );
     let web = c.h(2).ip("web", "ov");
     assert!(c
         .h(0)

@@ -95,7 +95,7 @@ fn a_version_1_state_root_is_migrated_and_managed() {
     let mut lines: Vec<&str> = ps.lines().collect();
     lines.sort();
     assert_eq!(lines, ["c1 Exited (255)", "c2 Exited (255)"], "{ps}");
-    assert_eq!(info(&b)["StoreSchema"], 4);
+    assert_eq!(info(&b)["StoreSchema"], 5);
     // The old records are managed: started with their old addresses, the
     // published port answers, names resolve on the user network.
     b.ok("start c1 c2");

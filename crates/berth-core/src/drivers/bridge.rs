@@ -69,11 +69,21 @@ pub fn network_rules(net: &Network) -> Option<NetworkRules> {
         unisolated: net.reaches_others(),
         subnets: net.ipam.iter().map(|c| c.subnet).collect(),
         dns_gateways: if net.dns_enabled() {
-            net.ipam.iter().map(|c| c.gateway).collect()
+            bridge_gateways(net).collect()
         } else {
             Vec::new()
         },
+        gw_modes: [net.gw_mode(false), net.gw_mode(true)],
     })
+}
+
+/// The gateway addresses the bridge of `net` holds: not those of an
+/// `isolated` family, nor IPv4 with `inhibit_ipv4`.
+pub fn bridge_gateways(net: &Network) -> impl Iterator<Item = IpAddr> + '_ {
+    net.ipam
+        .iter()
+        .map(|c| c.gateway)
+        .filter(|g| net.gateway_on_bridge(g.is_ipv6()))
 }
 
 /// The kernel objects of a network with a bridge: the bridge with its
@@ -86,6 +96,7 @@ pub fn bridge_steps(net: &Network, extra: Vec<Step>) -> Plan {
     let addrs = net
         .ipam
         .iter()
+        .filter(|c| net.gateway_on_bridge(c.gateway.is_ipv6()))
         .filter_map(|c| IpNet::new(c.gateway, c.subnet.prefix_len()).ok())
         .collect();
     let mut steps = vec![

@@ -36,14 +36,29 @@ pub fn shim_name(id: &str) -> String {
 /// The options each driver accepts.
 fn allowed(driver: Driver) -> &'static [&'static str] {
     match driver {
-        Driver::Ipvlan => &[opts::PARENT, opts::IPVLAN_MODE, "ipvlan_flag", opts::MTU],
-        _ => &[opts::PARENT, opts::MACVLAN_MODE, opts::HOST_SHIM, opts::MTU],
+        Driver::Ipvlan => &[
+            opts::PARENT,
+            opts::IPVLAN_MODE,
+            "ipvlan_flag",
+            opts::MTU,
+            crate::model::network::opt::IFACE_PREFIX,
+        ],
+        _ => &[
+            opts::PARENT,
+            opts::MACVLAN_MODE,
+            opts::HOST_SHIM,
+            opts::MTU,
+            crate::model::network::opt::IFACE_PREFIX,
+        ],
     }
 }
 
 /// Refuses an option the macvlan or ipvlan `driver` does not know.
 pub fn check_options(driver: Driver, o: &std::collections::BTreeMap<String, String>) -> Result<()> {
     let name = driver.as_str();
+    if let Some(p) = o.get(crate::model::network::opt::IFACE_PREFIX) {
+        crate::model::network::check_iface_prefix(p)?;
+    }
     match o.keys().find(|k| !allowed(driver).contains(&k.as_str())) {
         Some(k) => Err(Error::invalid(format!(
             "unknown option {k:?}: berth's {name} driver understands {}",

@@ -59,6 +59,7 @@ fn macvlan_on_an_existing_parent() {
         host_veth: "veth0".into(),
         aliases: vec![],
         position: 0,
+        gw_priority: 0,
     };
     let gw: IpAddr = "198.51.100.1".parse().expect("gw");
     let Step::Driver(DriverStep::CreateSubLink {

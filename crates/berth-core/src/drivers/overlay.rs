@@ -127,12 +127,20 @@ impl super::Driver for Overlay {
     }
 }
 
-/// Refuses an option the overlay driver does not know (only the MTU).
+/// Refuses an option the overlay driver does not know (only the MTU and
+/// the interface prefix).
 fn check_options(o: &std::collections::BTreeMap<String, String>) -> Result<()> {
-    match o.keys().find(|k| k.as_str() != opt::MTU) {
+    if let Some(p) = o.get(opt::IFACE_PREFIX) {
+        crate::model::network::check_iface_prefix(p)?;
+    }
+    match o
+        .keys()
+        .find(|k| k.as_str() != opt::MTU && k.as_str() != opt::IFACE_PREFIX)
+    {
         Some(k) => Err(Error::invalid(format!(
-            "unknown option {k:?}: berth's overlay driver understands {}",
-            opt::MTU
+            "unknown option {k:?}: berth's overlay driver understands {}, {}",
+            opt::MTU,
+            opt::IFACE_PREFIX
         ))),
         None => Ok(()),
     }

@@ -146,10 +146,8 @@ fn record_connect(
         )));
     }
     let position = old_eps.iter().map(|e| e.position + 1).max().unwrap_or(0);
-    let ifname = (0..)
-        .map(|i| format!("eth{i}"))
-        .find(|n| !old_eps.iter().any(|e| &e.ifname == n))
-        .unwrap_or_default();
+    let taken: Vec<String> = old_eps.iter().map(|e| e.ifname.clone()).collect();
+    let ifname = super::endpoint::ifname_for(&net, attach, &taken)?;
     let ep = new_endpoint(tx, &c.id, &net, attach, position, &ifname)?;
     let mut cfg = c.clone();
     // Recorded by name, so disconnect and recovery find it again.

@@ -80,12 +80,17 @@ impl Engine {
             ids::validate_name("container", n)?;
         }
         config.validate()?;
+        if let Some(key) = config.net_container.clone() {
+            let other = self.joined_container(&key)?;
+            config.net_container = Some(other.id.clone());
+            config.hostname = other.config.hostname.clone();
+        }
         let id = ids::new_id()?;
         let name = name.map_or_else(|| generated_name(&id), String::from);
         if config.hostname.is_empty() {
             config.hostname = ids::short(&id).to_string();
         }
-        if config.networks.is_empty() {
+        if config.networks.is_empty() && config.net_container.is_none() {
             config.networks.push(NetworkAttach {
                 network: "bridge".into(),
                 ..Default::default()
@@ -98,14 +103,16 @@ impl Engine {
             hostname: &hostname,
         };
         let overlay = self.overlay_prepare(&owner, &mut config.networks)?;
-        let listeners = self.host_listeners(&config.publish);
+        // `-p`, and with `-P` an ephemeral host port per exposed port.
+        let specs = config.port_specs();
+        let listeners = self.host_listeners(&specs);
         let paths = self.paths.clone();
         let created = self.run_op(
             OpKind::CreateContainer,
             |tx| {
                 let (c, eps, nets) = record_container(tx, &id, &name, &config, &listeners)?;
                 let mut warnings = Vec::new();
-                if !config.publish.is_empty() && nets.iter().any(|n| n.driver == Driver::Host) {
+                if !specs.is_empty() && nets.iter().any(|n| n.driver == Driver::Host) {
                     warnings.push(HOST_PORTS.to_string());
                 }
                 Ok(Intent {
@@ -154,8 +161,33 @@ impl Engine {
         self.store.read(|tx| tx.container_endpoints(cid))
     }
 
+    /// The running container whose network namespace `--network
+    /// container:KEY` joins (the one it joins in turn, if it joined one).
+    fn joined_container(&mut self, key: &str) -> Result<Container> {
+        let mut other = self.container(key)?;
+        if let Some(root) = other.config.net_container.clone() {
+            other = self.container(&root)?;
+        }
+        if !self.running(&other) {
+            return Err(Error::conflict(format!(
+                "cannot join the network of a non-running container: {} (start it first)",
+                other.name
+            )));
+        }
+        Ok(other)
+    }
+
     /// What the front-end needs to start the container's process.
     pub fn start_spec(&mut self, c: &Container) -> Result<StartSpec> {
+        if let Some(key) = &c.config.net_container {
+            // The namespace and the /etc files of the container it joins.
+            let other = self.joined_container(key)?;
+            let mut spec = self.start_spec(&other)?;
+            spec.id = c.id.clone();
+            spec.name = c.name.clone();
+            spec.config = c.config.clone();
+            return Ok(spec);
+        }
         let host = self.store.read(|tx| {
             let first = c
                 .config
@@ -205,10 +237,11 @@ fn record_container(
         cni: None,
     };
     tx.insert_container(&c)?;
-    let mut eps = Vec::new();
+    let mut eps: Vec<Endpoint> = Vec::new();
     for (i, (net, attach)) in nets.iter().zip(&config.networks).enumerate() {
         if net.driver.has_endpoints() {
-            let ifname = format!("eth{i}");
+            let taken: Vec<String> = eps.iter().map(|e| e.ifname.clone()).collect();
+            let ifname = super::endpoint::ifname_for(net, attach, &taken)?;
             eps.push(new_endpoint(tx, id, net, attach, i as u32, &ifname)?);
         }
     }
@@ -303,7 +336,8 @@ fn reserve_ports(
     eps: &[Endpoint],
     listeners: &[crate::kernel::facts::Listener],
 ) -> Result<Vec<crate::model::PortBinding>> {
-    if c.config.publish.is_empty() {
+    let specs = c.config.port_specs();
+    if specs.is_empty() {
         return Ok(Vec::new());
     }
     crate::drivers::check_publish(nets)?;
@@ -319,16 +353,16 @@ fn reserve_ports(
         )));
     };
     let net = nets.iter().find(|n| n.id == p.network_id);
-    for spec in &c.config.publish {
+    for spec in &specs {
+        // [::1], and an IPv6 host address to a container without IPv6:
+        // the supervisor's userland forwarder (TCP), as Docker's proxy.
         if let Some(ip) = spec.host_ip {
-            if ip.is_ipv6() && ip.is_loopback() {
-                return Err(Error::invalid(
-                    "cannot publish on [::1]: IPv6 loopback needs a userland forwarder, which berth does not have yet; publish on 127.0.0.1 or on all addresses",
-                ));
-            }
-            if ip.is_ipv6() && p.ipv6.is_none() {
+            let userland = ip.is_ipv6() && (ip.is_loopback() || p.ipv6.is_none());
+            if userland && spec.proto != crate::model::Proto::Tcp {
                 return Err(Error::invalid(format!(
-                    "cannot publish on {ip}: the container has no IPv6 address; use an --ipv6 network or an IPv4 host address"
+                    "cannot publish {}/{} on {ip}: the kernel cannot forward it (IPv6 loopback, or an IPv6 address to a container without one) and berth's userland forwarder is TCP only; publish on 127.0.0.1 or an IPv4 address",
+                    spec.container_ports.0,
+                    spec.proto.as_str()
                 )));
             }
         }
@@ -336,7 +370,7 @@ fn reserve_ports(
     ports::reserve(
         tx,
         &c.id,
-        &c.config.publish,
+        &specs,
         net.and_then(|n| n.host_binding_ipv4),
         listeners,
     )

@@ -15,7 +15,8 @@ pub(crate) fn network_plan(
     eps: &[Endpoint],
     nets: &[Network],
 ) -> Plan {
-    if nets.iter().any(|n| n.driver == Driver::Host) {
+    // `--network host`, and `container:NAME` (the other's namespace).
+    if nets.iter().any(|n| n.driver == Driver::Host) || c.config.net_container.is_some() {
         return Plan::default();
     }
     let ns = paths.netns(&c.id);
@@ -35,10 +36,56 @@ pub(crate) fn network_plan(
             prim.as_deref() == Some(e.id.as_str()),
         ));
     }
+    if let Some(step) = sysctls_step(&ns, c, eps, nets) {
+        steps.push(step);
+    }
     if let Some(step) = ports_step(c, eps, nets) {
         steps.push(step);
     }
     Plan { steps }
+}
+
+/// The sysctls a container's namespace at `ns` gets once its interfaces
+/// exist: its `--sysctl`s, then each endpoint's own
+/// (`com.docker.network.endpoint.sysctls`, `IFNAME` its interface).
+pub(crate) fn sysctls_step(
+    ns: &std::path::Path,
+    c: &Container,
+    eps: &[Endpoint],
+    nets: &[Network],
+) -> Option<Step> {
+    let mut settings: Vec<(String, String)> = c
+        .config
+        .sysctls
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    for e in eps {
+        settings.extend(endpoint_sysctls(c, e, nets));
+    }
+    (!settings.is_empty()).then(|| Step::NetnsSysctls {
+        netns: ns.to_path_buf(),
+        settings,
+    })
+}
+
+/// The per-interface sysctls of endpoint `e` (its attachment's driver
+/// option; checked when it was recorded).
+pub(crate) fn endpoint_sysctls(
+    c: &Container,
+    e: &Endpoint,
+    nets: &[Network],
+) -> Vec<(String, String)> {
+    let Some(net) = nets.iter().find(|n| n.id == e.network_id) else {
+        return Vec::new();
+    };
+    c.config
+        .networks
+        .iter()
+        .filter(|a| a.network == net.name || a.network == net.id)
+        .filter_map(|a| a.driver_opts.get(crate::model::netopt::ENDPOINT_SYSCTLS))
+        .flat_map(|v| crate::model::netopt::endpoint_sysctls(v, &e.ifname).unwrap_or_default())
+        .collect()
 }
 
 /// The veth of one endpoint.
@@ -50,6 +97,7 @@ pub(crate) fn veth_step(ns: &std::path::Path, e: &Endpoint, net: &Network, gatew
                 (c.subnet.addr().is_ipv4() && e.ipv4.is_some())
                     || (c.subnet.addr().is_ipv6() && e.ipv6.is_some())
             })
+            .filter(|c| net.has_gateway(c.subnet.addr().is_ipv6()))
             .map(|c| c.gateway)
             .collect()
     } else {
@@ -82,6 +130,55 @@ pub(crate) fn elements(c: &Container, eps: &[Endpoint], nets: &[Network]) -> Vec
                 .iter()
                 .map(|r| r.element()),
         );
+        if let Some(net) = nets.iter().find(|n| n.id == p.network_id) {
+            v.extend(open_ports(c, net, ipv4, ipv6));
+        }
+    }
+    v
+}
+
+/// The published ports of a container on a network whose gateway mode is
+/// `routed` for a family, opened at the container's own address of that
+/// family (Docker 27: reachable by direct routing, no NAT); a binding to a
+/// host address of the other family does not open it.
+fn open_ports(
+    c: &Container,
+    net: &Network,
+    ipv4: Option<std::net::IpAddr>,
+    ipv6: Option<std::net::IpAddr>,
+) -> Vec<Element> {
+    use crate::model::network::GwMode;
+    let mut v: Vec<Element> = Vec::new();
+    for (addr, v6) in [(ipv4, false), (ipv6, true)] {
+        let Some(addr) = addr.filter(|_| net.gw_mode(v6) == GwMode::Routed) else {
+            continue;
+        };
+        let mut ranges: Vec<(crate::model::Proto, u16, u16)> = c
+            .ports
+            .iter()
+            .filter(|b| b.host_ip.is_none_or(|ip| ip.is_ipv6() == v6))
+            .map(|b| {
+                let last = b.container_port.saturating_add(b.count.saturating_sub(1));
+                (b.proto, b.container_port, last)
+            })
+            .collect();
+        ranges.sort_unstable_by_key(|&(p, lo, hi)| (p.as_str(), lo, hi));
+        // An interval set refuses overlapping elements: merge them.
+        let mut merged: Vec<(crate::model::Proto, u16, u16)> = Vec::new();
+        for (p, lo, hi) in ranges {
+            match merged.last_mut() {
+                Some(m) if m.0 == p && lo <= m.2.saturating_add(1) => m.2 = m.2.max(hi),
+                _ => merged.push((p, lo, hi)),
+            }
+        }
+        v.extend(merged.into_iter().map(|(proto, lo, hi)| {
+            crate::firewall::OpenPort {
+                addr,
+                proto,
+                ports: (lo, hi),
+            }
+            .element()
+        }));
     }
     v
 }
@@ -143,8 +240,10 @@ pub(crate) fn elements_change(
 }
 
 /// The endpoint that carries the default route and published ports: the
-/// first one on a non-internal network.
+/// one with the highest `gw-priority` on a non-internal network, the first
+/// of them when several have it (Docker 28's rule).
 pub(crate) fn primary<'a>(eps: &'a [Endpoint], nets: &[Network]) -> Option<&'a Endpoint> {
     eps.iter()
-        .find(|e| nets.iter().any(|n| n.id == e.network_id && !n.internal))
+        .filter(|e| nets.iter().any(|n| n.id == e.network_id && !n.internal))
+        .max_by_key(|e| (e.gw_priority, std::cmp::Reverse(e.position)))
 }

@@ -79,7 +79,7 @@ pub(super) fn network_rec(n: &Network) -> NetworkRec {
         id: n.id.clone(),
         name: n.name.clone(),
         dns: true,
-        gateways: n.ipam.iter().map(|c| c.gateway).collect(),
+        gateways: crate::drivers::bridge::bridge_gateways(n).collect(),
         internal: n.internal,
         subnets: n.ipam.iter().map(|c| c.subnet.trunc()).collect(),
     }
@@ -257,14 +257,23 @@ impl Engine {
                 Some((name.to_string(), ip))
             })
             .collect();
-        let hosts = files::render_hosts(&c.config.hostname, &addrs, &extra);
+        // With `--domainname`, Docker's line is `IP host.domain host`.
+        let names = match c.config.domainname.as_str() {
+            "" => c.config.hostname.clone(),
+            d => format!("{0}.{d} {0}", c.config.hostname),
+        };
+        let hosts = files::render_hosts(&names, &addrs, &extra);
         let embedded = eps
             .iter()
             .find_map(|e| {
                 nets.iter()
                     .find(|n| n.id == e.network_id && n.dns_enabled())
             })
-            .and_then(|n| n.ipam.first().map(|i| vec![i.gateway.to_string()]));
+            .and_then(|n| {
+                crate::drivers::bridge::bridge_gateways(n)
+                    .next()
+                    .map(|g| vec![g.to_string()])
+            });
         let embedded_dns = embedded.is_some();
         let nameservers =
             embedded.or_else(|| (!c.config.dns.is_empty()).then(|| c.config.dns.clone()));
@@ -331,7 +340,7 @@ impl Engine {
             .networks()?
             .iter()
             .filter(|n| n.dns_enabled())
-            .flat_map(|n| n.ipam.iter().map(|c| c.gateway))
+            .flat_map(crate::drivers::bridge::bridge_gateways)
             .collect();
         Ok(DnsStatus {
             running: generation.is_some(),

@@ -86,6 +86,7 @@ pub(crate) fn new_endpoint(
         container_id: cid.to_string(),
         network_id: net.id.clone(),
         ifname: ifname.to_string(),
+        gw_priority: a.gw_priority,
         ipv4,
         ipv6,
         mac,
@@ -94,4 +95,28 @@ pub(crate) fn new_endpoint(
     };
     tx.insert_endpoint(&ep)?;
     Ok(ep)
+}
+
+/// The name of a container's interface on `net` when it already has
+/// `taken`: the endpoint's `com.docker.network.endpoint.ifname` option, or
+/// the network's prefix (`eth` by default) and the first number no
+/// interface of that prefix has (Docker counts per prefix too).
+pub(crate) fn ifname_for(net: &Network, a: &NetworkAttach, taken: &[String]) -> Result<String> {
+    if let Some(name) = a.driver_opts.get(crate::model::netopt::ENDPOINT_IFNAME) {
+        if taken.iter().any(|t| t == name) || name == "lo" {
+            return Err(Error::conflict(format!(
+                "interface name {name} is already used in the container: choose another {}",
+                crate::model::netopt::ENDPOINT_IFNAME
+            )));
+        }
+        return Ok(name.clone());
+    }
+    let prefix = net
+        .options
+        .get(crate::model::network::opt::IFACE_PREFIX)
+        .map_or("eth", String::as_str);
+    (0..1000)
+        .map(|i| format!("{prefix}{i}"))
+        .find(|n| !taken.contains(n))
+        .ok_or_else(|| Error::conflict("no free interface name left in the container"))
 }

@@ -58,6 +58,29 @@ impl Engine {
         })
     }
 
+    /// `plan` taking container `c`'s network down, unpinning its namespace
+    /// instead of removing it while running containers share it (`--network
+    /// container:NAME`): their processes keep it, as with Docker.
+    fn keep_shared(&mut self, c: &Container, plan: Plan) -> Result<Plan> {
+        let sharing = self
+            .store
+            .read(|tx| tx.containers_joining(&c.id))?
+            .into_iter()
+            .any(|o| o.config.net_container.as_deref() == Some(&c.id) && self.running(&o));
+        if !sharing {
+            return Ok(plan);
+        }
+        let steps = plan
+            .steps
+            .into_iter()
+            .map(|s| match s {
+                Step::RemoveNetns { path } => Step::UnpinNetns { path },
+                s => s,
+            })
+            .collect();
+        Ok(Plan { steps })
+    }
+
     /// Records that the container's PID 1 runs as `pid`.
     pub fn mark_running(&mut self, id: &str, pid: i32, supervisor: Option<i32>) -> Result<()> {
         let was = self.store.write(|tx| {
@@ -90,7 +113,7 @@ impl Engine {
             return Ok(());
         };
         let (eps, nets) = self.container_networks(&c)?;
-        let plan = teardown_plan(&self.paths, &c, &eps, &nets);
+        let plan = self.keep_shared(&c, teardown_plan(&self.paths, &c, &eps, &nets))?;
         self.run_op(
             OpKind::StopContainer,
             |_| {
@@ -240,7 +263,7 @@ impl Engine {
         }
         let c = self.container(&c.id)?;
         let (eps, nets) = self.container_networks(&c)?;
-        let mut plan = teardown_plan(&self.paths, &c, &eps, &nets);
+        let mut plan = self.keep_shared(&c, teardown_plan(&self.paths, &c, &eps, &nets))?;
         let stopping = self
             .store
             .read(|tx| Ok(tx.ops()?.iter().any(|o| o.subject == c.id)))?;

@@ -16,6 +16,7 @@ mod endpoint;
 mod expected;
 mod files;
 mod forward;
+mod heal;
 mod host_forwarding;
 mod lifecycle;
 mod netns_names;
@@ -27,14 +28,17 @@ mod ports;
 pub mod reconcile;
 mod recover;
 mod run;
+mod userland;
 mod veth_names;
 mod view;
 
 pub use cni::{CniAdded, CniFailure, CniResult, Status as CniStatus};
 pub use container::{Created, StartSpec};
 pub use dns::{host_upstreams, DnsStatus};
+pub use heal::FirewallFingerprint;
 pub use overlay_sync::SyncReport;
 pub use reconcile::ReconcileReport;
+pub use userland::UserlandForward;
 
 use crate::config::Config;
 use crate::error::{Error, Result};

@@ -75,11 +75,24 @@ pub enum Set {
     PortIp6,
     /// `port_ip6` again, keyed by the raw target of neighbour adverts.
     PortNd,
+    /// Bridges whose IPv4 gateway mode is `routed` (no NAT).
+    Routed4,
+    /// Bridges whose IPv6 gateway mode is `routed`.
+    Routed6,
+    /// Bridges whose IPv4 gateway mode is `nat-unprotected`.
+    Unprotected4,
+    /// Bridges whose IPv6 gateway mode is `nat-unprotected`.
+    Unprotected6,
+    /// Published ports of containers on `routed` IPv4 networks, reached at
+    /// the container's own address: address . proto . ports.
+    Open4,
+    /// The same for `routed` IPv6 networks.
+    Open6,
 }
 
 impl Set {
     /// Every set.
-    pub const ALL: [Set; 20] = [
+    pub const ALL: [Set; 26] = [
         Set::Bridges,
         Set::SameNet,
         Set::Internal,
@@ -100,6 +113,12 @@ impl Set {
         Set::PortIp4,
         Set::PortIp6,
         Set::PortNd,
+        Set::Routed4,
+        Set::Routed6,
+        Set::Unprotected4,
+        Set::Unprotected6,
+        Set::Open4,
+        Set::Open6,
     ];
 
     /// Its table's family.
@@ -135,6 +154,12 @@ impl Set {
             Set::PortIp4 => "port_ip4",
             Set::PortIp6 => "port_ip6",
             Set::PortNd => "port_nd",
+            Set::Routed4 => "routed4",
+            Set::Routed6 => "routed6",
+            Set::Unprotected4 => "unprotected4",
+            Set::Unprotected6 => "unprotected6",
+            Set::Open4 => "open4",
+            Set::Open6 => "open6",
         }
     }
 

@@ -28,6 +28,8 @@ pub struct NetworkRules {
     /// Gateways where the embedded DNS listens for this network (empty
     /// when it is not DNS-enabled): port 53 there is for its bridge only.
     pub dns_gateways: Vec<IpAddr>,
+    /// The IPv4 and IPv6 gateway modes (`nat` for networks without one).
+    pub gw_modes: [crate::model::network::GwMode; 2],
 }
 
 impl NetworkRules {
@@ -57,6 +59,20 @@ impl NetworkRules {
                 Set::Subnets6
             };
             v.push(Element::new(set, vec![Field::Prefix(net.trunc())]));
+        }
+        use crate::model::network::GwMode;
+        let modes = [
+            (self.gw_modes[0], Set::Routed4, Set::Unprotected4),
+            (self.gw_modes[1], Set::Routed6, Set::Unprotected6),
+        ];
+        for (mode, routed, unprotected) in modes {
+            match mode {
+                GwMode::Routed if !self.internal => v.push(Element::new(routed, vec![b()])),
+                GwMode::NatUnprotected if !self.internal => {
+                    v.push(Element::new(unprotected, vec![b()]))
+                }
+                _ => {}
+            }
         }
         for gw in &self.dns_gateways {
             let set = if gw.is_ipv4() { Set::Dns4 } else { Set::Dns6 };
@@ -102,6 +118,37 @@ impl IccPort {
     /// Commands removing it (idempotent).
     pub fn remove(&self) -> Batch {
         render(&self.elements(), &[])
+    }
+}
+
+/// A published port of a container on a `routed` network: reached at the
+/// container's own address (no DNAT), an element of `open4` / `open6`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenPort {
+    /// The container's address (its family selects the set).
+    pub addr: IpAddr,
+    /// tcp or udp.
+    pub proto: Proto,
+    /// First and last container port.
+    pub ports: (u16, u16),
+}
+
+impl OpenPort {
+    /// The set element.
+    pub fn element(&self) -> Element {
+        let set = if self.addr.is_ipv6() {
+            Set::Open6
+        } else {
+            Set::Open4
+        };
+        Element::new(
+            set,
+            vec![
+                Field::Addr(self.addr),
+                Field::Proto(self.proto),
+                Field::Ports(self.ports.0, self.ports.1),
+            ],
+        )
     }
 }
 

@@ -23,7 +23,7 @@ mod skeleton;
 
 pub use defence::{link_local, PortGuard, RoutingGuard, PORT_GROUP};
 pub use element::{render, Element, Family, Field, Set};
-pub use elements::{IccPort, NetworkRules, PortRule, PortTarget};
+pub use elements::{IccPort, NetworkRules, OpenPort, PortRule, PortTarget};
 pub use skeleton::{skeleton, skeleton_version, TABLE};
 
 /// Text of one nftables transaction (a sequence of commands for `nft -f`).

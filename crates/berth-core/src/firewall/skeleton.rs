@@ -59,6 +59,32 @@ table inet berth {
 		type ifname
 		comment "bridges of networks that reach each other (Podman networks without isolate)"
 	}
+	set routed4 {
+		type ifname
+		comment "bridges whose IPv4 gateway mode is routed: no NAT, published ports reached at the containers' own addresses"
+	}
+	set routed6 {
+		type ifname
+		comment "bridges whose IPv6 gateway mode is routed"
+	}
+	set unprotected4 {
+		type ifname
+		comment "bridges whose IPv4 gateway mode is nat-unprotected: no filtering of inbound traffic"
+	}
+	set unprotected6 {
+		type ifname
+		comment "bridges whose IPv6 gateway mode is nat-unprotected"
+	}
+	set open4 {
+		type ipv4_addr . inet_proto . inet_service
+		flags interval
+		comment "published ports of containers on routed IPv4 networks: container address . proto . port"
+	}
+	set open6 {
+		type ipv6_addr . inet_proto . inet_service
+		flags interval
+		comment "published ports of containers on routed IPv6 networks"
+	}
 	set subnets4 {
 		type ipv4_addr
 		flags interval
@@ -114,6 +140,8 @@ table inet berth {
 		oifname @bridges ip saddr 127.0.0.0/8 masquerade comment "localhost to a published port"
 		oifname @bridges ct status dnat ip saddr @subnets4 masquerade comment "hairpin: a container to a published port (bridged by br_netfilter too, where iifname is unknown)"
 		oifname @bridges ct status dnat ip6 saddr @subnets6 masquerade
+		iifname @routed4 meta nfproto ipv4 accept comment "gateway_mode_ipv4=routed: containers leave with their own addresses"
+		iifname @routed6 meta nfproto ipv6 accept
 		iifname @masq oifname != @bridges masquerade comment "outbound NAT"
 	}
 	chain forward {
@@ -123,7 +151,13 @@ table inet berth {
 		oifname @internal drop
 		oifname @bridges ct status dnat accept comment "published ports"
 		iifname @unisolated oifname @unisolated accept comment "networks not isolated from each other (netavark's default)"
+		oifname @routed4 meta l4proto { tcp, udp } ip daddr . meta l4proto . th dport @open4 accept comment "routed: published ports at the containers' own addresses, from anywhere (other networks too, as with Docker)"
+		oifname @routed6 meta l4proto { tcp, udp } ip6 daddr . meta l4proto . th dport @open6 accept
 		iifname @bridges oifname @bridges drop comment "networks are isolated from each other"
+		oifname @routed4 meta l4proto icmp accept comment "routed: ICMP reaches the containers, as with Docker"
+		oifname @routed6 meta l4proto ipv6-icmp accept
+		oifname @unprotected4 meta nfproto ipv4 accept comment "gateway_mode_ipv4=nat-unprotected: every port of the containers is reachable"
+		oifname @unprotected6 meta nfproto ipv6 accept
 		oifname @bridges ct state established,related accept
 		oifname @bridges drop comment "no unsolicited inbound traffic to containers"
 	}

@@ -1,4 +1,5 @@
 use super::*;
+use crate::model::network::GwMode;
 use crate::model::Proto;
 
 fn sample() -> (Vec<NetworkRules>, Vec<PortRule>) {
@@ -11,6 +12,7 @@ fn sample() -> (Vec<NetworkRules>, Vec<PortRule>) {
             unisolated: false,
             subnets: vec!["172.17.0.0/16".parse().unwrap()],
             dns_gateways: vec![],
+            gw_modes: [GwMode::Nat; 2],
         },
         NetworkRules {
             bridge: "br-0123456789ab".into(),
@@ -23,6 +25,7 @@ fn sample() -> (Vec<NetworkRules>, Vec<PortRule>) {
                 "fd00::/64".parse().unwrap(),
             ],
             dns_gateways: vec!["172.18.0.1".parse().unwrap(), "fd00::1".parse().unwrap()],
+            gw_modes: [GwMode::Nat; 2],
         },
         // A Podman network without `isolate`.
         NetworkRules {
@@ -33,6 +36,7 @@ fn sample() -> (Vec<NetworkRules>, Vec<PortRule>) {
             unisolated: true,
             subnets: vec!["10.89.0.0/24".parse().unwrap()],
             dns_gateways: vec![],
+            gw_modes: [GwMode::Nat; 2],
         },
     ];
     let ports = vec![

@@ -18,6 +18,7 @@ pub mod netlink;
 pub mod netns;
 pub mod netns_names;
 pub mod nft;
+pub mod nftevents;
 pub mod nftnl;
 pub mod process;
 mod real;

@@ -65,6 +65,34 @@ pub fn write_in(ns: &std::fs::File, settings: &[(String, &str)]) -> Result<()> {
     })
 }
 
+/// Writes `settings` in the network namespace `ns` (like [`write_in`]),
+/// each of which must exist there: a key the namespace lacks (a sysctl of
+/// the host only, a typo, an interface it has not) is an error naming it.
+pub fn write_all_in(ns: &std::fs::File, settings: &[(String, String)]) -> Result<()> {
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            nix::sched::setns(ns, nix::sched::CloneFlags::CLONE_NEWNET)
+                .map_err(|e| Error::kernel(format!("cannot enter network namespace: {e}")))?;
+            settings.iter().try_for_each(|(k, v)| {
+                std::fs::write(path(k), v).map_err(|e| {
+                    let why = match e.kind() {
+                        std::io::ErrorKind::NotFound => {
+                            "no such sysctl in a container's network namespace (it is the host's only, or misspelt)".to_string()
+                        }
+                        std::io::ErrorKind::PermissionDenied => {
+                            "it is not settable per network namespace".to_string()
+                        }
+                        _ => e.to_string(),
+                    };
+                    Error::invalid(format!("cannot set sysctl {k}={v}: {why}"))
+                })
+            })
+        })
+        .join()
+        .unwrap_or_else(|_| Err(Error::internal("sysctl thread panicked")))
+    })
+}
+
 /// Sets a sysctl if it differs; returns the previous value when it changed.
 pub fn ensure(key: &str, value: &str) -> Result<Option<String>> {
     let old = read(key)?;

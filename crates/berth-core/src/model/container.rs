@@ -21,6 +21,18 @@ pub struct NetworkAttach {
     pub aliases: Vec<String>,
     /// `--mac-address`.
     pub mac: Option<String>,
+    /// Endpoint driver options (`driver-opt=` of `--network name=...`,
+    /// `network connect --driver-opt`): see [`super::netopt::ENDPOINT_OPTS`].
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub driver_opts: BTreeMap<String, String>,
+    /// `gw-priority=`: the endpoint with the highest carries the default
+    /// route and the published ports (ties: the first network).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub gw_priority: i64,
+}
+
+fn is_zero(v: &i64) -> bool {
+    *v == 0
 }
 
 /// What `berth run` was asked to run: everything needed to (re)start it.
@@ -69,6 +81,82 @@ pub struct ContainerConfig {
     /// `ps --filter label=`); absent in records of earlier versions.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
+    /// `--domainname`: the container's NIS domain name (UTS namespace).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub domainname: String,
+    /// `--sysctl KEY=VALUE`: network sysctls written in the container's
+    /// network namespace when its network is built (see `netopt::sysctl`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sysctls: BTreeMap<String, String>,
+    /// `--expose PORT[-PORT][/PROTO]`: ports the container serves, published
+    /// to ephemeral host ports by `-P`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expose: Vec<Exposed>,
+    /// `-P/--publish-all`: every exposed port without a `-p` gets an
+    /// ephemeral host port of its own.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub publish_all: bool,
+    /// `--network container:NAME`: the id of the container whose network
+    /// namespace this one joins (it has no endpoint of its own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub net_container: Option<String>,
+}
+
+/// A port range the container serves (`--expose`, and the container side
+/// of `-p`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, PartialOrd, Ord)]
+pub struct Exposed {
+    /// First port.
+    pub first: u16,
+    /// Last port (equal to `first` for one port).
+    pub last: u16,
+    /// Protocol.
+    pub proto: super::Proto,
+}
+
+impl ContainerConfig {
+    /// Every port range the container exposes: `--expose` and the
+    /// container side of each `-p`, in Docker's `Config.ExposedPorts`.
+    pub fn exposed_ports(&self) -> Vec<Exposed> {
+        let mut v: Vec<Exposed> = self.expose.clone();
+        v.extend(self.publish.iter().map(|p| Exposed {
+            first: p.container_ports.0,
+            last: p.container_ports.1,
+            proto: p.proto,
+        }));
+        v
+    }
+
+    /// What is published: the `-p` requests, and with `-P` one request
+    /// for an ephemeral host port per exposed port that no `-p` publishes
+    /// (Docker's `PublishAllPorts`).
+    pub fn port_specs(&self) -> Vec<PortSpec> {
+        let mut specs = self.publish.clone();
+        if !self.publish_all {
+            return specs;
+        }
+        let mut ports: Vec<(u16, super::Proto)> = self
+            .expose
+            .iter()
+            .flat_map(|e| (e.first..=e.last).map(move |p| (p, e.proto)))
+            .collect();
+        ports.sort_unstable();
+        ports.dedup();
+        for (port, proto) in ports {
+            let covered = self.publish.iter().any(|p| {
+                p.proto == proto && (p.container_ports.0..=p.container_ports.1).contains(&port)
+            });
+            if !covered {
+                specs.push(PortSpec {
+                    host_ip: None,
+                    host_ports: None,
+                    container_ports: (port, port),
+                    proto,
+                });
+            }
+        }
+        specs
+    }
 }
 
 /// Lifecycle state of a container.
@@ -148,6 +236,11 @@ pub struct Endpoint {
     pub host_veth: String,
     /// DNS aliases on this network.
     pub aliases: Vec<String>,
-    /// Order of attachment (0 = first network: default route, published ports).
+    /// Order of attachment (0 = first network: default route, published
+    /// ports, unless another has a higher `gw_priority`).
     pub position: u32,
+    /// `gw-priority`: the endpoint with the highest carries the default
+    /// route and the published ports.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub gw_priority: i64,
 }

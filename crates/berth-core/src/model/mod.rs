@@ -4,14 +4,16 @@
 pub mod cni;
 mod container;
 pub mod docker;
+mod gwmode;
 pub mod log;
+pub mod netopt;
 pub mod network;
 mod owner;
 mod port;
 mod security;
 pub mod validate;
 
-pub use container::{Container, ContainerConfig, ContainerState, Endpoint, NetworkAttach};
+pub use container::{Container, ContainerConfig, ContainerState, Endpoint, Exposed, NetworkAttach};
 pub use network::{Driver, IpamConfig, Network, NetworkCreate, SubnetRequest};
 pub use owner::{NetworkOwner, PodmanNetwork};
 pub use port::{parse_publish, PortBinding, PortSpec, Proto};

@@ -6,6 +6,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
+pub use super::gwmode::{check_iface_prefix, GwMode};
+
 /// A network driver.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -200,8 +202,26 @@ pub mod opt {
     pub const HOST_BINDING: &str = "com.docker.network.bridge.host_binding_ipv4";
     /// MTU.
     pub const MTU: &str = "com.docker.network.driver.mtu";
+    /// IPv4 gateway mode: nat, nat-unprotected, routed or isolated.
+    pub const GW_MODE4: &str = "com.docker.network.bridge.gateway_mode_ipv4";
+    /// IPv6 gateway mode.
+    pub const GW_MODE6: &str = "com.docker.network.bridge.gateway_mode_ipv6";
+    /// No IPv4 address on the bridge (the gateway is another machine).
+    pub const INHIBIT_IPV4: &str = "com.docker.network.bridge.inhibit_ipv4";
+    /// Prefix of the containers' interface names (any driver).
+    pub const IFACE_PREFIX: &str = "com.docker.network.container_iface_prefix";
     /// Every option berth understands.
-    pub const ALL: [&str; 5] = [BRIDGE_NAME, ICC, MASQ, HOST_BINDING, MTU];
+    pub const ALL: [&str; 9] = [
+        BRIDGE_NAME,
+        ICC,
+        MASQ,
+        HOST_BINDING,
+        MTU,
+        GW_MODE4,
+        GW_MODE6,
+        INHIBIT_IPV4,
+        IFACE_PREFIX,
+    ];
 }
 
 fn parse_net(s: &str, flag: &str) -> Result<IpNet> {
@@ -322,13 +342,8 @@ impl NetworkCreate {
     /// Checks the `-o` options; returns them parsed.
     pub fn parsed_options(&self) -> Result<BTreeMap<String, String>> {
         let opts = parse_kv(&self.options, "-o/--opt", true)?;
-        for k in opts.keys() {
-            if !opt::ALL.contains(&k.as_str()) {
-                return Err(Error::invalid(format!(
-                    "unknown option {k:?}: berth's bridge driver understands {}",
-                    opt::ALL.join(", ")
-                )));
-            }
+        for (k, v) in &opts {
+            super::gwmode::check_bridge_option(k, v, self.internal)?;
         }
         Ok(opts)
     }

@@ -140,11 +140,33 @@ pub fn add_host(entry: &str) -> Result<(&str, HostTarget)> {
 }
 
 impl NetworkAttach {
-    /// Checks what reaches files and the DNS: the network-scoped aliases.
+    /// Checks what reaches files, the DNS and the kernel: the
+    /// network-scoped aliases and the endpoint driver options.
     pub fn validate(&self) -> Result<()> {
         self.aliases
             .iter()
-            .try_for_each(|a| alias("--network-alias", a))
+            .try_for_each(|a| alias("--network-alias", a))?;
+        super::netopt::endpoint_opts(&self.driver_opts)
+    }
+}
+
+/// Docker's refusals of options that set what a container joining
+/// another's network namespace (`--network container:NAME`) shares
+/// with it; the message of the first one set.
+fn shared_namespace_conflicts(c: &ContainerConfig) -> Result<()> {
+    let conflicts = [
+        (!c.publish.is_empty() || c.publish_all, "conflicting options: port publishing and the container type network mode"),
+        (!c.expose.is_empty(), "conflicting options: port exposing and the container type network mode"),
+        (!c.hostname.is_empty(), "conflicting options: hostname and the network mode"),
+        (!c.dns.is_empty() || !c.dns_search.is_empty() || !c.dns_options.is_empty(), "conflicting options: dns and the network mode"),
+        (!c.add_hosts.is_empty(), "conflicting options: custom host-to-IP mapping and the network mode"),
+        (!c.networks.is_empty(), "conflicting options: a container joining another's network namespace has no networks of its own"),
+    ];
+    match conflicts.iter().find(|(set, _)| *set) {
+        Some((_, msg)) => Err(Error::invalid(format!(
+            "{msg}: the container shares the network, names and ports of the one it joins (--network container:NAME); drop the option"
+        ))),
+        None => Ok(()),
     }
 }
 
@@ -165,6 +187,15 @@ impl ContainerConfig {
         }
         self.dns_options.iter().try_for_each(|o| dns_option(o))?;
         self.networks.iter().try_for_each(NetworkAttach::validate)?;
+        if !self.domainname.is_empty() {
+            domain("--domainname", &self.domainname)?;
+        }
+        for (k, v) in &self.sysctls {
+            super::netopt::sysctl("--sysctl", k, v)?;
+        }
+        if self.net_container.is_some() {
+            shared_namespace_conflicts(self)?;
+        }
         if self.argv.is_empty() || self.argv[0].is_empty() {
             return Err(Error::invalid(
                 "no command given: add the command to run after the options, e.g. 'berth run busybox sh'",

@@ -120,6 +120,25 @@ pub enum Step {
         /// The pin file.
         path: PathBuf,
     },
+    /// Unpin the namespace of a container whose namespace other running
+    /// containers share (`--network container:NAME`): their processes stay
+    /// in it (Docker's behaviour); its own interfaces were deleted by the
+    /// steps before. Undo: none.
+    UnpinNetns {
+        /// The pin file.
+        path: PathBuf,
+    },
+    /// Write sysctls inside a container's network namespace (`--sysctl`,
+    /// an endpoint's `com.docker.network.endpoint.sysctls`), from berth's
+    /// process (the container's own `/proc/sys` is read-only). Every key
+    /// must exist there. Undo: none (they go with the namespace or the
+    /// interface).
+    NetnsSysctls {
+        /// The container's namespace pin file.
+        netns: PathBuf,
+        /// Keys and values, in order.
+        settings: Vec<(String, String)>,
+    },
     /// Make existing veth `host` a port of `bridge` again, in berth's port
     /// group, up, hairpin on (after a deleted bridge was recreated: its
     /// ports were released; or a veth older than the port group). Undo:
@@ -212,6 +231,8 @@ impl Step {
             Step::DeleteLink { .. } => "delete_link",
             Step::DeleteVeth { .. } => "delete_veth",
             Step::RemoveNetns { .. } => "remove_netns",
+            Step::UnpinNetns { .. } => "unpin_netns",
+            Step::NetnsSysctls { .. } => "netns_sysctls",
             Step::AttachPort { .. } => "attach_port",
             Step::DefaultRoutes { .. } => "default_routes",
             Step::Routes { .. } => "routes",

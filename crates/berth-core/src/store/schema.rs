@@ -79,7 +79,17 @@ CREATE TABLE IF NOT EXISTS docker_pools (
 );
 "#;
 
-/// Version 4, "lookup_indexes": every lookup of a hot path finds its row
+/// Version 4, "net_container": the containers that share another's
+/// network namespace (`--network container:NAME`), found by the one they
+/// share without reading every container (stopping it unpins rather than
+/// removes the namespace while they run).
+const NET_CONTAINER: &str = r#"
+CREATE INDEX IF NOT EXISTS containers_by_net_container
+    ON containers(json_extract(data, '$.config.net_container'))
+    WHERE json_extract(data, '$.config.net_container') IS NOT NULL;
+"#;
+
+/// Version 5, "lookup_indexes": every lookup of a hot path finds its row
 /// through an index (issue 13; `engine/tests/query_plans.rs` fails on a
 /// full scan): Docker's network id, kept in the network's JSON record, is
 /// indexed as the expression the lookup uses
@@ -94,6 +104,7 @@ CREATE INDEX IF NOT EXISTS networks_by_docker ON networks(json_extract(data, '$.
 const MIGRATIONS: &[(&str, &str)] = &[
     ("veth_names", VETH_NAMES),
     ("docker_pools", DOCKER_POOLS),
+    ("net_container", NET_CONTAINER),
     ("lookup_indexes", LOOKUP_INDEXES),
 ];
 
@@ -231,11 +242,40 @@ mod tests {
     }
 
     #[test]
-    fn version_3_gets_the_lookup_indexes() -> rusqlite::Result<()> {
+    fn version_3_gets_the_net_container_index() -> rusqlite::Result<()> {
         let conn = version_1()?;
         conn.execute_batch(VETH_NAMES)?;
         conn.execute_batch(DOCKER_POOLS)?;
         conn.pragma_update(None, "user_version", 3)?;
+        conn.execute(
+            "INSERT INTO containers (id, name, data) VALUES ('b', 'joiner', '{\"config\":{\"net_container\":\"a\"}}'), ('c', 'other', '{\"config\":{}}')",
+            [],
+        )?;
+        migrate(&conn)?;
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        assert_eq!(version, VERSION);
+        let plan: String = conn.query_row(
+            "EXPLAIN QUERY PLAN SELECT name FROM containers WHERE json_extract(data, '$.config.net_container') = 'a'",
+            [],
+            |r| r.get(3),
+        )?;
+        assert!(plan.contains("containers_by_net_container"), "{plan}");
+        let name: String = conn.query_row(
+            "SELECT name FROM containers WHERE json_extract(data, '$.config.net_container') = 'a'",
+            [],
+            |r| r.get(0),
+        )?;
+        assert_eq!(name, "joiner");
+        Ok(())
+    }
+
+    #[test]
+    fn version_4_gets_the_lookup_indexes() -> rusqlite::Result<()> {
+        let conn = version_1()?;
+        conn.execute_batch(VETH_NAMES)?;
+        conn.execute_batch(DOCKER_POOLS)?;
+        conn.execute_batch(NET_CONTAINER)?;
+        conn.pragma_update(None, "user_version", 4)?;
         conn.execute(
             "INSERT INTO networks VALUES ('d', 'dnet', '{\"docker\": \"abc\"}')",
             [],

@@ -81,6 +81,7 @@ fn parallel_writers_never_share_an_address() {
                         host_veth: String::new(),
                         aliases: vec![],
                         position: 0,
+                        gw_priority: 0,
                     })
                 })
                 .unwrap();
@@ -170,6 +171,7 @@ fn veth_names_are_unique() {
         host_veth: "veth1234567".into(),
         aliases: vec![],
         position: 0,
+        gw_priority: 0,
     };
     s.write(|tx| {
         tx.insert_network(&network())?;

@@ -115,6 +115,15 @@ impl<'a> Tx<'a> {
         self.all("SELECT data FROM containers ORDER BY rowid", None)
     }
 
+    /// The containers sharing container `id`'s network namespace
+    /// (`--network container:NAME`).
+    pub fn containers_joining(&self, id: &str) -> Result<Vec<Container>> {
+        self.all(
+            "SELECT data FROM containers WHERE json_extract(data, '$.config.net_container') = ?1",
+            Some(id),
+        )
+    }
+
     /// A container by name, id or id prefix.
     pub fn container(&self, key: &str) -> Result<Option<Container>> {
         self.lookup("containers", key)?

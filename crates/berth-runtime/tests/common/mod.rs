@@ -171,6 +171,7 @@ impl Sandbox {
     /// A spec running `argv` in a new netns, with hostname `ctr-test`.
     pub fn spec(&self, argv: &[&str]) -> ProcessSpec {
         ProcessSpec {
+            domainname: String::new(),
             argv: argv.iter().map(|s| s.to_string()).collect(),
             env: vec![("PATH".into(), "/usr/sbin:/usr/bin:/sbin:/bin".into())],
             hostname: "ctr-test".into(),

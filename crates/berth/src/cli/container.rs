@@ -28,12 +28,26 @@ pub struct RunArgs {
     /// Container host name.
     #[arg(short = 'h', long)]
     pub hostname: Option<String>,
-    /// Connect to a network (repeatable; default: bridge).
-    #[arg(long, alias = "net")]
+    /// Container NIS domain name.
+    #[arg(long)]
+    pub domainname: Option<String>,
+    /// Connect to a network (repeatable; default: bridge): NAME, host,
+    /// none, container:NAME, or
+    /// name=NAME[,alias=A][,ip=IPv4][,ip6=IPv6][,mac-address=MAC][,driver-opt=K=V][,gw-priority=N].
+    #[arg(long, alias = "net", value_name = "NETWORK")]
     pub network: Vec<String>,
     /// Publish a port: [IP:][HOSTPORT:]PORT[/PROTO] (repeatable).
     #[arg(short = 'p', long = "publish")]
     pub publish: Vec<String>,
+    /// Publish every exposed port (--expose) to a random host port.
+    #[arg(short = 'P', long)]
+    pub publish_all: bool,
+    /// Expose a port or a range of ports: PORT[-PORT][/PROTO] (repeatable).
+    #[arg(long, value_name = "PORT")]
+    pub expose: Vec<String>,
+    /// Network sysctl in the container's namespace: net.KEY=VALUE (repeatable).
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub sysctl: Vec<String>,
     /// IPv4 address on the first network.
     #[arg(long)]
     pub ip: Option<String>,

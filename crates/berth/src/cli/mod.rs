@@ -37,6 +37,13 @@ pub enum Cmd {
     Inspect(InspectArgs),
     /// Show a container's output.
     Logs(LogsArgs),
+    /// List a container's published ports, or where PRIVATE_PORT is published.
+    Port {
+        /// Container.
+        container: String,
+        /// PRIVATE_PORT[/PROTO] (tcp by default).
+        port: Option<String>,
+    },
     /// Stop running containers.
     Stop(StopArgs),
     /// Start stopped containers.

@@ -118,6 +118,13 @@ pub struct ConnectArgs {
     /// DNS alias on that network (repeatable).
     #[arg(long)]
     pub alias: Vec<String>,
+    /// Endpoint driver option KEY=VALUE (repeatable):
+    /// com.docker.network.endpoint.ifname, com.docker.network.endpoint.sysctls.
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub driver_opt: Vec<String>,
+    /// Gateway priority: the network with the highest carries the default route.
+    #[arg(long, allow_hyphen_values = true)]
+    pub gw_priority: Option<i64>,
     /// Network.
     pub network: String,
     /// Container.

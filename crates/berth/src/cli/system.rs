@@ -36,6 +36,11 @@ pub struct AgentArgs {
     /// Synchronise once and exit.
     #[arg(long)]
     pub once: bool,
+    /// On a host without overlay networks: only keep berth's firewall
+    /// tables in place (re-applied from the store within a second after
+    /// `nft flush ruleset`, an nftables restart or a firewalld reload).
+    #[arg(long)]
+    pub local: bool,
     /// Seconds between synchronisations when nothing changes.
     #[arg(long, default_value_t = 2)]
     pub interval: u64,

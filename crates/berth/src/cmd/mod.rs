@@ -7,6 +7,7 @@ pub mod dns;
 pub mod logfile;
 pub mod network;
 pub mod network_list;
+pub mod port;
 pub mod ps;
 pub mod run;
 pub mod system;
@@ -30,6 +31,7 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         Cmd::Ps(a) => ps::ps(root, a),
         Cmd::Inspect(a) => container::inspect(root, a),
         Cmd::Logs(a) => container::logs(root, a),
+        Cmd::Port { container, port } => port::port(root, &container, port.as_deref()),
         Cmd::Stop(a) => container::stop(root, a),
         Cmd::Start(a) => run::start(root, &a.names),
         Cmd::Rm(a) => container::rm(root, a),

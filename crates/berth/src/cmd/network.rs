@@ -131,7 +131,10 @@ fn connect(root: Option<&Path>, a: ConnectArgs) -> Result<i32> {
             .transpose()?,
         aliases: a.alias,
         mac: None,
+        driver_opts: berth_core::model::network::parse_kv(&a.driver_opt, "--driver-opt", true)?,
+        gw_priority: a.gw_priority.unwrap_or(0),
     };
+    attach.validate()?;
     open(root)?.connect(&a.container, attach)?;
     Ok(0)
 }

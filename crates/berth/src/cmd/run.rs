@@ -11,7 +11,7 @@ use super::open;
 use crate::cli::RunArgs;
 use anyhow::{anyhow, Context, Result};
 use berth_core::engine::{Engine, StartSpec};
-use berth_core::model::{parse_publish, ContainerConfig, NetworkAttach};
+use berth_core::model::{netopt, parse_publish, Container, ContainerConfig};
 use berth_runtime::pty::{self, Pty, RawModeGuard};
 use berth_runtime::{ContainerIo, EtcFiles, ProcessSpec, PtyRelay, SignalForwarder, Stdio};
 use std::io::{Read, Write};
@@ -24,37 +24,16 @@ const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/s
 /// Builds the stored configuration from `run`'s flags (validation only:
 /// nothing is created; `hidden` are berth's own directories).
 fn config(a: &RunArgs, hidden: &[std::path::PathBuf]) -> Result<ContainerConfig> {
-    let nets = if a.network.is_empty() {
-        vec!["bridge".to_string()]
-    } else {
-        a.network.clone()
+    let flat = netopt::FlatNetworkOpts {
+        ip: a.ip.clone(),
+        ip6: a.ip6.clone(),
+        mac: a.mac_address.clone(),
+        aliases: a.network_alias.clone(),
     };
-    let mut networks: Vec<NetworkAttach> = nets
-        .into_iter()
-        .map(|n| NetworkAttach {
-            network: n,
-            ..Default::default()
-        })
-        .collect();
-    let first = &mut networks[0];
-    first.ip = a
-        .ip
-        .as_deref()
-        .map(|s| {
-            s.parse()
-                .map_err(|_| anyhow!("invalid --ip {s:?}: expected an IPv4 address like 10.1.0.5"))
-        })
-        .transpose()?;
-    first.ip6 = a
-        .ip6
-        .as_deref()
-        .map(|s| {
-            s.parse()
-                .map_err(|_| anyhow!("invalid --ip6 {s:?}: expected an IPv6 address"))
-        })
-        .transpose()?;
-    first.mac = a.mac_address.clone();
-    first.aliases = a.network_alias.clone();
+    let (networks, net_container) = match netopt::network_mode(&a.network, &flat)? {
+        netopt::NetworkMode::Networks(n) => (n, None),
+        netopt::NetworkMode::Container(c) => (Vec::new(), Some(c)),
+    };
     let publish = a
         .publish
         .iter()
@@ -95,6 +74,15 @@ fn config(a: &RunArgs, hidden: &[std::path::PathBuf]) -> Result<ContainerConfig>
         security,
         log: berth_core::model::log::LogOptions::parse(&a.log_opt)?,
         labels: berth_core::model::network::parse_kv(&a.label, "--label", false)?,
+        domainname: a.domainname.clone().unwrap_or_default(),
+        sysctls: netopt::parse_sysctls(&a.sysctl)?,
+        expose: a
+            .expose
+            .iter()
+            .map(|e| netopt::parse_expose(e))
+            .collect::<Result<_, _>>()?,
+        publish_all: a.publish_all,
+        net_container,
     })
 }
 
@@ -121,6 +109,7 @@ fn process_spec(s: &StartSpec) -> ProcessSpec {
         argv: s.config.argv.clone(),
         env: environment(&s.config, &[]),
         hostname: s.config.hostname.clone(),
+        domainname: s.config.domainname.clone(),
         netns: s
             .netns
             .clone()
@@ -191,6 +180,12 @@ fn finish_failed(engine: &mut Engine, id: &str, code: i32) -> Result<()> {
     Ok(())
 }
 
+/// Listens on the container's ports the kernel cannot forward, before its
+/// process runs (see `forwarder`).
+fn bind_forwards(engine: &mut Engine, c: &Container) -> Result<crate::forwarder::Bound> {
+    crate::forwarder::bind(&engine.userland_forwards(c)?)
+}
+
 /// Runs the container attached to this terminal; returns its exit code.
 fn foreground(engine: &mut Engine, id: &str) -> Result<i32> {
     let c = engine.container(id)?;
@@ -214,6 +209,14 @@ fn foreground(engine: &mut Engine, id: &str) -> Result<i32> {
     } else {
         SignalForwarder::install(&SignalForwarder::FOREGROUND)?
     };
+    let forwards = match bind_forwards(engine, &c) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("berth: {e}");
+            finish_failed(engine, id, 125)?;
+            return Ok(125);
+        }
+    };
     let mut record = |pid| record_running(engine, id, pid, "run");
     let mut process = match berth_runtime::spawn_recorded(&pspec, io, &mut record) {
         Ok(p) => p,
@@ -223,6 +226,7 @@ fn foreground(engine: &mut Engine, id: &str) -> Result<i32> {
             return Ok(e.exit_code());
         }
     };
+    let serving = forwards.serve();
     let _raw = match (&master, pty::is_terminal(stdin.as_fd())) {
         (Some(_), true) => Some(RawModeGuard::enable(stdin.as_fd())?),
         _ => None,
@@ -234,6 +238,7 @@ fn foreground(engine: &mut Engine, id: &str) -> Result<i32> {
         terminal: pty::is_terminal(stdin.as_fd()).then(|| stdin.as_fd()),
     });
     let status = berth_runtime::wait_attached(&mut process, relay, Some(&signals))?;
+    serving.close();
     drop(_raw);
     let code = status.code();
     engine.mark_exited(id, Some(code))?;
@@ -336,6 +341,13 @@ pub fn supervise(root: Option<&Path>, id: &str, ready_fd: Option<i32>) -> Result
             },
         )
     };
+    let forwards = match bind_forwards(&mut engine, &c) {
+        Ok(b) => b,
+        Err(e) => {
+            report(&format!("err 125 {e}"));
+            return Ok(125);
+        }
+    };
     let mut record = |pid| record_running(&mut engine, id, pid, "supervise");
     let mut process = match berth_runtime::spawn_recorded(&process_spec(&spec), io, &mut record) {
         Ok(p) => p,
@@ -347,6 +359,7 @@ pub fn supervise(root: Option<&Path>, id: &str, ready_fd: Option<i32>) -> Result
     // A crash here leaves a running, recorded container and a `run` told
     // that starting it failed (it kills the container).
     crate::config::failpoint("supervise:started");
+    let serving = forwards.serve();
     report("ok");
     // While the container runs, the supervisor holds nothing of the store
     // (issue 13, goal 6: its memory is the same whatever the store holds):
@@ -362,6 +375,7 @@ pub fn supervise(root: Option<&Path>, id: &str, ready_fd: Option<i32>) -> Result
         terminal: None,
     });
     let status = berth_runtime::wait_attached(&mut process, relay, None)?;
+    serving.close();
     drop(stdin_keep);
     // Everything the container wrote is in the log before its exit is
     // recorded (its processes are gone with its PID namespace, and their

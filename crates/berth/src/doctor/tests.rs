@@ -70,6 +70,7 @@ fn container(name: &str, net: &str, veth: &str) -> ContainerFacts {
             host_veth: veth.into(),
             aliases: vec![],
             position: 0,
+            gw_priority: 0,
         }],
         running: true,
         supervised: true,

@@ -11,6 +11,7 @@
 
 mod dns_delta;
 mod docker;
+mod flags;
 mod harness;
 mod overlay;
 mod query_plans;

@@ -119,6 +119,14 @@ impl Applier {
             }
             Step::UnnameNetns { link, owner } => netns_names::unname(link, owner).map(|_| ()),
             Step::Driver(d) => self.driver_step(d),
+            Step::UnpinNetns { path } => {
+                self.ns.forget(path);
+                netns::remove(path)
+            }
+            Step::NetnsSysctls { netns, settings } => {
+                let (file, _) = self.ns.get(netns)?;
+                sysctl::write_all_in(file, settings)
+            }
             Step::RemoveNetns { path } => {
                 self.ns.forget(path);
                 // Processes left in it would keep it, its veths and their

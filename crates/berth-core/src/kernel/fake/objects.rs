@@ -137,6 +137,19 @@ impl Objects {
                 gone.iter().for_each(|k| self.delete_link(k));
                 Ok(())
             }
+            Step::UnpinNetns { path } => {
+                // Its interfaces live on with the processes sharing it.
+                self.netns.remove(path);
+                Ok(())
+            }
+            Step::NetnsSysctls { netns, settings } => {
+                self.need_ns(netns)?;
+                for (k, v) in settings {
+                    self.sysctls
+                        .insert(format!("{}:{k}", netns.display()), v.clone());
+                }
+                Ok(())
+            }
             Step::AttachPort { host, bridge } => {
                 self.need(bridge, "bridge")?;
                 let l = self.links.get_mut(host).ok_or_else(|| missing(host))?;

@@ -57,6 +57,8 @@ pub(super) fn schema(set: Set) -> Option<(&'static [Kind], &'static [Kind], bool
         Set::PortIp4 => (&[IfName, Ether, V4], &[], false),
         Set::PortIp6 => (&[IfName, Ether, V6], &[], false),
         Set::PortNd => (&[IfName, Ether, Int128], &[], false),
+        Set::Open4 => (&[V4, Proto, Service], &[], true),
+        Set::Open6 => (&[V6, Proto, Service], &[], true),
         _ => return None,
     })
 }

@@ -63,6 +63,7 @@ fn sets_written_as_text_decode_too() {
         unisolated: true,
         subnets: vec![],
         dns_gateways: vec!["172.18.0.1".parse().unwrap(), "fd00::1".parse().unwrap()],
+        gw_modes: [crate::model::network::GwMode::Nat; 2],
     };
     let ifname = |n: &str| {
         let mut v = n.as_bytes().to_vec();
