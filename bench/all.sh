@@ -1,91 +1,73 @@
 #!/usr/bin/env bash
-# Runs every benchmark, one after the other (each in a throwaway lab of its
-# own), and writes one Markdown file with one table of every figure to
-# bench/results/DATE-all.md: date, machine, kernel, berth's commit, the
-# peers' versions, then each benchmark's rows (medians, ratios) as it
-# printed them; each benchmark's own result file is kept beside it. The
-# README's table quotes it.
+# Runs every benchmark, one after the other (each in its own throwaway lab),
+# and writes one file, bench/results/DATE-all.md: the date, the machine,
+# the kernel, berth's commit, the peers' versions, the load average, then
+# one Markdown table of every benchmark's medians and ratios, then each
+# benchmark's own result file in full (what the table was taken from).
 #
-#   sudo bench/all.sh [--quick]
+#   sudo bench/all.sh              small N: every script runs in minutes
+#                                  (proves they work; figures are noisy)
+#   sudo FULL=1 bench/all.sh       each script's own defaults (the figures
+#                                  the README quotes)
+#   sudo BENCH_ONLY="run cni" bench/all.sh    only these benchmarks
 #
-# --quick: tiny sizes, to prove every script runs (minutes, not hours);
-# its figures mean nothing. Peers that are not installed are skipped
-# (scripts/deps installs them); run on a quiet machine for real figures.
+# Needs a release build (`cargo build --release --locked`: berth and
+# exectime) and the peers from scripts/deps (Docker, Podman, netavark,
+# the CNI plugins, etcd, iperf3); checked before anything starts, since
+# the labs have no network to install anything from. A benchmark that
+# fails is marked in the table and the rest still run; the exit status
+# is then 1.
 set -euo pipefail
-cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "benchmarks need root (they create namespaces): run with sudo" >&2; exit 1; }
-QUICK=0
-[ "${1:-}" = --quick ] && QUICK=1
-[ -x target/release/berth ] && [ -x target/release/exectime ] ||
-    { echo "build first: cargo build --release --locked -p berth -p berth-bench" >&2; exit 1; }
-q() { [ "$QUICK" = 1 ] && echo "$1" || echo "$2"; } # q QUICK-ARGS FULL-ARGS
-# name | command (with its arguments): in this order.
-benches=(
-    "run|bench/run.sh $(command -v dockerd >/dev/null && echo --docker) $(q 3 20)"
-    "cni|bench/cni.sh $(q '10 30' '40 1000')"
-    "cni-phases|bench/cni-phases.sh $(q 5 40)"
-    "scale|bench/scale.sh $(q 20 1000)"
-    "store|bench/store.sh $(q '"10 100"' '"100 1000 10000"') $(q 3 9)"
-    "memory|bench/memory.sh $(q '"3 20"' '"3 100 1000"')"
-    "dns|bench/dns.sh $(q '1 1' '5 3')"
-    "podman|bench/podman.sh $(q 3 20)"
-    "docker-plugin|bench/docker-plugin.sh $(q 3 20)"
-    "overlay|bench/overlay.sh $(q '3 1' '20 3')"
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(dirname "$HERE")
+BERTH=${BERTH:-$ROOT/target/release/berth}
+EXECTIME=${EXECTIME:-$ROOT/target/release/exectime}
+for b in "$BERTH" "$EXECTIME"; do
+    [ -x "$b" ] || { echo "$b is missing: build first with cargo build --release --locked" >&2; exit 1; }
+done
+export BERTH EXECTIME
+source "$HERE/docker.sh"
+docker_need
+for t in podman netavark etcd etcdctl iperf3 jq nft; do
+    command -v "$t" >/dev/null || [ -x "/usr/lib/podman/$t" ] ||
+        { echo "$t is missing: run scripts/deps first (the labs have no network)" >&2; exit 1; }
+done
+
+# NAME and its arguments: small N by default, the script's defaults with FULL=1.
+ORDER=(run docker-plugin podman cni cni-phases dns scale store memory overlay ports soak)
+declare -A SMALL=(
+    [run]="--docker 3" [docker-plugin]="3" [podman]="3" [cni]="10 50" [cni-phases]="10"
+    [dns]="2 1" [scale]="30" [store]="10,100 3" [memory]="3,30" [overlay]="3 1"
+    [ports]="1 1" [soak]="100 50"
 )
-OUT=$(mktemp -d /tmp/berth-bench-all.XXXXXX)
-trap 'rm -rf "$OUT"' EXIT
-export BENCH_RESULTS=$OUT
+declare -A FULLARGS=([run]="--docker")
+ONLY=${BENCH_ONLY:-${ORDER[*]}}
+W=$(mktemp -d /tmp/berth-bench-all.XXXXXX)
+trap 'rm -rf "$W"' EXIT
+mkdir -p "$W/results" "$W/logs"
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
+START=$(date -u '+%F %H:%M UTC')
 failed=()
-for b in "${benches[@]}"; do
-    name=${b%%|*} cmd=${b#*|}
-    echo "== $name: $cmd" >&2
-    if ! eval "$cmd" >"$OUT/$name.out" 2>"$OUT/$name.err"; then
-        echo "   $name failed (see below)" >&2
-        tail -5 "$OUT/$name.err" >&2
+for name in "${ORDER[@]}"; do
+    [[ " $ONLY " == *" $name "* ]] || continue
+    if [ "${FULL:-0}" = 1 ]; then args=${FULLARGS[$name]:-}; else args=${SMALL[$name]}; fi
+    echo "== bench/$name.sh $args" >&2
+    # shellcheck disable=SC2086 # the arguments are words
+    if ! BENCH_RESULTS=$W/results/$name bash "$HERE/$name.sh" $args >"$W/logs/$name.log" 2>&1; then
+        echo "bench/$name.sh failed; its output:" >&2
+        tail -20 "$W/logs/$name.log" >&2
         failed+=("$name")
     fi
 done
-version() { "$@" 2>/dev/null | head -1 || echo "not installed"; }
+
+OUT_DIR=${BENCH_RESULTS:-$HERE/results}
+mkdir -p "$OUT_DIR"
 day=$(date +%F)
-mkdir -p bench/results
-dest=bench/results/$day-all.md n=2
-while [ -e "$dest" ]; do dest=bench/results/$day-all-$n.md; n=$((n + 1)); done
-{
-    echo "# every benchmark: $(date -u '+%F %H:%M UTC')$([ "$QUICK" = 1 ] && echo ' (--quick: sizes too small to mean anything)')"
-    echo
-    echo "- berth: commit $(git -c safe.directory='*' describe --always --dirty 2>/dev/null || echo unknown), release build"
-    echo "- machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), kernel $(uname -r), $(. /etc/os-release && echo "$PRETTY_NAME")"
-    echo "- peers: Docker $(version dockerd --version | awk '{print $3}' | tr -d ,), netavark $(version /usr/lib/podman/netavark --version | awk '{print $2}'), aardvark-dns $(version /usr/lib/podman/aardvark-dns --version | awk '{print $2}'), Podman $(version podman --version | awk '{print $3}'), CNI plugins $(dpkg-query -W -f '${Version}' containernetworking-plugins 2>/dev/null || echo '?')"
-    echo "- load average (1, 5, 15 min) at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
-    [ "${#failed[@]}" = 0 ] || echo "- failed: ${failed[*]} (their rows are missing)"
-    echo
-    echo "| benchmark | metric | figures (as the benchmark prints them: see its own file for the columns) |"
-    echo "|---|---|---|"
-    for b in "${benches[@]}"; do
-        name=${b%%|*}
-        f=$(ls "$OUT"/*-"$name".md 2>/dev/null | head -1)
-        [ -n "$f" ] || continue
-        # The table of the benchmark's own file: between its ``` fences;
-        # columns are separated by two or more spaces.
-        awk -v b="$name" '
-            /^```/ {inside = !inside; next}
-            inside && NF {
-                n = split($0, c, /  +/)
-                rest = ""
-                for (i = 2; i <= n; i++) rest = rest (rest == "" ? "" : " · ") c[i]
-                printf "| %s | %s | %s |\n", b, c[1], rest
-            }' "$f"
-    done
-    echo
-    echo "Each benchmark's own file (command, notes, raw figures):"
-    echo
-    for f in "$OUT"/*.md; do
-        echo "<details><summary>$(basename "$f")</summary>"
-        echo
-        cat "$f"
-        echo
-        echo "</details>"
-    done
-} >"$dest"
-echo "results: $dest" >&2
-[ "${#failed[@]}" = 0 ]
+OUT=$OUT_DIR/$day-all.md
+n=2
+while [ -e "$OUT" ]; do OUT=$OUT_DIR/$day-all-$n.md; n=$((n + 1)); done
+source "$HERE/all-table.sh"
+write_all >"$OUT"
+echo "results: $OUT" >&2
+[ ${#failed[@]} = 0 ] || { echo "failed: ${failed[*]}" >&2; exit 1; }

@@ -9,8 +9,8 @@
 # published port (none: no network at all, Docker's own work without any
 # network driver), then `docker rm -f`. The plugin logs the time of each
 # request it answers (BERTH_TRACE_STEPS), which gives berth's share.
-# Docker is checked before entering the lab (no network there to install it).
-[ -n "${BENCH_INSIDE:-}" ] || { source "$(dirname "$0")/docker.sh"; docker_need; }
+source "$(dirname "$0")/docker.sh"
+docker_need # before the lab: it has no network to install Docker from
 source "$(dirname "$0")/lab.sh"
 source "$(dirname "$0")/results.sh"
 results_open docker-plugin "bench/docker-plugin.sh $*"
@@ -19,7 +19,6 @@ cd "$(dirname "$0")/.."
 BERTH=${BERTH:-$PWD/target/release/berth}
 [ -x "$BERTH" ] || { echo "build berth first: cargo build --release" >&2; exit 1; }
 need_exectime
-source bench/docker.sh
 export BERTH_TRACE_STEPS=1 BERTH_PLUGIN=$BERTH
 docker_start
 results_note "peer: Docker $($D version -f '{{.Server.Version}}')'s bridge driver, same dockerd (storage driver $DOCKER_DRIVER)"

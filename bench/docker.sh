@@ -1,6 +1,7 @@
-# Sourced by bench/run.sh and bench/docker-plugin.sh (inside their lab):
-# starts Docker 20.10 (Debian's docker.io: scripts/deps installs it; the
-# lab has no network, so nothing is installed from here) with its
+# Sourced by bench/run.sh and bench/docker-plugin.sh: docker_need (before
+# entering the lab, which has no network to install anything from) checks
+# that Docker is installed (scripts/deps installs Debian's docker.io);
+# docker_start (inside the lab) starts Docker 20.10 with its
 # own data and exec roots in the benchmark's temp dir, so the peer runs in
 # the same lab, side by side. containerd runs with its own configuration:
 # its root, state and `opt` directories are in the temp dir too (the one
@@ -13,20 +14,16 @@
 # with the results (DOCKER_DRIVER).
 D=""
 DOCKER_DRIVER=""
-# docker_need: fails unless Docker is installed; called before entering
-# the lab (bench/run.sh --docker, bench/docker-plugin.sh), where an install
-# would hang without a network.
 docker_need() {
-    local b
-    for b in dockerd containerd /usr/bin/docker; do
-        command -v "$b" >/dev/null || {
-            echo "$b is not installed: run scripts/deps (or apt-get install docker.io containerd runc) first" >&2
+    local t
+    for t in dockerd containerd runc docker; do
+        command -v "$t" >/dev/null || {
+            echo "$t is missing: install Docker with scripts/deps (Debian's docker.io, containerd, runc) first; the benchmark's lab has no network to install it from" >&2
             exit 1
         }
     done
 }
 docker_start() {
-    docker_need
     local root=$BENCH_TMP/docker
     mkdir -p "$root/containerd" "$root/cli"
     cat > "$root/containerd/config.toml" <<TOML

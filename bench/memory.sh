@@ -5,11 +5,12 @@
 # accumulate on a DNS network — the curve at each level, from
 # /proc/PID/smaps_rollup (kB; medians over every supervisor alive).
 #
-#   sudo bench/memory.sh [LEVELS]       (default: "3 100 1000")
+#   sudo bench/memory.sh [LEVELS]       (default: 3,100,1000)
 #
 # Goal: a supervisor's private memory at most 1 MB at any n (constant in
 # n: it must not load the store), the resolver's linear in its names.
-LEVELS=${1:-3 100 1000}
+LEVELS=${1:-3,100,1000}
+LEVELS=${LEVELS//,/ }
 source "$(dirname "$0")/lab.sh"
 source "$(dirname "$0")/results.sh"
 results_open memory "bench/memory.sh $*"
@@ -53,12 +54,12 @@ for n in $LEVELS; do
     "$BERTH" run -d --name "probe$n" --network mem1 busybox sleep 1d >/dev/null
     mapfile -t sup < <(pids_of "__supervise")
     mapfile -t dns < <(pids_of "__dns")
-    rows+=("$(printf '%-8s %8s %12s %12s %12s %12s' "$n" "${#sup[@]}" \
+    rows+=("$(printf '%-12s %8s %12s %12s %12s %12s' "containers=$n" "${#sup[@]}" \
         "$(private "${sup[@]}" | median)" "$(rollup Pss "${sup[@]}" | median)" \
         "$(private "${dns[@]}" | median)" "$(rollup Pss "${dns[@]}" | median)")")
 done
 {
 printf 'memory per container (kB; supervisors: medians over every one alive)\n'
-printf '%-8s %8s %12s %12s %12s %12s\n' containers sups "sup private" "sup PSS" "dns private" "dns PSS"
+printf '%-12s %8s %12s %12s %12s %12s\n' metric sups "sup private" "sup PSS" "dns private" "dns PSS"
 printf '%s\n' "${rows[@]}"
 } | results_table

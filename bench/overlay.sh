@@ -102,9 +102,17 @@ SRV=$(on 2 "$BERTH" inspect -f '{{(index .NetworkSettings.Networks "ov").IPAddre
 for _ in $(seq 50); do on 1 "$BERTH" exec cli busybox ping -c1 -W1 "$SRV" >/dev/null 2>&1 && break; done
 MTU=$(on 1 "$BERTH" exec cli cat /sys/class/net/eth0/mtu)
 gbps() { jq -r '.end.sum_received.bits_per_second / 1e9'; }
-vx=() ul=()
+# rx DEV: "packets bytes" received so far by host 2's underlay link.
+rx() { on 2 ip -j -s link show "$1" | jq -r '.[0].stats64.rx | "\(.packets) \(.bytes)"'; }
+# The mean size of what host 2's underlay link receives during the VXLAN
+# runs: above the MTU, TCP crosses the tunnel as GSO superpackets (one
+# encapsulation per ~64 KB, no segmentation to the MTU on the way).
+vx=() ul=() vxp=0 vxb=0
 for _ in $(seq 1 "$R"); do
+    read -r p0 b0 <<<"$(rx ul0)"
     vx+=("$(on 1 "$BERTH" exec cli iperf3 -J -t 3 -c "$SRV" | gbps)")
+    read -r p1 b1 <<<"$(rx ul0)"
+    vxp=$((vxp + p1 - p0)) vxb=$((vxb + b1 - b0))
     ul+=("$(on 1 iperf3 -J -t 3 -c 192.0.2.12 | gbps)")
 done
 med() { sort -g | awk '{a[NR]=$1} END {m = (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2; printf "%.2f", m}'; }
@@ -119,4 +127,5 @@ printf '%-44s %10s\n' "TCP, container to container via VXLAN (Gbit/s)" "$VX"
 printf '%-44s %10s\n' "TCP, host to host on the underlay (Gbit/s)" "$UL"
 printf '%-44s %10s\n' "VXLAN / underlay" "$(awk -v a="$VX" -v b="$UL" 'BEGIN {printf "%.2f", a/b}')"
 printf '%-44s %10s\n' "overlay MTU (underlay 1500)" "$MTU"
+printf '%-44s %10s\n' "VXLAN: mean packet on the underlay (bytes)" "$((vxb / (vxp > 0 ? vxp : 1)))"
 } | results_table

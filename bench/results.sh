@@ -25,7 +25,11 @@ results_open() {
         echo "# $name: $(date -u '+%F %H:%M UTC')"
         echo
         echo "- command: \`sudo $cmd\`"
-        echo "- berth: commit $commit, release build (\`cargo build --release --locked\`)"
+        if [ -n "${BERTH:-}" ] && [ "$BERTH" != "$repo/target/release/berth" ]; then
+            echo "- berth: $BERTH (BERTH=; the checkout running the scripts is at $commit)"
+        else
+            echo "- berth: commit $commit, release build (\`cargo build --release --locked\`)"
+        fi
         echo "- machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), kernel $(uname -r), $(. /etc/os-release && echo "$PRETTY_NAME")"
         echo "- load average (1, 5, 15 min) at the start: $(cut -d' ' -f1-3 /proc/loadavg)"
     } >"$RESULTS_FILE"

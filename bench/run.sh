@@ -8,11 +8,8 @@
 # Metrics: `run -d -p` (until the command returns; the container is then
 # running and its port published), `rm -f` of a container with a published
 # port, `network connect` and `network disconnect` of a running container.
-# Docker is checked before entering the lab (no network there to install it).
-if [ "${1:-}" = --docker ] && [ -z "${BENCH_INSIDE:-}" ]; then
-    source "$(dirname "$0")/docker.sh"
-    docker_need
-fi
+source "$(dirname "$0")/docker.sh"
+[ "${1:-}" = --docker ] && docker_need # before the lab: it has no network
 source "$(dirname "$0")/lab.sh"
 source "$(dirname "$0")/results.sh"
 results_open run "bench/run.sh $*"
@@ -48,7 +45,6 @@ time_berth() {
 }
 
 time_docker() {
-    source "$(dirname "$0")/docker.sh"
     docker_start
     results_note "peer: Docker $($D version -f '{{.Server.Version}}') (dockerd started in the lab), storage driver $DOCKER_DRIVER, userland proxy on (its default)"
     local runs=() rms=() cons=() dis=()

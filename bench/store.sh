@@ -9,12 +9,13 @@
 # reaps every dead attachment at once (one timed run: ms per attachment),
 # then `ps -aq` again is timed like the others.
 #
-#   sudo bench/store.sh [LEVELS] [SAMPLES]     (defaults: "100 1000 10000", 9)
+#   sudo bench/store.sh [LEVELS] [SAMPLES]     (defaults: 100,1000,10000 and 9)
 #
 # STRACE=1 also runs the reap under `strace -c -f` and keeps the summary
 # in the results file (the reap is then timed with strace's overhead).
 # BERTH=path/to/berth compares another build (e.g. one before a change).
-LEVELS=${1:-100 1000 10000}
+LEVELS=${1:-100,1000,10000}
+LEVELS=${LEVELS//,/ }
 K=${2:-9}
 source "$(dirname "$0")/lab.sh"
 source "$(dirname "$0")/results.sh"

@@ -18,6 +18,7 @@ use crate::runtime::{self, RuntimeConfig};
 use crate::version::Version;
 use serde_json::Value;
 use std::net::IpAddr;
+use std::path::PathBuf;
 
 /// The bridge network's settings (`None` = not given: berth's default for a
 /// new network, whatever the existing network has otherwise).
@@ -36,6 +37,24 @@ pub struct BridgeConfig {
     pub port_isolation: Option<bool>,
     /// `internal` (berth): no traffic in or out of the bridge.
     pub internal: Option<bool>,
+}
+
+/// The cluster store of overlay networks (berth's keys `store`, `storeCa`,
+/// `storeCert`, `storeKey`, `storeAuth`): given, they replace the plugin's
+/// environment (`BERTH_STORE`...), so a conflist names the overlay network
+/// (`name`) and the store it lives in.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoreConfig {
+    /// `store`: `etcds://HOST:PORT[,...]` or `etcd://...`.
+    pub url: Option<String>,
+    /// `storeCa`: the members' CA (an absolute path).
+    pub ca: Option<PathBuf>,
+    /// `storeCert`: the client certificate.
+    pub cert: Option<PathBuf>,
+    /// `storeKey`: its key.
+    pub key: Option<PathBuf>,
+    /// `storeAuth`: a file holding `USER:PASSWORD`.
+    pub auth: Option<PathBuf>,
 }
 
 /// One `cni.dev/valid-attachments` entry (GC).
@@ -70,6 +89,8 @@ pub struct PluginConfig {
     pub prev_result: Option<CniResult>,
     /// `cni.dev/valid-attachments` (GC).
     pub valid_attachments: Option<Vec<Attachment>>,
+    /// The cluster store (overlay networks).
+    pub store: StoreConfig,
 }
 
 /// Keys of the reference `bridge` plugin berth does not implement, with the
@@ -122,6 +143,7 @@ pub fn parse(bytes: &[u8]) -> Result<PluginConfig, CniError> {
     f.ignore(&IGNORED);
     refuse_missing_features(&mut f)?;
     let bridge = bridge_config(&mut f)?;
+    let store = store_config(&mut f)?;
     let ipam = f
         .get("ipam")
         .map(ipam::parse)
@@ -155,6 +177,7 @@ pub fn parse(bytes: &[u8]) -> Result<PluginConfig, CniError> {
         args_mac,
         prev_result,
         valid_attachments,
+        store,
     })
 }
 
@@ -232,6 +255,38 @@ fn bridge_config(f: &mut Fields) -> Result<BridgeConfig, CniError> {
         mtu,
         port_isolation: f.bool("portIsolation")?,
         internal: f.bool("internal")?,
+    })
+}
+
+fn store_config(f: &mut Fields) -> Result<StoreConfig, CniError> {
+    let url = f.str("store")?.map(String::from);
+    if let Some(u) = &url {
+        let scheme = u.starts_with("etcds://") || u.starts_with("etcd://");
+        if !scheme || u.chars().any(|c| c.is_control() || c.is_whitespace()) {
+            return Err(invalid(
+                "store",
+                format!("store {u:?}: expected etcds://HOST:PORT[,HOST:PORT...] (TLS) or etcd://... (plain, labs)"),
+            ));
+        }
+    }
+    let mut path = |key: &str| -> Result<Option<PathBuf>, CniError> {
+        let Some(p) = f.str(key)? else {
+            return Ok(None);
+        };
+        if !p.starts_with('/') || p.contains('\0') {
+            return Err(invalid(
+                key,
+                format!("{key} {p:?}: give an absolute path (the plugin runs in the runtime's directory)"),
+            ));
+        }
+        Ok(Some(PathBuf::from(p)))
+    };
+    Ok(StoreConfig {
+        ca: path("storeCa")?,
+        cert: path("storeCert")?,
+        key: path("storeKey")?,
+        auth: path("storeAuth")?,
+        url,
     })
 }
 

@@ -31,7 +31,7 @@ pub mod result;
 mod runtime;
 pub mod version;
 
-pub use config::{Attachment, BridgeConfig, PluginConfig};
+pub use config::{Attachment, BridgeConfig, PluginConfig, StoreConfig};
 pub use env::{Command, Env};
 pub use error::{code, CniError};
 pub use ipam::{HostLocal, Ipam, Range, Route};

@@ -19,8 +19,11 @@ pub type ResolverLauncher = Arc<dyn Fn(&Path) -> crate::Result<()>>;
 pub struct Config {
     /// The state root (`--root`); `None`: `/var/lib/berth` and `/run/berth`.
     pub root: Option<PathBuf>,
-    /// The cluster store of overlay networks (`etcd://HOST:PORT,...`).
+    /// The cluster store of overlay networks (`etcds://HOST:PORT,...`, or
+    /// `etcd://` in labs).
     pub store: Option<String>,
+    /// The files of the cluster store's TLS material and etcd user.
+    pub store_credentials: crate::store::etcd_config::Credentials,
     /// The host's resolv.conf: its nameservers are the embedded DNS's
     /// upstreams and the resolvers of containers on other networks.
     pub resolv_conf: PathBuf,
@@ -47,6 +50,7 @@ impl Default for Config {
         Config {
             root: None,
             store: None,
+            store_credentials: Default::default(),
             resolv_conf: PathBuf::from("/etc/resolv.conf"),
             advertise: None,
             cluster_ttl: 15,
@@ -63,6 +67,7 @@ impl std::fmt::Debug for Config {
         f.debug_struct("Config")
             .field("root", &self.root)
             .field("store", &self.store)
+            .field("store_credentials", &self.store_credentials)
             .field("resolv_conf", &self.resolv_conf)
             .field("advertise", &self.advertise)
             .field("cluster_ttl", &self.cluster_ttl)

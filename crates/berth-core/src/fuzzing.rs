@@ -132,6 +132,20 @@ pub fn cluster_records(data: &[u8]) {
     );
     assert!(overlay::remote_steps(&dev, &want, &want).is_empty());
     resolves_each(&net, overlay_remote::dns_endpoints(&net, &kvs, "h1"));
+    // Network and host records: what comes out is berth's own shape.
+    let (nets, _) = crate::drivers::overlay_records::networks(&kvs);
+    for n in nets {
+        assert_eq!(n.bridge, Some(overlay::bridge_name(&n.id)));
+        assert!(n.options.keys().all(|k| !k.starts_with("berth.")), "{n:?}");
+        assert!(n.owner.is_none() && n.docker.is_none() && !n.builtin);
+    }
+    let (hosts, _) = crate::drivers::overlay_records::hosts(&kvs);
+    for (_, h) in hosts {
+        assert!(
+            h.vtep.is_ipv4() && crate::ids::ifname_ok(&h.underlay),
+            "{h:?}"
+        );
+    }
 }
 
 /// The resolver, with `remote` and one local container (198.18.0.2),

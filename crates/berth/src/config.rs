@@ -4,12 +4,27 @@
 //! (`tracing` to stderr: warnings always, `BERTH_LOG=debug` for more), and
 //! how errors are reported.
 
+use berth_core::store::etcd_config::Credentials;
 use berth_core::{Config, Error};
 use std::path::Path;
 use std::sync::Arc;
 
+/// The cluster store's URL (set from `--store` too).
+pub const STORE_ENV: &str = "BERTH_STORE";
+/// The CA of the cluster store members' certificates (`--store-ca`).
+pub const CA_ENV: &str = "BERTH_STORE_CA";
+/// The client certificate (PEM; `--store-cert`).
+pub const CERT_ENV: &str = "BERTH_STORE_CERT";
+/// The client certificate's private key (PEM; `--store-key`).
+pub const KEY_ENV: &str = "BERTH_STORE_KEY";
+/// A file holding `USER:PASSWORD` for etcd's authentication
+/// (`--store-auth`).
+pub const AUTH_ENV: &str = "BERTH_STORE_AUTH";
+
 /// The engine's settings for state root `root`, from the environment:
-/// `BERTH_STORE` (set from `--store` too), `BERTH_RESOLV_CONF`,
+/// `BERTH_STORE` and `BERTH_STORE_CA`, `_CERT`, `_KEY`, `_AUTH` (set from
+/// the flags too, so supervisors and the CNI plugin inherit them),
+/// `BERTH_RESOLV_CONF`,
 /// `BERTH_ADVERTISE_ADDR`, `BERTH_CLUSTER_TTL`, `BERTH_TRACE_STEPS`,
 /// `BERTH_NFT_SPAWN`, `BERTH_FAILPOINT`.
 pub fn engine(root: Option<&Path>) -> Result<Config, Error> {
@@ -25,7 +40,13 @@ pub fn engine(root: Option<&Path>) -> Result<Config, Error> {
     let defaults = Config::default();
     Ok(Config {
         root: root.map(Path::to_path_buf),
-        store: var("BERTH_STORE"),
+        store: var(STORE_ENV),
+        store_credentials: Credentials {
+            ca: var(CA_ENV).map(Into::into),
+            cert: var(CERT_ENV).map(Into::into),
+            key: var(KEY_ENV).map(Into::into),
+            auth: var(AUTH_ENV).map(Into::into),
+        },
         resolv_conf: var("BERTH_RESOLV_CONF").map_or(defaults.resolv_conf, Into::into),
         advertise,
         cluster_ttl: var("BERTH_CLUSTER_TTL")

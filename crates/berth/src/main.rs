@@ -110,7 +110,8 @@ fn command_words(args: impl Iterator<Item = String>) -> Vec<String> {
 fn subcommand(args: &mut impl Iterator<Item = String>) -> Option<String> {
     while let Some(a) = args.next() {
         match a.as_str() {
-            "--root" | "--store" => {
+            "--root" | "--store" | "--store-ca" | "--store-cert" | "--store-key"
+            | "--store-auth" => {
                 args.next();
             }
             s if s.starts_with('-') => {}

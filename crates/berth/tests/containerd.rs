@@ -12,51 +12,18 @@ use berth_lab::INTERNET_V4;
 use common::BERTH;
 use peers::Peer;
 
-/// Writes `DIR/busybox-oci.tar`, an OCI image archive of `DIR/rootfs`
-/// named `localhost/busybox:latest` (layer, config, manifest, index).
-fn oci_archive(dir: &str) -> String {
-    format!(
-        r#"set -e
-mkdir -p {dir}/oci/blobs/sha256
-blob() {{ d=$(sha256sum "$1" | cut -d' ' -f1); mv "$1" {dir}/oci/blobs/sha256/$d; echo "$d $(stat -c %s {dir}/oci/blobs/sha256/$d)"; }}
-tar -C {dir}/rootfs -cf {dir}/layer.tar .
-set -- $(blob {dir}/layer.tar); L=$1 LS=$2
-printf '{{"architecture":"amd64","os":"linux","config":{{"Env":["PATH=/bin"]}},"rootfs":{{"type":"layers","diff_ids":["sha256:%s"]}}}}' $L > {dir}/config.json
-set -- $(blob {dir}/config.json); C=$1 CS=$2
-printf '{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%s}},"layers":[{{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"sha256:%s","size":%s}}]}}' $C $CS $L $LS > {dir}/manifest.json
-set -- $(blob {dir}/manifest.json); M=$1 MS=$2
-printf '{{"schemaVersion":2,"manifests":[{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%s,"annotations":{{"io.containerd.image.name":"localhost/busybox:latest","org.opencontainers.image.ref.name":"latest"}}}}]}}' $M $MS > {dir}/oci/index.json
-echo '{{"imageLayoutVersion":"1.0.0"}}' > {dir}/oci/oci-layout
-tar -C {dir}/oci -cf {dir}/busybox-oci.tar ."#
-    )
-}
-
 #[test]
 fn ctr_run_cni_with_berth_as_the_only_plugin() {
     let p = Peer::new("containerd", "served-by-containerd");
     let (b, dir, cg) = (&p.b, p.dir.as_str(), p.cgroup.as_str());
-    b.sh(&oci_archive(dir));
-    b.sh(&format!(
-        r#"set -e
-mount -t tmpfs tmpfs /etc/cni/net.d
-mount -t tmpfs tmpfs /opt
-mkdir -p /opt/cni/bin
-ln -s {BERTH} /opt/cni/bin/berth
-cat > /etc/cni/net.d/10-berth.conflist <<'EOF'
-{{"cniVersion": "1.0.0", "name": "ctrnet", "plugins": [{{"type": "berth", "bridge": "cni-ctr",
-  "ipam": {{"type": "host-local", "ranges": [[{{"subnet": "192.0.2.0/24"}}]], "routes": [{{"dst": "0.0.0.0/0"}}]}}}}]}}
-EOF
-cat > {dir}/config.toml <<EOF
-version = 2
-root = "{dir}/root"
-state = "{dir}/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
-[grpc]
-  address = "{dir}/containerd.sock"
-EOF
-containerd --config {dir}/config.toml > {dir}/containerd.log 2>&1 &
-for i in $(seq 100); do [ -S {dir}/containerd.sock ] && break; sleep 0.1; done"#
-    ));
+    b.sh(&peers::oci_archive(dir));
+    peers::start_containerd(
+        b,
+        dir,
+        r#"{"cniVersion": "1.0.0", "name": "ctrnet", "plugins": [{"type": "berth", "bridge": "cni-ctr",
+  "ipam": {"type": "host-local", "ranges": [[{"subnet": "192.0.2.0/24"}]], "routes": [{"dst": "0.0.0.0/0"}]}}]}"#,
+        "",
+    );
     let ctr = format!("ctr -a {dir}/containerd.sock -n berth");
     b.sh(&format!("{ctr} image import {dir}/busybox-oci.tar"));
     for (name, cmd) in [("c1", "httpd -f -p 80 -h /www"), ("c2", "sleep 600")] {

@@ -202,7 +202,8 @@ fn parallel_attaches_on_three_hosts_get_unique_addresses() {
         for i in 1..=20 {
             assert!(
                 all.insert(h.ip(&format!("p{i}"), "ov")),
-                "duplicate address"
+                "duplicate address {} of p{i}",
+                h.ip(&format!("p{i}"), "ov")
             );
         }
     }
@@ -215,9 +216,52 @@ fn overlay_without_a_cluster_store_says_how_to_configure_one() {
     let b = common::B::new("ov-nostore");
     let e = b.fails("network create -d overlay ov");
     assert!(
-        e.contains("cluster store") && e.contains("--store etcd://"),
+        e.contains("cluster store") && e.contains("--store etcds://"),
         "{e}"
     );
     assert!(e.contains("berth agent"), "{e}");
     assert_eq!(b.network_names(), vec!["bridge", "host", "none"]);
+}
+
+/// A dual-stack overlay network: each container's IPv6 address carries
+/// its IPv4 host part (reserved cluster-wide), and the containers of two
+/// hosts reach each other over IPv6 through the VXLAN (the device answers
+/// their neighbour solicitations from the store's entries).
+#[test]
+fn dual_stack_overlay_spans_hosts() {
+    let c = Cluster::new("o6", 2);
+    c.h(0)
+        .ok("network create -d overlay --ipv6 --subnet 198.18.0.0/24 --subnet fd00:b::/64 ov");
+    c.h(0).ok("run -d --name a --network ov busybox sleep 600");
+    c.h(1).ok("run -d --name b --network ov busybox sleep 600");
+    let v6 = |h: usize, name: &str| {
+        let out = c.h(h).ok(&format!(
+            "inspect -f '{{{{(index .NetworkSettings.Networks \"ov\").GlobalIPv6Address}}}}' {name}"
+        ));
+        out.trim().to_string()
+    };
+    let (a4, b4) = (c.h(0).ip("a", "ov"), c.h(1).ip("b", "ov"));
+    let (a6, b6) = (v6(0, "a"), v6(1, "b"));
+    let host = |v4: &str| v4.rsplit('.').next().unwrap_or_default().to_string();
+    let hex = |v4: &str| format!("{:x}", host(v4).parse::<u8>().expect("octet"));
+    assert_eq!(a6, format!("fd00:b::{}", hex(&a4)), "a: {a4} {a6}");
+    assert_eq!(b6, format!("fd00:b::{}", hex(&b4)), "b: {b4} {b6}");
+    assert!(
+        c.h(1)
+            .eventually("b", &format!("busybox ping -6 -c1 -W1 {a6}"), 20),
+        "{}",
+        c.h(1).agent_log()
+    );
+    assert!(c
+        .h(0)
+        .eventually("a", &format!("busybox ping -6 -c1 -W1 {b6}"), 20));
+    assert!(c.h(0).exec_ok("a", &format!("busybox ping -c1 -W1 {b4}")));
+    // Nobody holds fd00:b::99: no answer (ping exit 1), next to the above.
+    let none = c.h(1).berth("exec b busybox ping -6 -c1 -W1 fd00:b::99");
+    assert_eq!(none.status.code(), Some(1));
+    // The IPv6 address follows the IPv4 one: --ip6 is refused.
+    let e = c
+        .h(1)
+        .fails("run -d --name x --network ov --ip6 fd00:b::50 busybox sleep 600");
+    assert!(e.contains("--ip6") && e.contains("--ip"), "{e}");
 }

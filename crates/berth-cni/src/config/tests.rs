@@ -112,3 +112,24 @@ fn bad_configs_get_the_spec_codes() {
     );
     assert!(parse_v(json!({"cniVersion": "1.1.0", "name": "n", "vlan": 0})).is_ok());
 }
+
+#[test]
+fn the_cluster_store_of_an_overlay_network() {
+    let mut v = json!({"cniVersion": "1.0.0", "name": "ov", "type": "berth",
+        "store": "etcds://192.0.2.1:2379,192.0.2.2:2379", "storeCa": "/etc/berth/ca.pem",
+        "storeCert": "/etc/berth/c.pem", "storeKey": "/etc/berth/c.key"});
+    let c = parse_v(v.clone()).expect("parses");
+    assert_eq!(
+        c.store.url.as_deref(),
+        Some("etcds://192.0.2.1:2379,192.0.2.2:2379")
+    );
+    assert_eq!(c.store.key, Some(PathBuf::from("/etc/berth/c.key")));
+    assert_eq!(c.store.auth, None);
+    v["store"] = json!("http://192.0.2.1:2379");
+    assert_eq!(parse_v(v.clone()).unwrap_err().code, code::INVALID_CONFIG);
+    v["store"] = json!("etcd://192.0.2.1:2379");
+    v["storeCa"] = json!("ca.pem");
+    let e = parse_v(v).unwrap_err();
+    assert_eq!(e.code, code::INVALID_CONFIG);
+    assert!(e.details.contains("absolute"), "{}", e.details);
+}

@@ -10,6 +10,7 @@ pub mod bridge;
 pub mod ipvlan;
 pub mod macvlan;
 pub mod overlay;
+pub mod overlay_records;
 pub mod overlay_remote;
 
 use crate::error::{Error, Result};

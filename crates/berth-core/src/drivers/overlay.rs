@@ -15,14 +15,21 @@
 //!
 //! The MTU of the network is its creator's underlay MTU minus the VXLAN
 //! overhead ([`VXLAN_OVERHEAD`]), so full-size packets never black-hole.
+//!
+//! Dual stack: a network may have an IPv6 subnet beside its IPv4 one; a
+//! container's IPv6 address carries the host part of its IPv4 address
+//! ([`ipv6_for`]), which the cluster store reserves, and the neighbour
+//! entries cover both families (the device answers neighbour
+//! solicitations too). The underlay stays IPv4.
 
 use crate::error::{Error, Result};
 use crate::ids;
 use crate::model::network::{opt, parse_kv, parse_mtu};
 use crate::model::{Driver, IpamConfig, Network, NetworkCreate};
 use crate::plan::{DriverStep, Step};
+use ipnet::IpNet;
 use std::collections::BTreeSet;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 
 /// Bytes VXLAN adds over an IPv4 underlay: outer IPv4 (20) + UDP (8) +
 /// VXLAN (8) + inner Ethernet (14).
@@ -62,10 +69,9 @@ pub fn plan_network(
 ) -> Result<Network> {
     let mut o = parse_kv(&req.options, "-o/--opt", true)?;
     check_options(&o)?;
-    if req.ipv6 || ipam.iter().any(|c| c.subnet.addr().is_ipv6()) {
-        return Err(Error::invalid(
-            "overlay networks are IPv4-only in berth: drop --ipv6 and IPv6 --subnet values",
-        ));
+    let ipv6 = req.ipv6 || ipam.iter().any(|c| c.subnet.addr().is_ipv6());
+    if ipv6 {
+        check_dual_stack(&ipam)?;
     }
     let max = underlay_mtu.saturating_sub(VXLAN_OVERHEAD);
     let mtu = match o.get(opt::MTU).map(|m| parse_mtu(m)).transpose()? {
@@ -83,7 +89,7 @@ pub fn plan_network(
         name: req.name.clone(),
         driver: Driver::Overlay,
         created: crate::model::now_rfc3339(),
-        ipv6: false,
+        ipv6,
         internal: req.internal,
         ipam,
         options: o,
@@ -174,6 +180,60 @@ pub fn network_steps(net: &Network) -> Vec<Step> {
     }
 }
 
+/// The IPv4 and IPv6 subnets of a dual-stack overlay network.
+fn stacks(ipam: &[IpamConfig]) -> Option<(&IpamConfig, &IpamConfig)> {
+    let v4 = ipam.iter().find(|c| c.subnet.addr().is_ipv4())?;
+    let v6 = ipam.iter().find(|c| c.subnet.addr().is_ipv6())?;
+    Some((v4, v6))
+}
+
+/// The address in `v6` with the host part of `v4` in `v4net`.
+fn derive(v4net: &IpNet, v6net: &IpNet, v4: IpAddr) -> Option<Ipv6Addr> {
+    let (IpAddr::V4(a), IpNet::V4(n4), IpNet::V6(n6)) = (v4, v4net, v6net) else {
+        return None;
+    };
+    let host = u32::from(a) & u32::from(n4.hostmask());
+    Some(Ipv6Addr::from(u128::from(n6.network()) | u128::from(host)))
+}
+
+/// A dual-stack overlay network: one IPv4 and one IPv6 subnet, the IPv6
+/// one with room for every IPv4 host part, and its gateway the IPv4
+/// gateway's counterpart. A container's IPv6 address is derived from its
+/// IPv4 address ([`ipv6_for`]), which the cluster store reserves, so it is
+/// unique in the cluster without a second reservation.
+fn check_dual_stack(ipam: &[IpamConfig]) -> Result<()> {
+    let (v4, v6) = stacks(ipam).ok_or_else(|| {
+        Error::invalid("an IPv6 overlay network needs an IPv4 subnet too (its IPv6 addresses follow the IPv4 ones): add an IPv4 --subnet")
+    })?;
+    let room = 128 - u32::from(v6.subnet.prefix_len());
+    let need = 32 - u32::from(v4.subnet.prefix_len());
+    if room < need || ipam.len() != 2 {
+        return Err(Error::invalid(format!(
+            "IPv6 subnet {} is too small for IPv4 subnet {}: an overlay container's IPv6 address carries its IPv4 host part (give an IPv6 subnet of at most /{}, and one subnet per family)",
+            v6.subnet,
+            v4.subnet,
+            128 - need
+        )));
+    }
+    let want = derive(&v4.subnet, &v6.subnet, v4.gateway);
+    if want.map(IpAddr::V6) != Some(v6.gateway) {
+        return Err(Error::invalid(format!(
+            "IPv6 gateway {} does not match IPv4 gateway {}: on an overlay network the IPv6 gateway is the IPv4 one's counterpart, {}",
+            v6.gateway,
+            v4.gateway,
+            want.map(|w| w.to_string()).unwrap_or_default()
+        )));
+    }
+    Ok(())
+}
+
+/// The IPv6 address of the container whose IPv4 address on dual-stack
+/// overlay network `net` is `v4` (`None` on an IPv4-only network).
+pub fn ipv6_for(net: &Network, v4: std::net::Ipv4Addr) -> Option<Ipv6Addr> {
+    let (c4, c6) = stacks(&net.ipam)?;
+    derive(&c4.subnet, &c6.subnet, IpAddr::V4(v4))
+}
+
 pub use crate::kernel::vxlan::Remote;
 
 /// The steps taking VXLAN device `dev` from the entries `have` to `want`
@@ -188,8 +248,16 @@ pub fn remote_steps(dev: &str, want: &BTreeSet<Remote>, have: &BTreeSet<Remote>)
             add,
         })
     };
-    let mut steps: Vec<Step> = have.difference(want).map(|r| step(r, false)).collect();
-    steps.extend(want.difference(have).map(|r| step(r, true)));
+    let gone: Vec<&Remote> = have.difference(want).collect();
+    let mut steps: Vec<Step> = gone.iter().map(|r| step(r, false)).collect();
+    // A container's addresses share its MAC and forwarding entry: deleting
+    // one address's entry deletes the forwarding entry, so the addresses
+    // that stay with that MAC are added again after.
+    steps.extend(
+        want.iter()
+            .filter(|r| !have.contains(r) || gone.iter().any(|g| g.mac == r.mac))
+            .map(|r| step(r, true)),
+    );
     steps
 }
 

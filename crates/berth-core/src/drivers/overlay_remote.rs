@@ -6,7 +6,7 @@
 //! A record was written by another host, or by anyone who can write to the
 //! etcd cluster, so it is checked before anything of it reaches the kernel
 //! or the resolver. A record is skipped whole when its key is not
-//! `addrs/<this network's id>/<an IPv4 address of the network's subnet>`,
+//! `addrs/<this network's id>/<an address of the network's subnets>`,
 //! or names the gateway, the subnet's own address or its broadcast address
 //! (an entry for the gateway would answer the containers' ARP for it with a
 //! remote MAC); when its MAC is not a unicast Ethernet address; when its
@@ -14,16 +14,17 @@
 //! hostname or aliases are not DNS names (`model::validate`).
 
 use super::overlay::Remote;
+use super::overlay_records::{printable, vtep_ok, Rejected};
 use crate::model::{validate, Network};
 use crate::store::cluster::{addrs_prefix, AddrRec, Kv};
 use std::collections::BTreeSet;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 
 /// A checked address record of another host.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
     /// The endpoint's address (from the key).
-    pub ip: Ipv4Addr,
+    pub ip: IpAddr,
     /// The record.
     pub rec: AddrRec,
 }
@@ -31,17 +32,38 @@ pub struct Entry {
 /// The checked records of network `net` that hosts other than `host` hold,
 /// among `kvs` (a listing of the address keys).
 pub fn entries(net: &Network, kvs: &[Kv], host: &str) -> Vec<Entry> {
-    let prefix = addrs_prefix(&net.id);
     kvs.iter()
-        .filter_map(|kv| {
-            let ip: Ipv4Addr = kv.key.strip_prefix(&prefix)?.parse().ok()?;
-            if !endpoint_address(net, ip) {
-                return None;
-            }
-            let rec: AddrRec = serde_json::from_str(&kv.value).ok()?;
-            (rec.host != host && record_ok(&rec)).then_some(Entry { ip, rec })
-        })
+        .filter_map(|kv| check(net, kv).ok().flatten())
+        .filter(|e| e.rec.host != host)
         .collect()
+}
+
+/// The address records of network `net` among `kvs` that are refused, and why.
+pub fn rejected(net: &Network, kvs: &[Kv]) -> Vec<Rejected> {
+    kvs.iter()
+        .filter_map(|kv| check(net, kv).err().map(|why| Rejected::new(&kv.key, why)))
+        .collect()
+}
+
+/// One address record: None when it is not `net`'s, the reason when it
+/// is refused (see the module docs).
+pub fn check(net: &Network, kv: &Kv) -> Result<Option<Entry>, String> {
+    let Some(tail) = kv.key.strip_prefix(&addrs_prefix(&net.id)) else {
+        return Ok(None);
+    };
+    let ip: IpAddr = tail
+        .parse()
+        .map_err(|_| "the key does not end in an address".to_string())?;
+    if !endpoint_address(net, ip) {
+        return Err(format!(
+            "{ip} is not a container address of network {}",
+            net.name
+        ));
+    }
+    let rec: AddrRec =
+        serde_json::from_str(&kv.value).map_err(|e| format!("not an address record: {e}"))?;
+    record_ok(&rec)?;
+    Ok(Some(Entry { ip, rec }))
 }
 
 /// The VXLAN entries network `net` needs on `host`: the other hosts' endpoints.
@@ -49,7 +71,7 @@ pub fn remotes(net: &Network, kvs: &[Kv], host: &str) -> BTreeSet<Remote> {
     entries(net, kvs, host)
         .into_iter()
         .map(|e| Remote {
-            ip: IpAddr::V4(e.ip),
+            ip: e.ip,
             mac: e.rec.mac,
             vtep: e.rec.vtep,
         })
@@ -67,44 +89,57 @@ pub fn dns_endpoints(net: &Network, kvs: &[Kv], host: &str) -> Vec<berth_dns::En
             hostname: e.rec.hostname,
             network_id: net.id.clone(),
             aliases: e.rec.aliases,
-            ipv4: Some(e.ip),
+            ipv4: match e.ip {
+                IpAddr::V4(v) => Some(v),
+                IpAddr::V6(_) => None,
+            },
+            ipv6: match e.ip {
+                IpAddr::V6(v) => Some(v),
+                IpAddr::V4(_) => None,
+            },
             ..Default::default()
         })
         .collect()
 }
 
 /// True when `ip` may be a container's address on `net`: inside one of
-/// its IPv4 subnets, neither the gateway nor the subnet's first or last
-/// address.
-pub fn endpoint_address(net: &Network, ip: Ipv4Addr) -> bool {
-    net.ipam.iter().any(|c| match c.subnet {
-        ipnet::IpNet::V4(s) => {
-            s.contains(&ip)
-                && c.gateway != IpAddr::V4(ip)
-                && (s.prefix_len() >= 31 || (ip != s.network() && ip != s.broadcast()))
-        }
-        ipnet::IpNet::V6(_) => false,
+/// its subnets, neither the gateway nor the subnet's first or last address.
+pub fn endpoint_address(net: &Network, ip: IpAddr) -> bool {
+    net.ipam.iter().any(|c| {
+        let s = c.subnet;
+        let tiny = s.addr().is_ipv4() && s.prefix_len() >= 31;
+        s.contains(&ip) && c.gateway != ip && (tiny || (ip != s.network() && ip != s.broadcast()))
     })
 }
 
 /// The record's own fields, as described in the module docs.
-fn record_ok(r: &AddrRec) -> bool {
-    let vtep_ok = match r.vtep {
-        IpAddr::V4(v) => {
-            !(v.is_unspecified() || v.is_loopback() || v.is_multicast() || v.is_broadcast())
-        }
-        IpAddr::V6(_) => false,
-    };
-    let id_ok = r.container_id.len() <= 64 && r.container_id.bytes().all(|b| b.is_ascii_hexdigit());
+fn record_ok(r: &AddrRec) -> Result<(), String> {
+    if !vtep_ok(r.vtep) {
+        return Err(format!(
+            "tunnel endpoint {} is not a unicast IPv4 address",
+            r.vtep
+        ));
+    }
+    if !unicast_mac(&r.mac) {
+        return Err(format!(
+            "MAC {} is not a unicast Ethernet address",
+            printable(&r.mac)
+        ));
+    }
+    if r.container_id.len() > 64 || !r.container_id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err("the container id is not hex digits".into());
+    }
     let name_ok = |n: &str| n.is_empty() || validate::alias("name", n).is_ok();
-    vtep_ok
-        && unicast_mac(&r.mac)
-        && id_ok
-        && name_ok(&r.name)
+    let names_ok = name_ok(&r.name)
         && (r.hostname.is_empty() || validate::hostname("hostname", &r.hostname).is_ok())
+        && r.aliases.len() <= 64
         && r.aliases
             .iter()
-            .all(|a| validate::alias("alias", a).is_ok())
+            .all(|a| validate::alias("alias", a).is_ok());
+    if !names_ok || r.host.len() > 64 || !r.host.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err("a name, hostname, alias or host id is not valid".into());
+    }
+    Ok(())
 }
 
 /// `aa:bb:cc:dd:ee:ff` (hex digits), neither multicast nor all zeros.
@@ -200,6 +235,18 @@ mod tests {
                 "{kv:?}"
             );
             assert!(dns_endpoints(&net(), std::slice::from_ref(&kv), "h1").is_empty());
+            assert_eq!(
+                rejected(&net(), std::slice::from_ref(&kv)).len(),
+                1,
+                "{kv:?}"
+            );
         }
+        // Other networks' keys are not this one's business.
+        let other = Kv {
+            key: "/berth/v1/addrs/n2/10.0.0.5".into(),
+            value: "junk".into(),
+            lease: 0,
+        };
+        assert!(rejected(&net(), &[other]).is_empty());
     }
 }

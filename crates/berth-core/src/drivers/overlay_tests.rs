@@ -34,9 +34,54 @@ fn mtu_leaves_room_for_vxlan() {
     )
     .expect_err("too large");
     assert!(e.to_string().contains("1450"), "{e}");
+    // IPv6 alone is refused: the IPv6 addresses follow the IPv4 ones.
     let mut v6 = req(&[]);
     v6.ipv6 = true;
-    assert!(plan_network(&v6, ID, 4097, ipam("198.18.0.0/24"), 1500).is_err());
+    let e = plan_network(&v6, ID, 4097, ipam("fd00:b::/64"), 1500).expect_err("no IPv4");
+    assert!(e.to_string().contains("IPv4 subnet too"), "{e}");
+}
+
+#[test]
+fn dual_stack_derives_ipv6_from_ipv4() {
+    let mut v6 = req(&[]);
+    v6.ipv6 = true;
+    let both = [ipam("198.18.0.0/24"), ipam("fd00:b::/64")].concat();
+    let n = plan_network(&v6, ID, 4097, both, 1500).expect("dual stack");
+    assert!(n.ipv6);
+    let ip = |s: &str| s.parse().expect("ip");
+    let ip6 = |s: &str| s.parse::<Ipv6Addr>().ok();
+    assert_eq!(ipv6_for(&n, ip("198.18.0.7")), ip6("fd00:b::7"));
+    assert_eq!(ipv6_for(&n, ip("198.18.0.255")), ip6("fd00:b::ff"));
+    // Too small for the IPv4 host parts, or a gateway that is not the
+    // IPv4 one's counterpart: refused, naming what to give.
+    let small = [ipam("198.18.0.0/16"), ipam("fd00:b::/120")].concat();
+    let e = plan_network(&v6, ID, 4097, small, 1500).expect_err("too small");
+    assert!(e.to_string().contains("at most /112"), "{e}");
+    let mut gw = [ipam("198.18.0.0/24"), ipam("fd00:b::/64")].concat();
+    gw[1].gateway = "fd00:b::fe".parse().expect("ip");
+    let e = plan_network(&v6, ID, 4097, gw, 1500).expect_err("gateway");
+    assert!(e.to_string().contains("fd00:b::1"), "{e}");
+    let v4only = plan_network(&req(&[]), ID, 4097, ipam("198.18.0.0/24"), 1500).expect("v4");
+    assert_eq!(ipv6_for(&v4only, ip("198.18.0.7")), None);
+}
+
+#[test]
+fn an_address_that_goes_keeps_the_shared_forwarding_entry() {
+    let r = |ip: &str| Remote {
+        ip: ip.parse().expect("ip"),
+        mac: "02:42:c6:12:00:07".into(),
+        vtep: "192.0.2.12".parse().expect("ip"),
+    };
+    let have: BTreeSet<Remote> = [r("198.18.0.7"), r("fd00:b::7")].into();
+    let want: BTreeSet<Remote> = [r("198.18.0.7")].into();
+    let steps = remote_steps("vx-0", &want, &have);
+    let adds: Vec<bool> = steps
+        .iter()
+        .map(|s| matches!(s, Step::Driver(DriverStep::Remote { add: true, .. })))
+        .collect();
+    // The IPv6 entry is deleted, then the IPv4 one (same MAC) added again.
+    assert_eq!(adds, vec![false, true], "{steps:?}");
+    assert!(remote_steps("vx-0", &have, &have).is_empty());
 }
 
 #[test]
@@ -62,7 +107,7 @@ fn vxlan_step_needs_the_local_endpoint() {
 fn remote_entries_are_a_difference() {
     let r = |ip: &str, vtep: &str| Remote {
         ip: ip.parse().expect("ip"),
-        mac: "02:42:00:00:00:01".into(),
+        mac: format!("02:42:00:00:00:0{}", ip.rsplit('.').next().unwrap_or("1")),
         vtep: vtep.parse().expect("vtep"),
     };
     let have: BTreeSet<Remote> =

@@ -11,7 +11,7 @@ use crate::firewall::{tables_with, Element};
 impl Engine {
     /// The elements berth's tables must hold as the store says: every
     /// network's, the routing guard's (one per family whose forwarding
-    /// berth turned on) and those of every running container whose
+    /// berth turned on), the VXLAN guard's and those of every running container whose
     /// namespace is pinned.
     pub fn expected_elements(&mut self) -> Result<Vec<Element>> {
         let nets = self.networks()?;
@@ -21,6 +21,7 @@ impl Engine {
             .flat_map(|r| r.elements())
             .collect();
         v.extend(self.routing_guard_elements()?);
+        v.extend(self.vxlan_guard_elements());
         for c in self.containers()? {
             if !self.running(&c) || !self.kernel.pinned(&self.netns_path(&c)) {
                 continue;

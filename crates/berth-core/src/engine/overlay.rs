@@ -8,6 +8,7 @@
 use super::network::plan_ipam;
 use super::Engine;
 use crate::drivers::overlay::{self, LOCAL_UNDERLAY, LOCAL_VTEP};
+use crate::drivers::{overlay_records, overlay_remote};
 use crate::error::{Error, Result};
 use crate::ids;
 use crate::ipam;
@@ -37,7 +38,8 @@ impl Engine {
     /// `network create -d overlay`: records the network in the cluster store
     /// (name and VNI reserved by compare-and-swap) and realises it here.
     pub(crate) fn create_overlay_network(&mut self, req: &NetworkCreate) -> Result<Network> {
-        let mut cluster = Cluster::configured(self.config.store.as_deref(), "an overlay network")?;
+        refuse_encrypted(req)?;
+        let mut cluster = Cluster::configured(&self.config, "an overlay network")?;
         let under = self.underlay(&cluster)?;
         let subnets = req.subnet_requests()?;
         let facts = self.kernel.host_facts()?;
@@ -60,6 +62,14 @@ impl Engine {
             let net = overlay::plan_network(req, &id, overlay::free_vni(&vnis), ipam, under.mtu)?;
             let vni = overlay::vni(&net).unwrap_or(overlay::FIRST_VNI);
             let json = serde_json::to_string(&net).map_err(|e| Error::internal(e.to_string()))?;
+            // The record must be one every host accepts.
+            let kv = keys::Kv {
+                key: keys::network_key(&id),
+                value: json.clone(),
+                lease: 0,
+            };
+            overlay_records::network(&kv)
+                .map_err(|why| Error::invalid(format!("overlay network {}: {why}", req.name)))?;
             let pairs = [
                 (keys::name_key(&net.name), id.clone()),
                 (keys::vni_key(vni), id.clone()),
@@ -89,7 +99,7 @@ impl Engine {
             None => {
                 let first = keys::parse_url(cluster.url())
                     .and_then(|e| e.into_iter().next())
-                    .and_then(|e| e.trim_start_matches("http://").parse().ok())
+                    .and_then(|e| e.parse().ok())
                     .ok_or_else(|| {
                         Error::invalid(format!(
                             "cannot tell this host's tunnel endpoint from {} (give the store as IP:PORT, or set BERTH_ADVERTISE_ADDR)",
@@ -155,23 +165,23 @@ impl Engine {
             }
             let c = match &mut cluster {
                 Some(c) => c,
-                None => cluster.insert(Cluster::configured(
-                    self.config.store.as_deref(),
-                    "an overlay network",
-                )?),
+                None => cluster.insert(Cluster::configured(&self.config, "an overlay network")?),
             };
             let net = match local {
                 Some(n) => n,
                 None => match cluster_network(c, &a.network)? {
                     Some(n) => {
+                        refuse_ip6(a, &n)?;
                         let under = self.underlay(c)?;
                         self.realize_overlay(&n, &under)?
                     }
                     None => continue,
                 },
             };
+            refuse_ip6(a, &net)?;
             let ip = self.reserve(c, &net, owner, a)?;
             a.ip = Some(ip);
+            a.ip6 = overlay::ipv6_for(&net, ip);
             touched = true;
         }
         Ok(touched)
@@ -248,15 +258,12 @@ impl Engine {
         if net.driver != Driver::Overlay {
             return Ok(());
         }
-        let mut c =
-            Cluster::configured(self.config.store.as_deref(), "removing an overlay network")?;
+        let mut c = Cluster::configured(&self.config, "removing an overlay network")?;
         let (host, _) = self.host_id_and_lease();
         let (kvs, _) = c.list(&keys::addrs_prefix(&net.id))?;
-        let others: Vec<String> = kvs
-            .iter()
-            .filter_map(|kv| serde_json::from_str::<AddrRec>(&kv.value).ok())
-            .filter(|r| r.host != host)
-            .map(|r| format!("{} on {}", r.name, r.vtep))
+        let others: Vec<String> = overlay_remote::entries(net, &kvs, &host)
+            .into_iter()
+            .map(|e| format!("{} on {}", e.rec.name, e.rec.vtep))
             .collect();
         if others.is_empty() {
             return Ok(());
@@ -274,8 +281,7 @@ impl Engine {
         if net.driver != Driver::Overlay {
             return Ok(());
         }
-        let mut c =
-            Cluster::configured(self.config.store.as_deref(), "removing an overlay network")?;
+        let mut c = Cluster::configured(&self.config, "removing an overlay network")?;
         let mut del = vec![keys::network_key(&net.id), keys::name_key(&net.name)];
         if let Some(vni) = overlay::vni(net) {
             del.push(keys::vni_key(vni));
@@ -286,13 +292,43 @@ impl Engine {
     }
 }
 
-/// Every overlay network of the cluster and the VNIs in use.
+/// `--ip6` on an overlay network: refused (the IPv6 address follows the
+/// IPv4 one, `drivers::overlay::ipv6_for`).
+fn refuse_ip6(a: &NetworkAttach, net: &Network) -> Result<()> {
+    match a.ip6 {
+        Some(_) => Err(Error::invalid(format!(
+            "--ip6 on overlay network {}: a container's IPv6 address there follows its IPv4 address (give --ip instead); nothing was changed",
+            net.name
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// `-o encrypted`: refused, naming what is missing (decision 16: VXLAN over
+/// WireGuard, keys through the cluster store; not implemented yet).
+fn refuse_encrypted(req: &NetworkCreate) -> Result<()> {
+    let asked = req
+        .options
+        .iter()
+        .any(|o| o == "encrypted" || o.starts_with("encrypted="));
+    if !asked {
+        return Ok(());
+    }
+    let why = if crate::kernel::encryption::wireguard()? {
+        "berth does not encrypt overlay networks yet".to_string()
+    } else {
+        "this kernel has no WireGuard (module wireguard, CONFIG_WIREGUARD), which berth's encrypted overlay needs".to_string()
+    };
+    Err(Error::invalid(format!(
+        "-o encrypted: {why} (design: docs/decisions/0016-overlay-encryption.md); nothing was created. Without it, overlay traffic crosses the underlay in clear: keep the underlay private"
+    )))
+}
+
+/// Every overlay network of the cluster (checked records: see
+/// `drivers::overlay_records`) and the VNIs in use.
 pub(crate) fn cluster_networks(c: &mut Cluster) -> Result<(Vec<Network>, BTreeSet<u32>)> {
     let (kvs, _) = c.list(&keys::networks_prefix())?;
-    let nets: Vec<Network> = kvs
-        .iter()
-        .filter_map(|kv| serde_json::from_str(&kv.value).ok())
-        .collect();
+    let (nets, _) = overlay_records::networks(&kvs);
     let (vkvs, _) = c.list(&keys::vnis_prefix())?;
     let vnis = vkvs
         .iter()
@@ -301,12 +337,35 @@ pub(crate) fn cluster_networks(c: &mut Cluster) -> Result<(Vec<Network>, BTreeSe
     Ok((nets, vnis))
 }
 
-/// An overlay network of the cluster by name or id.
-fn cluster_network(c: &mut Cluster, key: &str) -> Result<Option<Network>> {
-    let id = match c.get(&keys::name_key(key))? {
-        Some(kv) => kv.value,
-        None => key.to_string(),
+/// An overlay network of the cluster by name or id; an error when its
+/// record is refused (a record nobody can use is not silently skipped here:
+/// the user asked for this network).
+pub(crate) fn cluster_network(c: &mut Cluster, key: &str) -> Result<Option<Network>> {
+    let by_name = c.get(&keys::name_key(key))?;
+    let id = match &by_name {
+        Some(kv) => kv.value.clone(),
+        None if overlay_records::is_id(key) => key.to_string(),
+        None => return Ok(None),
     };
-    Ok(c.get(&keys::network_key(&id))?
-        .and_then(|kv| serde_json::from_str(&kv.value).ok()))
+    if !overlay_records::is_id(&id) {
+        return Err(refused(key, "its name record does not hold a network id"));
+    }
+    let Some(kv) = c.get(&keys::network_key(&id))? else {
+        return Ok(None);
+    };
+    let net = overlay_records::network(&kv).map_err(|why| refused(key, &why))?;
+    if by_name.is_some() && net.name != key {
+        return Err(refused(key, "its name record points to another network"));
+    }
+    Ok(Some(net))
+}
+
+fn refused(name: &str, why: &str) -> Error {
+    Error::new(
+        crate::error::ErrorKind::Store,
+        format!(
+            "the cluster store's record of overlay network {} is refused: {why}; nothing was changed (see berth doctor)",
+            overlay_records::printable(name)
+        ),
+    )
 }

@@ -7,9 +7,10 @@
 //! hosts' endpoints.
 
 use super::overlay::cluster_networks;
+use super::overlay_report::{ClusterReport, Conflict};
 use super::Engine;
 use crate::drivers::overlay::{self, Remote, LOCAL_VTEP};
-use crate::drivers::overlay_remote;
+use crate::drivers::{overlay_records, overlay_remote};
 use crate::error::{Error, Result};
 use crate::model::{Driver, Network};
 use crate::store::cluster::{self as keys, AddrRec, HostRec, Kv};
@@ -86,25 +87,50 @@ impl Engine {
     /// One synchronisation with the cluster store (see the module docs).
     /// `release`: a container just removed here, whose reservations go now.
     pub fn overlay_sync(&mut self, release: Option<&str>) -> Result<SyncReport> {
-        let mut c = Cluster::configured(self.config.store.as_deref(), "overlay networks")?;
+        let mut c = Cluster::configured(&self.config, "overlay networks")?;
         let (host, lease) = self.host_lease(&mut c)?;
-        let (kvs, revision) = c.list(&keys::addrs_prefix(""))?;
+        // One range read of everything berth keeps in the store.
+        let (all, revision) = c.list(keys::PREFIX)?;
+        let under = |p: String| -> Vec<Kv> {
+            all.iter()
+                .filter(|kv| kv.key.starts_with(&p))
+                .cloned()
+                .collect()
+        };
+        let kvs = under(keys::addrs_prefix(""));
+        let (_, mut rejected) = overlay_records::networks(&under(keys::networks_prefix()));
+        let (hosts, bad_hosts) = overlay_records::hosts(&under(keys::hosts_prefix()));
+        rejected.extend(bad_hosts);
         let mut report = SyncReport {
             revision,
             ..Default::default()
         };
-        self.forget_removed(&mut c)?;
+        self.forget_removed(&under(keys::networks_prefix()))?;
         let locals: Vec<Network> = self
             .networks()?
             .into_iter()
             .filter(|n| n.driver == Driver::Overlay)
             .collect();
-        report.published = self.publish(&mut c, &kvs, &host, lease, &locals)?;
+        let mut conflicts = Vec::new();
+        report.published = self.publish(&mut c, &kvs, (&host, lease), &locals, &mut conflicts)?;
         report.released = self.release(&mut c, &kvs, &host, release)?;
         for net in &locals {
+            rejected.extend(overlay_remote::rejected(net, &kvs));
             report.changed += self.program_remotes(net, &kvs, &host)?;
         }
         self.export_names(&kvs, &host, &locals)?;
+        self.sync_vteps(&hosts, &locals)?;
+        let warning =
+            crate::store::etcd_config::StoreConfig::new(c.url(), &self.config.store_credentials)
+                .ok()
+                .and_then(|cfg| cfg.warning());
+        self.write_report(&ClusterReport {
+            time: keys::unix_now(),
+            store: c.url().to_string(),
+            warning,
+            rejected,
+            conflicts,
+        })?;
         Ok(report)
     }
 
@@ -146,11 +172,13 @@ impl Engine {
     /// Removes the local copies of overlay networks gone from the cluster
     /// (those without local endpoints). The local list is read first: a
     /// network is in the cluster store before it is realised on a host.
-    fn forget_removed(&mut self, c: &mut Cluster) -> Result<()> {
+    /// `nets` lists the networks' keys: a network whose record is refused
+    /// is still there (it is reported, not forgotten).
+    fn forget_removed(&mut self, nets: &[Kv]) -> Result<()> {
         let locals = self.networks()?;
-        let (cluster_nets, _) = cluster_networks(c)?;
         for n in locals {
-            let gone = n.driver == Driver::Overlay && !cluster_nets.iter().any(|c| c.id == n.id);
+            let gone = n.driver == Driver::Overlay
+                && !nets.iter().any(|kv| kv.key == keys::network_key(&n.id));
             let idle = self
                 .store
                 .read(|tx| Ok(tx.network_endpoints(&n.id)?.is_empty()))?;
@@ -161,14 +189,16 @@ impl Engine {
         Ok(())
     }
 
-    /// Makes sure every local overlay endpoint has its key, on this lease.
+    /// Makes sure every local overlay endpoint has its key, on this lease
+    /// (created by compare-and-swap when missing: an address the store now
+    /// gives to another host is a [`Conflict`], never taken over).
     fn publish(
         &mut self,
         c: &mut Cluster,
         kvs: &[Kv],
-        host: &str,
-        lease: i64,
+        (host, lease): (&str, i64),
         locals: &[Network],
+        conflicts: &mut Vec<Conflict>,
     ) -> Result<usize> {
         let mut n = 0;
         for net in locals {
@@ -176,40 +206,58 @@ impl Engine {
                 continue;
             };
             for e in self.store.read(|tx| tx.network_endpoints(&net.id))? {
-                let Some(ip) = e.ipv4.map(|i| i.addr()) else {
-                    continue;
-                };
-                let key = keys::addr_key(&net.id, &ip);
-                let cur = kvs.iter().find(|kv| kv.key == key);
-                let rec: Option<AddrRec> = cur.and_then(|kv| serde_json::from_str(&kv.value).ok());
-                if let Some(r) = &rec {
-                    if r.host != host {
-                        tracing::warn!("address {ip} of network {} is also used on {} (after a cluster store outage?): remove one of the containers", net.name, r.vtep);
-                        continue;
-                    }
-                    if cur.is_some_and(|kv| kv.lease == lease) {
-                        continue;
-                    }
-                }
                 let ctr = self.store.read(|tx| tx.container(&e.container_id))?;
-                let rec = AddrRec {
-                    host: host.to_string(),
-                    vtep,
-                    mac: e.mac.clone(),
-                    container_id: e.container_id.clone(),
-                    name: ctr.as_ref().map(|c| c.name.clone()).unwrap_or_default(),
-                    hostname: ctr.map(|c| c.config.hostname).unwrap_or_default(),
-                    aliases: e.aliases.clone(),
-                    reserved_at: keys::unix_now(),
+                // A CNI pod's record name (`NETWORK:ID:IFNAME`) is no DNS name:
+                // its first alias is its name in the cluster.
+                let name = match &ctr {
+                    Some(c) if c.cni.is_some() => e.aliases.first().cloned().unwrap_or_default(),
+                    Some(c) => c.name.clone(),
+                    None => String::new(),
                 };
-                let json =
-                    serde_json::to_string(&rec).map_err(|e| Error::internal(e.to_string()))?;
-                if cur.is_some() {
-                    c.put(&key, &json, lease)?;
-                } else if !c.create(&[(key, json)], lease)? {
-                    continue;
+                let ips = [e.ipv4.map(|i| i.addr()), e.ipv6.map(|i| i.addr())];
+                for ip in ips.into_iter().flatten() {
+                    let key = keys::addr_key(&net.id, &ip);
+                    let cur = kvs.iter().find(|kv| kv.key == key);
+                    let rec: Option<AddrRec> =
+                        cur.and_then(|kv| serde_json::from_str(&kv.value).ok());
+                    if let Some(r) = &rec {
+                        if r.host != host {
+                            conflicts.push(Conflict {
+                                network: net.name.clone(),
+                                address: ip,
+                                container: name.clone(),
+                                veth: e.host_veth.clone(),
+                                holder: r.vtep.to_string(),
+                            });
+                            continue;
+                        }
+                        if cur.is_some_and(|kv| kv.lease == lease) {
+                            continue;
+                        }
+                    }
+                    let rec = AddrRec {
+                        host: host.to_string(),
+                        vtep,
+                        mac: e.mac.clone(),
+                        container_id: e.container_id.clone(),
+                        name: name.clone(),
+                        hostname: ctr
+                            .as_ref()
+                            .map(|c| c.config.hostname.clone())
+                            .unwrap_or_default(),
+                        aliases: e.aliases.clone(),
+                        reserved_at: keys::unix_now(),
+                    };
+                    let json =
+                        serde_json::to_string(&rec).map_err(|e| Error::internal(e.to_string()))?;
+                    let done = match cur {
+                        // This host's own key, on an older lease: swapped
+                        // only if nobody changed it since it was read.
+                        Some(kv) => c.swap(&key, &kv.value, &json, lease)?,
+                        None => c.create(&[(key, json)], lease)?,
+                    };
+                    n += usize::from(done);
                 }
-                n += 1;
             }
         }
         Ok(n)
@@ -225,7 +273,13 @@ impl Engine {
         host: &str,
         release: Option<&str>,
     ) -> Result<usize> {
-        let eps = self.store.read(|tx| tx.endpoints())?;
+        // Endpoints and containers in one read, after the keys were listed:
+        // a container recorded since has its endpoint in the same read, so
+        // its fresh key is never taken for a leftover.
+        let (eps, ctrs) = self.store.read(|tx| {
+            let ids: BTreeSet<String> = tx.containers()?.into_iter().map(|c| c.id).collect();
+            Ok((tx.endpoints()?, ids))
+        })?;
         let mut stale = Vec::new();
         for kv in kvs {
             let Ok(r) = serde_json::from_str::<AddrRec>(&kv.value) else {
@@ -236,16 +290,14 @@ impl Engine {
                 continue;
             };
             let ip: Option<IpAddr> = ip.parse().ok();
-            let used = eps
-                .iter()
-                .any(|e| e.network_id == nid && e.ipv4.map(|i| i.addr()) == ip);
+            let used = eps.iter().any(|e| {
+                e.network_id == nid
+                    && (e.ipv4.map(|i| i.addr()) == ip || e.ipv6.map(|i| i.addr()) == ip)
+            });
             if r.host != host || used {
                 continue;
             }
-            let recorded = self
-                .store
-                .read(|tx| tx.container(&r.container_id))?
-                .is_some();
+            let recorded = ctrs.contains(&r.container_id);
             let old = r.reserved_at + GRACE < keys::unix_now();
             if recorded || old || release == Some(r.container_id.as_str()) {
                 stale.push(kv.key.clone());
@@ -295,7 +347,7 @@ impl Engine {
         let (id, lease) = self.host_id_and_lease();
         let mut info =
             serde_json::json!({"Store": url, "HostId": id, "Lease": format!("{lease:x}")});
-        let hosts = Cluster::connect(&url).and_then(|mut c| {
+        let hosts = Cluster::configured(&self.config, "system info").and_then(|mut c| {
             let (hosts, _) = c.list(&keys::hosts_prefix())?;
             let (addrs, rev) = c.list(&keys::addrs_prefix(""))?;
             let (nets, _) = cluster_networks(&mut c)?;
@@ -303,10 +355,10 @@ impl Engine {
         });
         match hosts {
             Ok((hosts, endpoints, nets, rev)) => {
-                let list: Vec<serde_json::Value> = hosts
-                    .iter()
-                    .filter_map(|kv| serde_json::from_str::<HostRec>(&kv.value).ok())
-                    .map(|h| serde_json::json!({"Name": h.name, "Vtep": h.vtep, "Underlay": h.underlay, "Mtu": h.mtu}))
+                let list: Vec<serde_json::Value> = overlay_records::hosts(&hosts)
+                    .0
+                    .into_iter()
+                    .map(|(_, h)| serde_json::json!({"Name": h.name, "Vtep": h.vtep, "Underlay": h.underlay, "Mtu": h.mtu}))
                     .collect();
                 info["Hosts"] = list.into();
                 info["OverlayNetworks"] = nets.into();

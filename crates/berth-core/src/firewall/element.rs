@@ -88,11 +88,16 @@ pub enum Set {
     Open4,
     /// The same for `routed` IPv6 networks.
     Open6,
+    /// VNIs of this host's overlay networks (the VXLAN guard).
+    VxlanVnis,
+    /// Tunnel endpoints of the hosts the cluster store lists (the VXLAN
+    /// guard).
+    VxlanVteps,
 }
 
 impl Set {
     /// Every set.
-    pub const ALL: [Set; 26] = [
+    pub const ALL: [Set; 28] = [
         Set::Bridges,
         Set::SameNet,
         Set::Internal,
@@ -119,6 +124,8 @@ impl Set {
         Set::Unprotected6,
         Set::Open4,
         Set::Open6,
+        Set::VxlanVnis,
+        Set::VxlanVteps,
     ];
 
     /// Its table's family.
@@ -160,6 +167,8 @@ impl Set {
             Set::Unprotected6 => "unprotected6",
             Set::Open4 => "open4",
             Set::Open6 => "open6",
+            Set::VxlanVnis => "vxlan_vnis",
+            Set::VxlanVteps => "vxlan_vteps",
         }
     }
 
@@ -194,6 +203,8 @@ pub enum Field {
     Raw128(Ipv6Addr),
     /// A family of the routing guard: IPv6, else IPv4.
     NfProto(bool),
+    /// A VXLAN network identifier (24 bits).
+    Vni(u32),
 }
 
 impl Field {
@@ -211,6 +222,7 @@ impl Field {
             Field::Ports(lo, hi) => write!(f, "{lo}-{hi}"),
             Field::Raw128(a) => write!(f, "{:#034x}", u128::from(*a)),
             Field::NfProto(v6) => f.write_str(if *v6 { "ipv6" } else { "ipv4" }),
+            Field::Vni(v) => write!(f, "{v}"),
         }
     }
 }

@@ -20,11 +20,13 @@ mod defence;
 mod element;
 mod elements;
 mod skeleton;
+mod vxlan_guard;
 
 pub use defence::{link_local, PortGuard, RoutingGuard, PORT_GROUP};
 pub use element::{render, Element, Family, Field, Set};
 pub use elements::{IccPort, NetworkRules, OpenPort, PortRule, PortTarget};
 pub use skeleton::{skeleton, skeleton_version, TABLE};
+pub use vxlan_guard::{VxlanGuard, VXLAN_PORT};
 
 /// Text of one nftables transaction (a sequence of commands for `nft -f`).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]

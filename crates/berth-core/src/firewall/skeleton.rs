@@ -2,6 +2,7 @@
 //! Its rules never change at run time; only set and map elements do.
 
 use super::defence::{BRIDGE_DEFENCE, INET_DEFENCE};
+use super::vxlan_guard::INET_VXLAN_GUARD;
 use super::Batch;
 
 /// Name of berth's tables (`inet berth` and `bridge berth`).
@@ -15,6 +16,7 @@ pub fn skeleton_version() -> u64 {
         .chain(BRIDGE_SKELETON.bytes())
         .chain(INET_DEFENCE.bytes())
         .chain(BRIDGE_DEFENCE.bytes())
+        .chain(INET_VXLAN_GUARD.bytes())
         .fold(0xcbf2_9ce4_8422_2325, |h, b| {
             (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
         })
@@ -22,13 +24,14 @@ pub fn skeleton_version() -> u64 {
 
 /// The `inet berth` and `bridge berth` tables with all chains and rules and
 /// no elements (the network's defences in blocks of their own, see
-/// `defence.rs`).
+/// `defence.rs`, and the overlay's VXLAN guard, `vxlan_guard.rs`).
 pub fn skeleton() -> Batch {
     let mut b = Batch::new();
     b.push(INET_SKELETON.trim().to_string());
     b.push(BRIDGE_SKELETON.trim().to_string());
     b.push(INET_DEFENCE.trim().to_string());
     b.push(BRIDGE_DEFENCE.trim().to_string());
+    b.push(INET_VXLAN_GUARD.trim().to_string());
     b
 }
 

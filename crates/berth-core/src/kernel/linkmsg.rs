@@ -9,8 +9,8 @@ use super::msg::Request;
 use ipnet::IpNet;
 use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE};
 use netlink_packet_route::link::{
-    InfoData, InfoIpVlan, InfoKind, InfoMacVlan, InfoVlan, InfoVxlan, IpVlanMode, LinkAttribute,
-    LinkFlags, LinkInfo, LinkMessage, MacVlanMode,
+    InfoBridgePort, InfoData, InfoIpVlan, InfoKind, InfoMacVlan, InfoPortData, InfoPortKind,
+    InfoVlan, InfoVxlan, IpVlanMode, LinkAttribute, LinkFlags, LinkInfo, LinkMessage, MacVlanMode,
 };
 use netlink_packet_route::neighbour::{
     NeighbourAddress, NeighbourAttribute, NeighbourFlags, NeighbourMessage, NeighbourState,
@@ -205,6 +205,42 @@ pub fn fdb(dev: u32, mac: &str, vtep: IpAddr, add: bool) -> Request {
     m.attributes
         .push(NeighbourAttribute::Destination(neigh_addr(vtep)));
     neigh_request(m, add, format!("forwarding entry {mac} -> {vtep}"))
+}
+
+/// Adds (`add`) or deletes the overlay bridge's static entry saying that
+/// `mac` is behind its VXLAN port, index `dev` (`bridge fdb replace MAC dev
+/// DEV master static`). It replaces what the bridge may have learnt, so a
+/// MAC that moves between hosts (an address given again, with the MAC
+/// derived from it) never stays pinned to the wrong port, and frames for a
+/// remote container are never flooded to the local ones.
+pub fn fdb_master(dev: u32, mac: &str, add: bool) -> Request {
+    let mut m = NeighbourMessage::default();
+    m.header.family = AddressFamily::Bridge;
+    m.header.ifindex = dev;
+    m.header.state = NeighbourState::Noarp;
+    m.header.flags = NeighbourFlags::Controller;
+    m.attributes.push(NeighbourAttribute::LinkLayerAddress(
+        parse_mac(mac).unwrap_or_default(),
+    ));
+    neigh_request(m, add, format!("bridge entry {mac} -> VXLAN port"))
+}
+
+/// The VXLAN port of an overlay bridge learns nothing: the MACs behind it
+/// are the static entries of [`fdb_master`], from the cluster store.
+pub fn bridge_port_no_learning(name: &str) -> Request {
+    let mut m = LinkMessage::default();
+    m.attributes.push(LinkAttribute::IfName(name.to_string()));
+    m.attributes.push(LinkAttribute::LinkInfo(vec![
+        LinkInfo::PortKind(InfoPortKind::Bridge),
+        LinkInfo::PortData(InfoPortData::BridgePort(vec![InfoBridgePort::Learning(
+            false,
+        )])),
+    ]));
+    Request {
+        msg: RouteNetlinkMessage::NewLink(m),
+        flags: 0,
+        what: format!("turn off learning on bridge port {name}"),
+    }
 }
 
 /// Adds (`add`) or deletes a permanent neighbour entry `ip` -> `mac` on

@@ -3,14 +3,15 @@
 //! cluster store, its link and that link's MTU) and the remote entries a
 //! VXLAN device holds (forwarding + neighbour entries).
 
-use super::linkmsg::dump_neigh;
 use super::msg;
 use super::netlink::Netlink;
 use crate::error::{Error, Result};
 use netlink_packet_route::address::AddressAttribute;
 use netlink_packet_route::link::LinkAttribute;
-use netlink_packet_route::neighbour::{NeighbourAddress, NeighbourAttribute};
-use netlink_packet_route::RouteNetlinkMessage;
+use netlink_packet_route::neighbour::{
+    NeighbourAddress, NeighbourAttribute, NeighbourFlags, NeighbourMessage, NeighbourState,
+};
+use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 
@@ -92,10 +93,18 @@ pub fn underlay_of(nl: &mut Netlink, addr: IpAddr) -> Result<Underlay> {
     Err(Error::kernel(format!("link {index} of {addr} vanished")))
 }
 
+/// The address of a neighbour attribute. In the bridge family (the VXLAN
+/// device's forwarding entries) the parser cannot tell the address family
+/// and hands the raw bytes: 4 or 16 of them.
 fn ip_of(a: &NeighbourAddress) -> Option<IpAddr> {
     match a {
         NeighbourAddress::Inet(v4) => Some(IpAddr::V4(*v4)),
         NeighbourAddress::Inet6(v6) => Some(IpAddr::V6(*v6)),
+        NeighbourAddress::Other(b) => match b.len() {
+            4 => <[u8; 4]>::try_from(b.as_slice()).ok().map(IpAddr::from),
+            16 => <[u8; 16]>::try_from(b.as_slice()).ok().map(IpAddr::from),
+            _ => None,
+        },
         _ => None,
     }
 }
@@ -106,9 +115,16 @@ fn ip_of(a: &NeighbourAddress) -> Option<IpAddr> {
 /// comes out with an unspecified VTEP, so that it is replaced.
 pub fn remotes(nl: &mut Netlink, dev: u32) -> Result<BTreeSet<Remote>> {
     let mut vtep_of: BTreeMap<String, IpAddr> = BTreeMap::new();
+    let mut on_port: BTreeSet<String> = BTreeSet::new();
     let mut ip_mac: Vec<(IpAddr, String)> = Vec::new();
-    for bridge in [true, false] {
-        for m in nl.dump(dump_neigh(bridge))? {
+    for family in [
+        AddressFamily::Bridge,
+        AddressFamily::Inet,
+        AddressFamily::Inet6,
+    ] {
+        let mut req = NeighbourMessage::default();
+        req.header.family = family;
+        for m in nl.dump(RouteNetlinkMessage::GetNeighbour(req))? {
             let RouteNetlinkMessage::NewNeighbour(n) = m else {
                 continue;
             };
@@ -117,30 +133,50 @@ pub fn remotes(nl: &mut Netlink, dev: u32) -> Result<BTreeSet<Remote>> {
             }
             let mut mac = None;
             let mut dst = None;
+            // The bridge's own entries carry their bridge (NDA_MASTER).
+            let mut master = n.header.flags.contains(NeighbourFlags::Controller);
             for a in &n.attributes {
                 match a {
                     NeighbourAttribute::LinkLayerAddress(b) => {
                         mac = Some(crate::ids::format_mac(b))
                     }
                     NeighbourAttribute::Destination(d) => dst = ip_of(d),
+                    NeighbourAttribute::Controller(_) => master = true,
                     _ => {}
                 }
             }
+            let bridge = family == AddressFamily::Bridge;
             match (bridge, mac, dst) {
+                (true, Some(mac), _) if master => {
+                    on_port.insert(mac);
+                }
                 (true, Some(mac), Some(vtep)) => {
                     vtep_of.insert(mac, vtep);
                 }
-                (false, Some(mac), Some(ip)) => ip_mac.push((ip, mac)),
+                // berth's entries are permanent; the kernel's own (IPv6
+                // multicast, NOARP) are not remotes.
+                (false, Some(mac), Some(ip))
+                    if n.header.state == NeighbourState::Permanent && !ip.is_multicast() =>
+                {
+                    ip_mac.push((ip, mac))
+                }
                 _ => {}
             }
         }
     }
+    // An entry is whole with its forwarding entry, its bridge entry and its
+    // neighbour entry; a part missing shows as no tunnel endpoint, so the
+    // difference with the store replaces it.
     let unspecified = IpAddr::from([0, 0, 0, 0]);
     Ok(ip_mac
         .into_iter()
         .map(|(ip, mac)| Remote {
             ip,
-            vtep: vtep_of.get(&mac).copied().unwrap_or(unspecified),
+            vtep: vtep_of
+                .get(&mac)
+                .copied()
+                .filter(|_| on_port.contains(&mac))
+                .unwrap_or(unspecified),
             mac,
         })
         .collect())

@@ -106,6 +106,15 @@ pub enum DriverStep {
         /// Add or delete.
         add: bool,
     },
+    /// Set host link `name` up (`up`) or down: an overlay endpoint whose
+    /// address the cluster store gives to another host is cut off until
+    /// the conflict is over. A link that is gone is fine. Undo: none.
+    LinkState {
+        /// Link in the host.
+        name: String,
+        /// Up, else down.
+        up: bool,
+    },
 }
 
 impl DriverStep {
@@ -119,6 +128,7 @@ impl DriverStep {
             DriverStep::DeleteRoute { .. } => "delete_route",
             DriverStep::CreateVxlan { .. } => "create_vxlan",
             DriverStep::Remote { .. } => "remote",
+            DriverStep::LinkState { .. } => "link_state",
         }
     }
 
@@ -151,7 +161,9 @@ impl DriverStep {
                 vtep: *vtep,
                 add: !add,
             })),
-            DriverStep::DeleteSubLink { .. } | DriverStep::DeleteRoute { .. } => None,
+            DriverStep::DeleteSubLink { .. }
+            | DriverStep::DeleteRoute { .. }
+            | DriverStep::LinkState { .. } => None,
         }
     }
 }

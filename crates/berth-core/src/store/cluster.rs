@@ -124,19 +124,10 @@ pub struct Kv {
     pub lease: i64,
 }
 
-/// The etcd endpoints of a `--store` / `BERTH_STORE` value:
-/// `etcd://HOST:PORT[,HOST:PORT...]` -> `http://HOST:PORT` each.
+/// The members of a `--store` / `BERTH_STORE` value
+/// (`etcd://HOST:PORT[,HOST:PORT...]`, or `etcds://` for TLS), as `HOST:PORT`.
 pub fn parse_url(url: &str) -> Option<Vec<String>> {
-    let rest = url.strip_prefix("etcd://")?;
-    let hosts: Vec<&str> = rest
-        .split(',')
-        .map(|h| h.trim().trim_start_matches("etcd://"))
-        .filter(|h| !h.is_empty())
-        .collect();
-    if hosts.is_empty() || !hosts.iter().all(|h| h.contains(':')) {
-        return None;
-    }
-    Some(hosts.iter().map(|h| format!("http://{h}")).collect())
+    super::etcd_config::parse_members(url).map(|(_, m)| m)
 }
 
 /// Now, in Unix seconds.
@@ -156,8 +147,8 @@ mod tests {
         assert_eq!(
             parse_url("etcd://192.0.2.10:2379,192.0.2.11:2379"),
             Some(vec![
-                "http://192.0.2.10:2379".to_string(),
-                "http://192.0.2.11:2379".to_string()
+                "192.0.2.10:2379".to_string(),
+                "192.0.2.11:2379".to_string()
             ])
         );
         assert_eq!(parse_url("http://x:2379"), None);

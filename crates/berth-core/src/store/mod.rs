@@ -13,6 +13,9 @@
 pub mod cluster;
 mod docker;
 pub mod etcd;
+pub mod etcd_config;
+#[cfg(feature = "etcd")]
+mod etcd_failover;
 mod schema;
 mod tx;
 

@@ -13,9 +13,21 @@ pub struct Cli {
     #[arg(long, env = "BERTH_ROOT", global = true, value_name = "DIR")]
     pub root: Option<PathBuf>,
     /// Cluster store of overlay networks, shared by every host:
-    /// etcd://HOST:PORT[,HOST:PORT...].
+    /// etcds://HOST:PORT[,HOST:PORT...] (TLS), or etcd://... (plain, labs).
     #[arg(long, env = "BERTH_STORE", global = true, value_name = "URL")]
     pub store: Option<String>,
+    /// The CA that signed the cluster store members' certificates (PEM).
+    #[arg(long, env = "BERTH_STORE_CA", global = true, value_name = "FILE")]
+    pub store_ca: Option<PathBuf>,
+    /// Client certificate for the cluster store (PEM).
+    #[arg(long, env = "BERTH_STORE_CERT", global = true, value_name = "FILE")]
+    pub store_cert: Option<PathBuf>,
+    /// The client certificate's key (PEM; readable by its owner only).
+    #[arg(long, env = "BERTH_STORE_KEY", global = true, value_name = "FILE")]
+    pub store_key: Option<PathBuf>,
+    /// An etcd user: a file holding USER:PASSWORD (readable by its owner only).
+    #[arg(long, env = "BERTH_STORE_AUTH", global = true, value_name = "FILE")]
+    pub store_auth: Option<PathBuf>,
     /// The command.
     #[command(subcommand)]
     pub cmd: Cmd,

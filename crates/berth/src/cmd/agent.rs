@@ -76,6 +76,11 @@ pub fn run(root: Option<&Path>, a: &AgentArgs) -> Result<i32> {
         .ok_or_else(|| anyhow!("berth agent needs a cluster store: {HOW}; on a host without overlay networks, berth agent --local keeps the firewall in place"))?;
     let interval = Duration::from_secs(a.interval.max(1));
     eprintln!("berth agent: cluster store {url}");
+    let cfg =
+        berth_core::store::etcd_config::StoreConfig::new(&url, &engine.config().store_credentials)?;
+    if let Some(w) = cfg.warning() {
+        eprintln!("berth agent: warning: {w}");
+    }
     if !a.once {
         let root = root.map(Path::to_path_buf);
         std::thread::spawn(move || {
@@ -112,7 +117,7 @@ pub fn run(root: Option<&Path>, a: &AgentArgs) -> Result<i32> {
         };
         let w = match watcher.take() {
             Some(w) => Ok(w),
-            None => Cluster::connect(&url),
+            None => Cluster::configured(engine.config(), "berth agent"),
         };
         match w.and_then(|mut w| w.wait(PREFIX, revision, interval).map(|_| w)) {
             Ok(w) => watcher = Some(w),

@@ -14,14 +14,32 @@ pub mod system;
 
 use crate::cli::{Cli, Cmd};
 use anyhow::Result;
+use std::path::Path;
 
 pub use crate::config::open;
 
+/// `p` made absolute (the supervisors a command starts run elsewhere).
+fn absolute(p: &Path) -> std::ffi::OsString {
+    std::path::absolute(p)
+        .unwrap_or_else(|_| p.to_path_buf())
+        .into_os_string()
+}
+
 /// Runs a parsed command line; returns the process exit code.
 pub fn dispatch(cli: Cli) -> Result<i32> {
-    if let Some(store) = &cli.store {
-        // Read by the engine (and inherited by the supervisors it starts).
-        std::env::set_var("BERTH_STORE", store);
+    // Read by the engine (and inherited by the supervisors it starts).
+    use crate::config::{AUTH_ENV, CA_ENV, CERT_ENV, KEY_ENV, STORE_ENV};
+    let vars = [
+        (STORE_ENV, cli.store.as_ref().map(Into::into)),
+        (CA_ENV, cli.store_ca.as_deref().map(absolute)),
+        (CERT_ENV, cli.store_cert.as_deref().map(absolute)),
+        (KEY_ENV, cli.store_key.as_deref().map(absolute)),
+        (AUTH_ENV, cli.store_auth.as_deref().map(absolute)),
+    ];
+    for (var, value) in vars {
+        if let Some(v) = value {
+            std::env::set_var(var, v);
+        }
     }
     let root = cli.root.as_deref();
     match cli.cmd {

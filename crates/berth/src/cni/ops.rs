@@ -6,10 +6,31 @@ use berth_core::engine::Engine;
 use ipnet::IpNet;
 use std::path::Path;
 
-fn open(root: Option<&Path>) -> Result<Engine, CniError> {
-    crate::config::engine(root)
+fn open(root: Option<&Path>, config: &PluginConfig) -> Result<Engine, CniError> {
+    engine_config(root, config)
         .and_then(|c| Engine::open(&c))
         .map_err(|e| cni_error(e.into()))
+}
+
+/// The engine's settings: the environment's, with the cluster store the
+/// configuration names (`store`, `storeCa`...) in place of the
+/// environment's when given.
+fn engine_config(
+    root: Option<&Path>,
+    config: &PluginConfig,
+) -> Result<berth_core::Config, berth_core::Error> {
+    let mut c = crate::config::engine(root)?;
+    let s = &config.store;
+    if let Some(url) = &s.url {
+        c.store = Some(url.clone());
+        c.store_credentials = berth_core::store::etcd_config::Credentials {
+            ca: s.ca.clone(),
+            cert: s.cert.clone(),
+            key: s.key.clone(),
+            auth: s.auth.clone(),
+        };
+    }
+    Ok(c)
 }
 
 /// Ends the engine without closing it: the process exits right after,
@@ -28,7 +49,7 @@ pub fn add(
     trace: &mut Trace,
 ) -> Result<serde_json::Value, CniError> {
     let req = request::add(env, config)?;
-    let mut engine = open(root)?;
+    let mut engine = open(root, config)?;
     trace.phase("open");
     let added = engine.cni_add(&req).map_err(cni_error);
     leave(engine);
@@ -45,7 +66,7 @@ pub fn del(
     root: Option<&Path>,
     trace: &mut Trace,
 ) -> Result<(), CniError> {
-    let mut engine = open(root)?;
+    let mut engine = open(root, config)?;
     trace.phase("open");
     let done = engine.cni_del(&config.name, &env.container_id, &env.ifname);
     leave(engine);
@@ -76,7 +97,7 @@ pub fn check(env: &Env, config: &PluginConfig, root: Option<&Path>) -> Result<()
         })
         .map(|ip| ip.address)
         .collect();
-    let mut engine = open(root)?;
+    let mut engine = open(root, config)?;
     let attachment = (
         config.name.as_str(),
         env.container_id.as_str(),
@@ -101,7 +122,7 @@ pub fn gc(config: &PluginConfig, root: Option<&Path>) -> Result<(), CniError> {
         .iter()
         .map(|a| (a.container_id.clone(), a.ifname.clone()))
         .collect();
-    let mut engine = open(root)?;
+    let mut engine = open(root, config)?;
     engine.cni_gc(&config.name, &valid).map_err(cni_error)?;
     Ok(())
 }
@@ -109,7 +130,7 @@ pub fn gc(config: &PluginConfig, root: Option<&Path>) -> Result<(), CniError> {
 /// STATUS: can berth serve ADD on this network?
 pub fn status(config: &PluginConfig, root: Option<&Path>) -> Result<(), CniError> {
     config.version.require(Version::V1_1_0, "STATUS")?;
-    let mut engine = crate::config::engine(root)
+    let mut engine = engine_config(root, config)
         .and_then(|c| Engine::open_store_only(&c))
         .map_err(|e| {
             CniError::new(

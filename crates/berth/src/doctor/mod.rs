@@ -8,6 +8,7 @@
 //! pure, so each is unit-tested on hand-made facts. Every finding is one
 //! line: its status, the check's name, what was found and what to do.
 
+pub mod cluster;
 pub mod dns;
 pub mod facts;
 pub mod firewall;
@@ -126,7 +127,7 @@ pub fn render_text(findings: &[Finding]) -> String {
 /// `berth doctor [--format text|json]`: prints the findings; exit status 1
 /// when any check fails.
 pub fn run(root: Option<&Path>, format: Option<&str>) -> Result<i32> {
-    let findings = match facts::gather(root) {
+    let mut findings = match facts::gather(root) {
         Ok(f) => check_all(&f),
         Err(e) => vec![Finding::fail(
             "doctor",
@@ -137,6 +138,7 @@ pub fn run(root: Option<&Path>, format: Option<&str>) -> Result<i32> {
             "run berth doctor as root (sudo berth doctor)",
         )],
     };
+    findings.extend(cluster::check(&cluster::gather(root)));
     match format {
         Some("json") => println!("{}", serde_json::to_string_pretty(&findings)?),
         None | Some("text") => print!("{}", render_text(&findings)),

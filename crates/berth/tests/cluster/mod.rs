@@ -1,8 +1,13 @@
 //! A cluster of berth hosts for the overlay tests: an underlay lab holding
-//! a bridge `under` (192.0.2.0/24) and etcd on 192.0.2.1, and host labs
-//! (each a full lab of its own, with its `outside`, its own network and
-//! mount namespaces and `BERTH_ROOT`) plugged into it as 192.0.2.11, .12...
+//! a bridge `under` (192.0.2.0/24) and etcd on 192.0.2.1 (one member, or
+//! three on .1, .2, .3: `etcd.rs`; over TLS with client certificates and an
+//! etcd user: `tls.rs`), and host labs (each a full lab of its own, with
+//! its `outside`, its own network and mount namespaces and `BERTH_ROOT`)
+//! plugged into it as 192.0.2.11, .12...
 #![allow(dead_code)]
+
+mod etcd;
+pub mod tls;
 
 use crate::common::{B, BERTH};
 use berth_lab::Lab;
@@ -22,6 +27,8 @@ pub struct Host {
     pub ip: String,
     agent: Option<Child>,
     url: String,
+    /// `--store-ca ... --store-cert ... --store-key ... --store-auth ...`.
+    pub store_args: Vec<String>,
 }
 
 /// The underlay, etcd and the hosts.
@@ -30,26 +37,45 @@ pub struct Cluster {
     pub under: Lab,
     /// The hosts.
     pub hosts: Vec<Host>,
-    etcd: Option<Child>,
-    /// `etcd://192.0.2.1:2379`.
+    /// The etcd members' processes (None: killed).
+    etcd: Vec<Option<Child>>,
+    /// `etcd://192.0.2.1:2379` (every member, in order).
     pub url: String,
+    /// The TLS material and etcd user, when the store is `etcds://`.
+    pub tls: Option<tls::Tls>,
 }
 
 impl Cluster {
     /// An underlay with etcd running and `n` hosts, each running `berth agent`.
     pub fn new(name: &str, n: usize) -> Cluster {
+        Cluster::with(name, n, 1, false)
+    }
+
+    /// `n` hosts on an etcd cluster of `members` members (1 or 3), over
+    /// TLS with client certificates and an etcd user when `secure`.
+    pub fn with(name: &str, n: usize, members: usize, secure: bool) -> Cluster {
         let under = Lab::bare(&format!("{name}-u")).expect("underlay lab");
-        under.sh_ok(&format!(
-            "ip link add under type bridge && ip link set under up && ip addr add {ETCD}/24 dev under"
-        ));
-        let url = format!("etcd://{ETCD}:2379");
+        under.sh_ok("ip link add under type bridge && ip link set under up");
+        for i in 0..members {
+            under.sh_ok(&format!("ip addr add {}/24 dev under", etcd::member_ip(i)));
+        }
+        let scheme = if secure { "etcds" } else { "etcd" };
+        let list: Vec<String> = (0..members)
+            .map(|i| format!("{}:2379", etcd::member_ip(i)))
+            .collect();
+        let url = format!("{scheme}://{}", list.join(","));
+        let tls = secure.then(|| tls::Tls::make(&under, members));
         let mut c = Cluster {
             under,
             hosts: Vec::new(),
-            etcd: None,
+            etcd: (0..members).map(|_| None).collect(),
             url,
+            tls,
         };
         c.start_etcd();
+        if let Some(t) = &c.tls {
+            t.enable_auth(&c);
+        }
         for i in 0..n {
             c.add_host(&format!("{name}-{i}"));
         }
@@ -74,77 +100,20 @@ impl Cluster {
             ip,
             agent: None,
             url: self.url.clone(),
+            store_args: self
+                .tls
+                .as_ref()
+                .map(|t| t.client_args())
+                .unwrap_or_default(),
         };
         h.start_agent();
         self.hosts.push(h);
         self.hosts.len() - 1
     }
 
-    /// Starts etcd (data kept in the underlay lab's temp dir) and waits
-    /// until it answers.
-    pub fn start_etcd(&mut self) {
-        let data = self.under.root().join("etcd");
-        let log = std::fs::File::create(self.under.root().join("etcd.log")).expect("log");
-        let peer = format!("http://{ETCD}:2380");
-        let client = format!("http://{ETCD}:2379");
-        let child = self
-            .under
-            .command("etcd")
-            .args(["--name", "u", "--data-dir"])
-            .arg(&data)
-            .args([
-                "--listen-client-urls",
-                &client,
-                "--advertise-client-urls",
-                &client,
-            ])
-            .args([
-                "--listen-peer-urls",
-                &peer,
-                "--initial-advertise-peer-urls",
-                &peer,
-            ])
-            .args(["--initial-cluster", &format!("u={peer}")])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("start etcd");
-        self.etcd = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            let ok = self
-                .under
-                .sh(&format!(
-                    "ETCDCTL_API=3 etcdctl --dial-timeout=1s --endpoints {client} endpoint health"
-                ))
-                .status
-                .success();
-            if ok {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!(
-            "etcd did not start: {}",
-            self.under.sh_ok("cat etcd.log | tail -20")
-        );
-    }
-
-    /// Stops etcd (SIGKILL: an outage, not a shutdown).
-    pub fn stop_etcd(&mut self) {
-        if let Some(mut c) = self.etcd.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-
     /// `etcdctl get --prefix KEY --keys-only` in the underlay.
     pub fn keys(&self, prefix: &str) -> Vec<String> {
-        self.under
-            .sh_ok(&format!(
-                "ETCDCTL_API=3 etcdctl --endpoints http://{ETCD}:2379 get --prefix {prefix} --keys-only"
-            ))
+        self.etcdctl(&format!("get --prefix {prefix} --keys-only"))
             .lines()
             .filter(|l| !l.is_empty())
             .map(String::from)
@@ -167,8 +136,17 @@ impl Drop for Cluster {
 }
 
 impl Host {
+    /// `BERTH_CLUSTER_TTL=.. berth --store ..` for scripts run in the lab.
+    pub fn command_prefix(&self) -> String {
+        self.prefix()
+    }
+
     fn prefix(&self) -> String {
-        format!("BERTH_CLUSTER_TTL={TTL} {BERTH} --store {}", self.url)
+        format!(
+            "BERTH_CLUSTER_TTL={TTL} {BERTH} --store {} {}",
+            self.url,
+            self.store_args.join(" ")
+        )
     }
 
     /// Runs `berth ARGS` on this host (with the cluster store).
@@ -190,12 +168,18 @@ impl Host {
 
     /// Starts `berth agent` on this host.
     pub fn start_agent(&mut self) {
-        let log = std::fs::File::create(self.b.lab.root().join("agent.log")).expect("log");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.b.lab.root().join("agent.log"))
+            .expect("log");
         let child = self
             .b
             .lab
             .command(BERTH)
-            .args(["--store", &self.url, "agent", "--interval", "1"])
+            .args(["--store", &self.url])
+            .args(&self.store_args)
+            .args(["agent", "--interval", "1"])
             .env("BERTH_CLUSTER_TTL", TTL.to_string())
             .stdin(Stdio::null())
             .stdout(Stdio::null())

@@ -35,8 +35,25 @@ impl Engine {
 
     /// [`Engine::cni_add`] under the attachment's lock.
     fn cni_add_locked(&mut self, req: &CniAdd) -> CniResult<CniAdded> {
-        let mut clock = super::Clock::new(self.config.trace_steps);
         self.check_netns(&req.attachment.netns)?;
+        let id = ids::new_id()?;
+        let Some(addresses) = self.cni_overlay_reserve(req, &id)? else {
+            return self.cni_add_recorded(req, &id);
+        };
+        // An overlay network: the address reserved cluster-wide is the one
+        // to take; published and programmed after, released on failure.
+        let req = CniAdd {
+            addresses,
+            ..req.clone()
+        };
+        let added = self.cni_add_recorded(&req, &id);
+        self.overlay_changed(added.is_err().then_some(id.as_str()));
+        added
+    }
+
+    /// Records and builds the attachment as container `id`.
+    fn cni_add_recorded(&mut self, req: &CniAdd, id: &str) -> CniResult<CniAdded> {
+        let mut clock = super::Clock::new(self.config.trace_steps);
         let mut net = self.cni_network(&req.network, &req.addresses)?;
         if self.network_busy(&net)? {
             // Another berth is creating (or removing) it, holding the host
@@ -62,7 +79,7 @@ impl Engine {
         let recorded = self.run_op(
             OpKind::CniAdd,
             |tx| {
-                let (c, ep) = record(tx, req, &net, &listeners)?;
+                let (c, ep) = record(tx, req, id, &net, &listeners)?;
                 let plan;
                 (plan, routes) = attach_plan(req, &c, &ep, &net);
                 clock.lap("record");
@@ -127,6 +144,7 @@ fn interface_taken(e: Error, req: &CniAdd) -> CniFailure {
 fn record(
     tx: &Tx,
     req: &CniAdd,
+    id: &str,
     net: &Network,
     listeners: &[crate::kernel::facts::Listener],
 ) -> Result<(Container, Endpoint)> {
@@ -148,7 +166,7 @@ fn record(
     let wanted = unpublished(tx, req)?;
     let now = crate::model::now_rfc3339();
     let mut c = Container {
-        id: ids::new_id()?,
+        id: id.to_string(),
         name,
         created: now.clone(),
         config: ContainerConfig {

@@ -21,6 +21,7 @@ mod add;
 mod check;
 mod lock;
 mod network;
+mod overlay;
 mod reap;
 
 #[cfg(test)]

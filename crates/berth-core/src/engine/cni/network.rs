@@ -87,7 +87,7 @@ impl Engine {
     }
 
     /// The network called exactly `name` (not an id or id prefix).
-    fn network_named(&mut self, name: &str) -> crate::Result<Option<Network>> {
+    pub(super) fn network_named(&mut self, name: &str) -> crate::Result<Option<Network>> {
         Ok(self
             .store
             .read(|tx| tx.network(name))?
@@ -136,7 +136,8 @@ fn check_settings(spec: &CniNetwork, net: &Network) -> CniResult<()> {
 
 fn differences(spec: &CniNetwork, net: &Network) -> Vec<String> {
     let mut d = owner_differences(spec, net);
-    if net.driver != Driver::Bridge {
+    // An overlay network's pods are bridged too (cni/overlay.rs).
+    if !matches!(net.driver, Driver::Bridge | Driver::Overlay) {
         d.push(format!("its driver is {}, not bridge", net.driver.as_str()));
     }
     if let Some(b) = spec

@@ -94,6 +94,13 @@ impl Engine {
             |tx, _, _| tx.delete_container(&c.id),
         )?;
         clock.lap("record, apply, commit");
+        if nets
+            .iter()
+            .any(|n| n.driver == crate::model::Driver::Overlay)
+        {
+            // Its cluster-wide address goes now, not after the grace.
+            self.overlay_changed(Some(&c.id));
+        }
         Ok(())
     }
 }

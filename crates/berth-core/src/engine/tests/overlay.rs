@@ -89,3 +89,102 @@ pub fn scenarios() -> Vec<Scenario> {
         },
     ]
 }
+
+/// An address conflict found by a synchronisation takes the container's
+/// veth down (through the kernel's steps, like every change), and the end
+/// of the conflict brings it up again.
+#[test]
+fn a_conflict_cuts_the_veth_off_until_it_is_over() {
+    use crate::engine::overlay_report::{ClusterReport, Conflict};
+    let mut w = World::new();
+    w.fake.add_host_link("vethc0ffee", "veth");
+    let conflict = Conflict {
+        network: "ov".into(),
+        address: "10.77.0.5".parse().expect("ip"),
+        container: "a".into(),
+        veth: "vethc0ffee".into(),
+        holder: "192.0.2.12".into(),
+    };
+    let report = |conflicts: Vec<Conflict>| ClusterReport {
+        store: "etcd://192.0.2.1:2379".into(),
+        conflicts,
+        ..Default::default()
+    };
+    w.engine
+        .write_report(&report(vec![conflict.clone()]))
+        .expect("report");
+    assert!(w.fake.objects().down.contains("vethc0ffee"));
+    assert_eq!(
+        w.engine.cluster_report().expect("kept").conflicts,
+        vec![conflict]
+    );
+    w.engine.write_report(&report(Vec::new())).expect("report");
+    assert!(w.fake.objects().down.is_empty());
+}
+
+/// The VXLAN guard's elements go in and out one by one as membership
+/// changes, and a whole re-render of the tables (reconcile) keeps them.
+#[test]
+fn the_vxlan_guard_follows_the_members_and_survives_reconcile() {
+    use crate::firewall::{Field, Set};
+    use crate::store::cluster::HostRec;
+    let mut w = World::new();
+    attach(&mut w).expect("attach");
+    let net = w.engine.network("ov").expect("ov");
+    let host = |vtep: &str| {
+        let rec = HostRec {
+            name: vtep.into(),
+            vtep: vtep.parse().expect("ip"),
+            underlay: "eth0".into(),
+            mtu: 1500,
+        };
+        (vtep.to_string(), rec)
+    };
+    let vteps = |w: &World| -> Vec<Field> {
+        let objects = w.fake.objects();
+        let mut v: Vec<Field> = objects
+            .elements
+            .iter()
+            .filter(|e| e.set == Set::VxlanVteps)
+            .map(|e| e.key[0].clone())
+            .collect();
+        v.sort();
+        v
+    };
+    let addr = |a: &str| Field::Addr(a.parse().expect("ip"));
+    let nets = [net];
+    w.engine
+        .sync_vteps(&[host("192.0.2.11"), host("192.0.2.12")], &nets)
+        .expect("sync");
+    assert_eq!(vteps(&w), vec![addr("192.0.2.11"), addr("192.0.2.12")]);
+    w.engine
+        .sync_vteps(&[host("192.0.2.12"), host("192.0.2.13")], &nets)
+        .expect("sync");
+    assert_eq!(vteps(&w), vec![addr("192.0.2.12"), addr("192.0.2.13")]);
+    w.next_command(true);
+    assert_eq!(vteps(&w), vec![addr("192.0.2.12"), addr("192.0.2.13")]);
+    // A whole re-render from an older record (the agent's firewall healing
+    // in another thread, racing a synchronisation) drops a member: the
+    // next synchronisation reads the kernel's sets and puts it back.
+    let stale: Vec<_> = w
+        .fake
+        .objects()
+        .elements
+        .into_iter()
+        .filter(|e| e.key != vec![addr("192.0.2.13")])
+        .collect();
+    crate::kernel::Kernel::replace_tables(&mut w.fake.clone(), &stale).expect("re-render");
+    assert_eq!(vteps(&w), vec![addr("192.0.2.12")]);
+    let nets = [w.engine.network("ov").expect("ov")];
+    w.engine
+        .sync_vteps(&[host("192.0.2.12"), host("192.0.2.13")], &nets)
+        .expect("sync");
+    assert_eq!(vteps(&w), vec![addr("192.0.2.12"), addr("192.0.2.13")]);
+    let vni = w
+        .fake
+        .objects()
+        .elements
+        .iter()
+        .any(|e| e.set == Set::VxlanVnis && e.key == vec![Field::Vni(overlay::FIRST_VNI)]);
+    assert!(vni, "the overlay's VNI is guarded");
+}

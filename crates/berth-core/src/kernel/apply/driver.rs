@@ -79,6 +79,13 @@ impl Applier {
                 vtep,
                 add,
             } => self.remote(dev, *ip, mac, *vtep, *add),
+            DriverStep::LinkState { name, up } => {
+                if self.host().link_index(name)?.is_none() {
+                    return Ok(());
+                }
+                self.host()
+                    .run(vec![crate::kernel::link_state::set_state(name, *up)])
+            }
         }
     }
 
@@ -135,7 +142,10 @@ impl Applier {
             mtu: *mtu,
             bridge,
         };
-        self.host().run(vec![linkmsg::new_vxlan(&v)])
+        self.host().run(vec![
+            linkmsg::new_vxlan(&v),
+            linkmsg::bridge_port_no_learning(name),
+        ])
     }
 
     fn remote(&mut self, dev: &str, ip: IpAddr, mac: &str, vtep: IpAddr, add: bool) -> Result<()> {
@@ -148,6 +158,7 @@ impl Applier {
         };
         let reqs = vec![
             linkmsg::fdb(i, mac, vtep, add),
+            linkmsg::fdb_master(i, mac, add),
             linkmsg::neigh(i, ip, mac, add),
         ];
         if add {

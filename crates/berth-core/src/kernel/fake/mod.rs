@@ -13,6 +13,7 @@
 //! operations is dead). A `Fake` is a handle: clones share one state, so
 //! a test keeps one while the engine owns another.
 
+mod listing;
 mod objects;
 
 pub use objects::{link_key, Link, Objects};
@@ -289,9 +290,11 @@ impl Kernel for Fake {
     }
 
     fn nft_list_json(&mut self, cmd: &str) -> Result<String> {
-        Err(Error::kernel(format!(
-            "{cmd}: No such file or directory (the fake kernel lists nothing)"
-        )))
+        listing::list_set(&self.state.borrow().objects, cmd).ok_or_else(|| {
+            Error::kernel(format!(
+                "{cmd}: No such file or directory (the fake kernel lists only sets)"
+            ))
+        })
     }
 
     fn host_facts(&mut self) -> Result<HostFacts> {

@@ -43,6 +43,8 @@ pub struct Objects {
     /// Routes (`NS DEV DESTINATION via GATEWAY`), fdb and neighbour
     /// entries.
     pub routes: BTreeSet<String>,
+    /// Host links set down ([`DriverStep::LinkState`]).
+    pub down: BTreeSet<String>,
 }
 
 /// The key of link `name` in namespace `ns` (`None`: the host).
@@ -90,6 +92,7 @@ impl Objects {
     /// Deletes a link and a veth's other end; ports of a deleted bridge
     /// are released.
     fn delete_link(&mut self, key: &str) {
+        self.down.remove(key);
         if let Some(l) = self.links.remove(key) {
             // The interface's own sysctls go with it.
             let own = format!(".{key}.");
@@ -328,6 +331,14 @@ impl Objects {
                     self.routes.insert(entry);
                 } else {
                     self.routes.remove(&entry);
+                }
+                Ok(())
+            }
+            DriverStep::LinkState { name, up } => {
+                if self.links.contains_key(name) && !up {
+                    self.down.insert(name.clone());
+                } else {
+                    self.down.remove(name);
                 }
                 Ok(())
             }

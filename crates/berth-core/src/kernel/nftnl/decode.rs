@@ -40,6 +40,8 @@ fn layout(set: Set) -> (&'static [Kind], &'static [Kind], bool) {
         Set::Subnets4 | Set::Dns4 => (&[V4], &[], false),
         Set::Subnets6 | Set::Dns6 => (&[V6], &[], false),
         Set::RoutingGuard => (&[NfProto], &[], false),
+        Set::VxlanVnis => (&[Vni], &[], false),
+        Set::VxlanVteps => (&[V4], &[], false),
         _ => (&[IfName], &[], false),
     }
 }
@@ -173,7 +175,7 @@ fn fields(kinds: &[Kind], mut lo: &[u8], mut hi: &[u8]) -> Option<Vec<Field>> {
     let mut out = Vec::new();
     for k in kinds {
         let width = match k {
-            Kind::V4 | Kind::Proto | Kind::Service | Kind::NfProto => 4,
+            Kind::V4 | Kind::Proto | Kind::Service | Kind::NfProto | Kind::Vni => 4,
             Kind::V6 | Kind::IfName | Kind::Int128 => 16,
             Kind::Ether => 8,
         };
@@ -214,6 +216,10 @@ fn field(kind: Kind, lo: &[u8], hi: &[u8]) -> Option<Field> {
         Kind::NfProto => match lo.first()? {
             2 => Field::NfProto(false),
             10 => Field::NfProto(true),
+            _ => return None,
+        },
+        Kind::Vni => match *lo {
+            [a, b, c] | [a, b, c, _] => Field::Vni(u32::from_be_bytes([0, a, b, c])),
             _ => return None,
         },
     })

@@ -39,6 +39,8 @@ pub(super) enum Kind {
     Int128,
     /// `nf_proto`: one byte (read back only).
     NfProto,
+    /// A VNI: 24 bits, big-endian (`@th,96,24`; read back only).
+    Vni,
 }
 
 /// The key and value layout of the sets whose elements go over netlink,

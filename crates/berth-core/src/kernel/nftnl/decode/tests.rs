@@ -86,6 +86,20 @@ fn sets_written_as_text_decode_too() {
     // nf_proto is one byte in a set of one field.
     let guard = RoutingGuard { ipv6: true }.elements();
     assert_eq!(decode_all(Set::RoutingGuard, &[key(vec![10])]), guard);
+    // The VXLAN guard: a VNI is 24 bits (`@th,96,24`), a member an address.
+    let vxlan = crate::firewall::VxlanGuard {
+        vnis: [4097].into(),
+        vteps: ["192.0.2.11".parse().unwrap()].into(),
+    }
+    .elements();
+    assert_eq!(
+        decode_all(Set::VxlanVnis, &[key(vec![0, 0x10, 0x01])]),
+        vxlan[..1]
+    );
+    assert_eq!(
+        decode_all(Set::VxlanVteps, &[key(vec![192, 0, 2, 11])]),
+        vxlan[1..]
+    );
 }
 
 #[test]
