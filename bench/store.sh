@@ -60,7 +60,8 @@ measure() { # COLUMN: K samples of each command
     RES[rm,$col]=$(printf '%s\n' "${c[@]}" | median_us)
     RES[add,$col]=$(printf '%s\n' "${d[@]}" | median_us)
 }
-echo "empty store: $K samples each..." >&2
+echo "empty store: $K samples each (after an untimed round: the first start of the resolver, cold caches)..." >&2
+measure warm
 measure 0
 have=0 running=0
 for n in $LEVELS; do
