@@ -130,6 +130,10 @@ fn a_version_1_state_root_is_migrated_and_managed() {
     assert!(common::crash::serves(&b));
     b.ok("rm -f c1 c2 c3");
     b.ok("network rm appnet");
-    assert!(veths(&b).is_empty());
+    let left = veths(&b);
+    assert!(
+        left.is_empty(),
+        "veths left after rm -f and network rm: {left:?}"
+    );
     assert_eq!(info(&b)["Containers"], 0);
 }
