@@ -277,27 +277,26 @@ fn acks(buf: &[u8]) -> Vec<i32> {
 
 /// A receive timeout, so that an unexpected kernel answer cannot hang berth.
 fn set_timeout(sock: &Socket) -> Result<()> {
-    let tv = libc::timeval {
-        tv_sec: 5,
-        tv_usec: 0,
-    };
-    // SAFETY: setsockopt with a valid fd and a timeval of the right size.
-    let rc = unsafe {
-        libc::setsockopt(
-            std::os::fd::AsRawFd::as_raw_fd(sock),
-            libc::SOL_SOCKET,
-            libc::SO_RCVTIMEO,
-            std::ptr::addr_of!(tv).cast(),
-            std::mem::size_of::<libc::timeval>() as libc::socklen_t,
-        )
-    };
-    if rc != 0 {
-        return Err(Error::kernel(format!(
-            "nftables netlink timeout: {}",
-            std::io::Error::last_os_error()
-        )));
-    }
-    Ok(())
+    receive_timeout(sock, std::time::Duration::from_secs(5))
+        .map_err(|e| Error::kernel(format!("nftables netlink timeout: {e}")))
+}
+
+/// Sets `SO_RCVTIMEO` on a netlink socket (at least 1 ms: zero would mean
+/// "wait for ever"). Shared by the batch socket and the events socket.
+pub(crate) fn receive_timeout(
+    sock: &Socket,
+    t: std::time::Duration,
+) -> std::result::Result<(), nix::Error> {
+    use nix::sys::socket::{setsockopt, sockopt::ReceiveTimeout};
+    let t = t.max(std::time::Duration::from_millis(1));
+    setsockopt(
+        sock,
+        ReceiveTimeout,
+        &nix::sys::time::TimeVal::from(libc::timeval {
+            tv_sec: t.as_secs() as libc::time_t,
+            tv_usec: libc::suseconds_t::from(t.subsec_micros()),
+        }),
+    )
 }
 
 #[cfg(test)]
