@@ -8,6 +8,7 @@
 //! | `reload` | `ok <generation>` once the new snapshot is live and listened on, or `err <reason>` |
 //! | `reload <version>` | the same, for a snapshot of that format version; `err outdated …` if it is newer than this resolver reads |
 //! | `ping`   | `ok <generation>` of the live snapshot                          |
+//! | `names`  | `ok <endpoints>`: how many endpoints the live snapshot has (0: nobody to serve) |
 //! | other    | `err unknown request`                                           |
 //!
 //! [`reload`] and [`ping`] are the client side, for the engine. [`reload`]
@@ -94,6 +95,7 @@ async fn client(stream: UnixStream, handle: ServerHandle) {
                 None => "err unknown request\n".to_string(),
             },
             ("ping", "") => format!("ok {}\n", handle.generation()),
+            ("names", "") => format!("ok {}\n", handle.names().await),
             _ => "err unknown request\n".to_string(),
         };
         if write.write_all(answer.as_bytes()).await.is_err() {
@@ -128,6 +130,12 @@ pub fn reload(path: &Path, timeout: Duration) -> Result<u64, Error> {
 /// Asks the resolver behind `path` for the generation it serves.
 pub fn ping(path: &Path, timeout: Duration) -> Result<u64, Error> {
     request(path, "ping", timeout)
+}
+
+/// Asks the resolver behind `path` how many endpoints it serves (a
+/// resolver older than this request answers an error).
+pub fn names(path: &Path, timeout: Duration) -> Result<u64, Error> {
+    request(path, "names", timeout)
 }
 
 /// Sends one request line and parses `ok <generation>`.

@@ -18,6 +18,7 @@ use arc_swap::ArcSwap;
 use tokio::net::UnixListener;
 
 use crate::budget::{Budget, Caps};
+use crate::journal;
 use crate::listeners::{Listener, ListenerSet};
 use crate::resolver::Resolver;
 use crate::snapshot::{Snapshot, DNS_PORT, SNAPSHOT_VERSION};
@@ -109,7 +110,62 @@ pub(crate) struct Shared {
     pub(crate) total: Arc<Budget>,
     pub(crate) upstreams: Upstreams,
     listeners: Mutex<ListenerSet>,
-    reload_lock: tokio::sync::Mutex<()>,
+    /// The snapshot as loaded and brought up to date; also makes reloads
+    /// one at a time.
+    loaded: tokio::sync::Mutex<Loaded>,
+}
+
+/// A file's device, inode, size and modification time (s, ns).
+type FileKey = (u64, u64, u64, i64, i64);
+
+/// What the resolver has read of its files.
+#[derive(Debug, Default)]
+struct Loaded {
+    /// The snapshot with the journal's deltas applied.
+    snapshot: Snapshot,
+    /// The snapshot file read, kept open (while it is, its inode cannot
+    /// be reused: another inode at the path is another snapshot), and its
+    /// device, inode, size and modification time when it was read (a file
+    /// rewritten in place is read again too).
+    file: Option<(std::fs::File, FileKey)>,
+    /// How far the journal has been read.
+    offset: u64,
+}
+
+impl Loaded {
+    /// Brings the snapshot up to date with the file at `path` and the
+    /// journal beside it: the whole snapshot again only if it is another
+    /// file than the one read (the journal is new then too).
+    fn refresh(&mut self, path: &std::path::Path) -> Result<(), Error> {
+        use std::io::Read;
+        use std::os::unix::fs::MetadataExt;
+        let key = |m: std::fs::Metadata| (m.dev(), m.ino(), m.size(), m.mtime(), m.mtime_nsec());
+        let now = std::fs::metadata(path).ok().map(key);
+        let held = self.file.as_ref().map(|(_, k)| *k);
+        if now.is_none() || now != held {
+            let err = |e| Error::SnapshotRead(path.to_path_buf(), e);
+            let (snapshot, file) = match std::fs::File::open(path) {
+                Ok(mut f) => {
+                    let k = key(f.metadata().map_err(err)?);
+                    let mut text = String::new();
+                    f.read_to_string(&mut text).map_err(err)?;
+                    (Snapshot::from_json(&text)?, Some((f, k)))
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => (Snapshot::default(), None),
+                Err(e) => return Err(Error::SnapshotRead(path.to_path_buf(), e)),
+            };
+            self.snapshot = snapshot;
+            self.file = file;
+            self.offset = 0;
+        }
+        let journal = journal::journal_path(path);
+        let (deltas, offset) = journal::read_from(&journal, self.offset)?;
+        for d in &deltas {
+            self.snapshot.apply(d);
+        }
+        self.offset = offset;
+        Ok(())
+    }
 }
 
 impl Shared {
@@ -125,22 +181,24 @@ pub struct ServerHandle {
 }
 
 impl ServerHandle {
-    /// Re-reads the snapshot, makes it live, and listens on exactly its
+    /// Re-reads the snapshot (only its journal's new lines when the
+    /// snapshot file is the one already read), makes it live, and listens on exactly its
     /// gateways. Returns the new generation once the next query will see
     /// it. A snapshot that cannot be read or parsed leaves the old one
     /// live; addresses that cannot be bound are reported (the snapshot is
     /// live for the others).
     pub async fn reload(&self) -> Result<u64, Error> {
         let shared = &self.shared;
-        let _one_at_a_time = shared.reload_lock.lock().await;
-        let snapshot = Snapshot::load(&shared.config.snapshot_path)?;
+        let mut loaded = shared.loaded.lock().await;
+        loaded.refresh(&shared.config.snapshot_path)?;
+        let snapshot = &loaded.snapshot;
         if snapshot.version > SNAPSHOT_VERSION {
             tracing::warn!(
                 version = snapshot.version,
                 "snapshot newer than this resolver: served with what it knows"
             );
         }
-        let mut resolver = Resolver::new(&snapshot);
+        let mut resolver = Resolver::new(snapshot);
         resolver.carry_budgets(&shared.resolver.load());
         let resolver = Arc::new(resolver);
         let generation = resolver.generation();
@@ -154,6 +212,11 @@ impl ServerHandle {
         } else {
             Err(Error::Listen(failures))
         }
+    }
+
+    /// How many endpoints the live snapshot has.
+    pub async fn names(&self) -> usize {
+        self.shared.loaded.lock().await.snapshot.endpoints.len()
     }
 
     /// The generation of the live snapshot.
@@ -195,7 +258,7 @@ impl Server {
             config,
             resolver: ArcSwap::from_pointee(Resolver::default()),
             listeners: Mutex::new(listeners),
-            reload_lock: tokio::sync::Mutex::new(()),
+            loaded: tokio::sync::Mutex::default(),
         });
         let handle = ServerHandle { shared };
         match handle.reload().await {

@@ -25,9 +25,12 @@
 //!
 //! - version 1 (no `version` field): networks and endpoints as above
 //!   without `internal`, `subnets` and `external`;
-//! - version 2 ([`SNAPSHOT_VERSION`]): adds `internal` and `subnets` on
+//! - version 2: adds `internal` and `subnets` on
 //!   networks and `external` on endpoints, which the resolver needs not to
-//!   forward for containers confined to `--internal` networks.
+//!   forward for containers confined to `--internal` networks;
+//! - version 3 ([`SNAPSHOT_VERSION`]): the same file, plus the journal of
+//!   changes beside it ([`crate::journal`]), which a reload reads too. A
+//!   version-2 resolver would not, so `reload 3` replaces it.
 //!
 //! A version-2 resolver reading a version-1 snapshot still answers only the
 //! endpoints it lists (their addresses were always there) and forwards for
@@ -50,7 +53,7 @@ use crate::Error;
 pub const DNS_PORT: u16 = 53;
 
 /// The snapshot format this resolver writes and fully understands.
-pub const SNAPSHOT_VERSION: u32 = 2;
+pub const SNAPSHOT_VERSION: u32 = 3;
 
 /// Everything the resolver serves, at one point in time. Its `Default` is
 /// an empty snapshot of the current version.

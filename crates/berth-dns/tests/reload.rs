@@ -60,6 +60,50 @@ fn added_and_removed_containers_on_the_next_query() {
 }
 
 #[test]
+fn journal_changes_are_served_without_a_new_snapshot() {
+    use berth_dns::journal::{append, journal_path, Delta};
+    let (s, up) = setup();
+    let gw = s.addr(LO_A_GW);
+    let ask = |name: &str| udp(gw, LO_WEB, &query(name, A, None));
+    let journal = journal_path(&s.snapshot_path);
+    let newbie = world::ep(&world::id('n'), "newbie", "A", "127.18.0.9", &[]);
+    let mut delta = Delta {
+        generation: 5,
+        container_id: world::id('n'),
+        networks: Vec::new(),
+        endpoints: vec![newbie],
+    };
+    append(&journal, &delta).unwrap();
+    assert_eq!(
+        control::reload(&s.control_path, Duration::from_secs(5)).unwrap(),
+        5
+    );
+    assert_eq!(addrs(&ask("newbie")), ["127.18.0.9"]);
+    // Its removal, and a line not yet complete (being written): not read.
+    delta.generation = 6;
+    delta.endpoints.clear();
+    append(&journal, &delta).unwrap();
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&journal)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, b"{\"generation\": 7"))
+        .unwrap();
+    assert_eq!(
+        control::reload(&s.control_path, Duration::from_secs(5)).unwrap(),
+        6
+    );
+    assert_eq!(ask("newbie").response_code, ResponseCode::NXDomain);
+    assert_eq!(addrs(&ask("api")), [LO_API]);
+    // A new snapshot (newer than the journal's lines) replaces it all;
+    // the old journal's lines are skipped.
+    let mut snapshot = world::loopback(&[up.addr]);
+    snapshot.generation = 9;
+    snapshot.endpoints.retain(|e| e.name != "api");
+    assert_eq!(s.reload(&snapshot).unwrap(), 9);
+    assert_eq!(ask("api").response_code, ResponseCode::NXDomain);
+}
+
+#[test]
 fn listeners_follow_the_gateways() {
     let (s, up) = setup();
     let old_b = s.addr(LO_B_GW);
@@ -139,11 +183,13 @@ fn control_protocol() {
         ("reload\n", "ok 1"),
         ("reload 1\n", "ok 1"),
         ("reload 2\n", "ok 1"),
+        ("reload 3\n", "ok 1"),
         (
-            "reload 3\n",
-            "err outdated: this resolver reads snapshots up to version 2, not 3",
+            "reload 4\n",
+            "err outdated: this resolver reads snapshots up to version 3, not 4",
         ),
         ("reload x\n", "err unknown request"),
+        ("names\n", "ok 4"),
         ("ping 2\n", "err unknown request"),
         ("dance\n", "err unknown request"),
     ] {
@@ -182,7 +228,7 @@ fn an_outdated_resolver_is_recognised() {
     });
     let err = control::reload(&path, Duration::from_secs(5)).unwrap_err();
     assert!(matches!(err, Error::OutdatedResolver(..)), "{err}");
-    assert_eq!(old.join().unwrap(), "reload 2\n");
+    assert_eq!(old.join().unwrap(), "reload 3\n");
 }
 
 #[test]

@@ -286,3 +286,44 @@ fn parallel_add_and_del_of_one_attachment_leave_nothing_unrecorded() {
         b.settles_to(&base, &format!("round {round}: after the final DEL"));
     }
 }
+
+/// Attachments whose namespace the runtime deleted without a DEL are
+/// reaped by the next `ps`, many in one batch: one nftables transaction
+/// for all their elements (more acknowledgements than the default receive
+/// buffer holds), every element, port and record gone.
+#[test]
+fn dead_attachments_are_reaped_in_one_batch() {
+    let b = B::new("cni-reap");
+    let cfg = conf("reapnet", "10.90.0.0/24", json!({"bridge": "cni-reap"}));
+    let n: u16 = 150;
+    let elements = || b.sh("nft -j list ruleset | grep -o '\"elem\"' | wc -l");
+    // One that stays (the network and its elements stay with it).
+    let keep = Att::new(&b, "keep");
+    assert!(berth(&b, "ADD", &keep, &cfg).ok);
+    let before = elements();
+    for i in 0..n {
+        let att = Att::new(&b, &format!("r{i}"));
+        assert!(berth(&b, "ADD", &att, &with_port(cfg.clone(), 20000 + i, 80)).ok);
+    }
+    assert!(ports4(&b).contains("20149"));
+    for i in 0..n {
+        b.sh(&format!("ip netns del r{i}"));
+    }
+    let out = b.berth("ps -aq");
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("warning"),
+        "{out:?}"
+    );
+    assert_eq!(members(&b, "reapnet"), "reapnet:keep:eth0");
+    assert!(!ports4(&b).contains("20000"), "{}", ports4(&b));
+    assert!(!ports4(&b).contains("20149"), "{}", ports4(&b));
+    assert_eq!(elements(), before, "elements left behind");
+    // Their addresses and ports are free: a new attachment may take the
+    // first reaped one's.
+    let again = Att::new(&b, "again");
+    let mut ask = with_port(cfg.clone(), 20000, 80);
+    ask["runtimeConfig"]["ips"] = json!(["10.90.0.3"]);
+    let r = berth(&b, "ADD", &again, &ask);
+    assert_eq!(r.result()["ips"][0]["address"], "10.90.0.3/24");
+}

@@ -173,6 +173,17 @@ fn names_aliases_ids_and_network_scoping() {
     assert_eq!(ask(&b, "client", "neta", "web"), NXDOMAIN);
     assert_eq!(ask(&b, "client", "neta", "www"), NXDOMAIN);
     assert_eq!(ask(&b, "client", "neta", "client"), answer(&ip_c));
+    // The last name gone, the resolver exits (and its PID file with it).
+    let pid_file = b.lab.root().join("run/dns/resolver.pid");
+    let pid = std::fs::read_to_string(&pid_file).unwrap();
+    let all = b.ok("ps -aq");
+    assert!(!all.trim().is_empty());
+    b.ok(&format!(
+        "rm -f {}",
+        all.split_whitespace().collect::<Vec<_>>().join(" ")
+    ));
+    assert!(!pid_file.exists());
+    assert!(!b.try_sh(&format!("grep -q __dns /proc/{}/cmdline", pid.trim())));
 }
 
 /// Everything else is forwarded: answers, NXDOMAIN and SERVFAIL pass

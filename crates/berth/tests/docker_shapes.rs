@@ -187,6 +187,10 @@ fn transcript(run: &dyn Fn(&str) -> Output) -> String {
             Some(125) => 125,
             _ => 1,
         };
+        if code != 0 {
+            // Shown only when the test fails: why a case failed.
+            eprintln!("{case}: stderr: {}", String::from_utf8_lossy(&o.stderr));
+        }
         out.push_str(&format!("### {case}\n{}exit {code}\n", mask(&stdout)));
     }
     out

@@ -119,3 +119,30 @@ fn stop_and_start_keep_working_with_recorded_processes() {
     b.ok("rm -f x nf");
     b.settles_to(&base, "after rm -f");
 }
+
+/// While its container runs, a supervisor holds nothing of the store (its
+/// memory is the same whatever the store holds: issue 13, goal 6): no
+/// open database file, no mapping of its shared index; the exit is still
+/// recorded (the store is opened again then).
+#[test]
+fn a_waiting_supervisor_keeps_the_store_closed() {
+    let b = B::new("sup-store");
+    b.sleeper("c", "");
+    let sup = b.sh(
+        "for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline 2>/dev/null | grep -q '__superv[i]se [0-9a-f]' && basename $p; done; true",
+    );
+    let sup = sup.trim();
+    assert!(
+        !sup.is_empty() && !sup.contains('\n'),
+        "one supervisor: {sup:?}"
+    );
+    let fds = b.sh(&format!("ls -l /proc/{sup}/fd"));
+    assert!(fds.contains("log") || fds.contains("pipe"), "{fds}");
+    assert!(!fds.contains("berth.db"), "{fds}");
+    let maps = b.sh(&format!("cat /proc/{sup}/maps"));
+    assert!(!maps.contains("berth.db"), "{maps}");
+    // Its container's exit is recorded all the same.
+    b.ok("stop -t 1 c");
+    let state = b.ok("inspect -f '{{.State.Status}}' c");
+    assert_eq!(state.trim(), "exited");
+}

@@ -95,7 +95,7 @@ fn a_version_1_state_root_is_migrated_and_managed() {
     let mut lines: Vec<&str> = ps.lines().collect();
     lines.sort();
     assert_eq!(lines, ["c1 Exited (255)", "c2 Exited (255)"], "{ps}");
-    assert_eq!(info(&b)["StoreSchema"], 4);
+    assert_eq!(info(&b)["StoreSchema"], 5);
     // The old records are managed: started with their old addresses, the
     // published port answers, names resolve on the user network.
     b.ok("start c1 c2");
@@ -130,6 +130,10 @@ fn a_version_1_state_root_is_migrated_and_managed() {
     assert!(common::crash::serves(&b));
     b.ok("rm -f c1 c2 c3");
     b.ok("network rm appnet");
-    assert!(veths(&b).is_empty());
+    let left = veths(&b);
+    assert!(
+        left.is_empty(),
+        "veths left after rm -f and network rm: {left:?}"
+    );
     assert_eq!(info(&b)["Containers"], 0);
 }

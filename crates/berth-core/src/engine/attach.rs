@@ -108,7 +108,7 @@ impl Engine {
             |_, _| Ok(()),
             |tx, _, _| forget_endpoint(tx, &ep.id).map(drop),
         )?;
-        if let Err(e) = self.sync_dns(std::slice::from_ref(&net)) {
+        if let Err(e) = self.sync_dns(&c.id, std::slice::from_ref(&net)) {
             tracing::warn!("embedded DNS: {e}");
         }
         let c = self.container(&c.id)?;
@@ -182,7 +182,7 @@ fn connect_plan(
 /// (disconnect, and the recovery of a crashed connect or disconnect);
 /// returns the container id, if the endpoint was still recorded.
 pub(crate) fn forget_endpoint(tx: &crate::store::Tx, ep_id: &str) -> Result<Option<String>> {
-    let Some(ep) = tx.endpoints()?.into_iter().find(|e| e.id == ep_id) else {
+    let Some(ep) = tx.endpoint(ep_id)? else {
         return Ok(None);
     };
     let net = tx.network(&ep.network_id)?;

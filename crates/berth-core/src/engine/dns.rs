@@ -4,11 +4,16 @@
 //!
 //! After every change that affects a DNS-enabled network (a container
 //! created, started, stopped, removed, connected or disconnected), the engine
-//! writes the snapshot atomically and asks the resolver to reload it through
-//! its control socket; the reload answers only once the new names are live,
-//! so they resolve on the very next query. If the resolver is not running
-//! (first use, killed, reboot) the engine starts it and waits until it
-//! answers. Its own watchdog restarts it if it dies between commands.
+//! appends the container's change to the journal beside the snapshot (its
+//! endpoints now, read from its own records: `berth_dns::journal`) and asks
+//! the resolver to reload through its control socket; the reload answers
+//! only once the new names are live, so they resolve on the very next
+//! query. The whole snapshot is written (atomically) when there is none yet,
+//! after recovery and reconcile, when the resolver is not running or did
+//! not take the change, and when the journal has grown to the snapshot's
+//! size. If the resolver is not running (first use, killed, reboot) the
+//! engine starts it and waits until it answers. Its own watchdog restarts
+//! it if it dies between commands; it reads the snapshot and the journal.
 
 use super::files;
 use super::Engine;
@@ -48,7 +53,7 @@ pub fn host_upstreams(path: &std::path::Path) -> Vec<Upstream> {
 /// endpoint on a network that is not `--internal` (DNS-enabled or not, the
 /// default bridge and macvlan included). The resolver forwards only for
 /// them (Docker's rule); the others may resolve only their networks' names.
-fn reaches_out<'a>(nets: &[Network], eps: &'a [Endpoint]) -> HashSet<&'a str> {
+pub(super) fn reaches_out<'a>(nets: &[Network], eps: &'a [Endpoint]) -> HashSet<&'a str> {
     let open: HashSet<&str> = nets
         .iter()
         .filter(|n| !n.internal && n.driver.has_endpoints())
@@ -58,6 +63,50 @@ fn reaches_out<'a>(nets: &[Network], eps: &'a [Endpoint]) -> HashSet<&'a str> {
         .filter(|e| open.contains(e.network_id.as_str()))
         .map(|e| e.container_id.as_str())
         .collect()
+}
+
+/// A new generation: the time in nanoseconds (newer than every earlier
+/// snapshot and delta).
+pub(super) fn generation() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+}
+
+/// What the resolver knows of DNS-enabled network `n`.
+pub(super) fn network_rec(n: &Network) -> NetworkRec {
+    NetworkRec {
+        id: n.id.clone(),
+        name: n.name.clone(),
+        dns: true,
+        gateways: crate::drivers::bridge::bridge_gateways(n).collect(),
+        internal: n.internal,
+        subnets: n.ipam.iter().map(|c| c.subnet.trunc()).collect(),
+    }
+}
+
+/// What the resolver knows of container `c`'s endpoint `e`; `external`:
+/// it reaches beyond its networks ([`reaches_out`]).
+pub(super) fn endpoint_rec(c: &Container, e: &Endpoint, external: bool) -> EndpointRec {
+    EndpointRec {
+        container_id: c.id.clone(),
+        name: c.name.clone(),
+        hostname: c.config.hostname.clone(),
+        network_id: e.network_id.clone(),
+        aliases: e.aliases.clone(),
+        ipv4: e.ipv4.and_then(|n| match n.addr() {
+            IpAddr::V4(a) => Some(a),
+            IpAddr::V6(_) => None,
+        }),
+        ipv6: e.ipv6.and_then(|n| match n.addr() {
+            IpAddr::V6(a) => Some(a),
+            IpAddr::V4(_) => None,
+        }),
+        external: Some(external),
+        dns: c.config.dns.iter().filter_map(|s| s.parse().ok()).collect(),
+        dns_search: c.config.dns_search.clone(),
+        dns_options: c.config.dns_options.clone(),
+    }
 }
 
 impl Engine {
@@ -82,14 +131,7 @@ impl Engine {
         let networks: Vec<NetworkRec> = nets
             .iter()
             .filter(|n| n.dns_enabled())
-            .map(|n| NetworkRec {
-                id: n.id.clone(),
-                name: n.name.clone(),
-                dns: true,
-                gateways: crate::drivers::bridge::bridge_gateways(n).collect(),
-                internal: n.internal,
-                subnets: n.ipam.iter().map(|c| c.subnet.trunc()).collect(),
-            })
+            .map(network_rec)
             .collect();
         let external = reaches_out(&nets, &eps);
         let live: HashMap<&str, &Container> = containers
@@ -106,25 +148,7 @@ impl Engine {
             let Some(c) = live.get(e.container_id.as_str()) else {
                 continue;
             };
-            endpoints.push(EndpointRec {
-                container_id: c.id.clone(),
-                name: c.name.clone(),
-                hostname: c.config.hostname.clone(),
-                network_id: e.network_id.clone(),
-                aliases: e.aliases.clone(),
-                ipv4: e.ipv4.and_then(|n| match n.addr() {
-                    IpAddr::V4(a) => Some(a),
-                    IpAddr::V6(_) => None,
-                }),
-                ipv6: e.ipv6.and_then(|n| match n.addr() {
-                    IpAddr::V6(a) => Some(a),
-                    IpAddr::V4(_) => None,
-                }),
-                external: Some(external.contains(c.id.as_str())),
-                dns: c.config.dns.iter().filter_map(|s| s.parse().ok()).collect(),
-                dns_search: c.config.dns_search.clone(),
-                dns_options: c.config.dns_options.clone(),
-            });
+            endpoints.push(endpoint_rec(c, e, external.contains(c.id.as_str())));
         }
         // Containers of other hosts on this host's overlay networks.
         endpoints.extend(
@@ -132,55 +156,31 @@ impl Engine {
                 .into_iter()
                 .filter(|e| served.contains(e.network_id.as_str())),
         );
-        let generation = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as u64);
         Ok(Snapshot {
             version: SNAPSHOT_VERSION,
-            generation,
+            generation: generation(),
             host_upstreams: host_upstreams(&self.config.resolv_conf),
             networks,
             endpoints,
         })
     }
 
-    /// Brings the resolver in step after a change to `networks` (ids); does
-    /// nothing unless one of them is DNS-enabled.
-    pub(crate) fn sync_dns(&mut self, networks: &[Network]) -> Result<()> {
-        if !networks.iter().any(Network::dns_enabled) {
-            return Ok(());
-        }
-        self.publish_dns()
-    }
-
-    /// Brings the resolver in step after a change to container `id` (best
-    /// effort: a DNS failure is reported, not fatal to the operation).
-    pub(crate) fn sync_dns_for(&mut self, id: &str) {
-        let nets = self.store.read(|tx| Ok(tx.container_attachments(id)?.1));
-        if let Err(e) = nets.and_then(|n| self.sync_dns(&n)) {
-            tracing::warn!("embedded DNS: {e}");
-        }
-    }
-
     /// Writes the snapshot and makes the resolver serve it (starting it if
     /// needed).
     pub fn publish_dns(&mut self) -> Result<()> {
-        // One publisher at a time, computing the snapshot under the lock: the
-        // last berth to publish always serves what was last committed.
-        let dir = self.paths.run.join("dns");
-        std::fs::create_dir_all(&dir)?;
-        let lock_path = dir.join("publish.lock");
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)?;
-        let _lock = nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive).map_err(
-            |(_, e)| Error::internal(format!("cannot lock {}: {e}", lock_path.display())),
-        )?;
+        let _lock = self.dns_publish_lock()?;
+        self.publish_locked()
+    }
+
+    /// [`Engine::publish_dns`], under the publish lock.
+    pub(super) fn publish_locked(&mut self) -> Result<()> {
         let snap = self.dns_snapshot()?;
-        snap.store(&self.dns_snapshot_path())
+        let path = self.dns_snapshot_path();
+        snap.store(&path)
             .map_err(|e| Error::internal(format!("cannot write the DNS snapshot: {e}")))?;
+        // The journal's changes are in the new snapshot (and older than it:
+        // a resolver reading them before they are gone skips them).
+        let _ = std::fs::remove_file(berth_dns::journal::journal_path(&path));
         if snap.endpoints.is_empty() {
             // Nobody to serve: the resolver exits (the next container that
             // needs it starts it again).

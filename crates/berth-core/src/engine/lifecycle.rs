@@ -126,7 +126,7 @@ impl Engine {
             |_, _| Ok(()),
             |tx, _, _| record_exit(tx, id, code),
         )?;
-        if let Err(e) = self.sync_dns(&nets) {
+        if let Err(e) = self.sync_dns(id, &nets) {
             tracing::warn!("embedded DNS: {e}");
         }
         Ok(())
@@ -291,7 +291,7 @@ impl Engine {
             },
             |tx, _, _| tx.delete_container(&c.id),
         )?;
-        if let Err(e) = self.sync_dns(&nets) {
+        if let Err(e) = self.sync_dns(&c.id, &nets) {
             tracing::warn!("embedded DNS: {e}");
         }
         self.overlay_changed(Some(&c.id));

@@ -9,6 +9,7 @@ mod cni;
 mod container;
 mod container_plan;
 mod dns;
+mod dns_sync;
 mod docker;
 mod drivers;
 mod endpoint;

@@ -106,6 +106,14 @@ impl Engine {
                 let _ = std::fs::remove_dir_all(self.paths.container_dir(subject));
                 self.store.write(|tx| tx.delete_container(subject))
             }
+            OpKind::CniReap => {
+                let ids: Vec<&str> = subject.split_whitespace().collect();
+                for id in &ids {
+                    let _ = std::fs::remove_dir_all(self.paths.container_dir(id));
+                }
+                self.store
+                    .write(|tx| ids.iter().try_for_each(|id| tx.delete_container(id)))
+            }
             OpKind::CreateNetwork | OpKind::OverlayAttach => {
                 self.store.write(|tx| tx.delete_network(subject))
             }

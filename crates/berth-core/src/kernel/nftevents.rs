@@ -84,28 +84,8 @@ impl NftEvents {
     }
 
     fn set_timeout(&self, t: Duration) -> Result<()> {
-        let t = t.max(Duration::from_millis(1));
-        let tv = libc::timeval {
-            tv_sec: t.as_secs() as libc::time_t,
-            tv_usec: libc::suseconds_t::from(t.subsec_micros()),
-        };
-        // SAFETY: setsockopt with a valid fd and a timeval of the right size.
-        let rc = unsafe {
-            libc::setsockopt(
-                std::os::fd::AsRawFd::as_raw_fd(&self.sock),
-                libc::SOL_SOCKET,
-                libc::SO_RCVTIMEO,
-                std::ptr::addr_of!(tv).cast(),
-                std::mem::size_of::<libc::timeval>() as libc::socklen_t,
-            )
-        };
-        if rc != 0 {
-            return Err(Error::kernel(format!(
-                "nftables events timeout: {}",
-                std::io::Error::last_os_error()
-            )));
-        }
-        Ok(())
+        super::nftnl::receive_timeout(&self.sock, t)
+            .map_err(|e| Error::kernel(format!("nftables events timeout: {e}")))
     }
 }
 

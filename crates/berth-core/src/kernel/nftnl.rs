@@ -148,7 +148,17 @@ pub fn batch(ops: &[ElementOp]) -> Vec<u8> {
 /// and serialises with link deletion (which takes nf_tables' commit mutex).
 pub struct Conn {
     sock: Socket,
+    /// The receive buffer asked for so far (0: the kernel's default).
+    rcvbuf: usize,
 }
+
+/// Room per acknowledgement in the receive buffer: each is a datagram of
+/// its own, charged at its buffer's true size (well under 1 KiB).
+const ACK_ROOM: usize = 1024;
+
+/// Batches of up to this many operations fit the default receive buffer
+/// (~200 KiB) with their acknowledgements.
+const DEFAULT_ACKS: usize = 128;
 
 impl Conn {
     /// Opens the socket in the calling thread's network namespace.
@@ -160,7 +170,7 @@ impl Conn {
         sock.connect(&SocketAddr::new(0, 0))
             .map_err(|e| fail("connect", e))?;
         set_timeout(&sock)?;
-        Ok(Conn { sock })
+        Ok(Conn { sock, rcvbuf: 0 })
     }
 
     /// The socket (ctnetlink requests can share it).
@@ -173,6 +183,7 @@ impl Conn {
     pub fn apply(&mut self, ops: &[ElementOp], text: impl FnOnce() -> String) -> Result<()> {
         let fail =
             |what: &str, e: std::io::Error| Error::kernel(format!("nftables netlink {what}: {e}"));
+        self.room_for(ops.len());
         self.sock
             .send(&batch(ops), 0)
             .map_err(|e| fail("send", e))?;
@@ -208,6 +219,39 @@ impl Conn {
     }
 }
 
+impl Conn {
+    /// Makes the receive buffer large enough for the acknowledgements of
+    /// `ops` operations, which the kernel queues all at once: beyond the
+    /// default buffer's room it drops them and the receive fails with
+    /// ENOBUFS (a batch reap of dead CNI attachments deletes thousands of
+    /// elements in one transaction). Best effort: SO_RCVBUFFORCE (berth
+    /// runs as root), else SO_RCVBUF up to the host's limit.
+    fn room_for(&mut self, ops: usize) {
+        let want = ops.saturating_mul(ACK_ROOM).min(64 << 20);
+        if ops <= DEFAULT_ACKS || want <= self.rcvbuf {
+            return;
+        }
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&self.sock);
+        let size = want as libc::c_int;
+        for opt in [libc::SO_RCVBUFFORCE, libc::SO_RCVBUF] {
+            // SAFETY: setsockopt with a valid fd and a c_int of the right size.
+            let rc = unsafe {
+                libc::setsockopt(
+                    fd,
+                    libc::SOL_SOCKET,
+                    opt,
+                    std::ptr::addr_of!(size).cast(),
+                    std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+                )
+            };
+            if rc == 0 {
+                self.rcvbuf = want;
+                return;
+            }
+        }
+    }
+}
+
 /// The error codes of the acknowledgements in one datagram (0 = success).
 fn acks(buf: &[u8]) -> Vec<i32> {
     let mut out = Vec::new();
@@ -233,27 +277,26 @@ fn acks(buf: &[u8]) -> Vec<i32> {
 
 /// A receive timeout, so that an unexpected kernel answer cannot hang berth.
 fn set_timeout(sock: &Socket) -> Result<()> {
-    let tv = libc::timeval {
-        tv_sec: 5,
-        tv_usec: 0,
-    };
-    // SAFETY: setsockopt with a valid fd and a timeval of the right size.
-    let rc = unsafe {
-        libc::setsockopt(
-            std::os::fd::AsRawFd::as_raw_fd(sock),
-            libc::SOL_SOCKET,
-            libc::SO_RCVTIMEO,
-            std::ptr::addr_of!(tv).cast(),
-            std::mem::size_of::<libc::timeval>() as libc::socklen_t,
-        )
-    };
-    if rc != 0 {
-        return Err(Error::kernel(format!(
-            "nftables netlink timeout: {}",
-            std::io::Error::last_os_error()
-        )));
-    }
-    Ok(())
+    receive_timeout(sock, std::time::Duration::from_secs(5))
+        .map_err(|e| Error::kernel(format!("nftables netlink timeout: {e}")))
+}
+
+/// Sets `SO_RCVTIMEO` on a netlink socket (at least 1 ms: zero would mean
+/// "wait for ever"). Shared by the batch socket and the events socket.
+pub(crate) fn receive_timeout(
+    sock: &Socket,
+    t: std::time::Duration,
+) -> std::result::Result<(), nix::Error> {
+    use nix::sys::socket::{setsockopt, sockopt::ReceiveTimeout};
+    let t = t.max(std::time::Duration::from_millis(1));
+    setsockopt(
+        sock,
+        ReceiveTimeout,
+        &nix::sys::time::TimeVal::from(libc::timeval {
+            tv_sec: t.as_secs() as libc::time_t,
+            tv_usec: libc::suseconds_t::from(t.subsec_micros()),
+        }),
+    )
 }
 
 #[cfg(test)]

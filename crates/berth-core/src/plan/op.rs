@@ -42,6 +42,9 @@ pub enum OpKind {
     CniAdd,
     /// CNI DEL or GC: an attachment taken down.
     CniDel,
+    /// Attachments whose runtime namespace is gone, forgotten in one batch
+    /// (the subject: their container ids, separated by spaces).
+    CniReap,
     /// An overlay network of the cluster realised on this host.
     OverlayAttach,
     /// An overlay network removed from the cluster taken down here.
@@ -58,7 +61,7 @@ pub enum OpKind {
 
 impl OpKind {
     /// Every kind.
-    pub const ALL: [OpKind; 16] = [
+    pub const ALL: [OpKind; 17] = [
         OpKind::CreateContainer,
         OpKind::RemoveContainer,
         OpKind::StartContainer,
@@ -69,6 +72,7 @@ impl OpKind {
         OpKind::RemoveNetwork,
         OpKind::CniAdd,
         OpKind::CniDel,
+        OpKind::CniReap,
         OpKind::OverlayAttach,
         OpKind::OverlayDetach,
         OpKind::DockerJoin,
@@ -90,6 +94,7 @@ impl OpKind {
             OpKind::RemoveNetwork => "remove_network",
             OpKind::CniAdd => "cni_add",
             OpKind::CniDel => "cni_del",
+            OpKind::CniReap => "cni_reap",
             OpKind::OverlayAttach => "overlay_attach",
             OpKind::OverlayDetach => "overlay_detach",
             OpKind::DockerJoin => "docker_join",
@@ -133,6 +138,7 @@ impl OpKind {
             | OpKind::Disconnect
             | OpKind::RemoveNetwork
             | OpKind::CniDel
+            | OpKind::CniReap
             | OpKind::OverlayDetach
             | OpKind::DockerDelete
             | OpKind::DockerUnpublish => Recovery::RollForward,
@@ -190,5 +196,6 @@ mod tests {
         }
         assert_eq!(OpKind::CniAdd.recovery(), Recovery::RollBack);
         assert_eq!(OpKind::CniDel.recovery(), Recovery::RollForward);
+        assert_eq!(OpKind::CniReap.recovery(), Recovery::RollForward);
     }
 }

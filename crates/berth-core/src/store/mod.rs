@@ -126,6 +126,37 @@ impl Store {
             .query_row("PRAGMA user_version", [], |r| r.get(0))?)
     }
 
+    /// Calls `f` with the text of every statement this connection runs
+    /// (once it has finished), for the tests of query plans and statement
+    /// counts (`engine/tests/query_plans.rs`).
+    #[cfg(test)]
+    pub(crate) fn trace(&mut self, mut f: impl FnMut(&str) + Send + 'static) -> Result<()> {
+        use rusqlite::trace::{TraceEvent, TraceEventCodes};
+        self.conn.trace_v2(
+            TraceEventCodes::SQLITE_TRACE_PROFILE,
+            Some(move |e: TraceEvent<'_>| {
+                if let TraceEvent::Profile(s, _) = e {
+                    f(&s.sql());
+                }
+            }),
+        )?;
+        Ok(())
+    }
+
+    /// SQLite's plan for `sql` (the `detail` column of `EXPLAIN QUERY
+    /// PLAN`, one line per step), for tests.
+    #[cfg(test)]
+    pub(crate) fn query_plan(&self, sql: &str) -> Result<Vec<String>> {
+        let mut st = self.conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+        // Parameters left unbound (NULL): the plan does not depend on them.
+        let mut rows = st.raw_query();
+        let mut plan = Vec::new();
+        while let Some(r) = rows.next()? {
+            plan.push(r.get::<_, String>(3)?);
+        }
+        Ok(plan)
+    }
+
     /// Runs `f` on a consistent read snapshot.
     pub fn read<T>(&mut self, f: impl FnOnce(&Tx) -> Result<T>) -> Result<T> {
         let t = self

@@ -79,9 +79,6 @@ CREATE TABLE IF NOT EXISTS docker_pools (
 );
 "#;
 
-/// Changes after version 1, in order: version `2 + i` is reached by
-/// `MIGRATIONS[i]`. Each is a named step of its own, so that changes made
-/// on separate branches can be put one after the other when they meet.
 /// Version 4, "net_container": the containers that share another's
 /// network namespace (`--network container:NAME`), found by the one they
 /// share without reading every container (stopping it unpins rather than
@@ -92,10 +89,23 @@ CREATE INDEX IF NOT EXISTS containers_by_net_container
     WHERE json_extract(data, '$.config.net_container') IS NOT NULL;
 "#;
 
+/// Version 5, "lookup_indexes": every lookup of a hot path finds its row
+/// through an index (issue 13; `engine/tests/query_plans.rs` fails on a
+/// full scan): Docker's network id, kept in the network's JSON record, is
+/// indexed as the expression the lookup uses
+/// ([`super::Tx::docker_network`]).
+const LOOKUP_INDEXES: &str = r#"
+CREATE INDEX IF NOT EXISTS networks_by_docker ON networks(json_extract(data, '$.docker'));
+"#;
+
+/// Changes after version 1, in order: version `2 + i` is reached by
+/// `MIGRATIONS[i]`. Each is a named step of its own, so that changes made
+/// on separate branches can be put one after the other when they meet.
 const MIGRATIONS: &[(&str, &str)] = &[
     ("veth_names", VETH_NAMES),
     ("docker_pools", DOCKER_POOLS),
     ("net_container", NET_CONTAINER),
+    ("lookup_indexes", LOOKUP_INDEXES),
 ];
 
 /// The schema's version, kept in SQLite's `user_version` header field.
@@ -256,6 +266,30 @@ mod tests {
             |r| r.get(0),
         )?;
         assert_eq!(name, "joiner");
+        Ok(())
+    }
+
+    #[test]
+    fn version_4_gets_the_lookup_indexes() -> rusqlite::Result<()> {
+        let conn = version_1()?;
+        conn.execute_batch(VETH_NAMES)?;
+        conn.execute_batch(DOCKER_POOLS)?;
+        conn.execute_batch(NET_CONTAINER)?;
+        conn.pragma_update(None, "user_version", 4)?;
+        conn.execute(
+            "INSERT INTO networks VALUES ('d', 'dnet', '{\"docker\": \"abc\"}')",
+            [],
+        )?;
+        migrate(&conn)?;
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        assert_eq!(version, VERSION);
+        // The lookup by Docker's id finds the old record through the index.
+        let sql = "SELECT id FROM networks WHERE json_extract(data, '$.docker') = ?1";
+        let plan: String =
+            conn.query_row(&format!("EXPLAIN QUERY PLAN {sql}"), ["abc"], |r| r.get(3))?;
+        assert!(plan.contains("USING INDEX networks_by_docker"), "{plan}");
+        let id: String = conn.query_row(sql, ["abc"], |r| r.get(0))?;
+        assert_eq!(id, "d");
         Ok(())
     }
 

@@ -46,10 +46,14 @@ impl<'a> Tx<'a> {
         if key.is_empty() || !key.chars().all(|c| c.is_ascii_hexdigit()) {
             return Ok(None);
         }
-        let like = format!("SELECT data FROM {table} WHERE id LIKE ?1 || '%' LIMIT 2");
-        let mut st = self.t.prepare_cached(&like)?;
+        // Ids are lowercase hex: those starting with `key` are the ones in
+        // [key, key + "g"), a range the primary key's index finds (a LIKE
+        // with a computed pattern reads the whole table).
+        let key = key.to_ascii_lowercase();
+        let range = format!("SELECT data FROM {table} WHERE id >= ?1 AND id < ?2 LIMIT 2");
+        let mut st = self.t.prepare_cached(&range)?;
         let rows: Vec<String> = st
-            .query_map([key], |r| r.get(0))?
+            .query_map([key.as_str(), &format!("{key}g")], |r| r.get(0))?
             .collect::<Result<_, _>>()?;
         match rows.len() {
             1 => Ok(rows.into_iter().next()),
@@ -68,6 +72,15 @@ impl<'a> Tx<'a> {
     /// A network by name, id or id prefix.
     pub fn network(&self, key: &str) -> Result<Option<Network>> {
         self.lookup("networks", key)?.map(|d| parse(&d)).transpose()
+    }
+
+    /// The network Docker knows as `docker_id` (`berth docker-plugin`).
+    pub fn docker_network(&self, docker_id: &str) -> Result<Option<Network>> {
+        let mut st = self.t.prepare_cached(
+            "SELECT data FROM networks WHERE json_extract(data, '$.docker') = ?1 LIMIT 1",
+        )?;
+        let data: Option<String> = st.query_row([docker_id], |r| r.get(0)).optional()?;
+        data.map(|d| parse(&d)).transpose()
     }
 
     /// Stores a new network; its name must be free.
@@ -179,6 +192,15 @@ impl<'a> Tx<'a> {
             "SELECT data FROM endpoints WHERE network_id = ?1 ORDER BY rowid",
             Some(nid),
         )
+    }
+
+    /// An endpoint by id.
+    pub fn endpoint(&self, id: &str) -> Result<Option<Endpoint>> {
+        let mut st = self
+            .t
+            .prepare_cached("SELECT data FROM endpoints WHERE id = ?1")?;
+        let data: Option<String> = st.query_row([id], |r| r.get(0)).optional()?;
+        data.map(|d| parse(&d)).transpose()
     }
 
     /// Every endpoint.

@@ -310,7 +310,8 @@ pub fn supervise(root: Option<&Path>, id: &str, ready_fd: Option<i32>) -> Result
             let _ = f.write_all(msg.as_bytes());
         }
     };
-    let mut engine = Engine::open_store_only(&crate::config::engine(root)?)?;
+    let config = crate::config::engine(root)?;
+    let mut engine = Engine::open_store_only(&config)?;
     let c = engine.container(id)?;
     let spec = engine.start_spec(&c)?;
     // The container's output goes through a pipe to a thread that keeps
@@ -360,6 +361,13 @@ pub fn supervise(root: Option<&Path>, id: &str, ready_fd: Option<i32>) -> Result
     crate::config::failpoint("supervise:started");
     let serving = forwards.serve();
     report("ok");
+    // While the container runs, the supervisor holds nothing of the store
+    // (issue 13, goal 6: its memory is the same whatever the store holds):
+    // the connection and its caches are closed and the freed heap given
+    // back; the store is opened again when the container exits.
+    drop(engine);
+    // SAFETY: malloc_trim only releases free heap memory.
+    unsafe { libc::malloc_trim(0) };
     let relay = master.as_ref().map(|m| PtyRelay {
         master: m.as_fd(),
         input: None,
@@ -379,6 +387,7 @@ pub fn supervise(root: Option<&Path>, id: &str, ready_fd: Option<i32>) -> Result
     }
     // `stop` and `rm -f` wait for the exit record, not for the scan of the
     // host's processes that ends any left in the container's namespace.
+    let mut engine = Engine::open_store_only(&config)?;
     engine.defer_sweeps()?;
     engine.mark_exited(id, Some(status.code()))?;
     if c.config.auto_remove {

@@ -12,8 +12,9 @@ use super::Finding;
 use berth_core::engine::Engine;
 use berth_core::kernel::facts::listeners;
 use berth_core::model::Proto;
+use berth_dns::{journal, Snapshot};
 use std::net::IpAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// What the check needs to know about the resolver.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,9 +47,8 @@ impl Default for DnsFacts {
 /// Reads the resolver's state (read-only).
 pub fn gather(engine: &mut Engine) -> DnsFacts {
     let control = engine.dns_control_path();
-    let json: serde_json::Value = std::fs::read_to_string(engine.dns_snapshot_path())
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
+    let json: serde_json::Value = live_snapshot(&engine.dns_snapshot_path())
+        .and_then(|s| serde_json::to_value(s).ok())
         .unwrap_or_default();
     let served = |id: &serde_json::Value| {
         json["endpoints"]
@@ -95,6 +95,17 @@ pub fn gather(engine: &mut Engine) -> DnsFacts {
         listening,
         networks,
     }
+}
+
+/// The names the resolver should serve: the snapshot file and then the
+/// complete lines of its journal, as a resolver that starts reads them.
+fn live_snapshot(path: &Path) -> Option<Snapshot> {
+    let mut snapshot = Snapshot::load(path).ok()?;
+    let (deltas, _) = journal::read_from(&journal::journal_path(path), 0).ok()?;
+    for d in &deltas {
+        snapshot.apply(d);
+    }
+    Some(snapshot)
 }
 
 /// The `dns` check.

@@ -17,7 +17,7 @@ use crate::paths::Paths;
 use nix::fcntl::{Flock, FlockArg};
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// An exclusive lock on one attachment, released on drop.
 pub(crate) struct AttachmentLock {
@@ -28,30 +28,42 @@ pub(crate) struct AttachmentLock {
 impl AttachmentLock {
     /// Waits for and takes the lock of attachment (`container_id`, `ifname`).
     pub(crate) fn take(paths: &Paths, container_id: &str, ifname: &str) -> Result<AttachmentLock> {
-        let dir = paths.run.join("cni");
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&dir)
-            .map_err(|e| Error::internal(format!("cannot create {}: {e}", dir.display())))?;
-        let path = dir.join(format!("{:016x}.lock", fnv1a(container_id, ifname)));
+        let path = lock_path(paths, container_id, ifname)?;
         loop {
-            let file = OpenOptions::new()
-                .create(true)
-                .truncate(false)
-                .write(true)
-                .mode(0o600)
-                .open(&path)
-                .map_err(|e| Error::internal(format!("cannot open {}: {e}", path.display())))?;
+            let file = open(&path)?;
             let lock = Flock::lock(file, FlockArg::LockExclusive).map_err(|(_, e)| {
                 Error::internal(format!("cannot lock {}: {e}", path.display()))
             })?;
-            // Still the file at `path` (not one a DEL removed meanwhile)?
-            let held = lock.metadata()?;
-            if std::fs::metadata(&path)
-                .is_ok_and(|m| m.ino() == held.ino() && m.dev() == held.dev())
-            {
+            if still_at(&lock, &path)? {
                 return Ok(AttachmentLock { lock, path });
+            }
+        }
+    }
+
+    /// Takes the lock of attachment (`container_id`, `ifname`) if no other
+    /// process holds it; `None` if one does (it is handling the
+    /// attachment). A batch takes many locks without waiting, so it can
+    /// never wait for another batch holding some of them.
+    pub(crate) fn try_take(
+        paths: &Paths,
+        container_id: &str,
+        ifname: &str,
+    ) -> Result<Option<AttachmentLock>> {
+        let path = lock_path(paths, container_id, ifname)?;
+        loop {
+            let file = open(&path)?;
+            let lock = match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+                Ok(lock) => lock,
+                Err((_, nix::errno::Errno::EWOULDBLOCK)) => return Ok(None),
+                Err((_, e)) => {
+                    return Err(Error::internal(format!(
+                        "cannot lock {}: {e}",
+                        path.display()
+                    )))
+                }
+            };
+            if still_at(&lock, &path)? {
+                return Ok(Some(AttachmentLock { lock, path }));
             }
         }
     }
@@ -62,6 +74,36 @@ impl AttachmentLock {
         let _ = &self.lock;
         let _ = std::fs::remove_file(&self.path);
     }
+}
+
+/// The lock file of attachment (`container_id`, `ifname`), its directory
+/// made if needed.
+fn lock_path(paths: &Paths, container_id: &str, ifname: &str) -> Result<PathBuf> {
+    let dir = paths.run.join("cni");
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&dir)
+        .map_err(|e| Error::internal(format!("cannot create {}: {e}", dir.display())))?;
+    Ok(dir.join(format!("{:016x}.lock", fnv1a(container_id, ifname))))
+}
+
+/// Opens (creating) lock file `path`.
+fn open(path: &Path) -> Result<File> {
+    OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| Error::internal(format!("cannot open {}: {e}", path.display())))
+}
+
+/// Whether `lock` is still the file at `path` (not one a DEL removed
+/// while this process waited for it).
+fn still_at(lock: &Flock<File>, path: &Path) -> Result<bool> {
+    let held = lock.metadata()?;
+    Ok(std::fs::metadata(path).is_ok_and(|m| m.ino() == held.ino() && m.dev() == held.dev()))
 }
 
 /// FNV-1a (64 bits) of `container_id`, a NUL and `ifname`. Written by hand

@@ -22,6 +22,21 @@ mod check;
 mod lock;
 mod network;
 mod overlay;
+mod reap;
+
+#[cfg(test)]
+pub(crate) use reap::BATCH as REAP_BATCH;
+
+/// Takes attachment (`container_id`, `ifname`)'s lock, as a DEL does: for
+/// tests of what waits for it.
+#[cfg(test)]
+pub(crate) fn lock_for_tests(
+    paths: &crate::paths::Paths,
+    container_id: &str,
+    ifname: &str,
+) -> AttachmentLock {
+    AttachmentLock::take(paths, container_id, ifname).expect("lock")
+}
 mod remove;
 
 pub use check::Status;

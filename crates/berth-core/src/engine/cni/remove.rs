@@ -72,37 +72,6 @@ impl Engine {
         Ok(true)
     }
 
-    /// Forgets the CNI attachments whose namespace is gone: the runtime
-    /// deleted it without a DEL (`ctr run -d --cni`, then `ctr task kill`
-    /// and `ctr container rm`; a reboot). Their veths went with the
-    /// namespace; their elements, addresses and host ports are freed like
-    /// a DEL's, and a network another program manages that they leave
-    /// without containers is removed. The record names forgotten.
-    pub(crate) fn cni_reap(&mut self, all: &[Container]) -> CniResult<Vec<String>> {
-        let mut names = Vec::new();
-        let dead: Vec<&Container> = all
-            .iter()
-            .filter(|c| c.cni.as_ref().is_some_and(|a| !a.docker) && !self.running(c))
-            .collect();
-        for c in dead {
-            let Some(a) = c.cni.clone() else { continue };
-            let lock = AttachmentLock::take(&self.paths, &a.container_id, &a.ifname)?;
-            // Looked at again under the lock: a DEL may have been faster.
-            let Some(c) = self.cni_record(&a.network, &a.container_id, &a.ifname)? else {
-                lock.remove();
-                continue;
-            };
-            if self.running(&c) {
-                continue;
-            }
-            self.cni_detach(&c)?;
-            lock.remove();
-            names.push(c.name.clone());
-            self.release_owned_network(&a.network)?;
-        }
-        Ok(names)
-    }
-
     /// Records the teardown of CNI container `c`, applies it (roll forward:
     /// a crash is finished by the next berth command) and forgets it.
     fn cni_detach(&mut self, c: &Container) -> CniResult<()> {

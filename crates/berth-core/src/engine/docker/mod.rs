@@ -79,10 +79,7 @@ impl Engine {
 
     /// The berth network of Docker network `network_id`, if any.
     fn docker_network_opt(&mut self, network_id: &str) -> Result<Option<Network>> {
-        let nets = self.store.read(|tx| tx.networks())?;
-        Ok(nets
-            .into_iter()
-            .find(|n| n.docker.as_deref() == Some(network_id)))
+        self.store.read(|tx| tx.docker_network(network_id))
     }
 
     /// The berth network of Docker network `network_id` (not found: a stale

@@ -228,3 +228,27 @@ pub fn crash_at(s: &Scenario, i: usize) -> bool {
     assert_eq!(w.snapshot(), want, "{what}, then the next command");
     true
 }
+
+/// A stand-in for the resolver on `w`'s control socket: it answers every
+/// request with the generation of the last change written (the journal's
+/// last line, else the snapshot's), as a resolver that took it does.
+pub fn fake_resolver(w: &mut World) {
+    let sock = w.engine.dns_control_path();
+    let snapshot = w.engine.dns_snapshot_path();
+    std::fs::create_dir_all(sock.parent().expect("dns dir")).expect("dns dir");
+    let listener = std::os::unix::net::UnixListener::bind(&sock).expect("control socket");
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut line = String::new();
+            let _ = std::io::BufRead::read_line(&mut std::io::BufReader::new(&stream), &mut line);
+            let journal = berth_dns::journal::journal_path(&snapshot);
+            let (deltas, _) = berth_dns::journal::read_from(&journal, 0).unwrap_or_default();
+            let generation = match deltas.last() {
+                Some(d) => d.generation,
+                None => berth_dns::Snapshot::load(&snapshot).map_or(0, |s| s.generation),
+            };
+            let _ = std::io::Write::write_all(&mut stream, format!("ok {generation}\n").as_bytes());
+        }
+    });
+}

@@ -9,10 +9,13 @@
 //! file in it, a fake kernel, and an engine over them that has done what
 //! the first berth command after a boot does.
 
+mod dns_delta;
 mod docker;
 mod flags;
 mod harness;
 mod overlay;
+mod query_plans;
+mod reap;
 mod recovery;
 mod scenarios;
 

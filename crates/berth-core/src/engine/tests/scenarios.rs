@@ -33,6 +33,11 @@ fn run(w: &mut World, name: &str, net: &str) -> Result<()> {
     w.engine.mark_running(&c.id, pid, None)
 }
 
+/// `network create --subnet 192.0.2.0/24 appnet`, for other tests.
+pub fn appnet_for_tests(w: &mut World) {
+    appnet(w)
+}
+
 fn appnet(w: &mut World) {
     network(w, "appnet", "192.0.2.0/24");
 }
@@ -62,7 +67,8 @@ fn connect_other(w: &mut World) -> Result<()> {
     w.engine.connect("web", attach).map(drop)
 }
 
-fn cni_request(w: &World) -> CniAdd {
+/// The CNI ADD of the scenarios (attachment c1/eth0 on `cninet`).
+pub fn cni_request(w: &World) -> CniAdd {
     let netns = w.engine.paths.state.join("runtime-ns");
     CniAdd {
         network: CniNetwork {
@@ -95,7 +101,7 @@ fn cni_request(w: &World) -> CniAdd {
 }
 
 /// A runtime's namespace for CNI, and the network its first ADD made.
-fn cni_prelude(w: &mut World) {
+pub fn cni_prelude(w: &mut World) {
     let req = cni_request(w);
     std::fs::write(&req.attachment.netns, "").expect("netns file");
     w.fake.add_netns(&req.attachment.netns);
@@ -211,6 +217,24 @@ pub fn all() -> Vec<Scenario> {
             prelude: cni_prelude,
             setup: |w| cni_add(w).expect("ADD"),
             run: cni_del,
+            steps: &["elements", "delete_veth"],
+        },
+        Scenario {
+            name: "CNI reap",
+            kind: OpKind::CniReap,
+            prelude: cni_prelude,
+            setup: |w| {
+                // An attachment whose runtime deletes its namespace
+                // without a DEL.
+                let mut req = cni_request(w);
+                req.attachment.netns = w.engine.paths.state.join("dead-ns");
+                std::fs::write(&req.attachment.netns, "").expect("netns file");
+                w.fake.add_netns(&req.attachment.netns);
+                w.engine.cni_add(&req).expect("ADD");
+                w.fake.delete_netns(&req.attachment.netns);
+                std::fs::remove_file(&req.attachment.netns).expect("netns file");
+            },
+            run: |w| w.engine.reap_dead().map(drop),
             steps: &["elements", "delete_veth"],
         },
     ];

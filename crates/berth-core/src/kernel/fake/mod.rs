@@ -192,6 +192,15 @@ impl Fake {
             .insert(path.to_path_buf());
     }
 
+    /// Deletes a namespace made by someone else (a CNI runtime's, without
+    /// a DEL): the links in it go with it, and their veth peers.
+    pub fn delete_netns(&self, path: &Path) {
+        let step = crate::plan::Step::RemoveNetns {
+            path: path.to_path_buf(),
+        };
+        let _ = self.state.borrow_mut().objects.apply(&step);
+    }
+
     /// Adds a route of the host (planning avoids its prefix).
     pub fn add_route(&self, dst: IpNet) {
         self.state.borrow_mut().routes.push(dst);
