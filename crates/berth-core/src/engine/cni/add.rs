@@ -37,17 +37,21 @@ impl Engine {
     fn cni_add_locked(&mut self, req: &CniAdd) -> CniResult<CniAdded> {
         self.check_netns(&req.attachment.netns)?;
         let id = ids::new_id()?;
-        let Some(addresses) = self.cni_overlay_reserve(req, &id)? else {
+        let Some((addresses, prepared)) = self.cni_overlay_reserve(req, &id)? else {
             return self.cni_add_recorded(req, &id);
         };
         // An overlay network: the address reserved cluster-wide is the one
-        // to take; published and programmed after, released on failure.
+        // to take, already the published record (see
+        // `Engine::overlay_attached`); released at once on failure.
         let req = CniAdd {
             addresses,
             ..req.clone()
         };
         let added = self.cni_add_recorded(&req, &id);
-        self.overlay_changed(added.is_err().then_some(id.as_str()));
+        match &added {
+            Ok(_) => self.overlay_attached(prepared),
+            Err(_) => self.overlay_changed(Some(id.as_str())),
+        }
         added
     }
 

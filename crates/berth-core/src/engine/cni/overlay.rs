@@ -10,7 +10,7 @@
 //! name) and its aliases, which the other hosts' resolvers serve. DEL
 //! releases the reservation at once.
 
-use crate::engine::overlay::{cluster_network, Owner};
+use crate::engine::overlay::{cluster_network, Owner, Prepared};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::model::cni::{CniAdd, CniAddresses};
@@ -21,12 +21,13 @@ use std::net::IpAddr;
 impl Engine {
     /// Before ADD records the attachment (container id `id`): the
     /// addresses to take when the network is an overlay network (reserved
-    /// in the cluster store), `None` otherwise.
+    /// in the cluster store) with what the reservation did, `None`
+    /// otherwise.
     pub(super) fn cni_overlay_reserve(
         &mut self,
         req: &CniAdd,
         id: &str,
-    ) -> Result<Option<CniAddresses>> {
+    ) -> Result<Option<(CniAddresses, Prepared)>> {
         if self.config.store.is_none() {
             return Ok(None);
         }
@@ -70,10 +71,8 @@ impl Engine {
             name: &pod,
             hostname: "",
         };
-        if !self
-            .overlay_prepare(&owner, std::slice::from_mut(&mut attach))?
-            .overlay
-        {
+        let prepared = self.overlay_prepare(&owner, std::slice::from_mut(&mut attach))?;
+        if !prepared.overlay {
             return Ok(None);
         }
         let ip = attach
@@ -82,7 +81,7 @@ impl Engine {
         // On a dual-stack network, the IPv6 address follows the IPv4 one.
         let mut ips = vec![IpAddr::V4(ip)];
         ips.extend(attach.ip6.map(IpAddr::V6));
-        Ok(Some(CniAddresses::Allocate(ips)))
+        Ok(Some((CniAddresses::Allocate(ips), prepared)))
     }
 
     /// True when the cluster store has an overlay network named `name`.
