@@ -35,10 +35,10 @@ for t in podman netavark etcd etcdctl iperf3 jq nft; do
 done
 
 # NAME and its arguments: small N by default, the script's defaults with FULL=1.
-ORDER=(run docker-plugin podman cni cni-phases dns scale store memory overlay ports soak)
+ORDER=(run docker-plugin podman cni cni-phases dns scale store memory overlay cluster ports soak)
 declare -A SMALL=(
     [run]="--docker 3" [docker-plugin]="3" [podman]="3" [cni]="10 50" [cni-phases]="10"
-    [dns]="2 1" [scale]="30" [store]="10,100 3" [memory]="3,30" [overlay]="3 1"
+    [dns]="2 1" [scale]="30" [store]="10,100 3" [memory]="3,30" [overlay]="3 1" [cluster]="3 5 10"
     [ports]="1 1" [soak]="100 50"
 )
 declare -A FULLARGS=([run]="--docker")
