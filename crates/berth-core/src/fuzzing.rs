@@ -65,7 +65,7 @@ fn render(p: &PortSpec) -> String {
 }
 
 /// The overlay network of [`cluster_records`]: 198.18.0.0/24, gateway .1.
-fn overlay_network() -> Network {
+pub(crate) fn overlay_network() -> Network {
     Network {
         id: "0f".repeat(32),
         name: "ov".into(),

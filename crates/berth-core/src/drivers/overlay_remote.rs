@@ -156,35 +156,12 @@ pub fn unicast_mac(mac: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Driver, IpamConfig};
-    use std::collections::BTreeMap;
 
+    /// The fuzz target's overlay network (198.18.0.0/24), under a short id.
     fn net() -> Network {
         Network {
             id: "n1".into(),
-            name: "ov".into(),
-            driver: Driver::Overlay,
-            created: String::new(),
-            ipv6: false,
-            internal: false,
-            ipam: vec![IpamConfig {
-                subnet: "198.18.0.0/24".parse().expect("subnet"),
-                gateway: "198.18.0.1".parse().expect("gateway"),
-                ip_range: None,
-                aux: BTreeMap::new(),
-                range_start: None,
-                range_end: None,
-            }],
-            options: BTreeMap::new(),
-            labels: BTreeMap::new(),
-            bridge: None,
-            mtu: 1450,
-            icc: true,
-            masquerade: true,
-            host_binding_ipv4: None,
-            builtin: false,
-            owner: None,
-            docker: None,
+            ..crate::fuzzing::overlay_network()
         }
     }
 
