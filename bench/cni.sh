@@ -14,9 +14,13 @@
 #   After every 10th ADD the container must reach its gateway (untimed).
 # - DEL: the whole teardown, and a bare `ip link del` of a veth whose peer
 #   is in a namespace (the kernel's own cost of what DEL must do).
-# - Scale: SCALE containers with a published port each on one berth
-#   network: ADD latency at the end vs the start, the total, and berth's
-#   nftables rule count before and after (elements grow, rules must not).
+# - Scale: SCALE containers with a published port each, over berth
+#   networks of at most 1,000 (a Linux bridge takes at most 1,024 ports;
+#   10,000 containers take ten): the ADD curve, medians of 15 ADDs from
+#   n = 1, 100, 1,000, 10,000 (those below SCALE) and the last 15, each
+#   beside the kernel's own floor at the same n (a bare veth into the
+#   fullest bridge), the total, and berth's nftables rule count before and
+#   after (elements grow, rules must not).
 #   With REF_SCALE=K in the environment the reference chain is measured
 #   at K containers too (slow: ~0.3 s per ADD, more per DEL).
 N=${1:-40}
@@ -130,26 +134,37 @@ nft list map inet berth ports4 | grep -q "tcp . 20001 " && { echo "berth's port 
 ip netns exec b1 ip link show eth0 >/dev/null 2>&1 && { echo "berth's veth outlived DEL" >&2; exit 1; }
 
 rules() { nft -j list ruleset | jq '[.nftables[] | select(.rule.table == "berth")] | length'; }
-scale() { # scale TAG FROM TO ADD-FUNCTION: attaches containers FROM..TO; prints per-ADD µs
-    local tag=$1 from=$2 to=$3 fn=$4 i
-    for i in $(seq "$from" "$to"); do ip netns add "$tag$i"; done
-    for i in $(seq "$from" "$to"); do "$fn" "$tag" "$i"; done
+# Scale: SCALE containers, each with a published port, over berth networks
+# of at most PER (1000) containers each (a Linux bridge takes at most 1,024
+# ports): scale1 (bridge cni-s1, 10.51.0.0/16), scale2, ... Every ADD is
+# timed; the curve takes the median of the K ADDs from n = 1, 100, 1,000,
+# 10,000 (those below SCALE) and of the last K (n = SCALE).
+PER=${PER:-1000}
+K=${K:-15}
+POINTS=()
+for p in 100 1000 10000; do [ "$p" -lt "$SCALE" ] && POINTS+=("$p"); done
+POINTS+=("$SCALE")
+[ "$SCALE" -le 29000 ] || { echo "SCALE at most 29000 (host ports 20101..)" >&2; exit 1; }
+[ "$SCALE" -ge "$K" ] || { echo "SCALE must be at least $K" >&2; exit 1; }
+scale_net() { echo $((($1 - 1) / PER + 1)); } # the network of container I
+berth_scale_add() { # I: attaches container sI, prints its µs
+    local k
+    k=$(scale_net "$1")
+    printf '{"cniVersion":"1.0.0","name":"scale%s","type":"berth","bridge":"cni-s%s","ipam":{"type":"host-local","ranges":[[{"subnet":"10.%s.0.0/16"}]]},"runtimeConfig":{"portMappings":[{"hostPort":%s,"containerPort":80,"protocol":"tcp"}]}}\n' \
+        "$k" "$k" $((50 + k)) $((20100 + $1)) > "$W/conf/s$1"
+    plugin ADD "$BERTH" "s$1" "$W/conf/s$1" /dev/null
 }
 # The kernel's own floor for what an ADD does to a bridge with n ports: a
-# bare veth pair created into bridge cni-scale (its peer in another
+# bare veth pair created into the fullest bridge (its peer in another
 # namespace) by one `ip` process; prints per-creation µs. The bridge's
 # per-port work grows with its port count, whoever asks for the port.
-kernel_floor() {
+kernel_floor() { # BRIDGE
     local i
     ip netns add kfloor 2>/dev/null || true
-    for i in $(seq 1 20); do
-        "$EXECTIME" /dev/null /dev/null ip link add kf$i mtu 1500 master cni-scale up type veth peer kf$i netns kfloor
+    for i in $(seq 1 "$K"); do
+        "$EXECTIME" /dev/null /dev/null ip link add kf$i mtu 1500 master "$1" up type veth peer kf$i netns kfloor
     done
-    for i in $(seq 1 20); do ip link del kf$i; done
-}
-berth_scale_add() {
-    berth_conf scale 10.60.0.0/16 $((10000 + $2)) > "$W/conf/$1$2"
-    plugin ADD "$BERTH" "$1$2" "$W/conf/$1$2" /dev/null
+    for i in $(seq 1 "$K"); do ip link del kf$i; done
 }
 ref_scale_add() {
     bridge_conf > "$W/conf/$1$2.bridge"
@@ -159,20 +174,39 @@ ref_scale_add() {
     t2=$(plugin ADD "$CNI/portmap" "$1$2" "$W/conf/$1$2.portmap" /dev/null)
     echo $((t + t2))
 }
-echo "Scale: $SCALE containers on one berth network..." >&2
+echo "Scale: $SCALE containers over networks of $PER..." >&2
 RULES_BEFORE=$(rules)
-mapfile -t S < <(scale s 1 20 berth_scale_add)
-mapfile -t K_FIRST < <(kernel_floor)
-mapfile -t -O 20 S < <(scale s 21 "$SCALE" berth_scale_add)
-mapfile -t K_LAST < <(kernel_floor)
+S=() done_n=0
+declare -A CURVE FLOOR
+scale_to() { # N: attaches containers done_n+1..N (namespaces made first, in chunks)
+    local from=$((done_n + 1)) to=$1 i
+    [ "$to" -ge "$from" ] || return 0
+    for i in $(seq "$from" "$to"); do ip netns add "s$i"; done
+    for i in $(seq "$from" "$to"); do S+=("$(berth_scale_add "$i")"); done
+    done_n=$to
+}
+for p in 1 "${POINTS[@]}"; do
+    # The window of point p: ADDs p..p+K-1, or the last K for SCALE.
+    start=$p; [ "$p" = "$SCALE" ] && start=$((SCALE - K + 1)); [ "$start" -le "$done_n" ] && start=$((done_n + 1))
+    echo "  n=$p..." >&2
+    scale_to $((start - 1))
+    scale_to $((start + K - 1 > SCALE ? SCALE : start + K - 1))
+    CURVE[$p]=$(printf '%s\n' "${S[@]: -$K}" | median_us)
+    mapfile -t KF < <(kernel_floor "cni-s$(scale_net "$done_n")")
+    FLOOR[$p]=$(printf '%s\n' "${KF[@]}" | median_us)
+done
+scale_to "$SCALE"
 RULES_AFTER=$(rules)
-check_ping "s$SCALE" 10.60.0.1
-S_FIRST=$(printf '%s\n' "${S[@]:0:20}" | median_us)
-S_LAST=$(printf '%s\n' "${S[@]: -20}" | median_us)
+check_ping "s$SCALE" "10.$((50 + $(scale_net "$SCALE"))).0.1"
+S_FIRST=${CURVE[1]}
+S_LAST=${CURVE[$SCALE]}
 S_TOTAL=$(printf '%s\n' "${S[@]}" | awk '{s+=$1} END {printf "%.2f", s/1e6}')
+results_note "scale: $SCALE containers with a published port each over $(scale_net "$SCALE") berth networks of at most $PER; the ADD curve (medians of $K ADDs from each n) and the kernel's bare veth into the fullest bridge at the same n: $(for p in 1 "${POINTS[@]}"; do printf 'n=%s: %s / %s ms; ' "$p" "${CURVE[$p]}" "${FLOOR[$p]}"; done)"
 if [ "$REF_SCALE" -gt 0 ]; then
     echo "Scale: $REF_SCALE containers with the reference chain..." >&2
-    mapfile -t RS < <(scale q 1 "$REF_SCALE" ref_scale_add)
+    for i in $(seq 1 "$REF_SCALE"); do ip netns add "q$i"; done
+    RS=()
+    for i in $(seq 1 "$REF_SCALE"); do RS+=("$(ref_scale_add q "$i")"); done
     R_LAST=$(printf '%s\n' "${RS[@]: -20}" | median_us)
 fi
 
@@ -191,9 +225,10 @@ row "DEL vs bridge+host-local+portmap" "$(med "${B_DEL[@]}")" "$(med "${R_DEL[@]
 [ "$HAVE_NETAVARK" = 1 ] && row "DEL vs netavark 1.4 teardown" "$(med "${B_DEL[@]}")" "$(med "${N_DEL[@]}")"
 bd=$(med "${B_DEL[@]}"); ld=$(med "${LINKDEL[@]}")
 row "DEL vs bare 'ip link del' (berth / ip)" "$bd" "$ld" "$(awk -v b="$bd" -v p="$ld" 'BEGIN{printf "%.2fx", b/p}')"
-row "ADD at n=$SCALE vs n=1..20 (n=$SCALE / n=1)" "$S_LAST" "$S_FIRST" "$(awk -v b="$S_LAST" -v p="$S_FIRST" 'BEGIN{printf "%.2fx", b/p}')"
-kf=$(med "${K_FIRST[@]}"); kl=$(med "${K_LAST[@]}")
-row "kernel floor: bare veth, n=$SCALE / n=20" "$kl" "$kf" "$(awk -v b="$kl" -v p="$kf" 'BEGIN{printf "%.2fx", b/p}')"
+for p in "${POINTS[@]}"; do
+    row "ADD at n=$p vs n=1 (n=$p / n=1)" "${CURVE[$p]}" "$S_FIRST" "$(awk -v b="${CURVE[$p]}" -v p="$S_FIRST" 'BEGIN{printf "%.2fx", b/p}')"
+    row "kernel floor: bare veth, n=$p / n=1" "${FLOOR[$p]}" "${FLOOR[1]}" "$(awk -v b="${FLOOR[$p]}" -v p="${FLOOR[1]}" 'BEGIN{printf "%.2fx", b/p}')"
+done
 [ "$REF_SCALE" -gt 0 ] && row "ADD at n=$SCALE vs chain at n=$REF_SCALE" "$S_LAST" "$R_LAST"
 row "total for $SCALE ADDs (s)" "$S_TOTAL" - -
 row "berth nftables rules, 0 -> $SCALE containers" "$RULES_BEFORE" "$RULES_AFTER" "$([ "$RULES_BEFORE" = "$RULES_AFTER" ] && echo same || echo GREW)"

@@ -1,43 +1,62 @@
 #!/usr/bin/env bash
-# Memory per container (issue 13, goals 3 and 6), inside a throwaway lab:
-# the private memory and PSS of the supervisors (`berth __supervise`, one
-# per detached container) and of the embedded DNS resolver, as containers
-# accumulate on a DNS network — the curve at each level, from
-# /proc/PID/smaps_rollup (kB; medians over every supervisor alive).
+# Memory per container and per network (issue 13, goals 3 and 6), inside a
+# throwaway lab:
+# - per running container, as containers accumulate on DNS networks of at
+#   most 1,000 each (a Linux bridge takes 1,024 ports): the private memory
+#   and PSS of the supervisors (`berth __supervise`, one per detached
+#   container; medians over every one alive, from /proc/PID/smaps_rollup,
+#   kB) and of the embedded DNS resolver; the kernel's unreclaimable slab
+#   (SUnreclaim: namespaces, links, nftables elements...) and the store's
+#   size, per container since the empty host;
+# - per network: NETS more networks (no containers) created at the end:
+#   SUnreclaim, the store and the resolver's PSS, per network.
 #
-#   sudo bench/memory.sh [LEVELS]       (default: 3,100,1000)
+#   sudo bench/memory.sh [LEVELS] [NETS]     (defaults: 1,100,1000 and 1000)
+#   sudo bench/memory.sh 1,100,1000,10000    (the 10,000-container run)
 #
 # Goal: a supervisor's private memory at most 1 MB at any n (constant in
 # n: it must not load the store), the resolver's linear in its names.
-LEVELS=${1:-3,100,1000}
+# SUnreclaim is the whole host's (the machine may be shared: other work
+# moves it too); the process figures are exact.
+LEVELS=${1:-1,100,1000}
 LEVELS=${LEVELS//,/ }
+NETS=${2:-1000}
 source "$(dirname "$0")/lab.sh"
 source "$(dirname "$0")/results.sh"
 results_open memory "bench/memory.sh $*"
 cd "$(dirname "$0")/.."
 BERTH=${BERTH:-$PWD/target/release/berth}
 [ -x "$BERTH" ] || { echo "build berth first: cargo build --release" >&2; exit 1; }
-# A /16 holds the largest level; containers are spread over bridges of at
-# most 1000 ports (a Linux bridge takes 1024).
-pids_of() { # PATTERN: PIDs whose command line holds PATTERN
-    local p
-    for p in $(ls /proc | grep -E '^[0-9]+$'); do
-        { tr '\0' ' ' <"/proc/$p/cmdline"; } 2>/dev/null | grep -q -- "$1" && echo "$p"
-    done
-    return 0
+MAX=0
+for n in $LEVELS; do [ "$n" -gt "$MAX" ] && MAX=$n; done
+threads=$(cut -d' ' -f4 /proc/loadavg | cut -d/ -f2)
+room=$(($(cat /proc/sys/kernel/pid_max) - threads))
+[ "$room" -gt $((3 * MAX + 1500)) ] || { echo "pid_max leaves room for $room more processes; $MAX containers need $((3 * MAX + 1500))" >&2; exit 1; }
+ulimit -n 65536 2>/dev/null || true
+
+pids_of() { # REGEX: PIDs with an argument that is exactly REGEX (one grep over all; '__dn[s]' does not match grep's own)
+    { grep -l -a -z -x -e "$1" /proc/[0-9]*/cmdline 2>/dev/null || true; } | cut -d/ -f3
 }
-rollup() { # FIELD PID...: that smaps_rollup field (kB) of each PID
-    local f=$1 p
-    shift
-    for p in "$@"; do awk -v f="$f:" '$1 == f {print $2}' "/proc/$p/smaps_rollup" 2>/dev/null; done
+# rollups FIELD... < PIDs: for each PID, the sum of those smaps_rollup
+# fields (kB), one awk over every file.
+rollups() {
+    local fields="$*"
+    sed 's|.*|/proc/&/smaps_rollup|' | xargs -r awk -v f=" $fields " '
+        FNR == 1 && NR > 1 { print s; s = 0 }
+        index(f, " " substr($1, 1, length($1) - 1) " ") { s += $2 }
+        END { if (NR) print s }' 2>/dev/null || true
 }
 median() { sort -n | awk '{a[NR]=$1} END {if (NR == 0) {print "-"; exit} print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
-private() { # PID...: Private_Clean + Private_Dirty (kB) of each
-    local p
-    for p in "$@"; do
-        awk '$1 == "Private_Clean:" || $1 == "Private_Dirty:" {s += $2} END {print s}' "/proc/$p/smaps_rollup" 2>/dev/null
-    done
-}
+sunreclaim() { awk '$1 == "SUnreclaim:" {print $2}' /proc/meminfo; }
+store_kb() { du -sk "$BERTH_ROOT" | cut -f1; }
+per() { awk -v d="$1" -v n="$2" 'BEGIN{ if (n > 0) printf "%.1f", d/n; else print "-" }'; }
+
+"$BERTH" network create --subnet 10.80.0.0/16 warmnet >/dev/null # sets the host up
+"$BERTH" run -d --name warm --network warmnet busybox sleep 1d >/dev/null
+"$BERTH" rm -f warm >/dev/null
+sleep 1
+S0=$(sunreclaim) D0=$(store_kb)
+results_note "at the start: SUnreclaim $S0 kB, state root $D0 kB"
 have=0 net=0
 rows=()
 for n in $LEVELS; do
@@ -50,16 +69,30 @@ for n in $LEVELS; do
         "$BERTH" run -d --name "c$i" --network "mem$net" busybox sleep 1d >/dev/null
     done
     have=$n
-    # A DNS change once everything runs (the resolver has every name).
-    "$BERTH" run -d --name "probe$n" --network mem1 busybox sleep 1d >/dev/null
-    mapfile -t sup < <(pids_of "__supervise")
-    mapfile -t dns < <(pids_of "__dns")
-    rows+=("$(printf '%-12s %8s %12s %12s %12s %12s' "containers=$n" "${#sup[@]}" \
-        "$(private "${sup[@]}" | median)" "$(rollup Pss "${sup[@]}" | median)" \
-        "$(private "${dns[@]}" | median)" "$(rollup Pss "${dns[@]}" | median)")")
+    sleep 1
+    mapfile -t sup < <(pids_of "__supervis[e]")
+    mapfile -t dns < <(pids_of "__dn[s]")
+    rows+=("$(printf '%-16s  %7s  %11s  %9s  %11s  %9s  %10s  %10s' "containers=$n" "${#sup[@]}" \
+        "$(printf '%s\n' "${sup[@]}" | rollups Private_Clean Private_Dirty | median)" \
+        "$(printf '%s\n' "${sup[@]}" | rollups Pss | median)" \
+        "$(printf '%s\n' "${dns[@]}" | rollups Private_Clean Private_Dirty | median)" \
+        "$(printf '%s\n' "${dns[@]}" | rollups Pss | median)" \
+        "$(per $(($(sunreclaim) - S0)) "$n")" "$(per $(($(store_kb) - D0)) "$n")")")
 done
+
+echo "creating $NETS networks..." >&2
+mapfile -t dns < <(pids_of "__dn[s]")
+P0=$(printf '%s\n' "${dns[@]}" | rollups Pss | median) S1=$(sunreclaim) D1=$(store_kb)
+for i in $(seq 1 "$NETS"); do
+    "$BERTH" network create --subnet "10.$((200 + i / 256)).$((i % 256)).0/24" "n$i" >/dev/null
+done
+sleep 1
+mapfile -t dns < <(pids_of "__dn[s]")
+P1=$(printf '%s\n' "${dns[@]}" | rollups Pss | median)
+rows+=("$(printf '%-16s  %7s  %11s  %9s  %11s  %9s  %10s  %10s' "networks=+$NETS" - - - - \
+    "$(per $((P1 - P0)) "$NETS")" "$(per $(($(sunreclaim) - S1)) "$NETS")" "$(per $(($(store_kb) - D1)) "$NETS")")")
 {
-printf 'memory per container (kB; supervisors: medians over every one alive)\n'
-printf '%-12s %8s %12s %12s %12s %12s\n' metric sups "sup private" "sup PSS" "dns private" "dns PSS"
+printf 'memory per container and per network (kB; supervisors: medians over every one alive; slab and store: per container since the empty host, per network for the last row)\n'
+printf '%-16s  %7s  %11s  %9s  %11s  %9s  %10s  %10s\n' metric sups "sup private" "sup PSS" "dns private" "dns PSS" "slab each" "store each"
 printf '%s\n' "${rows[@]}"
 } | results_table

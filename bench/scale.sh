@@ -1,53 +1,148 @@
 #!/usr/bin/env bash
-# How `berth run -d` scales with the number of containers on one network,
-# on a user-defined network (embedded DNS on) and on the default bridge (no
-# DNS), inside a throwaway lab. Prints one table, the curve: the median of
-# 15 runs at n=1..15, at n=100 and n=1000 (those below M) and at n=M, and
-# the ratio of the last to the first. (A Linux bridge takes at most 1,024
-# ports: M above ~1,000 needs more networks than this script makes.)
+# How berth scales with the number of containers and networks on one host
+# (issue 13, goals 3 and 4), inside a throwaway lab. Prints one table, the
+# curve: medians of K (15) samples at each point.
 #
-#   sudo bench/scale.sh [M]            (default 300)
-M=${1:-300}
+#   sudo bench/scale.sh [M] [NETS]      (defaults: 1000 containers, 1000 networks)
+#   sudo bench/scale.sh 10000           (the 10,000-container run)
+#
+# - `network create` with n = 1, 100 and NETS networks in the store (each
+#   network a /24 of its own and a bridge), beside the kernel's own floor
+#   at the same n: a bare `ip link add NAME type bridge`. The networks are
+#   then removed (untimed) before the containers start.
+# - `berth run -d` with n = 1, 100, 1,000, 10,000 (those below M) and M
+#   containers running on the host. The host fills up (untimed) over DNS
+#   networks of at most PER (1000) containers each — a Linux bridge takes at
+#   most 1,024 ports — so 10,000 containers take ten of them. At each point
+#   K samples of each, interleaved so that noise hits all three:
+#     * `run -d` on a DNS network: the fullest one (the one the fill last
+#       went to: ~1,000 containers from n = 1,000 on) — goal 4 compares
+#       n = 1,000 with n = 1..15;
+#     * `run -d` on the default `bridge` (no DNS; it holds only the samples);
+#     * the kernel's floor at the same n: one `ip` process creating a veth
+#       pair (its peer in another namespace) into the fullest bridge,
+#       up and mastered (deleted again, untimed).
+#   n = 1 stands for the empty host: its samples run with 0..3K containers.
+# Needs 3 tasks per container (the supervisor's 2 threads and the
+# container's process): the script refuses to start if the host's pid_max
+# (shared with everything else on the host) leaves no room for 3M more.
+M=${1:-1000}
+NETS=${2:-1000}
+K=${K:-15}
+PER=${PER:-1000}
 POINTS=()
-for p in 100 1000; do [ "$p" -lt "$M" ] && POINTS+=("$p"); done
+for p in 100 1000 10000; do [ "$p" -lt "$M" ] && POINTS+=("$p"); done
 POINTS+=("$M")
+NPOINTS=()
+for p in 100; do [ "$p" -lt "$NETS" ] && NPOINTS+=("$p"); done
+NPOINTS+=("$NETS")
 source "$(dirname "$0")/lab.sh"
 source "$(dirname "$0")/results.sh"
 results_open scale "bench/scale.sh $*"
-results_note "no peer: berth at n=1..15 against berth at n=$M, same run"
+results_note "no peer: berth at n=1 against berth at n=$M (containers) and n=$NETS (networks), same run; the kernel's floor beside each point"
 cd "$(dirname "$0")/.."
 BERTH=${BERTH:-$PWD/target/release/berth}
 [ -x "$BERTH" ] || { echo "build berth first: cargo build --release" >&2; exit 1; }
 need_exectime
-timed_runs() { # TAG NET FROM TO: µs of each `run -d`, one per line
-    local i
-    for i in $(seq "$3" "$4"); do
-        "$EXECTIME" /dev/null /dev/null "$BERTH" run -d --name "$1$i" --network "$2" busybox sleep 1d
+# Threads on the whole host (pid_max is shared with it): room for 3 per container?
+threads=$(cut -d' ' -f4 /proc/loadavg | cut -d/ -f2)
+room=$(($(cat /proc/sys/kernel/pid_max) - threads))
+[ "$room" -gt $((3 * M + 1500)) ] || { echo "pid_max leaves room for $room more processes; $M containers need $((3 * M + 1500))" >&2; exit 1; }
+ulimit -n 65536 2>/dev/null || true
+results_note "host threads at the start: $threads (pid_max $(cat /proc/sys/kernel/pid_max)); ulimit -n $(ulimit -n)"
+
+t() { "$EXECTIME" /dev/null /dev/null "$@" || { echo "failed: $*" >&2; exit 1; }; } # µs of one process
+med() { printf '%s\n' "$@" | median_us; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (a > 0) printf "%.2fx", b/a; else print "-" }'; }
+declare -A R
+
+# --- network create: n = 1, 100, NETS networks in the store.
+net_subnet() { echo "10.$((200 + $1 / 256)).$(($1 % 256)).0/24"; }
+echo "network create: $NETS networks..." >&2
+"$BERTH" run -d --name warm busybox sleep 1d >/dev/null # sets the host up
+"$BERTH" rm -f warm >/dev/null
+made=0
+net_window() { # POINT LABEL: fill to POINT-1 networks (untimed), then K timed creates and floors
+    local p=$1 i a=() f=()
+    while [ "$made" -lt $(($1 - 1)) ]; do
+        made=$((made + 1))
+        "$BERTH" network create --subnet "$(net_subnet $made)" "n$made" >/dev/null
+    done
+    for i in $(seq 1 "$K"); do
+        made=$((made + 1))
+        a+=("$(t "$BERTH" network create --subnet "$(net_subnet $made)" "n$made")")
+        f+=("$(t ip link add "kb$i" type bridge)")
+    done
+    for i in $(seq 1 "$K"); do ip link del "kb$i"; done
+    R[net,$2]=$(med "${a[@]}") R[netfloor,$2]=$(med "${f[@]}")
+}
+net_window 1 1
+for p in "${NPOINTS[@]}"; do
+    # The last point's samples are its last K networks (n = NETS-K+1..NETS).
+    q=$p; [ "$p" = "$NETS" ] && q=$((NETS - K + 1)); [ "$q" -le "$made" ] && q=$((made + 1))
+    net_window "$q" "$p"
+done
+NETS_MADE=$made
+rm_start=$(date +%s%N)
+seq 1 "$made" | sed 's/^/n/' | xargs -r -n 100 "$BERTH" network rm >/dev/null
+results_note "network rm of the $made networks (100 names per command, untimed above): $((($(date +%s%N) - rm_start) / 1000000)) ms in all"
+
+# --- run -d: n containers running on the host.
+have=0 net=0 in_net=$PER
+dns_net() { # a DNS network with room: the current one, or a new one
+    if [ "$in_net" -ge "$PER" ]; then
+        net=$((net + 1)) in_net=0
+        "$BERTH" network create --subnet "10.$((20 + net)).0.0/16" -o com.docker.network.bridge.name="bs$net" "dns$net" >/dev/null
+    fi
+}
+fill() { # fill to N containers (untimed)
+    while [ "$have" -lt "$1" ]; do
+        dns_net
+        "$BERTH" run -d --name "c$have" --network "dns$net" busybox sleep 1d >/dev/null
+        have=$((have + 1)) in_net=$((in_net + 1))
     done
 }
-"$BERTH" network create --subnet 10.46.0.0/16 dnsnet >/dev/null
-rows=()
-for net in dnsnet bridge; do
-    echo "$net: $M containers..." >&2
-    first=$(timed_runs "$net-" "$net" 1 15 | median_us)
-    curve=() n=15
-    for p in "${POINTS[@]}"; do
-        # Fill up to n=p (untimed), then time the next 15.
-        [ "$p" -gt "$n" ] && { timed_runs "$net-" "$net" $((n + 1)) "$p" >/dev/null; n=$p; }
-        last=$(timed_runs "$net-" "$net" $((n + 1)) $((n + 15)) | median_us)
-        curve+=("$(printf '%10s' "$last")") n=$((n + 15))
+ip netns add kfloor
+sample=0
+run_window() { # LABEL: K samples of each (DNS, bridge, floor)
+    local i d=() b=() f=()
+    dns_net
+    for i in $(seq 1 "$K"); do
+        sample=$((sample + 1))
+        d+=("$(t "$BERTH" run -d --name "d$sample" --network "dns$net" busybox sleep 1d)")
+        b+=("$(t "$BERTH" run -d --name "b$sample" --network bridge busybox sleep 1d)")
+        f+=("$(t ip link add "kf$i" mtu 1500 master "bs$net" up type veth peer "kf$i" netns kfloor)")
+        have=$((have + 2)) in_net=$((in_net + 1))
     done
-    if [ "$net" = dnsnet ]; then
-        snap=$(stat -c %s "$BERTH_ROOT/run/dns/snapshot.json")
-        results_note "the embedded DNS's snapshot with $((M + 15)) containers on dnsnet: $((snap / 1024)) KB (rewritten whole on every change)"
-    fi
-    # The next network starts from an empty host.
-    "$BERTH" ps -aq | xargs -r "$BERTH" rm -f >/dev/null
-    rows+=("$(printf '%-40s %10s %s %8s' "run -d on $net (n=1..15 -> n=$M)" "$first" "${curve[*]}" "$(awk -v a="$first" -v b="$last" 'BEGIN{printf "%.2fx", b/a}')")")
+    for i in $(seq 1 "$K"); do ip link del "kf$i"; done
+    R[dns,$1]=$(med "${d[@]}") R[bridge,$1]=$(med "${b[@]}") R[floor,$1]=$(med "${f[@]}")
+    R[dnsn,$1]=$in_net
+}
+echo "run -d: $M containers..." >&2
+run_window 1
+for p in "${POINTS[@]}"; do
+    echo "  n=$p..." >&2
+    fill "$p"
+    run_window "$p"
 done
+results_note "$have containers running at the end on $net DNS networks (at most $PER each) and bridge ($sample); the fullest DNS network at each point: $(for p in 1 "${POINTS[@]}"; do printf 'n=%s: %s; ' "$p" "${R[dnsn,$p]}"; done)"
+snap=$(stat -c %s "$BERTH_ROOT/run/dns/snapshot.json" 2>/dev/null || echo 0)
+results_note "the embedded DNS's snapshot at the end: $((snap / 1024)) KB"
+
+row() { # METRIC KEY POINTS...: the curve, then last / first
+    local m=$1 k=$2 p line
+    shift 2
+    line=$(printf '%-34s' "$m")
+    for p in "$@"; do line+=$(printf ' %10s' "${R[$k,$p]}"); done
+    printf '%s %8s\n' "$line" "$(ratio "${R[$k,1]}" "${R[$k,${!#}]}")"
+}
 {
-printf 'berth run -d at scale (medians of 15, ms)\n%-40s %10s' metric "n=1..15"
-for p in "${POINTS[@]}"; do printf ' %10s' "n=$p"; done
-printf ' %8s\n' ratio
-printf '%s\n' "${rows[@]}"
+printf 'berth at scale (medians of %s, ms; ratio = last point / n=1)\n' "$K"
+printf '%-34s' metric; for p in 1 "${NPOINTS[@]}"; do printf ' %10s' "n=$p"; done; printf ' %8s\n' ratio
+row "network create (n networks)" net 1 "${NPOINTS[@]}"
+row "  kernel: ip link add type bridge" netfloor 1 "${NPOINTS[@]}"
+printf '%-34s' metric; for p in 1 "${POINTS[@]}"; do printf ' %10s' "n=$p"; done; printf ' %8s\n' ratio
+row "run -d, DNS network" dns 1 "${POINTS[@]}"
+row "run -d, bridge (no DNS)" bridge 1 "${POINTS[@]}"
+row "  kernel: veth into the bridge" floor 1 "${POINTS[@]}"
 } | results_table
