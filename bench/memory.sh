@@ -5,7 +5,7 @@
 #   most 1,000 each (a Linux bridge takes 1,024 ports): the private memory
 #   and PSS of the supervisors (`berth __supervise`, one per detached
 #   container; medians over every one alive, from /proc/PID/smaps_rollup,
-#   kB) and of the embedded DNS resolver; the kernel's unreclaimable slab
+#   kB) and of the embedded DNS resolver (its two processes together); the kernel's unreclaimable slab
 #   (SUnreclaim: namespaces, links, nftables elements...) and the store's
 #   size, per container since the empty host;
 # - per network: NETS more networks (no containers) created at the end:
@@ -47,6 +47,7 @@ rollups() {
         END { if (NR) print s }' 2>/dev/null || true
 }
 median() { sort -n | awk '{a[NR]=$1} END {if (NR == 0) {print "-"; exit} print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+sum() { awk '{s += $1} END {print s + 0}'; }
 sunreclaim() { awk '$1 == "SUnreclaim:" {print $2}' /proc/meminfo; }
 store_kb() { du -sk "$BERTH_ROOT" | cut -f1; }
 per() { awk -v d="$1" -v n="$2" 'BEGIN{ if (n > 0) printf "%.1f", d/n; else print "-" }'; }
@@ -75,24 +76,24 @@ for n in $LEVELS; do
     rows+=("$(printf '%-16s  %7s  %11s  %9s  %11s  %9s  %10s  %10s' "containers=$n" "${#sup[@]}" \
         "$(printf '%s\n' "${sup[@]}" | rollups Private_Clean Private_Dirty | median)" \
         "$(printf '%s\n' "${sup[@]}" | rollups Pss | median)" \
-        "$(printf '%s\n' "${dns[@]}" | rollups Private_Clean Private_Dirty | median)" \
-        "$(printf '%s\n' "${dns[@]}" | rollups Pss | median)" \
+        "$(printf '%s\n' "${dns[@]}" | rollups Private_Clean Private_Dirty | sum)" \
+        "$(printf '%s\n' "${dns[@]}" | rollups Pss | sum)" \
         "$(per $(($(sunreclaim) - S0)) "$n")" "$(per $(($(store_kb) - D0)) "$n")")")
 done
 
 echo "creating $NETS networks..." >&2
 mapfile -t dns < <(pids_of "__dn[s]")
-P0=$(printf '%s\n' "${dns[@]}" | rollups Pss | median) S1=$(sunreclaim) D1=$(store_kb)
+P0=$(printf '%s\n' "${dns[@]}" | rollups Pss | sum) S1=$(sunreclaim) D1=$(store_kb)
 for i in $(seq 1 "$NETS"); do
     "$BERTH" network create --subnet "10.$((200 + i / 256)).$((i % 256)).0/24" "n$i" >/dev/null
 done
 sleep 1
 mapfile -t dns < <(pids_of "__dn[s]")
-P1=$(printf '%s\n' "${dns[@]}" | rollups Pss | median)
+P1=$(printf '%s\n' "${dns[@]}" | rollups Pss | sum)
 rows+=("$(printf '%-16s  %7s  %11s  %9s  %11s  %9s  %10s  %10s' "networks=+$NETS" - - - - \
     "$(per $((P1 - P0)) "$NETS")" "$(per $(($(sunreclaim) - S1)) "$NETS")" "$(per $(($(store_kb) - D1)) "$NETS")")")
 {
-printf 'memory per container and per network (kB; supervisors: medians over every one alive; slab and store: per container since the empty host, per network for the last row)\n'
+printf 'memory per container and per network (kB; supervisors: medians over every one alive; dns: the resolver, its two processes summed; slab and store: per container since the empty host, per network for the last row)\n'
 printf '%-16s  %7s  %11s  %9s  %11s  %9s  %10s  %10s\n' metric sups "sup private" "sup PSS" "dns private" "dns PSS" "slab each" "store each"
 printf '%s\n' "${rows[@]}"
 } | results_table
