@@ -33,6 +33,14 @@ threads=$(cut -d' ' -f4 /proc/loadavg | cut -d/ -f2)
 room=$(($(cat /proc/sys/kernel/pid_max) - threads))
 [ "$room" -gt $((3 * MAX + 1500)) ] || { echo "pid_max leaves room for $room more processes; $MAX containers need $((3 * MAX + 1500))" >&2; exit 1; }
 ulimit -n 65536 2>/dev/null || true
+# Stops the run (the lab's cleanup ends everything) when the host's tasks
+# come within 1,000 of pid_max: pid_max is shared with everything else on
+# the host, which must still be able to fork.
+pid_guard() {
+    local used
+    used=$(cut -d' ' -f4 /proc/loadavg | cut -d/ -f2)
+    [ $(($(cat /proc/sys/kernel/pid_max) - used)) -gt 1000 ] || { echo "stopping: $used tasks on the host, pid_max $(cat /proc/sys/kernel/pid_max)" >&2; exit 1; }
+}
 
 pids_of() { # REGEX: PIDs with an argument that is exactly REGEX (one grep over all; '__dn[s]' does not match grep's own)
     { grep -l -a -z -x -e "$1" /proc/[0-9]*/cmdline 2>/dev/null || true; } | cut -d/ -f3
@@ -67,6 +75,7 @@ for n in $LEVELS; do
             net=$((net + 1))
             "$BERTH" network create --subnet "10.$((80 + net)).0.0/16" "mem$net" >/dev/null
         fi
+        [ $((i % 100)) = 0 ] && pid_guard
         "$BERTH" run -d --name "c$i" --network "mem$net" busybox sleep 1d >/dev/null
     done
     have=$n

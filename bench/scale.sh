@@ -49,6 +49,14 @@ threads=$(cut -d' ' -f4 /proc/loadavg | cut -d/ -f2)
 room=$(($(cat /proc/sys/kernel/pid_max) - threads))
 [ "$room" -gt $((3 * M + 1500)) ] || { echo "pid_max leaves room for $room more processes; $M containers need $((3 * M + 1500))" >&2; exit 1; }
 ulimit -n 65536 2>/dev/null || true
+# Stops the run (the lab's cleanup ends everything) when the host's tasks
+# come within 1,000 of pid_max: pid_max is shared with everything else on
+# the host, which must still be able to fork.
+pid_guard() {
+    local used
+    used=$(cut -d' ' -f4 /proc/loadavg | cut -d/ -f2)
+    [ $(($(cat /proc/sys/kernel/pid_max) - used)) -gt 1000 ] || { echo "stopping: $used tasks on the host, pid_max $(cat /proc/sys/kernel/pid_max)" >&2; exit 1; }
+}
 results_note "host threads at the start: $threads (pid_max $(cat /proc/sys/kernel/pid_max)); ulimit -n $(ulimit -n)"
 
 t() { "$EXECTIME" /dev/null /dev/null "$@" || { echo "failed: $*" >&2; exit 1; }; } # µs of one process
@@ -98,6 +106,7 @@ dns_net() { # a DNS network with room: the current one, or a new one
 fill() { # fill to N containers (untimed)
     while [ "$have" -lt "$1" ]; do
         dns_net
+        [ $((have % 100)) = 0 ] && pid_guard
         "$BERTH" run -d --name "c$have" --network "dns$net" busybox sleep 1d >/dev/null
         have=$((have + 1)) in_net=$((in_net + 1))
     done
