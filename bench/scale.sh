@@ -36,6 +36,10 @@ POINTS+=("$M")
 NPOINTS=()
 for p in 100; do [ "$p" -lt "$NETS" ] && NPOINTS+=("$p"); done
 NPOINTS+=("$NETS")
+# The host's pid_max, read before entering the lab: a PID namespace has a
+# pid_max of its own (Linux 6.14+), but every task takes a PID of the
+# host's too, whose limit is the one that counts.
+[ -n "${BENCH_INSIDE:-}" ] || export BENCH_PID_MAX=${BENCH_PID_MAX:-$(cat /proc/sys/kernel/pid_max)}
 source "$(dirname "$0")/lab.sh"
 source "$(dirname "$0")/results.sh"
 results_open scale "bench/scale.sh $*"
@@ -46,18 +50,24 @@ BERTH=${BERTH:-$PWD/target/release/berth}
 need_exectime
 # Threads on the whole host (pid_max is shared with it): room for 3 per container?
 threads=$(cut -d' ' -f4 /proc/loadavg | cut -d/ -f2)
-room=$(($(cat /proc/sys/kernel/pid_max) - threads))
+room=$((${BENCH_PID_MAX:-$(cat /proc/sys/kernel/pid_max)} - threads))
 [ "$room" -gt $((3 * M + 1500)) ] || { echo "pid_max leaves room for $room more processes; $M containers need $((3 * M + 1500))" >&2; exit 1; }
 ulimit -n 65536 2>/dev/null || true
-# Stops the run (the lab's cleanup ends everything) when the host's tasks
-# come within 1,000 of pid_max: pid_max is shared with everything else on
-# the host, which must still be able to fork.
+# Fails (the run then stops growing and reports the points it reached, and
+# the lab's cleanup ends everything) when the host's tasks
+# come within 1,000 of pid_max (shared with everything else on the host,
+# which must still be able to fork), or its available memory falls under
+# 3 GB: each container's mount namespace is a copy of the host's, which
+# holds one netns pin per container, so the kernel's mount objects grow
+# with the square of the containers (~6.7 GB at 4,250; see docs/testing.md).
 pid_guard() {
-    local used
+    local used avail
     used=$(cut -d' ' -f4 /proc/loadavg | cut -d/ -f2)
-    [ $(($(cat /proc/sys/kernel/pid_max) - used)) -gt 1000 ] || { echo "stopping: $used tasks on the host, pid_max $(cat /proc/sys/kernel/pid_max)" >&2; exit 1; }
+    [ $((${BENCH_PID_MAX:-$(cat /proc/sys/kernel/pid_max)} - used)) -gt 1000 ] || { STOPPED="$used tasks on the host, pid_max ${BENCH_PID_MAX:-$(cat /proc/sys/kernel/pid_max)}"; return 1; }
+    avail=$(awk '$1 == "MemAvailable:" {print $2}' /proc/meminfo)
+    [ "$avail" -gt 3000000 ] || { STOPPED="$avail kB of memory available, $(awk '$1 == "mnt_cache" {print $2}' /proc/slabinfo 2>/dev/null) mounts in the kernel"; return 1; }
 }
-results_note "host threads at the start: $threads (pid_max $(cat /proc/sys/kernel/pid_max)); ulimit -n $(ulimit -n)"
+results_note "host threads at the start: $threads (the host's pid_max ${BENCH_PID_MAX:-?}); ulimit -n $(ulimit -n)"
 
 t() { "$EXECTIME" /dev/null /dev/null "$@" || { echo "failed: $*" >&2; exit 1; }; } # µs of one process
 med() { printf '%s\n' "$@" | median_us; }
@@ -106,7 +116,7 @@ dns_net() { # a DNS network with room: the current one, or a new one
 fill() { # fill to N containers (untimed)
     while [ "$have" -lt "$1" ]; do
         dns_net
-        [ $((have % 100)) = 0 ] && pid_guard
+        if [ $((have % 100)) = 0 ]; then pid_guard || return 1; fi
         "$BERTH" run -d --name "c$have" --network "dns$net" busybox sleep 1d >/dev/null
         have=$((have + 1)) in_net=$((in_net + 1))
     done
@@ -129,10 +139,17 @@ run_window() { # LABEL: K samples of each (DNS, bridge, floor)
 }
 echo "run -d: $M containers..." >&2
 run_window 1
+idx=0
 for p in "${POINTS[@]}"; do
     echo "  n=$p..." >&2
-    fill "$p"
+    if ! fill "$p"; then
+        echo "stopped at n=$have: $STOPPED" >&2
+        results_note "STOPPED at n=$have before n=$p: $STOPPED"
+        POINTS=("${POINTS[@]:0:$idx}")
+        break
+    fi
     run_window "$p"
+    idx=$((idx + 1))
 done
 results_note "$have containers running at the end on $net DNS networks (at most $PER each) and bridge ($sample); the fullest DNS network at each point: $(for p in 1 "${POINTS[@]}"; do printf 'n=%s: %s; ' "$p" "${R[dnsn,$p]}"; done)"
 snap=$(stat -c %s "$BERTH_ROOT/run/dns/snapshot.json" 2>/dev/null || echo 0)
@@ -143,7 +160,7 @@ row() { # METRIC KEY POINTS...: the curve, then last / first
     shift 2
     line=$(printf '%-34s' "$m")
     for p in "$@"; do line+=$(printf ' %10s' "${R[$k,$p]}"); done
-    printf '%s %8s\n' "$line" "$(ratio "${R[$k,1]}" "${R[$k,${!#}]}")"
+    printf '%s %8s\n' "$line" "$(ratio "${R[$k,1]}" "${R[$k,${!#}]:-}")"
 }
 {
 printf 'berth at scale (medians of %s, ms; ratio = last point / n=1)\n' "$K"
