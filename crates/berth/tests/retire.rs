@@ -78,10 +78,7 @@ fn the_reaper_leaves_what_is_not_a_retired_veth_alone() {
     );
     assert!(link_exists(&b, None, "foreign0"));
     assert!(link_exists(&b, None, &live_veth));
-    assert!(
-        pings(&b, "live", "10.121.0.1"),
-        "the live port still works"
-    );
+    assert!(pings(&b, "live", "10.121.0.1"), "the live port still works");
 }
 
 #[test]
