@@ -278,6 +278,9 @@ impl Engine {
             self.remove_container(&c.id, true)?;
         }
         let _lock = self.lock()?;
+        // Veths retired by the removals above or earlier, before the
+        // state (and the reapers' lock files) go.
+        self.reap_now();
         for n in self.networks()? {
             self.revoke_forward(&n)?;
             let plan = bridge_plan(&n).undo();
