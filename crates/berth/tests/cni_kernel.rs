@@ -121,7 +121,7 @@ fn bandwidth_limits_sit_on_the_host_end() {
         r.message()
     );
     assert!(berth(&b, "DEL", &c1, &cfg).ok);
-    assert!(!link_exists(&b, None, &veth));
+    cniutil::retired_then_gone(&b, &veth);
     assert!(!link_exists(&b, None, &ifb), "DEL deletes the ifb");
 }
 
