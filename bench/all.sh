@@ -38,7 +38,7 @@ done
 ORDER=(run docker-plugin podman cni cni-phases dns scale store memory overlay cluster ports soak)
 declare -A SMALL=(
     [run]="--docker 3" [docker-plugin]="3" [podman]="3" [cni]="10 50" [cni-phases]="10"
-    [dns]="2 1" [scale]="30" [store]="10,100 3" [memory]="3,30" [overlay]="3 1" [cluster]="3 5 10"
+    [dns]="2 1" [scale]="30 30" [store]="10,100 3" [memory]="3,30 30" [overlay]="3 1" [cluster]="3 5 10"
     [ports]="1 1" [soak]="100 50"
 )
 declare -A FULLARGS=([run]="--docker")
