@@ -224,7 +224,9 @@ impl Engine {
             .ok_or_else(|| {
                 Error::internal(format!("overlay network {} has no IPv4 subnet", net.name))
             })?;
+        let mut clock = super::cni::Clock::of("overlay", self.config.trace_steps);
         let (host, lease) = self.host_lease(c)?;
+        clock.lap("connect and lease");
         let vtep = net
             .options
             .get(LOCAL_VTEP)
@@ -232,6 +234,7 @@ impl Engine {
             .ok_or_else(|| Error::internal("overlay network without a local tunnel endpoint"))?;
         for _ in 0..CAS_TRIES {
             let (kvs, _) = c.list(&keys::addrs_prefix(&net.id))?;
+            clock.lap("list addresses");
             let used: BTreeSet<IpAddr> = kvs
                 .iter()
                 .filter_map(|kv| kv.key.rsplit('/').next()?.parse().ok())
@@ -263,7 +266,9 @@ impl Engine {
                 reserved_at: keys::unix_now(),
             };
             let json = serde_json::to_string(&rec).map_err(|e| Error::internal(e.to_string()))?;
-            if c.create(&[(keys::addr_key(&net.id, &ip), json)], lease)? {
+            let won = c.create(&[(keys::addr_key(&net.id, &ip), json)], lease)?;
+            clock.lap("compare-and-swap");
+            if won {
                 return Ok(v4);
             }
         }

@@ -21,9 +21,7 @@
 
 use super::cluster::Kv;
 use super::etcd_config::StoreConfig;
-use etcd_client::{
-    Client, Compare, CompareOp, ConnectOptions, GetOptions, PutOptions, Txn, TxnOp, WatchOptions,
-};
+use etcd_client::{Client, Compare, CompareOp, ConnectOptions, GetOptions, PutOptions, Txn, TxnOp};
 use std::future::Future;
 use std::time::{Duration, Instant};
 
@@ -44,16 +42,18 @@ const DEAD_ROUNDS: usize = 2;
 
 /// The members of a cluster store and the one in use.
 pub(super) struct Members {
-    rt: tokio::runtime::Runtime,
-    endpoints: Vec<String>,
+    pub(super) rt: tokio::runtime::Runtime,
+    pub(super) endpoints: Vec<String>,
     opts: ConnectOptions,
-    current: usize,
-    client: Option<Client>,
+    pub(super) current: usize,
+    pub(super) client: Option<Client>,
     /// Failed attempts of the last request.
     retried: usize,
+    /// The open watch of [`Members::watch`] (`etcd_watch.rs`).
+    pub(super) watch: Option<super::etcd_watch::Open>,
 }
 
-fn kv(k: &etcd_client::KeyValue) -> Kv {
+pub(super) fn kv(k: &etcd_client::KeyValue) -> Kv {
     Kv {
         key: String::from_utf8_lossy(k.key()).into_owned(),
         value: String::from_utf8_lossy(k.value()).into_owned(),
@@ -138,11 +138,12 @@ impl Members {
             current: 0,
             client: None,
             retried: 0,
+            watch: None,
         })
     }
 
     /// The member in use, connected.
-    fn client(&mut self) -> R<Client> {
+    pub(super) fn client(&mut self) -> R<Client> {
         if let Some(c) = &self.client {
             return Ok(c.clone());
         }
@@ -326,51 +327,5 @@ impl Members {
             keeper.keep_alive().await?;
             Ok(stream.message().await?.map_or(0, |m| m.ttl()))
         })
-    }
-
-    /// Waits up to `timeout` for a change under `prefix` after revision
-    /// `after`. A watch that breaks (its member died, lost its leader, or
-    /// the revision was compacted) counts as a change: the caller
-    /// resynchronises fully, and the next request goes to another member.
-    pub(super) fn wait(
-        &mut self,
-        prefix: &str,
-        after: i64,
-        timeout: Duration,
-    ) -> Result<bool, String> {
-        let mut c = match self.client() {
-            Ok(c) => c,
-            Err(_) => {
-                self.client = None;
-                self.current = (self.current + 1) % self.endpoints.len();
-                return Ok(true);
-            }
-        };
-        let opts = WatchOptions::new()
-            .with_prefix()
-            .with_start_revision(after + 1)
-            .with_progress_notify();
-        let changed: R<bool> = self.rt.block_on(async {
-            let mut stream = c.watch(prefix, Some(opts)).await?;
-            let waited = tokio::time::timeout(timeout, async {
-                while let Some(m) = stream.message().await? {
-                    if !m.events().is_empty() || m.canceled() || m.compact_revision() > 0 {
-                        return Ok::<bool, etcd_client::Error>(true);
-                    }
-                }
-                // The stream ended: the member went away.
-                Ok(true)
-            })
-            .await;
-            waited.unwrap_or(Ok(false))
-        });
-        match changed {
-            Ok(c) => Ok(c),
-            Err(_) => {
-                self.client = None;
-                self.current = (self.current + 1) % self.endpoints.len();
-                Ok(true)
-            }
-        }
     }
 }
