@@ -92,6 +92,12 @@ impl Cluster {
         call!(self, list(prefix))
     }
 
+    /// Every key under `prefix`, without the values (what an allocation
+    /// needs: the addresses in use are the keys' last parts).
+    pub fn list_keys(&mut self, prefix: &str) -> Result<Vec<String>> {
+        call!(self, list_keys(prefix))
+    }
+
     /// The value of `key`.
     pub fn get(&mut self, key: &str) -> Result<Option<Kv>> {
         Ok(self.list_exact(key)?.into_iter().next())

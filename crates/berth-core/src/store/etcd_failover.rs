@@ -231,6 +231,19 @@ impl Members {
         })
     }
 
+    pub(super) fn list_keys(&mut self, prefix: &str) -> Result<Vec<String>, String> {
+        let prefix = prefix.to_string();
+        self.call(|mut c| {
+            let opts = GetOptions::new().with_prefix().with_keys_only();
+            let prefix = prefix.clone();
+            async move {
+                let r = c.get(prefix, Some(opts)).await?;
+                let key = |k: &etcd_client::KeyValue| String::from_utf8_lossy(k.key()).into_owned();
+                Ok(r.kvs().iter().map(key).collect())
+            }
+        })
+    }
+
     pub(super) fn get(&mut self, key: &str) -> Result<Vec<Kv>, String> {
         let key = key.to_string();
         self.call(|mut c| {
