@@ -14,6 +14,14 @@ use std::sync::Arc;
 /// published to a resolver that is not running yet.
 pub type ResolverLauncher = Arc<dyn Fn(&Path) -> crate::Result<()>>;
 
+/// Starts a reaper of retired veths for the berth whose state root is the
+/// given path, in the background, returning once it is spawned (the
+/// `berth` binary runs `berth __reap`, which calls
+/// [`crate::kernel::retire::reap_once`]). The reaper inherits the given
+/// descriptors and holds them until it ends (see
+/// `Kernel::lingering_fds`).
+pub type ReaperLauncher = Arc<dyn Fn(&Path, &[std::os::fd::RawFd]) -> crate::Result<()>>;
+
 /// An engine's settings.
 #[derive(Clone)]
 pub struct Config {
@@ -43,6 +51,9 @@ pub struct Config {
     pub failpoint: Option<String>,
     /// How to start the embedded DNS resolver.
     pub resolver: Option<ResolverLauncher>,
+    /// How to start a reaper of retired veths in the background (see
+    /// `kernel::retire`); `None`: the engine deletes them itself, waiting.
+    pub reaper: Option<ReaperLauncher>,
 }
 
 impl Default for Config {
@@ -58,6 +69,7 @@ impl Default for Config {
             nft_spawn: false,
             failpoint: None,
             resolver: None,
+            reaper: None,
         }
     }
 }
@@ -75,6 +87,7 @@ impl std::fmt::Debug for Config {
             .field("nft_spawn", &self.nft_spawn)
             .field("failpoint", &self.failpoint)
             .field("resolver", &self.resolver.is_some())
+            .field("reaper", &self.reaper.is_some())
             .finish()
     }
 }

@@ -57,6 +57,7 @@ pub fn engine(root: Option<&Path>) -> Result<Config, Error> {
         nft_spawn: var("BERTH_NFT_SPAWN").is_some(),
         failpoint: var("BERTH_FAILPOINT"),
         resolver: Some(Arc::new(spawn_resolver)),
+        reaper: Some(Arc::new(spawn_reaper)),
     })
 }
 
@@ -72,12 +73,25 @@ pub fn failpoint(name: &str) {
     berth_core::failpoint::hit(name, std::env::var("BERTH_FAILPOINT").ok().as_deref());
 }
 
+/// `berth --root ROOT SUBCOMMAND`, this very binary, without the CNI
+/// variables of a plugin invocation (with `CNI_COMMAND` set, berth would
+/// be a CNI plugin again instead of running `SUBCOMMAND`).
+fn internal_command(root: &Path, subcommand: &str) -> std::process::Command {
+    let mut cmd = std::process::Command::new("/proc/self/exe");
+    cmd.arg("--root").arg(root).arg(subcommand);
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("CNI_") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd
+}
+
 /// Starts `berth __dns` (the resolver under its watchdog) in its own
 /// session, for the berth whose state root is `root`.
 fn spawn_resolver(root: &Path) -> berth_core::Result<()> {
     use std::os::unix::process::CommandExt;
-    let mut cmd = std::process::Command::new("/proc/self/exe");
-    cmd.arg("--root").arg(root).arg("__dns");
+    let mut cmd = internal_command(root, "__dns");
     cmd.stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -93,6 +107,49 @@ fn spawn_resolver(root: &Path) -> berth_core::Result<()> {
     cmd.spawn()
         .map(drop)
         .map_err(|e| Error::internal(format!("cannot start the DNS resolver: {e}")))
+}
+
+/// Starts `berth __reap` (see `berth_core::kernel::retire`) in its own
+/// process group, with no stdio: a CNI runtime waits for the end of the
+/// plugin's output, not for the reaper. No `pre_exec`, so the standard
+/// library spawns it with `posix_spawn` (no copy of this process). A
+/// thread waits for it, so that a long-lived caller (`berth docker-plugin`)
+/// keeps no zombie; a short-lived one exits without waiting. `hold` are
+/// inherited (their close-on-exec flag is off while it is spawned).
+fn spawn_reaper(root: &Path, hold: &[std::os::fd::RawFd]) -> berth_core::Result<()> {
+    use std::os::unix::process::CommandExt;
+    let inherit = |on: bool| {
+        for fd in hold {
+            set_cloexec(*fd, !on);
+        }
+    };
+    inherit(true);
+    let spawned = internal_command(root, "__reap")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .current_dir("/")
+        .process_group(0)
+        .spawn();
+    inherit(false);
+    let mut child = spawned
+        .map_err(|e| Error::internal(format!("cannot start a reaper of retired veths: {e}")))?;
+    std::thread::spawn(move || child.wait());
+    Ok(())
+}
+
+/// Sets or clears the close-on-exec flag of `fd` (best effort: a
+/// descriptor it fails on is not inherited, and its close waits here).
+fn set_cloexec(fd: std::os::fd::RawFd, on: bool) {
+    use nix::fcntl::{fcntl, FcntlArg, FdFlag};
+    // SAFETY: `fd` is open for the whole call: the engine's kernel handle
+    // owns it and outlives the spawn.
+    let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+    let flags = match on {
+        true => FdFlag::FD_CLOEXEC,
+        false => FdFlag::empty(),
+    };
+    let _ = fcntl(fd, FcntlArg::F_SETFD(flags));
 }
 
 /// Sends the engine's diagnostics to stderr: warnings (`berth: warning:

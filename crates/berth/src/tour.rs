@@ -34,7 +34,7 @@ const STEPS: &[Step] = &[
             "ip -n ns0 addr add 192.0.2.2/24 dev vth0 && ip -n ns0 link set vth0 up",
             "ip -n ns1 addr add 192.0.2.3/24 dev vth1 && ip -n ns1 link set vth1 up",
             "ip -n ns0 -br addr",
-            "ip netns exec ns0 busybox ping -c1 -W1 192.0.2.3",
+            "ip netns exec ns0 busybox ping -c1 -W3 192.0.2.3",
         ],
     },
     Step {
@@ -47,7 +47,7 @@ const STEPS: &[Step] = &[
             "for i in 0 1 2; do ip netns add ns$i; ip link add veth$i type veth peer eth0 netns ns$i; \
              ip link set veth$i master br0 up; ip -n ns$i addr add 10.0.0.$((i+1))/24 dev eth0; ip -n ns$i link set eth0 up; done",
             "ip -br link show master br0",
-            "ip netns exec ns0 busybox ping -c1 -W1 10.0.0.3",
+            "ip netns exec ns0 busybox ping -c1 -W3 10.0.0.3",
             "for i in 0 1 2; do ip netns del ns$i; done; ip link del br0",
         ],
     },
@@ -89,8 +89,8 @@ const STEPS: &[Step] = &[
               pinged 8.8.8.8; here the internet is 203.0.113.1 in the outside namespace).",
         commands: &[
             "$B run -d --name a1 busybox sleep 3600 && $B run -d --name a2 busybox sleep 3600",
-            "$B exec a1 busybox ping -c1 -W1 $($B inspect -f '{{.NetworkSettings.IPAddress}}' a2)",
-            "$B exec a1 busybox ping -c1 -W1 203.0.113.1",
+            "$B exec a1 busybox ping -c1 -W3 $($B inspect -f '{{.NetworkSettings.IPAddress}}' a2)",
+            "$B exec a1 busybox ping -c1 -W3 203.0.113.1",
             "$B network inspect bridge -f '{{range .Containers}}{{.Name}} {{.IPv4Address}}{{println}}{{end}}'",
         ],
     },
@@ -115,7 +115,7 @@ const STEPS: &[Step] = &[
             "$B network create --subnet 192.0.2.0/24 appnet",
             "$B run -d --name app --network appnet busybox sleep 3600",
             "$B exec app busybox ping -c1 -W1 $($B inspect -f '{{.NetworkSettings.IPAddress}}' a1) || echo 'app cannot reach a1: isolated'",
-            "$B exec app busybox ping -c1 -W1 203.0.113.1",
+            "$B exec app busybox ping -c1 -W3 203.0.113.1",
             "nft list map inet berth ports4",
         ],
     },

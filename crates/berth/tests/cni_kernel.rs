@@ -121,7 +121,7 @@ fn bandwidth_limits_sit_on_the_host_end() {
         r.message()
     );
     assert!(berth(&b, "DEL", &c1, &cfg).ok);
-    assert!(!link_exists(&b, None, &veth));
+    cniutil::retired_then_gone(&b, &veth);
     assert!(!link_exists(&b, None, &ifb), "DEL deletes the ifb");
 }
 
@@ -138,6 +138,7 @@ fn an_add_killed_at_any_step_is_rolled_back() {
     let c0 = Att::new(&b, "c0");
     assert!(berth(&b, "ADD", &c0, &cfg).ok);
     assert!(berth(&b, "DEL", &c0, &cfg).ok);
+    cniutil::reaped(&b);
     let c1 = Att::new(&b, "c1");
     let before = Kernel::read(&b);
     let stdin = b.lab.root().join("crash.json");

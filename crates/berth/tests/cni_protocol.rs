@@ -236,7 +236,7 @@ fn berth_chains_with_tuning_and_bandwidth() {
     chain
         .del(&b, &c1, &res)
         .unwrap_or_else(|r| panic!("{} {}", r.json, r.stderr));
-    assert!(!link_exists(&b, None, &veth));
+    cniutil::retired_then_gone(&b, &veth);
     assert!(!cniutil::ports4(&b).contains("8200"));
     chain.del(&b, &c1, &res).expect("DEL twice");
 }

@@ -51,7 +51,7 @@ impl Driver for Bridge {
     }
 
     fn leave_step(&self, ns: &Path, e: &Endpoint) -> Step {
-        Step::DeleteVeth {
+        Step::RetireVeth {
             name: e.host_veth.clone(),
             owner: e.id.clone(),
             netns: ns.to_path_buf(),

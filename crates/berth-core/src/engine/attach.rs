@@ -82,7 +82,7 @@ impl Engine {
                 nets.iter()
                     .find(|n| n.id == ep.network_id)
                     .map(|n| crate::drivers::leave_step(&ns, &ep, n))
-                    .unwrap_or(Step::DeleteVeth {
+                    .unwrap_or(Step::RetireVeth {
                         name: ep.host_veth.clone(),
                         owner: ep.id.clone(),
                         netns: ns.clone(),

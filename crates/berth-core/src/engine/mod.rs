@@ -30,6 +30,7 @@ mod overlay_vteps;
 mod ports;
 pub mod reconcile;
 mod recover;
+mod retire;
 mod run;
 mod userland;
 mod veth_names;

@@ -33,6 +33,8 @@ pub struct ReconcileReport {
     pub ports: usize,
     /// `/run/netns` entries removed or made (`removed NAME`, `named NAME`).
     pub netns_names: Vec<String>,
+    /// Retired veths deleted (left by a reaper that did not run).
+    pub retired: usize,
 }
 
 impl Engine {
@@ -216,6 +218,7 @@ impl Engine {
         };
         report.exited = self.reap_dead()?;
         report.netns_names = self.sync_netns_names()?;
+        report.retired = self.reap_now();
         self.ensure_kernel(&mut report)?;
         // The embedded DNS: restart it if it died, serve the current names.
         if let Err(e) = self.publish_dns() {
@@ -275,6 +278,9 @@ impl Engine {
             self.remove_container(&c.id, true)?;
         }
         let _lock = self.lock()?;
+        // Veths retired by the removals above or earlier, before the
+        // state (and the reapers' lock files) go.
+        self.reap_now();
         for n in self.networks()? {
             self.revoke_forward(&n)?;
             let plan = bridge_plan(&n).undo();

@@ -90,7 +90,9 @@ impl Engine {
         }
         self.forget_recovered(kind, &op.subject)?;
         let id = op.id;
-        self.store.write(|tx| tx.delete_op(id))
+        self.store.write(|tx| tx.delete_op(id))?;
+        self.finish_in_background(&steps);
+        Ok(())
     }
 
     /// The records of recovered operation `kind` on `subject`, settled as

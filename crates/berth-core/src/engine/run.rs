@@ -88,6 +88,7 @@ impl Engine {
                     settle(tx, &value, Outcome::Applied)?;
                     tx.delete_op(op_id)
                 })?;
+                self.finish_in_background(&plan);
                 Ok(value)
             }
         }

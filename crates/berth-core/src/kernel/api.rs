@@ -78,6 +78,15 @@ pub trait Kernel {
     /// [`Kernel::defer_sweeps`]; how many there were.
     fn sweep_deferred(&mut self) -> usize;
 
+    /// Descriptors whose last close would wait for the kernel (the
+    /// netfilter socket after a deletion): a background process started
+    /// now holds them, so that this one exits without waiting.
+    fn lingering_fds(&self) -> Vec<std::os::fd::RawFd>;
+
+    /// Deletes the retired veths (`kernel::retire`), waiting for the
+    /// kernel; how many there were.
+    fn reap_retired(&mut self) -> Result<usize>;
+
     /// Replaces berth's two tables whole, in one transaction: the skeleton
     /// and `elements` (after a firewall reload, an upgrade, a boot).
     fn replace_tables(&mut self, elements: &[Element]) -> Result<()>;

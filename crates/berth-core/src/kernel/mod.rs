@@ -24,6 +24,7 @@ pub mod nftevents;
 pub mod nftnl;
 pub mod process;
 mod real;
+pub mod retire;
 pub mod sysctl;
 pub mod tc;
 pub mod vxlan;

@@ -188,6 +188,15 @@ impl Nft {
         }
     }
 
+    /// The descriptor of this handle's netfilter netlink socket, if it was
+    /// opened: its last close waits for the grace period of the last
+    /// deletion (see `kernel::nftnl::Conn`), so a process that exits right
+    /// after one hands it to a background process first.
+    pub fn netfilter_fd(&self) -> Option<std::os::fd::RawFd> {
+        use std::os::fd::AsRawFd;
+        self.conn.as_ref().map(|c| c.sock_ref().as_raw_fd())
+    }
+
     /// Runs a `list ...` command and returns its JSON output (with handles).
     pub fn list_json(&mut self, cmd: &str) -> Result<String> {
         self.call(cmd, NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_HANDLE)

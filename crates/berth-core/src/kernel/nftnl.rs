@@ -173,6 +173,11 @@ impl Conn {
         Ok(Conn { sock, rcvbuf: 0 })
     }
 
+    /// The socket, to look at.
+    pub fn sock_ref(&self) -> &Socket {
+        &self.sock
+    }
+
     /// The socket (ctnetlink requests can share it).
     pub fn socket(&mut self) -> &mut Socket {
         &mut self.sock

@@ -107,6 +107,18 @@ impl Kernel for Real {
         keys.into_iter().map(netns::end_members).sum()
     }
 
+    fn lingering_fds(&self) -> Vec<std::os::fd::RawFd> {
+        self.applier
+            .as_ref()
+            .and_then(|a| a.nft_ref().netfilter_fd())
+            .into_iter()
+            .collect()
+    }
+
+    fn reap_retired(&mut self) -> Result<usize> {
+        super::retire::reap(self.host_netlink()?)
+    }
+
     fn replace_tables(&mut self, elements: &[Element]) -> Result<()> {
         let text = crate::firewall::tables_with(elements).text();
         self.applier()?.nft().apply(&text)

@@ -114,6 +114,22 @@ pub enum Step {
         /// The namespace the peer is in (the container's).
         netns: PathBuf,
     },
+    /// Take the host end `name` of an endpoint's veth out of service at
+    /// once, leaving its deletion to a reaper (`kernel::retire`): the
+    /// container end is set down and renamed out of the way of a new
+    /// interface of its name, the host end is set down, taken off its
+    /// bridge and put in berth's retired link group. The reaper deletes
+    /// every retired link in one batch, which waits for the kernel's grace
+    /// period once instead of once per veth. Same ownership rule as
+    /// [`Step::DeleteVeth`]; missing is fine. Undo: none.
+    RetireVeth {
+        /// Link name.
+        name: String,
+        /// The endpoint's id.
+        owner: String,
+        /// The namespace the peer is in (the container's).
+        netns: PathBuf,
+    },
     /// Unpin a namespace (teardown), first ending every process still in
     /// it (`kernel::netns::end_processes`). Undo: none.
     RemoveNetns {
@@ -230,6 +246,7 @@ impl Step {
             Step::Nft { .. } => "nft",
             Step::DeleteLink { .. } => "delete_link",
             Step::DeleteVeth { .. } => "delete_veth",
+            Step::RetireVeth { .. } => "retire_veth",
             Step::RemoveNetns { .. } => "remove_netns",
             Step::UnpinNetns { .. } => "unpin_netns",
             Step::NetnsSysctls { .. } => "netns_sysctls",
@@ -269,6 +286,23 @@ impl Plan {
                 format!("the recorded plan does not parse ({e})"),
             )
         })
+    }
+
+    /// Whether the plan retires veths (a reaper must then delete them,
+    /// see `kernel::retire`).
+    pub fn retires(&self) -> bool {
+        self.steps
+            .iter()
+            .any(|s| matches!(s, Step::RetireVeth { .. }))
+    }
+
+    /// Whether the plan takes firewall elements out (the kernel frees them
+    /// after a grace period, which the netfilter socket's last close waits
+    /// for).
+    pub fn removes_elements(&self) -> bool {
+        self.steps
+            .iter()
+            .any(|s| matches!(s, Step::Elements { remove, .. } if !remove.is_empty()))
     }
 
     /// The plan that reverts this one: each step's undo, in reverse order.

@@ -114,6 +114,10 @@ pub enum Cmd {
         #[arg(long)]
         child: bool,
     },
+    /// Internal: delete the retired veths in the background (started after
+    /// a CNI DEL or a `network disconnect`).
+    #[command(name = "__reap", hide = true)]
+    Reap,
     /// Internal: supervise a detached container.
     #[command(name = "__supervise", hide = true)]
     Supervise {

@@ -80,6 +80,11 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         }
         Cmd::Supervise { id, ready_fd } => run::supervise(root, &id, ready_fd),
         Cmd::Dns { child } => dns::run(root, child),
+        Cmd::Reap => {
+            let paths = berth_core::paths::Paths::new(root);
+            berth_core::kernel::retire::reap_once(&paths.run)?;
+            Ok(0)
+        }
         Cmd::Netavark { args } => {
             let args = std::iter::once("netavark".into()).chain(args).collect();
             Ok(crate::netavark::main(args, root.map(Into::into)))

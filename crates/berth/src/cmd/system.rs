@@ -29,6 +29,9 @@ pub fn run(root: Option<&Path>, cmd: SystemCmd) -> Result<i32> {
             for n in &report.netns_names {
                 println!("/run/netns: {n}");
             }
+            if report.retired > 0 {
+                println!("deleted {} retired veth(s)", report.retired);
+            }
             println!(
                 "ruleset re-applied ({} published-port elements)",
                 report.ports

@@ -251,3 +251,45 @@ pub fn members(b: &B, net: &str) -> String {
     v.sort();
     v.join(" ")
 }
+
+/// berth's link group of retired veths (`berth_core::kernel::retire`).
+pub const RETIRED_GROUP: u32 = 0x6265_7264;
+
+/// After a DEL: host end `name` is out of service at once — gone, or
+/// retired (down, off its bridge, in berth's retired group) — and deleted
+/// by the background reaper within 10 s.
+pub fn retired_then_gone(b: &B, name: &str) {
+    let out = b.sh(&format!(
+        "ip -j -d link show {name} 2>/dev/null || echo '[]'"
+    ));
+    let links: Value = serde_json::from_str(out.trim()).unwrap_or(json!([]));
+    if let Some(l) = links.get(0) {
+        assert!(l["master"].is_null(), "{name} is still a bridge port: {l}");
+        let up = l["flags"]
+            .as_array()
+            .is_some_and(|f| f.iter().any(|x| x == "UP"));
+        assert!(!up, "{name} is still up: {l}");
+        assert_eq!(
+            l["group"].as_str(),
+            Some(RETIRED_GROUP.to_string().as_str()),
+            "{name} is not in the retired group: {l}"
+        );
+    }
+    reaped(b);
+    assert!(!link_exists(b, None, name), "{name} was not deleted");
+}
+
+/// Waits (10 s at most) until the lab's host has no retired veth left.
+pub fn reaped(b: &B) {
+    let cmd = format!("ip -o link show group {RETIRED_GROUP} | wc -l");
+    for _ in 0..100 {
+        if b.sh(&cmd).trim() == "0" {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!(
+        "retired veths not deleted within 10 s: {}",
+        b.sh(&format!("ip -d link show group {RETIRED_GROUP}"))
+    );
+}

@@ -181,7 +181,7 @@ pub(crate) fn teardown_plan(c: &Container, eps: &[Endpoint], nets: &[Network]) -
     let mut steps = Vec::new();
     steps.extend(super::container::unports_step(c, eps, nets));
     let netns = c.cni.as_ref().map(|a| a.netns.clone()).unwrap_or_default();
-    steps.extend(eps.iter().map(|e| Step::DeleteVeth {
+    steps.extend(eps.iter().map(|e| Step::RetireVeth {
         name: e.host_veth.clone(),
         owner: e.id.clone(),
         netns: netns.clone(),

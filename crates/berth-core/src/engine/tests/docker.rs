@@ -89,7 +89,7 @@ pub fn scenarios() -> Vec<Scenario> {
                 join(w).expect("Join");
             },
             run: |w| w.engine.docker_delete_endpoint(&net_id(), &ep_id()),
-            steps: &["elements", "delete_veth"],
+            steps: &["elements", "retire_veth"],
         },
         Scenario {
             name: "docker ProgramExternalConnectivity",

@@ -17,6 +17,7 @@ mod overlay;
 mod query_plans;
 mod reap;
 mod recovery;
+mod retire;
 mod scenarios;
 
 use harness::{Scenario, World};

@@ -51,7 +51,7 @@ fn dead_attachments_are_reaped_in_one_batch() {
         1,
         "{steps:?}"
     );
-    assert_eq!(steps.iter().filter(|s| *s == "delete_veth").count(), n);
+    assert_eq!(steps.iter().filter(|s| *s == "retire_veth").count(), n);
     assert_eq!(steps[0], "elements");
     // Nothing left: records, elements, addresses (the next ADD gets the
     // first address again).

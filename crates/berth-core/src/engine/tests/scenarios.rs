@@ -109,7 +109,7 @@ pub fn cni_prelude(w: &mut World) {
     w.engine.cni_del("cninet", "c1", "eth0").expect("DEL");
 }
 
-fn cni_add(w: &mut World) -> Result<()> {
+pub fn cni_add(w: &mut World) -> Result<()> {
     let req = cni_request(w);
     w.engine.cni_add(&req).map(drop).map_err(|e| match e {
         crate::engine::CniFailure::Engine(e) => e,
@@ -178,7 +178,7 @@ pub fn all() -> Vec<Scenario> {
             prelude: web_and_othernet,
             setup: |w| connect_other(w).expect("connect"),
             run: |w| w.engine.disconnect("web", "other"),
-            steps: &["elements", "delete_veth"],
+            steps: &["elements", "retire_veth"],
         },
         Scenario {
             name: "network create",
@@ -217,7 +217,7 @@ pub fn all() -> Vec<Scenario> {
             prelude: cni_prelude,
             setup: |w| cni_add(w).expect("ADD"),
             run: cni_del,
-            steps: &["elements", "delete_veth"],
+            steps: &["elements", "retire_veth"],
         },
         Scenario {
             name: "CNI reap",
@@ -235,7 +235,7 @@ pub fn all() -> Vec<Scenario> {
                 std::fs::remove_file(&req.attachment.netns).expect("netns file");
             },
             run: |w| w.engine.reap_dead().map(drop),
-            steps: &["elements", "delete_veth"],
+            steps: &["elements", "retire_veth"],
         },
     ];
     v.extend(super::overlay::scenarios());

@@ -65,6 +65,11 @@ impl Applier {
         self.ns.get(&path.to_path_buf())
     }
 
+    /// The nftables handle, to look at.
+    pub fn nft_ref(&self) -> &Nft {
+        &self.nft
+    }
+
     /// The nftables handle.
     pub fn nft(&mut self) -> &mut Nft {
         &mut self.nft
@@ -94,6 +99,7 @@ impl Applier {
             Step::Nft { apply, .. } => self.nft.apply(apply),
             Step::DeleteLink { name } => self.delete_link(name),
             Step::DeleteVeth { name, owner, netns } => self.delete_veth(name, owner, netns),
+            Step::RetireVeth { name, owner, netns } => self.retire_veth(name, owner, netns),
             Step::AttachPort { host, bridge } => self.attach_port(host, bridge),
             Step::DefaultRoutes {
                 netns,

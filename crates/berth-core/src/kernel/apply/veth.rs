@@ -9,7 +9,7 @@
 
 use super::{container_if_requests, Applier};
 use crate::error::{Error, Result};
-use crate::kernel::{errno, msg, sysctl};
+use crate::kernel::{errno, msg, retire, sysctl};
 use crate::plan::{veth_alias, Step};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -126,8 +126,56 @@ impl Applier {
 
     /// [`Step::DeleteVeth`].
     pub(super) fn delete_veth(&mut self, name: &str, owner: &str, netns: &Path) -> Result<()> {
-        let Some(facts) = self.link_facts(name)? else {
+        match self.owned_facts(name, owner, netns)? {
+            Some(_) => self.delete_link(name),
+            None => Ok(()),
+        }
+    }
+
+    /// [`Step::RetireVeth`]: the container end down and renamed (its name
+    /// is free at once), then the host end down, off its bridge, in the
+    /// retired group; `kernel::retire::reap` deletes it later.
+    pub(super) fn retire_veth(&mut self, name: &str, owner: &str, netns: &Path) -> Result<()> {
+        let Some(facts) = self.owned_facts(name, owner, netns)? else {
             return Ok(());
+        };
+        // The container end is renamed only where it provably is: the
+        // link of its index there must be the host end's peer.
+        if let Some(peer) = facts.peer {
+            if self.peer_in(netns, facts.index, Some(peer))? {
+                self.retire_peer(peer, netns)?;
+            }
+        }
+        let reqs = vec![retire::retire_host(facts.index, name)];
+        for e in self.host.execute(reqs)? {
+            if e.errno != errno::ENODEV {
+                return Err(e.into_error());
+            }
+        }
+        Ok(())
+    }
+
+    /// Sets container end `peer`, in `netns`, down and renames it.
+    fn retire_peer(&mut self, peer: u32, netns: &Path) -> Result<()> {
+        let (_, nl) = self.ns.get(&netns.to_path_buf())?;
+        let what = format!("interface {peer} in {}", netns.display());
+        let reqs = vec![retire::down(peer, &what), retire::rename(peer, &what)];
+        for e in nl.execute(reqs)? {
+            // Gone with its namespace, or a same-named link there already
+            // (it stays down under its old name until the reaper).
+            if e.errno != errno::ENODEV && e.errno != errno::EEXIST {
+                return Err(e.into_error());
+            }
+        }
+        Ok(())
+    }
+
+    /// The facts of host link `name` when it is endpoint `owner`'s veth
+    /// (its alias says so, or it has none and its peer is in `netns`);
+    /// `None` when there is no such link; an error when it is another's.
+    fn owned_facts(&mut self, name: &str, owner: &str, netns: &Path) -> Result<Option<LinkFacts>> {
+        let Some(facts) = self.link_facts(name)? else {
+            return Ok(None);
         };
         let ours = match facts.alias.as_deref() {
             Some(alias) => alias == veth_alias(owner),
@@ -142,7 +190,7 @@ impl Applier {
                 facts.alias.unwrap_or_default()
             )));
         }
-        self.delete_link(name)
+        Ok(Some(facts))
     }
 
     /// True when host link `index`, whose veth peer has index `peer` in

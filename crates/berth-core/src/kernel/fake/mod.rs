@@ -15,6 +15,7 @@
 
 mod listing;
 mod objects;
+mod retire;
 
 pub use objects::{link_key, Link, Objects};
 
@@ -274,6 +275,15 @@ impl Kernel for Fake {
 
     fn sweep_deferred(&mut self) -> usize {
         0
+    }
+
+    fn lingering_fds(&self) -> Vec<std::os::fd::RawFd> {
+        Vec::new()
+    }
+
+    fn reap_retired(&mut self) -> Result<usize> {
+        self.note("reap retired veths".into());
+        Ok(self.state.borrow_mut().objects.reap_retired())
     }
 
     fn replace_tables(&mut self, elements: &[Element]) -> Result<()> {

@@ -43,8 +43,11 @@ pub struct Objects {
     /// Routes (`NS DEV DESTINATION via GATEWAY`), fdb and neighbour
     /// entries.
     pub routes: BTreeSet<String>,
-    /// Host links set down ([`DriverStep::LinkState`]).
+    /// Host links set down ([`DriverStep::LinkState`], a retired veth).
     pub down: BTreeSet<String>,
+    /// Host ends of retired veths, waiting for the reaper
+    /// ([`Step::RetireVeth`]).
+    pub retired: BTreeSet<String>,
 }
 
 /// The key of link `name` in namespace `ns` (`None`: the host).
@@ -91,8 +94,9 @@ impl Objects {
 
     /// Deletes a link and a veth's other end; ports of a deleted bridge
     /// are released.
-    fn delete_link(&mut self, key: &str) {
+    pub(super) fn delete_link(&mut self, key: &str) {
         self.down.remove(key);
+        self.retired.remove(key);
         if let Some(l) = self.links.remove(key) {
             // The interface's own sysctls go with it.
             let own = format!(".{key}.");
@@ -128,6 +132,7 @@ impl Objects {
                 Ok(())
             }
             Step::DeleteVeth { name, owner, netns } => self.delete_veth(name, owner, netns),
+            Step::RetireVeth { name, owner, netns } => self.retire_veth(name, owner, netns),
             Step::RemoveNetns { path } => {
                 self.netns.remove(path);
                 let inside = format!("{}:", path.display());
@@ -255,20 +260,9 @@ impl Objects {
     }
 
     fn delete_veth(&mut self, name: &str, owner: &str, netns: &Path) -> Result<()> {
-        let Some(l) = self.links.get(name) else {
-            return Ok(());
-        };
-        let inside = format!("{}:", netns.display());
-        let ours = match &l.alias {
-            Some(a) => *a == veth_alias(owner),
-            None => l.peer.as_ref().is_some_and(|p| p.starts_with(&inside)),
-        };
-        if !ours {
-            return Err(Error::conflict(format!(
-                "link {name} is not the veth of endpoint {owner}: berth left it alone"
-            )));
+        if self.owns(name, owner, netns)? {
+            self.delete_link(name);
         }
-        self.delete_link(name);
         Ok(())
     }
 

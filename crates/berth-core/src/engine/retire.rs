@@ -1,0 +1,55 @@
+//! What a removal leaves to a background process (see `kernel::retire`):
+//! deleting the veths it retired, and holding the netfilter socket until
+//! the kernel has freed the elements it took out. Both wait for an RCU
+//! grace period (~20 ms here); the command returns without waiting.
+
+use super::Engine;
+use crate::kernel::retire::Reaper;
+use crate::plan::Plan;
+
+impl Engine {
+    /// After removal `plan` was applied: starts a reaper through the
+    /// engine's launcher when the plan retired veths (unless a reaper is
+    /// waiting already: it will see them) or took elements out (the
+    /// reaper then holds the netfilter socket, whose last close waits).
+    /// Without a launcher, or when it fails, retired veths are deleted now,
+    /// waiting.
+    pub(crate) fn finish_in_background(&mut self, plan: &Plan) {
+        let retires = plan.retires();
+        if !retires && !plan.removes_elements() {
+            return;
+        }
+        let Some(launch) = self.config.reaper.clone() else {
+            if retires {
+                self.reap_now();
+            }
+            return;
+        };
+        let lingering = self.kernel.lingering_fds();
+        if lingering.is_empty() && retires {
+            match Reaper::new(&self.paths.run).one_waiting() {
+                Ok(true) => return,
+                Ok(false) => {}
+                Err(e) => tracing::warn!("retired veths: {e}"),
+            }
+        }
+        if let Err(e) = launch(&self.paths.state, &lingering) {
+            tracing::warn!("cannot start a reaper of retired veths ({e}): deleting them now");
+            if retires {
+                self.reap_now();
+            }
+        }
+    }
+
+    /// Deletes the retired veths now, waiting for the kernel; how many
+    /// there were. Failures are warnings (the next reaper tries again).
+    pub fn reap_now(&mut self) -> usize {
+        match self.kernel.reap_retired() {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::warn!("cannot delete the retired veths: {e}");
+                0
+            }
+        }
+    }
+}

@@ -1,0 +1,74 @@
+//! Retired veths (`kernel::retire`): a CNI DEL returns with the veth out
+//! of service — off its bridge, down, its container end renamed, elements
+//! and record gone — and leaves its deletion to a reaper; a crash before
+//! the reaper runs is finished by the next command.
+
+use super::harness::World;
+use super::scenarios::{cni_add, cni_prelude, cni_request};
+use crate::plan::OpKind;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+/// A launcher that only counts its calls (the reaper does not run).
+fn counting_launcher(w: &mut World) -> Arc<AtomicUsize> {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let seen = calls.clone();
+    w.engine.config.reaper = Some(Arc::new(move |_, _| {
+        seen.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }));
+    calls
+}
+
+#[test]
+fn a_del_retires_the_veth_and_a_reaper_deletes_it() {
+    let mut w = World::new();
+    cni_prelude(&mut w);
+    let empty = w.fake.objects();
+    cni_add(&mut w).expect("ADD");
+    let calls = counting_launcher(&mut w);
+    w.engine.cni_del("cninet", "c1", "eth0").expect("DEL");
+    assert_eq!(calls.load(Ordering::SeqCst), 1, "one reaper started");
+    let o = w.fake.objects();
+    assert_eq!(o.retired.len(), 1, "{o:?}");
+    let host = o.retired.iter().next().expect("retired").clone();
+    let link = &o.links[&host];
+    assert_eq!(link.master, None, "off the bridge");
+    assert!(o.down.contains(&host));
+    let netns = cni_request(&w).attachment.netns;
+    let eth0 = crate::kernel::fake::link_key(Some(&netns), "eth0");
+    assert!(!o.links.contains_key(&eth0), "eth0 is free at once");
+    assert_eq!(o.elements, empty.elements, "elements released");
+    assert!(w.engine.containers().expect("containers").is_empty());
+    assert_eq!(w.pending_ops(), 0);
+    // The same attachment again, before the reaper: no clash.
+    cni_add(&mut w).expect("ADD again");
+    w.engine.cni_del("cninet", "c1", "eth0").expect("DEL again");
+    assert_eq!(w.fake.objects().retired.len(), 2);
+    assert_eq!(w.engine.reap_now(), 2);
+    let o = w.fake.objects();
+    assert!(o.retired.is_empty());
+    assert_eq!(o.links, empty.links, "the veths and their peers are gone");
+}
+
+#[test]
+fn a_crash_before_the_reaper_is_finished_by_the_next_command() {
+    let mut w = World::new();
+    cni_prelude(&mut w);
+    let empty = w.fake.objects();
+    cni_add(&mut w).expect("ADD");
+    counting_launcher(&mut w);
+    // Killed right after the veth was retired (step 1: after elements).
+    w.fake.crash_after(Some((OpKind::CniDel, 1)));
+    let crashed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        w.engine.cni_del("cninet", "c1", "eth0").map(drop)
+    }));
+    w.fake.crash_after(None);
+    assert!(crashed.is_err(), "the DEL was killed");
+    assert_eq!(w.fake.objects().retired.len(), 1);
+    w.next_command(false);
+    let o = w.fake.objects();
+    assert!(o.retired.is_empty(), "{o:?}");
+    assert_eq!(o.links, empty.links);
+    assert_eq!(w.pending_ops(), 0);
+}

@@ -1,0 +1,110 @@
+//! Retired veths (`berth_core::kernel::retire`), against the real kernel:
+//! a CNI DEL returns with the veth out of service (off its bridge, down,
+//! the container's interface name free) and a background reaper deletes
+//! it; the reaper leaves alone whatever else is in its link group; a DEL
+//! killed between retiring and reaping is finished by the next command.
+
+mod cniutil;
+mod common;
+
+use cniutil::{berth, conf, link_exists, reaped, Att, RETIRED_GROUP};
+use common::B;
+use serde_json::{json, Value};
+
+fn pings(b: &B, ns: &str, ip: &str) -> bool {
+    b.try_sh(&format!(
+        "ip netns exec {ns} busybox ping -c1 -W2 {ip} >/dev/null"
+    ))
+}
+
+fn host_veth(result: &Value) -> String {
+    result["interfaces"][1]["name"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn a_del_frees_the_interface_name_at_once_and_the_reaper_deletes_the_veth() {
+    let b = B::new("retire-readd");
+    let c1 = Att::new(&b, "c1");
+    let cfg = conf("rnet", "10.120.0.0/24", json!({}));
+    let first = berth(&b, "ADD", &c1, &cfg).result().clone();
+    assert!(pings(&b, "c1", "10.120.0.1"));
+    assert!(berth(&b, "DEL", &c1, &cfg).ok);
+    // At once: eth0 is free in the runtime's namespace, so the same
+    // attachment can be added again without waiting for the kernel.
+    assert!(!link_exists(&b, Some("c1"), "eth0"));
+    let second = berth(&b, "ADD", &c1, &cfg).result().clone();
+    assert_ne!(host_veth(&first), host_veth(&second));
+    assert!(pings(&b, "c1", "10.120.0.1"), "the new eth0 works");
+    cniutil::retired_then_gone(&b, &host_veth(&first));
+    assert!(pings(&b, "c1", "10.120.0.1"), "the reaper spared it");
+    assert!(berth(&b, "DEL", &c1, &cfg).ok);
+    reaped(&b);
+    // Nothing of either veth is left on either side.
+    assert_eq!(b.sh("ip -o link | grep -c ': veth' || true").trim(), "0");
+    assert_eq!(
+        b.sh("ip -n c1 -o link | grep -vc ': lo:' || true").trim(),
+        "0"
+    );
+}
+
+#[test]
+fn the_reaper_leaves_what_is_not_a_retired_veth_alone() {
+    let b = B::new("retire-foreign");
+    let cfg = conf("fnet", "10.121.0.0/24", json!({}));
+    let live = Att::new(&b, "live");
+    let res = berth(&b, "ADD", &live, &cfg).result().clone();
+    // Another program's link in the group, and (by mistake) a live port.
+    b.sh(&format!(
+        "ip link add foreign0 type bridge && ip link set foreign0 group {RETIRED_GROUP}"
+    ));
+    let live_veth = host_veth(&res);
+    b.sh(&format!("ip link set {live_veth} group {RETIRED_GROUP}"));
+    let c1 = Att::new(&b, "c1");
+    let gone = host_veth(berth(&b, "ADD", &c1, &cfg).result());
+    assert!(berth(&b, "DEL", &c1, &cfg).ok);
+    // Berth's retired veth goes; the bridge and the live port stay.
+    for _ in 0..100 {
+        if !link_exists(&b, None, &gone) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(
+        !link_exists(&b, None, &gone),
+        "the retired veth was not deleted"
+    );
+    assert!(link_exists(&b, None, "foreign0"));
+    assert!(link_exists(&b, None, &live_veth));
+    assert!(pings(&b, "live", "10.121.0.1"), "the live port still works");
+}
+
+#[test]
+fn a_del_killed_after_retiring_is_finished_by_the_next_command() {
+    let b = B::new("retire-crash");
+    let cfg = conf("cnet", "10.122.0.0/24", json!({}));
+    let c1 = Att::new(&b, "c1");
+    let veth = host_veth(berth(&b, "ADD", &c1, &cfg).result());
+    // Step 0 takes the elements out, step 1 retires the veth.
+    let r = cniutil::call(
+        &b,
+        common::BERTH,
+        "DEL",
+        Some(&c1),
+        "BERTH_FAILPOINT=cni_del:1",
+        &cfg,
+    );
+    assert!(!r.ok, "the DEL was not killed: {}", r.stderr);
+    let state = b.sh(&format!("ip -j -d link show {veth}"));
+    assert!(
+        state.contains(&format!("\"group\":\"{RETIRED_GROUP}\"")),
+        "retired, not reaped: {state}"
+    );
+    // Any next command finishes the DEL, and its reaper deletes the veth.
+    assert_eq!(b.ok("ps -a -q").trim(), "");
+    reaped(&b);
+    assert!(!link_exists(&b, None, &veth));
+    assert_eq!(cniutil::members(&b, "cnet"), "");
+}
