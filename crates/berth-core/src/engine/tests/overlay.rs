@@ -228,7 +228,7 @@ fn changes_of_other_hosts_are_applied_one_by_one() {
     let put = ev(11, true, key("10.77.0.5"), rec("h2", "02:42:0a:4d:00:05"));
     let got = w
         .engine
-        .overlay_follow(&mut f, &[put.clone()])
+        .overlay_follow(&mut f, std::slice::from_ref(&put))
         .expect("follow");
     assert_eq!(got, Followed::Applied(1));
     let want = format!("fdb {dev} 02:42:0a:4d:00:05 10.77.0.5 via 192.0.2.12");
