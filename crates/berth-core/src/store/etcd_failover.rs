@@ -118,6 +118,10 @@ fn classify(e: &etcd_client::Error) -> (bool, bool) {
                 || m.contains("timed out");
             (member, unreachable)
         }
+        // The lease expired (etcd-client's word for a renewal answered
+        // with TTL 0): the request's fault, not the member's; retried, it
+        // cost the whole budget before every new lease.
+        etcd_client::Error::LeaseKeepAliveError(m) if m.contains("not found") => (false, false),
         etcd_client::Error::WatchError(_) | etcd_client::Error::LeaseKeepAliveError(_) => {
             (true, false)
         }
