@@ -97,18 +97,29 @@ pub struct VethPeer<'a> {
 /// [`no_ipv6_link_local`]), and whose
 /// other end is created directly inside the container's namespace under
 /// its final name: one message, no rename.
+///
+/// Both ends get one transmit and one receive queue, which is what a veth
+/// uses unless XDP or GRO is turned on for it (and what `ip link add type
+/// veth` leaves active too): a veth created without these attributes gets
+/// one queue per possible CPU, and the kernel then drops the active count
+/// back to one while it holds the RTNL lock, waiting for an expedited RCU
+/// grace period per end (`veth_init_queues`) — most of the kernel's time
+/// in creating the pair on a small VM. The cost: `ethtool -L` cannot give
+/// berth's veths more queues later.
 pub fn new_veth(host: &str, mtu: u32, master: u32, peer: &VethPeer) -> Request {
     let mut p = LinkMessage::default();
     p.attributes
         .push(LinkAttribute::IfName(peer.name.to_string()));
     p.attributes.push(LinkAttribute::Mtu(mtu));
     p.attributes.push(LinkAttribute::NetNsFd(peer.netns_fd));
+    p.attributes.extend(one_queue());
     if let Some(mac) = &peer.mac {
         p.attributes.push(LinkAttribute::Address(mac.clone()));
     }
     let mut m = LinkMessage::default();
     m.attributes.push(LinkAttribute::IfName(host.to_string()));
     m.attributes.push(LinkAttribute::Mtu(mtu));
+    m.attributes.extend(one_queue());
     m.attributes.push(LinkAttribute::Controller(master));
     // From its first frame the port is checked against the container's
     // own addresses (fails closed until they are added).
@@ -123,6 +134,11 @@ pub fn new_veth(host: &str, mtu: u32, master: u32, peer: &VethPeer) -> Request {
         flags: NLM_F_CREATE | NLM_F_EXCL,
         what: format!("create veth {host} (peer {} in the container)", peer.name),
     }
+}
+
+/// One transmit and one receive queue (see [`new_veth`]).
+fn one_queue() -> [LinkAttribute; 2] {
+    [LinkAttribute::NumTxQueues(1), LinkAttribute::NumRxQueues(1)]
 }
 
 /// Turn on hairpin mode on bridge port `name` (`ip link set NAME type

@@ -68,10 +68,20 @@ impl Netlink {
     /// Opens a socket inside the namespace `ns` (a netns fd) without moving
     /// the calling thread.
     pub fn open_in(ns: impl AsFd + Sync) -> Result<Netlink> {
+        Netlink::open_in_after(ns, || Ok(()))
+    }
+
+    /// [`Netlink::open_in`], running `first` inside the namespace before
+    /// (in the same short-lived thread, which is all that enters it).
+    pub fn open_in_after(
+        ns: impl AsFd + Sync,
+        first: impl FnOnce() -> Result<()> + Send,
+    ) -> Result<Netlink> {
         std::thread::scope(|s| {
             s.spawn(|| {
                 nix::sched::setns(ns.as_fd(), nix::sched::CloneFlags::CLONE_NEWNET)
                     .map_err(|e| Error::kernel(format!("cannot enter network namespace: {e}")))?;
+                first()?;
                 Netlink::open()
             })
             .join()

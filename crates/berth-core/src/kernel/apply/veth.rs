@@ -51,8 +51,7 @@ impl Applier {
                 "bridge {bridge} does not exist: run 'berth system reconcile' to recreate it"
             ))
         })?;
-        let (file, _) = self.ns.get(ns_path)?;
-        let fd = std::os::fd::AsRawFd::as_raw_fd(file);
+        let fd = std::os::fd::AsRawFd::as_raw_fd(self.ns.file(ns_path)?);
         let peer_spec = msg::VethPeer {
             name: peer,
             netns_fd: fd,
@@ -84,15 +83,16 @@ impl Applier {
         // port, whose own IPv6 never sees a frame while it is one, but it
         // is a host interface of its own if the bridge goes away; the
         // container end inherits it from the defaults of a namespace berth
-        // made, not in a CNI runtime's.
+        // made, not in a CNI runtime's (written by the thread that opens
+        // the socket inside it).
         for (key, value) in sysctl::no_router_advertisements(host) {
             sysctl::write_if_present(&key, value)?;
         }
-        if !self.ns.made(ns_path) {
-            let (file, _) = self.ns.get(ns_path)?;
-            sysctl::write_in(file, &sysctl::no_router_advertisements(peer))?;
-        }
-        let (_, nl) = self.ns.get(ns_path)?;
+        let peer_ra = match self.ns.made(ns_path) {
+            true => Vec::new(),
+            false => sysctl::no_router_advertisements(peer).to_vec(),
+        };
+        let (_, nl) = self.ns.get_entering(ns_path, &peer_ra)?;
         let index = nl.link_index(peer)?.ok_or_else(|| {
             Error::kernel(format!("{peer} did not appear in {}", ns_path.display()))
         })?;

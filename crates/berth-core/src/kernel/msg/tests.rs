@@ -38,6 +38,11 @@ fn veth_message_carries_peer_namespace_and_master() {
     );
     let s = format!("{m:?}");
     assert!(s.contains("NetNsFd(7)") && s.contains("\"eth0\""), "{s}");
+    // One queue each end, asked for up front: no RCU grace period for the
+    // kernel to shrink them (see `new_veth`).
+    assert!(m.attributes.contains(&LinkAttribute::NumTxQueues(1)));
+    assert_eq!(s.matches("NumTxQueues(1)").count(), 2, "{s}");
+    assert_eq!(s.matches("NumRxQueues(1)").count(), 2, "{s}");
 }
 
 #[test]
