@@ -174,6 +174,32 @@ fn dead_hosts_expire_and_an_etcd_outage_heals() {
     );
 }
 
+/// A host whose lease expired while its agent was down (its keys gone
+/// with it): its next `run` reserves on a new lease, never the address a
+/// container of its own still holds, and publishes that container again.
+#[test]
+fn a_run_after_the_lease_expired_keeps_the_local_addresses() {
+    let mut c = Cluster::new("ovl", 1);
+    c.h(0).ok(&format!("network create -d overlay {NET}"));
+    c.h(0).ok("run -d --name a --network ov busybox sleep 600");
+    let a = c.h(0).ip("a", "ov");
+    c.hosts[0].kill_agent();
+    let gone = (0..100).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        addrs(&c).is_empty()
+    });
+    assert!(gone, "the lease expired: {:?}", addrs(&c));
+    c.h(0).ok("run -d --name b --network ov busybox sleep 600");
+    let b = c.h(0).ip("b", "ov");
+    assert_ne!(a, b, "b was given a's address");
+    let keys = addrs(&c);
+    for ip in [&a, &b] {
+        let want = format!("/{ip}");
+        assert!(keys.iter().any(|k| k.ends_with(&want)), "{ip}: {keys:?}");
+    }
+    assert!(c.h(0).exec_ok("b", &format!("busybox ping -c1 -W2 {a}")));
+}
+
 #[test]
 fn parallel_attaches_on_three_hosts_get_unique_addresses() {
     let c = Cluster::new("ovp", 3);

@@ -68,38 +68,48 @@ pub fn check(net: &Network, kv: &Kv) -> Result<Option<Entry>, String> {
 
 /// The VXLAN entries network `net` needs on `host`: the other hosts' endpoints.
 pub fn remotes(net: &Network, kvs: &[Kv], host: &str) -> BTreeSet<Remote> {
-    entries(net, kvs, host)
-        .into_iter()
-        .map(|e| Remote {
-            ip: e.ip,
-            mac: e.rec.mac,
-            vtep: e.rec.vtep,
-        })
-        .collect()
+    entries(net, kvs, host).iter().map(remote).collect()
 }
 
 /// The other hosts' named endpoints of `net`, for the embedded DNS.
 pub fn dns_endpoints(net: &Network, kvs: &[Kv], host: &str) -> Vec<berth_dns::EndpointRec> {
     entries(net, kvs, host)
-        .into_iter()
-        .filter(|e| !e.rec.name.is_empty())
-        .map(|e| berth_dns::EndpointRec {
-            container_id: e.rec.container_id,
-            name: e.rec.name,
-            hostname: e.rec.hostname,
-            network_id: net.id.clone(),
-            aliases: e.rec.aliases,
-            ipv4: match e.ip {
-                IpAddr::V4(v) => Some(v),
-                IpAddr::V6(_) => None,
-            },
-            ipv6: match e.ip {
-                IpAddr::V6(v) => Some(v),
-                IpAddr::V4(_) => None,
-            },
-            ..Default::default()
-        })
+        .iter()
+        .filter_map(|e| dns_endpoint(net, e))
         .collect()
+}
+
+/// What the embedded DNS serves for checked record `e` of network `net`:
+/// nothing for a record without a name.
+pub fn dns_endpoint(net: &Network, e: &Entry) -> Option<berth_dns::EndpointRec> {
+    if e.rec.name.is_empty() {
+        return None;
+    }
+    Some(berth_dns::EndpointRec {
+        container_id: e.rec.container_id.clone(),
+        name: e.rec.name.clone(),
+        hostname: e.rec.hostname.clone(),
+        network_id: net.id.clone(),
+        aliases: e.rec.aliases.clone(),
+        ipv4: match e.ip {
+            IpAddr::V4(v) => Some(v),
+            IpAddr::V6(_) => None,
+        },
+        ipv6: match e.ip {
+            IpAddr::V6(v) => Some(v),
+            IpAddr::V4(_) => None,
+        },
+        ..Default::default()
+    })
+}
+
+/// The VXLAN entry checked record `e` needs.
+pub fn remote(e: &Entry) -> Remote {
+    Remote {
+        ip: e.ip,
+        mac: e.rec.mac.clone(),
+        vtep: e.rec.vtep,
+    }
 }
 
 /// True when `ip` may be a container's address on `net`: inside one of

@@ -102,7 +102,9 @@ impl Engine {
             name: &name,
             hostname: &hostname,
         };
+        let mut clock = super::cni::Clock::of("run", self.config.trace_steps);
         let overlay = self.overlay_prepare(&owner, &mut config.networks)?;
+        clock.lap("overlay reservation");
         // `-p`, and with `-P` an ephemeral host port per exposed port.
         let specs = config.port_specs();
         let listeners = self.host_listeners(&specs);
@@ -134,8 +136,11 @@ impl Engine {
                 return Err(e);
             }
         };
+        clock.lap("record and attach");
         self.sync_dns_for(&container.id);
+        clock.lap("embedded DNS");
         self.overlay_attached(overlay);
+        clock.lap("overlay after attach");
         Ok(Created {
             container,
             warnings,

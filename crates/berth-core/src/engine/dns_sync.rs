@@ -88,6 +88,33 @@ impl Engine {
         self.publish_locked()
     }
 
+    /// Sends the resolver `deltas` (other hosts' containers whose names
+    /// changed: `overlay_follow.rs`) as journal lines; the whole snapshot
+    /// when the resolver is not running or did not take them, the snapshot
+    /// is missing or the journal has grown to its size.
+    pub(super) fn sync_dns_deltas(&mut self, deltas: Vec<Delta>) -> Result<()> {
+        let _lock = self.dns_publish_lock()?;
+        let snapshot = self.dns_snapshot_path();
+        let journal = berth_dns::journal::journal_path(&snapshot);
+        let size = |p: &std::path::Path| std::fs::metadata(p).map(|m| m.len()).ok();
+        let compact = match (size(&snapshot), size(&journal).unwrap_or(0)) {
+            (None, _) => true,
+            (Some(s), j) => j > s.max(JOURNAL_MIN),
+        };
+        if let (false, Some(last)) = (compact, deltas.last()) {
+            for d in &deltas {
+                berth_dns::journal::append(&journal, d)
+                    .map_err(|e| Error::internal(format!("cannot write the DNS journal: {e}")))?;
+            }
+            let sock = self.dns_control_path();
+            let served = berth_dns::control::reload(&sock, Duration::from_secs(3));
+            if served.is_ok_and(|g| g == last.generation) {
+                return Ok(());
+            }
+        }
+        self.publish_locked()
+    }
+
     /// Brings the resolver in step after a change to container `id` (best
     /// effort: a DNS failure is reported, not fatal to the operation).
     pub(crate) fn sync_dns_for(&mut self, id: &str) {

@@ -224,17 +224,37 @@ impl Engine {
             .ok_or_else(|| {
                 Error::internal(format!("overlay network {} has no IPv4 subnet", net.name))
             })?;
-        let (host, lease) = self.host_lease(c)?;
+        let mut clock = super::cni::Clock::of("overlay", self.config.trace_steps);
+        // This host's lease as last recorded, not renewed first (the agent
+        // renews it; a round trip less per reservation): etcd refuses a
+        // reservation on a lease that expired ("lease not found"), and then
+        // a new one is granted, with this host's record, and the
+        // reservation made again.
+        let (mut host, mut lease) = self.host_id_and_lease();
+        if host.is_empty() || lease == 0 {
+            (host, lease) = self.host_lease(c)?;
+        }
         let vtep = net
             .options
             .get(LOCAL_VTEP)
             .and_then(|v| v.parse().ok())
             .ok_or_else(|| Error::internal("overlay network without a local tunnel endpoint"))?;
+        // This host's own endpoints: never offered, even while their keys
+        // are missing (a lease that expired; the synchronisation after
+        // this attach publishes them again).
+        let here: Vec<IpAddr> = self
+            .store
+            .read(|tx| tx.network_endpoints(&net.id))?
+            .iter()
+            .filter_map(|e| e.ipv4.map(|i| i.addr()))
+            .collect();
         for _ in 0..CAS_TRIES {
-            let (kvs, _) = c.list(&keys::addrs_prefix(&net.id))?;
-            let used: BTreeSet<IpAddr> = kvs
+            let taken = c.list_keys(&keys::addrs_prefix(&net.id))?;
+            clock.lap("list addresses");
+            let used: BTreeSet<IpAddr> = taken
                 .iter()
-                .filter_map(|kv| kv.key.rsplit('/').next()?.parse().ok())
+                .filter_map(|k| k.rsplit('/').next()?.parse().ok())
+                .chain(here.iter().copied())
                 .collect();
             let ip = match a.ip {
                 Some(want) if used.contains(&IpAddr::V4(want)) => {
@@ -263,7 +283,15 @@ impl Engine {
                 reserved_at: keys::unix_now(),
             };
             let json = serde_json::to_string(&rec).map_err(|e| Error::internal(e.to_string()))?;
-            if c.create(&[(keys::addr_key(&net.id, &ip), json)], lease)? {
+            let won = match c.create(&[(keys::addr_key(&net.id, &ip), json)], lease) {
+                Err(e) if e.to_string().contains("lease not found") => {
+                    (host, lease) = self.host_lease(c)?;
+                    continue;
+                }
+                won => won?,
+            };
+            clock.lap("compare-and-swap");
+            if won {
                 return Ok(v4);
             }
         }

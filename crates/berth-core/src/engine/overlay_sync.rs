@@ -88,7 +88,17 @@ impl Engine {
     /// `release`: a container just removed here, whose reservations go now.
     pub fn overlay_sync(&mut self, release: Option<&str>) -> Result<SyncReport> {
         let mut c = Cluster::configured(&self.config, "overlay networks")?;
-        let (host, lease) = self.host_lease(&mut c)?;
+        Ok(self.overlay_sync_on(&mut c, release)?.0)
+    }
+
+    /// [`Engine::overlay_sync`] on connection `c`; also returns everything
+    /// it read (at the report's revision).
+    pub(crate) fn overlay_sync_on(
+        &mut self,
+        c: &mut Cluster,
+        release: Option<&str>,
+    ) -> Result<(SyncReport, Vec<Kv>)> {
+        let (host, lease) = self.host_lease(c)?;
         // One range read of everything berth keeps in the store.
         let (all, revision) = c.list(keys::PREFIX)?;
         let under = |p: String| -> Vec<Kv> {
@@ -112,8 +122,8 @@ impl Engine {
             .filter(|n| n.driver == Driver::Overlay)
             .collect();
         let mut conflicts = Vec::new();
-        report.published = self.publish(&mut c, &kvs, (&host, lease), &locals, &mut conflicts)?;
-        report.released = self.release(&mut c, &kvs, &host, release)?;
+        report.published = self.publish(c, &kvs, (&host, lease), &locals, &mut conflicts)?;
+        report.released = self.release(c, &kvs, &host, release)?;
         for net in &locals {
             rejected.extend(overlay_remote::rejected(net, &kvs));
             report.changed += self.program_remotes(net, &kvs, &host)?;
@@ -131,10 +141,10 @@ impl Engine {
             rejected,
             conflicts,
         })?;
-        Ok(report)
+        Ok((report, all))
     }
 
-    fn remote_names_path(&self) -> std::path::PathBuf {
+    pub(super) fn remote_names_path(&self) -> std::path::PathBuf {
         self.paths.run.join("cluster").join("remote-endpoints.json")
     }
 

@@ -124,6 +124,30 @@ pub struct Kv {
     pub lease: i64,
 }
 
+/// A change under a watched prefix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    /// A put (the key holds `kv.value` now); false: a deletion.
+    pub put: bool,
+    /// The key and, for a put, its new value and lease.
+    pub kv: Kv,
+    /// The store's revision of the change.
+    pub revision: i64,
+}
+
+/// What one wait on a watch saw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Watched {
+    /// Changes, in the store's order.
+    Events(Vec<Event>),
+    /// Nothing within the time given.
+    Quiet,
+    /// The watch broke (its member went away or lost its leader, or the
+    /// revision it was to start from was compacted): events may have been
+    /// missed, the caller reads everything again.
+    Broken,
+}
+
 /// The members of a `--store` / `BERTH_STORE` value
 /// (`etcd://HOST:PORT[,HOST:PORT...]`, or `etcds://` for TLS), as `HOST:PORT`.
 pub fn parse_url(url: &str) -> Option<Vec<String>> {

@@ -7,7 +7,7 @@
 //! configured so (`etcd_config.rs`). Built without the feature,
 //! [`Cluster::connect`] says so. The data layout is in `cluster.rs`.
 
-use super::cluster::Kv;
+use super::cluster::{Kv, Watched};
 use super::etcd_config::{Credentials, StoreConfig};
 use crate::error::{Error, ErrorKind, Result};
 use std::time::Duration;
@@ -92,6 +92,12 @@ impl Cluster {
         call!(self, list(prefix))
     }
 
+    /// Every key under `prefix`, without the values (what an allocation
+    /// needs: the addresses in use are the keys' last parts).
+    pub fn list_keys(&mut self, prefix: &str) -> Result<Vec<String>> {
+        call!(self, list_keys(prefix))
+    }
+
     /// The value of `key`.
     pub fn get(&mut self, key: &str) -> Result<Option<Kv>> {
         Ok(self.list_exact(key)?.into_iter().next())
@@ -133,9 +139,10 @@ impl Cluster {
         call!(self, keep_alive(lease))
     }
 
-    /// Waits up to `timeout` for a change under `prefix` after revision
-    /// `after`; true when something changed.
-    pub fn wait(&mut self, prefix: &str, after: i64, timeout: Duration) -> Result<bool> {
-        call!(self, wait(prefix, after, timeout))
+    /// Waits up to `timeout` for the next changes under `prefix`, through
+    /// one watch kept open between calls (opened from revision `after + 1`
+    /// by the first call and the first after a break: see `etcd_watch.rs`).
+    pub fn watch(&mut self, prefix: &str, after: i64, timeout: Duration) -> Result<Watched> {
+        call!(self, watch(prefix, after, timeout))
     }
 }

@@ -21,9 +21,7 @@
 
 use super::cluster::Kv;
 use super::etcd_config::StoreConfig;
-use etcd_client::{
-    Client, Compare, CompareOp, ConnectOptions, GetOptions, PutOptions, Txn, TxnOp, WatchOptions,
-};
+use etcd_client::{Client, Compare, CompareOp, ConnectOptions, GetOptions, PutOptions, Txn, TxnOp};
 use std::future::Future;
 use std::time::{Duration, Instant};
 
@@ -44,16 +42,18 @@ const DEAD_ROUNDS: usize = 2;
 
 /// The members of a cluster store and the one in use.
 pub(super) struct Members {
-    rt: tokio::runtime::Runtime,
-    endpoints: Vec<String>,
+    pub(super) rt: tokio::runtime::Runtime,
+    pub(super) endpoints: Vec<String>,
     opts: ConnectOptions,
-    current: usize,
-    client: Option<Client>,
+    pub(super) current: usize,
+    pub(super) client: Option<Client>,
     /// Failed attempts of the last request.
     retried: usize,
+    /// The open watch of [`Members::watch`] (`etcd_watch.rs`).
+    pub(super) watch: Option<super::etcd_watch::Open>,
 }
 
-fn kv(k: &etcd_client::KeyValue) -> Kv {
+pub(super) fn kv(k: &etcd_client::KeyValue) -> Kv {
     Kv {
         key: String::from_utf8_lossy(k.key()).into_owned(),
         value: String::from_utf8_lossy(k.value()).into_owned(),
@@ -118,6 +118,10 @@ fn classify(e: &etcd_client::Error) -> (bool, bool) {
                 || m.contains("timed out");
             (member, unreachable)
         }
+        // The lease expired (etcd-client's word for a renewal answered
+        // with TTL 0): the request's fault, not the member's; retried, it
+        // cost the whole budget before every new lease.
+        etcd_client::Error::LeaseKeepAliveError(m) if m.contains("not found") => (false, false),
         etcd_client::Error::WatchError(_) | etcd_client::Error::LeaseKeepAliveError(_) => {
             (true, false)
         }
@@ -138,11 +142,12 @@ impl Members {
             current: 0,
             client: None,
             retried: 0,
+            watch: None,
         })
     }
 
     /// The member in use, connected.
-    fn client(&mut self) -> R<Client> {
+    pub(super) fn client(&mut self) -> R<Client> {
         if let Some(c) = &self.client {
             return Ok(c.clone());
         }
@@ -226,6 +231,19 @@ impl Members {
                 let r = c.get(prefix, Some(GetOptions::new().with_prefix())).await?;
                 let rev = r.header().map_or(0, |h| h.revision());
                 Ok((r.kvs().iter().map(kv).collect(), rev))
+            }
+        })
+    }
+
+    pub(super) fn list_keys(&mut self, prefix: &str) -> Result<Vec<String>, String> {
+        let prefix = prefix.to_string();
+        self.call(|mut c| {
+            let opts = GetOptions::new().with_prefix().with_keys_only();
+            let prefix = prefix.clone();
+            async move {
+                let r = c.get(prefix, Some(opts)).await?;
+                let key = |k: &etcd_client::KeyValue| String::from_utf8_lossy(k.key()).into_owned();
+                Ok(r.kvs().iter().map(key).collect())
             }
         })
     }
@@ -326,51 +344,5 @@ impl Members {
             keeper.keep_alive().await?;
             Ok(stream.message().await?.map_or(0, |m| m.ttl()))
         })
-    }
-
-    /// Waits up to `timeout` for a change under `prefix` after revision
-    /// `after`. A watch that breaks (its member died, lost its leader, or
-    /// the revision was compacted) counts as a change: the caller
-    /// resynchronises fully, and the next request goes to another member.
-    pub(super) fn wait(
-        &mut self,
-        prefix: &str,
-        after: i64,
-        timeout: Duration,
-    ) -> Result<bool, String> {
-        let mut c = match self.client() {
-            Ok(c) => c,
-            Err(_) => {
-                self.client = None;
-                self.current = (self.current + 1) % self.endpoints.len();
-                return Ok(true);
-            }
-        };
-        let opts = WatchOptions::new()
-            .with_prefix()
-            .with_start_revision(after + 1)
-            .with_progress_notify();
-        let changed: R<bool> = self.rt.block_on(async {
-            let mut stream = c.watch(prefix, Some(opts)).await?;
-            let waited = tokio::time::timeout(timeout, async {
-                while let Some(m) = stream.message().await? {
-                    if !m.events().is_empty() || m.canceled() || m.compact_revision() > 0 {
-                        return Ok::<bool, etcd_client::Error>(true);
-                    }
-                }
-                // The stream ended: the member went away.
-                Ok(true)
-            })
-            .await;
-            waited.unwrap_or(Ok(false))
-        });
-        match changed {
-            Ok(c) => Ok(c),
-            Err(_) => {
-                self.client = None;
-                self.current = (self.current + 1) % self.endpoints.len();
-                Ok(true)
-            }
-        }
     }
 }

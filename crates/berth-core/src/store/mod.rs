@@ -16,6 +16,8 @@ pub mod etcd;
 pub mod etcd_config;
 #[cfg(feature = "etcd")]
 mod etcd_failover;
+#[cfg(feature = "etcd")]
+mod etcd_watch;
 mod schema;
 mod tx;
 

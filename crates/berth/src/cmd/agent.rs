@@ -16,10 +16,11 @@
 use super::open;
 use crate::cli::AgentArgs;
 use anyhow::{anyhow, Result};
-use berth_core::store::cluster::PREFIX;
+use berth_core::engine::{Followed, Follower};
+use berth_core::store::cluster::{Watched, PREFIX};
 use berth_core::store::etcd::{Cluster, HOW};
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How long the agent waits for a notification before it checks berth's
 /// tables anyway (a backstop: notifications can be lost).
@@ -89,39 +90,77 @@ pub fn run(root: Option<&Path>, a: &AgentArgs) -> Result<i32> {
             }
         });
     }
+    follow(&mut engine, interval, a.once)
+}
+
+/// The agent's loop: a full synchronisation on start, every `interval`,
+/// after a broken watch or a failure, and when a change asks for one;
+/// otherwise each change the watch reports is applied on its own
+/// (`Engine::overlay_follow`), so a new endpoint elsewhere costs this host
+/// its own entries, not a read of the whole cluster.
+fn follow(engine: &mut berth_core::engine::Engine, interval: Duration, once: bool) -> Result<i32> {
     let mut failing: Option<String> = None;
-    let mut watcher: Option<Cluster> = None;
+    let mut conn: Option<Cluster> = None;
+    let mut follower: Option<(Follower, Instant)> = None;
     loop {
-        let revision = match engine.overlay_sync(None) {
-            Ok(r) => {
-                if failing.take().is_some() {
-                    eprintln!("berth agent: cluster store reachable again; reconciled");
+        let (f, synced) = match follower.as_mut() {
+            Some((f, at)) if at.elapsed() < interval => (f, *at),
+            _ => {
+                let c = match conn.take() {
+                    Some(c) => Ok(c),
+                    None => Cluster::configured(engine.config(), "berth agent"),
+                };
+                let started = c.and_then(|mut c| {
+                    let r = engine.overlay_follow_start(&mut c)?;
+                    conn = Some(c);
+                    Ok(r)
+                });
+                match started {
+                    Ok((r, f)) => {
+                        if failing.take().is_some() {
+                            eprintln!("berth agent: cluster store reachable again; reconciled");
+                        }
+                        if once {
+                            println!("{}", serde_json::to_string(&r)?);
+                            return Ok(0);
+                        }
+                        let (f, at) = follower.insert((f, Instant::now()));
+                        (f, *at)
+                    }
+                    Err(e) if once => return Err(e.into()),
+                    Err(e) => {
+                        let msg = e.to_string();
+                        if failing.as_deref() != Some(msg.as_str()) {
+                            eprintln!("berth agent: {msg} (retrying)");
+                        }
+                        failing = Some(msg);
+                        (conn, follower) = (None, None);
+                        std::thread::sleep(Duration::from_millis(500));
+                        continue;
+                    }
                 }
-                if a.once {
-                    println!("{}", serde_json::to_string(&r)?);
-                    return Ok(0);
-                }
-                r.revision
-            }
-            Err(e) if a.once => return Err(e.into()),
-            Err(e) => {
-                let msg = e.to_string();
-                if failing.as_deref() != Some(msg.as_str()) {
-                    eprintln!("berth agent: {msg} (retrying)");
-                }
-                failing = Some(msg);
-                watcher = None;
-                std::thread::sleep(Duration::from_millis(500));
-                continue;
             }
         };
-        let w = match watcher.take() {
-            Some(w) => Ok(w),
-            None => Cluster::configured(engine.config(), "berth agent"),
+        let Some(c) = conn.as_mut() else { continue };
+        let left = interval.saturating_sub(synced.elapsed());
+        let resync = match c.watch(PREFIX, f.revision(), left) {
+            Ok(Watched::Events(evs)) => match engine.overlay_follow(f, &evs) {
+                Ok(Followed::Applied(_)) => false,
+                Ok(Followed::Resync) => true,
+                Err(e) => {
+                    eprintln!("berth agent: {e} (synchronising fully)");
+                    true
+                }
+            },
+            Ok(Watched::Quiet) => false,
+            Ok(Watched::Broken) => true,
+            Err(_) => {
+                conn = None;
+                true
+            }
         };
-        match w.and_then(|mut w| w.wait(PREFIX, revision, interval).map(|_| w)) {
-            Ok(w) => watcher = Some(w),
-            Err(_) => std::thread::sleep(Duration::from_millis(500)),
+        if resync {
+            follower = None;
         }
     }
 }

@@ -128,13 +128,21 @@ impl Engine {
 pub(crate) struct Clock {
     on: bool,
     last: std::time::Instant,
+    /// What is timed (`cni`, `run`, `overlay`).
+    of: &'static str,
 }
 
 impl Clock {
     pub(crate) fn new(on: bool) -> Clock {
+        Clock::of("cni", on)
+    }
+
+    /// A clock of operation `of` (the prefix of what it prints).
+    pub(crate) fn of(of: &'static str, on: bool) -> Clock {
         Clock {
             on,
             last: std::time::Instant::now(),
+            of,
         }
     }
 
@@ -142,7 +150,7 @@ impl Clock {
     pub(crate) fn lap(&mut self, what: &str) {
         if self.on {
             let now = std::time::Instant::now();
-            tracing::info!("cni {what} took {:?}", now - self.last);
+            tracing::info!("{} {what} took {:?}", self.of, now - self.last);
             self.last = now;
         }
     }

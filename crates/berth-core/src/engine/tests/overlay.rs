@@ -188,3 +188,97 @@ fn the_vxlan_guard_follows_the_members_and_survives_reconcile() {
         .any(|e| e.set == Set::VxlanVnis && e.key == vec![Field::Vni(overlay::FIRST_VNI)]);
     assert!(vni, "the overlay's VNI is guarded");
 }
+
+/// The agent's incremental path: another host's endpoint appears and goes
+/// on the VXLAN device one change at a time; a bad record is skipped, a
+/// change already known is ignored, and what is not a plain endpoint asks
+/// for a full synchronisation.
+#[test]
+fn changes_of_other_hosts_are_applied_one_by_one() {
+    use crate::engine::{Followed, Follower};
+    use crate::store::cluster::{Event, Kv};
+    let mut w = World::new();
+    attach(&mut w).expect("attach");
+    let net = w.engine.network("ov").expect("ov");
+    let dev = overlay::vxlan_name(&net.id);
+    let key = |ip: &str| format!("/berth/v1/addrs/{}/{ip}", net.id);
+    // Nameless records: nothing for the embedded DNS (no resolver here).
+    let rec = |host: &str, mac: &str| {
+        format!(
+            r#"{{"host":"{host}","vtep":"192.0.2.12","mac":"{mac}","container_id":"ab12","reserved_at":1}}"#
+        )
+    };
+    let ev = |revision: i64, put: bool, key: String, value: String| Event {
+        put,
+        kv: Kv {
+            key,
+            value,
+            lease: 7,
+        },
+        revision,
+    };
+    let fdb = |w: &World| -> Vec<String> {
+        let o = w.fake.objects();
+        o.routes
+            .into_iter()
+            .filter(|r| r.starts_with("fdb "))
+            .collect()
+    };
+    let mut f = Follower::new("h1", vec![net.clone()], 10);
+    let put = ev(11, true, key("10.77.0.5"), rec("h2", "02:42:0a:4d:00:05"));
+    let got = w
+        .engine
+        .overlay_follow(&mut f, std::slice::from_ref(&put))
+        .expect("follow");
+    assert_eq!(got, Followed::Applied(1));
+    let want = format!("fdb {dev} 02:42:0a:4d:00:05 10.77.0.5 via 192.0.2.12");
+    assert_eq!(fdb(&w), vec![want.clone()]);
+    assert_eq!(f.revision(), 11);
+    // Seen again (a full read's revision covers it): nothing.
+    assert_eq!(
+        w.engine.overlay_follow(&mut f, &[put]).expect("follow"),
+        Followed::Applied(0)
+    );
+    // A bad MAC and this host's own record: skipped, nothing programmed.
+    let bad = ev(12, true, key("10.77.0.6"), rec("h2", "01:00:5e:00:00:01"));
+    let own = ev(13, true, key("10.77.0.7"), rec("h1", "02:42:0a:4d:00:07"));
+    let got = w
+        .engine
+        .overlay_follow(&mut f, &[bad, own])
+        .expect("follow");
+    assert_eq!(got, Followed::Applied(0));
+    assert_eq!(fdb(&w), vec![want]);
+    // This host's record deleted while no local container uses it: fine.
+    let gone = ev(14, false, key("10.77.0.7"), String::new());
+    assert_eq!(
+        w.engine.overlay_follow(&mut f, &[gone]).expect("follow"),
+        Followed::Applied(0)
+    );
+    // The other host's endpoint goes.
+    let del = ev(15, false, key("10.77.0.5"), String::new());
+    assert_eq!(
+        w.engine.overlay_follow(&mut f, &[del]).expect("follow"),
+        Followed::Applied(1)
+    );
+    assert!(fdb(&w).is_empty());
+    // A host record: a full synchronisation (the VTEP guard).
+    let host = ev(16, true, "/berth/v1/hosts/h3".into(), "{}".into());
+    assert_eq!(
+        w.engine.overlay_follow(&mut f, &[host]).expect("follow"),
+        Followed::Resync
+    );
+    // Another host writing this host's address: a full synchronisation
+    // (the conflict is reported there).
+    let mut f = Follower::new("h1", vec![net.clone()], 20);
+    let mine = ev(21, true, key("10.77.0.8"), rec("h1", "02:42:0a:4d:00:08"));
+    let taken = ev(22, true, key("10.77.0.8"), rec("h2", "02:42:0a:4d:00:09"));
+    assert_eq!(
+        w.engine.overlay_follow(&mut f, &[mine]).expect("follow"),
+        Followed::Applied(0)
+    );
+    assert_eq!(
+        w.engine.overlay_follow(&mut f, &[taken]).expect("follow"),
+        Followed::Resync
+    );
+    assert!(fdb(&w).is_empty());
+}
