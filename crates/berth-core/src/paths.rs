@@ -109,6 +109,17 @@ pub fn private_dir(dir: &Path) -> std::io::Result<()> {
     tighten(dir, 0o700)
 }
 
+/// Opens lock file `path` (0600), creating it if missing.
+pub fn lock_file(path: &Path) -> crate::Result<std::fs::File> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| crate::Error::internal(format!("cannot open {}: {e}", path.display())))
+}
+
 /// Makes file `path` 0600 if anyone but its owner may read it; a missing
 /// file is fine.
 pub fn private_file(path: &Path) -> std::io::Result<()> {

@@ -8,7 +8,7 @@ mod cniutil;
 mod common;
 mod netutil;
 
-use cniutil::{berth, conf, link_exists, members, ports4, with_port, Att};
+use cniutil::{berth, conf, host_veth, link_exists, members, pings, ports4, with_port, Att};
 use common::B;
 use netutil::{curl_ready, LAB};
 use serde_json::{json, Value};
@@ -20,20 +20,6 @@ fn serve(b: &B, ns: &str, body: &str) {
     b.sh(&format!(
         "ip netns exec {ns} busybox httpd -p 80 -h {dir} >/dev/null 2>&1 </dev/null"
     ));
-}
-
-fn pings(b: &B, ns: &str, ip: &str) -> bool {
-    b.try_sh(&format!(
-        "ip netns exec {ns} busybox ping -c1 -W2 {ip} >/dev/null"
-    ))
-}
-
-/// The host end of the veth of an ADD result (interfaces[1]).
-fn host_veth(result: &Value) -> String {
-    result["interfaces"][1]["name"]
-        .as_str()
-        .unwrap()
-        .to_string()
 }
 
 #[test]

@@ -7,22 +7,9 @@
 mod cniutil;
 mod common;
 
-use cniutil::{berth, conf, link_exists, reaped, Att, RETIRED_GROUP};
+use cniutil::{berth, conf, host_veth, link_exists, pings, reaped, Att, RETIRED_GROUP};
 use common::B;
-use serde_json::{json, Value};
-
-fn pings(b: &B, ns: &str, ip: &str) -> bool {
-    b.try_sh(&format!(
-        "ip netns exec {ns} busybox ping -c1 -W2 {ip} >/dev/null"
-    ))
-}
-
-fn host_veth(result: &Value) -> String {
-    result["interfaces"][1]["name"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
+use serde_json::json;
 
 #[test]
 fn a_del_frees_the_interface_name_at_once_and_the_reaper_deletes_the_veth() {

@@ -27,8 +27,6 @@ use crate::kernel::{errno, Netlink};
 use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
 use netlink_packet_route::RouteNetlinkMessage;
 use nix::fcntl::{Flock, FlockArg};
-use std::fs::{File, OpenOptions};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 /// The link group of retired veths ("berd" in ASCII: berth's dead), beside
@@ -213,15 +211,7 @@ pub fn reap_once(run_dir: &Path) -> Result<Option<usize>> {
     Reaper::new(run_dir).reap(&mut Netlink::open()?)
 }
 
-fn open(path: &Path) -> Result<File> {
-    OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(|e| Error::internal(format!("cannot open {}: {e}", path.display())))
-}
+use crate::paths::lock_file as open;
 
 fn lock_error(path: &Path, e: nix::errno::Errno) -> Error {
     Error::internal(format!("cannot lock {}: {e}", path.display()))

@@ -293,3 +293,18 @@ pub fn reaped(b: &B) {
         b.sh(&format!("ip -d link show group {RETIRED_GROUP}"))
     );
 }
+
+/// Whether namespace `ns` pings `ip` (one packet, 2 s).
+pub fn pings(b: &B, ns: &str, ip: &str) -> bool {
+    b.try_sh(&format!(
+        "ip netns exec {ns} busybox ping -c1 -W2 {ip} >/dev/null"
+    ))
+}
+
+/// The host end of the veth of an ADD result (interfaces[1]).
+pub fn host_veth(result: &Value) -> String {
+    result["interfaces"][1]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}

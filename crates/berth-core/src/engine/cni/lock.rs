@@ -15,8 +15,8 @@
 use crate::error::{Error, Result};
 use crate::paths::Paths;
 use nix::fcntl::{Flock, FlockArg};
-use std::fs::{File, OpenOptions};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
+use std::fs::File;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
 /// An exclusive lock on one attachment, released on drop.
@@ -88,16 +88,7 @@ fn lock_path(paths: &Paths, container_id: &str, ifname: &str) -> Result<PathBuf>
     Ok(dir.join(format!("{:016x}.lock", fnv1a(container_id, ifname))))
 }
 
-/// Opens (creating) lock file `path`.
-fn open(path: &Path) -> Result<File> {
-    OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(|e| Error::internal(format!("cannot open {}: {e}", path.display())))
-}
+use crate::paths::lock_file as open;
 
 /// Whether `lock` is still the file at `path` (not one a DEL removed
 /// while this process waited for it).
