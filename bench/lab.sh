@@ -69,3 +69,28 @@ median_us() { median_of 1000; }
 # without bash's own forks in the measurement; need_exectime checks it is built.
 EXECTIME=${EXECTIME:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/target/release/exectime}
 need_exectime() { [ -x "$EXECTIME" ] || { echo "build the bench tools first: cargo build --release" >&2; exit 1; }; }
+
+# room_for_containers N: exits unless the host (pid_max is shared with it)
+# has room for 3 tasks per container; sets `threads` (the host's tasks now)
+# and raises the open-file limit. Then pid_guard, called as containers are
+# added, fails (the run stops growing and reports the points it reached,
+# and the lab's cleanup ends everything) when the host's tasks come within
+# 1,000 of pid_max (everything else on the host must still be able to
+# fork), or its available memory falls under 3 GB: each container's mount
+# namespace is a copy of the host's, which holds one netns pin per
+# container, so the kernel's mount objects grow with the square of the
+# containers (~6.7 GB at 4,250; see docs/testing.md). It says why in STOPPED.
+room_for_containers() {
+    local room
+    threads=$(cut -d' ' -f4 /proc/loadavg | cut -d/ -f2)
+    room=$((${BENCH_PID_MAX:-$(cat /proc/sys/kernel/pid_max)} - threads))
+    [ "$room" -gt $((3 * $1 + 1500)) ] || { echo "pid_max leaves room for $room more processes; $1 containers need $((3 * $1 + 1500))" >&2; exit 1; }
+    ulimit -n 65536 2>/dev/null || true
+}
+pid_guard() {
+    local used avail
+    used=$(cut -d' ' -f4 /proc/loadavg | cut -d/ -f2)
+    [ $((${BENCH_PID_MAX:-$(cat /proc/sys/kernel/pid_max)} - used)) -gt 1000 ] || { STOPPED="$used tasks on the host, pid_max ${BENCH_PID_MAX:-$(cat /proc/sys/kernel/pid_max)}"; return 1; }
+    avail=$(awk '$1 == "MemAvailable:" {print $2}' /proc/meminfo)
+    [ "$avail" -gt 3000000 ] || { STOPPED="$avail kB of memory available, $(awk '$1 == "mnt_cache" {print $2}' /proc/slabinfo 2>/dev/null) mounts in the kernel"; return 1; }
+}

@@ -33,24 +33,7 @@ BERTH=${BERTH:-$PWD/target/release/berth}
 [ -x "$BERTH" ] || { echo "build berth first: cargo build --release" >&2; exit 1; }
 MAX=0
 for n in $LEVELS; do [ "$n" -gt "$MAX" ] && MAX=$n; done
-threads=$(cut -d' ' -f4 /proc/loadavg | cut -d/ -f2)
-room=$((${BENCH_PID_MAX:-$(cat /proc/sys/kernel/pid_max)} - threads))
-[ "$room" -gt $((3 * MAX + 1500)) ] || { echo "pid_max leaves room for $room more processes; $MAX containers need $((3 * MAX + 1500))" >&2; exit 1; }
-ulimit -n 65536 2>/dev/null || true
-# Fails (the run then stops growing and reports the points it reached, and
-# the lab's cleanup ends everything) when the host's tasks
-# come within 1,000 of pid_max (shared with everything else on the host,
-# which must still be able to fork), or its available memory falls under
-# 3 GB: each container's mount namespace is a copy of the host's, which
-# holds one netns pin per container, so the kernel's mount objects grow
-# with the square of the containers (~6.7 GB at 4,250; see docs/testing.md).
-pid_guard() {
-    local used avail
-    used=$(cut -d' ' -f4 /proc/loadavg | cut -d/ -f2)
-    [ $((${BENCH_PID_MAX:-$(cat /proc/sys/kernel/pid_max)} - used)) -gt 1000 ] || { STOPPED="$used tasks on the host, pid_max ${BENCH_PID_MAX:-$(cat /proc/sys/kernel/pid_max)}"; return 1; }
-    avail=$(awk '$1 == "MemAvailable:" {print $2}' /proc/meminfo)
-    [ "$avail" -gt 3000000 ] || { STOPPED="$avail kB of memory available, $(awk '$1 == "mnt_cache" {print $2}' /proc/slabinfo 2>/dev/null) mounts in the kernel"; return 1; }
-}
+room_for_containers "$MAX"
 
 pids_of() { # REGEX: PIDs with an argument that is exactly REGEX (one grep over all; '__dn[s]' does not match grep's own)
     { grep -l -a -z -x -e "$1" /proc/[0-9]*/cmdline 2>/dev/null || true; } | cut -d/ -f3

@@ -48,25 +48,7 @@ cd "$(dirname "$0")/.."
 BERTH=${BERTH:-$PWD/target/release/berth}
 [ -x "$BERTH" ] || { echo "build berth first: cargo build --release" >&2; exit 1; }
 need_exectime
-# Threads on the whole host (pid_max is shared with it): room for 3 per container?
-threads=$(cut -d' ' -f4 /proc/loadavg | cut -d/ -f2)
-room=$((${BENCH_PID_MAX:-$(cat /proc/sys/kernel/pid_max)} - threads))
-[ "$room" -gt $((3 * M + 1500)) ] || { echo "pid_max leaves room for $room more processes; $M containers need $((3 * M + 1500))" >&2; exit 1; }
-ulimit -n 65536 2>/dev/null || true
-# Fails (the run then stops growing and reports the points it reached, and
-# the lab's cleanup ends everything) when the host's tasks
-# come within 1,000 of pid_max (shared with everything else on the host,
-# which must still be able to fork), or its available memory falls under
-# 3 GB: each container's mount namespace is a copy of the host's, which
-# holds one netns pin per container, so the kernel's mount objects grow
-# with the square of the containers (~6.7 GB at 4,250; see docs/testing.md).
-pid_guard() {
-    local used avail
-    used=$(cut -d' ' -f4 /proc/loadavg | cut -d/ -f2)
-    [ $((${BENCH_PID_MAX:-$(cat /proc/sys/kernel/pid_max)} - used)) -gt 1000 ] || { STOPPED="$used tasks on the host, pid_max ${BENCH_PID_MAX:-$(cat /proc/sys/kernel/pid_max)}"; return 1; }
-    avail=$(awk '$1 == "MemAvailable:" {print $2}' /proc/meminfo)
-    [ "$avail" -gt 3000000 ] || { STOPPED="$avail kB of memory available, $(awk '$1 == "mnt_cache" {print $2}' /proc/slabinfo 2>/dev/null) mounts in the kernel"; return 1; }
-}
+room_for_containers "$M"
 results_note "host threads at the start: $threads (the host's pid_max ${BENCH_PID_MAX:-?}); ulimit -n $(ulimit -n)"
 
 t() { "$EXECTIME" /dev/null /dev/null "$@" || { echo "failed: $*" >&2; exit 1; }; } # µs of one process

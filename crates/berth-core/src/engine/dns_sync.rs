@@ -57,13 +57,7 @@ impl Engine {
             return Ok(());
         }
         let _lock = self.dns_publish_lock()?;
-        let snapshot = self.dns_snapshot_path();
-        let journal = berth_dns::journal::journal_path(&snapshot);
-        let size = |p: &std::path::Path| std::fs::metadata(p).map(|m| m.len()).ok();
-        let compact = match (size(&snapshot), size(&journal).unwrap_or(0)) {
-            (None, _) => true,
-            (Some(s), j) => j > s.max(JOURNAL_MIN),
-        };
+        let (journal, compact) = self.dns_journal();
         if !compact {
             let delta = self.dns_delta(id)?;
             berth_dns::journal::append(&journal, &delta)
@@ -94,13 +88,7 @@ impl Engine {
     /// is missing or the journal has grown to its size.
     pub(super) fn sync_dns_deltas(&mut self, deltas: Vec<Delta>) -> Result<()> {
         let _lock = self.dns_publish_lock()?;
-        let snapshot = self.dns_snapshot_path();
-        let journal = berth_dns::journal::journal_path(&snapshot);
-        let size = |p: &std::path::Path| std::fs::metadata(p).map(|m| m.len()).ok();
-        let compact = match (size(&snapshot), size(&journal).unwrap_or(0)) {
-            (None, _) => true,
-            (Some(s), j) => j > s.max(JOURNAL_MIN),
-        };
+        let (journal, compact) = self.dns_journal();
         if let (false, Some(last)) = (compact, deltas.last()) {
             for d in &deltas {
                 berth_dns::journal::append(&journal, d)
@@ -113,6 +101,20 @@ impl Engine {
             }
         }
         self.publish_locked()
+    }
+
+    /// The resolver's journal, and whether the whole snapshot must be sent
+    /// instead of a line of it: there is no snapshot yet, or the journal has
+    /// grown past it.
+    fn dns_journal(&self) -> (std::path::PathBuf, bool) {
+        let snapshot = self.dns_snapshot_path();
+        let journal = berth_dns::journal::journal_path(&snapshot);
+        let size = |p: &std::path::Path| std::fs::metadata(p).map(|m| m.len()).ok();
+        let compact = match (size(&snapshot), size(&journal).unwrap_or(0)) {
+            (None, _) => true,
+            (Some(s), j) => j > s.max(JOURNAL_MIN),
+        };
+        (journal, compact)
     }
 
     /// Brings the resolver in step after a change to container `id` (best
@@ -131,11 +133,7 @@ impl Engine {
         let dir = self.paths.run.join("dns");
         std::fs::create_dir_all(&dir)?;
         let lock_path = dir.join("publish.lock");
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)?;
+        let file = crate::paths::lock_file(&lock_path)?;
         nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive)
             .map_err(|(_, e)| Error::internal(format!("cannot lock {}: {e}", lock_path.display())))
     }
