@@ -189,3 +189,35 @@ fn veth_names_are_unique() {
     assert!(e.to_string().contains("veth1234567"), "{e}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_network_name_is_never_taken_as_an_id_prefix() {
+    let dir = std::env::temp_dir().join(format!("berth-store-names-{}", std::process::id()));
+    let mut s = Store::open(&Paths::new(Some(&dir))).unwrap();
+    s.write(|tx| {
+        for (id, name) in [("b1", "one"), ("b2", "two"), ("c1", "three")] {
+            let mut n = network();
+            n.id = id.into();
+            n.name = name.into();
+            n.bridge = Some(format!("br-{id}"));
+            tx.insert_network(&n)?;
+        }
+        Ok(())
+    })
+    .unwrap();
+    s.read(|tx| {
+        // A user's key: name, id, unique prefix; an ambiguous prefix fails.
+        assert_eq!(tx.network("c")?.map(|n| n.name).as_deref(), Some("three"));
+        assert!(tx.network("b").is_err());
+        // A CNI or netavark network name: exact names only.
+        assert!(tx.network_by_name("b")?.is_none());
+        assert!(tx.network_by_name("c")?.is_none());
+        assert_eq!(
+            tx.network_by_name("two")?.map(|n| n.id).as_deref(),
+            Some("b2")
+        );
+        Ok(())
+    })
+    .unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+}

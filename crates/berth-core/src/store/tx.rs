@@ -69,6 +69,19 @@ impl<'a> Tx<'a> {
         self.all("SELECT data FROM networks ORDER BY rowid", None)
     }
 
+    /// The network called exactly `name` (CNI and netavark name networks:
+    /// a name there is never an id, nor an id prefix that could be
+    /// ambiguous or point at another network).
+    pub fn network_by_name(&self, name: &str) -> Result<Option<Network>> {
+        self.t
+            .query_row("SELECT data FROM networks WHERE name = ?1", [name], |r| {
+                r.get::<_, String>(0)
+            })
+            .optional()?
+            .map(|d| parse(&d))
+            .transpose()
+    }
+
     /// A network by name, id or id prefix.
     pub fn network(&self, key: &str) -> Result<Option<Network>> {
         self.lookup("networks", key)?.map(|d| parse(&d)).transpose()

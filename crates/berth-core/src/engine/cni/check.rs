@@ -135,11 +135,7 @@ impl Engine {
                 "berth must run as root to attach containers".into(),
             ));
         }
-        let Some(net) = self
-            .store
-            .read(|tx| tx.network(network))?
-            .filter(|n| n.name == network)
-        else {
+        let Some(net) = self.store.read(|tx| tx.network_by_name(network))? else {
             return Ok(Status {
                 network_exists: false,
             });

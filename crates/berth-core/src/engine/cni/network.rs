@@ -75,8 +75,8 @@ impl Engine {
     pub fn release_owned_network(&mut self, name: &str) -> crate::Result<bool> {
         self.require_root()?;
         let _lock = self.lock()?;
-        let net = self.store.read(|tx| tx.network(name))?;
-        let Some(net) = net.filter(|n| n.name == name && n.owner.is_some()) else {
+        let net = self.store.read(|tx| tx.network_by_name(name))?;
+        let Some(net) = net.filter(|n| n.owner.is_some()) else {
             return Ok(false);
         };
         match self.remove_unused_network(&net) {
@@ -88,10 +88,7 @@ impl Engine {
 
     /// The network called exactly `name` (not an id or id prefix).
     pub(super) fn network_named(&mut self, name: &str) -> crate::Result<Option<Network>> {
-        Ok(self
-            .store
-            .read(|tx| tx.network(name))?
-            .filter(|n| n.name == name))
+        self.store.read(|tx| tx.network_by_name(name))
     }
 }
 
