@@ -38,6 +38,8 @@ use crate::budget::{Budget, Charge};
 use crate::names::{config_key, name_key, parse_reverse};
 use crate::snapshot::{EndpointRec, Snapshot};
 
+mod delta;
+
 /// What to do with a question.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome<'a> {
@@ -64,9 +66,11 @@ struct Target {
 
 /// A DNS-enabled network's records.
 #[derive(Debug, Default)]
-struct Net {
+pub(crate) struct Net {
     /// The network's id (budgets are carried over by it).
     id: String,
+    /// Its name (PTR answers are `name.network.`).
+    name: String,
     /// Lookup key → containers answering to it on this network.
     names: HashMap<String, Vec<Target>>,
     /// Endpoint address → `name.network.`.
@@ -81,11 +85,11 @@ struct Net {
 
 /// A known asking endpoint.
 #[derive(Debug)]
-struct Asker {
+pub(crate) struct Asker {
     /// Index of its network (the arrival network).
     net: usize,
-    /// Index of its container in [`Resolver::containers`].
-    container: usize,
+    /// Its container's id (the key of its budget in [`Resolver::containers`]).
+    container: String,
     /// Indices of the networks it sees, the arrival network first.
     visible: Vec<usize>,
     /// Where its other questions go; `None`: the host's upstreams.
@@ -100,9 +104,11 @@ pub struct Resolver {
     nets: Vec<Net>,
     by_gateway: HashMap<IpAddr, usize>,
     by_net_name: HashMap<String, usize>,
+    /// Network id → index in `nets`.
+    net_index: HashMap<String, usize>,
     askers: HashMap<(usize, IpAddr), Asker>,
-    /// Container id and budget, per asking container.
-    containers: Vec<(String, Arc<Budget>)>,
+    /// Budget per asking container, by container id.
+    containers: HashMap<String, Arc<Budget>>,
     gateways: Vec<IpAddr>,
 }
 
@@ -123,21 +129,19 @@ impl Resolver {
             host_upstreams: snapshot.host_upstreams.iter().map(|u| u.0).collect(),
             ..Resolver::default()
         };
-        let mut net_index: HashMap<&str, usize> = HashMap::new();
-        let mut net_names: Vec<&str> = Vec::new();
         for net in snapshot.networks.iter().filter(|n| n.dns) {
-            if net_index.contains_key(net.id.as_str()) {
+            if r.net_index.contains_key(net.id.as_str()) {
                 continue;
             }
             let i = r.nets.len();
-            net_index.insert(&net.id, i);
+            r.net_index.insert(net.id.clone(), i);
             r.nets.push(Net {
                 id: net.id.clone(),
+                name: net.name.clone(),
                 internal: net.internal,
                 subnets: net.subnets.clone(),
                 ..Net::default()
             });
-            net_names.push(&net.name);
             if let Some(key) = config_key(&net.name) {
                 r.by_net_name.entry(key).or_insert(i);
             }
@@ -149,16 +153,20 @@ impl Resolver {
             }
         }
         // Endpoints on served networks, with their network's index.
-        let eps: Vec<(usize, &EndpointRec)> = snapshot
-            .endpoints
-            .iter()
-            .filter_map(|ep| net_index.get(ep.network_id.as_str()).map(|&i| (i, ep)))
-            .collect();
+        let eps = r.served(&snapshot.endpoints);
         for &(i, ep) in &eps {
-            r.index_endpoint(i, ep, net_names[i]);
+            r.index_endpoint(i, ep);
         }
         r.index_askers(&eps);
         r
+    }
+
+    /// The endpoints among `eps` that are on served networks, with their
+    /// network's index.
+    pub(crate) fn served<'e>(&self, eps: &'e [EndpointRec]) -> Vec<(usize, &'e EndpointRec)> {
+        eps.iter()
+            .filter_map(|ep| self.net_index.get(ep.network_id.as_str()).map(|&i| (i, ep)))
+            .collect()
     }
 
     /// Takes over the budgets of `old`'s networks and containers that are
@@ -174,13 +182,8 @@ impl Resolver {
                 net.budget = b.clone();
             }
         }
-        let containers: HashMap<&str, &Arc<Budget>> = old
-            .containers
-            .iter()
-            .map(|(id, b)| (id.as_str(), b))
-            .collect();
         for (id, budget) in &mut self.containers {
-            if let Some(&b) = containers.get(id.as_str()) {
+            if let Some(b) = old.containers.get(id) {
                 *budget = b.clone();
             }
         }
@@ -189,26 +192,24 @@ impl Resolver {
     /// Records who may ask: each endpoint's addresses on its network, with
     /// the networks its container sees (that network first) and where its
     /// other questions go.
-    fn index_askers(&mut self, eps: &[(usize, &EndpointRec)]) {
-        // Per container: its index, networks, and whether it reaches out.
-        let mut of: HashMap<&str, (usize, Vec<usize>, Option<bool>)> = HashMap::new();
+    pub(crate) fn index_askers(&mut self, eps: &[(usize, &EndpointRec)]) {
+        // Per container: its networks, and whether it reaches out.
+        let mut of: HashMap<&str, (Vec<usize>, Option<bool>)> = HashMap::new();
         for &(i, ep) in eps {
-            let next = of.len();
-            let entry = of
-                .entry(ep.container_id.as_str())
-                .or_insert_with(|| (next, Vec::new(), None));
-            if !entry.1.contains(&i) {
-                entry.1.push(i);
+            let entry = of.entry(ep.container_id.as_str()).or_default();
+            if !entry.0.contains(&i) {
+                entry.0.push(i);
             }
-            entry.2 = entry.2.or(ep.external);
+            entry.1 = entry.1.or(ep.external);
         }
-        // One budget each (not `vec![x; n]`: that would share one Arc).
-        self.containers = (0..of.len()).map(|_| Default::default()).collect();
-        for (id, (c, _, _)) in &of {
-            self.containers[*c].0 = id.to_string();
+        // One budget each, kept when the container has one already.
+        for id in of.keys() {
+            if !self.containers.contains_key(*id) {
+                self.containers.insert(id.to_string(), Arc::default());
+            }
         }
         for &(i, ep) in eps {
-            let (container, nets, external) = &of[ep.container_id.as_str()];
+            let (nets, external) = &of[ep.container_id.as_str()];
             let mut visible = vec![i];
             visible.extend(nets.iter().filter(|&&n| n != i));
             // Version-1 snapshots have no `external`: derive it.
@@ -229,7 +230,7 @@ impl Resolver {
             for addr in endpoint_addrs(ep) {
                 let asker = Asker {
                     net: i,
-                    container: *container,
+                    container: ep.container_id.clone(),
                     visible: visible.clone(),
                     upstreams: upstreams.clone(),
                 };
@@ -249,32 +250,16 @@ impl Resolver {
     }
 
     /// Adds one endpoint's names and reverse entries to network `i`.
-    fn index_endpoint(&mut self, i: usize, ep: &EndpointRec, net_name: &str) {
-        let target = Target {
-            v4: ep.ipv4,
-            v6: ep.ipv6,
-        };
+    pub(crate) fn index_endpoint(&mut self, i: usize, ep: &EndpointRec) {
+        let target = target(ep);
         let net = &mut self.nets[i];
-        let short_id = ep
-            .container_id
-            .get(..12)
-            .filter(|_| ep.container_id.len() > 12);
-        let mut keys: Vec<String> = [Some(ep.name.as_str()), Some(ep.hostname.as_str()), short_id]
-            .into_iter()
-            .flatten()
-            .chain(std::iter::once(ep.container_id.as_str()))
-            .chain(ep.aliases.iter().map(String::as_str))
-            .filter_map(config_key)
-            .collect();
-        keys.sort();
-        keys.dedup();
-        for key in keys {
+        for key in endpoint_keys(ep) {
             let targets = net.names.entry(key).or_default();
             if !targets.contains(&target) {
                 targets.push(target);
             }
         }
-        let ptr_name = format!("{}.{}.", ep.name.trim_end_matches('.'), net_name);
+        let ptr_name = format!("{}.{}.", ep.name.trim_end_matches('.'), net.name);
         for addr in endpoint_addrs(ep) {
             net.ptr.entry(addr).or_insert_with(|| ptr_name.clone());
         }
@@ -367,11 +352,44 @@ impl<'a> Client<'a> {
     /// The budgets this client's forwards and connections are charged to:
     /// its container's and its arrival network's.
     pub fn charge(&self) -> Charge<'a> {
+        let network = &self.resolver.nets[self.asker.net].budget;
         Charge {
-            container: &self.resolver.containers[self.asker.container].1,
-            network: &self.resolver.nets[self.asker.net].budget,
+            // Every asker's container has a budget (`index_askers`).
+            container: self
+                .resolver
+                .containers
+                .get(&self.asker.container)
+                .unwrap_or(network),
+            network,
         }
     }
+}
+
+/// The addresses of endpoint `ep`, as a name's target.
+fn target(ep: &EndpointRec) -> Target {
+    Target {
+        v4: ep.ipv4,
+        v6: ep.ipv6,
+    }
+}
+
+/// The lookup keys endpoint `ep` answers to on its network: its name,
+/// hostname, short and full id and aliases, each once.
+fn endpoint_keys(ep: &EndpointRec) -> Vec<String> {
+    let short_id = ep
+        .container_id
+        .get(..12)
+        .filter(|_| ep.container_id.len() > 12);
+    let mut keys: Vec<String> = [Some(ep.name.as_str()), Some(ep.hostname.as_str()), short_id]
+        .into_iter()
+        .flatten()
+        .chain(std::iter::once(ep.container_id.as_str()))
+        .chain(ep.aliases.iter().map(String::as_str))
+        .filter_map(config_key)
+        .collect();
+    keys.sort();
+    keys.dedup();
+    keys
 }
 
 /// An endpoint's addresses.

@@ -11,14 +11,13 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard};
 use std::time::Duration;
 
-use arc_swap::ArcSwap;
 use tokio::net::UnixListener;
 
 use crate::budget::{Budget, Caps};
-use crate::journal;
+use crate::journal::{self, Delta};
 use crate::listeners::{Listener, ListenerSet};
 use crate::resolver::Resolver;
 use crate::snapshot::{Snapshot, DNS_PORT, SNAPSHOT_VERSION};
@@ -105,7 +104,10 @@ impl ServerConfig {
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub(crate) config: ServerConfig,
-    pub(crate) resolver: ArcSwap<Resolver>,
+    /// The live index. A reload changes it in place (a journal delta
+    /// costs its container's records, not the snapshot's) under the write
+    /// lock; queries read it without awaiting in between.
+    resolver: RwLock<Resolver>,
     /// What the whole resolver holds (forwards, TCP connections).
     pub(crate) total: Arc<Budget>,
     pub(crate) upstreams: Upstreams,
@@ -132,17 +134,27 @@ struct Loaded {
     offset: u64,
 }
 
+/// What a reload found new in the files.
+enum Fresh {
+    /// Another snapshot file (read, its journal too): index it whole.
+    Whole,
+    /// The same snapshot file: these new journal lines, not yet applied.
+    Deltas(Vec<Delta>),
+}
+
 impl Loaded {
-    /// Brings the snapshot up to date with the file at `path` and the
-    /// journal beside it: the whole snapshot again only if it is another
-    /// file than the one read (the journal is new then too).
-    fn refresh(&mut self, path: &std::path::Path) -> Result<(), Error> {
+    /// Reads what is new in the file at `path` and the journal beside it:
+    /// the whole snapshot again only if it is another file than the one
+    /// read (the journal is new then too, and applied); otherwise the
+    /// journal's new lines, for the caller to apply.
+    fn refresh(&mut self, path: &std::path::Path) -> Result<Fresh, Error> {
         use std::io::Read;
         use std::os::unix::fs::MetadataExt;
         let key = |m: std::fs::Metadata| (m.dev(), m.ino(), m.size(), m.mtime(), m.mtime_nsec());
         let now = std::fs::metadata(path).ok().map(key);
         let held = self.file.as_ref().map(|(_, k)| *k);
-        if now.is_none() || now != held {
+        let whole = now.is_none() || now != held;
+        if whole {
             let err = |e| Error::SnapshotRead(path.to_path_buf(), e);
             let (snapshot, file) = match std::fs::File::open(path) {
                 Ok(mut f) => {
@@ -160,17 +172,51 @@ impl Loaded {
         }
         let journal = journal::journal_path(path);
         let (deltas, offset) = journal::read_from(&journal, self.offset)?;
+        self.offset = offset;
+        if !whole {
+            return Ok(Fresh::Deltas(deltas));
+        }
         for d in &deltas {
             self.snapshot.apply(d);
         }
-        self.offset = offset;
-        Ok(())
+        Ok(Fresh::Whole)
+    }
+
+    /// Applies `deltas` to the snapshot and to `resolver`, one container
+    /// at a time. Returns whether the index must be rebuilt instead (a
+    /// delta changed a network) and whether the upstreams in use may have
+    /// changed (a container with `--dns` servers came or went).
+    fn apply(&mut self, resolver: &mut Resolver, deltas: &[Delta]) -> (bool, bool) {
+        let (mut rebuild, mut upstreams) = (false, false);
+        for d in deltas {
+            if d.generation <= self.snapshot.generation {
+                continue;
+            }
+            if !rebuild {
+                let old: Vec<_> = self
+                    .snapshot
+                    .endpoints
+                    .iter()
+                    .filter(|e| e.container_id == d.container_id)
+                    .cloned()
+                    .collect();
+                upstreams |= old.iter().chain(&d.endpoints).any(|e| !e.dns.is_empty());
+                rebuild = !resolver.apply_delta(&self.snapshot.networks, &old, d);
+            }
+            self.snapshot.apply(d);
+        }
+        (rebuild, upstreams)
     }
 }
 
 impl Shared {
     fn listeners(&self) -> MutexGuard<'_, ListenerSet> {
         self.listeners.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The live index, for answering (never held across an await).
+    pub(crate) fn resolver(&self) -> RwLockReadGuard<'_, Resolver> {
+        self.resolver.read().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -190,20 +236,36 @@ impl ServerHandle {
     pub async fn reload(&self) -> Result<u64, Error> {
         let shared = &self.shared;
         let mut loaded = shared.loaded.lock().await;
-        loaded.refresh(&shared.config.snapshot_path)?;
-        let snapshot = &loaded.snapshot;
-        if snapshot.version > SNAPSHOT_VERSION {
-            tracing::warn!(
-                version = snapshot.version,
-                "snapshot newer than this resolver: served with what it knows"
-            );
+        let (rebuild, upstreams) = match loaded.refresh(&shared.config.snapshot_path)? {
+            Fresh::Whole => (true, true),
+            Fresh::Deltas(deltas) => {
+                let mut live = shared
+                    .resolver
+                    .write()
+                    .unwrap_or_else(PoisonError::into_inner);
+                loaded.apply(&mut live, &deltas)
+            }
+        };
+        if rebuild {
+            let snapshot = &loaded.snapshot;
+            if snapshot.version > SNAPSHOT_VERSION {
+                tracing::warn!(
+                    version = snapshot.version,
+                    "snapshot newer than this resolver: served with what it knows"
+                );
+            }
+            let mut resolver = Resolver::new(snapshot);
+            resolver.carry_budgets(&shared.resolver());
+            *shared
+                .resolver
+                .write()
+                .unwrap_or_else(PoisonError::into_inner) = resolver;
         }
-        let mut resolver = Resolver::new(snapshot);
-        resolver.carry_budgets(&shared.resolver.load());
-        let resolver = Arc::new(resolver);
+        let resolver = shared.resolver();
         let generation = resolver.generation();
-        shared.resolver.store(resolver.clone());
-        shared.upstreams.retain(&resolver.upstreams());
+        if rebuild || upstreams {
+            shared.upstreams.retain(&resolver.upstreams());
+        }
         let failures = shared
             .listeners()
             .sync(resolver.listen_addrs(), shared.config.port, shared);
@@ -221,7 +283,7 @@ impl ServerHandle {
 
     /// The generation of the live snapshot.
     pub fn generation(&self) -> u64 {
-        self.shared.resolver.load().generation()
+        self.shared.resolver().generation()
     }
 
     /// The addresses listened on now (UDP and TCP).
@@ -256,7 +318,7 @@ impl Server {
             total: Arc::default(),
             upstreams: Upstreams::default(),
             config,
-            resolver: ArcSwap::from_pointee(Resolver::default()),
+            resolver: RwLock::default(),
             listeners: Mutex::new(listeners),
             loaded: tokio::sync::Mutex::default(),
         });

@@ -54,7 +54,7 @@ pub(crate) async fn serve(listener: TcpListener, listen: IpAddr, shared: Arc<Sha
 /// A permit for a connection from `src`, or `None` (then it is closed):
 /// not an endpoint of this address's network, or over a cap.
 fn admit(shared: &Shared, listen: IpAddr, src: SocketAddr) -> Option<Permit> {
-    let resolver = shared.resolver.load();
+    let resolver = shared.resolver();
     let Some(client) = resolver.client(listen, src.ip()) else {
         tracing::debug!(%src, %listen, "tcp from a stranger; closed");
         return None;
@@ -86,7 +86,7 @@ async fn connection(
         };
         // The resolver guard and the borrowed action end before any await.
         let pending = {
-            let resolver = shared.resolver.load();
+            let resolver = shared.resolver();
             match handle(&resolver, listen, src.ip(), &query, Transport::Tcp) {
                 Action::Reply(reply) => Pending::Ready(reply),
                 Action::Drop => continue,

@@ -95,7 +95,7 @@ fn recv_batch(fd: RawFd, batch: &mut Batch) -> io::Result<()> {
 /// Handles every datagram read: local replies are queued for
 /// [`send_batch`], forwarded queries spawned.
 fn answer_batch(socket: &Arc<UdpSocket>, listen: IpAddr, shared: &Arc<Shared>, batch: &mut Batch) {
-    let resolver = shared.resolver.load();
+    let resolver = shared.resolver();
     let caps = shared.config.forward_caps();
     for &(i, len, src) in &batch.received {
         let packet = &batch.bufs[i][..len];

@@ -93,6 +93,34 @@ fn bad_subnets_and_gateways() {
     }
 }
 
+/// The host's own links and routes, looked up one by one (not listed):
+/// a bridge name the host uses, a subnet inside a routed prefix and one
+/// holding a more specific route are each refused with their own error;
+/// a route of another table and a free name are not in the way.
+#[test]
+fn host_links_and_routes() {
+    let b = lab("bad-host");
+    b.sh("ip route add 203.0.113.64/26 via 198.51.100.1 && ip route add 10.77.0.0/16 via 198.51.100.1 table 100");
+    for (args, wants) in [
+        (
+            "-o com.docker.network.bridge.name=uplink n",
+            &["\"uplink\"", "already in use on this host"][..],
+        ),
+        (
+            "--subnet 203.0.113.0/24 n",
+            &["203.0.113.0/24", "203.0.113.64/26", "routed"],
+        ),
+        (
+            "--subnet 198.51.100.128/25 n",
+            &["198.51.100.128/25", "198.51.100.0/24", "routed"],
+        ),
+    ] {
+        refused(&b, &format!("network create {args}"), wants);
+    }
+    b.ok("network create --subnet 10.77.1.0/24 -o com.docker.network.bridge.name=ok77 ok77");
+    b.sh("ip -j link show ok77 | grep -q '\"ifname\":\"ok77\"'");
+}
+
 #[test]
 fn unknown_and_duplicate_names() {
     let b = lab("bad-names");

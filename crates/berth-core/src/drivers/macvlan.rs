@@ -156,6 +156,20 @@ pub fn plan_network(
     })
 }
 
+/// The links planning a macvlan or ipvlan network from `req` looks at
+/// (pure): the parent, and the base of a VLAN parent (`eth0` of
+/// `eth0.10`); none when the options do not name a parent.
+pub fn links_to_check(req: &NetworkCreate) -> Vec<String> {
+    let Some(parent) = parse_kv(&req.options, "-o/--opt", true)
+        .ok()
+        .and_then(|o| o.get(opts::PARENT).cloned())
+    else {
+        return Vec::new();
+    };
+    let base = vlan_parts(&parent).ok().map(|(b, _)| b);
+    std::iter::once(parent).chain(base).collect()
+}
+
 /// The parent link: given, free, and existing or creatable as a VLAN
 /// sub-interface of an existing link on a kernel with 802.1Q.
 fn check_parent(

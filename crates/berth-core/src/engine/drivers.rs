@@ -23,7 +23,9 @@ impl Engine {
         let subnets = req.subnet_requests()?;
         let kinds = self.kernel.link_kinds()?;
         let _lock = self.lock()?;
-        let facts = self.kernel.host_facts()?;
+        let links = macvlan::links_to_check(req);
+        let links: Vec<&str> = links.iter().map(String::as_str).collect();
+        let facts = self.kernel.host_facts(&links)?;
         let id = ids::new_id()?;
         self.create_network_op(OpKind::CreateNetwork, |tx| {
             let existing = tx.networks()?;

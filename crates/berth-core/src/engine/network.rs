@@ -55,8 +55,14 @@ impl Engine {
         adjust: impl FnOnce(&mut Network) -> Result<()>,
     ) -> Result<Network> {
         let _lock = self.lock()?;
-        let facts = self.kernel.host_facts()?;
         let id = ids::new_id()?;
+        // Only the bridge's own name is looked up (bad options fail in
+        // planning, with the bad value named).
+        let bridge = req
+            .parsed_options()
+            .map(|o| planned_bridge(&o, &id, false))
+            .unwrap_or_default();
+        let facts = self.kernel.host_facts(&[bridge.as_str()])?;
         self.create_network_op(OpKind::CreateNetwork, |tx| {
             let existing = tx.networks()?;
             ensure_name_free(&existing, &req.name)?;
@@ -233,6 +239,21 @@ pub(crate) fn ensure_name_free(existing: &[Network], name: &str) -> Result<()> {
     Ok(())
 }
 
+/// The name of the bridge of network `id` with options `opts` (pure): the
+/// one the options name, else the default bridge's (`builtin`) or one
+/// derived from the id.
+pub(crate) fn planned_bridge(
+    opts: &std::collections::BTreeMap<String, String>,
+    id: &str,
+    builtin: bool,
+) -> String {
+    match opts.get(opt::BRIDGE_NAME) {
+        Some(b) => b.clone(),
+        None if builtin => DEFAULT_BRIDGE.to_string(),
+        None => ids::bridge_name(id),
+    }
+}
+
 /// Plans a bridge network from a request (pure): validates options, picks or
 /// checks subnets against other networks and the host's routes, names the
 /// bridge. `builtin` marks the default `bridge` network.
@@ -245,11 +266,7 @@ pub fn plan_bridge_network(
     builtin: bool,
 ) -> Result<Network> {
     let opts = req.parsed_options()?;
-    let bridge = match opts.get(opt::BRIDGE_NAME) {
-        Some(b) => b.clone(),
-        None if builtin => DEFAULT_BRIDGE.to_string(),
-        None => ids::bridge_name(id),
-    };
+    let bridge = planned_bridge(&opts, id, builtin);
     ids::validate_ifname(&bridge)?;
     if existing
         .iter()

@@ -12,7 +12,7 @@
 //!   tearing down containers whose process died unseen, and re-applies the
 //!   whole ruleset (after a firewall reload or `nft flush ruleset`).
 
-use super::network::{bridge_plan, plan_bridge_network, DEFAULT_BRIDGE};
+use super::network::{bridge_plan, plan_bridge_network};
 use super::Engine;
 use crate::error::{Error, Result};
 use crate::ids;
@@ -75,7 +75,9 @@ impl Engine {
     }
 
     fn ensure_builtin_networks(&mut self) -> Result<()> {
-        let facts = self.kernel.host_facts()?;
+        // No link is asked about: the default bridge may exist already
+        // (berth's own, from before a reboot of the store).
+        let facts = self.kernel.host_facts(&[])?;
         let id = ids::new_id()?;
         let host_id = ids::new_id()?;
         let none_id = ids::new_id()?;
@@ -87,8 +89,6 @@ impl Engine {
                     ..Default::default()
                 };
                 let existing = tx.networks()?;
-                let mut facts = facts.clone();
-                facts.links.retain(|l| l != DEFAULT_BRIDGE);
                 let mut net = plan_bridge_network(
                     &req,
                     &id,

@@ -99,8 +99,10 @@ pub trait Kernel {
     /// Runs an nftables `list` command; its JSON output.
     fn nft_list_json(&mut self, cmd: &str) -> Result<String>;
 
-    /// The routes and link names planning checks new networks against.
-    fn host_facts(&mut self) -> Result<HostFacts>;
+    /// What planning checks a new network against: the main table's
+    /// routes, and which of the links named in `links` exist (looked up
+    /// by name, never a list of every link).
+    fn host_facts(&mut self, links: &[&str]) -> Result<HostFacts>;
 
     /// The host's netlink socket, for what the engine observes beyond this
     /// trait (CNI CHECK's probes, the overlay's VXLAN entries); the fake

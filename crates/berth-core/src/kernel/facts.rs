@@ -7,7 +7,7 @@ use crate::error::Result;
 use crate::model::Proto;
 use ipnet::IpNet;
 use netlink_packet_route::link::LinkAttribute;
-use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteHeader};
+use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteHeader, RouteMessage};
 use netlink_packet_route::RouteNetlinkMessage;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -16,43 +16,61 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 pub struct HostFacts {
     /// Destinations of the main table's routes, except default routes.
     pub routes: Vec<IpNet>,
-    /// Names of every link.
+    /// The links that exist among those planning asked about (never a
+    /// list of every link: a host with 1,000 bridges would make each
+    /// `network create` parse them all).
     pub links: Vec<String>,
 }
 
 impl HostFacts {
-    /// Reads routes and links through `nl`.
-    pub fn read(nl: &mut Netlink) -> Result<HostFacts> {
+    /// Reads the main table's routes, and which of the links named in
+    /// `links` exist (one lookup by name each), through `nl`.
+    pub fn read(nl: &mut Netlink, links: &[&str]) -> Result<HostFacts> {
         let mut routes = Vec::new();
         for v6 in [false, true] {
-            for m in nl.dump(msg::dump_routes(v6))? {
+            for m in nl.dump_filtered(msg::dump_main_routes(v6))? {
                 if let RouteNetlinkMessage::NewRoute(r) = m {
-                    if r.header.table != RouteHeader::RT_TABLE_MAIN
-                        || r.header.destination_prefix_length == 0
-                    {
-                        continue;
-                    }
-                    for a in &r.attributes {
-                        if let RouteAttribute::Destination(d) = a {
-                            let ip = match d {
-                                RouteAddress::Inet(v4) => IpAddr::V4(*v4),
-                                RouteAddress::Inet6(v6) => IpAddr::V6(*v6),
-                                _ => continue,
-                            };
-                            if let Ok(n) = IpNet::new(ip, r.header.destination_prefix_length) {
-                                // fe80::/64 is on every IPv6 link; it never clashes.
-                                if !matches!(ip, IpAddr::V6(v) if v.segments()[0] == 0xfe80) {
-                                    routes.push(n.trunc());
-                                }
-                            }
-                        }
-                    }
+                    routes.extend(route_destination(&r));
                 }
             }
         }
-        let links = link_names(nl)?;
-        Ok(HostFacts { routes, links })
+        let mut present = Vec::new();
+        for name in links {
+            // A name no link can have (planning refuses it, naming it) is
+            // not asked: the kernel would answer ERANGE or EINVAL.
+            if crate::ids::validate_ifname(name).is_err() {
+                continue;
+            }
+            if nl.link_index(name)?.is_some() {
+                present.push(name.to_string());
+            }
+        }
+        Ok(HostFacts {
+            routes,
+            links: present,
+        })
     }
+}
+
+/// The destination of a main-table route that can clash with a subnet:
+/// not a default route, not fe80::/64 (on every IPv6 link, it never
+/// clashes). The kernel filters the table when it can (strict dump
+/// checking); this check stays for kernels that cannot.
+fn route_destination(r: &RouteMessage) -> Option<IpNet> {
+    if r.header.table != RouteHeader::RT_TABLE_MAIN || r.header.destination_prefix_length == 0 {
+        return None;
+    }
+    let ip = r.attributes.iter().find_map(|a| match a {
+        RouteAttribute::Destination(RouteAddress::Inet(v4)) => Some(IpAddr::V4(*v4)),
+        RouteAttribute::Destination(RouteAddress::Inet6(v6)) => Some(IpAddr::V6(*v6)),
+        _ => None,
+    })?;
+    if matches!(ip, IpAddr::V6(v) if v.segments()[0] == 0xfe80) {
+        return None;
+    }
+    IpNet::new(ip, r.header.destination_prefix_length)
+        .ok()
+        .map(|n| n.trunc())
 }
 
 /// Names of every link in `nl`'s namespace.

@@ -355,6 +355,21 @@ pub fn dump_routes(v6: bool) -> RouteNetlinkMessage {
     RouteNetlinkMessage::GetRoute(m)
 }
 
+/// Dump request for the main table's routes of one family: with strict
+/// dump checking ([`Netlink::dump_filtered`](super::Netlink::dump_filtered))
+/// the kernel walks that table only, not the local table's two or three
+/// routes per address of every bridge.
+pub fn dump_main_routes(v6: bool) -> RouteNetlinkMessage {
+    let mut m = RouteMessage::default();
+    m.header.address_family = if v6 {
+        AddressFamily::Inet6
+    } else {
+        AddressFamily::Inet
+    };
+    m.header.table = RouteHeader::RT_TABLE_MAIN;
+    RouteNetlinkMessage::GetRoute(m)
+}
+
 /// Dump request for all links.
 pub fn dump_links() -> RouteNetlinkMessage {
     RouteNetlinkMessage::GetLink(LinkMessage::default())

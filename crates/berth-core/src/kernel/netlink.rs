@@ -228,6 +228,20 @@ impl Netlink {
         })
     }
 
+    /// [`Netlink::dump`] with the kernel's strict checking of the request
+    /// (`NETLINK_GET_STRICT_CHK`, Linux 4.20+) on for this dump only, so
+    /// the kernel applies the filters in its header (a route table, a
+    /// protocol) instead of returning everything. On a kernel without it
+    /// the dump is unfiltered: callers filter the replies too.
+    pub fn dump_filtered(&mut self, msg: RouteNetlinkMessage) -> Result<Vec<RouteNetlinkMessage>> {
+        let strict = self.sock.set_netlink_get_strict_chk(true).is_ok();
+        let out = self.dump(msg);
+        if strict {
+            let _ = self.sock.set_netlink_get_strict_chk(false);
+        }
+        out
+    }
+
     /// Sends a dump request and collects every reply message.
     pub fn dump(&mut self, msg: RouteNetlinkMessage) -> Result<Vec<RouteNetlinkMessage>> {
         let seq = self.send(msg, NLM_F_DUMP)?;

@@ -132,8 +132,8 @@ impl Kernel for Real {
         self.applier()?.nft().list_json(cmd)
     }
 
-    fn host_facts(&mut self) -> Result<HostFacts> {
-        HostFacts::read(self.applier()?.host())
+    fn host_facts(&mut self, links: &[&str]) -> Result<HostFacts> {
+        HostFacts::read(self.applier()?.host(), links)
     }
 
     fn host_netlink(&mut self) -> Result<&mut super::Netlink> {

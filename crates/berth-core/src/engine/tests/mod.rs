@@ -13,6 +13,7 @@ mod dns_delta;
 mod docker;
 mod flags;
 mod harness;
+mod host_conflicts;
 mod overlay;
 mod query_plans;
 mod reap;

@@ -307,11 +307,16 @@ impl Kernel for Fake {
         })
     }
 
-    fn host_facts(&mut self) -> Result<HostFacts> {
+    fn host_facts(&mut self, links: &[&str]) -> Result<HostFacts> {
         let routes = self.state.borrow().routes.clone();
+        let host = self.link_names()?;
         Ok(HostFacts {
             routes,
-            links: self.link_names()?,
+            links: links
+                .iter()
+                .filter(|l| host.iter().any(|h| h == *l))
+                .map(|l| l.to_string())
+                .collect(),
         })
     }
 
