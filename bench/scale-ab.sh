@@ -10,9 +10,11 @@
 #   store, each a /24 of its own: one lab, one store, the two binaries'
 #   samples interleaved (K each at both points), so the others' load hits
 #   both alike.
-# - `run -d` on one DNS network at n = 10 and CONTAINERS (1000): one lab
-#   per binary (each starts its own resolver, whose reload is part of
-#   what is measured), the old binary's first, K samples at each point.
+# - `run -d` on one DNS network at n = 10 and CONTAINERS (1000): one state
+#   root per binary (each starts its own resolver, whose reload is part of
+#   what is measured), the old binary's first, K samples at each point,
+#   each beside a `run -d` on the default `bridge` network (no DNS; it
+#   holds only these samples): what grows on both is not the DNS's.
 # Medians of K (15), ms, with the ratio last point / first point.
 NETS=${1:-1000}
 CS=${2:-1000}
@@ -23,6 +25,7 @@ source "$(dirname "$0")/results.sh"
 cd "$(dirname "$0")/.."
 OLD=${OLD:?OLD=path of the old berth binary}
 NEW=${NEW:-$PWD/target/release/berth}
+BERTH=$NEW
 results_open scale-ab "bench/scale-ab.sh $*"
 results_note "old: $OLD ($(stat -c %y "$OLD" | cut -d. -f1)); new: $NEW ($(stat -c %y "$NEW" | cut -d. -f1))"
 need_exectime
@@ -65,12 +68,13 @@ run_series() { # KEY BINARY SUBNET-OCTET
             "$b" run -d --name "c$have" --network dnsnet busybox sleep 1d >/dev/null
             have=$((have + 1))
         done
-        s=()
+        s=() p=()
         for i in $(seq 1 "$K"); do
             s+=("$(t "$b" run -d --name "s$1-$i" --network dnsnet busybox sleep 1d)")
+            p+=("$(t "$b" run -d --name "p$1-$i" busybox sleep 1d)")
         done
-        have=$((have + K))
-        R[$key,dns,$1]=$(med "${s[@]}")
+        have=$((have + 2 * K))
+        R[$key,dns,$1]=$(med "${s[@]}") R[$key,bridge,$1]=$(med "${p[@]}")
     }
     window 10 && window $((CS - K))
     # Every container of this series goes (untimed) before the next.
@@ -90,6 +94,8 @@ for b in old new; do
 done
 printf '%-34s %10s %10s %8s\n' metric "n=10" "n=$CS" ratio
 for b in old new; do
-    printf '%-34s %10s %10s %8s\n' "run -d, DNS network ($b)" "${R[$b,dns,10]:-}" "${R[$b,dns,$((CS - K))]:-}" "$(ratio "${R[$b,dns,10]:-0}" "${R[$b,dns,$((CS - K))]:-}")"
+    for k in dns bridge; do
+        printf '%-34s %10s %10s %8s\n' "run -d, $k network ($b)" "${R[$b,$k,10]:-}" "${R[$b,$k,$((CS - K))]:-}" "$(ratio "${R[$b,$k,10]:-0}" "${R[$b,$k,$((CS - K))]:-}")"
+    done
 done
 } | results_table
