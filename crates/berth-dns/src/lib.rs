@@ -30,8 +30,10 @@ mod error;
 pub mod forward;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod idle;
 pub mod journal;
 mod listeners;
+mod loaded;
 pub mod names;
 pub mod request;
 mod resolver;
