@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Two berth binaries side by side on a shared, noisy machine: ROUNDS
+# rounds, each a block of bench/ab-block.sh (a fresh lab: CNI VERSION,
+# ADD and DEL with one published port, `run -d -p`, `rm -f`; N of each)
+# for OLD then NEW, so that both see the same load; prints the medians of
+# all rounds and NEW/OLD.
+#
+#   sudo bench/ab.sh OLD NEW [ROUNDS] [N]        (defaults 5, 10)
+OLD=$1 NEW=$2 ROUNDS=${3:-5} N=${4:-10}
+[ -x "$OLD" ] && [ -x "$NEW" ] || { echo "usage: sudo bench/ab.sh OLD NEW [ROUNDS] [N]" >&2; exit 1; }
+[ "$(id -u)" = 0 ] || { echo "benchmarks need root (they create namespaces): run with sudo" >&2; exit 1; }
+source "$(dirname "$0")/results.sh"
+results_open ab "bench/ab.sh $*"
+results_note "old: $OLD ($(sha256sum "$OLD" | cut -c1-12)), new: $NEW ($(sha256sum "$NEW" | cut -c1-12))"
+W=$(mktemp -d /tmp/berth-ab.XXXXXX)
+trap 'rm -rf "$W"' EXIT
+for r in $(seq 1 "$ROUNDS"); do
+    for b in old new; do
+        bin=$OLD; [ $b = new ] && bin=$NEW
+        BERTH=$bin bash "$(dirname "$0")/ab-block.sh" "$N" >>"$W/$b" || { echo "block failed ($b, round $r)" >&2; exit 1; }
+    done
+done
+# med METRIC WHICH: the median in ms of WHICH's samples of METRIC (µs).
+med() { awk -v m="$1" '$1 == m {print $2}' "$W/$2" | sort -n | awk '{a[NR]=$1} END {x = (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2; printf "%.2f", x/1000}'; }
+{
+printf '%-34s %9s %9s %8s\n' "metric (median of $((ROUNDS * N)), ms)" old new new/old
+for m in version cni-add cni-del run rm; do
+    o=$(med $m old); n=$(med $m new)
+    label=$m
+    case $m in version) label="CNI VERSION (process start)";; cni-add) label="CNI ADD, one port";; cni-del) label="CNI DEL";; run) label="run -d -p";; rm) label="rm -f";; esac
+    printf '%-34s %9s %9s %8s\n' "$label" "$o" "$n" "$(awk -v o="$o" -v n="$n" 'BEGIN{printf "%.2f", n/o}')"
+done
+} | results_table
