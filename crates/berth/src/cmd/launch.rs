@@ -114,18 +114,27 @@ fn report(msg: &str) -> i32 {
     }
 }
 
-/// `berth __supervise ID`: with `go_fd`, first waits for `run` to say
-/// the container exists, and exits 0 at once if it gave up instead.
+/// `berth __supervise ID`: opens the store (only the store: no recovery,
+/// nothing of the host), then, with `go_fd`, waits for `run` to say the
+/// container exists (exits 0 at once if it gave up instead). Opening
+/// before waiting takes SQLite's schema parsing off the path `run` waits
+/// on; nothing is read until "go", and no read transaction stays open
+/// across it (each statement is its own), so what `run` committed
+/// meanwhile is seen.
 pub fn supervise(
     root: Option<&Path>,
     id: &str,
     go_fd: Option<i32>,
     ready_fd: Option<i32>,
 ) -> Result<i32> {
-    if let Some(fd) = go_fd {
+    if go_fd.is_some() {
         // What the fork-based spawn did: no directory of the caller's
         // stays busy for the container's lifetime.
         std::env::set_current_dir("/").context("cannot change to /")?;
+    }
+    let config = crate::config::engine(root)?;
+    let engine = berth_core::engine::Engine::open_store_only(&config)?;
+    if let Some(fd) = go_fd {
         // SAFETY: the fd was handed to us open by our parent (Launch).
         let from = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) });
         let mut said = Vec::new();
@@ -134,5 +143,5 @@ pub fn supervise(
             return Ok(0);
         }
     }
-    super::run::supervise(root, id, ready_fd)
+    super::run::supervise(config, engine, id, ready_fd)
 }

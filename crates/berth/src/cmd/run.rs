@@ -262,7 +262,14 @@ fn start_supervisor(root: Option<&Path>, id: &str) -> Result<i32> {
 }
 
 /// `berth __supervise ID`: see the module docs.
-pub fn supervise(root: Option<&Path>, id: &str, ready_fd: Option<i32>) -> Result<i32> {
+/// `engine` is opened on the store only, by [`super::launch::supervise`]
+/// (before `run` says "go"), with `config`.
+pub fn supervise(
+    config: berth_core::Config,
+    mut engine: Engine,
+    id: &str,
+    ready_fd: Option<i32>,
+) -> Result<i32> {
     // SAFETY: the fd was handed to us open by our parent (start_supervisor).
     let mut ready = ready_fd.map(|fd| std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) }));
     // Close-on-exec from here on: a long-lived process started on the way
@@ -278,8 +285,6 @@ pub fn supervise(root: Option<&Path>, id: &str, ready_fd: Option<i32>) -> Result
             let _ = f.write_all(msg.as_bytes());
         }
     };
-    let config = crate::config::engine(root)?;
-    let mut engine = Engine::open_store_only(&config)?;
     let c = engine.container(id)?;
     let spec = engine.start_spec(&c)?;
     // The container's output goes through a pipe to a thread that keeps
