@@ -38,9 +38,21 @@ pub fn in_netns<T>(ns: impl AsFd, f: impl FnOnce() -> Result<T>) -> Result<T> {
     f()
 }
 
+/// Runs `f` with the calling thread in a new network namespace (made for
+/// it with unshare), then puts the thread back where it was; the new
+/// namespace lives on if `f` pinned it or kept an fd to it.
+pub fn in_new_netns<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
+    let own = std::fs::File::open("/proc/thread-self/ns/net")
+        .map_err(|e| Error::kernel(format!("cannot open this thread's network namespace: {e}")))?;
+    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET)
+        .map_err(|e| Error::kernel(format!("cannot create a network namespace: {e}")))?;
+    let _back = Back(own.into());
+    f()
+}
+
 #[cfg(test)]
 mod tests {
-    use super::in_netns;
+    use super::{in_netns, in_new_netns};
 
     fn here() -> u64 {
         let m = std::fs::metadata("/proc/thread-self/ns/net").unwrap();
@@ -72,6 +84,20 @@ mod tests {
         let failed: crate::Result<u64> = in_netns(&ns, || Err(crate::Error::internal("boom")));
         assert!(failed.is_err());
         assert_eq!(here(), home);
+        let made = in_new_netns(|| {
+            Ok((
+                here(),
+                std::fs::File::open("/proc/thread-self/ns/net").unwrap(),
+            ))
+        });
+        let (new_ino, new_ns) = made.unwrap();
+        assert_ne!(new_ino, home);
+        assert_eq!(here(), home, "back from the new namespace");
+        assert_eq!(
+            in_netns(&new_ns, || Ok(here())).unwrap(),
+            new_ino,
+            "it lives on"
+        );
         let panicked =
             std::panic::catch_unwind(|| in_netns(&ns, || -> crate::Result<()> { panic!("boom") }));
         assert!(panicked.is_err());
