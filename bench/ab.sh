@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Two berth binaries side by side on a shared, noisy machine: ROUNDS
-# rounds, each a block of bench/ab-block.sh (a fresh lab: CNI VERSION,
-# ADD and DEL with one published port, `run -d -p`, `rm -f`; N of each)
-# for OLD then NEW, so that both see the same load; prints the medians of
-# all rounds and NEW/OLD.
+# blocks of bench/ab-block.sh (each a fresh lab where both binaries work
+# on one state root, sample after sample alternating: CNI VERSION, ADD and
+# DEL with one published port, `run -d -p`, `rm -f`; N of each per
+# binary), so that both see the same load; prints the medians of all
+# samples and NEW/OLD.
 #
 #   sudo bench/ab.sh OLD NEW [ROUNDS] [N]        (defaults 5, 10)
 OLD=$1 NEW=$2 ROUNDS=${3:-5} N=${4:-10}
@@ -13,13 +14,12 @@ source "$(dirname "$0")/results.sh"
 results_open ab "bench/ab.sh $*"
 results_note "old: $OLD ($(sha256sum "$OLD" | cut -c1-12)), new: $NEW ($(sha256sum "$NEW" | cut -c1-12))"
 W=$(mktemp -d /tmp/berth-ab.XXXXXX)
-trap 'rm -rf "$W"' EXIT
+trap 'cp "$W/all" "${RESULTS_FILE%.md}.samples" 2>/dev/null; rm -rf "$W"' EXIT
 for r in $(seq 1 "$ROUNDS"); do
-    for b in old new; do
-        bin=$OLD; [ $b = new ] && bin=$NEW
-        BERTH=$bin bash "$(dirname "$0")/ab-block.sh" "$N" >>"$W/$b" || { echo "block failed ($b, round $r)" >&2; exit 1; }
-    done
+    bash "$(dirname "$0")/ab-block.sh" "$OLD" "$NEW" "$N" >>"$W/all" || { echo "block $r failed" >&2; exit 1; }
 done
+awk '$1 == "old" {print $2, $3}' "$W/all" >"$W/old"
+awk '$1 == "new" {print $2, $3}' "$W/all" >"$W/new"
 # med METRIC WHICH: the median in ms of WHICH's samples of METRIC (µs).
 med() { awk -v m="$1" '$1 == m {print $2}' "$W/$2" | sort -n | awk '{a[NR]=$1} END {x = (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2; printf "%.2f", x/1000}'; }
 {
