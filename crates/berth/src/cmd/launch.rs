@@ -15,6 +15,7 @@
 use anyhow::{Context, Result};
 use nix::fcntl::OFlag;
 use nix::spawn::{PosixSpawnAttr, PosixSpawnFileActions, PosixSpawnFlags};
+use nix::sys::signal::{SigSet, Signal};
 use nix::sys::stat::Mode;
 use std::ffi::CString;
 use std::io::{Read, Write};
@@ -67,10 +68,18 @@ impl Launch {
         actions.add_open(0, "/dev/null", OFlag::O_RDONLY, Mode::empty())?;
         actions.add_open(1, "/dev/null", OFlag::O_WRONLY, Mode::empty())?;
         actions.add_open(2, "/dev/null", OFlag::O_WRONLY, Mode::empty())?;
+        // As the standard library's spawn does: SIGPIPE back to its
+        // default (this process ignores it) and no signal blocked.
         let mut attr = PosixSpawnAttr::init()?;
-        attr.set_flags(PosixSpawnFlags::from_bits_retain(
-            libc::POSIX_SPAWN_SETSID as libc::c_int,
-        ))?;
+        let mut sigpipe = SigSet::empty();
+        sigpipe.add(Signal::SIGPIPE);
+        attr.set_sigdefault(&sigpipe)?;
+        attr.set_sigmask(&SigSet::empty())?;
+        attr.set_flags(
+            PosixSpawnFlags::from_bits_retain(libc::POSIX_SPAWN_SETSID as libc::c_int)
+                | PosixSpawnFlags::POSIX_SPAWN_SETSIGDEF
+                | PosixSpawnFlags::POSIX_SPAWN_SETSIGMASK,
+        )?;
         nix::spawn::posix_spawn(c"/proc/self/exe", &actions, &attr, &args, &env)
             .context("cannot start the container's supervisor")?;
         Ok(Launch {
