@@ -31,7 +31,10 @@ fn containers_copy_no_pins() {
     let host = b.sh("cat /proc/self/mountinfo");
     for (id, name) in ids.iter().zip(names) {
         assert!(host.contains(&format!("{pins}/{id} ")), "no pin of {name}");
-        assert!(host.contains(&format!("/run/netns/{name} ")), "no name {name}");
+        assert!(
+            host.contains(&format!("/run/netns/{name} ")),
+            "no name {name}"
+        );
         assert!(b.try_sh(&format!("ip netns exec {name} ip -br link show eth0")));
         assert!(b.try_sh(&format!("nsenter --net={pins}/{id} ip -br link show eth0")));
     }
@@ -41,7 +44,9 @@ fn containers_copy_no_pins() {
         .iter()
         .filter(|m| {
             m.starts_with(&format!("{pins}/"))
-                || names.iter().any(|n| m.starts_with(&format!("/run/netns/{n} ")))
+                || names
+                    .iter()
+                    .any(|n| m.starts_with(&format!("/run/netns/{n} ")))
         })
         .collect();
     assert!(copied.is_empty(), "the container copied pins: {copied:?}");
