@@ -107,18 +107,35 @@ pub fn unmount_all(path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Unpins and removes the anchor of the runtime dir `run` (for `system
+/// reset`: pins still on it keep the namespace alive until they go).
+pub fn remove(run: &Path) -> Result<()> {
+    let anchor = run.join(ANCHOR);
+    unmount_all(&anchor)?;
+    match std::fs::remove_file(&anchor) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::internal(format!(
+            "cannot remove {}: {e}",
+            anchor.display()
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// Makes the anchor namespace and pins it at `anchor`.
+///
+/// The kernel binds a mount namespace file only into an older namespace
+/// (a smaller id), and since Linux 6.18 namespace ids come from per-CPU
+/// batches: a namespace made on another CPU than the caller's own may get
+/// a smaller id (`EINVAL`). So the namespace is made on each CPU the
+/// caller may run on in turn, until one binds; the CPU that made the
+/// caller's namespace always gives a larger id.
 fn create(anchor: &Path) -> Result<()> {
+    use nix::sched::{sched_getaffinity, CpuSet};
     let dir = anchor
         .parent()
         .ok_or_else(|| Error::internal(format!("{} has no parent", anchor.display())))?;
     std::fs::create_dir_all(dir)
         .map_err(|e| Error::internal(format!("cannot create {}: {e}", dir.display())))?;
-    let ns = std::thread::scope(|s| {
-        s.spawn(|| empty_namespace(dir))
-            .join()
-            .unwrap_or_else(|_| Err(Error::internal("anchor thread panicked")))
-    })?;
     if let Err(e) = std::fs::OpenOptions::new()
         .write(true)
         .create(true)
@@ -130,6 +147,40 @@ fn create(anchor: &Path) -> Result<()> {
             anchor.display()
         )));
     }
+    let allowed = sched_getaffinity(nix::unistd::Pid::from_raw(0))
+        .map_err(|e| Error::kernel(format!("anchor: sched_getaffinity: {e}")))?;
+    let cpus: Vec<usize> = (0..CpuSet::count())
+        .filter(|c| allowed.is_set(*c).unwrap_or(false))
+        .take(256)
+        .collect();
+    let mut last = Error::kernel("anchor: no CPU to run on");
+    for cpu in cpus {
+        let ns = std::thread::scope(|s| {
+            s.spawn(|| empty_namespace(dir, cpu))
+                .join()
+                .unwrap_or_else(|_| Err(Error::internal("anchor thread panicked")))
+        })?;
+        match bind(&ns, anchor) {
+            Ok(()) => return Ok(()),
+            Err(nix::errno::Errno::EINVAL) => {
+                last = Error::kernel(format!(
+                    "cannot pin {}: the kernel refuses (EINVAL) on every CPU",
+                    anchor.display()
+                ))
+            }
+            Err(e) => {
+                return Err(Error::kernel(format!(
+                    "cannot pin {}: {e}",
+                    anchor.display()
+                )))
+            }
+        }
+    }
+    Err(last)
+}
+
+/// Bind-mounts the namespace file `ns` on `anchor`.
+fn bind(ns: &File, anchor: &Path) -> nix::Result<()> {
     let src = format!("/proc/self/fd/{}", ns.as_raw_fd());
     mount(
         Some(src.as_str()),
@@ -138,16 +189,19 @@ fn create(anchor: &Path) -> Result<()> {
         MsFlags::MS_BIND,
         None::<&str>,
     )
-    .map_err(|e| Error::kernel(format!("cannot pin {}: {e}", anchor.display())))
 }
 
-/// On its own (short-lived) thread: a new mount namespace holding only an
-/// empty tmpfs (mounted on `dir`, then made its root with the copied
-/// mounts detached); returns its file. The caller's mounts are untouched:
-/// `unshare` and `pivot_root` act on this thread alone, whose namespace
-/// is private.
-fn empty_namespace(dir: &Path) -> Result<File> {
+/// On its own (short-lived) thread, moved to `cpu`: a new mount
+/// namespace holding only an empty tmpfs (mounted on `dir`, then made its
+/// root with the copied mounts detached); returns its file. The caller's
+/// mounts are untouched: `unshare` and `pivot_root` act on this thread
+/// alone, whose namespace is private.
+fn empty_namespace(dir: &Path, cpu: usize) -> Result<File> {
     let err = |what: &str, e: nix::errno::Errno| Error::kernel(format!("anchor: {what}: {e}"));
+    let mut only = nix::sched::CpuSet::new();
+    only.set(cpu).map_err(|e| err("cpu set", e))?;
+    nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &only)
+        .map_err(|e| err("sched_setaffinity", e))?;
     unshare(CloneFlags::CLONE_NEWNS).map_err(|e| err("unshare", e))?;
     let ns = File::open("/proc/thread-self/ns/mnt")?;
     let private = MsFlags::MS_REC | MsFlags::MS_PRIVATE;
