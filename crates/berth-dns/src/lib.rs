@@ -30,6 +30,7 @@ mod error;
 pub mod forward;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod idle;
 pub mod journal;
 mod listeners;
 pub mod names;

@@ -18,6 +18,7 @@ use arc_swap::ArcSwap;
 use tokio::net::UnixListener;
 
 use crate::budget::{Budget, Caps};
+use crate::idle::{self, IdleExit};
 use crate::journal;
 use crate::listeners::{Listener, ListenerSet};
 use crate::resolver::Resolver;
@@ -58,6 +59,9 @@ pub struct ServerConfig {
     pub max_tcp_per_container: usize,
     /// Receive loops per UDP socket.
     pub udp_workers: usize,
+    /// Leave after serving no name for a while (see [`crate::idle`]);
+    /// `None`: serve until shut down.
+    pub idle_exit: Option<IdleExit>,
 }
 
 impl ServerConfig {
@@ -79,6 +83,7 @@ impl ServerConfig {
             max_tcp_per_network: 64,
             max_tcp_per_container: 16,
             udp_workers: 1,
+            idle_exit: None,
         }
     }
 
@@ -275,16 +280,34 @@ impl Server {
         self.handle.clone()
     }
 
-    /// Serves until `shutdown` completes, then stops every listener and
-    /// removes the control socket.
+    /// Serves until `shutdown` completes (or, with an idle exit, until it
+    /// has had no name to serve for its time), then stops every listener
+    /// and removes the control socket.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), Error> {
         let Server { handle, control } = self;
+        let idle_exit = handle.shared.config.idle_exit.clone();
+        let idle = async {
+            match idle_exit {
+                Some(i) => idle::wait(handle.clone(), i).await,
+                None => std::future::pending().await,
+            }
+        };
+        let mut held = None;
         tokio::select! {
             () = control::serve(control, handle.clone()) => {}
             () = shutdown => {}
+            lock = idle => held = Some(lock),
         }
         handle.shared.listeners().clear();
-        let _ = std::fs::remove_file(&handle.shared.config.control_socket);
+        let config = &handle.shared.config;
+        let _ = std::fs::remove_file(&config.control_socket);
+        if held.is_some() {
+            for f in config.idle_exit.iter().flat_map(|i| &i.remove) {
+                let _ = std::fs::remove_file(f);
+            }
+        }
+        // Only now may a publisher go on: it finds no resolver.
+        drop(held);
         Ok(())
     }
 }

@@ -148,7 +148,10 @@ impl Lab {
     }
 
     /// A command that runs `program` inside the lab (its network, mount and
-    /// PID namespaces), with `BERTH_ROOT` and `BERTH_LAB` set. The calling
+    /// PID namespaces), with `BERTH_ROOT` and `BERTH_LAB` set, and
+    /// `BERTH_DNS_IDLE_EXIT=1`: berth's resolver leaves 1 s after its last
+    /// name is gone (30 s by default), so a lab whose containers are gone
+    /// settles to no process within a test's patience. The calling
     /// process's namespaces are untouched: only the forked child moves.
     /// The PID of the returned `Child` is a forwarder in the caller's PID
     /// namespace: signals sent to it reach the program, it exits as the
@@ -156,7 +159,8 @@ impl Lab {
     pub fn command(&self, program: impl AsRef<OsStr>) -> Command {
         let mut cmd = Command::new(program);
         cmd.env("BERTH_ROOT", &self.root)
-            .env("BERTH_LAB", &self.name);
+            .env("BERTH_LAB", &self.name)
+            .env("BERTH_DNS_IDLE_EXIT", "1");
         let ns = Arc::clone(&self.ns);
         // SAFETY: the hooks only make raw, async-signal-safe system calls;
         // `ns` keeps the descriptors open for as long as the command exists.

@@ -136,7 +136,15 @@ fn names_aliases_ids_and_network_scoping() {
     let b = lab("dns-scope");
     b.ok("network create neta");
     b.ok("network create netb");
-    let web = b.sleeper("web", "--network neta --network-alias www");
+    // The resolver this first container starts leaves 1.5 s after its last
+    // name is gone (BERTH_DNS_IDLE_EXIT; 30 s by default): see the end.
+    let web = b
+        .sh(&format!(
+            "BERTH_DNS_IDLE_EXIT=1.5 {} run -d --name web --network neta --network-alias www busybox sleep 3600",
+            common::BERTH
+        ))
+        .trim()
+        .to_string();
     b.sleeper("client", "--network neta");
     b.sleeper("stranger", "--network netb");
     let ip = b.ip("web", "neta");
@@ -173,17 +181,31 @@ fn names_aliases_ids_and_network_scoping() {
     assert_eq!(ask(&b, "client", "neta", "web"), NXDOMAIN);
     assert_eq!(ask(&b, "client", "neta", "www"), NXDOMAIN);
     assert_eq!(ask(&b, "client", "neta", "client"), answer(&ip_c));
-    // The last name gone, the resolver exits (and its PID file with it).
+    // The last name gone, the resolver stays a while (nobody waits for it
+    // to stop, nor the next container for it to start), then leaves on
+    // its own, and its PID file with it.
     let pid_file = b.lab.root().join("run/dns/resolver.pid");
     let pid = std::fs::read_to_string(&pid_file).unwrap();
+    let running = format!("grep -q __dns /proc/{}/cmdline", pid.trim());
     let all = b.ok("ps -aq");
     assert!(!all.trim().is_empty());
     b.ok(&format!(
         "rm -f {}",
         all.split_whitespace().collect::<Vec<_>>().join(" ")
     ));
-    assert!(!pid_file.exists());
-    assert!(!b.try_sh(&format!("grep -q __dns /proc/{}/cmdline", pid.trim())));
+    assert!(b.try_sh(&running), "the resolver left at once");
+    let gone = (0..200).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        !pid_file.exists() && !b.try_sh(&running)
+    });
+    assert!(gone, "the idle resolver did not leave within 10 s");
+    assert!(!b.lab.root().join("run/dns/control.sock").exists());
+    // The next container on a DNS network starts a new one.
+    b.sleeper("again", "--network neta");
+    b.sleeper("again2", "--network neta");
+    let ip_a = b.ip("again", "neta");
+    assert_eq!(ask(&b, "again2", "neta", "again"), answer(&ip_a));
+    assert_ne!(std::fs::read_to_string(&pid_file).unwrap(), pid);
 }
 
 /// Everything else is forwarded: answers, NXDOMAIN and SERVFAIL pass

@@ -12,7 +12,8 @@
 //! after recovery and reconcile, when the resolver is not running or did
 //! not take the change, and when the journal has grown to the snapshot's
 //! size. If the resolver is not running (first use, killed, reboot) the
-//! engine starts it and waits until it answers. Its own watchdog restarts
+//! engine starts it and waits until it answers; once it has had no name
+//! to serve for a while it leaves on its own (`berth_dns::idle`). Its own watchdog restarts
 //! it if it dies between commands; it reads the snapshot and the journal.
 
 use super::files;
@@ -181,13 +182,16 @@ impl Engine {
         // The journal's changes are in the new snapshot (and older than it:
         // a resolver reading them before they are gone skips them).
         let _ = std::fs::remove_file(berth_dns::journal::journal_path(&path));
+        let sock = self.dns_control_path();
         if snap.endpoints.is_empty() {
-            // Nobody to serve: the resolver exits (the next container that
-            // needs it starts it again).
-            self.stop_resolver();
+            // Nobody to serve: a running resolver serves nothing and leaves
+            // on its own once idle (`berth_dns::idle`); none is started,
+            // and one that cannot take the snapshot is stopped.
+            if berth_dns::control::reload(&sock, Duration::from_secs(3)).is_err() {
+                self.stop_resolver();
+            }
             return Ok(());
         }
-        let sock = self.dns_control_path();
         match berth_dns::control::reload(&sock, Duration::from_secs(3)) {
             Ok(_) => return Ok(()),
             // A resolver of an older berth, still running after an upgrade:

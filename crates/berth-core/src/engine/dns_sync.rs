@@ -65,18 +65,11 @@ impl Engine {
             // The resolver answers with the generation it serves now: ours,
             // unless it is not running or did not take it.
             let sock = self.dns_control_path();
-            if let Ok(g) = berth_dns::control::reload(&sock, Duration::from_secs(3)) {
-                if g == delta.generation {
-                    // The last name gone: nobody to serve, the resolver
-                    // exits (the next container that needs it starts it).
-                    if delta.endpoints.is_empty()
-                        && berth_dns::control::names(&sock, Duration::from_secs(3))
-                            .is_ok_and(|n| n == 0)
-                    {
-                        self.stop_resolver();
-                    }
-                    return Ok(());
-                }
+            let r = berth_dns::control::reload(&sock, Duration::from_secs(3));
+            // The last name gone, the resolver leaves on its own once idle
+            // (`berth_dns::idle`): nobody waits for it here.
+            if r.is_ok_and(|g| g == delta.generation) {
+                return Ok(());
             }
         }
         self.publish_locked()

@@ -84,7 +84,7 @@ pub fn render_resolv_conf(host: &str, over: &ResolvConf) -> String {
     out
 }
 
-/// Writes the three files into `dir`.
+/// Writes the three files into `dir` (those whose text changed).
 pub fn write_all(dir: &Path, hostname: &str, hosts: &str, resolv: &str) -> Result<()> {
     crate::paths::private_dir(dir)
         .map_err(|e| Error::internal(format!("cannot create {}: {e}", dir.display())))?;
@@ -94,15 +94,53 @@ pub fn write_all(dir: &Path, hostname: &str, hosts: &str, resolv: &str) -> Resul
         ("resolv.conf", resolv.to_string()),
     ] {
         let p = dir.join(name);
-        std::fs::write(&p, text)
+        write_if_changed(&p, &text)
             .map_err(|e| Error::internal(format!("cannot write {}: {e}", p.display())))?;
     }
     Ok(())
 }
 
+/// Writes `text` to file `p` unless it holds it already. In place (the
+/// file is bind-mounted into the container: it keeps its inode), then cut
+/// to the new length: truncating a file to zero and writing it again makes
+/// ext4 flush it to disk at close (`auto_da_alloc`), which cost a `network
+/// connect` or `disconnect` 1-8 ms for the three files.
+fn write_if_changed(p: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    if std::fs::read(p).is_ok_and(|old| old == text.as_bytes()) {
+        return Ok(());
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(p)?;
+    f.write_all(text.as_bytes())?;
+    f.set_len(text.len() as u64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rewriting_keeps_the_inode_and_cuts_the_old_tail() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = std::env::temp_dir().join(format!("berth-files-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("hosts");
+        write_if_changed(&p, "a long first version\n").unwrap();
+        let ino = std::fs::metadata(&p).unwrap().ino();
+        write_if_changed(&p, "short\n").unwrap();
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "short\n");
+        assert_eq!(std::fs::metadata(&p).unwrap().ino(), ino);
+        write_if_changed(&p, "a longer second version\n").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&p).unwrap(),
+            "a longer second version\n"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn resolv_conf_drops_loopback_servers() {
