@@ -77,6 +77,9 @@ pub fn wait_attached(
     session.run()
 }
 
+/// What [`wait_logged`] gives the output to.
+type Sink<'a> = dyn FnMut(&[u8]) + 'a;
+
 /// Where a detached container's output comes from ([`wait_logged`]).
 #[derive(Debug, Clone, Copy)]
 pub enum LogSource<'a> {
@@ -140,7 +143,7 @@ struct Session<'p, 'a> {
     /// Input read from the caller, not yet written to the master.
     pending: Vec<u8>,
     /// Receives the output instead of the relay's `output` ([`wait_logged`]).
-    sink: Option<&'a mut dyn FnMut(&[u8])>,
+    sink: Option<&'a mut Sink<'a>>,
     /// An output pipe copied to the sink, until its EOF.
     pipe: Option<BorrowedFd<'a>>,
     /// The buffer the pipe is read with.
