@@ -73,8 +73,25 @@ impl Engine {
     pub fn create_container(
         &mut self,
         name: Option<&str>,
+        config: ContainerConfig,
+    ) -> Result<Created> {
+        self.create_container_as(ids::new_id()?, name, config)
+    }
+
+    /// [`Engine::create_container`] under `id`, made by [`ids::new_id`]
+    /// beforehand: `run -d` names its supervisor before the container
+    /// exists.
+    pub fn create_container_as(
+        &mut self,
+        id: String,
+        name: Option<&str>,
         mut config: ContainerConfig,
     ) -> Result<Created> {
+        if id.len() != 64 || !id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+            return Err(Error::invalid(format!(
+                "bad container id {id:?}: 64 lowercase hex digits expected"
+            )));
+        }
         self.require_root()?;
         if let Some(n) = name {
             ids::validate_name("container", n)?;
@@ -85,7 +102,6 @@ impl Engine {
             config.net_container = Some(other.id.clone());
             config.hostname = other.config.hostname.clone();
         }
-        let id = ids::new_id()?;
         let name = name.map_or_else(|| generated_name(&id), String::from);
         if config.hostname.is_empty() {
             config.hostname = ids::short(&id).to_string();

@@ -16,7 +16,7 @@ use super::network::{bridge_plan, plan_bridge_network, DEFAULT_BRIDGE};
 use super::Engine;
 use crate::error::{Error, Result};
 use crate::ids;
-use crate::model::{ContainerState, Driver, Network, NetworkCreate};
+use crate::model::{Container, ContainerState, Driver, Network, NetworkCreate};
 use crate::plan::{Plan, Step};
 use std::collections::BTreeMap;
 
@@ -244,14 +244,23 @@ impl Engine {
     /// CNI attachments whose runtime namespace is gone are forgotten (as a
     /// DEL would): they can never run again.
     pub fn reap_dead(&mut self) -> Result<Vec<String>> {
+        if !self.kernel.is_root() {
+            return Ok(Vec::new());
+        }
+        let all = self.containers()?;
+        self.reap_dead_among(all)
+    }
+
+    /// [`Engine::reap_dead`] for the containers `among` only (`inspect`
+    /// checks the one it shows, not the whole store).
+    pub fn reap_dead_among(&mut self, among: Vec<Container>) -> Result<Vec<String>> {
         let mut names = Vec::new();
         if !self.kernel.is_root() {
             return Ok(names);
         }
         // CNI runtimes' attachments (not Docker's endpoints: Docker adds and
         // removes those itself).
-        let (runtimes, others): (Vec<_>, Vec<_>) = self
-            .containers()?
+        let (runtimes, others): (Vec<_>, Vec<_>) = among
             .into_iter()
             .partition(|c| c.cni.as_ref().is_some_and(|a| !a.docker));
         names.extend(self.cni_reap(&runtimes).map_err(|e| match e {

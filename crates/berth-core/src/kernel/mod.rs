@@ -12,6 +12,7 @@ pub mod apply;
 pub mod caps;
 pub mod conntrack;
 pub mod encryption;
+pub mod enter;
 pub mod facts;
 pub mod fake;
 pub mod link_state;

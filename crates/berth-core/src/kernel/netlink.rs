@@ -3,9 +3,9 @@
 //! Requests are sent back to back and their acknowledgements collected
 //! afterwards, so configuring a container's interface is one netlink
 //! conversation. A socket belongs to the namespace it was opened in: to talk
-//! to a container's namespace, [`Netlink::open_in`] opens the socket on a
-//! short-lived thread that entered that namespace (setns is per thread; the
-//! caller's own thread never changes namespace).
+//! to a container's namespace, [`Netlink::open_in`] opens the socket with
+//! the calling thread inside that namespace for the call
+//! ([`super::enter`]).
 //!
 //! Written on netlink-packet-route's message types and netlink-sys's socket
 //! (as netavark and youki do) rather than the async rtnetlink crate: berth's
@@ -65,27 +65,18 @@ impl Netlink {
         })
     }
 
-    /// Opens a socket inside the namespace `ns` (a netns fd) without moving
-    /// the calling thread.
-    pub fn open_in(ns: impl AsFd + Sync) -> Result<Netlink> {
+    /// Opens a socket inside the namespace `ns` (a netns fd); the calling
+    /// thread is back in its own namespace when this returns.
+    pub fn open_in(ns: impl AsFd) -> Result<Netlink> {
         Netlink::open_in_after(ns, || Ok(()))
     }
 
     /// [`Netlink::open_in`], running `first` inside the namespace before
-    /// (in the same short-lived thread, which is all that enters it).
-    pub fn open_in_after(
-        ns: impl AsFd + Sync,
-        first: impl FnOnce() -> Result<()> + Send,
-    ) -> Result<Netlink> {
-        std::thread::scope(|s| {
-            s.spawn(|| {
-                nix::sched::setns(ns.as_fd(), nix::sched::CloneFlags::CLONE_NEWNET)
-                    .map_err(|e| Error::kernel(format!("cannot enter network namespace: {e}")))?;
-                first()?;
-                Netlink::open()
-            })
-            .join()
-            .unwrap_or_else(|_| Err(Error::internal("netlink thread panicked")))
+    /// (see [`super::enter`]).
+    pub fn open_in_after(ns: impl AsFd, first: impl FnOnce() -> Result<()>) -> Result<Netlink> {
+        super::enter::in_netns(ns, || {
+            first()?;
+            Netlink::open()
         })
     }
 

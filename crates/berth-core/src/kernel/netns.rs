@@ -1,11 +1,12 @@
 //! Network namespaces kept alive by bind mounts, as `ip netns` does.
 //!
-//! A container's namespace is created on a short-lived thread (unshare is per
-//! thread, so the caller never leaves the host's namespace) and pinned by
-//! bind-mounting `/proc/thread-self/ns/net` onto a file under berth's
-//! runtime dir. The same thread sets the namespace's IPv6 defaults (no
-//! router advertisements, no autoconfiguration), opens a netlink socket
-//! inside it and brings `lo` up, so the caller gets back a ready handle.
+//! A container's namespace is created by the calling thread, which unshares
+//! into it and comes back ([`super::enter::in_new_netns`]; no thread to
+//! wait for), and pinned by bind-mounting `/proc/thread-self/ns/net` onto a
+//! file under berth's runtime dir. While inside, the thread sets the
+//! namespace's IPv6 defaults (no router advertisements, no
+//! autoconfiguration), opens a netlink socket inside it and brings `lo`
+//! up, so the caller gets back a ready handle.
 //!
 //! The pin sits on a mount-namespace anchor ([`super::anchor`]), so that no
 //! new mount namespace — a container's first of all — copies it.
@@ -14,7 +15,6 @@ use super::msg;
 use super::netlink::Netlink;
 use crate::error::{Error, Result};
 use nix::mount::{mount, MsFlags};
-use nix::sched::{unshare, CloneFlags};
 use std::fs::{File, OpenOptions};
 use std::path::Path;
 
@@ -45,35 +45,27 @@ pub fn create(path: &Path) -> Result<NewNetns> {
         })?;
     // Best effort: an unanchored pin works the same, only copied.
     super::anchor::under(path, path);
-    let made = std::thread::scope(|s| {
-        s.spawn(|| -> Result<NewNetns> {
-            unshare(CloneFlags::CLONE_NEWNET)
-                .map_err(|e| Error::kernel(format!("cannot create a network namespace: {e}")))?;
-            mount(
-                Some("/proc/thread-self/ns/net"),
-                path,
-                None::<&str>,
-                MsFlags::MS_BIND,
-                None::<&str>,
-            )
-            .map_err(|e| {
-                Error::kernel(format!(
-                    "cannot bind-mount the namespace on {}: {e}",
-                    path.display()
-                ))
-            })?;
-            let file = File::open("/proc/thread-self/ns/net")?;
-            // Every interface made in it from now on ignores router
-            // advertisements: the defaults its links inherit.
-            for (key, value) in super::sysctl::no_router_advertisements("default") {
-                super::sysctl::write_if_present(&key, value)?;
-            }
-            let mut netlink = Netlink::open()?;
-            netlink.run(vec![msg::link_up("lo")])?;
-            Ok(NewNetns { file, netlink })
-        })
-        .join()
-        .unwrap_or_else(|_| Err(Error::internal("namespace thread panicked")))
+    let made = super::enter::in_new_netns(|| -> Result<NewNetns> {
+        mount(
+            Some("/proc/thread-self/ns/net"),
+            path,
+            None::<&str>,
+            MsFlags::MS_BIND,
+            None::<&str>,
+        )
+        .map_err(|e| {
+            Error::kernel(format!(
+                "cannot bind-mount the namespace on {}: {e}",
+                path.display()
+            ))
+        })?;
+        let file = File::open("/proc/thread-self/ns/net")?;
+        // Every interface made in it from now on ignores router
+        // advertisements: the defaults its links inherit.
+        super::sysctl::write_all_if_present(&super::sysctl::no_router_advertisements("default"))?;
+        let mut netlink = Netlink::open()?;
+        netlink.run(vec![msg::link_up("lo")])?;
+        Ok(NewNetns { file, netlink })
     });
     if made.is_err() {
         let _ = remove(path);

@@ -151,33 +151,32 @@ pub fn no_router_advertisements(ifname: &str) -> [(String, &'static str); 2] {
 }
 
 /// Writes `settings` ([`write_if_present`]) in the network namespace `ns`,
-/// from a short-lived thread that enters it: sysctls under `/proc/sys/net`
-/// are those of the writing thread's namespace.
+/// with the calling thread inside it for the call ([`super::enter`]):
+/// sysctls under `/proc/sys/net` are those of the writing thread's
+/// namespace.
 pub fn write_in(ns: &std::fs::File, settings: &[(String, &str)]) -> Result<()> {
-    std::thread::scope(|s| {
-        s.spawn(|| {
-            nix::sched::setns(ns, nix::sched::CloneFlags::CLONE_NEWNET)
-                .map_err(|e| Error::kernel(format!("cannot enter network namespace: {e}")))?;
-            let proc = Proc::new();
-            settings
-                .iter()
-                .try_for_each(|(k, v)| proc.write_if_present(k, v))
-        })
-        .join()
-        .unwrap_or_else(|_| Err(Error::internal("sysctl thread panicked")))
-    })
+    super::enter::in_netns(ns, || write_all_if_present(settings))
+}
+
+/// Writes every one of `settings` ([`write_if_present`]) through one
+/// procfs instance (each instance costs a mount and its teardown).
+pub fn write_all_if_present(settings: &[(String, &str)]) -> Result<()> {
+    if settings.is_empty() {
+        return Ok(());
+    }
+    let proc = Proc::new();
+    settings
+        .iter()
+        .try_for_each(|(k, v)| proc.write_if_present(k, v))
 }
 
 /// Writes `settings` in the network namespace `ns` (like [`write_in`]),
 /// each of which must exist there: a key the namespace lacks (a sysctl of
 /// the host only, a typo, an interface it has not) is an error naming it.
 pub fn write_all_in(ns: &std::fs::File, settings: &[(String, String)]) -> Result<()> {
-    std::thread::scope(|s| {
-        s.spawn(|| {
-            nix::sched::setns(ns, nix::sched::CloneFlags::CLONE_NEWNET)
-                .map_err(|e| Error::kernel(format!("cannot enter network namespace: {e}")))?;
-            let proc = Proc::new();
-            settings.iter().try_for_each(|(k, v)| {
+    super::enter::in_netns(ns, || {
+        let proc = Proc::new();
+        settings.iter().try_for_each(|(k, v)| {
                 proc.write(k, v).map_err(|e| {
                     let why = match e.kind() {
                         std::io::ErrorKind::NotFound => {
@@ -191,9 +190,6 @@ pub fn write_all_in(ns: &std::fs::File, settings: &[(String, String)]) -> Result
                     Error::invalid(format!("cannot set sysctl {k}={v}: {why}"))
                 })
             })
-        })
-        .join()
-        .unwrap_or_else(|_| Err(Error::internal("sysctl thread panicked")))
     })
 }
 

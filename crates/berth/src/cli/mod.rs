@@ -123,6 +123,9 @@ pub enum Cmd {
     Supervise {
         /// Container id.
         id: String,
+        /// fd to wait on for "go" before starting (EOF: exit).
+        #[arg(long)]
+        go_fd: Option<i32>,
         /// fd to report start-up on.
         #[arg(long)]
         ready_fd: Option<i32>,

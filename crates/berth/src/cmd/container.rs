@@ -16,13 +16,21 @@ use std::time::Duration;
 /// `berth inspect`: containers, or networks of that name.
 pub fn inspect(root: Option<&Path>, a: InspectArgs) -> Result<i32> {
     let mut engine = open(root)?;
-    engine.reap_dead()?;
     let mut items = Vec::new();
     let mut code = 0;
     let want = a.kind.as_deref();
     for n in &a.names {
+        // Only the container inspected is checked for a death nobody saw
+        // (`ps` checks them all): inspect costs its own work whatever the
+        // store holds (issue 13, goal 5).
         let as_container = if want != Some("network") {
-            engine.container(n).ok()
+            match engine.container(n) {
+                Ok(c) => {
+                    engine.reap_dead_among(vec![c])?;
+                    engine.container(n).ok()
+                }
+                Err(_) => None,
+            }
         } else {
             None
         };

@@ -4,6 +4,7 @@ pub mod agent;
 pub mod confine;
 pub mod container;
 pub mod dns;
+pub mod launch;
 pub mod logfile;
 pub mod network;
 pub mod network_list;
@@ -78,7 +79,11 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
             })?;
             Ok(0)
         }
-        Cmd::Supervise { id, ready_fd } => run::supervise(root, &id, ready_fd),
+        Cmd::Supervise {
+            id,
+            go_fd,
+            ready_fd,
+        } => launch::supervise(root, &id, go_fd, ready_fd),
         Cmd::Dns { child } => dns::run(root, child),
         Cmd::Reap => {
             let paths = berth_core::paths::Paths::new(root);

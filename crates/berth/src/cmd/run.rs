@@ -9,16 +9,15 @@
 use super::confine;
 use super::open;
 use crate::cli::RunArgs;
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, Result};
 use berth_core::engine::{Engine, StartSpec};
 use berth_core::model::{netopt, parse_publish, Container, ContainerConfig};
 use berth_runtime::pty::{self, Pty, RawModeGuard};
 use berth_runtime::{
     ContainerIo, EtcFiles, LogSource, ProcessSpec, PtyRelay, SignalForwarder, Stdio,
 };
-use std::io::{Read, Write};
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
-use std::os::unix::process::CommandExt;
+use std::io::Write;
+use std::os::fd::{AsFd, FromRawFd, OwnedFd};
 use std::path::Path;
 
 const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -134,16 +133,23 @@ pub fn run(root: Option<&Path>, a: RunArgs) -> Result<i32> {
     let cfg = config(&a, &[paths.state, paths.run])?;
     // Before the engine opens (and sets the host up): bad input changes nothing.
     cfg.validate()?;
+    // Started now, the supervisor gets going while the network is set up;
+    // it waits for the container to exist (and exits if it never does).
+    let id = berth_core::ids::new_id()?;
+    let launch = a
+        .detach
+        .then(|| super::launch::Launch::spawn(root, &id))
+        .transpose()?;
     let mut engine = open(root)?;
-    let created = engine.create_container(a.name.as_deref(), cfg)?;
+    let created = engine.create_container_as(id, a.name.as_deref(), cfg)?;
     for w in &created.warnings {
         eprintln!("WARNING: {w}");
     }
     let c = created.container;
     // A crash here leaves a created container with its network, no process.
     crate::config::failpoint("run:created");
-    if a.detach {
-        let code = start_supervisor(root, &c.id)?;
+    if let Some(launch) = launch {
+        let code = launch.start()?;
         if code != 0 {
             finish_failed(&mut engine, &c.id, code)?;
             return Ok(code);
@@ -250,53 +256,22 @@ fn foreground(engine: &mut Engine, id: &str) -> Result<i32> {
     Ok(code)
 }
 
-/// Starts `berth __supervise ID` in its own session and waits for it to say
-/// whether the container's process started. Returns 0 or Docker's exit code.
+/// Starts `berth __supervise` ([`super::launch`]) for container `id` and
+/// waits for it to say whether the container's process started. Returns 0
+/// or Docker's exit code.
 fn start_supervisor(root: Option<&Path>, id: &str) -> Result<i32> {
-    let (rd, wr) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).context("pipe")?;
-    let wr_fd = wr.as_raw_fd();
-    // The running binary itself, even if its file was replaced meanwhile
-    // (an upgrade, a rebuild): then its path no longer exists.
-    let mut cmd = std::process::Command::new("/proc/self/exe");
-    if let Some(r) = root {
-        cmd.arg("--root").arg(r);
-    }
-    cmd.args(["__supervise", id, "--ready-fd", &wr_fd.to_string()])
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .current_dir("/");
-    // SAFETY: only async-signal-safe calls between fork and exec.
-    unsafe {
-        cmd.pre_exec(move || {
-            nix::unistd::setsid().map_err(std::io::Error::from)?;
-            let flags = libc::fcntl(wr_fd, libc::F_GETFD);
-            libc::fcntl(wr_fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC);
-            Ok(())
-        });
-    }
-    let _child = cmd
-        .spawn()
-        .context("cannot start the container's supervisor")?;
-    drop(wr);
-    let mut msg = String::new();
-    std::fs::File::from(rd).read_to_string(&mut msg)?;
-    match msg.split_once(' ') {
-        _ if msg.starts_with("ok") => Ok(0),
-        Some(("err", rest)) => {
-            let (code, text) = rest.split_once(' ').unwrap_or(("125", rest));
-            eprintln!("berth: {}", text.trim());
-            Ok(code.parse().unwrap_or(125))
-        }
-        _ => {
-            eprintln!("berth: the container's supervisor exited before starting it");
-            Ok(125)
-        }
-    }
+    super::launch::Launch::spawn(root, id)?.start()
 }
 
 /// `berth __supervise ID`: see the module docs.
-pub fn supervise(root: Option<&Path>, id: &str, ready_fd: Option<i32>) -> Result<i32> {
+/// `engine` is opened on the store only, by [`super::launch::supervise`]
+/// (before `run` says "go"), with `config`.
+pub fn supervise(
+    config: berth_core::Config,
+    mut engine: Engine,
+    id: &str,
+    ready_fd: Option<i32>,
+) -> Result<i32> {
     // SAFETY: the fd was handed to us open by our parent (start_supervisor).
     let mut ready = ready_fd.map(|fd| std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) }));
     // Close-on-exec from here on: a long-lived process started on the way
@@ -312,8 +287,6 @@ pub fn supervise(root: Option<&Path>, id: &str, ready_fd: Option<i32>) -> Result
             let _ = f.write_all(msg.as_bytes());
         }
     };
-    let config = crate::config::engine(root)?;
-    let mut engine = Engine::open_store_only(&config)?;
     let c = engine.container(id)?;
     let spec = engine.start_spec(&c)?;
     // The container's output (its pty, or without a tty a pipe holding its

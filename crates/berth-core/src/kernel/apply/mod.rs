@@ -307,8 +307,7 @@ impl NsCache {
 
     /// [`NsCache::get`], writing the sysctls `settings` in the namespace
     /// first ([`sysctl::write_if_present`]). When the socket is still to
-    /// be opened, one thread entering the namespace does both: a thread
-    /// costs more than the writes (~0.1 ms on a loaded 2-CPU VM).
+    /// be opened, one visit of the namespace does both.
     fn get_entering(
         &mut self,
         path: &PathBuf,
@@ -323,11 +322,7 @@ impl NsCache {
                 Some(f) => f,
                 None => netns::open(path)?,
             };
-            let nl = Netlink::open_in_after(&f, || {
-                settings
-                    .iter()
-                    .try_for_each(|(k, v)| sysctl::write_if_present(k, v))
-            })?;
+            let nl = Netlink::open_in_after(&f, || sysctl::write_all_if_present(settings))?;
             self.map.insert(path.clone(), (f, nl));
         }
         self.map

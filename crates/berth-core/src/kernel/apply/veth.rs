@@ -83,11 +83,9 @@ impl Applier {
         // port, whose own IPv6 never sees a frame while it is one, but it
         // is a host interface of its own if the bridge goes away; the
         // container end inherits it from the defaults of a namespace berth
-        // made, not in a CNI runtime's (written by the thread that opens
-        // the socket inside it).
-        for (key, value) in sysctl::no_router_advertisements(host) {
-            sysctl::write_if_present(&key, value)?;
-        }
+        // made, not in a CNI runtime's (written when the socket inside it is
+        // opened).
+        sysctl::write_all_if_present(&sysctl::no_router_advertisements(host))?;
         let peer_ra = match self.ns.made(ns_path) {
             true => Vec::new(),
             false => sysctl::no_router_advertisements(peer).to_vec(),
