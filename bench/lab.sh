@@ -71,20 +71,21 @@ EXECTIME=${EXECTIME:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/target/rel
 need_exectime() { [ -x "$EXECTIME" ] || { echo "build the bench tools first: cargo build --release" >&2; exit 1; }; }
 
 # room_for_containers N: exits unless the host (pid_max is shared with it)
-# has room for 3 tasks per container; sets `threads` (the host's tasks now)
+# has room for TASKS (2) tasks per container; sets `threads` (the host's tasks now)
 # and raises the open-file limit. Then pid_guard, called as containers are
 # added, fails (the run stops growing and reports the points it reached,
 # and the lab's cleanup ends everything) when the host's tasks come within
 # 1,000 of pid_max (everything else on the host must still be able to
-# fork), or its available memory falls under 3 GB: each container's mount
-# namespace is a copy of the host's, which holds one netns pin per
-# container, so the kernel's mount objects grow with the square of the
-# containers (~6.7 GB at 4,250; see docs/testing.md). It says why in STOPPED.
+# fork), or its available memory falls under 3 GB (before issue 13's fix
+# each container's mount namespace copied every netns pin of the host: the
+# kernel's mount objects grew with the square of the containers, ~6.7 GB at
+# 4,250; see docs/decisions/0018). It says why in STOPPED.
 room_for_containers() {
     local room
     threads=$(cut -d' ' -f4 /proc/loadavg | cut -d/ -f2)
     room=$((${BENCH_PID_MAX:-$(cat /proc/sys/kernel/pid_max)} - threads))
-    [ "$room" -gt $((3 * $1 + 1500)) ] || { echo "pid_max leaves room for $room more processes; $1 containers need $((3 * $1 + 1500))" >&2; exit 1; }
+    local need=$((${TASKS:-2} * $1 + 1500))
+    [ "$room" -gt "$need" ] || { echo "pid_max leaves room for $room more processes; $1 containers need $need" >&2; exit 1; }
     ulimit -n 65536 2>/dev/null || true
 }
 pid_guard() {

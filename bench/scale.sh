@@ -23,9 +23,15 @@
 #       pair (its peer in another namespace) into the fullest bridge,
 #       up and mastered (deleted again, untimed).
 #   n = 1 stands for the empty host: its samples run with 0..3K containers.
-# Needs 3 tasks per container (the supervisor's 2 threads and the
-# container's process): the script refuses to start if the host's pid_max
-# (shared with everything else on the host) leaves no room for 3M more.
+# - at each point, the mounts: the lab's mount table (berth's netns pins and
+#   /run/netns names are there, 2 mounts each on their anchor), a new
+#   container's mount table (a copy of the host's without the pins: the same
+#   at every n), and the kernel's mount objects and Slab memory (the whole
+#   machine's, so other labs' count too).
+# Needs 2 tasks per container (the single-threaded supervisor and the
+# container's process; a berth before issue 13's fix needs 3): the script
+# refuses to start if the host's pid_max (shared with everything else on the
+# host) leaves no room for TASKS (default 2) per container more.
 M=${1:-1000}
 NETS=${2:-1000}
 K=${K:-15}
@@ -118,6 +124,10 @@ run_window() { # LABEL: K samples of each (DNS, bridge, floor)
     for i in $(seq 1 "$K"); do ip link del "kf$i"; done
     R[dns,$1]=$(med "${d[@]}") R[bridge,$1]=$(med "${b[@]}") R[floor,$1]=$(med "${f[@]}")
     R[dnsn,$1]=$in_net
+    R[hostmnt,$1]=$(wc -l </proc/self/mountinfo)
+    R[ctrmnt,$1]=$("$BERTH" run --rm busybox sh -c 'wc -l </proc/self/mountinfo')
+    R[mntobj,$1]=$(awk '$1 == "mnt_cache" {print $2}' /proc/slabinfo 2>/dev/null)
+    R[slab,$1]=$(awk '$1 == "Slab:" {printf "%d", $2 / 1024}' /proc/meminfo)
 }
 echo "run -d: $M containers..." >&2
 run_window 1
@@ -153,4 +163,8 @@ printf '%-34s' metric; for p in 1 "${POINTS[@]}"; do printf ' %10s' "n=$p"; done
 row "run -d, DNS network" dns 1 "${POINTS[@]}"
 row "run -d, bridge (no DNS)" bridge 1 "${POINTS[@]}"
 row "  kernel: veth into the bridge" floor 1 "${POINTS[@]}"
+row "mounts: the lab's mount table" hostmnt 1 "${POINTS[@]}"
+row "mounts: a new container's table" ctrmnt 1 "${POINTS[@]}"
+row "kernel mount objects (machine)" mntobj 1 "${POINTS[@]}"
+row "kernel Slab MB (machine)" slab 1 "${POINTS[@]}"
 } | results_table

@@ -48,6 +48,6 @@ pub use launch::{exec, spawn, spawn_recorded};
 pub use liveness::{is_alive, process_start_time, signal_process, terminate};
 pub use mounts::validate_mounts;
 pub use process::{ExitStatus, Process};
-pub use session::{wait_attached, PtyRelay};
+pub use session::{wait_attached, wait_logged, LogSource, PtyRelay};
 pub use signals::SignalForwarder;
 pub use spec::{BindMount, Confinement, ContainerIo, EtcFiles, ExecSpec, ProcessSpec, Stdio};

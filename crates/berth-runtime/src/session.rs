@@ -6,6 +6,12 @@
 //! pipe, the master and the input. It ends when the process has exited and
 //! the master reports EOF/EIO (all slave holders are gone) — or, if
 //! something outside keeps the slave open, after 100 ms without output.
+//!
+//! [`wait_logged`] is the same loop for a detached container's supervisor:
+//! the container's output (its pty master, or the pipe holding its stdout
+//! and stderr) goes to a sink — the log — from this loop itself, so the
+//! supervisor needs no thread of its own (a container costs two tasks: the
+//! supervisor and its process; issue 13, goal 3).
 
 use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
 
@@ -19,6 +25,11 @@ use crate::signals::SignalForwarder;
 
 /// How long to keep draining the master after the process exited.
 const DRAIN_MS: i32 = 100;
+/// How long an output pipe may stay open after the process exited (a
+/// straggler holding its write end).
+const PIPE_DRAIN: std::time::Duration = std::time::Duration::from_secs(2);
+/// Size of the buffer a pipe is read with: a pipe's default capacity.
+const PIPE_BUF: usize = 64 << 10;
 /// Poll interval when the kernel has no pidfd support.
 const NO_PIDFD_MS: i32 = 50;
 
@@ -59,6 +70,65 @@ pub fn wait_attached(
         pty,
         signals,
         pending: Vec::new(),
+        sink: None,
+        pipe: None,
+        buf: Vec::new(),
+    };
+    session.run()
+}
+
+/// What [`wait_logged`] gives the output to.
+type Sink<'a> = dyn FnMut(&[u8]) + 'a;
+
+/// Where a detached container's output comes from ([`wait_logged`]).
+#[derive(Debug, Clone, Copy)]
+pub enum LogSource<'a> {
+    /// The pty master of a container with a tty.
+    Pty(BorrowedFd<'a>),
+    /// The read end of the pipe holding its stdout and stderr; every other
+    /// holder of the write end but the container must have closed it.
+    Pipe(BorrowedFd<'a>),
+}
+
+/// Waits for `process` to exit while giving everything it writes to
+/// `source` to `sink`, in this thread. Returns once the process exited and
+/// its output ended: the master's EOF/EIO (or 100 ms without output), the
+/// pipe's EOF (or 2 s after the exit, for a straggler holding it).
+pub fn wait_logged(
+    process: &mut Process,
+    source: LogSource<'_>,
+    sink: &mut dyn FnMut(&[u8]),
+) -> Result<ExitStatus, RuntimeError> {
+    let (pty, pipe) = match source {
+        LogSource::Pty(master) => {
+            set_nonblocking(master.as_raw_fd())?;
+            let relay = PtyRelay {
+                master,
+                input: None,
+                output: master, // unused: the output goes to the sink
+                terminal: None,
+            };
+            (Some(relay), None)
+        }
+        LogSource::Pipe(fd) => {
+            set_nonblocking(fd.as_raw_fd())?;
+            (None, Some(fd))
+        }
+    };
+    let mut session = Session {
+        process,
+        master_open: pty.is_some(),
+        input_open: false,
+        pty,
+        signals: None,
+        pending: Vec::new(),
+        sink: Some(sink),
+        pipe,
+        buf: if pipe.is_some() {
+            vec![0; PIPE_BUF]
+        } else {
+            Vec::new()
+        },
     };
     session.run()
 }
@@ -72,6 +142,12 @@ struct Session<'p, 'a> {
     input_open: bool,
     /// Input read from the caller, not yet written to the master.
     pending: Vec<u8>,
+    /// Receives the output instead of the relay's `output` ([`wait_logged`]).
+    sink: Option<&'a mut Sink<'a>>,
+    /// An output pipe copied to the sink, until its EOF.
+    pipe: Option<BorrowedFd<'a>>,
+    /// The buffer the pipe is read with.
+    buf: Vec<u8>,
 }
 
 /// What a pollfd slot watches.
@@ -81,21 +157,33 @@ enum Slot {
     Signals,
     Master,
     Input,
+    Pipe,
 }
 
 impl Session<'_, '_> {
     /// The poll loop.
     fn run(&mut self) -> Result<ExitStatus, RuntimeError> {
+        let mut exited_at = None;
         loop {
             let status = self.process.try_wait()?;
-            if let (Some(st), false) = (status, self.master_open) {
+            if let (Some(st), false, None) = (status, self.master_open, self.pipe) {
                 return Ok(st);
             }
+            if let Some(st) = status {
+                let at = *exited_at.get_or_insert_with(std::time::Instant::now);
+                if self.pipe.is_some() && at.elapsed() >= PIPE_DRAIN {
+                    return Ok(st); // a straggler keeps writing: stop here
+                }
+            }
             let (slots, mut fds) = self.poll_set(status.is_some());
-            let timeout = match (status, self.process.pidfd()) {
-                (Some(_), _) => DRAIN_MS,
-                (None, Some(_)) => -1,
-                (None, None) => NO_PIDFD_MS,
+            let timeout = match (status, self.process.pidfd(), exited_at, self.pipe) {
+                (Some(_), _, Some(at), Some(_)) => {
+                    let left = PIPE_DRAIN.saturating_sub(at.elapsed());
+                    i32::try_from(left.as_millis()).unwrap_or(i32::MAX)
+                }
+                (Some(_), ..) => DRAIN_MS,
+                (None, Some(_), ..) => -1,
+                (None, None, ..) => NO_PIDFD_MS,
             };
             // SAFETY: fds is a valid array of pollfd of the given length.
             let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout) };
@@ -144,6 +232,9 @@ impl Session<'_, '_> {
                 add(Slot::Input, input.as_raw_fd(), libc::POLLIN);
             }
         }
+        if let Some(pipe) = self.pipe {
+            add(Slot::Pipe, pipe.as_raw_fd(), libc::POLLIN);
+        }
         (slots, fds)
     }
 
@@ -161,8 +252,24 @@ impl Session<'_, '_> {
                 }
             }
             Slot::Input => self.read_input(),
+            Slot::Pipe => self.copy_pipe(),
         }
         Ok(())
+    }
+
+    /// Pipe -> sink. EOF or an error ends the pipe.
+    fn copy_pipe(&mut self) {
+        let Some(pipe) = self.pipe else { return };
+        match read_fd(pipe.as_raw_fd(), &mut self.buf) {
+            Ok(0) => self.pipe = None,
+            Ok(n) => {
+                if let Some(sink) = self.sink.as_mut() {
+                    sink(&self.buf[..n]);
+                }
+            }
+            Err(Errno::EAGAIN) => {}
+            Err(_) => self.pipe = None,
+        }
     }
 
     /// Forwards caught signals; SIGWINCH resizes the pty instead.
@@ -193,8 +300,11 @@ impl Session<'_, '_> {
         let mut buf = [0u8; 16384];
         match read_fd(relay.master.as_raw_fd(), &mut buf) {
             Ok(0) | Err(Errno::EIO) => self.master_open = false,
-            Ok(n) => write_all(relay.output.as_raw_fd(), &buf[..n])
-                .map_err(|e| RuntimeError::sys("write container output", e))?,
+            Ok(n) => match self.sink.as_mut() {
+                Some(sink) => sink(&buf[..n]),
+                None => write_all(relay.output.as_raw_fd(), &buf[..n])
+                    .map_err(|e| RuntimeError::sys("write container output", e))?,
+            },
             Err(Errno::EAGAIN) => {}
             Err(e) => return Err(RuntimeError::sys("read pty master", e)),
         }

@@ -95,6 +95,11 @@ fn a_name_berth_does_not_own_is_left_alone() {
 fn reconcile_restores_and_removes_names() {
     let b = B::new("nsn-reconcile");
     b.sleeper("web", "");
+    // The entry sits on berth's mount-namespace anchor (decision 18): the
+    // first `ip netns del` detaches the namespace but cannot remove the
+    // file; a second one detaches the anchor and removes it.
+    assert!(!b.try_sh("ip netns del web"));
+    assert!(!b.try_sh("ip netns exec web true"), "the namespace stayed");
     b.sh("ip netns del web");
     assert_eq!(names(&b), ["outside"]);
     let report = b.ok("system reconcile");
@@ -131,7 +136,8 @@ fn a_lost_runtime_dir_leaves_no_names() {
         }
     }
     b.lab.kill_all();
-    b.sh("for m in $BERTH_ROOT/run/netns/*; do umount $m; done; rm -rf $BERTH_ROOT/run");
+    // (Each pin is two stacked mounts on its anchor: a reboot takes all.)
+    b.sh("for m in $BERTH_ROOT/run/netns/* $BERTH_ROOT/run/mnt-anchor; do while umount $m 2>/dev/null; do :; done; done; rm -rf $BERTH_ROOT/run");
     assert_eq!(names(&b), ["outside", "web"]);
     let ps = b.ok("ps -a --format '{{.Names}} {{.Status}}'");
     assert!(ps.starts_with("web Exited"), "{ps}");

@@ -153,3 +153,45 @@ fn a_waiting_supervisor_keeps_the_store_closed() {
     let state = b.ok("inspect -f '{{.State.Status}}' c");
     assert_eq!(state.trim(), "exited");
 }
+
+/// A detached container costs two tasks (issue 13, goal 3): its process
+/// and a single-threaded supervisor, which copies the output to the log
+/// from its own wait loop — with and without a tty, all of it, also what
+/// is written right before the exit.
+#[test]
+fn a_supervisor_is_one_task_and_keeps_the_whole_log() {
+    let b = B::new("sup-task");
+    let sups = |b: &B| {
+        b.sh("for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline 2>/dev/null | grep -q '__superv[i]se [0-9a-f]' && basename $p; done; true")
+    };
+    b.ok("run -d --name plain busybox sh -c 'echo out; echo err >&2; exec sleep 3600'");
+    b.ok("run -d -t --name tty busybox sh -c 'echo tty-out; exec sleep 3600'");
+    let pids = sups(&b);
+    assert_eq!(pids.lines().count(), 2, "{pids}");
+    for sup in pids.lines() {
+        let threads = b.sh(&format!("grep Threads: /proc/{sup}/status"));
+        assert_eq!(
+            threads.split_whitespace().nth(1),
+            Some("1"),
+            "{sup}: {threads}"
+        );
+    }
+    assert!(b.eventually(&format!("{BERTH} logs plain 2>&1 | grep -q err")));
+    let plain = b.ok("logs plain");
+    assert!(plain.contains("out") && plain.contains("err"), "{plain}");
+    assert!(b.eventually(&format!("{BERTH} logs tty | grep -q tty-out")));
+    // Output written by a container that exits at once is all in the log
+    // once its exit is recorded.
+    b.ok("run -d --name burst busybox sh -c 'seq 1 20000; echo last'");
+    assert!(b.eventually(&format!(
+        "{BERTH} inspect -f '{{{{.State.Status}}}}' burst | grep -q exited"
+    )));
+    let burst = b.ok("logs burst");
+    assert_eq!(burst.lines().count(), 20001, "lines lost");
+    assert!(
+        burst.ends_with("20000\nlast\n"),
+        "{}",
+        &burst[burst.len() - 20..]
+    );
+    b.ok("rm -f plain tty burst");
+}

@@ -317,6 +317,8 @@ impl Engine {
         let _ = std::fs::remove_file(self.paths.state.join("berth.db-wal"));
         let _ = std::fs::remove_file(self.paths.state.join("berth.db-shm"));
         let _ = std::fs::remove_dir_all(self.paths.state.join("containers"));
+        // The pins' anchor is a mount (decision 18): unmounted first.
+        let _ = crate::kernel::anchor::remove(&self.paths.run);
         let _ = std::fs::remove_dir_all(&self.paths.run);
         Ok(())
     }

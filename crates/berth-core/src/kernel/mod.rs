@@ -6,6 +6,7 @@
 //! pure planning or bookkeeping; code that only looks at the kernel (for
 //! `berth topology`, `doctor`, `trace`) is in [`crate::observe`].
 
+pub mod anchor;
 mod api;
 pub mod apply;
 pub mod caps;

@@ -7,11 +7,14 @@
 //! namespace's IPv6 defaults (no router advertisements, no
 //! autoconfiguration), opens a netlink socket inside it and brings `lo`
 //! up, so the caller gets back a ready handle.
+//!
+//! The pin sits on a mount-namespace anchor ([`super::anchor`]), so that no
+//! new mount namespace — a container's first of all — copies it.
 
 use super::msg;
 use super::netlink::Netlink;
 use crate::error::{Error, Result};
-use nix::mount::{mount, umount2, MntFlags, MsFlags};
+use nix::mount::{mount, MsFlags};
 use std::fs::{File, OpenOptions};
 use std::path::Path;
 
@@ -40,6 +43,8 @@ pub fn create(path: &Path) -> Result<NewNetns> {
                 path.display()
             ))
         })?;
+    // Best effort: an unanchored pin works the same, only copied.
+    super::anchor::under(path, path);
     let made = super::enter::in_new_netns(|| -> Result<NewNetns> {
         mount(
             Some("/proc/thread-self/ns/net"),
@@ -78,25 +83,17 @@ pub fn open(path: &Path) -> Result<File> {
     })
 }
 
-/// True when `path` is a pinned namespace (not just a leftover empty file).
+/// True when `path` is a pinned network namespace (not just a leftover
+/// empty file, nor an anchor left alone by a crash).
 pub fn is_pinned(path: &Path) -> bool {
-    let ns_magic = 0x6e73_6673; // NSFS_MAGIC
-    nix::sys::statfs::statfs(path).is_ok_and(|s| s.filesystem_type().0 == ns_magic)
+    super::anchor::ns_type(path) == Some(libc::CLONE_NEWNET)
 }
 
 /// Unpins and removes the namespace file at `path`; missing is fine. The
 /// kernel frees the namespace (and the container ends of its veths) once no
 /// process uses it.
 pub fn remove(path: &Path) -> Result<()> {
-    match umount2(path, MntFlags::MNT_DETACH) {
-        Ok(()) | Err(nix::errno::Errno::EINVAL) | Err(nix::errno::Errno::ENOENT) => {}
-        Err(e) => {
-            return Err(Error::kernel(format!(
-                "cannot unmount namespace {}: {e}",
-                path.display()
-            )))
-        }
-    }
+    super::anchor::unmount_all(path)?;
     match std::fs::remove_file(path) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),

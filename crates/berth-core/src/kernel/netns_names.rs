@@ -73,6 +73,8 @@ pub fn name_entry(pin: &Path, link: &Path, owner: &Owner) -> Result<Naming> {
             )))
         }
     }
+    // On the anchor, like the pin itself: new mount namespaces copy neither.
+    super::anchor::under(pin, link);
     if let Err(e) = mount(
         Some(pin),
         link,
@@ -80,6 +82,7 @@ pub fn name_entry(pin: &Path, link: &Path, owner: &Owner) -> Result<Naming> {
         MsFlags::MS_BIND,
         None::<&str>,
     ) {
+        let _ = detach_all(link);
         let _ = std::fs::remove_file(link);
         return Err(Error::kernel(format!(
             "cannot bind-mount {} on {}: {e}",
@@ -211,11 +214,12 @@ fn create_marker(link: &Path, owner: &Owner) -> std::io::Result<()> {
     f.write_all(owner.marker().as_bytes())
 }
 
-/// Unmounts the namespace mounts stacked on `link` (only nsfs mounts,
-/// the only kind berth puts there); a plain file is fine.
+/// Unmounts the namespace mounts stacked on `link` (only nsfs mounts —
+/// the pin and its anchor — the only kind berth puts there); a plain file
+/// is fine.
 fn detach_all(link: &Path) -> Result<()> {
     for _ in 0..16 {
-        if !super::netns::is_pinned(link) {
+        if !super::anchor::is_nsfs(link) {
             return Ok(());
         }
         match umount2(link, MntFlags::MNT_DETACH) {
@@ -234,7 +238,7 @@ fn detach_all(link: &Path) -> Result<()> {
 
 /// The owner recorded in the file under whatever is mounted on `link`.
 pub fn read_owner(link: &Path) -> Option<Owner> {
-    let text = if super::netns::is_pinned(link) {
+    let text = if super::anchor::is_nsfs(link) {
         read_underneath(link)?
     } else {
         let mut s = String::new();

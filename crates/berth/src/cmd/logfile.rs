@@ -7,7 +7,7 @@
 
 use berth_core::model::log::LogOptions;
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
@@ -90,32 +90,6 @@ pub fn files(path: &Path, opts: LogOptions) -> Vec<PathBuf> {
     v.push(path.to_path_buf());
     v.retain(|p| p.exists());
     v
-}
-
-/// Copies everything read from `input` into `log` until end of file, on a
-/// thread of its own; the handle's `join` returns once the input closed.
-pub fn pump(
-    input: std::os::fd::OwnedFd,
-    mut log: LogWriter,
-) -> std::io::Result<std::thread::JoinHandle<()>> {
-    let mut input = File::from(input);
-    std::thread::Builder::new()
-        .name("berth-log".into())
-        .spawn(move || {
-            let mut buf = vec![0u8; 64 << 10];
-            loop {
-                match input.read(&mut buf) {
-                    Ok(0) => return,
-                    Ok(n) => {
-                        // A full disk must not stop the container: its
-                        // output is then lost, as with any full log.
-                        let _ = log.write(&buf[..n]);
-                    }
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                    Err(_) => return,
-                }
-            }
-        })
 }
 
 #[cfg(test)]

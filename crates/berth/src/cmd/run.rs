@@ -13,7 +13,9 @@ use anyhow::{anyhow, Result};
 use berth_core::engine::{Engine, StartSpec};
 use berth_core::model::{netopt, parse_publish, Container, ContainerConfig};
 use berth_runtime::pty::{self, Pty, RawModeGuard};
-use berth_runtime::{ContainerIo, EtcFiles, ProcessSpec, PtyRelay, SignalForwarder, Stdio};
+use berth_runtime::{
+    ContainerIo, EtcFiles, LogSource, ProcessSpec, PtyRelay, SignalForwarder, Stdio,
+};
 use std::io::Write;
 use std::os::fd::{AsFd, FromRawFd, OwnedFd};
 use std::path::Path;
@@ -287,11 +289,12 @@ pub fn supervise(
     };
     let c = engine.container(id)?;
     let spec = engine.start_spec(&c)?;
-    // The container's output goes through a pipe to a thread that keeps
-    // the log within its size (see `logfile`).
-    let log = super::logfile::LogWriter::open(&spec.etc_dir.join("log"), c.config.log)?;
+    // The container's output (its pty, or without a tty a pipe holding its
+    // stdout and stderr) goes to the log (kept within its size, see
+    // `logfile`) from the supervisor's own wait loop: no thread, so a
+    // container costs two tasks, the supervisor and its process.
+    let mut log = super::logfile::LogWriter::open(&spec.etc_dir.join("log"), c.config.log)?;
     let (log_r, log_fd) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
-    let pump = super::logfile::pump(log_r, log)?;
     // `-i` without a terminal: keep a pipe open so stdin never sees EOF.
     let mut stdin_keep = None;
     let (master, io) = if c.config.tty {
@@ -341,23 +344,22 @@ pub fn supervise(
     drop(engine);
     // SAFETY: malloc_trim only releases free heap memory.
     unsafe { libc::malloc_trim(0) };
-    let relay = master.as_ref().map(|m| PtyRelay {
-        master: m.as_fd(),
-        input: None,
-        output: log_fd.as_fd(),
-        terminal: None,
-    });
-    let status = berth_runtime::wait_attached(&mut process, relay, None)?;
+    // Only the container holds the pipe's write end now: its EOF is the
+    // end of the container's output.
+    drop(log_fd);
+    let source = match &master {
+        Some(m) => LogSource::Pty(m.as_fd()),
+        None => LogSource::Pipe(log_r.as_fd()),
+    };
+    // A full disk must not stop the container: its output is then lost,
+    // as with any full log.
+    let mut sink = |buf: &[u8]| drop(log.write(buf));
+    // Returns once everything the container wrote is in the log, before
+    // its exit is recorded (its processes are gone with its PID namespace,
+    // and their ends of the pipe with them; a straggler gets 2 s).
+    let status = berth_runtime::wait_logged(&mut process, source, &mut sink)?;
     serving.close();
     drop(stdin_keep);
-    // Everything the container wrote is in the log before its exit is
-    // recorded (its processes are gone with its PID namespace, and their
-    // ends of the pipe with them; a straggler gets 2 s).
-    drop(log_fd);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
-    while !pump.is_finished() && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(2));
-    }
     // `stop` and `rm -f` wait for the exit record, not for the scan of the
     // host's processes that ends any left in the container's namespace.
     let mut engine = Engine::open_store_only(&config)?;
