@@ -69,6 +69,13 @@ median_us() { median_of 1000; }
 # without bash's own forks in the measurement; need_exectime checks it is built.
 EXECTIME=${EXECTIME:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/target/release/exectime}
 need_exectime() { [ -x "$EXECTIME" ] || { echo "build the bench tools first: cargo build --release" >&2; exit 1; }; }
+# The scale benchmarks' helpers: t CMD... prints the µs of one process (the
+# run fails with it); med the median (ms) of its arguments; ratio A B is
+# B/A as "1.23x"; net_subnet I is the I-th /24 of 10.200.0.0/13.
+t() { "$EXECTIME" /dev/null /dev/null "$@" || { echo "failed: $*" >&2; exit 1; }; }
+med() { printf '%s\n' "$@" | median_us; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (a > 0) printf "%.2fx", b/a; else print "-" }'; }
+net_subnet() { echo "10.$((200 + $1 / 256)).$(($1 % 256)).0/24"; }
 
 # room_for_containers N: exits unless the host (pid_max is shared with it)
 # has room for TASKS (2) tasks per container; sets `threads` (the host's tasks now)

@@ -30,13 +30,9 @@ results_open scale-ab "bench/scale-ab.sh $*"
 results_note "old: $OLD ($(stat -c %y "$OLD" | cut -d. -f1)); new: $NEW ($(stat -c %y "$NEW" | cut -d. -f1))"
 need_exectime
 room_for_containers "$CS"
-t() { "$EXECTIME" /dev/null /dev/null "$@" || { echo "failed: $*" >&2; exit 1; }; } # µs of one process
-med() { printf '%s\n' "$@" | median_us; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (a > 0) printf "%.2fx", b/a; else print "-" }'; }
 declare -A R
 
 # --- network create, both binaries on one store.
-net_subnet() { echo "10.$((200 + $1 / 256)).$(($1 % 256)).0/24"; }
 "$NEW" run -d --name warm busybox sleep 1d >/dev/null
 "$NEW" rm -f warm >/dev/null
 made=0

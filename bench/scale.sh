@@ -57,13 +57,9 @@ need_exectime
 room_for_containers "$M"
 results_note "host threads at the start: $threads (the host's pid_max ${BENCH_PID_MAX:-?}); ulimit -n $(ulimit -n)"
 
-t() { "$EXECTIME" /dev/null /dev/null "$@" || { echo "failed: $*" >&2; exit 1; }; } # µs of one process
-med() { printf '%s\n' "$@" | median_us; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (a > 0) printf "%.2fx", b/a; else print "-" }'; }
 declare -A R
 
 # --- network create: n = 1, 100, NETS networks in the store.
-net_subnet() { echo "10.$((200 + $1 / 256)).$(($1 % 256)).0/24"; }
 echo "network create: $NETS networks..." >&2
 "$BERTH" run -d --name warm busybox sleep 1d >/dev/null # sets the host up
 "$BERTH" rm -f warm >/dev/null
