@@ -8,10 +8,18 @@ use serde_json::{json, Map, Value};
 
 /// `network inspect` of one network.
 pub fn network(engine: &mut Engine, n: &Network) -> anyhow::Result<Value> {
-    let eps = engine.store().read(|tx| tx.network_endpoints(&n.id))?;
+    // One read of the store for every endpoint's container, not one each.
+    let listed = engine.store().read(|tx| {
+        let mut v = Vec::new();
+        for e in tx.network_endpoints(&n.id)? {
+            if let Some(c) = tx.container(&e.container_id)? {
+                v.push((e, c));
+            }
+        }
+        Ok(v)
+    })?;
     let mut containers = Map::new();
-    for e in eps {
-        let c = engine.container(&e.container_id)?;
+    for (e, c) in listed {
         if !Engine::is_running(&c) {
             continue;
         }
