@@ -30,11 +30,10 @@ impl Drop for Back {
 /// Runs `f` with the calling thread in the network namespace `ns` (a
 /// netns fd), then puts the thread back where it was, whatever `f` did.
 pub fn in_netns<T>(ns: impl AsFd, f: impl FnOnce() -> Result<T>) -> Result<T> {
-    let own = std::fs::File::open("/proc/thread-self/ns/net")
-        .map_err(|e| Error::kernel(format!("cannot open this thread's network namespace: {e}")))?;
-    nix::sched::setns(ns.as_fd(), nix::sched::CloneFlags::CLONE_NEWNET)
-        .map_err(|e| Error::kernel(format!("cannot enter network namespace: {e}")))?;
-    let _back = Back(own.into());
+    let _back = leave(|| {
+        nix::sched::setns(ns.as_fd(), nix::sched::CloneFlags::CLONE_NEWNET)
+            .map_err(|e| Error::kernel(format!("cannot enter network namespace: {e}")))
+    })?;
     f()
 }
 
@@ -42,12 +41,20 @@ pub fn in_netns<T>(ns: impl AsFd, f: impl FnOnce() -> Result<T>) -> Result<T> {
 /// it with unshare), then puts the thread back where it was; the new
 /// namespace lives on if `f` pinned it or kept an fd to it.
 pub fn in_new_netns<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
+    let _back = leave(|| {
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET)
+            .map_err(|e| Error::kernel(format!("cannot create a network namespace: {e}")))
+    })?;
+    f()
+}
+
+/// Moves the calling thread with `go` and returns the guard that brings
+/// it back to the namespace it was in.
+fn leave(go: impl FnOnce() -> Result<()>) -> Result<Back> {
     let own = std::fs::File::open("/proc/thread-self/ns/net")
         .map_err(|e| Error::kernel(format!("cannot open this thread's network namespace: {e}")))?;
-    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET)
-        .map_err(|e| Error::kernel(format!("cannot create a network namespace: {e}")))?;
-    let _back = Back(own.into());
-    f()
+    go()?;
+    Ok(Back(own.into()))
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@
 //! recovery in any state between their syscalls.
 
 use crate::error::{Error, Result};
-use nix::mount::{mount, umount2, MntFlags, MsFlags};
+use nix::mount::{mount, MsFlags};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -64,7 +64,7 @@ pub fn name_entry(pin: &Path, link: &Path, owner: &Owner) -> Result<Naming> {
             }
             // Ours but not (or no longer) on this namespace: a crash
             // between creating and mounting, or a stale mount.
-            detach_all(link)?;
+            super::anchor::unmount_all(link)?;
         }
         Err(e) => {
             return Err(Error::kernel(format!(
@@ -82,7 +82,7 @@ pub fn name_entry(pin: &Path, link: &Path, owner: &Owner) -> Result<Naming> {
         MsFlags::MS_BIND,
         None::<&str>,
     ) {
-        let _ = detach_all(link);
+        let _ = super::anchor::unmount_all(link);
         let _ = std::fs::remove_file(link);
         return Err(Error::kernel(format!(
             "cannot bind-mount {} on {}: {e}",
@@ -115,7 +115,7 @@ pub fn unname(link: &Path, owner: &Owner) -> Result<bool> {
     if std::fs::symlink_metadata(link).is_err() || read_owner(link).as_ref() != Some(owner) {
         return Ok(false);
     }
-    detach_all(link)?;
+    super::anchor::unmount_all(link)?;
     match std::fs::remove_file(link) {
         Ok(()) => Ok(true),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(true),
@@ -212,28 +212,6 @@ fn prepare_dir(dir: &Path) -> Result<()> {
 fn create_marker(link: &Path, owner: &Owner) -> std::io::Result<()> {
     let mut f = OpenOptions::new().write(true).create_new(true).open(link)?;
     f.write_all(owner.marker().as_bytes())
-}
-
-/// Unmounts the namespace mounts stacked on `link` (only nsfs mounts —
-/// the pin and its anchor — the only kind berth puts there); a plain file
-/// is fine.
-fn detach_all(link: &Path) -> Result<()> {
-    for _ in 0..16 {
-        if !super::anchor::is_nsfs(link) {
-            return Ok(());
-        }
-        match umount2(link, MntFlags::MNT_DETACH) {
-            Ok(()) | Err(nix::errno::Errno::EINVAL) => {}
-            Err(nix::errno::Errno::ENOENT) => return Ok(()),
-            Err(e) => {
-                return Err(Error::kernel(format!(
-                    "cannot unmount {}: {e}",
-                    link.display()
-                )))
-            }
-        }
-    }
-    Ok(())
 }
 
 /// The owner recorded in the file under whatever is mounted on `link`.

@@ -25,10 +25,11 @@ pub fn inspect(root: Option<&Path>, a: InspectArgs) -> Result<i32> {
         // store holds (issue 13, goal 5).
         let as_container = if want != Some("network") {
             match engine.container(n) {
-                Ok(c) => {
-                    engine.reap_dead_among(vec![c])?;
-                    engine.container(n).ok()
-                }
+                // Read again only if the check changed or forgot it.
+                Ok(c) => match engine.reap_dead_among(vec![c.clone()])?.is_empty() {
+                    true => Some(c),
+                    false => engine.container(n).ok(),
+                },
                 Err(_) => None,
             }
         } else {
