@@ -107,7 +107,10 @@ pub fn write_all(dir: &Path, hostname: &str, hosts: &str, resolv: &str) -> Resul
 /// connect` or `disconnect` 1-8 ms for the three files.
 fn write_if_changed(p: &Path, text: &str) -> std::io::Result<()> {
     use std::io::Write;
-    if std::fs::read(p).is_ok_and(|old| old == text.as_bytes()) {
+    // Read back only a file of the new text's size: the container may
+    // write to its /etc/hosts, and a file it grew is never read whole.
+    let same_size = std::fs::metadata(p).is_ok_and(|m| m.len() == text.len() as u64);
+    if same_size && std::fs::read(p).is_ok_and(|old| old == text.as_bytes()) {
         return Ok(());
     }
     let mut f = std::fs::OpenOptions::new()
@@ -139,6 +142,15 @@ mod tests {
             std::fs::read_to_string(&p).unwrap(),
             "a longer second version\n"
         );
+        // Grown by the container (1 MB): cut back to berth's text.
+        std::fs::write(&p, vec![b'x'; 1 << 20]).unwrap();
+        write_if_changed(&p, "short\n").unwrap();
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "short\n");
+        // Unchanged: not written at all (its modification time stays).
+        let before = std::fs::metadata(&p).unwrap().modified().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        write_if_changed(&p, "short\n").unwrap();
+        assert_eq!(std::fs::metadata(&p).unwrap().modified().unwrap(), before);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
