@@ -120,7 +120,10 @@ impl Store {
                 "cannot set the WAL checkpoint interval (SQLite error {rc})"
             )));
         }
-        conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_FKEY, true)?;
+        conn.set_db_config(
+            rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_FKEY,
+            true,
+        )?;
         retry_busy(|| schema::migrate(&conn))?;
         Ok(Store { conn })
     }

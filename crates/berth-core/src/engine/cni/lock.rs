@@ -105,7 +105,8 @@ mod tests {
     use std::time::Duration;
 
     fn paths(name: &str) -> Paths {
-        let dir = std::env::temp_dir().join(format!("berth-cni-lock-{name}-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("berth-cni-lock-{name}-{}", std::process::id()));
         let paths = Paths::new(Some(&dir));
         std::fs::create_dir_all(&paths.run).unwrap();
         paths
@@ -173,7 +174,10 @@ mod tests {
             .unwrap()
             .is_some()
         {
-            assert!(std::time::Instant::now() < deadline, "the child never took the lock");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the child never took the lock"
+            );
             std::thread::sleep(Duration::from_millis(10));
         }
         nix::sys::signal::kill(child, nix::sys::signal::Signal::SIGKILL).unwrap();
