@@ -27,8 +27,9 @@ pub struct NewNetns {
 }
 
 /// Creates a network namespace pinned at `path`, with `lo` up and
-/// interfaces made later ignoring router advertisements.
-pub fn create(path: &Path) -> Result<NewNetns> {
+/// interfaces made later ignoring router advertisements (written through
+/// `procfs`, which the caller may use again for the namespace's veth).
+pub fn create(path: &Path, procfs: &super::sysctl::Procfs) -> Result<NewNetns> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)
             .map_err(|e| Error::internal(format!("cannot create {}: {e}", dir.display())))?;
@@ -62,7 +63,7 @@ pub fn create(path: &Path) -> Result<NewNetns> {
         let file = File::open("/proc/thread-self/ns/net")?;
         // Every interface made in it from now on ignores router
         // advertisements: the defaults its links inherit.
-        super::sysctl::write_all_if_present(&super::sysctl::no_router_advertisements("default"))?;
+        procfs.write_all_if_present(&super::sysctl::no_router_advertisements("default"))?;
         let mut netlink = Netlink::open()?;
         netlink.run(vec![msg::link_up("lo")])?;
         Ok(NewNetns { file, netlink })

@@ -24,6 +24,9 @@ pub struct Applier {
     /// With [`Applier::defer_sweeps`]: namespaces unpinned whose leftover
     /// processes are to be ended later ([`Applier::take_deferred`]).
     deferred: Option<Vec<netns::NsKey>>,
+    /// The procfs instance of the namespace this plan made, kept for the
+    /// plan's veth ([`Applier::create_veth`] takes it).
+    procfs: sysctl::Procfs,
 }
 
 impl Applier {
@@ -35,6 +38,7 @@ impl Applier {
             nft: Nft::spawning(nft_spawn),
             ns: NsCache::default(),
             deferred: None,
+            procfs: sysctl::Procfs::default(),
         })
     }
 
@@ -85,7 +89,8 @@ impl Applier {
             }
             Step::Sysctl { key, value } => sysctl::write(key, value),
             Step::CreateNetns { path } => {
-                let made = netns::create(path)?;
+                self.procfs = sysctl::Procfs::default();
+                let made = netns::create(path, &self.procfs)?;
                 self.ns.insert(path.clone(), made.file, made.netlink);
                 Ok(())
             }

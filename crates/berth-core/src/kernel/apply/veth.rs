@@ -85,8 +85,12 @@ impl Applier {
         // container end inherits it from the defaults of a namespace berth
         // made, not in a CNI runtime's (written when the socket inside it is
         // opened).
-        // One procfs instance for both ends (see `sysctl::Procfs`).
-        let procfs = sysctl::Procfs::default();
+        // One procfs instance for both ends (see `sysctl::Procfs`), the one
+        // that made this plan's namespace if it did (`run`): each instance's
+        // teardown waits for an RCU grace period. Dropped here, so that no
+        // instance outlives the plan's veth (a long-lived process would
+        // otherwise keep one gathering every namespace it ever wrote in).
+        let procfs = std::mem::take(&mut self.procfs);
         procfs.write_all_if_present(&sysctl::no_router_advertisements(host))?;
         let peer_ra = match self.ns.made(ns_path) {
             true => Vec::new(),
