@@ -129,6 +129,21 @@ fn router_advertisements_are_ignored_by_host_and_containers() {
     assert!(seen > 0, "the advertisement reached the neighbour");
     assert_eq!(v6_state(&b, None), host, "the host ignored it");
     assert_eq!(v6_state(&b, Some("a2")), neigh, "the neighbour ignored it");
+    // a2's host end, a bridge port, has no IPv6 of its own (and so no
+    // route in the host's tables); the rogue port, not berth's, keeps its.
+    let ports = b.sh("ip -o link show master brrs");
+    let veth = ports
+        .lines()
+        .filter_map(|l| l.split(": ").nth(1))
+        .map(|n| n.split('@').next().unwrap_or(n))
+        .find(|n| n.starts_with("veth"))
+        .unwrap_or_else(|| panic!("no veth port in {ports}"));
+    let off = |dev: &str| b.sh(&format!("cat /proc/sys/net/ipv6/conf/{dev}/disable_ipv6"));
+    assert_eq!(off(veth).trim(), "1", "IPv6 is on on the host end {veth}");
+    assert_eq!(off("roguep").trim(), "0");
+    let routes = b.sh("ip -6 route show table all");
+    assert!(!routes.contains(&format!("dev {veth} ")), "{routes}");
+    assert!(routes.contains("dev roguep "), "{routes}");
 }
 
 /// a1 (CAP_NET_RAW, as by default) claims a2's address and the gateway's

@@ -70,6 +70,19 @@ impl Applier {
             }
             Some(e) => return Err(e.into_error()),
         }
+        // IPv6 off on the host end before it goes up (see `sysctl::no_ipv6`;
+        // it also takes no router advertisement, should the bridge go and
+        // leave it a host interface of its own). The container end ignores
+        // router advertisements: it inherits that from the defaults of a
+        // namespace berth made, and is told so in a CNI runtime's (written
+        // when the socket inside it is opened). One procfs instance for
+        // both ends (see `sysctl::Procfs`), the one that made this plan's
+        // namespace if it did (`run`): each instance's teardown waits for an
+        // RCU grace period. Dropped at the end of this step, so that no
+        // instance outlives the plan's veth (a long-lived process would
+        // otherwise keep one gathering every namespace it ever wrote in).
+        let procfs = std::mem::take(&mut self.procfs);
+        procfs.write_all_if_present(&sysctl::no_ipv6(host))?;
         let mut configure = vec![
             msg::no_ipv6_link_local(host),
             msg::bridge_port_hairpin(host),
@@ -79,19 +92,6 @@ impl Applier {
             configure.push(msg::set_alias(host, &veth_alias(owner)));
         }
         self.host.run(configure)?;
-        // Both ends ignore router advertisements. The host end is a bridge
-        // port, whose own IPv6 never sees a frame while it is one, but it
-        // is a host interface of its own if the bridge goes away; the
-        // container end inherits it from the defaults of a namespace berth
-        // made, not in a CNI runtime's (written when the socket inside it is
-        // opened).
-        // One procfs instance for both ends (see `sysctl::Procfs`), the one
-        // that made this plan's namespace if it did (`run`): each instance's
-        // teardown waits for an RCU grace period. Dropped here, so that no
-        // instance outlives the plan's veth (a long-lived process would
-        // otherwise keep one gathering every namespace it ever wrote in).
-        let procfs = std::mem::take(&mut self.procfs);
-        procfs.write_all_if_present(&sysctl::no_router_advertisements(host))?;
         let peer_ra = match self.ns.made(ns_path) {
             true => Vec::new(),
             false => sysctl::no_router_advertisements(peer).to_vec(),
