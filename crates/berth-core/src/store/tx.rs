@@ -114,11 +114,12 @@ impl<'a> Tx<'a> {
                 }
                 e => e.into(),
             })?;
-        Ok(())
+        self.insert_subnets(n)
     }
 
-    /// Removes a network record.
+    /// Removes a network record (and its rows in the subnets index).
     pub fn delete_network(&self, id: &str) -> Result<()> {
+        self.delete_subnets(id)?;
         self.t.execute("DELETE FROM networks WHERE id = ?1", [id])?;
         Ok(())
     }
@@ -372,4 +373,6 @@ impl<'a> Tx<'a> {
 }
 
 mod ops;
+mod subnets;
 pub use ops::{Op, Owner};
+pub(super) use subnets::subnet_key;

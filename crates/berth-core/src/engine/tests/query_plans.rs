@@ -26,9 +26,9 @@ const SMALL: &[(&str, &str)] = &[
 /// Scans one operation may make, and why: (scenario name prefix, table).
 const INHERENT: &[(&str, &str, &str)] = &[
     (
-        "network create",
+        "network create -d macvlan",
         "networks",
-        "a new network's name and subnets are checked against every other network's",
+        "a macvlan or ipvlan network's parent link is checked against every other network's (a bridge network's name, bridge and subnets are looked up through indexes)",
     ),
     (
         "CNI reap",
