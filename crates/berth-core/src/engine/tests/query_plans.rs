@@ -102,10 +102,7 @@ fn hot_statements() -> BTreeMap<String, Vec<&'static str>> {
             // `network inspect` of each network.
             for name in &names {
                 if let Ok(n) = w.engine.network(name) {
-                    let eps = w.engine.store().read(|tx| tx.network_endpoints(&n.id));
-                    for e in eps.unwrap_or_default() {
-                        let _ = w.engine.container(&e.container_id);
-                    }
+                    let _ = w.engine.store().read(|tx| tx.network_members(&n.id));
                 }
             }
         });
