@@ -198,11 +198,23 @@ pub fn ns_identity(path: &Path) -> Option<(u64, u64)> {
 fn prepare_dir(dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir)
         .map_err(|e| Error::kernel(format!("cannot create {}: {e}", dir.display())))?;
-    let shared = MsFlags::MS_SHARED | MsFlags::MS_REC;
-    if mount(None::<&str>, dir, None::<&str>, shared, None::<&str>).is_ok() {
+    // Only the directory's own mount: whether entries made here propagate
+    // is its peer group's business. Recursively (as `ip netns add` does),
+    // the kernel would walk every entry's mounts on every container start
+    // (`invent_group_ids`, 2 mounts per named namespace).
+    if mount(
+        None::<&str>,
+        dir,
+        None::<&str>,
+        MsFlags::MS_SHARED,
+        None::<&str>,
+    )
+    .is_ok()
+    {
         return Ok(());
     }
     // Not a mount point yet (EINVAL): make it one, as ip-netns does.
+    let shared = MsFlags::MS_SHARED | MsFlags::MS_REC;
     let bind = MsFlags::MS_BIND | MsFlags::MS_REC;
     mount(Some(dir), dir, None::<&str>, bind, None::<&str>)
         .and_then(|()| mount(None::<&str>, dir, None::<&str>, shared, None::<&str>))
