@@ -5,11 +5,15 @@
 # own work, not the number of networks or containers.
 #
 #   sudo OLD=/path/berth-old NEW=target/release/berth bench/scale-ab.sh [NETS] [CONTAINERS]
+#   (CONTAINERS = 0: only `network create`)
 #
 # - `network create` with n = 1 and NETS (1000) bridge networks in the
-#   store, each a /24 of its own: one lab, one store, the two binaries'
-#   samples interleaved (K each at both points), so the others' load hits
-#   both alike.
+#   store, each a /24 of its own: one lab, a state root per binary (their
+#   store schemas may differ: an older berth refuses a newer store), one
+#   binary at a time so that the kernel holds only its bridges, in the
+#   order old, new, old, new (each binary's NETS networks removed before
+#   the next): K samples at each point; a drift of the others' load
+#   shows as a difference between a binary's two rounds.
 # - `run -d` on one DNS network at n = 10 and CONTAINERS (1000): one state
 #   root per binary (each starts its own resolver, whose reload is part of
 #   what is measured), the old binary's first, K samples at each point,
@@ -32,26 +36,32 @@ need_exectime
 room_for_containers "$CS"
 declare -A R
 
-# --- network create, both binaries on one store.
-"$NEW" run -d --name warm busybox sleep 1d >/dev/null
-"$NEW" rm -f warm >/dev/null
-made=0
-create_window() { # LABEL: K timed creates by each binary, interleaved
-    local i o=() n=()
-    for i in $(seq 1 "$K"); do
-        made=$((made + 1)); o+=("$(t "$OLD" network create --subnet "$(net_subnet $made)" "n$made")")
-        made=$((made + 1)); n+=("$(t "$NEW" network create --subnet "$(net_subnet $made)" "n$made")")
+# --- network create: each binary alone on a state root of its own, twice.
+create_round() { # KEY BINARY ROUND
+    local key=$1 b=$2 i made=0 s=()
+    export BERTH_ROOT=$BENCH_TMP/net-$key-$3
+    "$b" run -d --name warm busybox sleep 1d >/dev/null
+    "$b" rm -f warm >/dev/null
+    for i in $(seq 1 "$K"); do # n = 1: each network removed again
+        s+=("$(t "$b" network create --subnet "$(net_subnet 1)" n1)")
+        "$b" network rm n1 >/dev/null
     done
-    R[old,net,$1]=$(med "${o[@]}") R[new,net,$1]=$(med "${n[@]}")
+    R[$key,net,1,$3]=$(med "${s[@]}") s=()
+    while [ "$made" -lt $((NETS - K)) ]; do
+        made=$((made + 1))
+        "$b" network create --subnet "$(net_subnet $made)" "n$made" >/dev/null
+    done
+    for i in $(seq 1 "$K"); do
+        made=$((made + 1)); s+=("$(t "$b" network create --subnet "$(net_subnet $made)" "n$made")")
+    done
+    R[$key,net,$NETS,$3]=$(med "${s[@]}")
+    seq 1 "$made" | sed 's/^/n/' | xargs -r -n 100 "$b" network rm >/dev/null
 }
-echo "network create: $NETS networks..." >&2
-create_window 1
-while [ "$made" -lt $((NETS - 2 * K)) ]; do
-    made=$((made + 1))
-    "$NEW" network create --subnet "$(net_subnet $made)" "n$made" >/dev/null
+echo "network create: $NETS networks, old, new, old, new..." >&2
+for round in 1 2; do
+    create_round old "$OLD" "$round"
+    create_round new "$NEW" "$round"
 done
-create_window "$NETS"
-seq 1 "$made" | sed 's/^/n/' | xargs -r -n 100 "$NEW" network rm >/dev/null
 
 # --- run -d on one DNS network: a fresh state root per binary.
 run_series() { # KEY BINARY SUBNET-OCTET
@@ -77,21 +87,27 @@ run_series() { # KEY BINARY SUBNET-OCTET
     "$b" ps -aq | xargs -r -n 200 "$b" rm -f >/dev/null
     "$b" network rm dnsnet >/dev/null
 }
-echo "run -d: $CS containers, old binary..." >&2
-run_series old "$OLD" 30
-echo "run -d: $CS containers, new binary..." >&2
-run_series new "$NEW" 31
+if [ "$CS" -gt 0 ]; then # CONTAINERS = 0: network create only
+    echo "run -d: $CS containers, old binary..." >&2
+    run_series old "$OLD" 30
+    echo "run -d: $CS containers, new binary..." >&2
+    run_series new "$NEW" 31
+fi
 
 {
 printf 'old vs new berth at scale (medians of %s, ms; ratio = last point / first point)\n' "$K"
 printf '%-34s %10s %10s %8s\n' metric "n=1" "n=$NETS" ratio
-for b in old new; do
-    printf '%-34s %10s %10s %8s\n' "network create ($b)" "${R[$b,net,1]}" "${R[$b,net,$NETS]}" "$(ratio "${R[$b,net,1]}" "${R[$b,net,$NETS]}")"
-done
-printf '%-34s %10s %10s %8s\n' metric "n=10" "n=$CS" ratio
-for b in old new; do
-    for k in dns bridge; do
-        printf '%-34s %10s %10s %8s\n' "run -d, $k network ($b)" "${R[$b,$k,10]:-}" "${R[$b,$k,$((CS - K))]:-}" "$(ratio "${R[$b,$k,10]:-0}" "${R[$b,$k,$((CS - K))]:-}")"
+for round in 1 2; do
+    for b in old new; do
+        printf '%-34s %10s %10s %8s\n' "network create ($b, round $round)" "${R[$b,net,1,$round]}" "${R[$b,net,$NETS,$round]}" "$(ratio "${R[$b,net,1,$round]}" "${R[$b,net,$NETS,$round]}")"
     done
 done
+if [ "$CS" -gt 0 ]; then
+    printf '%-34s %10s %10s %8s\n' metric "n=10" "n=$CS" ratio
+    for b in old new; do
+        for k in dns bridge; do
+            printf '%-34s %10s %10s %8s\n' "run -d, $k network ($b)" "${R[$b,$k,10]:-}" "${R[$b,$k,$((CS - K))]:-}" "$(ratio "${R[$b,$k,10]:-0}" "${R[$b,$k,$((CS - K))]:-}")"
+        done
+    done
+fi
 } | results_table

@@ -8,16 +8,8 @@ use serde_json::{json, Map, Value};
 
 /// `network inspect` of one network.
 pub fn network(engine: &mut Engine, n: &Network) -> anyhow::Result<Value> {
-    // One read of the store for every endpoint's container, not one each.
-    let listed = engine.store().read(|tx| {
-        let mut v = Vec::new();
-        for e in tx.network_endpoints(&n.id)? {
-            if let Some(c) = tx.container(&e.container_id)? {
-                v.push((e, c));
-            }
-        }
-        Ok(v)
-    })?;
+    // One statement for every endpoint and its container, not one each.
+    let listed = engine.store().read(|tx| tx.network_members(&n.id))?;
     let mut containers = Map::new();
     for (e, c) in listed {
         if !Engine::is_running(&c) {

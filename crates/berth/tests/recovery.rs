@@ -400,3 +400,25 @@ fn stop_without_its_supervisor_is_rolled_forward_at_every_step() {
     b.ok("start web");
     assert!(serves(&b));
 }
+
+#[test]
+fn a_container_naming_its_process_in_any_bytes_is_still_running() {
+    // A process may set its own name to any bytes, ')' and non-UTF-8
+    // included: the liveness check must not take it for dead (and `ps`
+    // must not mark it exited and take its network down).
+    let b = B::new("rec-comm");
+    b.ok("run -d --name odd busybox sh -c 'printf \"\\377)x\\376\" > /proc/self/comm; while :; do sleep 1; done'");
+    let pid = b.ok("inspect -f '{{.State.Pid}}' odd").trim().to_string();
+    assert!(
+        b.eventually(&format!("od -c /proc/{pid}/comm | grep -q 377")),
+        "the container's process renamed itself"
+    );
+    let status = common::undated(&b.ok("ps -a --format '{{.Names}} {{.State}}'"));
+    assert_eq!(status, "odd running\n");
+    assert!(b.exec_ok("odd", "true"));
+    b.sh(&format!("kill -9 {pid}"));
+    assert!(
+        b.eventually(&format!("! {BERTH} ps -q | grep -q .")),
+        "then dead is dead"
+    );
+}

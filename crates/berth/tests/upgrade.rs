@@ -12,6 +12,11 @@
 //!   it publishing 8080 -> 80 (busybox httpd) and `c2` on the default
 //!   bridge, both running: the store is migrated to schema 2 (unique veth
 //!   names) and the containers' veths get berth's alias when they start.
+//! - `fixtures/v5-root` (written by 799badc, store schema 5): networks
+//!   `appnet` (192.0.2.0/25) and `six` (192.0.2.128/26 and 2001:db8:5::/64,
+//!   bridge `br-six`) beside the default `bridge` (172.17.0.0/16): schema 6
+//!   indexes the old networks' subnets and bridges, which a new network is
+//!   checked against.
 
 mod common;
 use common::B;
@@ -95,7 +100,7 @@ fn a_version_1_state_root_is_migrated_and_managed() {
     let mut lines: Vec<&str> = ps.lines().collect();
     lines.sort();
     assert_eq!(lines, ["c1 Exited (255)", "c2 Exited (255)"], "{ps}");
-    assert_eq!(info(&b)["StoreSchema"], 5);
+    assert_eq!(info(&b)["StoreSchema"], 6);
     // The old records are managed: started with their old addresses, the
     // published port answers, names resolve on the user network.
     b.ok("start c1 c2");
@@ -136,4 +141,50 @@ fn a_version_1_state_root_is_migrated_and_managed() {
         "veths left after rm -f and network rm: {left:?}"
     );
     assert_eq!(info(&b)["Containers"], 0);
+}
+
+#[test]
+fn a_version_5_store_gets_its_networks_subnets_indexed() {
+    let b = B::new("upgrade-v5");
+    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/v5-root");
+    b.sh(&format!("cp -a {fixture}/. \"$BERTH_ROOT\"/"));
+    assert_eq!(info(&b)["StoreSchema"], 6);
+    // Overlaps with the old networks are found through the new index:
+    // a subnet inside one, one containing one, an IPv6 one inside one.
+    for (subnet, clash) in [
+        ("192.0.2.64/26", "192.0.2.0/25 of network appnet"),
+        ("192.0.2.160/27", "192.0.2.128/26 of network six"),
+        ("192.0.2.0/24", "192.0.2."),
+        (
+            "2001:db8:5:0:1::/80 --subnet 10.99.0.0/24",
+            "2001:db8:5::/64 of network six",
+        ),
+    ] {
+        let e = b.fails(&format!("network create --subnet {subnet} x"));
+        assert!(e.contains(&format!("overlaps {clash}")), "{subnet}: {e}");
+    }
+    let e =
+        b.fails("network create --subnet 10.98.0.0/24 -o com.docker.network.bridge.name=br-six y");
+    assert!(
+        e.contains("bridge name \"br-six\" is already in use"),
+        "{e}"
+    );
+    let e = b.fails("network create --subnet 10.97.0.0/24 appnet");
+    assert!(
+        e.contains("network with name \"appnet\" already exists"),
+        "{e}"
+    );
+    // Next to them, in the same state: the free quarter, and a network
+    // from the default pools, which skips the old default bridge's.
+    b.ok("network create --subnet 192.0.2.192/26 free");
+    b.ok("network create auto");
+    assert_eq!(
+        b.ok("network inspect -f '{{range .IPAM.Config}}{{.Subnet}}{{end}}' auto")
+            .trim(),
+        "172.18.0.0/16"
+    );
+    // A removed network's subnets are free again.
+    b.ok("network rm appnet six");
+    b.ok("network create --subnet 192.0.2.0/25 again");
+    b.ok("network rm again free auto");
 }

@@ -63,10 +63,15 @@ impl Engine {
             .map(|o| planned_bridge(&o, &id, false))
             .unwrap_or_default();
         let facts = self.kernel.host_facts(&[bridge.as_str()])?;
+        let ranges = super::network_ipam::ipam_ranges(req, &id, subnets);
         self.create_network_op(OpKind::CreateNetwork, |tx| {
-            let existing = tx.networks()?;
-            ensure_name_free(&existing, &req.name)?;
-            let mut net = plan_bridge_network(req, &id, subnets, &existing, &facts, false)?;
+            if tx.network_name_taken(&req.name)? {
+                return Err(name_taken(&req.name));
+            }
+            // Only the networks it could clash with, found through indexes
+            // (not every network record: issue 13, goal 3).
+            let near = tx.networks_near(&ranges, Some(bridge.as_str()))?;
+            let mut net = plan_bridge_network(req, &id, subnets, &near, &facts, false)?;
             adjust(&mut net)?;
             Ok(net)
         })
@@ -232,11 +237,16 @@ fn refuse_endpoints(tx: &crate::store::Tx, net: &Network) -> Result<()> {
 /// Fails when a network called `name` exists already.
 pub(crate) fn ensure_name_free(existing: &[Network], name: &str) -> Result<()> {
     if existing.iter().any(|n| n.name == name) {
-        return Err(Error::conflict(format!(
-            "network with name {name:?} already exists: choose another name"
-        )));
+        return Err(name_taken(name));
     }
     Ok(())
+}
+
+/// The error for a network name that is taken.
+fn name_taken(name: &str) -> Error {
+    Error::conflict(format!(
+        "network with name {name:?} already exists: choose another name"
+    ))
 }
 
 /// The name of the bridge of network `id` with options `opts` (pure): the

@@ -9,6 +9,22 @@ use crate::model::{IpamConfig, Network, NetworkCreate, SubnetRequest};
 use ipnet::IpNet;
 use std::collections::BTreeMap;
 
+/// The address ranges where network `id`'s subnets, as `req` and
+/// `subnets` ask, will be (pure): the requested subnets, Docker's default
+/// pools when no IPv4 subnet is requested, the network's unique-local
+/// /64 when IPv6 is asked without a subnet. Only networks overlapping
+/// these can clash with it ([`plan_ipam`] checks against them).
+pub(crate) fn ipam_ranges(req: &NetworkCreate, id: &str, subnets: &[SubnetRequest]) -> Vec<IpNet> {
+    let mut out: Vec<IpNet> = subnets.iter().filter_map(|s| s.subnet).collect();
+    if !out.iter().any(|n| n.addr().is_ipv4()) {
+        out.extend(ipam::default_pools());
+    }
+    if req.ipv6 && !out.iter().any(|n| n.addr().is_ipv6()) {
+        out.push(ipam::ula_subnet(id));
+    }
+    out
+}
+
 /// The IPAM configuration of network `id` requested by `req` with
 /// `subnets`, checked against `existing` networks and the host's routes.
 pub(crate) fn plan_ipam(

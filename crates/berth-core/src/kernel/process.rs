@@ -8,12 +8,36 @@ use std::time::{Duration, Instant};
 /// no such process or it is dead (a zombie not yet reaped: a killed
 /// container whose supervisor died too waits for init to reap it).
 pub fn proc_start_time(pid: i32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let mut fields = stat.rsplit_once(')')?.1.split_whitespace();
-    if matches!(fields.next(), Some("Z" | "X" | "x")) {
+    let mut buf = [0u8; 1024];
+    let (state, start) = parse_stat(read_stat(pid, &mut buf)?)?;
+    if matches!(state, "Z" | "X" | "x") {
         return None;
     }
-    fields.nth(18)?.parse().ok()
+    start
+}
+
+/// Reads `/proc/PID/stat` into `buf` with one read(2) (the kernel renders
+/// the whole line for the first read; `ps`, `network inspect` and the reap
+/// check many processes, so no growing buffer and no second read).
+/// `None` when there is no such process.
+fn read_stat(pid: i32, buf: &mut [u8; 1024]) -> Option<&[u8]> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(format!("/proc/{pid}/stat")).ok()?;
+    let n = f.read(buf).ok()?;
+    Some(&buf[..n])
+}
+
+/// The state (field 3) and start time (field 22) of a `/proc/PID/stat`
+/// line (pure). The command name (field 2, in parentheses) is whatever
+/// the process set, any bytes, ')' included: the fields are those after
+/// the last ')', so a name that is not UTF-8 still parses (a container
+/// naming itself so must not look dead to the liveness checks).
+fn parse_stat(line: &[u8]) -> Option<(&str, Option<u64>)> {
+    let close = line.iter().rposition(|&b| b == b')')?;
+    let rest = std::str::from_utf8(&line[close + 1..]).ok()?;
+    let mut fields = rest.split_whitespace();
+    let state = fields.next()?;
+    Some((state, fields.nth(18).and_then(|f| f.parse().ok())))
 }
 
 /// True when `pid` is alive (not a zombie) and, if known, started at `start`.
@@ -89,11 +113,36 @@ fn wait_readable(fd: &std::os::fd::OwnedFd, timeout: Duration) {
 }
 
 fn is_zombie(pid: i32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|s| {
-            s.rsplit_once(')')
-                .map(|(_, r)| r.trim_start().starts_with('Z'))
-        })
-        .unwrap_or(false)
+    let mut buf = [0u8; 1024];
+    read_stat(pid, &mut buf)
+        .and_then(parse_stat)
+        .is_some_and(|(state, _)| state == "Z")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TAIL: &[u8] = b" S 1 2 2 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 4242 1000 10 1 2 3";
+
+    #[test]
+    fn the_fields_after_any_command_name_are_read() {
+        for name in [&b"sleep"[..], b"a) b (c)", b"\xff\xfe)x"] {
+            let mut line = b"123 (".to_vec();
+            line.extend_from_slice(name);
+            line.push(b')');
+            line.extend_from_slice(TAIL);
+            assert_eq!(parse_stat(&line), Some(("S", Some(4242))), "{name:?}");
+        }
+        assert_eq!(parse_stat(b"123 (x"), None);
+    }
+
+    #[test]
+    fn this_process_is_alive_and_a_reused_pid_is_not() {
+        let (pid, start) = this_process();
+        assert!(start > 0);
+        assert!(pid_alive(pid, Some(start)));
+        assert!(!pid_alive(pid, Some(start + 1)));
+        assert!(!is_zombie(pid));
+    }
 }

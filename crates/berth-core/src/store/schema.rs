@@ -98,6 +98,53 @@ const LOOKUP_INDEXES: &str = r#"
 CREATE INDEX IF NOT EXISTS networks_by_docker ON networks(json_extract(data, '$.docker'));
 "#;
 
+/// Version 6, "subnets": a network's name, bridge and subnets are checked
+/// against the other networks' through indexes, not by decoding every
+/// network record (issue 13: `network create` at 1,000 networks). A row
+/// per subnet of each network, keyed by family (4 or 6) and first address
+/// (big-endian bytes: a range of keys is a range of addresses; see
+/// `Tx::networks_near`). The rows of networks recorded before this
+/// version are filled in by [`fill_subnets`].
+const SUBNETS: &str = r#"
+CREATE TABLE IF NOT EXISTS subnets (
+    network_id TEXT NOT NULL REFERENCES networks(id),
+    family INTEGER NOT NULL,
+    first BLOB NOT NULL,
+    subnet TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS subnets_by_first ON subnets(family, first);
+CREATE INDEX IF NOT EXISTS subnets_by_network ON subnets(network_id);
+CREATE INDEX IF NOT EXISTS networks_by_bridge ON networks(json_extract(data, '$.bridge'));
+"#;
+
+/// Fills the `subnets` table from the networks' records (their
+/// `ipam[].subnet`), for a database migrated to version 6. A subnet that
+/// does not parse is left out (no record berth wrote has one).
+fn fill_subnets(tx: &Connection) -> rusqlite::Result<()> {
+    let rows: Vec<(String, String)> = tx
+        .prepare(
+            "SELECT n.id, json_extract(c.value, '$.subnet') FROM networks n, json_each(n.data, '$.ipam') c WHERE json_valid(n.data)",
+        )?
+        .query_map([], |r| Ok((r.get(0)?, r.get::<_, Option<String>>(1)?.unwrap_or_default())))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut ins = tx.prepare(
+        "INSERT INTO subnets (network_id, family, first, subnet) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for (id, subnet) in rows {
+        let Ok(net) = subnet.parse::<ipnet::IpNet>() else {
+            continue;
+        };
+        let (family, first) = super::tx::subnet_key(&net);
+        ins.execute(rusqlite::params![
+            id,
+            family,
+            first,
+            net.trunc().to_string()
+        ])?;
+    }
+    Ok(())
+}
+
 /// Changes after version 1, in order: version `2 + i` is reached by
 /// `MIGRATIONS[i]`. Each is a named step of its own, so that changes made
 /// on separate branches can be put one after the other when they meet.
@@ -106,6 +153,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("docker_pools", DOCKER_POOLS),
     ("net_container", NET_CONTAINER),
     ("lookup_indexes", LOOKUP_INDEXES),
+    ("subnets", SUBNETS),
 ];
 
 /// The schema's version, kept in SQLite's `user_version` header field.
@@ -139,9 +187,12 @@ pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     if current < 1 {
         tx.execute_batch(SCHEMA)?;
     }
-    for (i, (_name, sql)) in MIGRATIONS.iter().enumerate() {
+    for (i, (name, sql)) in MIGRATIONS.iter().enumerate() {
         if current < 2 + i as i64 {
             tx.execute_batch(sql)?;
+            if *name == "subnets" {
+                fill_subnets(&tx)?;
+            }
         }
     }
     tx.pragma_update(None, "user_version", VERSION)?;
@@ -165,13 +216,13 @@ mod tests {
     fn creates_once_then_only_reads_the_version() -> rusqlite::Result<()> {
         let conn = Connection::open_in_memory()?;
         migrate(&conn)?;
-        assert_eq!(tables(&conn), 8);
+        assert_eq!(tables(&conn), 9);
         let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         assert_eq!(version, VERSION);
         // At the current version nothing is executed: a dropped table stays dropped.
         conn.execute_batch("DROP TABLE host_changes")?;
         migrate(&conn)?;
-        assert_eq!(tables(&conn), 7);
+        assert_eq!(tables(&conn), 8);
         Ok(())
     }
 
@@ -294,6 +345,55 @@ mod tests {
     }
 
     #[test]
+    fn version_5_gets_the_subnets_index() -> rusqlite::Result<()> {
+        let conn = version_1()?;
+        for sql in [VETH_NAMES, DOCKER_POOLS, NET_CONTAINER, LOOKUP_INDEXES] {
+            conn.execute_batch(sql)?;
+        }
+        conn.pragma_update(None, "user_version", 5)?;
+        conn.execute_batch(
+            r#"INSERT INTO networks VALUES ('a', 'appnet', '{"bridge": "br-a", "ipam": [{"subnet": "192.0.2.0/25"}, {"subnet": "2001:db8:5::/64"}]}');
+            INSERT INTO networks VALUES ('h', 'host', '{"ipam": []}');"#,
+        )?;
+        migrate(&conn)?;
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        assert_eq!(version, VERSION);
+        // Every subnet of the old records is in the index, keyed by its
+        // family and first address.
+        let rows: Vec<(String, i64, Vec<u8>, String)> = conn
+            .prepare("SELECT network_id, family, first, subnet FROM subnets ORDER BY family")?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut v6 = vec![0x20, 0x01, 0x0d, 0xb8, 0, 5];
+        v6.resize(16, 0);
+        assert_eq!(
+            rows,
+            [
+                ("a".into(), 4, vec![192, 0, 2, 0], "192.0.2.0/25".into()),
+                ("a".into(), 6, v6, "2001:db8:5::/64".into())
+            ]
+        );
+        // The lookups of `network create` find them through indexes.
+        for (sql, index) in [
+            (
+                "SELECT network_id FROM subnets WHERE family = 4 AND first BETWEEN x'c0000200' AND x'c00002ff'",
+                "subnets_by_first",
+            ),
+            (
+                "SELECT id FROM networks WHERE json_extract(data, '$.bridge') = 'br-a'",
+                "networks_by_bridge",
+            ),
+        ] {
+            let plan: String =
+                conn.query_row(&format!("EXPLAIN QUERY PLAN {sql}"), [], |r| r.get(3))?;
+            assert!(plan.contains(&format!("USING INDEX {index}")), "{plan}");
+            let id: String = conn.query_row(sql, [], |r| r.get(0))?;
+            assert_eq!(id, "a");
+        }
+        Ok(())
+    }
+
+    #[test]
     fn a_newer_database_is_refused() -> rusqlite::Result<()> {
         let conn = Connection::open_in_memory()?;
         conn.pragma_update(None, "user_version", VERSION + 1)?;
@@ -307,7 +407,7 @@ mod tests {
         let conn = Connection::open_in_memory()?;
         conn.execute_batch("CREATE TABLE networks (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, data TEXT NOT NULL)")?;
         migrate(&conn)?;
-        assert_eq!(tables(&conn), 8);
+        assert_eq!(tables(&conn), 9);
         Ok(())
     }
 }

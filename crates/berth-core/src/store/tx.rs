@@ -40,7 +40,9 @@ impl<'a> Tx<'a> {
         let exact = format!(
             "SELECT data FROM {table} WHERE name = ?1 OR id = ?1 ORDER BY name = ?1 DESC LIMIT 1"
         );
-        if let Some(d) = self.t.query_row(&exact, [key], |r| r.get(0)).optional()? {
+        // Cached: `network inspect` and every attach look up many rows.
+        let mut st = self.t.prepare_cached(&exact)?;
+        if let Some(d) = st.query_row([key], |r| r.get(0)).optional()? {
             return Ok(Some(d));
         }
         if key.is_empty() || !key.chars().all(|c| c.is_ascii_hexdigit()) {
@@ -114,11 +116,12 @@ impl<'a> Tx<'a> {
                 }
                 e => e.into(),
             })?;
-        Ok(())
+        self.insert_subnets(n)
     }
 
-    /// Removes a network record.
+    /// Removes a network record (and its rows in the subnets index).
     pub fn delete_network(&self, id: &str) -> Result<()> {
+        self.delete_subnets(id)?;
         self.t.execute("DELETE FROM networks WHERE id = ?1", [id])?;
         Ok(())
     }
@@ -205,6 +208,20 @@ impl<'a> Tx<'a> {
             "SELECT data FROM endpoints WHERE network_id = ?1 ORDER BY rowid",
             Some(nid),
         )
+    }
+
+    /// The endpoints on network `nid` (oldest first) with their containers,
+    /// read by one statement (`network inspect` lists them all).
+    pub fn network_members(&self, nid: &str) -> Result<Vec<(Endpoint, Container)>> {
+        let mut st = self.t.prepare_cached(
+            "SELECT e.data, c.data FROM endpoints e JOIN containers c ON c.id = e.container_id WHERE e.network_id = ?1 ORDER BY e.rowid",
+        )?;
+        let rows: Vec<(String, String)> = st
+            .query_map([nid], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        rows.iter()
+            .map(|(e, c)| Ok((parse(e)?, parse(c)?)))
+            .collect()
     }
 
     /// An endpoint by id.
@@ -372,4 +389,6 @@ impl<'a> Tx<'a> {
 }
 
 mod ops;
+mod subnets;
 pub use ops::{Op, Owner};
+pub(super) use subnets::subnet_key;

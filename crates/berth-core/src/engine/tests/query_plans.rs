@@ -26,9 +26,9 @@ const SMALL: &[(&str, &str)] = &[
 /// Scans one operation may make, and why: (scenario name prefix, table).
 const INHERENT: &[(&str, &str, &str)] = &[
     (
-        "network create",
+        "network create -d macvlan",
         "networks",
-        "a new network's name and subnets are checked against every other network's",
+        "a macvlan or ipvlan network's parent link is checked against every other network's (a bridge network's name, bridge and subnets are looked up through indexes)",
     ),
     (
         "CNI reap",
@@ -102,10 +102,7 @@ fn hot_statements() -> BTreeMap<String, Vec<&'static str>> {
             // `network inspect` of each network.
             for name in &names {
                 if let Ok(n) = w.engine.network(name) {
-                    let eps = w.engine.store().read(|tx| tx.network_endpoints(&n.id));
-                    for e in eps.unwrap_or_default() {
-                        let _ = w.engine.container(&e.container_id);
-                    }
+                    let _ = w.engine.store().read(|tx| tx.network_members(&n.id));
                 }
             }
         });
