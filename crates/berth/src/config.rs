@@ -138,7 +138,9 @@ fn spawn_reaper(root: &Path, hold: &[std::os::fd::RawFd]) -> berth_core::Result<
     inherit(false);
     let child = spawned
         .map_err(|e| Error::internal(format!("cannot start a reaper of retired veths: {e}")))?;
-    let mut started = REAPERS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut started = REAPERS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     started.retain_mut(|c| matches!(c.try_wait(), Ok(None)));
     started.push(child);
     Ok(())
