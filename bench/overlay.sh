@@ -7,7 +7,8 @@
 #     network of the same host (N runs each);
 #   - TCP throughput (iperf3, 3 s, R runs) between containers on the two
 #     hosts through the VXLAN, and between the same two hosts directly on
-#     the underlay, in the same run.
+#     the underlay, in the same run; and through the VXLAN again with
+#     `bridge-nf-call-iptables` off in both hosts (what br_netfilter costs).
 #
 # There is no peer: Docker's overlay driver needs swarm mode. The reference
 # for throughput is the underlay itself; for attach latency, a bridge
@@ -107,17 +108,32 @@ rx() { on 2 ip -j -s link show "$1" | jq -r '.[0].stats64.rx | "\(.packets) \(.b
 # The mean size of what host 2's underlay link receives during the VXLAN
 # runs: above the MTU, TCP crosses the tunnel as GSO superpackets (one
 # encapsulation per ~64 KB, no segmentation to the MTU on the way).
-vx=() ul=() vxp=0 vxb=0
+# With br_netfilter loaded (Docker loads it; so do these hosts' kernels),
+# `net.bridge.bridge-nf-call-iptables` (1 by default in every network
+# namespace) sends each frame crossing a bridge through the IP firewall
+# hooks and conntrack: on the overlay path, the bridge of each host. The
+# third run of each round turns it off in the two hosts (the benchmark's
+# own namespaces) to show what that costs; berth cannot turn it off on a
+# real host (the setting is the host's, not berth's).
+NF=/proc/sys/net/bridge/bridge-nf-call-iptables
+nf() { for i in 1 2; do on $i sh -c "echo $1 > $NF"; done; }
+vx=() ul=() vn=() vxp=0 vxb=0
 for _ in $(seq 1 "$R"); do
     read -r p0 b0 <<<"$(rx ul0)"
     vx+=("$(on 1 "$BERTH" exec cli iperf3 -J -t 3 -c "$SRV" | gbps)")
     read -r p1 b1 <<<"$(rx ul0)"
     vxp=$((vxp + p1 - p0)) vxb=$((vxb + b1 - b0))
     ul+=("$(on 1 iperf3 -J -t 3 -c 192.0.2.12 | gbps)")
+    if on 1 test -e $NF; then
+        nf 0
+        vn+=("$(on 1 "$BERTH" exec cli iperf3 -J -t 3 -c "$SRV" | gbps)")
+        nf 1
+    fi
 done
 med() { sort -g | awk '{a[NR]=$1} END {m = (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2; printf "%.2f", m}'; }
 VX=$(printf '%s\n' "${vx[@]}" | med)
 UL=$(printf '%s\n' "${ul[@]}" | med)
+VN=$( ((${#vn[@]})) && printf '%s\n' "${vn[@]}" | med || echo "-")
 
 {
 printf '%-44s %10s\n' "metric (medians; N=$N runs, R=$R x 3 s)" "value"
@@ -126,6 +142,8 @@ printf '%-44s %10s\n' "berth run -d, bridge network (ms)" "$(printf '%s\n' "${br
 printf '%-44s %10s\n' "TCP, container to container via VXLAN (Gbit/s)" "$VX"
 printf '%-44s %10s\n' "TCP, host to host on the underlay (Gbit/s)" "$UL"
 printf '%-44s %10s\n' "VXLAN / underlay" "$(awk -v a="$VX" -v b="$UL" 'BEGIN {printf "%.2f", a/b}')"
+printf '%-44s %10s\n' "TCP via VXLAN, bridge-nf-call-iptables=0" "$VN"
+printf '%-44s %10s\n' "  its VXLAN / underlay" "$(awk -v a="$VN" -v b="$UL" 'BEGIN {if (a == "-") print "-"; else printf "%.2f", a/b}')"
 printf '%-44s %10s\n' "overlay MTU (underlay 1500)" "$MTU"
 printf '%-44s %10s\n' "VXLAN: mean packet on the underlay (bytes)" "$((vxb / (vxp > 0 ? vxp : 1)))"
 } | results_table

@@ -91,6 +91,42 @@ fn a_name_berth_does_not_own_is_left_alone() {
     assert_eq!(names(&b), ["foreign", "outside"]);
 }
 
+/// Whether the topmost mount on `mountpoint` in the lab is shared (its
+/// mountinfo line has a `shared:N` field).
+fn shared(b: &B, mountpoint: &str) -> bool {
+    b.sh("cat /proc/self/mountinfo")
+        .lines()
+        .rfind(|l| l.split_whitespace().nth(4) == Some(mountpoint))
+        .unwrap_or_else(|| panic!("{mountpoint} is not a mount point"))
+        .split_whitespace()
+        .any(|f| f.starts_with("shared:"))
+}
+
+#[test]
+fn an_entry_not_berths_keeps_its_propagation() {
+    let b = B::new("nsn-private");
+    // Another tool's entry, made private (ip netns add made /run/netns and
+    // the lab's `outside` shared).
+    b.sh("touch /run/netns/other-tool && mount --bind /run/netns/outside /run/netns/other-tool && mount --make-private /run/netns/other-tool");
+    assert!(!shared(&b, "/run/netns/other-tool"));
+    b.sleeper("web", "");
+    assert!(
+        shared(&b, "/run/netns"),
+        "/run/netns is a shared mount point, as ip netns makes it"
+    );
+    assert!(
+        shared(&b, "/run/netns/web"),
+        "berth's entry is shared, as /run/netns is"
+    );
+    assert!(
+        !shared(&b, "/run/netns/other-tool"),
+        "berth changed the propagation of an entry that is not its own"
+    );
+    assert!(b.try_sh("ip netns exec other-tool true"));
+    b.ok("rm -f web");
+    b.sh("umount /run/netns/other-tool && rm /run/netns/other-tool");
+}
+
 #[test]
 fn reconcile_restores_and_removes_names() {
     let b = B::new("nsn-reconcile");

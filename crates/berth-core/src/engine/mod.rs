@@ -70,15 +70,18 @@ impl Engine {
     /// boot and finishing or undoing any operation a crashed berth left
     /// behind.
     pub fn open(config: &Config) -> Result<Engine> {
+        let mut clock = cni::Clock::of("open", config.trace_steps);
         let paths = Paths::new(config.root.as_deref());
         // Without root, a root-owned state root is unreadable: say why.
         let store = Store::open(&paths).map_err(|e| match require_root() {
             Err(not_root) => Error::new(crate::ErrorKind::Permission, format!("{not_root} ({e})")),
             Ok(()) => e,
         })?;
+        clock.lap("store");
         let kernel = Real::new(config.nft_spawn, config.failpoint.clone());
         let mut engine = Engine::with_kernel(config.clone(), store, Box::new(kernel));
         engine.start()?;
+        clock.lap("start");
         Ok(engine)
     }
 

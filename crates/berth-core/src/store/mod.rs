@@ -51,6 +51,18 @@ fn retry_busy(mut f: impl FnMut() -> rusqlite::Result<()>) -> Result<()> {
     }
 }
 
+/// Whether the database file's header says WAL (file format versions 2
+/// at offsets 18 and 19, written when the database switched to WAL and
+/// kept until it leaves it). Anything else (a new empty file, an older
+/// mode, a read error) is "no": the caller then asks SQLite to switch.
+fn header_says_wal(db: &std::path::Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 20];
+    std::fs::File::open(db)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok_and(|()| head.starts_with(b"SQLite format 3\0") && head[18] == 2 && head[19] == 2)
+}
+
 /// An open state store.
 pub struct Store {
     conn: Connection,
@@ -67,20 +79,24 @@ impl Store {
         })?;
         let conn = Connection::open(paths.db())?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
-        retry_busy(|| {
-            let mode: String =
-                conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
-            if mode.eq_ignore_ascii_case("wal") {
-                Ok(())
-            } else {
-                // Another process holds the database in a mode we cannot
-                // leave right now: treat it as busy.
-                Err(rusqlite::Error::SqliteFailure(
-                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
-                    Some(format!("journal mode is {mode}")),
-                ))
-            }
-        })?;
+        // WAL is persistent (the database header says it): only a new
+        // database needs the switch, which takes the write lock.
+        if !header_says_wal(&paths.db()) {
+            retry_busy(|| {
+                let mode: String =
+                    conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
+                if mode.eq_ignore_ascii_case("wal") {
+                    Ok(())
+                } else {
+                    // Another process holds the database in a mode we cannot
+                    // leave right now: treat it as busy.
+                    Err(rusqlite::Error::SqliteFailure(
+                        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+                        Some(format!("journal mode is {mode}")),
+                    ))
+                }
+            })?;
+        }
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         // Closing the last connection would checkpoint the WAL into the
         // database and delete it: ~1-2 ms on every short-lived berth
@@ -94,8 +110,20 @@ impl Store {
         // its WAL index from the WAL's valid frames: keep them few (a
         // berth command writes ~15 pages) so that opening stays ~0.1 ms
         // instead of growing to ~1 ms as the WAL fills up to 1000 pages.
-        conn.pragma_update(None, "wal_autocheckpoint", 128)?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
+        // Through the C API: a pragma is a statement to parse, and every
+        // berth process pays for each one it runs.
+        // SAFETY: the handle is this open connection's, used on this
+        // thread only, and the call takes no pointers.
+        let rc = unsafe { rusqlite::ffi::sqlite3_wal_autocheckpoint(conn.handle(), 128) };
+        if rc != rusqlite::ffi::SQLITE_OK {
+            return Err(Error::internal(format!(
+                "cannot set the WAL checkpoint interval (SQLite error {rc})"
+            )));
+        }
+        conn.set_db_config(
+            rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_FKEY,
+            true,
+        )?;
         retry_busy(|| schema::migrate(&conn))?;
         Ok(Store { conn })
     }

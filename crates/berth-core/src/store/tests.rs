@@ -156,6 +156,35 @@ fn parallel_first_opens_of_a_fresh_store() {
     }
 }
 
+/// The settings every open needs, whether it made the database (and
+/// switched it to WAL) or found it in WAL already and skipped the switch.
+#[test]
+fn every_open_has_wal_foreign_keys_and_the_checkpoint_interval() {
+    let dir = std::env::temp_dir().join(format!("berth-store-settings-{}", std::process::id()));
+    let paths = Paths::new(Some(&dir));
+    for first in [true, false] {
+        let s = Store::open(&paths).unwrap();
+        assert!(header_says_wal(&paths.db()), "first open: {first}");
+        let pragma = |name: &str| -> String {
+            s.conn
+                .query_row(&format!("PRAGMA {name}"), [], |r| {
+                    r.get::<_, rusqlite::types::Value>(0)
+                })
+                .map(|v| format!("{v:?}"))
+                .unwrap()
+        };
+        assert_eq!(pragma("journal_mode"), r#"Text("wal")"#);
+        assert_eq!(pragma("foreign_keys"), "Integer(1)");
+        assert_eq!(pragma("wal_autocheckpoint"), "Integer(128)");
+        assert_eq!(pragma("synchronous"), "Integer(1)");
+    }
+    // A file that is not (yet) a WAL database is switched.
+    std::fs::write(dir.join("other.db"), b"").unwrap();
+    assert!(!header_says_wal(&dir.join("other.db")));
+    assert!(!header_says_wal(&dir.join("missing.db")));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn veth_names_are_unique() {
     let dir = std::env::temp_dir().join(format!("berth-store-veth-{}", std::process::id()));

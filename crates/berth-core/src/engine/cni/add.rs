@@ -25,12 +25,8 @@ impl Engine {
         self.require_root()?;
         validate(req)?;
         let a = &req.attachment;
-        let lock = super::AttachmentLock::take(&self.paths, &a.container_id, &a.ifname)?;
-        let added = self.cni_add_locked(req);
-        if added.is_err() {
-            lock.remove();
-        }
-        added
+        let _lock = super::AttachmentLock::take(&self.paths, &a.container_id, &a.ifname)?;
+        self.cni_add_locked(req)
     }
 
     /// [`Engine::cni_add`] under the attachment's lock.

@@ -90,11 +90,8 @@ impl Engine {
             |_, _| Ok(()),
             |tx, _, _| ids.iter().try_for_each(|id| tx.delete_container(id)),
         )?;
-        for (id, lock) in &locks {
-            if ids.contains(id) {
-                lock.remove();
-            }
-        }
+        // The locks go (with their files) once everything is committed.
+        drop(locks);
         Ok(records.into_iter().map(|(c, _, _)| c).collect())
     }
 }

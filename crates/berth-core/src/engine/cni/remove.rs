@@ -15,13 +15,11 @@ impl Engine {
     /// longer forward and the address is free.
     pub fn cni_del(&mut self, network: &str, container_id: &str, ifname: &str) -> CniResult<bool> {
         self.require_root()?;
-        let lock = AttachmentLock::take(&self.paths, container_id, ifname)?;
+        let _lock = AttachmentLock::take(&self.paths, container_id, ifname)?;
         let Some(c) = self.cni_record(network, container_id, ifname)? else {
-            lock.remove();
             return Ok(false);
         };
         self.cni_detach(&c)?;
-        lock.remove();
         Ok(true)
     }
 
@@ -63,12 +61,11 @@ impl Engine {
     /// Detaches attachment `a` under its lock, if it is still recorded
     /// (a DEL may have been faster); whether it was.
     fn gc_one(&mut self, a: &crate::model::cni::CniAttachment) -> CniResult<bool> {
-        let lock = AttachmentLock::take(&self.paths, &a.container_id, &a.ifname)?;
+        let _lock = AttachmentLock::take(&self.paths, &a.container_id, &a.ifname)?;
         let Some(c) = self.cni_record(&a.network, &a.container_id, &a.ifname)? else {
             return Ok(false);
         };
         self.cni_detach(&c)?;
-        lock.remove();
         Ok(true)
     }
 

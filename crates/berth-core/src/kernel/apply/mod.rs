@@ -288,7 +288,7 @@ struct NsCache {
 
 impl NsCache {
     fn get(&mut self, path: &PathBuf) -> Result<&mut (File, Netlink)> {
-        self.get_entering(path, &[])
+        self.get_entering(path, &[], &sysctl::Procfs::default())
     }
 
     /// The namespace's file, opened without a netlink socket inside it
@@ -306,23 +306,24 @@ impl NsCache {
     }
 
     /// [`NsCache::get`], writing the sysctls `settings` in the namespace
-    /// first ([`sysctl::write_if_present`]). When the socket is still to
-    /// be opened, one visit of the namespace does both.
+    /// first ([`sysctl::write_if_present`]) through `procfs`. When the
+    /// socket is still to be opened, one visit of the namespace does both.
     fn get_entering(
         &mut self,
         path: &PathBuf,
         settings: &[(String, &str)],
+        procfs: &sysctl::Procfs,
     ) -> Result<&mut (File, Netlink)> {
         if let Some((f, _)) = self.map.get(path) {
             if !settings.is_empty() {
-                sysctl::write_in(f, settings)?;
+                crate::kernel::enter::in_netns(f, || procfs.write_all_if_present(settings))?;
             }
         } else {
             let f = match self.files.remove(path) {
                 Some(f) => f,
                 None => netns::open(path)?,
             };
-            let nl = Netlink::open_in_after(&f, || sysctl::write_all_if_present(settings))?;
+            let nl = Netlink::open_in_after(&f, || procfs.write_all_if_present(settings))?;
             self.map.insert(path.clone(), (f, nl));
         }
         self.map

@@ -85,12 +85,14 @@ impl Applier {
         // container end inherits it from the defaults of a namespace berth
         // made, not in a CNI runtime's (written when the socket inside it is
         // opened).
-        sysctl::write_all_if_present(&sysctl::no_router_advertisements(host))?;
+        // One procfs instance for both ends (see `sysctl::Procfs`).
+        let procfs = sysctl::Procfs::default();
+        procfs.write_all_if_present(&sysctl::no_router_advertisements(host))?;
         let peer_ra = match self.ns.made(ns_path) {
             true => Vec::new(),
             false => sysctl::no_router_advertisements(peer).to_vec(),
         };
-        let (_, nl) = self.ns.get_entering(ns_path, &peer_ra)?;
+        let (_, nl) = self.ns.get_entering(ns_path, &peer_ra, &procfs)?;
         let index = nl.link_index(peer)?.ok_or_else(|| {
             Error::kernel(format!("{peer} did not appear in {}", ns_path.display()))
         })?;
