@@ -109,13 +109,17 @@ fn spawn_resolver(root: &Path) -> berth_core::Result<()> {
         .map_err(|e| Error::internal(format!("cannot start the DNS resolver: {e}")))
 }
 
-/// Starts `berth __reap` (see `berth_core::kernel::retire`) in its own
+/// Starts `berth __reap` (see `berth_core::kernel::reaper`) in its own
 /// process group, with no stdio: a CNI runtime waits for the end of the
 /// plugin's output, not for the reaper. No `pre_exec`, so the standard
-/// library spawns it with `posix_spawn` (no copy of this process). A
-/// thread waits for it, so that a long-lived caller (`berth docker-plugin`)
-/// keeps no zombie; a short-lived one exits without waiting. `hold` are
-/// inherited (their close-on-exec flag is off while it is spawned).
+/// library spawns it with `posix_spawn` (no copy of this process). `hold`
+/// are inherited (their close-on-exec flag is off while it is spawned).
+/// Nothing waits for it here: a short-lived caller exits first (the
+/// reaper is then init's), and a long-lived one (`berth docker-plugin`)
+/// collects the reapers that ended each time it starts another
+/// ([`REAPERS`]), so it keeps no more zombies than reapers it started
+/// since the last one ended. (A thread waiting for each cost a DEL a
+/// thread's start and end.)
 fn spawn_reaper(root: &Path, hold: &[std::os::fd::RawFd]) -> berth_core::Result<()> {
     use std::os::unix::process::CommandExt;
     let inherit = |on: bool| {
@@ -132,11 +136,19 @@ fn spawn_reaper(root: &Path, hold: &[std::os::fd::RawFd]) -> berth_core::Result<
         .process_group(0)
         .spawn();
     inherit(false);
-    let mut child = spawned
+    let child = spawned
         .map_err(|e| Error::internal(format!("cannot start a reaper of retired veths: {e}")))?;
-    std::thread::spawn(move || child.wait());
+    let mut started = REAPERS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    started.retain_mut(|c| matches!(c.try_wait(), Ok(None)));
+    started.push(child);
     Ok(())
 }
+
+/// The reapers this process started that may still run (see
+/// [`spawn_reaper`]).
+static REAPERS: std::sync::Mutex<Vec<std::process::Child>> = std::sync::Mutex::new(Vec::new());
 
 /// Sets or clears the close-on-exec flag of `fd` (best effort: a
 /// descriptor it fails on is not inherited, and its close waits here).

@@ -95,3 +95,41 @@ fn a_del_killed_after_retiring_is_finished_by_the_next_command() {
     assert!(!link_exists(&b, None, &veth));
     assert_eq!(cniutil::members(&b, "cnet"), "");
 }
+
+#[test]
+fn one_reaper_serves_a_burst_of_dels_then_leaves() {
+    let b = B::new("retire-burst");
+    let cfg = conf("bnet", "10.123.0.0/24", json!({}));
+    let atts: Vec<Att> = (0..4).map(|i| Att::new(&b, &format!("c{i}"))).collect();
+    let veths: Vec<String> = atts
+        .iter()
+        .map(|a| host_veth(berth(&b, "ADD", a, &cfg).result()))
+        .collect();
+    for a in &atts {
+        assert!(berth(&b, "DEL", a, &cfg).ok);
+    }
+    // The reaper stays, waiting for the next DEL on its socket (over which
+    // a DEL wakes it and hands it the netfilter socket instead of
+    // starting another reaper).
+    assert!(
+        b.eventually("test -S $BERTH_ROOT/run/reap.sock"),
+        "no reaper waits for the next DEL"
+    );
+    reaped(&b);
+    for v in &veths {
+        assert!(!link_exists(&b, None, v), "{v} was not deleted");
+    }
+    // Nobody woke it for a while: it leaves, and takes its socket with it.
+    assert!(
+        (0..3)
+            .any(|_| b.eventually("! test -e $BERTH_ROOT/run/reap.sock && ! pgrep -f '_[_]reap'")),
+        "the reaper did not leave"
+    );
+    // A DEL after that starts a new one, which deletes its veth.
+    let c = Att::new(&b, "late");
+    let late = host_veth(berth(&b, "ADD", &c, &cfg).result());
+    assert!(berth(&b, "DEL", &c, &cfg).ok);
+    reaped(&b);
+    assert!(!link_exists(&b, None, &late));
+    assert_eq!(cniutil::members(&b, "bnet"), "");
+}

@@ -14,10 +14,15 @@ fn nothing_runs(b: &B, base: &Kernel, what: &str) {
     let status = common::undated(&b.ok("ps -a --format '{{.Names}} {{.Status}}'"));
     assert_eq!(status.trim(), "x Exited (125)", "{what}");
     // berth's resolver may still be there (it leaves 1 s after its last
-    // name: see Lab::command); the container's own processes may not.
+    // name: see Lab::command), and so may the reaper of the veth the
+    // failed start retired (it leaves 1 s after its last work: see
+    // kernel::reaper); the container's own processes may not. The
+    // settle below waits for both to leave.
     let not_dns = |p: &Vec<String>| -> Vec<String> {
         p.iter()
-            .filter(|c| !c.ends_with(" __dns") && !c.ends_with(" __dns --child"))
+            .filter(|c| {
+                !c.ends_with(" __dns") && !c.ends_with(" __dns --child") && !c.ends_with(" __reap")
+            })
             .cloned()
             .collect()
     };

@@ -1,19 +1,19 @@
-//! What a removal leaves to a background process (see `kernel::retire`):
-//! deleting the veths it retired, and holding the netfilter socket until
-//! the kernel has freed the elements it took out. Both wait for an RCU
-//! grace period (~20 ms here); the command returns without waiting.
+//! What a removal leaves to a background process (see `kernel::retire`
+//! and `kernel::reaper`): deleting the veths it retired, and holding the
+//! netfilter socket until the kernel has freed the elements it took out.
+//! Both wait for an RCU grace period (~20 ms here); the command returns
+//! without waiting, and one reaper serves a burst of removals.
 
 use super::Engine;
 use crate::kernel::retire::Reaper;
 use crate::plan::Plan;
 
 impl Engine {
-    /// After removal `plan` was applied: starts a reaper through the
-    /// engine's launcher when the plan retired veths (unless a reaper is
-    /// waiting already: it will see them) or took elements out (the
-    /// reaper then holds the netfilter socket, whose last close waits).
-    /// Without a launcher, or when it fails, retired veths are deleted now,
-    /// waiting.
+    /// After removal `plan` was applied: when the plan retired veths or
+    /// took elements out (the netfilter socket's last close then waits),
+    /// wakes the waiting reaper and hands it the socket, or starts one
+    /// through the engine's launcher (see `kernel::reaper`). Without a
+    /// launcher, or when it fails, retired veths are deleted now, waiting.
     pub(crate) fn finish_in_background(&mut self, plan: &Plan) {
         let retires = plan.retires();
         if !retires && !plan.removes_elements() {
@@ -26,12 +26,10 @@ impl Engine {
             return;
         };
         let lingering = self.kernel.lingering_fds();
-        if lingering.is_empty() && retires {
-            match Reaper::new(&self.paths.run).one_waiting() {
-                Ok(true) => return,
-                Ok(false) => {}
-                Err(e) => tracing::warn!("retired veths: {e}"),
-            }
+        match Reaper::new(&self.paths.run).hand_over(&lingering) {
+            Ok(true) => return,
+            Ok(false) => {}
+            Err(e) => tracing::warn!("retired veths: {e}"),
         }
         if let Err(e) = launch(&self.paths.state, &lingering) {
             tracing::warn!("cannot start a reaper of retired veths ({e}): deleting them now");

@@ -26,6 +26,7 @@ pub mod nftevents;
 pub mod nftnl;
 pub mod process;
 mod real;
+pub mod reaper;
 pub mod retire;
 pub mod sysctl;
 pub mod tc;

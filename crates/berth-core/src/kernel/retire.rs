@@ -18,15 +18,15 @@
 //! else is there, berth's retired veths are deleted one by one and the
 //! rest is left alone.
 //!
-//! Reapers of one state root are coordinated by two lock files so that a
-//! burst of retirements starts few of them ([`Reaper`]).
+//! One reaper serves a burst of retirements: it stays a moment, woken by
+//! each over a socket, and lock files make sure none is missed
+//! ([`Reaper`], `kernel::reaper`).
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::kernel::msg::Request;
 use crate::kernel::{errno, Netlink};
 use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
 use netlink_packet_route::RouteNetlinkMessage;
-use nix::fcntl::{Flock, FlockArg};
 use std::path::Path;
 
 /// The link group of retired veths ("berd" in ASCII: berth's dead), beside
@@ -159,87 +159,20 @@ pub fn reap(nl: &mut Netlink) -> Result<usize> {
     Ok(ours.len())
 }
 
-/// The reapers of one state root. A reaper holds `wait` until it holds
-/// `run`, then lets `wait` go and reaps. A retirement that finds `wait`
-/// held needs no reaper of its own: the waiting one has not listed the
-/// group yet, so it will see the link retired before.
-pub struct Reaper {
-    wait: std::path::PathBuf,
-    run: std::path::PathBuf,
-}
+pub use super::reaper::Reaper;
 
-impl Reaper {
-    /// The reapers of the state root whose runtime dir is `run_dir`.
-    pub fn new(run_dir: &Path) -> Reaper {
-        Reaper {
-            wait: run_dir.join("reap-wait.lock"),
-            run: run_dir.join("reap-run.lock"),
-        }
-    }
-
-    /// Whether a reaper is waiting (then one need not be started).
-    pub fn one_waiting(&self) -> Result<bool> {
-        let file = open(&self.wait)?;
-        match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
-            Ok(_) => Ok(false),
-            Err((_, nix::errno::Errno::EWOULDBLOCK)) => Ok(true),
-            Err((_, e)) => Err(lock_error(&self.wait, e)),
-        }
-    }
-
-    /// Becomes the waiting reaper, waits for the running one, and reaps
-    /// with `nl`; `Ok(None)` when another reaper is already waiting.
-    pub fn reap(&self, nl: &mut Netlink) -> Result<Option<usize>> {
-        let waiting = match Flock::lock(open(&self.wait)?, FlockArg::LockExclusiveNonblock) {
-            Ok(l) => l,
-            Err((_, nix::errno::Errno::EWOULDBLOCK)) => return Ok(None),
-            Err((_, e)) => return Err(lock_error(&self.wait, e)),
-        };
-        let running = Flock::lock(open(&self.run)?, FlockArg::LockExclusive)
-            .map_err(|(_, e)| lock_error(&self.run, e))?;
-        drop(waiting);
-        let n = reap(nl)?;
-        drop(running);
-        Ok(Some(n))
-    }
-}
-
-/// What `berth __reap` does: as a reaper of the state root whose runtime
-/// dir is `run_dir`, deletes the retired veths of this process's namespace
-/// (`Ok(None)`: another reaper was waiting and will).
+/// What `berth __reap` does: as the reaper of the state root whose
+/// runtime dir is `run_dir`, deletes the retired veths of this process's
+/// namespace, and those of the removals that wake it for
+/// [`super::reaper::IDLE`] after (`Ok(None)`: another reaper was waiting
+/// and will).
 pub fn reap_once(run_dir: &Path) -> Result<Option<usize>> {
-    Reaper::new(run_dir).reap(&mut Netlink::open()?)
-}
-
-use crate::paths::lock_file as open;
-
-fn lock_error(path: &Path, e: nix::errno::Errno) -> Error {
-    Error::internal(format!("cannot lock {}: {e}", path.display()))
+    Reaper::new(run_dir).serve(&mut Netlink::open()?, super::reaper::IDLE)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_waiting_reaper_is_seen_and_none_is_started_beside_it() {
-        let dir = std::env::temp_dir().join(format!("berth-reaper-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("dir");
-        let r = Reaper::new(&dir);
-        assert!(!r.one_waiting().expect("probe"), "nobody waits yet");
-        // Probing does not keep the lock.
-        assert!(!r.one_waiting().expect("probe again"));
-        let held = Flock::lock(
-            open(&dir.join("reap-wait.lock")).expect("open"),
-            FlockArg::LockExclusive,
-        )
-        .map_err(|(_, e)| e)
-        .expect("lock");
-        assert!(r.one_waiting().expect("probe"), "a waiting reaper is seen");
-        drop(held);
-        assert!(!r.one_waiting().expect("probe"));
-        std::fs::remove_dir_all(&dir).expect("cleanup");
-    }
 
     #[test]
     fn the_retire_message_takes_the_link_down_off_its_bridge_into_the_group() {

@@ -279,19 +279,33 @@ pub fn retired_then_gone(b: &B, name: &str) {
     assert!(!link_exists(b, None, name), "{name} was not deleted");
 }
 
-/// Waits (10 s at most) until the lab's host has no retired veth left.
+/// Waits (10 s at most) until the lab's host has no retired veth left,
+/// then (10 s more at most) until the reaper has left too: it stays a
+/// second after its last work (`berth_core::kernel::reaper::IDLE`), and a
+/// snapshot of the lab (`common::Kernel`) taken after this must not
+/// count it.
 pub fn reaped(b: &B) {
     let cmd = format!("ip -o link show group {RETIRED_GROUP} | wc -l");
-    for _ in 0..100 {
-        if b.sh(&cmd).trim() == "0" {
-            return;
+    if !(0..100).any(|_| {
+        let gone = b.sh(&cmd).trim() == "0";
+        if !gone {
+            std::thread::sleep(std::time::Duration::from_millis(100));
         }
-        std::thread::sleep(std::time::Duration::from_millis(100));
+        gone
+    }) {
+        panic!(
+            "retired veths not deleted within 10 s: {}",
+            b.sh(&format!("ip -d link show group {RETIRED_GROUP}"))
+        );
     }
-    panic!(
-        "retired veths not deleted within 10 s: {}",
-        b.sh(&format!("ip -d link show group {RETIRED_GROUP}"))
-    );
+    let left = (0..100).any(|_| {
+        let gone = b.try_sh("! pgrep -f '_[_]reap' >/dev/null");
+        if !gone {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        gone
+    });
+    assert!(left, "the reaper did not leave within 10 s");
 }
 
 /// Whether namespace `ns` pings `ip` (one packet, 2 s).
