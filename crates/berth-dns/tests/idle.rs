@@ -26,6 +26,32 @@ fn finished(done: &tokio::task::JoinHandle<()>, within: Duration) -> bool {
     done.is_finished()
 }
 
+/// A resolver serving `snap` (stored in `dir`) that leaves after
+/// [`IDLE`] without a name unless `dir`'s `publish.lock` is held, removing
+/// `remove` as it goes; with the runtime it runs on (kept alive by the
+/// caller) and its task.
+fn start(
+    dir: &std::path::Path,
+    snap: &berth_dns::Snapshot,
+    remove: Vec<std::path::PathBuf>,
+) -> (tokio::runtime::Runtime, tokio::task::JoinHandle<()>) {
+    let snapshot_path = dir.join("snapshot.json");
+    snap.store(&snapshot_path).unwrap();
+    let mut config = ServerConfig::new(&snapshot_path, dir.join("control.sock"));
+    config.port = 0;
+    config.idle_exit = Some(IdleExit {
+        after: IDLE,
+        lock: dir.join("publish.lock"),
+        remove,
+    });
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(Server::bind(config)).unwrap();
+    let running = rt.spawn(async move {
+        server.run(std::future::pending()).await.unwrap();
+    });
+    (rt, running)
+}
+
 #[test]
 fn leaves_once_idle_and_only_without_the_publish_lock() {
     let dir = tempfile::tempdir().unwrap();
@@ -35,19 +61,7 @@ fn leaves_once_idle_and_only_without_the_publish_lock() {
     let pid_file = dir.path().join("resolver.pid");
     std::fs::write(&pid_file, "1").unwrap();
     let mut snap = world::loopback(&[]);
-    snap.store(&snapshot_path).unwrap();
-    let mut config = ServerConfig::new(&snapshot_path, &control_path);
-    config.port = 0;
-    config.idle_exit = Some(IdleExit {
-        after: IDLE,
-        lock: lock_path.clone(),
-        remove: vec![pid_file.clone()],
-    });
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let server = rt.block_on(Server::bind(config)).unwrap();
-    let running = rt.spawn(async move {
-        server.run(std::future::pending()).await.unwrap();
-    });
+    let (_rt, running) = start(dir.path(), &snap, vec![pid_file.clone()]);
 
     // With names to serve it stays.
     assert!(!finished(&running, IDLE * 5), "left with names to serve");
@@ -86,19 +100,7 @@ fn a_name_arriving_under_the_lock_keeps_it() {
     let full = world::loopback(&[]);
     let mut empty = full.clone();
     empty.endpoints.clear();
-    empty.store(&snapshot_path).unwrap();
-    let mut config = ServerConfig::new(&snapshot_path, &control_path);
-    config.port = 0;
-    config.idle_exit = Some(IdleExit {
-        after: IDLE,
-        lock: lock_path.clone(),
-        remove: Vec::new(),
-    });
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let server = rt.block_on(Server::bind(config)).unwrap();
-    let running = rt.spawn(async move {
-        server.run(std::future::pending()).await.unwrap();
-    });
+    let (_rt, running) = start(dir.path(), &empty, Vec::new());
     // A publisher takes the lock and writes names, but has not asked for
     // the reload yet when the resolver would leave: it reads them first.
     let lock = std::fs::File::create(&lock_path).unwrap();
