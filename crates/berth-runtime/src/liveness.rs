@@ -24,10 +24,13 @@ struct Stat {
     start_time: u64,
 }
 
-/// Parses the text of `/proc/<pid>/stat`. The command name (field 2) may
-/// contain spaces and parentheses, so fields are counted after the last `)`.
-fn parse_stat(text: &str) -> Option<Stat> {
-    let rest = &text[text.rfind(')')? + 1..];
+/// Parses `/proc/<pid>/stat`. The command name (field 2) is whatever the
+/// process set, any bytes, spaces and parentheses included, so fields are
+/// counted after the last `)` and the name is never decoded (a process
+/// naming itself with bytes that are not UTF-8 must not look gone).
+fn parse_stat(line: &[u8]) -> Option<Stat> {
+    let close = line.iter().rposition(|&b| b == b')')?;
+    let rest = std::str::from_utf8(&line[close + 1..]).ok()?;
     let mut fields = rest.split_ascii_whitespace();
     let state = fields.next()?.chars().next()?;
     // `fields` now starts at field 4; field 22 is 18 further.
@@ -40,8 +43,8 @@ fn read_stat(pid: i32) -> Option<Stat> {
     if pid <= 0 {
         return None;
     }
-    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    parse_stat(&text)
+    let line = std::fs::read(format!("/proc/{pid}/stat")).ok()?;
+    parse_stat(&line)
 }
 
 /// Start time of `pid` (field 22 of `/proc/<pid>/stat`), or `None` if no
@@ -146,9 +149,13 @@ mod tests {
     #[test]
     fn parses_odd_command_names() {
         let line = "42 (a) b (c) S 1 42 42 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 98765 1000 10";
-        let st = parse_stat(line).unwrap();
+        let st = parse_stat(line.as_bytes()).unwrap();
         assert_eq!((st.state, st.start_time), ('S', 98765));
-        assert!(parse_stat("garbage").is_none());
+        assert!(parse_stat(b"garbage").is_none());
+        let mut odd = b"42 (\xff\xfe)".to_vec();
+        odd.extend_from_slice(&line.as_bytes()[line.find(") S").unwrap() + 1..]);
+        let st = parse_stat(&odd).unwrap();
+        assert_eq!((st.state, st.start_time), ('S', 98765));
     }
 
     #[test]
