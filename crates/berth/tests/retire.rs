@@ -8,7 +8,7 @@ mod cniutil;
 mod common;
 
 use cniutil::{berth, conf, host_veth, link_exists, pings, reaped, Att, RETIRED_GROUP};
-use common::B;
+use common::{B, BERTH};
 use serde_json::json;
 
 #[test]
@@ -132,4 +132,57 @@ fn one_reaper_serves_a_burst_of_dels_then_leaves() {
     reaped(&b);
     assert!(!link_exists(&b, None, &late));
     assert_eq!(cniutil::members(&b, "bnet"), "");
+}
+
+#[test]
+fn a_disconnect_leaves_the_container_end_to_the_reaper_and_a_connect_at_once_frees_its_name() {
+    let b = B::new("retire-disc");
+    b.ok("network create --subnet 192.0.2.0/24 front");
+    b.ok("network create --subnet 10.124.0.0/24 back");
+    b.sleeper("app", "--network front");
+    b.sleeper("db", "--network back");
+    b.ok("network connect back app");
+    let ping = format!("busybox ping -c1 -W1 {}", b.ip("db", "back"));
+    let ping = ping.as_str();
+    assert!(b.exec_ok("app", ping));
+    // The reaper held off (its run lock taken) while the container is
+    // disconnected and connected again, so that the connect meets the
+    // container end the disconnect left.
+    let held = b.sh(&format!(
+        "flock -o $BERTH_ROOT/run/reap-run.lock sh -c '\
+         {BERTH} network disconnect back app && \
+         {BERTH} exec app ip -o link show eth1 && \
+         ! {BERTH} exec app {ping} >/dev/null && \
+         {BERTH} network connect back app >/dev/null && \
+         {BERTH} exec app ip -o link show eth1 && \
+         {BERTH} exec app ip -o link | grep -c \" gone\"'"
+    ));
+    let lines: Vec<&str> = held.lines().collect();
+    let [old, new, renamed] = lines[..] else {
+        panic!("{held}");
+    };
+    // Out of service at once: no carrier, nothing crosses.
+    assert!(old.contains("NO-CARRIER"), "{held}");
+    // The connect freed the name: a new eth1, which works.
+    assert!(
+        !new.contains("NO-CARRIER") && new.contains("eth1"),
+        "{held}"
+    );
+    assert_eq!(renamed, "1", "the old end renamed out of the way: {held}");
+    assert!(b.exec_ok("app", ping), "the new eth1 works");
+    reaped(&b);
+    assert!(b.exec_ok("app", ping), "the reaper spared it");
+    assert_eq!(
+        b.ok("exec app ip -o link").lines().count(),
+        3,
+        "lo, eth0, eth1"
+    );
+    b.ok("network disconnect back app");
+    reaped(&b);
+    assert_eq!(
+        b.ok("exec app ip -o link").lines().count(),
+        2,
+        "lo and eth0"
+    );
+    assert!(!b.exec_ok("app", ping));
 }

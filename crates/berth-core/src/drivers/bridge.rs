@@ -55,6 +55,8 @@ impl Driver for Bridge {
             name: e.host_veth.clone(),
             owner: e.id.clone(),
             netns: ns.to_path_buf(),
+            // Only berth adds interfaces to its containers' namespaces.
+            keep_peer: true,
         }
     }
 }

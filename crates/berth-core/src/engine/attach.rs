@@ -86,6 +86,7 @@ impl Engine {
                         name: ep.host_veth.clone(),
                         owner: ep.id.clone(),
                         netns: ns.clone(),
+                        keep_peer: true,
                     }),
             );
             steps.extend(new_default_route(

@@ -5,8 +5,9 @@
 //! namespace. Setting it down, taking it off its bridge and renaming it do
 //! not. So a CNI DEL or a `network disconnect` only *retires* the veth
 //! ([`crate::plan::Step::RetireVeth`]): the container end goes down and
-//! gives its name back, the host end goes down, leaves its bridge and joins
-//! link group [`RETIRED_GROUP`]. A reaper ([`reap`]) then deletes the whole
+//! gives its name back (a DEL; a disconnect leaves it to the reaper, and a
+//! creation that needs its name frees it then), the host end goes down,
+//! leaves its bridge and joins link group [`RETIRED_GROUP`]. A reaper ([`reap`]) then deletes the whole
 //! group with one `RTM_DELLINK` (`ip link delete group N`), which the kernel
 //! does in one batch: many veths wait for one grace period.
 //!
@@ -102,33 +103,38 @@ fn delete_index(index: u32) -> Request {
     }
 }
 
+/// Whether link `l` is in [`RETIRED_GROUP`].
+fn in_group(l: &LinkMessage) -> bool {
+    l.attributes.contains(&LinkAttribute::Group(RETIRED_GROUP))
+}
+
+/// Whether link `l` is a veth berth retired: in [`RETIRED_GROUP`], with
+/// berth's alias, down and off any bridge (a live port in the group by
+/// mistake is never deleted with the group).
+pub fn is_retired(l: &LinkMessage) -> bool {
+    let berths = l.attributes.iter().any(|a| match a {
+        LinkAttribute::IfAlias(s) => s.starts_with("berth:"),
+        _ => false,
+    });
+    let bridged = l
+        .attributes
+        .iter()
+        .any(|a| matches!(a, LinkAttribute::Controller(m) if *m != 0));
+    let up = l.header.flags.contains(LinkFlags::Up);
+    in_group(l) && berths && !bridged && !up
+}
+
 /// The links of [`RETIRED_GROUP`] in `nl`'s namespace: (index, whether it
-/// is a veth berth retired: berth's alias, down, off any bridge).
+/// is a veth berth retired, [`is_retired`]).
 pub fn retired(nl: &mut Netlink) -> Result<Vec<(u32, bool)>> {
     let mut out = Vec::new();
     for m in nl.dump(super::msg::dump_links())? {
         let RouteNetlinkMessage::NewLink(l) = m else {
             continue;
         };
-        let group = l.attributes.iter().find_map(|a| match a {
-            LinkAttribute::Group(g) => Some(*g),
-            _ => None,
-        });
-        if group != Some(RETIRED_GROUP) {
-            continue;
+        if in_group(&l) {
+            out.push((l.header.index, is_retired(&l)));
         }
-        // Berth's, and retired: down and off any bridge (a live port in
-        // the group by mistake is never deleted with the group).
-        let berths = l.attributes.iter().any(|a| match a {
-            LinkAttribute::IfAlias(s) => s.starts_with("berth:"),
-            _ => false,
-        });
-        let bridged = l
-            .attributes
-            .iter()
-            .any(|a| matches!(a, LinkAttribute::Controller(m) if *m != 0));
-        let up = l.header.flags.contains(LinkFlags::Up);
-        out.push((l.header.index, berths && !bridged && !up));
     }
     Ok(out)
 }

@@ -117,11 +117,11 @@ pub enum Step {
     /// Take the host end `name` of an endpoint's veth out of service at
     /// once, leaving its deletion to a reaper (`kernel::retire`): the
     /// container end is set down and renamed out of the way of a new
-    /// interface of its name, the host end is set down, taken off its
-    /// bridge and put in berth's retired link group. The reaper deletes
-    /// every retired link in one batch, which waits for the kernel's grace
-    /// period once instead of once per veth. Same ownership rule as
-    /// [`Step::DeleteVeth`]; missing is fine. Undo: none.
+    /// interface of its name (unless `keep_peer`), the host end is set
+    /// down, taken off its bridge and put in berth's retired link group.
+    /// The reaper deletes every retired link in one batch, which waits for
+    /// the kernel's grace period once instead of once per veth. Same
+    /// ownership rule as [`Step::DeleteVeth`]; missing is fine. Undo: none.
     RetireVeth {
         /// Link name.
         name: String,
@@ -129,6 +129,15 @@ pub enum Step {
         owner: String,
         /// The namespace the peer is in (the container's).
         netns: PathBuf,
+        /// The container end is left as it is until the reaper deletes the
+        /// pair: it carries nothing once the host end is down (its carrier
+        /// is off), and a veth creation that finds its name taken by it
+        /// frees the name then (`kernel::apply::veth`). For namespaces
+        /// only berth adds interfaces to (`network disconnect`); a
+        /// runtime's (CNI DEL) gets its interface name back at once.
+        /// Absent in plans recorded before it: the container end renamed.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        keep_peer: bool,
     },
     /// Unpin a namespace (teardown), first ending every process still in
     /// it (`kernel::netns::end_processes`). Undo: none.
@@ -390,5 +399,31 @@ mod tests {
         let p = Plan::from_json(old).unwrap();
         assert!(matches!(&p.steps[0], Step::CreateVeth { owner, .. } if owner.is_empty()));
         assert!(matches!(&p.undo().steps[0], Step::DeleteLink { name } if name == "veth1234567"));
+    }
+
+    #[test]
+    fn a_retirement_recorded_before_keep_peer_renames_the_container_end() {
+        let old =
+            r#"{"steps":[{"step":"retire_veth","name":"veth1234567","owner":"e1","netns":"/x"}]}"#;
+        let p = Plan::from_json(old).unwrap();
+        assert!(matches!(
+            &p.steps[0],
+            Step::RetireVeth {
+                keep_peer: false,
+                ..
+            }
+        ));
+        // Recorded as before when false (an older berth reads it the same).
+        assert_eq!(p.to_json(), old);
+        let kept = Plan {
+            steps: vec![Step::RetireVeth {
+                name: "veth1234567".into(),
+                owner: "e1".into(),
+                netns: "/x".into(),
+                keep_peer: true,
+            }],
+        };
+        assert!(kept.to_json().contains(r#""keep_peer":true"#));
+        assert_eq!(Plan::from_json(&kept.to_json()).unwrap(), kept);
     }
 }

@@ -185,6 +185,7 @@ pub(crate) fn teardown_plan(c: &Container, eps: &[Endpoint], nets: &[Network]) -
         name: e.host_veth.clone(),
         owner: e.id.clone(),
         netns: netns.clone(),
+        keep_peer: false,
     }));
     let shaped = c.cni.as_ref().and_then(|a| a.shaping);
     if shaped.is_some_and(|s| s.egress.0 > 0) {

@@ -1,10 +1,12 @@
 //! Retired veths (`kernel::retire`): a CNI DEL returns with the veth out
 //! of service — off its bridge, down, its container end renamed, elements
 //! and record gone — and leaves its deletion to a reaper; a crash before
-//! the reaper runs is finished by the next command.
+//! the reaper runs is finished by the next command. A disconnect leaves
+//! the container end's name to the reaper, and a connect that needs the
+//! name before it frees it.
 
 use super::harness::World;
-use super::scenarios::{cni_add, cni_prelude, cni_request};
+use super::scenarios::{cni_add, cni_prelude, cni_request, connect_other, web_and_othernet};
 use crate::plan::OpKind;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -70,5 +72,48 @@ fn a_crash_before_the_reaper_is_finished_by_the_next_command() {
     let o = w.fake.objects();
     assert!(o.retired.is_empty(), "{o:?}");
     assert_eq!(o.links, empty.links);
+    assert_eq!(w.pending_ops(), 0);
+}
+
+#[test]
+fn a_disconnect_keeps_the_container_end_until_a_connect_needs_its_name() {
+    let mut w = World::new();
+    web_and_othernet(&mut w);
+    let before = w.fake.objects();
+    connect_other(&mut w).expect("connect");
+    let id = w.engine.container("web").expect("web").id;
+    let eth1 = crate::kernel::fake::link_key(Some(&w.engine.paths.netns(&id)), "eth1");
+    let first = w.fake.objects().links[&eth1]
+        .peer
+        .clone()
+        .expect("host end");
+    let calls = counting_launcher(&mut w);
+    w.engine.disconnect("web", "other").expect("disconnect");
+    assert_eq!(calls.load(Ordering::SeqCst), 1, "one reaper started");
+    let o = w.fake.objects();
+    assert_eq!(o.retired.iter().collect::<Vec<_>>(), vec![&first]);
+    assert_eq!(o.links[&first].master, None, "off the bridge");
+    assert!(o.down.contains(&first));
+    assert_eq!(o.elements, before.elements, "elements released");
+    // The container end stays as it was, for the reaper.
+    assert_eq!(o.links[&eth1].peer.as_ref(), Some(&first));
+    // Connected again before the reaper: eth1 is needed, and freed.
+    connect_other(&mut w).expect("connect again");
+    let o = w.fake.objects();
+    let second = o.links[&eth1].peer.clone().expect("host end");
+    assert_ne!(second, first, "a new veth is eth1");
+    assert_eq!(
+        o.links[&first]
+            .peer
+            .as_deref()
+            .map(|p| p.ends_with(&format!("gone-{first}"))),
+        Some(true)
+    );
+    assert_eq!(w.engine.reap_now(), 1);
+    w.engine
+        .disconnect("web", "other")
+        .expect("disconnect again");
+    assert_eq!(w.engine.reap_now(), 1);
+    assert_eq!(w.fake.objects().links, before.links, "nothing left");
     assert_eq!(w.pending_ops(), 0);
 }

@@ -54,12 +54,12 @@ fn web_stopped(w: &mut World) {
         .expect("stop");
 }
 
-fn web_and_othernet(w: &mut World) {
+pub fn web_and_othernet(w: &mut World) {
     web_on_appnet(w);
     network(w, "other", "198.51.100.0/24");
 }
 
-fn connect_other(w: &mut World) -> Result<()> {
+pub fn connect_other(w: &mut World) -> Result<()> {
     let attach = NetworkAttach {
         network: "other".into(),
         ..Default::default()

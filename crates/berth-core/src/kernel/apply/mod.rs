@@ -104,7 +104,12 @@ impl Applier {
             Step::Nft { apply, .. } => self.nft.apply(apply),
             Step::DeleteLink { name } => self.delete_link(name),
             Step::DeleteVeth { name, owner, netns } => self.delete_veth(name, owner, netns),
-            Step::RetireVeth { name, owner, netns } => self.retire_veth(name, owner, netns),
+            Step::RetireVeth {
+                name,
+                owner,
+                netns,
+                keep_peer,
+            } => self.retire_veth(name, owner, netns, *keep_peer),
             Step::AttachPort { host, bridge } => self.attach_port(host, bridge),
             Step::DefaultRoutes {
                 netns,

@@ -132,7 +132,12 @@ impl Objects {
                 Ok(())
             }
             Step::DeleteVeth { name, owner, netns } => self.delete_veth(name, owner, netns),
-            Step::RetireVeth { name, owner, netns } => self.retire_veth(name, owner, netns),
+            Step::RetireVeth {
+                name,
+                owner,
+                netns,
+                keep_peer,
+            } => self.retire_veth(name, owner, netns, *keep_peer),
             Step::RemoveNetns { path } => {
                 self.netns.remove(path);
                 let inside = format!("{}:", path.display());
@@ -240,6 +245,7 @@ impl Objects {
             self.delete_link(host);
         }
         let inside = link_key(Some(netns), peer);
+        self.free_retired_name(&inside, netns);
         if self.links.contains_key(&inside) {
             return Err(exists(&inside));
         }

@@ -29,10 +29,30 @@ impl Objects {
     }
 
     /// `Step::RetireVeth`.
-    pub(super) fn retire_veth(&mut self, name: &str, owner: &str, netns: &Path) -> Result<()> {
+    pub(super) fn retire_veth(
+        &mut self,
+        name: &str,
+        owner: &str,
+        netns: &Path,
+        keep_peer: bool,
+    ) -> Result<()> {
         if !self.owns(name, owner, netns)? {
             return Ok(());
         }
+        if !keep_peer {
+            self.rename_peer(name, netns);
+        }
+        if let Some(host) = self.links.get_mut(name) {
+            host.master = None;
+        }
+        self.down.insert(name.to_string());
+        self.retired.insert(name.to_string());
+        Ok(())
+    }
+
+    /// Renames the container end, in `netns`, of host link `name` out of
+    /// the way.
+    fn rename_peer(&mut self, name: &str, netns: &Path) {
         let inside = format!("{}:", netns.display());
         let peer = self.links.get(name).and_then(|l| l.peer.clone());
         if let Some(old) = peer.filter(|p| p.starts_with(&inside)) {
@@ -44,12 +64,16 @@ impl Objects {
                 }
             }
         }
-        if let Some(host) = self.links.get_mut(name) {
-            host.master = None;
+    }
+
+    /// A veth creation finds container link `inside` (`netns:name`) taken:
+    /// when it is the container end of a retired veth that kept its name,
+    /// renames it out of the way, like the real kernel layer.
+    pub(super) fn free_retired_name(&mut self, inside: &str, netns: &Path) {
+        let host = self.links.get(inside).and_then(|l| l.peer.clone());
+        if let Some(host) = host.filter(|h| self.retired.contains(h)) {
+            self.rename_peer(&host, netns);
         }
-        self.down.insert(name.to_string());
-        self.retired.insert(name.to_string());
-        Ok(())
     }
 
     /// Deletes every retired veth (and its peer); how many.
