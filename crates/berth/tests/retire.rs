@@ -186,3 +186,38 @@ fn a_disconnect_leaves_the_container_end_to_the_reaper_and_a_connect_at_once_fre
     );
     assert!(!b.exec_ok("app", ping));
 }
+
+#[test]
+fn the_reaper_releases_a_removed_containers_namespace() {
+    let b = B::new("retire-netns");
+    b.sleeper("c1", "");
+    let pid = b.ok("inspect -f '{{.State.Pid}}' c1");
+    let netns = b.sh(&format!("stat -L -c %i /proc/{}/ns/net", pid.trim()));
+    reaped(&b);
+    // Live ports are in link group "bert".
+    let ports = "ip -o link show group 1650815604 | wc -l";
+    assert_eq!(b.sh(ports).trim(), "1");
+    // The reaper held off (its run lock taken): the removal's supervisor
+    // hands it the namespace it unpinned, which it keeps until it runs.
+    let held = b.sh(&format!(
+        "flock -o $BERTH_ROOT/run/reap-run.lock sh -c '\
+         {BERTH} rm -f c1 >/dev/null && \
+         for i in $(seq 100); do pgrep -f _[_]reap >/dev/null && break; sleep 0.05; done; \
+         sleep 0.2; \
+         for f in /proc/$(pgrep -f _[_]reap | head -1)/fd/*; do stat -L -c %i $f; done | grep -cx {}; \
+         {ports}'",
+        netns.trim()
+    ));
+    let lines: Vec<&str> = held.lines().collect();
+    assert_eq!(
+        lines,
+        ["1", "1"],
+        "the reaper holds the namespace, and with it the veth"
+    );
+    assert_eq!(b.ok("ps -aq").trim(), "", "removed at once");
+    reaped(&b);
+    assert!(
+        b.eventually(&format!("test $({ports}) = 0")),
+        "the namespace and its veth are gone once the reaper ran"
+    );
+}

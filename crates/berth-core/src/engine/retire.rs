@@ -9,14 +9,16 @@ use crate::kernel::retire::Reaper;
 use crate::plan::Plan;
 
 impl Engine {
-    /// After removal `plan` was applied: when the plan retired veths or
-    /// took elements out (the netfilter socket's last close then waits),
-    /// wakes the waiting reaper and hands it the socket, or starts one
-    /// through the engine's launcher (see `kernel::reaper`). Without a
-    /// launcher, or when it fails, retired veths are deleted now, waiting.
+    /// After removal `plan` was applied: when the plan retired veths,
+    /// took elements out (the netfilter socket's last close then waits) or
+    /// removed a namespace (its release waits too), wakes the waiting
+    /// reaper and hands it those descriptors, or starts one through the
+    /// engine's launcher (see `kernel::reaper`). Without a launcher, or
+    /// when it fails, retired veths are deleted now, waiting.
     pub(crate) fn finish_in_background(&mut self, plan: &Plan) {
         let retires = plan.retires();
-        if !retires && !plan.removes_elements() {
+        let released = plan.removes_netns() && self.kernel.released_namespaces() > 0;
+        if !retires && !plan.removes_elements() && !released {
             return;
         }
         let Some(launch) = self.config.reaper.clone() else {

@@ -79,9 +79,16 @@ pub trait Kernel {
     fn sweep_deferred(&mut self) -> usize;
 
     /// Descriptors whose last close would wait for the kernel (the
-    /// netfilter socket after a deletion): a background process started
-    /// now holds them, so that this one exits without waiting.
+    /// netfilter socket after a deletion, the network namespaces it
+    /// unpinned): a background process started now holds them, so that
+    /// this one exits without waiting.
     fn lingering_fds(&self) -> Vec<std::os::fd::RawFd>;
+
+    /// How many of [`Kernel::lingering_fds`] are network namespaces this
+    /// kernel handle unpinned (their last close releases them).
+    fn released_namespaces(&self) -> usize {
+        0
+    }
 
     /// Deletes the retired veths (`kernel::retire`), waiting for the
     /// kernel; how many there were.

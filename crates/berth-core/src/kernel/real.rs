@@ -107,12 +107,15 @@ impl Kernel for Real {
         keys.into_iter().map(netns::end_members).sum()
     }
 
+    fn released_namespaces(&self) -> usize {
+        self.applier.as_ref().map_or(0, |a| a.released())
+    }
+
     fn lingering_fds(&self) -> Vec<std::os::fd::RawFd> {
         self.applier
             .as_ref()
-            .and_then(|a| a.nft_ref().netfilter_fd())
-            .into_iter()
-            .collect()
+            .map(|a| a.lingering())
+            .unwrap_or_default()
     }
 
     fn reap_retired(&mut self) -> Result<usize> {

@@ -7,8 +7,9 @@
 //! [`IDLE`], and a removal that finds it wakes it with a datagram on its
 //! socket (`reap.sock` in the runtime dir) instead of starting another.
 //! The datagram also carries the removal's netfilter socket (whose last
-//! close waits for the kernel to free the elements it took out), so that
-//! the removal exits without that wait.
+//! close waits for the kernel to free the elements it took out) and the
+//! network namespaces it unpinned (whose release waits too), so that the
+//! removal exits without those waits.
 //!
 //! No retired veth is forgotten, whatever the timing, by two lock files:
 //! * a reaper holds `reap-wait.lock` from when it starts until it exits,

@@ -314,6 +314,14 @@ impl Plan {
             .any(|s| matches!(s, Step::Elements { remove, .. } if !remove.is_empty()))
     }
 
+    /// Whether the plan removes a namespace (its release waits for the
+    /// kernel when its descriptor closes, see `kernel::apply`).
+    pub fn removes_netns(&self) -> bool {
+        self.steps
+            .iter()
+            .any(|s| matches!(s, Step::RemoveNetns { .. }))
+    }
+
     /// The plan that reverts this one: each step's undo, in reverse order.
     pub fn undo(&self) -> Plan {
         let steps = self

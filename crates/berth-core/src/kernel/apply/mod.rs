@@ -27,6 +27,13 @@ pub struct Applier {
     /// The procfs instance of the namespace this plan made, kept for the
     /// plan's veth ([`Applier::create_veth`] takes it).
     procfs: sysctl::Procfs,
+    /// Namespaces [`Step::RemoveNetns`] unpinned, kept open: the kernel's
+    /// release of a network namespace, when its last pin goes, waits for
+    /// an RCU grace period (~7 ms here, in `umount2`); with a descriptor
+    /// still open the unmount returns at once and the wait moves to the
+    /// descriptor's close — in the reaper it is handed to (see
+    /// [`Applier::lingering`]), or at this process's exit.
+    released: Vec<File>,
 }
 
 impl Applier {
@@ -39,7 +46,25 @@ impl Applier {
             ns: NsCache::default(),
             deferred: None,
             procfs: sysctl::Procfs::default(),
+            released: Vec::new(),
         })
+    }
+
+    /// How many namespaces this applier unpinned and keeps open.
+    pub fn released(&self) -> usize {
+        self.released.len()
+    }
+
+    /// Descriptors whose last close would wait for the kernel: the
+    /// netfilter socket (after a deletion) and the namespaces this applier
+    /// unpinned.
+    pub fn lingering(&self) -> Vec<std::os::fd::RawFd> {
+        use std::os::fd::AsRawFd;
+        self.nft
+            .netfilter_fd()
+            .into_iter()
+            .chain(self.released.iter().map(File::as_raw_fd))
+            .collect()
     }
 
     /// From now on [`Step::RemoveNetns`] only notes which namespace's
@@ -148,6 +173,10 @@ impl Applier {
                 // Processes left in it would keep it, its veths and their
                 // addresses alive once the container is forgotten.
                 let key = netns::pinned_key(path)?;
+                if key.is_some() {
+                    // Best effort: without it, the unmount waits.
+                    self.released.extend(File::open(path).ok());
+                }
                 netns::remove(path)?;
                 match (&mut self.deferred, key) {
                     (Some(later), Some(key)) => later.push(key),
