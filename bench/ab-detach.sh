@@ -9,7 +9,13 @@
 # and the median of the ratios of paired samples.
 #
 #   sudo bench/ab-detach.sh OLD NEW [N]          (default 40)
-OLD=$1 NEW=$2 N=${3:-40}
+#
+# FILL=K first starts K containers (at most 1,100) on a network with
+# embedded DNS, `dnsnet`, where `run -d -p` and `rm -f` then work too
+# (issue 13, goal 5: a command beside ~1,000 DNS containers); FILL=0 (the
+# default) runs them on the default bridge.
+OLD=$1 NEW=$2 N=${3:-40} FILL=${FILL:-0}
+[ "$FILL" -le 1100 ] || { echo "FILL=$FILL: at most 1,100 containers" >&2; exit 1; }
 [ -x "$OLD" ] && [ -x "$NEW" ] || { echo "usage: sudo bench/ab-detach.sh OLD NEW [N]" >&2; exit 1; }
 source "$(dirname "$0")/lab.sh"
 source "$(dirname "$0")/results.sh"
@@ -17,9 +23,19 @@ need_exectime
 mount -t sysfs sysfs /sys
 results_open ab-detach "bench/ab-detach.sh $*"
 results_note "old: $OLD ($(sha256sum "$OLD" | cut -c1-12)), new: $NEW ($(sha256sum "$NEW" | cut -c1-12))"
+results_note "FILL=$FILL running containers on DNS network dnsnet"
 W=$BENCH_TMP/ab; mkdir -p "$W"
 "$OLD" network create abnet >/dev/null
 "$OLD" run -d --name warm -p 7999:80 busybox sleep 3600 >/dev/null
+NET=
+if [ "$FILL" -gt 0 ]; then
+    room_for_containers "$FILL"
+    "$OLD" network create --subnet 10.72.0.0/16 dnsnet >/dev/null
+    for k in $(seq 1 "$FILL"); do
+        "$OLD" run -d --name "f$k" --network dnsnet busybox sleep 1d >/dev/null
+    done
+    NET="--network dnsnet"
+fi
 C=4 # containers per binary
 for w in old new; do for k in $(seq 1 $C); do
     "$OLD" run -d --name "$w$k" busybox sleep 3600 >/dev/null
@@ -36,7 +52,7 @@ for i in $(seq 1 "$N"); do
     done
     for k in 1 3; do
         w=${!k}; b=${@:k+1:1}
-        echo "$w run $(t "$b" run -d --name "r$w$i" -p $((8000 + i * 2 + k)):80 busybox sleep 3600)"
+        echo "$w run $(t "$b" run -d --name "r$w$i" $NET -p $((8000 + i * 2 + k)):80 busybox sleep 3600)"
     done
     for k in 1 3; do
         w=${!k}; b=${@:k+1:1}
