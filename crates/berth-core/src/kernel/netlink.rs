@@ -219,23 +219,14 @@ impl Netlink {
         })
     }
 
-    /// [`Netlink::dump`] with the kernel's strict checking of the request
-    /// (`NETLINK_GET_STRICT_CHK`, Linux 4.20+) on for this dump only, so
-    /// the kernel applies the filters in its header (a route table, a
-    /// protocol) instead of returning everything. On a kernel without it
-    /// the dump is unfiltered: callers filter the replies too.
-    pub fn dump_filtered(&mut self, msg: RouteNetlinkMessage) -> Result<Vec<RouteNetlinkMessage>> {
-        let strict = self.sock.set_netlink_get_strict_chk(true).is_ok();
-        let out = self.dump(msg);
-        if strict {
-            let _ = self.sock.set_netlink_get_strict_chk(false);
-        }
-        out
-    }
-
-    /// [`Netlink::dump_filtered`] without building a message per reply:
-    /// `each` gets every reply's type and payload as the kernel wrote them,
-    /// for the caller to read only the few fields it needs. A host route
+    /// Sends a dump request with the kernel's strict checking of the
+    /// request (`NETLINK_GET_STRICT_CHK`, Linux 4.20+) on for this dump
+    /// only, so the kernel applies the filters in its header (a route
+    /// table, a protocol) instead of returning everything (on a kernel
+    /// without it the dump is unfiltered: callers filter the replies too).
+    /// No message is built per reply: `each` gets every reply's type and
+    /// payload as the kernel wrote them, for the caller to read only the
+    /// few fields it needs. A host route
     /// table has a route per bridge; parsing each one whole (every
     /// attribute, in allocated vectors) was a third of what a dump cost
     /// berth beside 1,000 networks (issue 13).
@@ -254,7 +245,11 @@ impl Netlink {
 
     /// Sends a dump request and hands each reply's type and payload to
     /// `each`, unparsed, until the kernel says the dump is done.
-    fn dump_raw(&mut self, msg: RouteNetlinkMessage, mut each: impl FnMut(u16, &[u8])) -> Result<()> {
+    fn dump_raw(
+        &mut self,
+        msg: RouteNetlinkMessage,
+        mut each: impl FnMut(u16, &[u8]),
+    ) -> Result<()> {
         use netlink_packet_core::{NetlinkBuffer, NLMSG_DONE, NLMSG_ERROR};
         let seq = self.send(msg, NLM_F_DUMP)?;
         loop {
