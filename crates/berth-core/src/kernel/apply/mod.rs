@@ -34,6 +34,10 @@ pub struct Applier {
     /// descriptor's close — in the reaper it is handed to (see
     /// [`Applier::lingering`]), or at this process's exit.
     released: Vec<File>,
+    /// The procfs instance of the host's own sysctls (a network's bridge
+    /// settings, forwarding): one for all of them, as each instance's
+    /// teardown waits for an RCU grace period (`network create` made four).
+    host_procfs: sysctl::Procfs,
 }
 
 impl Applier {
@@ -47,6 +51,7 @@ impl Applier {
             deferred: None,
             procfs: sysctl::Procfs::default(),
             released: Vec::new(),
+            host_procfs: sysctl::Procfs::default(),
         })
     }
 
@@ -83,6 +88,11 @@ impl Applier {
             .unwrap_or_default()
     }
 
+    /// The procfs instance of the host's own sysctls.
+    pub fn host_procfs(&self) -> &sysctl::Procfs {
+        &self.host_procfs
+    }
+
     /// The host netlink socket.
     pub fn host(&mut self) -> &mut Netlink {
         &mut self.host
@@ -110,9 +120,9 @@ impl Applier {
             Step::CreateBridge { name, mtu, addrs } => self.create_bridge(name, *mtu, addrs),
             // A host booted without IPv6 has no IPv6 settings to make.
             Step::Sysctl { key, value } if key.starts_with("net.ipv6.") => {
-                sysctl::write_if_present(key, value)
+                self.host_procfs.write_if_present(key, value)
             }
-            Step::Sysctl { key, value } => sysctl::write(key, value),
+            Step::Sysctl { key, value } => self.host_procfs.write(key, value),
             Step::CreateNetns { path } => {
                 self.procfs = sysctl::Procfs::default();
                 let made = netns::create(path, &self.procfs)?;
