@@ -23,7 +23,7 @@ need_exectime
 mount -t sysfs sysfs /sys
 results_open ab-detach "bench/ab-detach.sh $*"
 results_note "old: $OLD ($(sha256sum "$OLD" | cut -c1-12)), new: $NEW ($(sha256sum "$NEW" | cut -c1-12))"
-results_note "FILL=$FILL running containers on DNS network dnsnet"
+[ "$FILL" = 0 ] || results_note "FILL=$FILL running containers on DNS network dnsnet, where run -d -p and rm -f work too"
 W=$BENCH_TMP/ab; mkdir -p "$W"
 "$OLD" network create abnet >/dev/null
 "$OLD" run -d --name warm -p 7999:80 busybox sleep 3600 >/dev/null
