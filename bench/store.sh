@@ -7,7 +7,11 @@
 # each level, a tenth as many containers running on the DNS network (at
 # most 1,000); the curve, one column per level. At the end, `ps -aq`
 # reaps every dead attachment at once (one timed run: ms per attachment),
-# then `ps -aq` again is timed like the others.
+# then `ps -aq` again is timed like the others. Beside them, the kernel's
+# floor at each level: one `ip` process creating a veth pair (its peer in
+# another namespace) into dnsnet's bridge, up and mastered (deleted again,
+# untimed): `run -d` on dnsnet pays that bridge's port count (a bridge
+# walks its ports as one joins and comes up), whatever the store holds.
 #
 #   sudo bench/store.sh [LEVELS] [SAMPLES]     (defaults: 100,1000,10000 and 9)
 #
@@ -39,7 +43,8 @@ cni() { # CMD ID CONF [OUT]
     CNI_COMMAND=$1 CNI_CONTAINERID=$2 CNI_NETNS=/run/netns/$2 "$EXECTIME" "$3" "${4:-/dev/null}" "$BERTH" ||
         { echo "CNI $1 $2 failed" >&2; exit 1; }
 }
-"$BERTH" network create --subnet 10.72.0.0/16 dnsnet >/dev/null
+"$BERTH" network create --subnet 10.72.0.0/16 -o com.docker.network.bridge.name=bstore dnsnet >/dev/null
+ip netns add kfloor
 ip netns add probe
 cni ADD probe "$W/probe.conf" >/dev/null # creates network probe
 cni DEL probe "$W/probe.conf" >/dev/null
@@ -47,8 +52,10 @@ cni DEL probe "$W/probe.conf" >/dev/null
 
 declare -A RES
 measure() { # COLUMN: K samples of each command
-    local col=$1 i a=() b=() c=() d=() e=()
+    local col=$1 i a=() b=() c=() d=() e=() f=()
     for i in $(seq 1 "$K"); do
+        f+=("$(t ip link add "kf$i" mtu 1500 master bstore up type veth peer "kf$i" netns kfloor)")
+        ip link del "kf$i"
         a+=("$(t "$BERTH" run -d --name "m$i" --network dnsnet busybox sleep 1d)")
         b+=("$(t "$BERTH" network inspect dnsnet)")
         c+=("$(t "$BERTH" rm -f "m$i")")
@@ -59,6 +66,7 @@ measure() { # COLUMN: K samples of each command
     RES[inspect,$col]=$(printf '%s\n' "${b[@]}" | median_us)
     RES[rm,$col]=$(printf '%s\n' "${c[@]}" | median_us)
     RES[add,$col]=$(printf '%s\n' "${d[@]}" | median_us)
+    RES[floor,$col]=$(printf '%s\n' "${f[@]}" | median_us)
 }
 echo "empty store: $K samples each (after an untimed round: the first start of the resolver, cold caches)..." >&2
 measure warm
@@ -100,7 +108,7 @@ printf 'berth with a growing store (medians of %s, ms; ratio = n=%s / empty)\n' 
 printf '%-36s %9s' metric empty
 for n in $LEVELS; do printf ' %9s' "n=$n"; done
 printf ' %8s\n' ratio
-for m in run:"run -d on dnsnet" inspect:"network inspect dnsnet" rm:"rm -f" add:"CNI ADD (other network)"; do
+for m in run:"run -d on dnsnet" floor:"  kernel: veth into dnsnet's bridge" inspect:"network inspect dnsnet" rm:"rm -f" add:"CNI ADD (other network)"; do
     key=${m%%:*}
     printf '%-36s %9s' "${m#*:}" "${RES[$key,0]}"
     for n in $LEVELS; do printf ' %9s' "${RES[$key,$n]}"; done

@@ -100,7 +100,7 @@ fn bad_subnets_and_gateways() {
 #[test]
 fn host_links_and_routes() {
     let b = lab("bad-host");
-    b.sh("ip route add 203.0.113.64/26 via 198.51.100.1 && ip route add 10.77.0.0/16 via 198.51.100.1 table 100");
+    b.sh("ip route add 203.0.113.64/26 via 198.51.100.1 && ip route add 10.77.0.0/16 via 198.51.100.1 table 100 && ip -6 route add 2001:db8:77::/48 dev uplink");
     for (args, wants) in [
         (
             "-o com.docker.network.bridge.name=uplink n",
@@ -113,6 +113,11 @@ fn host_links_and_routes() {
         (
             "--subnet 198.51.100.128/25 n",
             &["198.51.100.128/25", "198.51.100.0/24", "routed"],
+        ),
+        // The host's IPv6 routes are read when an IPv6 subnet is asked.
+        (
+            "--ipv6 --subnet 10.78.0.0/24 --subnet 2001:db8:77:1::/64 n",
+            &["2001:db8:77:1::/64", "2001:db8:77::/48", "routed"],
         ),
     ] {
         refused(&b, &format!("network create {args}"), wants);

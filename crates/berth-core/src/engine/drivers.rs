@@ -25,7 +25,7 @@ impl Engine {
         let _lock = self.lock()?;
         let links = macvlan::links_to_check(req);
         let links: Vec<&str> = links.iter().map(String::as_str).collect();
-        let facts = self.kernel.host_facts(&links)?;
+        let facts = self.kernel.host_facts(&links, true)?;
         let id = ids::new_id()?;
         self.create_network_op(OpKind::CreateNetwork, |tx| {
             let existing = tx.networks()?;

@@ -62,8 +62,11 @@ impl Engine {
             .parsed_options()
             .map(|o| planned_bridge(&o, &id, false))
             .unwrap_or_default();
-        let facts = self.kernel.host_facts(&[bridge.as_str()])?;
         let ranges = super::network_ipam::ipam_ranges(req, &id, subnets);
+        // The host's IPv6 routes only when an IPv6 subnet is planned (on a
+        // host whose bridges carry IPv6, each has a route there too).
+        let v6 = ranges.iter().any(|r| r.addr().is_ipv6());
+        let facts = self.kernel.host_facts(&[bridge.as_str()], v6)?;
         self.create_network_op(OpKind::CreateNetwork, |tx| {
             if tx.network_name_taken(&req.name)? {
                 return Err(name_taken(&req.name));

@@ -42,7 +42,7 @@ impl Engine {
         let mut cluster = Cluster::configured(&self.config, "an overlay network")?;
         let under = self.underlay(&cluster)?;
         let subnets = req.subnet_requests()?;
-        let facts = self.kernel.host_facts(&[])?;
+        let facts = self.kernel.host_facts(&[], true)?;
         let id = ids::new_id()?;
         let local = self.store.read(|tx| tx.networks())?;
         if local.iter().any(|n| n.name == req.name) {

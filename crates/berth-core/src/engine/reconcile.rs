@@ -77,7 +77,7 @@ impl Engine {
     fn ensure_builtin_networks(&mut self) -> Result<()> {
         // No link is asked about: the default bridge may exist already
         // (berth's own, from before a reboot of the store).
-        let facts = self.kernel.host_facts(&[])?;
+        let facts = self.kernel.host_facts(&[], true)?;
         let id = ids::new_id()?;
         let host_id = ids::new_id()?;
         let none_id = ids::new_id()?;

@@ -100,9 +100,9 @@ pub trait Kernel {
     fn nft_list_json(&mut self, cmd: &str) -> Result<String>;
 
     /// What planning checks a new network against: the main table's
-    /// routes, and which of the links named in `links` exist (looked up
-    /// by name, never a list of every link).
-    fn host_facts(&mut self, links: &[&str]) -> Result<HostFacts>;
+    /// routes (IPv6 ones only with `v6`), and which of the links named in
+    /// `links` exist (looked up by name, never a list of every link).
+    fn host_facts(&mut self, links: &[&str], v6: bool) -> Result<HostFacts>;
 
     /// The host's netlink socket, for what the engine observes beyond this
     /// trait (CNI CHECK's probes, the overlay's VXLAN entries); the fake

@@ -6,8 +6,9 @@ use super::netlink::Netlink;
 use crate::error::Result;
 use crate::model::Proto;
 use ipnet::IpNet;
+use netlink_packet_core::NlasIterator;
 use netlink_packet_route::link::LinkAttribute;
-use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteHeader, RouteMessage};
+use netlink_packet_route::route::RouteHeader;
 use netlink_packet_route::RouteNetlinkMessage;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -23,16 +24,17 @@ pub struct HostFacts {
 }
 
 impl HostFacts {
-    /// Reads the main table's routes, and which of the links named in
+    /// Reads the main table's routes (IPv6 ones only with `v6`: an IPv4
+    /// subnet cannot clash with them), and which of the links named in
     /// `links` exist (one lookup by name each), through `nl`.
-    pub fn read(nl: &mut Netlink, links: &[&str]) -> Result<HostFacts> {
+    pub fn read(nl: &mut Netlink, links: &[&str], v6: bool) -> Result<HostFacts> {
         let mut routes = Vec::new();
-        for v6 in [false, true] {
-            for m in nl.dump_filtered(msg::dump_main_routes(v6))? {
-                if let RouteNetlinkMessage::NewRoute(r) = m {
-                    routes.extend(route_destination(&r));
+        for family in [false, true].into_iter().filter(|f| !f || v6) {
+            nl.dump_filtered_raw(msg::dump_main_routes(family), |kind, payload| {
+                if kind == RTM_NEWROUTE {
+                    routes.extend(route_destination(payload));
                 }
-            }
+            })?;
         }
         let mut present = Vec::new();
         for name in links {
@@ -52,26 +54,41 @@ impl HostFacts {
     }
 }
 
-/// The destination of a main-table route that can clash with a subnet:
-/// not a default route, not fe80::/64 (on every IPv6 link, it never
-/// clashes). The kernel filters the table when it can (strict dump
-/// checking); this check stays for kernels that cannot.
-fn route_destination(r: &RouteMessage) -> Option<IpNet> {
-    if r.header.table != RouteHeader::RT_TABLE_MAIN || r.header.destination_prefix_length == 0 {
+/// The kernel's message type of a route (linux/rtnetlink.h).
+const RTM_NEWROUTE: u16 = 24;
+/// A route's destination attribute (RTA_DST, linux/rtnetlink.h).
+const RTA_DST: u16 = 1;
+
+/// The destination of a main-table route that can clash with a subnet,
+/// read from the route message's bytes `payload` (its header and its
+/// RTA_DST attribute only, not every attribute: see
+/// [`Netlink::dump_filtered_raw`]): not a default route, not fe80::/64
+/// (on every IPv6 link, it never clashes). The kernel filters the table
+/// when it can (strict dump checking); this check stays for kernels that
+/// cannot.
+fn route_destination(payload: &[u8]) -> Option<IpNet> {
+    let header = RouteHeader::parse(payload).ok()?;
+    if header.table != RouteHeader::RT_TABLE_MAIN || header.destination_prefix_length == 0 {
         return None;
     }
-    let ip = r.attributes.iter().find_map(|a| match a {
-        RouteAttribute::Destination(RouteAddress::Inet(v4)) => Some(IpAddr::V4(*v4)),
-        RouteAttribute::Destination(RouteAddress::Inet6(v6)) => Some(IpAddr::V6(*v6)),
-        _ => None,
-    })?;
+    let dst = NlasIterator::new(payload.get(ROUTE_HEADER_LEN..)?)
+        .filter_map(|nla| nla.ok())
+        .find(|nla| nla.kind() == RTA_DST)?;
+    let ip = match *dst.value() {
+        [a, b, c, d] => IpAddr::V4(Ipv4Addr::new(a, b, c, d)),
+        ref v => IpAddr::V6(Ipv6Addr::from(<[u8; 16]>::try_from(v).ok()?)),
+    };
     if matches!(ip, IpAddr::V6(v) if v.segments()[0] == 0xfe80) {
         return None;
     }
-    IpNet::new(ip, r.header.destination_prefix_length)
+    IpNet::new(ip, header.destination_prefix_length)
         .ok()
         .map(|n| n.trunc())
 }
+
+/// The length of a route message's header (struct rtmsg), before its
+/// attributes.
+const ROUTE_HEADER_LEN: usize = 12;
 
 /// Names of every link in `nl`'s namespace.
 pub fn link_names(nl: &mut Netlink) -> Result<Vec<String>> {
@@ -207,6 +224,58 @@ fn parse_proc_net_line(line: &str, proto: Proto, state: &str) -> Option<Listener
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The bytes of a route message as the kernel sends them.
+    fn route_bytes(table: u8, dst: Option<(IpAddr, u8)>) -> Vec<u8> {
+        use netlink_packet_core::Emitable;
+        use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteMessage};
+        use netlink_packet_route::AddressFamily;
+        let mut m = RouteMessage::default();
+        m.header.table = table;
+        m.attributes.push(RouteAttribute::Table(table.into()));
+        m.attributes.push(RouteAttribute::Oif(7));
+        if let Some((ip, len)) = dst {
+            m.header.destination_prefix_length = len;
+            m.header.address_family = if ip.is_ipv4() {
+                AddressFamily::Inet
+            } else {
+                AddressFamily::Inet6
+            };
+            m.attributes.push(RouteAttribute::Destination(match ip {
+                IpAddr::V4(v4) => RouteAddress::Inet(v4),
+                IpAddr::V6(v6) => RouteAddress::Inet6(v6),
+            }));
+        }
+        m.attributes.push(RouteAttribute::Priority(100));
+        let mut buf = vec![0; m.buffer_len()];
+        m.emit(&mut buf);
+        buf
+    }
+
+    #[test]
+    fn reads_a_routes_destination_from_its_bytes() {
+        let main = RouteHeader::RT_TABLE_MAIN;
+        let v4 = |s: &str| s.parse::<IpAddr>().unwrap();
+        let got = route_destination(&route_bytes(main, Some((v4("10.1.2.3"), 24))));
+        assert_eq!(got, Some("10.1.2.0/24".parse().unwrap()));
+        let got = route_destination(&route_bytes(main, Some((v4("2001:db8:1::"), 48))));
+        assert_eq!(got, Some("2001:db8:1::/48".parse().unwrap()));
+        // Default routes, link-local IPv6 and other tables never clash.
+        assert_eq!(route_destination(&route_bytes(main, None)), None);
+        assert_eq!(
+            route_destination(&route_bytes(main, Some((v4("fe80::"), 64)))),
+            None
+        );
+        assert_eq!(
+            route_destination(&route_bytes(100, Some((v4("10.1.2.0"), 24)))),
+            None
+        );
+        // Cut short: nothing, not a panic.
+        let whole = route_bytes(main, Some((v4("10.1.2.3"), 24)));
+        for cut in 0..whole.len() {
+            let _ = route_destination(&whole[..cut]);
+        }
+    }
 
     #[test]
     fn parses_proc_net_lines() {

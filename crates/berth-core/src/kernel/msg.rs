@@ -356,7 +356,7 @@ pub fn dump_routes(v6: bool) -> RouteNetlinkMessage {
 }
 
 /// Dump request for the main table's routes of one family: with strict
-/// dump checking ([`Netlink::dump_filtered`](super::Netlink::dump_filtered))
+/// dump checking ([`Netlink::dump_filtered_raw`](super::Netlink::dump_filtered_raw))
 /// the kernel walks that table only, not the local table's two or three
 /// routes per address of every bridge.
 pub fn dump_main_routes(v6: bool) -> RouteNetlinkMessage {

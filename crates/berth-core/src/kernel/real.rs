@@ -7,7 +7,7 @@ use super::api::{Kernel, NetnsName};
 use super::apply::Applier;
 use super::caps::LinkKinds;
 use super::facts::{self, HostFacts, Listener};
-use super::{netns, netns_names, process, sysctl};
+use super::{netns, netns_names, process};
 use crate::error::{Error, Result};
 use crate::firewall::Element;
 use crate::model::Proto;
@@ -132,8 +132,8 @@ impl Kernel for Real {
         self.applier()?.nft().list_json(cmd)
     }
 
-    fn host_facts(&mut self, links: &[&str]) -> Result<HostFacts> {
-        HostFacts::read(self.applier()?.host(), links)
+    fn host_facts(&mut self, links: &[&str], v6: bool) -> Result<HostFacts> {
+        HostFacts::read(self.applier()?.host(), links, v6)
     }
 
     fn host_netlink(&mut self) -> Result<&mut super::Netlink> {
@@ -168,11 +168,11 @@ impl Kernel for Real {
     }
 
     fn sysctl(&mut self, key: &str) -> Result<String> {
-        sysctl::read(key)
+        self.applier()?.host_procfs().read(key)
     }
 
     fn set_sysctl(&mut self, key: &str, value: &str) -> Result<()> {
-        sysctl::write(key, value)
+        self.applier()?.host_procfs().write(key, value)
     }
 
     fn sync_netns_names(&mut self, root: &str, running: &[NetnsName]) -> Result<Vec<String>> {

@@ -185,6 +185,29 @@ pub fn write_all_if_present(settings: &[(String, &str)]) -> Result<()> {
 pub struct Procfs(std::cell::OnceCell<Proc>);
 
 impl Procfs {
+    /// Reads sysctl `key` ([`read`]) through this instance.
+    pub fn read(&self, key: &str) -> Result<String> {
+        self.0
+            .get_or_init(Proc::new)
+            .read(key)
+            .map(|s| s.trim().to_string())
+            .map_err(|e| Error::kernel(format!("cannot read sysctl {key}: {e}")))
+    }
+
+    /// Writes sysctl `key` ([`write`]) through this instance.
+    pub fn write(&self, key: &str, value: &str) -> Result<()> {
+        self.0
+            .get_or_init(Proc::new)
+            .write(key, value)
+            .map_err(|e| Error::kernel(format!("cannot set sysctl {key}={value}: {e}")))
+    }
+
+    /// Writes sysctl `key` if it exists ([`write_if_present`]) through
+    /// this instance.
+    pub fn write_if_present(&self, key: &str, value: &str) -> Result<()> {
+        self.0.get_or_init(Proc::new).write_if_present(key, value)
+    }
+
     /// Writes every one of `settings` ([`write_if_present`]) through this
     /// instance, in the calling thread's network namespace.
     pub fn write_all_if_present(&self, settings: &[(String, &str)]) -> Result<()> {

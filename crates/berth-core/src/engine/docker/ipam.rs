@@ -37,7 +37,7 @@ impl Engine {
                 }
             }
         }
-        let routes = self.kernel.host_facts(&[])?.routes;
+        let routes = self.kernel.host_facts(&[], true)?.routes;
         self.store.write(|tx| {
             let taken = taken(tx)?;
             let subnet = match pool {

@@ -27,6 +27,10 @@ pub struct Applier {
     /// The procfs instance of the namespace this plan made, kept for the
     /// plan's veth ([`Applier::create_veth`] takes it).
     procfs: sysctl::Procfs,
+    /// The procfs instance of the host's own sysctls (a network's bridge
+    /// settings, forwarding): one for all of them, as each instance's
+    /// teardown waits for an RCU grace period (`network create` made four).
+    host_procfs: sysctl::Procfs,
 }
 
 impl Applier {
@@ -39,6 +43,7 @@ impl Applier {
             ns: NsCache::default(),
             deferred: None,
             procfs: sysctl::Procfs::default(),
+            host_procfs: sysctl::Procfs::default(),
         })
     }
 
@@ -56,6 +61,11 @@ impl Applier {
             .as_mut()
             .map(std::mem::take)
             .unwrap_or_default()
+    }
+
+    /// The procfs instance of the host's own sysctls.
+    pub fn host_procfs(&self) -> &sysctl::Procfs {
+        &self.host_procfs
     }
 
     /// The host netlink socket.
@@ -85,9 +95,9 @@ impl Applier {
             Step::CreateBridge { name, mtu, addrs } => self.create_bridge(name, *mtu, addrs),
             // A host booted without IPv6 has no IPv6 settings to make.
             Step::Sysctl { key, value } if key.starts_with("net.ipv6.") => {
-                sysctl::write_if_present(key, value)
+                self.host_procfs.write_if_present(key, value)
             }
-            Step::Sysctl { key, value } => sysctl::write(key, value),
+            Step::Sysctl { key, value } => self.host_procfs.write(key, value),
             Step::CreateNetns { path } => {
                 self.procfs = sysctl::Procfs::default();
                 let made = netns::create(path, &self.procfs)?;

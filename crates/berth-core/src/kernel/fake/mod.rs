@@ -307,8 +307,9 @@ impl Kernel for Fake {
         })
     }
 
-    fn host_facts(&mut self, links: &[&str]) -> Result<HostFacts> {
-        let routes = self.state.borrow().routes.clone();
+    fn host_facts(&mut self, links: &[&str], v6: bool) -> Result<HostFacts> {
+        let mut routes = self.state.borrow().routes.clone();
+        routes.retain(|r| v6 || r.addr().is_ipv4());
         let host = self.link_names()?;
         Ok(HostFacts {
             routes,
