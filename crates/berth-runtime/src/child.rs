@@ -129,8 +129,9 @@ pub(crate) struct Gate {
     pub(crate) write: RawFd,
 }
 
-/// Child entry point: set up stdio, run the plan, wait at the gate, exec.
-/// Never returns.
+/// Child entry point: set up stdio, wait at the `start` gate if any, run
+/// the plan, wait at the gate, exec. Never returns.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn run(
     plan: &Plan,
     io: &ChildIo,
@@ -139,15 +140,26 @@ pub(crate) fn run(
     envp: &[*const c_char],
     report: RawFd,
     gate: Gate,
+    start: Option<Gate>,
 ) -> ! {
     sys::reset_signals();
     crate::sys_confine::set_not_dumpable();
     // Only the parent may hold the write end, or its death would go unseen.
     sys::close(gate.write);
+    if let Some(start) = start {
+        sys::close(start.write);
+    }
     if let Err(errno) = setup_io(io) {
         fail(report, STEP_IO, errno);
     }
     sys::mark_fds_cloexec(3);
+    // A child prepared before its container exists ([`crate::prepare`])
+    // waits here until it does; end of file: it never will.
+    if let Some(start) = start {
+        if !sys::read_one(start.read) {
+            fail(report, STEP_GATE, Errno::EPIPE);
+        }
+    }
     if let Err((index, errno)) = plan.run() {
         fail(report, index, errno);
     }

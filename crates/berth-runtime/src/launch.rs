@@ -57,7 +57,7 @@ pub fn spawn_recorded(
         ContainerIo::Tty(slave) => tty_path(slave.as_raw_fd()),
         ContainerIo::Streams { .. } => None,
     };
-    let plan = mounts::spawn_plan(spec, console.as_deref())?;
+    let plan = mounts::spawn_plan(spec, console.as_deref(), false)?;
     let cmd = Command::new(&spec.argv, &spec.env)?;
     launch(PidNs::New, &plan, &cmd, io, record)
 }
@@ -89,7 +89,7 @@ pub fn exec(target_pid: i32, spec: &ExecSpec, io: ContainerIo) -> Result<Process
 }
 
 /// Which PID namespace the child is forked into.
-enum PidNs {
+pub(crate) enum PidNs {
     /// A new one (the child is its PID 1).
     New,
     /// An existing one, given as an open namespace file.
@@ -97,7 +97,7 @@ enum PidNs {
 }
 
 /// Host path of a pty slave (`/dev/pts/N`), for `/dev/console` in a rootfs.
-fn tty_path(fd: RawFd) -> Option<PathBuf> {
+pub(crate) fn tty_path(fd: RawFd) -> Option<PathBuf> {
     let path = std::fs::read_link(format!("/proc/self/fd/{fd}")).ok()?;
     path.starts_with("/dev/pts/").then_some(path)
 }
@@ -118,9 +118,49 @@ fn launch(
         read: gate_r.as_raw_fd(),
         write: gate_w.as_raw_fd(),
     };
-    let pid = fork_in_thread(&pidns, plan, &child_io, cmd, report_w.as_raw_fd(), gate)?;
+    let pid = fork_in_thread(
+        &pidns,
+        plan,
+        &child_io,
+        cmd,
+        report_w.as_raw_fd(),
+        gate,
+        None,
+    )?;
     drop(report_w);
     drop(io_fds);
+    let gates = Gates {
+        report: report_r,
+        gate_w,
+        gate_r,
+    };
+    finish(pid, plan, cmd, gates, record)
+}
+
+/// The parent's ends of a forked child's pipes.
+pub(crate) struct Gates {
+    /// Where the child reports a failure (end of file: it exec'd).
+    pub(crate) report: OwnedFd,
+    /// The exec gate's write end (one byte: the pid is recorded).
+    pub(crate) gate_w: OwnedFd,
+    /// Its read end, held until the byte is written (no SIGPIPE).
+    pub(crate) gate_r: OwnedFd,
+}
+
+/// Lets `record` see the forked child's pid, opens its gate, waits for its
+/// exec-or-failure report, and returns it.
+pub(crate) fn finish(
+    pid: i32,
+    plan: &Plan,
+    cmd: &Command,
+    gates: Gates,
+    record: &mut dyn FnMut(i32) -> Result<(), String>,
+) -> Result<Process, RuntimeError> {
+    let Gates {
+        report: report_r,
+        gate_w,
+        gate_r,
+    } = gates;
     if let Err(why) = record(pid) {
         // SAFETY: pid is our unreaped child, still waiting at its gate.
         unsafe { libc::kill(pid, libc::SIGKILL) };
@@ -162,7 +202,7 @@ fn setup_error(step: String, errno: Errno) -> RuntimeError {
 
 /// Converts the caller's stdio choice into fds (kept open until after the
 /// fork) and the raw numbers the child dup2s.
-fn prepare_io(io: ContainerIo) -> Result<(Vec<OwnedFd>, ChildIo), RuntimeError> {
+pub(crate) fn prepare_io(io: ContainerIo) -> Result<(Vec<OwnedFd>, ChildIo), RuntimeError> {
     let mut owned = Vec::new();
     let mut child = ChildIo::default();
     match io {
@@ -198,18 +238,21 @@ fn stream_fd(stdio: Stdio, owned: &mut Vec<OwnedFd>) -> Result<Option<RawFd>, Ru
 
 /// Forks from a scoped helper thread whose `pid_for_children` is switched
 /// first (see the module doc). Returns the child's host pid.
-fn fork_in_thread(
+pub(crate) fn fork_in_thread(
     pidns: &PidNs,
     plan: &Plan,
     io: &ChildIo,
     cmd: &Command,
     report: RawFd,
     gate: child::Gate,
+    start: Option<child::Gate>,
 ) -> Result<i32, RuntimeError> {
     std::thread::scope(|scope| {
         let handle = std::thread::Builder::new()
             .name("berth-fork".into())
-            .spawn_scoped(scope, || fork_here(pidns, plan, io, cmd, report, gate))
+            .spawn_scoped(scope, || {
+                fork_here(pidns, plan, io, cmd, report, gate, start)
+            })
             .map_err(|e| RuntimeError::sys("spawn fork helper thread", io_errno(&e)))?;
         handle
             .join()
@@ -225,6 +268,7 @@ fn fork_here(
     cmd: &Command,
     report: RawFd,
     gate: child::Gate,
+    start: Option<child::Gate>,
 ) -> Result<i32, RuntimeError> {
     match pidns {
         PidNs::New => sys::unshare(libc::CLONE_NEWPID)
@@ -245,7 +289,7 @@ fn fork_here(
                 }
             })
         }
-        0 => child::run(plan, io, cmd, &argv, &envp, report, gate),
+        0 => child::run(plan, io, cmd, &argv, &envp, report, gate, start),
         pid => Ok(pid),
     }
 }
@@ -281,7 +325,7 @@ fn read_report(fd: &OwnedFd) -> Result<Option<(u32, Errno)>, RuntimeError> {
 }
 
 /// Reaps a child that failed to start (its status carries no information).
-fn reap(pid: i32) {
+pub(crate) fn reap(pid: i32) {
     let mut status = 0;
     // SAFETY: waiting for our own child.
     while unsafe { libc::waitpid(pid, &mut status, 0) } < 0 && Errno::last() == Errno::EINTR {}

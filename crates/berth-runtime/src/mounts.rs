@@ -50,11 +50,21 @@ pub(crate) struct Sources {
 }
 
 /// Builds the plan for [`crate::spawn`]. `console` is the host path of the
-/// pty slave when the container gets a tty.
-pub(crate) fn spawn_plan(spec: &ProcessSpec, console: Option<&Path>) -> Result<Plan, RuntimeError> {
+/// pty slave when the container gets a tty. `later`: the network namespace
+/// and the etc files may not exist yet ([`crate::prepare`]); the child
+/// opens them by path when its steps run.
+pub(crate) fn spawn_plan(
+    spec: &ProcessSpec,
+    console: Option<&Path>,
+    later: bool,
+) -> Result<Plan, RuntimeError> {
     let c = &spec.confinement;
     let mut p = Plan::default();
-    p.join_ns(&spec.netns, libc::CLONE_NEWNET, "network")?;
+    if later {
+        p.join_ns_later(&spec.netns, libc::CLONE_NEWNET, "network")?;
+    } else {
+        p.join_ns(&spec.netns, libc::CLONE_NEWNET, "network")?;
+    }
     p.push(Op::Unshare(
         libc::CLONE_NEWNS | libc::CLONE_NEWUTS | libc::CLONE_NEWIPC,
     ));
@@ -71,7 +81,7 @@ pub(crate) fn spawn_plan(spec: &ProcessSpec, console: Option<&Path>) -> Result<P
         &c.hidden,
         &spec.mounts,
     )?;
-    let src = take_sources(&mut p, spec, console)?;
+    let src = take_sources(&mut p, spec, console, later)?;
     match &spec.rootfs {
         Some(rootfs) => {
             crate::view::rootfs(&mut p, rootfs, &src, c)?;
@@ -105,9 +115,16 @@ fn take_sources(
     p: &mut Plan,
     spec: &ProcessSpec,
     console: Option<&Path>,
+    later: bool,
 ) -> Result<Sources, RuntimeError> {
-    let canon = |p: &Path| {
-        std::fs::canonicalize(p).map_err(|e| RuntimeError::path_io("resolve etc file", p, &e))
+    // Written by the engine into its own directory, the etc files may not
+    // exist yet when the plan is made before the container is
+    // ([`crate::prepare`]): the child's open_tree resolves them then.
+    let canon = |p: &Path| match later {
+        true => Ok(p.to_path_buf()),
+        false => {
+            std::fs::canonicalize(p).map_err(|e| RuntimeError::path_io("resolve etc file", p, &e))
+        }
     };
     let etc_src = [&spec.etc.hosts, &spec.etc.hostname, &spec.etc.resolv_conf];
     let mut etc = Vec::with_capacity(3);

@@ -27,6 +27,13 @@ pub(crate) enum Op {
         nstype: c_int,
         label: String,
     },
+    /// Open the namespace file `path` (when the step runs, in the child)
+    /// and join it: for a namespace made after the fork.
+    SetnsPath {
+        path: CString,
+        nstype: c_int,
+        label: String,
+    },
     /// Create new namespaces for the child.
     Unshare(c_int),
     /// `mount(2)` (also used for bind mounts and propagation changes).
@@ -94,6 +101,7 @@ impl Op {
     pub(crate) fn run(&self) -> SysResult {
         match self {
             Op::Setns { fd, nstype, .. } => sys::setns(fd.as_raw_fd(), *nstype),
+            Op::SetnsPath { path, nstype, .. } => sys::setns_path(path, *nstype),
             Op::Unshare(flags) => sys::unshare(*flags),
             Op::Mount {
                 src,
@@ -141,7 +149,7 @@ impl Op {
     pub(crate) fn describe(&self) -> String {
         let s = |c: &CString| c.to_string_lossy().into_owned();
         match self {
-            Op::Setns { label, .. } => label.clone(),
+            Op::Setns { label, .. } | Op::SetnsPath { label, .. } => label.clone(),
             Op::Unshare(flags) => format!("unshare namespaces (flags {flags:#x})"),
             Op::Mount { flags, target, .. } if flags & libc::MS_PRIVATE != 0 => {
                 format!("make {} recursively private", s(target))
@@ -356,6 +364,22 @@ impl Plan {
         let fd = open_ns(path)?;
         self.push(Op::Setns {
             fd,
+            nstype,
+            label: format!("join {what} namespace {}", path.display()),
+        });
+        Ok(())
+    }
+
+    /// Appends joining the namespace file `path`, opened by the child when
+    /// the step runs (it may not exist yet when the plan is built).
+    pub(crate) fn join_ns_later(
+        &mut self,
+        path: &Path,
+        nstype: c_int,
+        what: &str,
+    ) -> Result<(), RuntimeError> {
+        self.push(Op::SetnsPath {
+            path: path_cstring(path)?,
             nstype,
             label: format!("join {what} namespace {}", path.display()),
         });

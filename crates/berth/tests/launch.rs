@@ -40,7 +40,9 @@ fn a_run_killed_before_go_leaves_a_created_container_and_no_supervisor() {
     ));
     assert_eq!(out.trim(), "137", "killed at run:created");
     // Its supervisor is in a session of its own (the kill did not reach
-    // it): the closed pipe ends it.
+    // it): the closed pipe ends it. The container's process it forked
+    // when `run` said "recorded" carries the same command line, so this
+    // also checks that the supervisor killed it.
     assert!(b.eventually(&supervisors_are(1)), "only web's supervisor");
     let ps = b.ok("ps -a --format '{{.Names}} {{.Status}}'");
     assert!(common::undated(&ps).contains("late Created"), "{ps}");

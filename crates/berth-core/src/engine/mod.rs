@@ -62,6 +62,9 @@ pub struct Engine {
     /// This process, as the owner of the operations it records.
     owner: Owner,
     config: Config,
+    /// Called once, right after the next operation's intent is committed
+    /// ([`Engine::after_next_intent`]).
+    after_intent: Option<Box<dyn FnOnce()>>,
 }
 
 impl Engine {
@@ -96,7 +99,16 @@ impl Engine {
             kernel,
             owner: Owner { pid, start },
             config,
+            after_intent: None,
         }
+    }
+
+    /// Calls `f` once the next operation has recorded its intent (its
+    /// subject is then in the store, e.g. a new container's record) and
+    /// before it acts: `run -d` lets the container's supervisor prepare
+    /// the process meanwhile (issue 13, goal 7).
+    pub fn after_next_intent(&mut self, f: Box<dyn FnOnce()>) {
+        self.after_intent = Some(f);
     }
 
     /// What every command does first: sets the host up if this is the

@@ -61,6 +61,9 @@ impl Engine {
             let id = tx.insert_op(kind, &intent.subject, &intent.plan.to_json(), owner)?;
             Ok((id, intent))
         })?;
+        if let Some(f) = self.after_intent.take() {
+            f();
+        }
         let Intent {
             subject,
             plan,

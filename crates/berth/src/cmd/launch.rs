@@ -4,9 +4,10 @@
 //! it sets the container's network up, and says "go" through a pipe once
 //! the container exists: the supervisor's own start (exec, the dynamic
 //! loader, berth's start-up, ~1.5 ms) then overlaps the network's setup
-//! instead of following it (issue 13, goal 7). A `run` that fails (or
+//! instead of following it (issue 13, goal 7); so does the fork of the
+//! container's process, at "recorded" (see [`supervise`]). A `run` that fails (or
 //! dies) before that closes the pipe, and the supervisor exits at once,
-//! having done nothing (it has not even opened the store). It is spawned with `posix_spawn` in a session of
+//! having done nothing (before "recorded") or killed the process it forked. It is spawned with `posix_spawn` in a session of
 //! its own (`POSIX_SPAWN_SETSID`): no copy of this process is made, which
 //! a `fork` for `setsid` in `pre_exec` did. Written on nix's wrapper
 //! because the standard library's `Command` cannot ask for `setsid`
@@ -88,6 +89,14 @@ impl Launch {
         })
     }
 
+    /// What `run` calls once the container's record is in the store (and
+    /// before its network is made): the supervisor then prepares the
+    /// container's process, in parallel with the rest of `run`'s work.
+    pub fn recorded(&self) -> Result<Box<dyn FnOnce()>> {
+        let mut go = self.go.try_clone().context("dup")?;
+        Ok(Box::new(move || drop(go.write_all(RECORDED))))
+    }
+
     /// Tells the supervisor its container exists and waits for it to say
     /// whether the container's process started. Returns 0 or Docker's
     /// exit code.
@@ -104,7 +113,9 @@ impl Launch {
 }
 
 /// What `run` writes once the container exists.
-const GO: &[u8] = b"go";
+const GO: &[u8] = b"g";
+/// What `run` may write before, once the container's record is stored.
+const RECORDED: &[u8] = b"r";
 
 /// The exit code for what the supervisor reported (0 for `ok`), after
 /// printing its error.
@@ -127,8 +138,12 @@ fn report(msg: &str) -> i32 {
 /// nothing of the host), then, with `go_fd`, waits for `run` to say the
 /// container exists (exits 0 at once if it gave up instead). Opening
 /// before waiting takes SQLite's schema parsing off the path `run` waits
-/// on; nothing is read until "go", and no read transaction stays open
-/// across it (each statement is its own), so what `run` committed
+/// on. When `run` says "recorded" first (the container's record is
+/// stored, its network not yet made), the record is read and the
+/// container's process forked then, to wait for "go" before any of its
+/// setup ([`super::stage::stage`]); a `run` that gives up instead closes
+/// the pipe, and that process is killed. No read transaction stays open
+/// across a wait (each statement is its own), so what `run` committed
 /// meanwhile is seen.
 pub fn supervise(
     root: Option<&Path>,
@@ -142,15 +157,28 @@ pub fn supervise(
         std::env::set_current_dir("/").context("cannot change to /")?;
     }
     let config = crate::config::engine(root)?;
-    let engine = berth_core::engine::Engine::open_store_only(&config)?;
+    let mut engine = berth_core::engine::Engine::open_store_only(&config)?;
+    let mut staged = None;
     if let Some(fd) = go_fd {
         // SAFETY: the fd was handed to us open by our parent (Launch).
-        let from = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) });
-        let mut said = Vec::new();
-        from.take(GO.len() as u64).read_to_end(&mut said)?;
+        let mut from = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) });
+        let mut said = next_word(&mut from)?;
+        if said == RECORDED {
+            // Best effort: what fails here is done again after "go",
+            // where a failure is reported to `run`.
+            staged = super::stage::stage(&mut engine, id, true).ok();
+            said = next_word(&mut from)?;
+        }
         if said != GO {
-            return Ok(0);
+            return Ok(0); // `run` gave up: a prepared process is killed
         }
     }
-    super::run::supervise(config, engine, id, ready_fd)
+    super::run::supervise(config, engine, id, ready_fd, staged)
+}
+
+/// The next one-byte word from `run` (empty at end of file).
+fn next_word(from: &mut std::fs::File) -> Result<Vec<u8>> {
+    let mut said = Vec::new();
+    from.take(1).read_to_end(&mut said)?;
+    Ok(said)
 }

@@ -11,6 +11,7 @@ pub mod network_list;
 pub mod port;
 pub mod ps;
 pub mod run;
+pub mod stage;
 pub mod system;
 
 use crate::cli::{Cli, Cmd};

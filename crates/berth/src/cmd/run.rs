@@ -8,14 +8,13 @@
 
 use super::confine;
 use super::open;
+use super::stage::{stage, Staged};
 use crate::cli::RunArgs;
 use anyhow::{anyhow, Result};
 use berth_core::engine::{Engine, StartSpec};
 use berth_core::model::{netopt, parse_publish, Container, ContainerConfig};
 use berth_runtime::pty::{self, Pty, RawModeGuard};
-use berth_runtime::{
-    ContainerIo, EtcFiles, LogSource, ProcessSpec, PtyRelay, SignalForwarder, Stdio,
-};
+use berth_runtime::{ContainerIo, EtcFiles, LogSource, ProcessSpec, PtyRelay, SignalForwarder};
 use std::io::Write;
 use std::os::fd::{AsFd, FromRawFd, OwnedFd};
 use std::path::Path;
@@ -105,7 +104,7 @@ pub fn environment(cfg: &ContainerConfig, extra: &[String]) -> Vec<(String, Stri
     env
 }
 
-fn process_spec(s: &StartSpec) -> ProcessSpec {
+pub(super) fn process_spec(s: &StartSpec) -> ProcessSpec {
     ProcessSpec {
         argv: s.config.argv.clone(),
         env: environment(&s.config, &[]),
@@ -141,6 +140,9 @@ pub fn run(root: Option<&Path>, a: RunArgs) -> Result<i32> {
         .then(|| super::launch::Launch::spawn(root, &id))
         .transpose()?;
     let mut engine = open(root)?;
+    if let Some(launch) = &launch {
+        engine.after_next_intent(launch.recorded()?);
+    }
     let created = engine.create_container_as(id, a.name.as_deref(), cfg)?;
     for w in &created.warnings {
         eprintln!("WARNING: {w}");
@@ -265,12 +267,14 @@ fn start_supervisor(root: Option<&Path>, id: &str) -> Result<i32> {
 
 /// `berth __supervise ID`: see the module docs.
 /// `engine` is opened on the store only, by [`super::launch::supervise`]
-/// (before `run` says "go"), with `config`.
+/// (before `run` says "go"), with `config`; `staged` is what it [`stage`]d
+/// then, if anything.
 pub fn supervise(
     config: berth_core::Config,
     mut engine: Engine,
     id: &str,
     ready_fd: Option<i32>,
+    staged: Option<Staged>,
 ) -> Result<i32> {
     // SAFETY: the fd was handed to us open by our parent (start_supervisor).
     let mut ready = ready_fd.map(|fd| std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) }));
@@ -287,36 +291,24 @@ pub fn supervise(
             let _ = f.write_all(msg.as_bytes());
         }
     };
-    let c = engine.container(id)?;
-    let spec = engine.start_spec(&c)?;
+    let staged = match staged {
+        Some(s) => s,
+        None => stage(&mut engine, id, false)?,
+    };
+    let Staged {
+        c,
+        spec,
+        master,
+        log_r,
+        log_fd,
+        stdin_keep,
+        process,
+    } = staged;
     // The container's output (its pty, or without a tty a pipe holding its
     // stdout and stderr) goes to the log (kept within its size, see
     // `logfile`) from the supervisor's own wait loop: no thread, so a
     // container costs two tasks, the supervisor and its process.
     let mut log = super::logfile::LogWriter::open(&spec.etc_dir.join("log"), c.config.log)?;
-    let (log_r, log_fd) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
-    // `-i` without a terminal: keep a pipe open so stdin never sees EOF.
-    let mut stdin_keep = None;
-    let (master, io) = if c.config.tty {
-        let p = Pty::open()?;
-        (Some(p.master), ContainerIo::Tty(p.slave))
-    } else {
-        let stdin = if c.config.interactive {
-            let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
-            stdin_keep = Some(w);
-            Stdio::Fd(r)
-        } else {
-            Stdio::Null
-        };
-        (
-            None,
-            ContainerIo::Streams {
-                stdin,
-                stdout: Stdio::Fd(log_fd.try_clone()?),
-                stderr: Stdio::Fd(log_fd.try_clone()?),
-            },
-        )
-    };
     let forwards = match bind_forwards(&mut engine, &c) {
         Ok(b) => b,
         Err(e) => {
@@ -325,7 +317,11 @@ pub fn supervise(
         }
     };
     let mut record = |pid| record_running(&mut engine, id, pid, "supervise");
-    let mut process = match berth_runtime::spawn_recorded(&process_spec(&spec), io, &mut record) {
+    let started = match process {
+        Ok(prepared) => prepared.start(&mut record),
+        Err(io) => berth_runtime::spawn_recorded(&process_spec(&spec), io, &mut record),
+    };
+    let mut process = match started {
         Ok(p) => p,
         Err(e) => {
             report(&format!("err {} {e}", e.exit_code()));
