@@ -124,7 +124,6 @@ impl Engine {
         if let Some(n) = self.store.read(|tx| tx.network(&net.id))? {
             return Ok(n);
         }
-        self.guard_vni(net)?;
         let mut local = net.clone();
         local
             .options

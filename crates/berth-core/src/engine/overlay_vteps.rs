@@ -84,34 +84,6 @@ impl Engine {
                 })
                 .collect(),
         };
-        self.program_guard(want)
-    }
-
-    /// Puts the VNI of overlay network `net` in the guard, beside the
-    /// members as last synchronised, before this host's VXLAN device of
-    /// it exists: until the next synchronisation (the agent's, which may
-    /// lag behind a loaded host) that device would otherwise take VXLAN
-    /// for its VNI from anyone on the underlay. A member not yet known
-    /// here is refused until then, not a stranger accepted. A VNI left by
-    /// a creation that then failed is dropped by the next synchronisation.
-    pub(crate) fn guard_vni(&mut self, net: &Network) -> Result<()> {
-        let Some(vni) = overlay::vni(net) else {
-            return Ok(());
-        };
-        let mut want = self
-            .guard_in_kernel()
-            .or_else(|| self.vxlan_guard())
-            .unwrap_or_default();
-        if let Some(recorded) = self.vxlan_guard() {
-            want.vteps.extend(recorded.vteps);
-        }
-        want.vnis.insert(vni);
-        self.program_guard(want)
-    }
-
-    /// Makes the guard's sets (and their record) hold `want`, in one
-    /// transaction when the kernel's differ.
-    fn program_guard(&mut self, want: VxlanGuard) -> Result<()> {
         // What the kernel holds, not what was last written: a whole
         // re-render of the tables (reconcile, the agent's firewall healing,
         // in another thread) from an older record may have dropped members.

@@ -282,37 +282,3 @@ fn changes_of_other_hosts_are_applied_one_by_one() {
     );
     assert!(fdb(&w).is_empty());
 }
-
-/// Realising an overlay network here puts its VNI in the VXLAN guard at
-/// once, before any synchronisation (the agent's may lag behind a loaded
-/// host): a stranger's VXLAN for it is dropped from the start, and the
-/// members already known stay accepted.
-#[test]
-fn a_realised_overlay_is_guarded_before_any_synchronisation() {
-    use crate::firewall::{Field, Set};
-    use crate::store::cluster::HostRec;
-    let mut w = World::new();
-    // A member known from an earlier synchronisation (no overlay here yet).
-    let member = HostRec {
-        name: "h1".into(),
-        vtep: "192.0.2.11".parse().expect("ip"),
-        underlay: "eth0".into(),
-        mtu: 1500,
-    };
-    w.engine
-        .sync_vteps(&[("h1".into(), member)], &[])
-        .expect("sync");
-    let guarded = |w: &World, set: Set, key: Field| {
-        w.fake
-            .objects()
-            .elements
-            .iter()
-            .any(|e| e.set == set && e.key == vec![key.clone()])
-    };
-    let vni = Field::Vni(overlay::FIRST_VNI);
-    assert!(!guarded(&w, Set::VxlanVnis, vni.clone()));
-    attach(&mut w).expect("attach");
-    assert!(guarded(&w, Set::VxlanVnis, vni), "VNI guarded at once");
-    let member = Field::Addr("192.0.2.11".parse().expect("ip"));
-    assert!(guarded(&w, Set::VxlanVteps, member), "the member kept");
-}
