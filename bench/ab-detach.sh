@@ -59,23 +59,5 @@ for i in $(seq 1 "$N"); do
         echo "$w rm $(t "$b" rm -f "r$w$i")"
     done
 done >"$W/all"
-awk '$1 == "old" {print $2, $3}' "$W/all" >"$W/old"
-awk '$1 == "new" {print $2, $3}' "$W/all" >"$W/new"
-# med METRIC WHICH: the median in ms of WHICH's samples of METRIC (µs).
-med() { awk -v m="$1" '$1 == m {print $2}' "$W/$2" | sort -n | awk '{a[NR]=$1} END {x = (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2; printf "%.2f", x/1000}'; }
-# paired METRIC: the median of new/old over the pairs of samples taken one
-# right after the other (the k-th of each), robust to the load drifting.
-paired() {
-    paste <(awk -v m="$1" '$1 == m {print $2}' "$W/old") <(awk -v m="$1" '$1 == m {print $2}' "$W/new") |
-        awk '{print $2 / $1}' | sort -g | awk '{a[NR]=$1} END {printf "%.2f", a[int((NR+1)/2)]}'
-}
 cp "$W/all" "${RESULTS_FILE%.md}.samples"
-{
-printf '%-34s %9s %9s %8s %8s\n' "metric (median of $N, ms)" old new new/old paired
-for m in connect disconnect run rm; do
-    o=$(med $m old); n=$(med $m new)
-    label=$m
-    case $m in connect) label="network connect";; disconnect) label="network disconnect";; run) label="run -d -p";; rm) label="rm -f";; esac
-    printf '%-34s %9s %9s %8s %8s\n' "$label" "$o" "$n" "$(awk -v o="$o" -v n="$n" 'BEGIN{printf "%.2f", n/o}')" "$(paired $m)"
-done
-} | results_table
+ab_table "$W" "$N" "connect=network connect" "disconnect=network disconnect" "run=run -d -p" "rm=rm -f" | results_table

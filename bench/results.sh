@@ -52,3 +52,26 @@ results_table() {
         echo '```'
     } >>"$RESULTS_FILE"
 }
+
+# ab_table DIR SAMPLES "METRIC=LABEL"...: the table of an A/B run
+# (bench/ab.sh, bench/ab-detach.sh) from DIR/all ("old|new METRIC µs"
+# lines): for each METRIC, both binaries' medians (ms), new/old, and the
+# median of new/old over the pairs of samples taken one right after the
+# other (the k-th of each), robust to the load drifting.
+ab_table() {
+    local dir=$1 samples=$2 m o n pair
+    shift 2
+    awk '$1 == "old" {print $2, $3}' "$dir/all" >"$dir/old"
+    awk '$1 == "new" {print $2, $3}' "$dir/all" >"$dir/new"
+    ab_med() { awk -v m="$1" '$1 == m {print $2}' "$dir/$2" | sort -n | awk '{a[NR]=$1} END {x = (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2; printf "%.2f", x/1000}'; }
+    ab_paired() {
+        paste <(awk -v m="$1" '$1 == m {print $2}' "$dir/old") <(awk -v m="$1" '$1 == m {print $2}' "$dir/new") |
+            awk '{print $2 / $1}' | sort -g | awk '{a[NR]=$1} END {printf "%.2f", a[int((NR+1)/2)]}'
+    }
+    printf '%-34s %9s %9s %8s %8s\n' "metric (median of $samples, ms)" old new new/old paired
+    for pair in "$@"; do
+        m=${pair%%=*}
+        o=$(ab_med "$m" old); n=$(ab_med "$m" new)
+        printf '%-34s %9s %9s %8s %8s\n' "${pair#*=}" "$o" "$n" "$(awk -v o="$o" -v n="$n" 'BEGIN{printf "%.2f", n/o}')" "$(ab_paired "$m")"
+    done
+}
