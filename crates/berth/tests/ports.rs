@@ -234,6 +234,16 @@ fn containers_reach_published_ports_through_the_host() {
         Ok("hairpin"),
         "another network"
     );
+    // Who the server sees: containers are masqueraded to the gateway (the
+    // answer to a neighbour must come back through the host), the host's
+    // own connection keeps its address.
+    let ip = format!("{url}cgi-bin/ip");
+    let gw = b.ok("network inspect -f '{{range .IPAM.Config}}{{.Gateway}}{{end}}' bridge");
+    for from in ["peer", "web", "far"] {
+        let seen = curl_from(&b, from, &ip, 2);
+        assert_eq!(seen.as_deref(), Ok(gw.trim()), "{from}");
+    }
+    assert_eq!(curl_in(&b, None, &ip, 2).as_deref(), Ok(LAB), "the host");
     // With br_netfilter, hairpin frames are bridged (hairpin mode on the
     // port); without it, they are routed: both must work.
     b.sh("sysctl -qw net.bridge.bridge-nf-call-iptables=0");

@@ -17,9 +17,14 @@
 //!   bridge `br-six`) beside the default `bridge` (172.17.0.0/16): schema 6
 //!   indexes the old networks' subnets and bridges, which a new network is
 //!   checked against.
+//! - `fixtures/ruleset-84c610c.nft`: the `inet berth` table of 84c610c,
+//!   whose hairpin rule matched the interval sets `subnets4/6`, loaded over
+//!   a lab's tables as a host keeps them across an upgrade without a reboot.
 
 mod common;
+mod netutil;
 use common::B;
+use netutil::{curl_from, curl_ready, httpd, www, LAB};
 use std::path::Path;
 
 /// Copies a directory tree.
@@ -196,4 +201,56 @@ fn a_version_5_store_gets_its_networks_subnets_indexed() {
     b.ok("network rm appnet six");
     b.ok("network create --subnet 192.0.2.0/25 again");
     b.ok("network rm again free auto");
+}
+
+#[test]
+fn tables_of_the_previous_skeleton_are_upgraded_and_hairpin_works() {
+    let b = B::new("upgrade-skel");
+    b.ok("network create --subnet 192.0.2.0/25 -o com.docker.network.bridge.name=br-app appnet");
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/ruleset-84c610c.nft"
+    );
+    b.sh(&format!("nft -f {fixture}"));
+    // The runtime dir of the previous version knew its own skeleton only.
+    b.sh("rm \"$BERTH_ROOT\"/run/ruleset-*");
+    assert!(
+        b.try_sh("nft list set inet berth subnets4"),
+        "the old table"
+    );
+    // The next command re-renders the tables from the store.
+    b.ok("network ls");
+    assert!(
+        !b.try_sh("nft list set inet berth subnets4"),
+        "the old set is gone"
+    );
+    let chain = b.sh("nft list chain inet berth postrouting");
+    assert!(
+        chain.contains("ct status dnat iifname @bridges masquerade"),
+        "{chain}"
+    );
+    let bridges = b.sh("nft list set inet berth bridges");
+    assert!(bridges.contains("br-app"), "{bridges}");
+    // On a network made after the upgrade (the old table would not have
+    // known its subnet), a container reaches a published port through the
+    // host, from its own bridge and from itself, bridged by br_netfilter
+    // and routed.
+    b.ok("network create --subnet 192.0.2.128/25 late");
+    let dir = www(&b, "www", "upgraded", &[]);
+    b.ok(&format!(
+        "run -d --name web --network late -p 8087:80 {}",
+        httpd(&dir, 80)
+    ));
+    b.sleeper("peer", "--network late");
+    let url = format!("http://{LAB}:8087/");
+    assert_eq!(curl_ready(&b, None, &url).as_deref(), Ok("upgraded"));
+    for routed in [false, true] {
+        if routed {
+            b.sh("sysctl -qw net.bridge.bridge-nf-call-iptables=0");
+        }
+        for from in ["peer", "web"] {
+            let got = curl_from(&b, from, &url, 2);
+            assert_eq!(got.as_deref(), Ok("upgraded"), "{from}, routed: {routed}");
+        }
+    }
 }

@@ -69,7 +69,6 @@ pub fn network_rules(net: &Network) -> Option<NetworkRules> {
         icc: net.icc,
         masquerade: net.masquerade,
         unisolated: net.reaches_others(),
-        subnets: net.ipam.iter().map(|c| c.subnet).collect(),
         dns_gateways: if net.dns_enabled() {
             bridge_gateways(net).collect()
         } else {

@@ -47,9 +47,13 @@ pub enum Set {
     /// Bridges of networks that reach each other (Podman networks without
     /// `isolate`).
     Unisolated,
-    /// IPv4 subnets of berth's networks (intervals).
+    /// Retired: the IPv4 subnets of berth's networks, which the hairpin
+    /// rule matched before it matched bridges instead (an interval set's
+    /// every change cost time growing with the networks). Only plans
+    /// recorded by earlier versions name it, and reading them drops its
+    /// elements ([`Set::is_retired`]); the skeleton has no such set.
     Subnets4,
-    /// IPv6 subnets of berth's networks (intervals).
+    /// Retired: the IPv6 subnets (as `Subnets4`).
     Subnets6,
     /// IPv4 gateways where the embedded DNS listens.
     Dns4,
@@ -96,16 +100,14 @@ pub enum Set {
 }
 
 impl Set {
-    /// Every set.
-    pub const ALL: [Set; 28] = [
+    /// Every set of the skeleton (not the retired ones).
+    pub const ALL: [Set; 26] = [
         Set::Bridges,
         Set::SameNet,
         Set::Internal,
         Set::NoIcc,
         Set::Masq,
         Set::Unisolated,
-        Set::Subnets4,
-        Set::Subnets6,
         Set::Dns4,
         Set::Dns6,
         Set::Ports4,
@@ -170,6 +172,12 @@ impl Set {
             Set::VxlanVnis => "vxlan_vnis",
             Set::VxlanVteps => "vxlan_vteps",
         }
+    }
+
+    /// True for a set the skeleton no longer has: its elements, in plans
+    /// recorded by an earlier version, are dropped when the plan is read.
+    pub fn is_retired(self) -> bool {
+        matches!(self, Set::Subnets4 | Set::Subnets6)
     }
 
     /// True for the published-port maps.
@@ -296,6 +304,18 @@ impl fmt::Display for Element {
         }
         Ok(())
     }
+}
+
+/// Deserializes a list of elements, dropping those of retired sets
+/// ([`Set::is_retired`]): a plan recorded by an earlier version is
+/// replayed or undone against the current skeleton, which has no such set.
+pub fn current_elements<'de, D>(d: D) -> Result<Vec<Element>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let mut v = Vec::<Element>::deserialize(d)?;
+    v.retain(|e| !e.set.is_retired());
+    Ok(v)
 }
 
 /// The `nft -f` text of one transaction removing `remove` and adding `add`

@@ -22,9 +22,6 @@ pub struct NetworkRules {
     /// The network reaches the other networks marked so (Podman networks
     /// without `isolate`), and they reach it.
     pub unisolated: bool,
-    /// The network's subnets: containers reaching a published port from
-    /// them are masqueraded (hairpin), whichever way the packet went.
-    pub subnets: Vec<IpNet>,
     /// Gateways where the embedded DNS listens for this network (empty
     /// when it is not DNS-enabled): port 53 there is for its bridge only.
     pub dns_gateways: Vec<IpAddr>,
@@ -51,14 +48,6 @@ impl NetworkRules {
         }
         if self.masquerade && !self.internal {
             v.push(Element::new(Set::Masq, vec![b()]));
-        }
-        for net in &self.subnets {
-            let set = if net.addr().is_ipv4() {
-                Set::Subnets4
-            } else {
-                Set::Subnets6
-            };
-            v.push(Element::new(set, vec![Field::Prefix(net.trunc())]));
         }
         use crate::model::network::GwMode;
         let modes = [

@@ -23,7 +23,7 @@ mod skeleton;
 mod vxlan_guard;
 
 pub use defence::{link_local, PortGuard, RoutingGuard, PORT_GROUP};
-pub use element::{render, Element, Family, Field, Set};
+pub use element::{current_elements, render, Element, Family, Field, Set};
 pub use elements::{IccPort, NetworkRules, OpenPort, PortRule, PortTarget};
 pub use skeleton::{skeleton, skeleton_version, TABLE};
 pub use vxlan_guard::{VxlanGuard, VXLAN_PORT};

@@ -88,16 +88,6 @@ table inet berth {
 		flags interval
 		comment "published ports of containers on routed IPv6 networks"
 	}
-	set subnets4 {
-		type ipv4_addr
-		flags interval
-		comment "IPv4 subnets of berth networks"
-	}
-	set subnets6 {
-		type ipv6_addr
-		flags interval
-		comment "IPv6 subnets of berth networks"
-	}
 	map ports4 {
 		type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service
 		flags interval
@@ -141,8 +131,8 @@ table inet berth {
 	chain postrouting {
 		type nat hook postrouting priority srcnat; policy accept;
 		oifname @bridges ip saddr 127.0.0.0/8 masquerade comment "localhost to a published port"
-		oifname @bridges ct status dnat ip saddr @subnets4 masquerade comment "hairpin: a container to a published port (bridged by br_netfilter too, where iifname is unknown)"
-		oifname @bridges ct status dnat ip6 saddr @subnets6 masquerade
+		oifname @bridges ct status dnat iifname @bridges masquerade comment "hairpin: a container to a published port, routed from its bridge"
+		oifname @bridges ct status dnat iif 0 fib saddr type != local masquerade comment "hairpin bridged back by br_netfilter, which gives no input interface; not the host's own connections"
 		iifname @routed4 meta nfproto ipv4 accept comment "gateway_mode_ipv4=routed: containers leave with their own addresses"
 		iifname @routed6 meta nfproto ipv6 accept
 		iifname @masq oifname != @bridges masquerade comment "outbound NAT"

@@ -10,7 +10,6 @@ fn sample() -> (Vec<NetworkRules>, Vec<PortRule>) {
             icc: true,
             masquerade: true,
             unisolated: false,
-            subnets: vec!["172.17.0.0/16".parse().unwrap()],
             dns_gateways: vec![],
             gw_modes: [GwMode::Nat; 2],
         },
@@ -20,10 +19,6 @@ fn sample() -> (Vec<NetworkRules>, Vec<PortRule>) {
             icc: false,
             masquerade: true,
             unisolated: true,
-            subnets: vec![
-                "172.18.0.0/16".parse().unwrap(),
-                "fd00::/64".parse().unwrap(),
-            ],
             dns_gateways: vec!["172.18.0.1".parse().unwrap(), "fd00::1".parse().unwrap()],
             gw_modes: [GwMode::Nat; 2],
         },
@@ -34,7 +29,6 @@ fn sample() -> (Vec<NetworkRules>, Vec<PortRule>) {
             icc: true,
             masquerade: true,
             unisolated: true,
-            subnets: vec!["10.89.0.0/24".parse().unwrap()],
             dns_gateways: vec![],
             gw_modes: [GwMode::Nat; 2],
         },
@@ -205,4 +199,45 @@ fn unspecified_host_address_is_its_whole_family() {
         };
         assert!(rule.add().text().contains(key), "{}", rule.add().text());
     }
+}
+
+#[test]
+fn a_network_adds_no_interval_element() {
+    // An interval set's every change costs time growing with its elements
+    // (Linux 6.18 rebuilds its lookup array on commit): a network's
+    // elements are all in hash sets.
+    let (nets, _) = sample();
+    for e in nets.iter().flat_map(NetworkRules::elements) {
+        assert!(
+            !e.key.iter().any(|f| matches!(f, Field::Prefix(_))),
+            "{e:?}"
+        );
+    }
+    let text = skeleton().text();
+    assert!(!text.contains("subnets"), "{text}");
+}
+
+#[test]
+fn elements_of_retired_sets_are_dropped_from_recorded_plans() {
+    // A plan an earlier version recorded, with its network's subnet in
+    // `subnets4`: read back, it keeps only what the skeleton still has.
+    let bridge = Element::new(Set::Bridges, vec![Field::Ifname("br-x".into())]);
+    let subnet = Element::new(
+        Set::Subnets4,
+        vec![Field::Prefix("10.88.0.0/24".parse().unwrap())],
+    );
+    let old = crate::plan::Step::Elements {
+        remove: vec![subnet.clone()],
+        add: vec![bridge.clone(), subnet],
+    };
+    let text = serde_json::to_string(&old).unwrap();
+    assert!(text.contains("\"subnets4\""), "{text}");
+    let read: crate::plan::Step = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        read,
+        crate::plan::Step::Elements {
+            remove: vec![],
+            add: vec![bridge],
+        }
+    );
 }

@@ -48,8 +48,6 @@ const NFTA_SET_ELEM_LIST_ELEMENTS: u16 = 3;
 const NFTA_LIST_ELEM: u16 = 1;
 const NFTA_SET_ELEM_KEY: u16 = 1;
 const NFTA_SET_ELEM_DATA: u16 = 2;
-const NFTA_SET_ELEM_FLAGS: u16 = 3;
-const NFT_SET_ELEM_INTERVAL_END: u32 = 1;
 const NFTA_SET_ELEM_KEY_END: u16 = 10;
 const NFTA_DATA_VALUE: u16 = 1;
 const NLA_F_NESTED: u16 = 0x8000;
@@ -102,13 +100,6 @@ pub fn batch(ops: &[ElementOp]) -> Vec<u8> {
     let mut out = message(NFNL_MSG_BATCH_BEGIN, 0, 0, 0, NFNL_SUBSYS_NFTABLES, &[]);
     for (i, op) in ops.iter().enumerate() {
         let mut elem = Vec::new();
-        if op.interval_end {
-            push_attr(
-                &mut elem,
-                NFTA_SET_ELEM_FLAGS,
-                &NFT_SET_ELEM_INTERVAL_END.to_be_bytes(),
-            );
-        }
         data_attr(&mut elem, NFTA_SET_ELEM_KEY, &op.key);
         if let Some(end) = &op.key_end {
             data_attr(&mut elem, NFTA_SET_ELEM_KEY_END, end);

@@ -77,13 +77,22 @@ pub enum Step {
     },
     /// Set and map elements of berth's tables: `remove` taken out
     /// (whether there or not), then `add` put in, in one transaction.
-    /// Undo: the opposite change.
+    /// Undo: the opposite change. Elements of retired sets, in plans
+    /// recorded by earlier versions, are dropped when the plan is read.
     Elements {
         /// Removed first.
-        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        #[serde(
+            default,
+            skip_serializing_if = "Vec::is_empty",
+            deserialize_with = "crate::firewall::current_elements"
+        )]
         remove: Vec<Element>,
         /// Then added.
-        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        #[serde(
+            default,
+            skip_serializing_if = "Vec::is_empty",
+            deserialize_with = "crate::firewall::current_elements"
+        )]
         add: Vec<Element>,
     },
     /// An nftables transaction as `nft -f` text: the form of element

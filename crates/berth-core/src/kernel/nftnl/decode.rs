@@ -20,16 +20,13 @@ const NFTA_SET_ELEM_LIST_ELEMENTS: u16 = 3;
 const NFTA_LIST_ELEM: u16 = 1;
 const NFTA_SET_ELEM_KEY: u16 = 1;
 const NFTA_SET_ELEM_DATA: u16 = 2;
-const NFTA_SET_ELEM_FLAGS: u16 = 3;
 const NFTA_SET_ELEM_KEY_END: u16 = 10;
 const NFTA_DATA_VALUE: u16 = 1;
-const NFT_SET_ELEM_INTERVAL_END: u32 = 1;
 const NLA_TYPE_MASK: u16 = 0x3fff;
 
 /// The layout of every set (see `encode::schema` for the ones written over
 /// netlink): key kinds, value kinds, and whether keys are intervals of a
-/// concatenation (an upper bound per element) or of a single field (start
-/// and end elements).
+/// concatenation (an upper bound per element).
 fn layout(set: Set) -> (&'static [Kind], &'static [Kind], bool) {
     use Kind::*;
     if let Some(s) = super::encode::schema(set) {
@@ -37,8 +34,8 @@ fn layout(set: Set) -> (&'static [Kind], &'static [Kind], bool) {
     }
     match set {
         Set::SameNet => (&[IfName, IfName], &[], false),
-        Set::Subnets4 | Set::Dns4 => (&[V4], &[], false),
-        Set::Subnets6 | Set::Dns6 => (&[V6], &[], false),
+        Set::Dns4 => (&[V4], &[], false),
+        Set::Dns6 => (&[V6], &[], false),
         Set::RoutingGuard => (&[NfProto], &[], false),
         Set::VxlanVnis => (&[Vni], &[], false),
         Set::VxlanVteps => (&[V4], &[], false),
@@ -83,7 +80,6 @@ struct Raw {
     key: Vec<u8>,
     key_end: Option<Vec<u8>>,
     data: Option<Vec<u8>>,
-    interval_end: bool,
 }
 
 /// Adds the elements of the messages in `buf` to `out`; `Some` once the
@@ -114,14 +110,10 @@ fn messages(mut buf: &[u8], out: &mut Vec<Raw>) -> Option<std::result::Result<()
 
 fn raw(elem: &[u8]) -> Raw {
     let value = |kind| attr(elem, kind).and_then(|d| attr(d, NFTA_DATA_VALUE).map(<[u8]>::to_vec));
-    let flags = attr(elem, NFTA_SET_ELEM_FLAGS)
-        .and_then(|f| f.try_into().ok())
-        .map_or(0, u32::from_be_bytes);
     Raw {
         key: value(NFTA_SET_ELEM_KEY).unwrap_or_default(),
         key_end: value(NFTA_SET_ELEM_KEY_END),
         data: value(NFTA_SET_ELEM_DATA),
-        interval_end: flags & NFT_SET_ELEM_INTERVAL_END != 0,
     }
 }
 
@@ -152,9 +144,6 @@ fn attr(buf: &[u8], kind: u16) -> Option<&[u8]> {
 /// out (they are not berth's).
 fn decode_all(set: Set, raw: &[Raw]) -> Vec<Element> {
     let (key, value, _) = layout(set);
-    if matches!(set, Set::Subnets4 | Set::Subnets6) {
-        return intervals(set, raw);
-    }
     raw.iter()
         .filter_map(|r| {
             let hi = r.key_end.as_deref().unwrap_or(&r.key);
@@ -244,42 +233,6 @@ fn prefix(lo: IpAddr, hi: IpAddr) -> Option<IpNet> {
     let len = bits - (128 - host.leading_zeros());
     let net = IpNet::new(lo, len as u8).ok()?;
     (net.network() == lo && net.broadcast() == hi).then_some(net)
-}
-
-/// The prefixes of a set of single-field intervals, dumped as a start
-/// element and an end element (flagged, one past the last address) each.
-fn intervals(set: Set, raw: &[Raw]) -> Vec<Element> {
-    let v6 = set == Set::Subnets6;
-    let num = |b: &[u8]| -> Option<u128> {
-        Some(match v6 {
-            true => u128::from_be_bytes(b.try_into().ok()?),
-            false => u128::from(u32::from_be_bytes(b.try_into().ok()?)),
-        })
-    };
-    let mut points: Vec<(u128, bool)> = raw
-        .iter()
-        .filter_map(|r| Some((num(&r.key)?, r.interval_end)))
-        .collect();
-    points.sort();
-    let max = if v6 { u128::MAX } else { u128::from(u32::MAX) };
-    let ip = |n: u128| match v6 {
-        true => IpAddr::V6(Ipv6Addr::from(n)),
-        false => IpAddr::V4(Ipv4Addr::from(n as u32)),
-    };
-    let mut out = Vec::new();
-    for (i, &(start, end)) in points.iter().enumerate() {
-        if end {
-            continue;
-        }
-        let last = points[i + 1..]
-            .iter()
-            .find(|p| p.1 && p.0 > start)
-            .map_or(max, |p| p.0 - 1);
-        if let Some(net) = prefix(ip(start), ip(last)) {
-            out.push(Element::new(set, vec![Field::Prefix(net)]));
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -23,10 +23,6 @@ pub struct ElementOp {
     pub key_end: Option<Vec<u8>>,
     /// The mapped value (maps, add only).
     pub data: Option<Vec<u8>>,
-    /// The end of a single-field interval (`NFT_SET_ELEM_INTERVAL_END`):
-    /// `subnets4/6` hold a prefix as a start element and an end element,
-    /// one past its last address.
-    pub interval_end: bool,
 }
 
 /// The type of a field of a key or value.
@@ -49,11 +45,10 @@ pub(super) enum Kind {
 
 /// The key and value layout of the sets whose elements go over netlink,
 /// and whether the set holds intervals of a concatenation (then keys have
-/// an upper bound). `subnets4/6` (single-field intervals: a start and an
-/// end element, [`prefix_ops`]) go over netlink too; the others (the
-/// routing guard, the overlay's sets) go to libnftables. A network's
-/// sets go over netlink so that `network create` does not make
-/// libnftables dump every element of the interval sets into its cache.
+/// an upper bound); the others (the routing guard, the overlay's sets)
+/// go to libnftables. A network's sets go over netlink so that `network
+/// create` does not make libnftables dump every element of the interval
+/// sets into its cache.
 pub(super) fn schema(set: Set) -> Option<(&'static [Kind], &'static [Kind], bool)> {
     use Kind::*;
     Some(match set {
@@ -163,57 +158,7 @@ pub fn encode(e: &Element, add: bool) -> Option<ElementOp> {
         key,
         key_end: interval.then_some(end),
         data,
-        interval_end: false,
     })
-}
-
-/// A prefix of `subnets4/6` added (else deleted), encoded as nft does:
-/// its first address, and one past its last flagged as an interval end
-/// (none when the prefix reaches the end of the address space).
-fn prefix_ops(e: &Element, add: bool) -> Option<Vec<ElementOp>> {
-    let net = match (e.set, e.key.as_slice()) {
-        (Set::Subnets4, [Field::Prefix(n)]) if n.addr().is_ipv4() => n.trunc(),
-        (Set::Subnets6, [Field::Prefix(n)]) if n.addr().is_ipv6() => n.trunc(),
-        _ => return None,
-    };
-    let op = |key: Vec<u8>, interval_end| ElementOp {
-        add,
-        family: NFPROTO_INET,
-        table: crate::firewall::TABLE.to_string(),
-        set: e.set.name().to_string(),
-        key,
-        key_end: None,
-        data: None,
-        interval_end,
-    };
-    let (start, after) = match net {
-        ipnet::IpNet::V4(n) => (
-            n.network().octets().to_vec(),
-            u32::from(n.broadcast())
-                .checked_add(1)
-                .map(|a| a.to_be_bytes().to_vec()),
-        ),
-        ipnet::IpNet::V6(n) => (
-            n.network().octets().to_vec(),
-            u128::from(n.broadcast())
-                .checked_add(1)
-                .map(|a| a.to_be_bytes().to_vec()),
-        ),
-    };
-    Some(
-        std::iter::once(op(start, false))
-            .chain(after.map(|a| op(a, true)))
-            .collect(),
-    )
-}
-
-/// Element `e` added (else deleted), as the operations netlink takes:
-/// one, or two for a prefix of `subnets4/6`.
-fn encode_all(e: &Element, add: bool) -> Option<Vec<ElementOp>> {
-    match e.set {
-        Set::Subnets4 | Set::Subnets6 => prefix_ops(e, add),
-        _ => encode(e, add).map(|op| vec![op]),
-    }
 }
 
 /// One transaction removing `remove` (whether there or not: each is
@@ -222,11 +167,11 @@ fn encode_all(e: &Element, add: bool) -> Option<Vec<ElementOp>> {
 pub fn ops(remove: &[Element], add: &[Element]) -> Option<Vec<ElementOp>> {
     let mut v = Vec::with_capacity(remove.len() * 2 + add.len());
     for e in remove {
-        v.extend(encode_all(e, true)?);
-        v.extend(encode_all(e, false)?);
+        v.push(encode(e, true)?);
+        v.push(encode(e, false)?);
     }
     for e in add {
-        v.extend(encode_all(e, true)?);
+        v.push(encode(e, true)?);
     }
     (!v.is_empty()).then_some(v)
 }

@@ -9,7 +9,6 @@ fn raw_of(e: &Element) -> Raw {
         key: op.key,
         key_end: op.key_end,
         data: op.data,
-        interval_end: false,
     }
 }
 
@@ -61,7 +60,6 @@ fn sets_written_as_text_decode_too() {
         icc: false,
         masquerade: false,
         unisolated: true,
-        subnets: vec![],
         dns_gateways: vec!["172.18.0.1".parse().unwrap(), "fd00::1".parse().unwrap()],
         gw_modes: [crate::model::network::GwMode::Nat; 2],
     };
@@ -103,30 +101,13 @@ fn sets_written_as_text_decode_too() {
 }
 
 #[test]
-fn intervals_decode_to_their_prefixes() {
-    let point = |a: [u8; 4], end: bool| Raw {
-        key: a.to_vec(),
-        interval_end: end,
-        ..Default::default()
-    };
-    // As the kernel dumps 172.17.0.0/16 and 10.88.0.0/24 (ends are one
-    // past the last address; nft adds an end at 0.0.0.0 first).
-    let raw = [
-        point([0, 0, 0, 0], true),
-        point([172, 18, 0, 0], true),
-        point([172, 17, 0, 0], false),
-        point([10, 88, 1, 0], true),
-        point([10, 88, 0, 0], false),
-    ];
-    let got: Vec<String> = intervals(Set::Subnets4, &raw)
-        .iter()
-        .map(|e| e.to_string())
-        .collect();
-    assert_eq!(got, ["10.88.0.0/24", "172.17.0.0/16"]);
+fn only_whole_prefixes_decode_as_prefixes() {
+    let ip = |s: &str| s.parse::<IpAddr>().unwrap();
     assert_eq!(
-        prefix("10.0.0.0".parse().unwrap(), "10.0.0.2".parse().unwrap()),
-        None
+        prefix(ip("10.88.0.0"), ip("10.88.0.255")),
+        Some("10.88.0.0/24".parse().unwrap())
     );
+    assert_eq!(prefix(ip("10.0.0.0"), ip("10.0.0.2")), None);
 }
 
 #[test]
