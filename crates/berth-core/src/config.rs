@@ -54,6 +54,12 @@ pub struct Config {
     /// How to start a reaper of retired veths in the background (see
     /// `kernel::retire`); `None`: the engine deletes them itself, waiting.
     pub reaper: Option<ReaperLauncher>,
+    /// Read the host's routes (IPv6 ones too with `Some(true)`) on a
+    /// thread of their own from the moment the engine opens, for a command
+    /// that checks subnets against them (`network create`): the kernel's
+    /// route dump, which grows with the host's bridges, then overlaps
+    /// opening the store.
+    pub routes_early: Option<bool>,
 }
 
 impl Default for Config {
@@ -70,6 +76,7 @@ impl Default for Config {
             failpoint: None,
             resolver: None,
             reaper: None,
+            routes_early: None,
         }
     }
 }
@@ -88,6 +95,7 @@ impl std::fmt::Debug for Config {
             .field("failpoint", &self.failpoint)
             .field("resolver", &self.resolver.is_some())
             .field("reaper", &self.reaper.is_some())
+            .field("routes_early", &self.routes_early)
             .finish()
     }
 }

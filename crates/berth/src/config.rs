@@ -56,6 +56,7 @@ pub fn engine(root: Option<&Path>) -> Result<Config, Error> {
         trace_steps: var("BERTH_TRACE_STEPS").is_some(),
         nft_spawn: var("BERTH_NFT_SPAWN").is_some(),
         failpoint: var("BERTH_FAILPOINT"),
+        routes_early: None,
         resolver: Some(Arc::new(spawn_resolver)),
         reaper: Some(Arc::new(spawn_reaper)),
     })

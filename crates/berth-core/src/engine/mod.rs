@@ -74,6 +74,9 @@ impl Engine {
     /// behind.
     pub fn open(config: &Config) -> Result<Engine> {
         let mut clock = cni::Clock::of("open", config.trace_steps);
+        let routes = config
+            .routes_early
+            .and_then(crate::kernel::RoutesEarly::start);
         let paths = Paths::new(config.root.as_deref());
         // Without root, a root-owned state root is unreadable: say why.
         let store = Store::open(&paths).map_err(|e| match require_root() {
@@ -81,7 +84,7 @@ impl Engine {
             Ok(()) => e,
         })?;
         clock.lap("store");
-        let kernel = Real::new(config.nft_spawn, config.failpoint.clone());
+        let kernel = Real::new(config.nft_spawn, config.failpoint.clone()).with_routes(routes);
         let mut engine = Engine::with_kernel(config.clone(), store, Box::new(kernel));
         engine.start()?;
         clock.lap("start");

@@ -34,7 +34,7 @@ pub mod vxlan;
 
 pub use api::{Kernel, NetnsName};
 pub use apply::Applier;
-pub use facts::HostFacts;
+pub use facts::{HostFacts, RoutesEarly};
 pub use netlink::{Netlink, Request};
 pub use nft::Nft;
 pub use real::Real;

@@ -25,6 +25,9 @@ pub struct Real {
     nft_spawn: bool,
     /// The armed failpoint (`failpoints` feature).
     failpoint: Option<String>,
+    /// The host's routes being read on a thread of their own, for the
+    /// first [`Kernel::host_facts`] if it comes before any change.
+    routes: Option<facts::RoutesEarly>,
 }
 
 impl Real {
@@ -36,6 +39,15 @@ impl Real {
             nft_spawn,
             failpoint,
             ..Real::default()
+        }
+    }
+
+    /// This handle, whose first [`Kernel::host_facts`] takes the routes
+    /// `early` reads (see [`facts::RoutesEarly`]).
+    pub fn with_routes(self, early: Option<facts::RoutesEarly>) -> Real {
+        Real {
+            routes: early,
+            ..self
         }
     }
 
@@ -82,6 +94,9 @@ impl Kernel for Real {
     }
 
     fn apply(&mut self, step: &Step) -> Result<()> {
+        // Routes read before this handle changed the host (recovery, the
+        // first command's setup) may miss or hold one of berth's.
+        self.routes = None;
         self.applier()?.step(step)
     }
 
@@ -136,7 +151,8 @@ impl Kernel for Real {
     }
 
     fn host_facts(&mut self, links: &[&str], v6: bool) -> Result<HostFacts> {
-        HostFacts::read(self.applier()?.host(), links, v6)
+        let early = self.routes.take();
+        HostFacts::read(self.applier()?.host(), links, v6, early)
     }
 
     fn host_netlink(&mut self) -> Result<&mut super::Netlink> {

@@ -65,7 +65,12 @@ fn create(root: Option<&Path>, a: NetworkCreateArgs) -> Result<i32> {
         labels: a.label,
         options: a.opt,
     };
-    let net = open(root)?.create_network(&req)?;
+    // The host's routes, which the new subnets are checked against, are
+    // read while the store opens (IPv6 ones when an IPv6 subnet may be
+    // planned; the engine reads what is missing).
+    let mut config = crate::config::engine(root)?;
+    config.routes_early = Some(req.ipv6 || req.subnets.iter().any(|s| s.contains(':')));
+    let net = berth_core::engine::Engine::open(&config)?.create_network(&req)?;
     println!("{}", net.id);
     Ok(0)
 }
