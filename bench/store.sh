@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Every command costs its own work, not the store's size (issue 13, goal
 # 5), inside a throwaway lab: the medians of `run -d` on a DNS network,
-# `rm -f`, `network inspect` and a CNI ADD (+ DEL, untimed) with an empty
+# `rm -f`, `network inspect` (of the DNS network, which lists its running
+# containers, and of another network with no members: only its own work)
+# and a CNI ADD (+ DEL, untimed) with an empty
 # store, then again as the store fills up with CNI attachments whose
 # namespaces the runtime deleted without a DEL (as runtimes may) and, at
 # each level, a tenth as many containers running on the DNS network (at
@@ -53,17 +55,20 @@ cni DEL probe "$W/probe.conf" >/dev/null
 declare -A RES
 measure() { # COLUMN: K samples of each command
     local col=$1 i a=() b=() c=() d=() e=() f=()
+    local g=()
     for i in $(seq 1 "$K"); do
         f+=("$(t ip link add "kf$i" mtu 1500 master bstore up type veth peer "kf$i" netns kfloor)")
         ip link del "kf$i"
         a+=("$(t "$BERTH" run -d --name "m$i" --network dnsnet busybox sleep 1d)")
         b+=("$(t "$BERTH" network inspect dnsnet)")
+        g+=("$(t "$BERTH" network inspect probe)")
         c+=("$(t "$BERTH" rm -f "m$i")")
         d+=("$(cni ADD probe "$W/probe.conf")")
         cni DEL probe "$W/probe.conf" >/dev/null
     done
     RES[run,$col]=$(printf '%s\n' "${a[@]}" | median_us)
     RES[inspect,$col]=$(printf '%s\n' "${b[@]}" | median_us)
+    RES[inspect1,$col]=$(printf '%s\n' "${g[@]}" | median_us)
     RES[rm,$col]=$(printf '%s\n' "${c[@]}" | median_us)
     RES[add,$col]=$(printf '%s\n' "${d[@]}" | median_us)
     RES[floor,$col]=$(printf '%s\n' "${f[@]}" | median_us)
@@ -108,7 +113,7 @@ printf 'berth with a growing store (medians of %s, ms; ratio = n=%s / empty)\n' 
 printf '%-36s %9s' metric empty
 for n in $LEVELS; do printf ' %9s' "n=$n"; done
 printf ' %8s\n' ratio
-for m in run:"run -d on dnsnet" floor:"  kernel: veth into dnsnet's bridge" inspect:"network inspect dnsnet" rm:"rm -f" add:"CNI ADD (other network)"; do
+for m in run:"run -d on dnsnet" floor:"  kernel: veth into dnsnet's bridge" inspect:"network inspect dnsnet" inspect1:"  network inspect probe (no members)" rm:"rm -f" add:"CNI ADD (other network)"; do
     key=${m%%:*}
     printf '%-36s %9s' "${m#*:}" "${RES[$key,0]}"
     for n in $LEVELS; do printf ' %9s' "${RES[$key,$n]}"; done
