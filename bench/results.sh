@@ -53,6 +53,23 @@ results_table() {
     } >>"$RESULTS_FILE"
 }
 
+# results_block TITLE: stdin (a profile, a listing) printed and kept in
+# the results file as a code block under TITLE.
+results_block() {
+    local text
+    text=$(cat)
+    printf '%s\n%s\n' "$1" "$text"
+    [ -n "$RESULTS_FILE" ] || return 0
+    {
+        echo
+        echo "$1"
+        echo
+        echo '```'
+        printf '%s\n' "$text"
+        echo '```'
+    } >>"$RESULTS_FILE"
+}
+
 # ab_table DIR SAMPLES "METRIC=LABEL"...: the table of an A/B run
 # (bench/ab.sh, bench/ab-detach.sh) from DIR/all ("old|new METRIC µs"
 # lines): for each METRIC, both binaries' medians (ms), new/old, and the
