@@ -134,7 +134,7 @@ done
 # no call graphs), and the kernel and user symbols of the iperf3 processes
 # (which also run most of the softirq work of veths and bridges: a veth
 # hands its frames to the receiving side in the sender's context) that
-# take at least 0.7% of their samples, side by side: what the overlay path
+# take at least 1.5% of their samples, side by side: what the overlay path
 # costs that the underlay's does not. Other processes on the machine are
 # left out by --comm.
 if [ "${PERF:-0}" = 1 ]; then
@@ -145,8 +145,7 @@ if [ "${PERF:-0}" = 1 ]; then
         local p=$!
         "$@" >/dev/null
         wait "$p"
-        perf report -q -i "$BENCH_TMP/$name.perf" --comm iperf3 --no-children --sort dso,sym \
-            --percentage relative --percent-limit 0.7 --stdio 2>/dev/null | sed '/^$/d' | head -n 40
+        perf_flat "$BENCH_TMP/$name.perf" iperf3
     }
     PROF_VX=$(prof vx on 1 "$BERTH" exec cli iperf3 -t 3 -c "$SRV")
     PROF_UL=$(prof ul on 1 iperf3 -t 3 -c 192.0.2.12)
@@ -169,6 +168,6 @@ printf '%-44s %10s\n' "overlay MTU (underlay 1500)" "$MTU"
 printf '%-44s %10s\n' "VXLAN: mean packet on the underlay (bytes)" "$((vxb / (vxp > 0 ? vxp : 1)))"
 } | results_table
 if [ "${PERF:-0}" = 1 ]; then
-    printf '%s\n' "$PROF_VX" | results_block "perf, VXLAN run (iperf3 processes, symbols >= 0.7% of their samples):"
-    printf '%s\n' "$PROF_UL" | results_block "perf, underlay run (iperf3 processes, symbols >= 0.7% of their samples):"
+    printf '%s\n' "$PROF_VX" | results_block "perf, VXLAN run (iperf3 processes, symbols >= 1.5% of their samples):"
+    printf '%s\n' "$PROF_UL" | results_block "perf, underlay run (iperf3 processes, symbols >= 1.5% of their samples):"
 fi

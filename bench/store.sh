@@ -17,6 +17,9 @@
 #
 #   sudo bench/store.sh [LEVELS] [SAMPLES]     (defaults: 100,1000,10000 and 9)
 #
+# PERF=1 also profiles K more `run -d` + `rm -f` pairs on dnsnet with the
+# store empty and at the last level (`perf record -a`, the berth
+# processes' samples by object and by symbol): what grows with the store.
 # STRACE=1 also runs the reap under `strace -c -f` and keeps the summary
 # in the results file (the reap is then timed with strace's overhead).
 # BERTH=path/to/berth compares another build (e.g. one before a change).
@@ -73,9 +76,22 @@ measure() { # COLUMN: K samples of each command
     RES[add,$col]=$(printf '%s\n' "${d[@]}" | median_us)
     RES[floor,$col]=$(printf '%s\n' "${f[@]}" | median_us)
 }
+profile() { # NAME: K run -d + rm -f pairs on dnsnet under perf record -a
+    [ "${PERF:-0}" = 1 ] || return 0
+    local i
+    perf record -q -a -o "$W/$1.perf" -- bash -c '
+        for i in $(seq 1 "$2"); do
+            "$1" run -d --name "p$i" --network dnsnet busybox sleep 1d >/dev/null
+            "$1" rm -f "p$i" >/dev/null
+        done' profile "$BERTH" "$K" 2>/dev/null
+    PROFILES+=("$1")
+}
+PROFILES=()
+command -v perf >/dev/null || [ "${PERF:-0}" != 1 ] || { echo "PERF=1 needs perf (Debian: linux-perf)" >&2; exit 1; }
 echo "empty store: $K samples each (after an untimed round: the first start of the resolver, cold caches)..." >&2
 measure warm
 measure 0
+profile empty
 have=0 running=0
 for n in $LEVELS; do
     echo "filling to $n dead attachments..." >&2
@@ -92,6 +108,7 @@ for n in $LEVELS; do
     echo "n=$n: $K samples each..." >&2
     measure "$n"
 done
+profile "n=${LEVELS##* }"
 # Everything recorded is still there (nothing reaped it meanwhile).
 recorded=$("$BERTH" system info --format json | jq .Containers)
 results_note "records before the reap: $recorded containers (dead attachments + $running running + the probe)"
@@ -124,3 +141,6 @@ if [ "$reap_us" != - ]; then
 fi
 printf '%-36s %9s %9s\n' "ps -aq after (with $running running)" - "$(printf '%s\n' "${ps_us[@]}" | median_us)"
 } | results_table
+for p in "${PROFILES[@]}"; do
+    perf_flat "$W/$p.perf" berth | results_block "perf, $K run -d + rm -f pairs on dnsnet, $p (berth processes, relative shares):"
+done
