@@ -6,9 +6,7 @@
 # differs re-renders berth's tables, so two versions cannot share one):
 # both labs are filled alike, network by network. Prints the medians, NEW/OLD
 # and the median of the paired ratios at each point, and each binary's
-# n = N / n = 1 (the goal: within 1.3x). Run it on a quiet machine, and
-# not right after a run beside many networks: the kernel tears a removed
-# lab's bridges down in the background, holding RTNL, for seconds.
+# n = N / n = 1 (the goal: within 1.3x). Run it on a quiet machine.
 #
 #   sudo bench/ab-create.sh OLD NEW [N] [K]        (defaults 1000, 40)
 OLD=$1 NEW=$2 N=${3:-1000} K=${4:-40}
@@ -28,6 +26,15 @@ EXECTIME=${EXECTIME:-$PWD/target/release/exectime}
 [ -x "$EXECTIME" ] || { echo "build the bench tools first: cargo build --release" >&2; exit 1; }
 results_open ab-create "bench/ab-create.sh $*"
 results_note "old: $OLD ($(sha256sum "$OLD" | cut -c1-12)), new: $NEW ($(sha256sum "$NEW" | cut -c1-12))"
+# The kernel tears removed network namespaces down in the background
+# (a worker named ...+netns), holding RTNL for seconds after a lab with
+# 1,000 bridges: wait until it has been idle for 3 s (at most 5 min).
+idle=0
+for _ in $(seq 300); do
+    if ps -e -o comm= | grep -q '+netns$'; then idle=0; else idle=$((idle + 1)); fi
+    [ "$idle" -ge 3 ] && break
+    sleep 1
+done
 W=$(mktemp -d /tmp/berth-abc.XXXXXX)
 declare -A BIN=([old]=$OLD [new]=$NEW) PID ROOT TMP
 export BENCH_HOST_NETNS
