@@ -14,7 +14,7 @@
 # for throughput is the underlay itself; for attach latency, a bridge
 # network of the same host.
 #
-#   sudo bench/overlay.sh [N] [R]
+#   sudo bench/overlay.sh [N] [R]          (PERF=1: also a profile of each path)
 N=${1:-20}
 R=${2:-3}
 source "$(dirname "$0")/lab.sh"
@@ -130,6 +130,26 @@ for _ in $(seq 1 "$R"); do
         nf 1
     fi
 done
+# PERF=1: one more 3 s run of each path under `perf record -a` (cycles,
+# no call graphs), and the kernel and user symbols of the iperf3 processes
+# (which also run most of the softirq work of veths and bridges: a veth
+# hands its frames to the receiving side in the sender's context) that
+# take at least 1.5% of their samples, side by side: what the overlay path
+# costs that the underlay's does not. Other processes on the machine are
+# left out by --comm.
+if [ "${PERF:-0}" = 1 ]; then
+    command -v perf >/dev/null || { echo "perf is missing: apt-get install linux-perf" >&2; exit 1; }
+    prof() { # NAME CMD...: CMD's 3 s run, profiled system-wide
+        local name=$1; shift
+        perf record -q -a -o "$BENCH_TMP/$name.perf" -- sleep 2.5 2>/dev/null &
+        local p=$!
+        "$@" >/dev/null
+        wait "$p"
+        perf_flat "$BENCH_TMP/$name.perf" iperf3
+    }
+    PROF_VX=$(prof vx on 1 "$BERTH" exec cli iperf3 -t 3 -c "$SRV")
+    PROF_UL=$(prof ul on 1 iperf3 -t 3 -c 192.0.2.12)
+fi
 med() { sort -g | awk '{a[NR]=$1} END {m = (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2; printf "%.2f", m}'; }
 VX=$(printf '%s\n' "${vx[@]}" | med)
 UL=$(printf '%s\n' "${ul[@]}" | med)
@@ -147,3 +167,7 @@ printf '%-44s %10s\n' "  its VXLAN / underlay" "$(awk -v a="$VN" -v b="$UL" 'BEG
 printf '%-44s %10s\n' "overlay MTU (underlay 1500)" "$MTU"
 printf '%-44s %10s\n' "VXLAN: mean packet on the underlay (bytes)" "$((vxb / (vxp > 0 ? vxp : 1)))"
 } | results_table
+if [ "${PERF:-0}" = 1 ]; then
+    printf '%s\n' "$PROF_VX" | results_block "perf, VXLAN run (iperf3 processes, symbols >= 1.5% of their samples):"
+    printf '%s\n' "$PROF_UL" | results_block "perf, underlay run (iperf3 processes, symbols >= 1.5% of their samples):"
+fi

@@ -53,6 +53,38 @@ results_table() {
     } >>"$RESULTS_FILE"
 }
 
+# results_block TITLE: stdin (a profile, a listing) printed and kept in
+# the results file as a code block under TITLE.
+results_block() {
+    local text
+    text=$(cat)
+    printf '%s\n%s\n' "$1" "$text"
+    [ -n "$RESULTS_FILE" ] || return 0
+    {
+        echo
+        echo "$1"
+        echo
+        echo '```'
+        printf '%s\n' "$text"
+        echo '```'
+    } >>"$RESULTS_FILE"
+}
+
+# perf_flat FILE COMM: where COMM's samples in perf data FILE went, flat
+# (no call graphs): first by object (the kernel, berth, libc, the dynamic
+# loader...), then by symbol; relative shares, entries >= 1.5%.
+perf_flat() {
+    echo "by object:"
+    perf report -q -i "$1" --comm "$2" --no-children --sort dso,sym --percentage relative \
+        --stdio 2>/dev/null | awk '
+        $3 == "[k]" { o["the kernel"] += $1 }
+        $3 == "[.]" { o[$2] += $1 }
+        END { for (k in o) printf "%8.2f%%  %s\n", o[k], k }' | sort -rn | head -n 8
+    echo "by symbol:"
+    perf report -q -i "$1" --comm "$2" --no-children --sort dso,sym --percentage relative \
+        --percent-limit 1.5 --stdio 2>/dev/null | sed '/^$/d' | head -n 25
+}
+
 # ab_table DIR SAMPLES "METRIC=LABEL"...: the table of an A/B run
 # (bench/ab.sh, bench/ab-detach.sh) from DIR/all ("old|new METRIC µs"
 # lines): for each METRIC, both binaries' medians (ms), new/old, and the

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Every command costs its own work, not the store's size (issue 13, goal
 # 5), inside a throwaway lab: the medians of `run -d` on a DNS network,
-# `rm -f`, `network inspect` and a CNI ADD (+ DEL, untimed) with an empty
+# `rm -f`, `network inspect` (of the DNS network, which lists its running
+# containers, and of another network with no members: only its own work)
+# and a CNI ADD (+ DEL, untimed) with an empty
 # store, then again as the store fills up with CNI attachments whose
 # namespaces the runtime deleted without a DEL (as runtimes may) and, at
 # each level, a tenth as many containers running on the DNS network (at
@@ -15,6 +17,9 @@
 #
 #   sudo bench/store.sh [LEVELS] [SAMPLES]     (defaults: 100,1000,10000 and 9)
 #
+# PERF=1 also profiles K more `run -d` + `rm -f` pairs on dnsnet with the
+# store empty and at the last level (`perf record -a`, the berth
+# processes' samples by object and by symbol): what grows with the store.
 # STRACE=1 also runs the reap under `strace -c -f` and keeps the summary
 # in the results file (the reap is then timed with strace's overhead).
 # BERTH=path/to/berth compares another build (e.g. one before a change).
@@ -53,24 +58,40 @@ cni DEL probe "$W/probe.conf" >/dev/null
 declare -A RES
 measure() { # COLUMN: K samples of each command
     local col=$1 i a=() b=() c=() d=() e=() f=()
+    local g=()
     for i in $(seq 1 "$K"); do
         f+=("$(t ip link add "kf$i" mtu 1500 master bstore up type veth peer "kf$i" netns kfloor)")
         ip link del "kf$i"
         a+=("$(t "$BERTH" run -d --name "m$i" --network dnsnet busybox sleep 1d)")
         b+=("$(t "$BERTH" network inspect dnsnet)")
+        g+=("$(t "$BERTH" network inspect probe)")
         c+=("$(t "$BERTH" rm -f "m$i")")
         d+=("$(cni ADD probe "$W/probe.conf")")
         cni DEL probe "$W/probe.conf" >/dev/null
     done
     RES[run,$col]=$(printf '%s\n' "${a[@]}" | median_us)
     RES[inspect,$col]=$(printf '%s\n' "${b[@]}" | median_us)
+    RES[inspect1,$col]=$(printf '%s\n' "${g[@]}" | median_us)
     RES[rm,$col]=$(printf '%s\n' "${c[@]}" | median_us)
     RES[add,$col]=$(printf '%s\n' "${d[@]}" | median_us)
     RES[floor,$col]=$(printf '%s\n' "${f[@]}" | median_us)
 }
+profile() { # NAME: K run -d + rm -f pairs on dnsnet under perf record -a
+    [ "${PERF:-0}" = 1 ] || return 0
+    local i
+    perf record -q -a -o "$W/$1.perf" -- bash -c '
+        for i in $(seq 1 "$2"); do
+            "$1" run -d --name "p$i" --network dnsnet busybox sleep 1d >/dev/null
+            "$1" rm -f "p$i" >/dev/null
+        done' profile "$BERTH" "$K" 2>/dev/null
+    PROFILES+=("$1")
+}
+PROFILES=()
+command -v perf >/dev/null || [ "${PERF:-0}" != 1 ] || { echo "PERF=1 needs perf (Debian: linux-perf)" >&2; exit 1; }
 echo "empty store: $K samples each (after an untimed round: the first start of the resolver, cold caches)..." >&2
 measure warm
 measure 0
+profile empty
 have=0 running=0
 for n in $LEVELS; do
     echo "filling to $n dead attachments..." >&2
@@ -87,6 +108,7 @@ for n in $LEVELS; do
     echo "n=$n: $K samples each..." >&2
     measure "$n"
 done
+profile "n=${LEVELS##* }"
 # Everything recorded is still there (nothing reaped it meanwhile).
 recorded=$("$BERTH" system info --format json | jq .Containers)
 results_note "records before the reap: $recorded containers (dead attachments + $running running + the probe)"
@@ -108,7 +130,7 @@ printf 'berth with a growing store (medians of %s, ms; ratio = n=%s / empty)\n' 
 printf '%-36s %9s' metric empty
 for n in $LEVELS; do printf ' %9s' "n=$n"; done
 printf ' %8s\n' ratio
-for m in run:"run -d on dnsnet" floor:"  kernel: veth into dnsnet's bridge" inspect:"network inspect dnsnet" rm:"rm -f" add:"CNI ADD (other network)"; do
+for m in run:"run -d on dnsnet" floor:"  kernel: veth into dnsnet's bridge" inspect:"network inspect dnsnet" inspect1:"  network inspect probe (no members)" rm:"rm -f" add:"CNI ADD (other network)"; do
     key=${m%%:*}
     printf '%-36s %9s' "${m#*:}" "${RES[$key,0]}"
     for n in $LEVELS; do printf ' %9s' "${RES[$key,$n]}"; done
@@ -119,3 +141,6 @@ if [ "$reap_us" != - ]; then
 fi
 printf '%-36s %9s %9s\n' "ps -aq after (with $running running)" - "$(printf '%s\n' "${ps_us[@]}" | median_us)"
 } | results_table
+for p in "${PROFILES[@]}"; do
+    perf_flat "$W/$p.perf" berth | results_block "perf, $K run -d + rm -f pairs on dnsnet, $p (berth processes, relative shares):"
+done

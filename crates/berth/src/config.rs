@@ -128,7 +128,11 @@ fn spawn_reaper(root: &Path, hold: &[std::os::fd::RawFd]) -> berth_core::Result<
         }
     };
     inherit(true);
-    let spawned = internal_command(root, "__reap")
+    let mut cmd = internal_command(root, "__reap");
+    for fd in hold {
+        cmd.arg("--held").arg(fd.to_string());
+    }
+    let spawned = cmd
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())

@@ -198,21 +198,25 @@ fn the_reaper_releases_a_removed_containers_namespace() {
     let ports = "ip -o link show group 1650815604 | wc -l";
     assert_eq!(b.sh(ports).trim(), "1");
     // The reaper held off (its run lock taken): the removal's supervisor
-    // hands it the namespace it unpinned, which it keeps until it runs.
+    // hands it the namespace it unpinned, whose release it waits for at
+    // once, not when it runs: held, the namespace keeps its veth a port of
+    // the bridge, where the container's MAC was learnt, and a container
+    // run again at once with the same address is unreachable until then.
     let held = b.sh(&format!(
         "flock -o $BERTH_ROOT/run/reap-run.lock sh -c '\
          {BERTH} rm -f c1 >/dev/null && \
          for i in $(seq 100); do pgrep -f _[_]reap >/dev/null && break; sleep 0.05; done; \
          sleep 0.2; \
          for f in /proc/$(pgrep -f _[_]reap | head -1)/fd/*; do stat -L -c %i $f; done | grep -cx {}; \
-         {ports}'",
+         for i in $(seq 100); do test $({ports}) = 0 && break; sleep 0.05; done; \
+         {ports}; pgrep -f _[_]reap >/dev/null && echo waiting'",
         netns.trim()
     ));
     let lines: Vec<&str> = held.lines().collect();
     assert_eq!(
         lines,
-        ["1", "1"],
-        "the reaper holds the namespace, and with it the veth"
+        ["0", "0", "waiting"],
+        "the reaper, still held off, holds no namespace, and the veth is gone"
     );
     assert_eq!(b.ok("ps -aq").trim(), "", "removed at once");
     reaped(&b);

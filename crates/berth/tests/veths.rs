@@ -60,3 +60,48 @@ fn a_foreign_link_with_a_containers_veth_name_is_left_alone() {
     b.ok("rm -f x");
     assert!(b.eventually(&format!("! test -e /sys/class/net/{veth}")));
 }
+
+/// A link in a container's namespace with the name a `network connect`
+/// would give its new interface (another program's, here a veth pair
+/// `eth1`/`other1` inside the namespace)
+/// is not taken over: the connect fails, saying so, and leaves that link,
+/// the container's other networks and the host as they were.
+#[test]
+fn a_foreign_link_with_the_interface_name_of_a_connect_is_left_alone() {
+    let b = B::new("veth-foreign-ns");
+    b.ok("network create --subnet 192.0.2.0/24 front");
+    b.ok("network create --subnet 10.125.0.0/24 back");
+    b.sleeper("app", "--network front");
+    let pid = b.ok("inspect -f '{{.State.Pid}}' app");
+    let ns = format!("nsenter --net=/proc/{}/ns/net", pid.trim());
+    b.sh(&format!(
+        "{ns} ip link add eth1 type veth peer name other1 && {ns} ip addr add 203.0.113.7/24 dev eth1 && {ns} ip link set eth1 up"
+    ));
+    let links = "ip -o link | grep -c ': veth' || true";
+    let before = b.sh(links);
+    let err = b.fails("network connect back app");
+    assert!(
+        err.contains("interface named eth1") && err.contains("left it alone"),
+        "{err}"
+    );
+    // The link is untouched: same kind, same address, same peer.
+    let link = b.sh(&format!(
+        "{ns} ip -d -o addr show dev eth1; {ns} ip -d -o link show eth1"
+    ));
+    assert!(
+        link.contains("203.0.113.7/24") && link.contains("eth1@other1") && link.contains("veth"),
+        "{link}"
+    );
+    // Nothing half-made: no new veth on the host, the container on front only.
+    assert!(b.eventually(&format!("test \"$({links})\" = '{}'", before.trim())));
+    let nets = b.ok("inspect -f '{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}' app");
+    assert_eq!(nets.trim(), "front");
+    assert!(
+        b.exec_ok("app", "busybox ping -c1 -W2 192.0.2.1"),
+        "front still works"
+    );
+    // Once that link is gone, the connect works.
+    b.sh(&format!("{ns} ip link del eth1"));
+    b.ok("network connect back app");
+    assert!(b.exec_ok("app", "busybox ping -c1 -W2 10.125.0.1"));
+}

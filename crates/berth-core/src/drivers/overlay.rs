@@ -23,6 +23,7 @@
 //! solicitations too). The underlay stays IPv4.
 
 use crate::error::{Error, Result};
+use crate::firewall::vni_element;
 use crate::ids;
 use crate::model::network::{opt, parse_kv, parse_mtu};
 use crate::model::{Driver, IpamConfig, Network, NetworkCreate};
@@ -159,23 +160,33 @@ pub fn free_vni(used: &BTreeSet<u32>) -> u32 {
         .unwrap_or(FIRST_VNI)
 }
 
-/// The steps an overlay network adds to its bridge on this host: the
-/// VXLAN device (needs [`LOCAL_VTEP`] and [`LOCAL_UNDERLAY`], recorded when
-/// the network is realised on the host).
+/// The steps an overlay network adds to its bridge on this host: its VNI
+/// in the VXLAN guard, then the VXLAN device (needs [`LOCAL_VTEP`] and
+/// [`LOCAL_UNDERLAY`], recorded when the network is realised on the host).
+///
+/// The guard comes first, in the same recorded plan: from the moment the
+/// device exists, VXLAN for its VNI is taken only from the members the
+/// guard lists (a member not yet synchronised is refused until then, never
+/// a stranger admitted), and undoing the plan removes the device before
+/// the VNI.
 pub fn network_steps(net: &Network) -> Vec<Step> {
     let local = net.options.get(LOCAL_VTEP).and_then(|v| v.parse().ok());
     let underlay = net.options.get(LOCAL_UNDERLAY);
     match (local, underlay, vni(net), &net.bridge) {
-        (Some(local), Some(underlay), Some(vni), Some(bridge)) => {
-            vec![Step::Driver(DriverStep::CreateVxlan {
+        (Some(local), Some(underlay), Some(vni), Some(bridge)) => vec![
+            Step::Elements {
+                remove: Vec::new(),
+                add: vec![vni_element(vni)],
+            },
+            Step::Driver(DriverStep::CreateVxlan {
                 name: vxlan_name(&net.id),
                 vni,
                 local,
                 underlay: underlay.clone(),
                 mtu: net.mtu,
                 bridge: bridge.clone(),
-            })]
-        }
+            }),
+        ],
         _ => Vec::new(),
     }
 }

@@ -85,21 +85,27 @@ fn an_address_that_goes_keeps_the_shared_forwarding_entry() {
 }
 
 #[test]
-fn vxlan_step_needs_the_local_endpoint() {
+fn vxlan_step_needs_the_local_endpoint_and_follows_the_guard() {
     let mut n = plan_network(&req(&[]), ID, 4100, ipam("198.18.0.0/24"), 9000).expect("plan");
     assert!(network_steps(&n).is_empty());
     n.options.insert(LOCAL_VTEP.into(), "192.0.2.11".into());
     n.options.insert(LOCAL_UNDERLAY.into(), "eth0".into());
     assert_eq!(
         network_steps(&n),
-        vec![Step::Driver(DriverStep::CreateVxlan {
-            name: "vx-0123456789ab".into(),
-            vni: 4100,
-            local: "192.0.2.11".parse().expect("ip"),
-            underlay: "eth0".into(),
-            mtu: 8950,
-            bridge: "bo-0123456789ab".into(),
-        })]
+        vec![
+            Step::Elements {
+                remove: Vec::new(),
+                add: vec![crate::firewall::vni_element(4100)],
+            },
+            Step::Driver(DriverStep::CreateVxlan {
+                name: "vx-0123456789ab".into(),
+                vni: 4100,
+                local: "192.0.2.11".parse().expect("ip"),
+                underlay: "eth0".into(),
+                mtu: 8950,
+                bridge: "bo-0123456789ab".into(),
+            })
+        ]
     );
 }
 

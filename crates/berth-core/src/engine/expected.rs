@@ -5,6 +5,7 @@
 use super::container::elements;
 use super::network::network_rules;
 use super::Engine;
+use crate::drivers::overlay;
 use crate::error::Result;
 use crate::firewall::{tables_with, Element};
 
@@ -21,7 +22,11 @@ impl Engine {
             .flat_map(|r| r.elements())
             .collect();
         v.extend(self.routing_guard_elements()?);
-        v.extend(self.vxlan_guard_elements());
+        // Each overlay network's VNI (its plan puts it in the guard before
+        // its VXLAN device), and the guard as last synchronised.
+        let mut guard = self.vxlan_guard().unwrap_or_default();
+        guard.vnis.extend(nets.iter().filter_map(overlay::vni));
+        v.extend(guard.elements());
         for c in self.containers()? {
             if !self.running(&c) || !self.kernel.pinned(&self.netns_path(&c)) {
                 continue;

@@ -7,7 +7,7 @@
 use super::Engine;
 use crate::drivers::overlay;
 use crate::error::{Error, Result};
-use crate::firewall::{Element, VxlanGuard};
+use crate::firewall::VxlanGuard;
 use crate::model::Network;
 use crate::plan::Step;
 use crate::store::cluster::HostRec;
@@ -61,11 +61,6 @@ impl Engine {
         })
     }
 
-    /// The guard's elements, for a whole render of the tables.
-    pub(crate) fn vxlan_guard_elements(&self) -> Vec<Element> {
-        self.vxlan_guard().map(|g| g.elements()).unwrap_or_default()
-    }
-
     /// Makes the guard's sets hold `locals`' VNIs and the `hosts`' tunnel
     /// endpoints (checked records), in one transaction when the kernel's
     /// differ (one listing of the two sets per synchronisation).
@@ -74,8 +69,20 @@ impl Engine {
         hosts: &[(String, HostRec)],
         locals: &[Network],
     ) -> Result<()> {
+        // What the kernel holds, not what was last written: a whole
+        // re-render of the tables (reconcile, the agent's firewall healing,
+        // in another thread) from an older record may have dropped members.
+        let have = self.guard_in_kernel();
+        // The overlay networks as the store holds them now, read after the
+        // kernel's sets: a network realised since `locals` were read put
+        // its VNI in the guard with its own plan (`overlay::network_steps`),
+        // after recording itself, so a VNI seen in `have` is never taken
+        // out from under its network.
+        let mut vnis: std::collections::BTreeSet<u32> =
+            locals.iter().filter_map(overlay::vni).collect();
+        vnis.extend(self.networks()?.iter().filter_map(overlay::vni));
         let want = VxlanGuard {
-            vnis: locals.iter().filter_map(overlay::vni).collect(),
+            vnis,
             vteps: hosts
                 .iter()
                 .filter_map(|(_, h)| match h.vtep {
@@ -84,10 +91,6 @@ impl Engine {
                 })
                 .collect(),
         };
-        // What the kernel holds, not what was last written: a whole
-        // re-render of the tables (reconcile, the agent's firewall healing,
-        // in another thread) from an older record may have dropped members.
-        let have = self.guard_in_kernel();
         let recorded = self.vxlan_guard();
         if have.as_ref() == Some(&want) && recorded.as_ref() == Some(&want) {
             return Ok(());

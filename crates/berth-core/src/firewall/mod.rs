@@ -26,7 +26,7 @@ pub use defence::{link_local, PortGuard, RoutingGuard, PORT_GROUP};
 pub use element::{render, Element, Family, Field, Set};
 pub use elements::{IccPort, NetworkRules, OpenPort, PortRule, PortTarget};
 pub use skeleton::{skeleton, skeleton_version, TABLE};
-pub use vxlan_guard::{VxlanGuard, VXLAN_PORT};
+pub use vxlan_guard::{vni_element, VxlanGuard, VXLAN_PORT};
 
 /// Text of one nftables transaction (a sequence of commands for `nft -f`).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]

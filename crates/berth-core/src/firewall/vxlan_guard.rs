@@ -46,14 +46,15 @@ pub struct VxlanGuard {
     pub vteps: BTreeSet<Ipv4Addr>,
 }
 
+/// The guard's element for one VNI of this host's overlay networks.
+pub fn vni_element(vni: u32) -> Element {
+    Element::new(Set::VxlanVnis, vec![Field::Vni(vni)])
+}
+
 impl VxlanGuard {
     /// The elements of both sets.
     pub fn elements(&self) -> Vec<Element> {
-        let mut e: Vec<Element> = self
-            .vnis
-            .iter()
-            .map(|v| Element::new(Set::VxlanVnis, vec![Field::Vni(*v)]))
-            .collect();
+        let mut e: Vec<Element> = self.vnis.iter().map(|v| vni_element(*v)).collect();
         e.extend(
             self.vteps
                 .iter()

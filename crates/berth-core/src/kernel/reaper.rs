@@ -135,12 +135,14 @@ impl Reaper {
             .map_err(|(_, e)| lock_error(&self.run, e))?;
         let mut deleted = 0;
         loop {
+            // The descriptors that woke it are closed at once (their last
+            // close may wait for the kernel: here, not in the removals
+            // that sent them): a namespace held open keeps its veth a port
+            // of its bridge, with the removed container's address and MAC.
+            drop(listener.as_ref().map(drain));
             std::thread::sleep(GATHER);
-            let held = listener.as_ref().map(drain).unwrap_or_default();
+            drop(listener.as_ref().map(drain));
             deleted += reap_logged(nl);
-            // Their last close may wait for the kernel: here, not in the
-            // removals that sent them.
-            drop(held);
             match &listener {
                 Some(l) if woken(l, idle) => continue,
                 _ => break,

@@ -172,7 +172,19 @@ pub use super::reaper::Reaper;
 /// namespace, and those of the removals that wake it for
 /// [`super::reaper::IDLE`] after (`Ok(None)`: another reaper was waiting
 /// and will).
-pub fn reap_once(run_dir: &Path) -> Result<Option<usize>> {
+///
+/// `held`: descriptors the removal that started this reaper handed over
+/// by inheritance (its netfilter socket, the namespaces it unpinned),
+/// closed first, waiting here for the kernel: a namespace kept open would
+/// keep its veth a port of its bridge, with the removed container's
+/// address and MAC, for as long as this reaper stays. Numbers below 3 are
+/// never closed.
+pub fn reap_once(run_dir: &Path, held: &[std::os::fd::RawFd]) -> Result<Option<usize>> {
+    for fd in held.iter().filter(|fd| **fd > 2) {
+        // Only descriptors this process has, once each (closing a number
+        // that is not open is an error, ignored).
+        let _ = nix::unistd::close(*fd);
+    }
     Reaper::new(run_dir).serve(&mut Netlink::open()?, super::reaper::IDLE)
 }
 

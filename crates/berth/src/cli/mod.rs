@@ -117,7 +117,12 @@ pub enum Cmd {
     /// Internal: delete the retired veths in the background (started after
     /// a CNI DEL or a `network disconnect`).
     #[command(name = "__reap", hide = true)]
-    Reap,
+    Reap {
+        /// A descriptor the removal that started it handed over (inherited):
+        /// closed at once.
+        #[arg(long)]
+        held: Vec<i32>,
+    },
     /// Internal: supervise a detached container.
     #[command(name = "__supervise", hide = true)]
     Supervise {

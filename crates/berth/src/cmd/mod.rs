@@ -86,9 +86,9 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
             ready_fd,
         } => launch::supervise(root, &id, go_fd, ready_fd),
         Cmd::Dns { child } => dns::run(root, child),
-        Cmd::Reap => {
+        Cmd::Reap { held } => {
             let paths = berth_core::paths::Paths::new(root);
-            berth_core::kernel::retire::reap_once(&paths.run)?;
+            berth_core::kernel::retire::reap_once(&paths.run, &held)?;
             Ok(0)
         }
         Cmd::Netavark { args } => {

@@ -58,6 +58,7 @@ pub fn scenarios() -> Vec<Scenario> {
                 "sysctl",
                 "sysctl",
                 "sysctl",
+                "elements",
                 "create_vxlan",
                 "elements",
             ],
@@ -68,7 +69,7 @@ pub fn scenarios() -> Vec<Scenario> {
             prelude: nothing,
             setup: |w| attach(w).expect("attach"),
             run: detach,
-            steps: &["elements", "delete_link", "delete_link"],
+            steps: &["elements", "delete_link", "elements", "delete_link"],
         },
         Scenario {
             name: "network create -d macvlan (VLAN parent)",
@@ -281,4 +282,61 @@ fn changes_of_other_hosts_are_applied_one_by_one() {
         Followed::Resync
     );
     assert!(fdb(&w).is_empty());
+}
+
+/// Realising an overlay network here puts its VNI in the VXLAN guard in
+/// the network's own plan, before its VXLAN device exists, not at the next
+/// synchronisation (the agent's, which lags behind a loaded host: a
+/// stranger's frames reached a container meanwhile). The members already
+/// known stay accepted, and taking the network down removes the VNI only
+/// after the device.
+#[test]
+fn a_realised_overlay_is_guarded_before_its_device_exists() {
+    use crate::firewall::{Field, Set};
+    use crate::store::cluster::HostRec;
+    let mut w = World::new();
+    // A member known from an earlier synchronisation (no overlay here yet).
+    let member = HostRec {
+        name: "h1".into(),
+        vtep: "192.0.2.11".parse().expect("ip"),
+        underlay: "eth0".into(),
+        mtu: 1500,
+    };
+    w.engine
+        .sync_vteps(&[("h1".into(), member)], &[])
+        .expect("sync");
+    let guarded = |w: &World, set: Set, key: Field| {
+        w.fake
+            .objects()
+            .elements
+            .iter()
+            .any(|e| e.set == set && e.key == vec![key.clone()])
+    };
+    let vni = Field::Vni(overlay::FIRST_VNI);
+    assert!(!guarded(&w, Set::VxlanVnis, vni.clone()));
+    attach(&mut w).expect("attach");
+    assert!(
+        guarded(&w, Set::VxlanVnis, vni.clone()),
+        "VNI guarded at once"
+    );
+    let member = Field::Addr("192.0.2.11".parse().expect("ip"));
+    assert!(guarded(&w, Set::VxlanVteps, member), "the member kept");
+    let net = w.engine.network("ov").expect("ov");
+    let steps = crate::drivers::network_plan(&net).steps;
+    let at = |f: &dyn Fn(&crate::plan::Step) -> bool| steps.iter().position(f);
+    let guard = at(
+        &|s| matches!(s, crate::plan::Step::Elements { add, .. } if add == &vec![crate::firewall::vni_element(overlay::FIRST_VNI)]),
+    );
+    let device = at(&|s| {
+        matches!(
+            s,
+            crate::plan::Step::Driver(crate::plan::DriverStep::CreateVxlan { .. })
+        )
+    });
+    assert!(guard < device && guard.is_some(), "{steps:?}");
+    detach(&mut w).expect("detach");
+    assert!(
+        !guarded(&w, Set::VxlanVnis, vni),
+        "VNI gone with the network"
+    );
 }

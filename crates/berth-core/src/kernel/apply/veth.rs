@@ -57,20 +57,9 @@ impl Applier {
             netns_fd: fd,
             mac: msg::parse_mac(mac),
         };
-        // The pair is created alone, and configured by name only once it
-        // is known to be the one just made: a batch would go on to
-        // configure (and alias) a same-named link that made it fail.
-        let create = || vec![msg::new_veth(host, *mtu, master, &peer_spec)];
-        let errors = self.host.execute(create())?;
-        match errors.into_iter().next() {
-            None => {}
-            Some(e) if e.errno == errno::EEXIST => {
-                self.clear_leftover(host, owner)?;
-                self.free_retired_name(ns_path, peer)?;
-                self.host.run(create())?;
-            }
-            Some(e) => return Err(e.into_error()),
-        }
+        self.make_pair(host, peer, owner, ns_path, &|| {
+            vec![msg::new_veth(host, *mtu, master, &peer_spec)]
+        })?;
         // IPv6 off on the host end before it goes up (see `sysctl::no_ipv6`;
         // it also takes no router advertisement, should the bridge go and
         // leave it a host interface of its own). The container end ignores
@@ -102,6 +91,43 @@ impl Applier {
             Error::kernel(format!("{peer} did not appear in {}", ns_path.display()))
         })?;
         nl.run(container_if_requests(index, peer, addrs, gateways))
+    }
+
+    /// Creates the pair `create` asks for, alone (it is configured by
+    /// name only once it is known to be the one just made: a batch would
+    /// go on to configure, and alias, a same-named link that made it
+    /// fail). A name clash is cleared only where the clashing link is
+    /// provably berth's (see [`Applier::clear_leftover`] and
+    /// [`Applier::free_retired_name`]); anything else is left alone and
+    /// named in the error.
+    fn make_pair(
+        &mut self,
+        host: &str,
+        peer: &str,
+        owner: &str,
+        ns_path: &Path,
+        create: &dyn Fn() -> Vec<msg::Request>,
+    ) -> Result<()> {
+        let Some(e) = self.host.execute(create())?.into_iter().next() else {
+            return Ok(());
+        };
+        if e.errno != errno::EEXIST {
+            return Err(e.into_error());
+        }
+        self.clear_leftover(host, owner)?;
+        self.free_retired_name(ns_path, peer)?;
+        let Some(e) = self.host.execute(create())?.into_iter().next() else {
+            return Ok(());
+        };
+        if e.errno != errno::EEXIST {
+            return Err(e.into_error());
+        }
+        // The host end's name is free now: the clash left is the
+        // container end's, with a link berth did not make.
+        Err(Error::conflict(format!(
+            "the namespace {} already has an interface named {peer}, which berth did not make: berth left it alone; remove or rename it there (e.g. 'ip link del {peer}' in that namespace), or give the endpoint another interface name",
+            ns_path.display()
+        )))
     }
 
     /// A link named `host` exists where endpoint `owner`'s veth must go.
