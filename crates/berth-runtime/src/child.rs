@@ -120,7 +120,7 @@ pub(crate) struct ChildIo {
 
 /// The pipe a child waits on before exec: the parent writes one byte once
 /// it has recorded the child's pid; end of file (the parent died first)
-/// means "never exec".
+/// means "never exec". Also the start socket pair of a prepared child.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Gate {
     /// Read end (the child's).
@@ -129,8 +129,9 @@ pub(crate) struct Gate {
     pub(crate) write: RawFd,
 }
 
-/// Child entry point: set up stdio, wait at the `start` gate if any, run
-/// the plan, wait at the gate, exec. Never returns.
+/// Child entry point: set up stdio, run the plan (whose receive step is
+/// where a prepared child waits for its start, on the `start` socket),
+/// wait at the gate, exec. Never returns.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn run(
     plan: &Plan,
@@ -154,12 +155,8 @@ pub(crate) fn run(
     }
     sys::mark_fds_cloexec(3);
     // A child prepared before its container exists ([`crate::prepare`])
-    // waits here until it does; end of file: it never will.
-    if let Some(start) = start {
-        if !sys::read_one(start.read) {
-            fail(report, STEP_GATE, Errno::EPIPE);
-        }
-    }
+    // waits in the plan's receive step until it does (end of file: it
+    // never will).
     if let Err((index, errno)) = plan.run() {
         fail(report, index, errno);
     }

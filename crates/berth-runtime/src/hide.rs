@@ -144,16 +144,10 @@ fn tmpfs_op(target: &Path, flags: libc::c_ulong, data: &str) -> Result<Op, Runti
     })
 }
 
-/// Appends Docker's masked and read-only `/proc` and `/sys` paths (after
-/// `proc`, `sysfs` and `/dev` are mounted).
-pub(crate) fn proc_and_sys(p: &mut Plan) -> Result<(), RuntimeError> {
-    for path in MASKED.iter().map(Path::new) {
-        match std::fs::metadata(path) {
-            Err(_) => {}
-            Ok(m) if m.is_dir() => p.push_unless_missing(tmpfs_op(path, MASK_FLAGS, "mode=755")?),
-            Ok(_) => p.push_unless_missing(Plan::bind_op(Path::new("/dev/null"), path)?),
-        }
-    }
+/// Appends Docker's masked and read-only `/proc` paths (after `proc` and
+/// `/dev` are mounted).
+pub(crate) fn proc(p: &mut Plan) -> Result<(), RuntimeError> {
+    mask(p, "/proc/")?;
     for path in READ_ONLY.iter().map(Path::new) {
         if std::fs::symlink_metadata(path).is_err() {
             continue;
@@ -165,6 +159,27 @@ pub(crate) fn proc_and_sys(p: &mut Plan) -> Result<(), RuntimeError> {
             set: libc::MOUNT_ATTR_RDONLY,
             clr: 0,
         });
+    }
+    Ok(())
+}
+
+/// Appends Docker's masked `/sys` paths (after `sysfs` is mounted).
+pub(crate) fn sys(p: &mut Plan) -> Result<(), RuntimeError> {
+    mask(p, "/sys/")
+}
+
+/// Appends masking the paths of [`MASKED`] under `prefix`.
+fn mask(p: &mut Plan, prefix: &str) -> Result<(), RuntimeError> {
+    for path in MASKED
+        .iter()
+        .filter(|m| m.starts_with(prefix))
+        .map(Path::new)
+    {
+        match std::fs::metadata(path) {
+            Err(_) => {}
+            Ok(m) if m.is_dir() => p.push_unless_missing(tmpfs_op(path, MASK_FLAGS, "mode=755")?),
+            Ok(_) => p.push_unless_missing(Plan::bind_op(Path::new("/dev/null"), path)?),
+        }
     }
     Ok(())
 }

@@ -57,7 +57,7 @@ pub fn spawn_recorded(
         ContainerIo::Tty(slave) => tty_path(slave.as_raw_fd()),
         ContainerIo::Streams { .. } => None,
     };
-    let plan = mounts::spawn_plan(spec, console.as_deref(), false)?;
+    let plan = mounts::spawn_plan(spec, console.as_deref(), mounts::Handover::Now)?;
     let cmd = Command::new(&spec.argv, &spec.env)?;
     launch(PidNs::New, &plan, &cmd, io, record)
 }

@@ -28,6 +28,7 @@ mod confine;
 mod dev;
 mod error;
 mod fds;
+mod handover;
 mod hide;
 mod launch;
 mod liveness;

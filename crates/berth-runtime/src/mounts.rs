@@ -3,32 +3,39 @@
 //!
 //! Order of the steps run by the child (already PID 1 of its new PID ns):
 //!
-//! 1. join the network namespace; unshare mount, UTS and IPC namespaces;
-//!    make `/` recursively private (nothing propagates back to the host);
-//!    set the hostname;
+//! 1. unshare mount, UTS and IPC namespaces; make `/` recursively private
+//!    (nothing propagates back to the host); set the hostname;
 //! 2. take detached copies (`open_tree`) of everything the container gets
-//!    from the host — the etc files, the device nodes, the pty, the `-v`
-//!    sources — while every host path is still visible;
+//!    from the host — the etc files (unless they come later, see below),
+//!    the device nodes, the pty, the `-v` sources — while every host path
+//!    is still visible;
 //! 3. build the file system view ([`crate::view`]): the host's files
 //!    (read-only unless `--privileged`, with private `/tmp`, `/run`,
 //!    `/var/tmp` and the secrets masked) or a rootfs (`pivot_root`, the old
-//!    root detached at once);
-//! 4. attach the etc files and the `-v` mounts; mount points missing in a
-//!    rootfs are created there after the pivot, so `..` and symlinks
-//!    resolve inside the rootfs, never on the host; in the host view only
-//!    inside its fresh tmpfs directories (never on the host's disk);
-//! 5. mask Docker's `/proc` and `/sys` paths; with `--read-only` make the
-//!    rootfs read-only;
-//! 6. change to the working directory, then drop capabilities, set
+//!    root detached at once), with `proc` and `/dev`; mask Docker's
+//!    `/proc` paths;
+//! 4. a child prepared before its container exists ([`crate::prepare`])
+//!    stops here until its start, then receives its network namespace and
+//!    copies of its etc files ([`crate::handover`]);
+//! 5. join the network namespace, then mount `sysfs` (it shows the
+//!    namespace it is mounted from) and attach the etc files and the `-v`
+//!    mounts; mount points missing in a rootfs are created there after the
+//!    pivot, so `..` and symlinks resolve inside the rootfs, never on the
+//!    host; in the host view only inside its fresh tmpfs directories
+//!    (never on the host's disk);
+//! 6. mask Docker's `/sys` paths (and with `-v` mounts, the `/proc` ones
+//!    only now, after them); with `--read-only` make the rootfs read-only;
+//! 7. change to the working directory, then drop capabilities, set
 //!    `no_new_privs` and install the seccomp filter ([`crate::confine`]),
 //!    the last steps before `execve`.
 
+use std::os::fd::{AsRawFd, RawFd};
 use std::path::{Path, PathBuf};
 
 use crate::dev::DevSources;
 use crate::error::RuntimeError;
 use crate::hide::{self, Secrets};
-use crate::plan::{cstring, path_cstring, Op, Plan, Slot};
+use crate::plan::{cstring, open_ns, path_cstring, Op, Plan, Slot};
 use crate::spec::{BindMount, ProcessSpec};
 
 /// The three etc files: target in the container, mandatory.
@@ -49,22 +56,33 @@ pub(crate) struct Sources {
     pub(crate) volumes: Vec<(PathBuf, Slot, bool)>,
 }
 
+/// Where the child gets its network namespace and etc files from.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Handover {
+    /// They exist: the namespace is opened now, the etc files are taken
+    /// by the child before it builds its view.
+    Now,
+    /// They are made after the fork ([`crate::prepare`]): the child builds
+    /// its view first, then receives them on this socket
+    /// ([`crate::handover`]).
+    Later(RawFd),
+}
+
 /// Builds the plan for [`crate::spawn`]. `console` is the host path of the
-/// pty slave when the container gets a tty. `later`: the network namespace
-/// and the etc files may not exist yet ([`crate::prepare`]); the child
-/// opens them by path when its steps run.
+/// pty slave when the container gets a tty. The steps that need neither
+/// the network namespace nor the etc files come first (with
+/// [`Handover::Later`], the child runs them before its start).
 pub(crate) fn spawn_plan(
     spec: &ProcessSpec,
     console: Option<&Path>,
-    later: bool,
+    handover: Handover,
 ) -> Result<Plan, RuntimeError> {
     let c = &spec.confinement;
     let mut p = Plan::default();
-    if later {
-        p.join_ns_later(&spec.netns, libc::CLONE_NEWNET, "network")?;
-    } else {
-        p.join_ns(&spec.netns, libc::CLONE_NEWNET, "network")?;
-    }
+    let netns = match handover {
+        Handover::Now => open_ns(&spec.netns)?,
+        Handover::Later(_) => crate::fds::dev_null()?,
+    };
     p.push(Op::Unshare(
         libc::CLONE_NEWNS | libc::CLONE_NEWUTS | libc::CLONE_NEWIPC,
     ));
@@ -81,20 +99,58 @@ pub(crate) fn spawn_plan(
         &c.hidden,
         &spec.mounts,
     )?;
-    let src = take_sources(&mut p, spec, console, later)?;
+    let src = take_sources(&mut p, spec, console, handover)?;
+    let secrets = (spec.rootfs.is_none() && !c.privileged).then(|| Secrets::scan(&c.hidden));
     match &spec.rootfs {
-        Some(rootfs) => {
-            crate::view::rootfs(&mut p, rootfs, &src, c)?;
-            volumes_in_rootfs(&mut p, &src.volumes)?;
+        Some(rootfs) => crate::view::rootfs(&mut p, rootfs, &src, c)?,
+        None => crate::view::host(&mut p, &src, secrets.as_ref())?,
+    }
+    // `-v` targets may lie under /sys: with volumes, they and the masks
+    // keep their order after sysfs.
+    let late_volumes = !src.volumes.is_empty();
+    if !c.privileged && !late_volumes {
+        hide::proc(&mut p)?;
+    }
+    if let Handover::Later(sock) = handover {
+        let mut slots = vec![netns.as_raw_fd()];
+        slots.extend(src.etc.iter().map(|(_, slot, _)| slot.raw()));
+        p.push(Op::Receive { sock, slots });
+    }
+    p.push(Op::Setns {
+        fd: netns,
+        nstype: libc::CLONE_NEWNET,
+        label: format!("join network namespace {}", spec.netns.display()),
+    });
+    late_steps(&mut p, spec, &src, secrets.as_ref(), late_volumes)?;
+    Ok(p)
+}
+
+/// The steps after joining the network namespace: `sysfs`, the etc files,
+/// the `-v` mounts, the masks, `--read-only`, the working directory and
+/// the confinement.
+fn late_steps(
+    p: &mut Plan,
+    spec: &ProcessSpec,
+    src: &Sources,
+    secrets: Option<&Secrets>,
+    late_volumes: bool,
+) -> Result<(), RuntimeError> {
+    let c = &spec.confinement;
+    match &spec.rootfs {
+        Some(_) => {
+            crate::view::rootfs_late(p, src, c)?;
+            volumes_in_rootfs(p, &src.volumes)?;
         }
         None => {
-            let secrets = (!c.privileged).then(|| Secrets::scan(&c.hidden));
-            crate::view::host(&mut p, &src, secrets.as_ref())?;
-            volumes_on_host(&mut p, &src.volumes, secrets.as_ref())?;
+            crate::view::host_late(p, src, secrets)?;
+            volumes_on_host(p, &src.volumes, secrets)?;
         }
     }
     if !c.privileged {
-        hide::proc_and_sys(&mut p)?;
+        if late_volumes {
+            hide::proc(p)?;
+        }
+        hide::sys(p)?;
     }
     if spec.rootfs.is_some() && c.read_only {
         p.push(Op::SetAttr {
@@ -106,8 +162,7 @@ pub(crate) fn spawn_plan(
     }
     let workdir = spec.workdir.as_deref().unwrap_or(Path::new("/"));
     p.push(Op::Chdir(path_cstring(workdir)?));
-    crate::confine::push(&mut p, c)?;
-    Ok(p)
+    crate::confine::push(p, c)
 }
 
 /// Step 2 (see the module doc).
@@ -115,21 +170,22 @@ fn take_sources(
     p: &mut Plan,
     spec: &ProcessSpec,
     console: Option<&Path>,
-    later: bool,
+    handover: Handover,
 ) -> Result<Sources, RuntimeError> {
-    // Written by the engine into its own directory, the etc files may not
-    // exist yet when the plan is made before the container is
-    // ([`crate::prepare`]): the child's open_tree resolves them then.
-    let canon = |p: &Path| match later {
-        true => Ok(p.to_path_buf()),
-        false => {
-            std::fs::canonicalize(p).map_err(|e| RuntimeError::path_io("resolve etc file", p, &e))
-        }
-    };
     let etc_src = [&spec.etc.hosts, &spec.etc.hostname, &spec.etc.resolv_conf];
     let mut etc = Vec::with_capacity(3);
     for ((target, mandatory), src) in ETC.into_iter().zip(etc_src) {
-        etc.push((target, p.clone_tree(&canon(src)?, false, 0)?, mandatory));
+        let slot = match handover {
+            Handover::Now => {
+                let canon = std::fs::canonicalize(src)
+                    .map_err(|e| RuntimeError::path_io("resolve etc file", src, &e))?;
+                p.clone_tree(&canon, false, 0)?
+            }
+            // Written by the engine once the network exists: the parent
+            // sends copies at the start, in this order.
+            Handover::Later(_) => p.reserve(src)?,
+        };
+        etc.push((target, slot, mandatory));
     }
     let privileged = spec.confinement.privileged;
     let dev = DevSources::take(p, privileged, spec.rootfs.is_some(), console)?;

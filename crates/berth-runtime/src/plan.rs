@@ -27,13 +27,11 @@ pub(crate) enum Op {
         nstype: c_int,
         label: String,
     },
-    /// Open the namespace file `path` (when the step runs, in the child)
-    /// and join it: for a namespace made after the fork.
-    SetnsPath {
-        path: CString,
-        nstype: c_int,
-        label: String,
-    },
+    /// Wait for the start message on the socket `sock` and put the
+    /// descriptors it carries on `slots`, in order
+    /// ([`crate::handover`]): the network namespace and etc files of a
+    /// child forked before they existed.
+    Receive { sock: RawFd, slots: Vec<RawFd> },
     /// Create new namespaces for the child.
     Unshare(c_int),
     /// `mount(2)` (also used for bind mounts and propagation changes).
@@ -101,7 +99,7 @@ impl Op {
     pub(crate) fn run(&self) -> SysResult {
         match self {
             Op::Setns { fd, nstype, .. } => sys::setns(fd.as_raw_fd(), *nstype),
-            Op::SetnsPath { path, nstype, .. } => sys::setns_path(path, *nstype),
+            Op::Receive { sock, slots } => crate::handover::receive(*sock, slots),
             Op::Unshare(flags) => sys::unshare(*flags),
             Op::Mount {
                 src,
@@ -149,7 +147,10 @@ impl Op {
     pub(crate) fn describe(&self) -> String {
         let s = |c: &CString| c.to_string_lossy().into_owned();
         match self {
-            Op::Setns { label, .. } | Op::SetnsPath { label, .. } => label.clone(),
+            Op::Setns { label, .. } => label.clone(),
+            Op::Receive { .. } => {
+                "receive the network namespace and the etc files from the supervisor".into()
+            }
             Op::Unshare(flags) => format!("unshare namespaces (flags {flags:#x})"),
             Op::Mount { flags, target, .. } if flags & libc::MS_PRIVATE != 0 => {
                 format!("make {} recursively private", s(target))
@@ -370,20 +371,16 @@ impl Plan {
         Ok(())
     }
 
-    /// Appends joining the namespace file `path`, opened by the child when
-    /// the step runs (it may not exist yet when the plan is built).
-    pub(crate) fn join_ns_later(
-        &mut self,
-        path: &Path,
-        nstype: c_int,
-        what: &str,
-    ) -> Result<(), RuntimeError> {
-        self.push(Op::SetnsPath {
-            path: path_cstring(path)?,
-            nstype,
-            label: format!("join {what} namespace {}", path.display()),
-        });
-        Ok(())
+    /// Reserves a descriptor for a detached mount of `what` that the child
+    /// receives ([`Op::Receive`]) instead of taking it ([`Plan::clone_tree`]).
+    pub(crate) fn reserve(&mut self, what: &Path) -> Result<Slot, RuntimeError> {
+        let fd = crate::fds::dev_null()?;
+        let slot = Slot {
+            fd: fd.as_raw_fd(),
+            what: what.display().to_string(),
+        };
+        self.slots.push(fd);
+        Ok(slot)
     }
 }
 

@@ -1,6 +1,7 @@
 //! A new container's process forked before its container exists
-//! ([`prepare`]), for `run -d`'s supervisor: the fork and everything
-//! before it overlap `run`'s network setup (issue 13, goal 7).
+//! ([`prepare`]), for `run -d`'s supervisor: the fork, everything before
+//! it, and the child's mount setup overlap `run`'s network setup (issue
+//! 13, goal 7).
 
 use std::os::fd::{AsRawFd, OwnedFd};
 
@@ -9,17 +10,18 @@ use nix::errno::Errno;
 use crate::child::{self, Command};
 use crate::error::RuntimeError;
 use crate::fds;
+use crate::handover::{self, Sources};
 use crate::launch::{finish, fork_in_thread, prepare_io, reap, tty_path, Gates, PidNs};
-use crate::mounts;
+use crate::mounts::{self, Handover};
 use crate::plan::Plan;
 use crate::process::Process;
 use crate::spec::{ContainerIo, ProcessSpec};
-use crate::sys;
 
 /// A new container's process forked before its container exists
-/// ([`prepare`]): it waits, before any of its setup, until
-/// [`Prepared::start`]. Dropped unstarted, it is killed and reaped (and a
-/// dead caller's child sees its start gate close and exits).
+/// ([`prepare`]): it builds its file system view, then waits until
+/// [`Prepared::start`] sends its network namespace and etc files. Dropped
+/// unstarted, it is killed and reaped (and a dead caller's child sees its
+/// socket close and exits).
 pub struct Prepared {
     inner: Option<PreparedChild>,
 }
@@ -30,34 +32,37 @@ struct PreparedChild {
     plan: Plan,
     cmd: Command,
     gates: Gates,
-    /// The start gate's ends (the read end held as `gate_r` is).
-    start_w: OwnedFd,
-    start_r: OwnedFd,
+    /// The parent's end of the start socket.
+    start: OwnedFd,
+    /// What is opened and sent at the start.
+    sources: Sources,
 }
 
-/// [`crate::spawn_recorded`] in two steps, so that the fork and everything
-/// before it happen while the container is still being made (issue 13,
-/// goal 7): the child is forked now and waits; its setup runs at
-/// [`Prepared::start`], and opens the network namespace and the etc files
-/// of `spec` only then, so they need not exist yet.
+/// [`crate::spawn_recorded`] in two steps, so that the fork and the
+/// child's mount setup happen while the container is still being made
+/// (issue 13, goal 7): the child is forked now, sets up everything that
+/// needs neither its network namespace nor its etc files (which need not
+/// exist yet), and waits; [`Prepared::start`] sends them and lets it
+/// finish.
 pub fn prepare(spec: &ProcessSpec, io: ContainerIo) -> Result<Prepared, RuntimeError> {
     let console = match &io {
         ContainerIo::Tty(slave) => tty_path(slave.as_raw_fd()),
         ContainerIo::Streams { .. } => None,
     };
-    let plan = mounts::spawn_plan(spec, console.as_deref(), true)?;
+    let (start, start_child) = handover::pair()?;
+    let handover = Handover::Later(start_child.as_raw_fd());
+    let plan = mounts::spawn_plan(spec, console.as_deref(), handover)?;
     let cmd = Command::new(&spec.argv, &spec.env)?;
     let (io_fds, child_io) = prepare_io(io)?;
     let (report_r, report_w) = fds::cloexec_pipe()?;
     let (gate_r, gate_w) = fds::cloexec_pipe()?;
-    let (start_r, start_w) = fds::cloexec_pipe()?;
     let gate = child::Gate {
         read: gate_r.as_raw_fd(),
         write: gate_w.as_raw_fd(),
     };
-    let start = child::Gate {
-        read: start_r.as_raw_fd(),
-        write: start_w.as_raw_fd(),
+    let start_gate = child::Gate {
+        read: start_child.as_raw_fd(),
+        write: start.as_raw_fd(),
     };
     let pid = fork_in_thread(
         &PidNs::New,
@@ -66,10 +71,16 @@ pub fn prepare(spec: &ProcessSpec, io: ContainerIo) -> Result<Prepared, RuntimeE
         &cmd,
         report_w.as_raw_fd(),
         gate,
-        Some(start),
+        Some(start_gate),
     )?;
     drop(report_w);
     drop(io_fds);
+    drop(start_child);
+    let etc = [&spec.etc.hosts, &spec.etc.hostname, &spec.etc.resolv_conf];
+    let sources = Sources {
+        netns: spec.netns.clone(),
+        etc: etc.into_iter().cloned().collect(),
+    };
     Ok(Prepared {
         inner: Some(PreparedChild {
             pid,
@@ -80,16 +91,16 @@ pub fn prepare(spec: &ProcessSpec, io: ContainerIo) -> Result<Prepared, RuntimeE
                 gate_w,
                 gate_r,
             },
-            start_w,
-            start_r,
+            start,
+            sources,
         }),
     })
 }
 
 impl Prepared {
-    /// Lets the child set itself up, then as [`crate::spawn_recorded`]: calls
-    /// `record(pid)` meanwhile, before the child may exec, and returns
-    /// once it exec'd.
+    /// Sends the child its network namespace and etc files (which must
+    /// exist now), then as [`crate::spawn_recorded`]: calls `record(pid)`
+    /// meanwhile, before the child may exec, and returns once it exec'd.
     pub fn start(
         mut self,
         record: &mut dyn FnMut(i32) -> Result<(), String>,
@@ -100,19 +111,26 @@ impl Prepared {
                 Errno::EINVAL,
             ));
         };
-        sys::write_all(c.start_w.as_raw_fd(), b"s");
-        drop(c.start_w);
-        drop(c.start_r);
+        if let Err(e) = c.sources.send(&c.start) {
+            kill(c.pid);
+            return Err(e);
+        }
+        drop(c.start);
         finish(c.pid, &c.plan, &c.cmd, c.gates, record)
     }
+}
+
+/// Kills and reaps our unreaped child `pid`, which has not exec'd.
+fn kill(pid: i32) {
+    // SAFETY: pid is our unreaped child, waiting before its exec.
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+    reap(pid);
 }
 
 impl Drop for Prepared {
     fn drop(&mut self) {
         if let Some(c) = self.inner.take() {
-            // SAFETY: pid is our unreaped child, waiting at its start gate.
-            unsafe { libc::kill(c.pid, libc::SIGKILL) };
-            reap(c.pid);
+            kill(c.pid);
         }
     }
 }

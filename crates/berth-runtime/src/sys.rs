@@ -62,18 +62,6 @@ pub(crate) fn setns(fd: RawFd, nstype: c_int) -> SysResult {
     check(unsafe { libc::setns(fd, nstype) }.into())
 }
 
-/// Opens the namespace file `path` and joins it (async-signal-safe).
-pub(crate) fn setns_path(path: &CStr, nstype: c_int) -> SysResult {
-    // SAFETY: plain system calls on a C string and the fd they return.
-    let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
-    if fd < 0 {
-        return Err(Errno::last());
-    }
-    let joined = setns(fd, nstype);
-    close(fd);
-    joined
-}
-
 /// `unshare(2)`.
 pub(crate) fn unshare(flags: c_int) -> SysResult {
     // SAFETY: plain system call.

@@ -54,16 +54,15 @@ fn sysfs_op(rw: bool) -> Result<Op, RuntimeError> {
     })
 }
 
-/// The host's files; `secrets` is `None` for `--privileged`.
+/// The host's files, up to what needs the container's network namespace
+/// and etc files ([`host_late`]); `secrets` is `None` for `--privileged`.
 pub(crate) fn host(
     p: &mut Plan,
     src: &Sources,
     secrets: Option<&Secrets>,
 ) -> Result<(), RuntimeError> {
     let Some(secrets) = secrets else {
-        p.mount_fs("proc", "/proc", PROC_FLAGS, "")?;
-        p.push_optional(sysfs_op(true)?);
-        return etc_on_host(p, src, None);
+        return p.mount_fs("proc", "/proc", PROC_FLAGS, "");
     };
     p.push(Op::SetAttr {
         target: cstring("/")?,
@@ -83,9 +82,19 @@ pub(crate) fn host(
     }
     src.dev.mount(p)?;
     p.mount_fs("proc", "/proc", PROC_FLAGS, "")?;
-    p.push_optional(sysfs_op(false)?);
-    secrets.mount(p)?;
-    etc_on_host(p, src, Some(secrets))
+    secrets.mount(p)
+}
+
+/// The rest of the host view, once in the container's network namespace:
+/// `sysfs` (which shows the namespace it was mounted from) and the etc
+/// files.
+pub(crate) fn host_late(
+    p: &mut Plan,
+    src: &Sources,
+    secrets: Option<&Secrets>,
+) -> Result<(), RuntimeError> {
+    p.push_optional(sysfs_op(secrets.is_none())?);
+    etc_on_host(p, src, secrets)
 }
 
 /// The etc files in the host view (see the module doc).
@@ -105,7 +114,8 @@ fn etc_on_host(p: &mut Plan, src: &Sources, secrets: Option<&Secrets>) -> Result
     Ok(())
 }
 
-/// A rootfs (see the module doc).
+/// A rootfs (see the module doc), up to what needs the container's
+/// network namespace and etc files ([`rootfs_late`]).
 pub(crate) fn rootfs(
     p: &mut Plan,
     rootfs: &Path,
@@ -135,8 +145,17 @@ pub(crate) fn rootfs(
         p.push(Op::Mkdir(cstring(dir)?, 0o755));
     }
     p.mount_fs("proc", "/proc", PROC_FLAGS, "")?;
+    src.dev.mount(p)
+}
+
+/// The rest of a rootfs, once in the container's network namespace:
+/// `sysfs` and the etc files.
+pub(crate) fn rootfs_late(
+    p: &mut Plan,
+    src: &Sources,
+    c: &Confinement,
+) -> Result<(), RuntimeError> {
     p.push_optional(sysfs_op(c.privileged)?);
-    src.dev.mount(p)?;
     for (target, slot, mandatory) in &src.etc {
         let touch = Op::Touch(cstring(target)?);
         let attach = Op::Attach {

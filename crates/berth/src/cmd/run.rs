@@ -303,13 +303,14 @@ pub fn supervise(
         log_fd,
         stdin_keep,
         process,
+        forwards,
     } = staged;
     // The container's output (its pty, or without a tty a pipe holding its
     // stdout and stderr) goes to the log (kept within its size, see
     // `logfile`) from the supervisor's own wait loop: no thread, so a
     // container costs two tasks, the supervisor and its process.
     let mut log = super::logfile::LogWriter::open(&spec.etc_dir.join("log"), c.config.log)?;
-    let forwards = match bind_forwards(&mut engine, &c) {
+    let forwards = match forwards.and_then(|f| crate::forwarder::bind(&f)) {
         Ok(b) => b,
         Err(e) => {
             report(&format!("err 125 {e}"));

@@ -4,7 +4,7 @@
 //! goal 7); at "go" when `run` did not say "recorded".
 
 use anyhow::Result;
-use berth_core::engine::{Engine, StartSpec};
+use berth_core::engine::{Engine, StartSpec, UserlandForward};
 use berth_core::model::Container;
 use berth_runtime::pty::Pty;
 use berth_runtime::{ContainerIo, Stdio};
@@ -23,6 +23,9 @@ pub struct Staged {
     pub stdin_keep: Option<OwnedFd>,
     /// The process: prepared, or what to spawn it with.
     pub process: Result<berth_runtime::Prepared, ContainerIo>,
+    /// The ports to forward in userland (read with the record: its
+    /// addresses are stored with it), or why they could not be read.
+    pub forwards: Result<Vec<UserlandForward>>,
 }
 
 /// Reads container `id` and makes its output's pipes or pty; with
@@ -32,6 +35,7 @@ pub struct Staged {
 pub fn stage(engine: &mut Engine, id: &str, prepare: bool) -> Result<Staged> {
     let c = engine.container(id)?;
     let spec = engine.start_spec(&c)?;
+    let forwards = engine.userland_forwards(&c).map_err(anyhow::Error::from);
     let (log_r, log_fd) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
     let mut stdin_keep = None;
     let (master, io) = if c.config.tty {
@@ -69,5 +73,6 @@ pub fn stage(engine: &mut Engine, id: &str, prepare: bool) -> Result<Staged> {
         log_fd,
         stdin_keep,
         process,
+        forwards,
     })
 }
