@@ -73,18 +73,41 @@ pub fn under(pin: &Path, target: &Path) -> bool {
             return false;
         }
     }
-    let bind = mount(
-        Some(&anchor),
-        target,
-        None::<&str>,
-        MsFlags::MS_BIND,
-        None::<&str>,
-    );
-    if let Err(e) = bind {
+    let bind = || {
+        mount(
+            Some(&anchor),
+            target,
+            None::<&str>,
+            MsFlags::MS_BIND,
+            None::<&str>,
+        )
+    };
+    let mut result = bind();
+    // On a shared parent (`ip netns`'s /run/netns) a mount is copied into
+    // every peer, and the kernel copies no mount-namespace file: while a
+    // new mount namespace is a peer (a container's process between its
+    // unshare and making its mounts private, microseconds), the anchor
+    // fails with EINVAL. Unanchored, the pin would then be copied into
+    // every later container's namespace and keep this one alive after
+    // its removal. So a few short retries; a lasting peer (another
+    // program's namespace receiving the host's mounts) still ends
+    // unanchored, after ~1 ms.
+    for _ in 0..ANCHOR_RETRIES {
+        if result != Err(nix::errno::Errno::EINVAL) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_micros(200));
+        result = bind();
+    }
+    if let Err(e) = result {
         tracing::debug!("pin {} unanchored: {e}", target.display());
     }
-    bind.is_ok()
+    result.is_ok()
 }
+
+/// How many times an anchor refused with EINVAL is tried again (see
+/// [`under`]).
+const ANCHOR_RETRIES: usize = 5;
 
 /// Unmounts every namespace mount stacked on `path` (pin and anchor); a
 /// plain file or a missing path is fine.
