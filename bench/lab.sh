@@ -3,6 +3,17 @@
 # to touch anything if that did not work. Never changes the host's namespace.
 if [ -z "${BENCH_INSIDE:-}" ]; then
     [ "$(id -u)" = 0 ] || { echo "benchmarks need root (they create namespaces): run with sudo" >&2; exit 1; }
+    # The kernel frees a lab's network namespaces in the background after
+    # it ends (~1,000 take a minute or more), and that work slows whatever
+    # runs meanwhile: a benchmark started right after a big one measured
+    # the teardown too. Wait (at most 3 min) until the machine holds fewer
+    # than BENCH_MAX_NETNS (150) of them.
+    for _ in $(seq 180); do
+        left=$(awk '$1 == "net_namespace" {print $2}' /proc/slabinfo 2>/dev/null || echo 0)
+        [ "${left:-0}" -lt "${BENCH_MAX_NETNS:-150}" ] && break
+        echo "waiting for the kernel to free $left network namespaces of an earlier lab..." >&2
+        sleep 1
+    done
     export BENCH_HOST_NETNS
     BENCH_HOST_NETNS=$(stat -L -c %i /proc/self/ns/net)
     # A PID namespace too: when the benchmark ends, the kernel ends every
