@@ -166,9 +166,12 @@ fn parallel_runs_on_one_host_port_one_wins() {
     );
     assert_eq!(b.sh("ls $BERTH_ROOT/run/netns | wc -l").trim(), "1");
     assert_eq!(b.sh("ip -o link show master berth0 | wc -l").trim(), "1");
-    let out = b
-        .lab
-        .in_ns("outside", "curl -sf -m2 http://198.51.100.2:8080/hostname");
+    // `run -d` returns once httpd is started, not once it listens: a
+    // loaded machine (CI) may take a moment more.
+    let out = b.lab.in_ns(
+        "outside",
+        "for i in $(seq 50); do curl -sf -m2 http://198.51.100.2:8080/hostname && exit 0; sleep 0.1; done; exit 1",
+    );
     assert!(out.status.success(), "the winner serves");
 }
 
