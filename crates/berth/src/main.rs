@@ -39,7 +39,10 @@ fn main() {
     let code = match cmd::dispatch(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("berth: {}", config::report(&e));
+            // One write: berth processes sharing a stderr (parallel runs
+            // into one log) must not interleave their lines.
+            let line = format!("berth: {}\n", config::report(&e));
+            let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), line.as_bytes());
             // `docker run` reports its own failures as 125.
             if is_run {
                 125

@@ -172,7 +172,11 @@ fn parallel_runs_on_one_host_port_one_wins() {
         "outside",
         "for i in $(seq 50); do curl -sf -m2 http://198.51.100.2:8080/hostname && exit 0; sleep 0.1; done; exit 1",
     );
-    assert!(out.status.success(), "the winner serves");
+    assert!(
+        out.status.success(),
+        "the winner serves; berth's published ports and the lab's links:\n{}",
+        b.sh("nft list map inet berth ports4; ip -o link | cut -c1-80")
+    );
 }
 
 #[test]
