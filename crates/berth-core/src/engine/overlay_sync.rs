@@ -129,7 +129,7 @@ impl Engine {
             report.changed += self.program_remotes(net, &kvs, &host)?;
         }
         self.export_names(&kvs, &host, &locals)?;
-        self.sync_vteps(&hosts, &locals)?;
+        self.sync_vteps(&hosts)?;
         let warning =
             crate::store::etcd_config::StoreConfig::new(c.url(), &self.config.store_credentials)
                 .ok()

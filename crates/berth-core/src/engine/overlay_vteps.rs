@@ -8,7 +8,6 @@ use super::Engine;
 use crate::drivers::overlay;
 use crate::error::{Error, Result};
 use crate::firewall::VxlanGuard;
-use crate::model::Network;
 use crate::plan::Step;
 use crate::store::cluster::HostRec;
 use std::net::IpAddr;
@@ -61,26 +60,21 @@ impl Engine {
         })
     }
 
-    /// Makes the guard's sets hold `locals`' VNIs and the `hosts`' tunnel
-    /// endpoints (checked records), in one transaction when the kernel's
-    /// differ (one listing of the two sets per synchronisation).
-    pub(crate) fn sync_vteps(
-        &mut self,
-        hosts: &[(String, HostRec)],
-        locals: &[Network],
-    ) -> Result<()> {
+    /// Makes the guard's sets hold the VNIs of this host's overlay
+    /// networks and the `hosts`' tunnel endpoints (checked records), in one
+    /// transaction when the kernel's differ (one listing of the two sets
+    /// per synchronisation).
+    pub(crate) fn sync_vteps(&mut self, hosts: &[(String, HostRec)]) -> Result<()> {
         // What the kernel holds, not what was last written: a whole
         // re-render of the tables (reconcile, the agent's firewall healing,
         // in another thread) from an older record may have dropped members.
         let have = self.guard_in_kernel();
         // The overlay networks as the store holds them now, read after the
-        // kernel's sets: a network realised since `locals` were read put
-        // its VNI in the guard with its own plan (`overlay::network_steps`),
-        // after recording itself, so a VNI seen in `have` is never taken
-        // out from under its network.
-        let mut vnis: std::collections::BTreeSet<u32> =
-            locals.iter().filter_map(overlay::vni).collect();
-        vnis.extend(self.networks()?.iter().filter_map(overlay::vni));
+        // kernel's sets: a network realised meanwhile put its VNI in the
+        // guard with its own plan (`overlay::network_steps`), after
+        // recording itself, so a VNI seen in `have` is never taken out
+        // from under its network.
+        let vnis = self.networks()?.iter().filter_map(overlay::vni).collect();
         let want = VxlanGuard {
             vnis,
             vteps: hosts

@@ -131,7 +131,6 @@ fn the_vxlan_guard_follows_the_members_and_survives_reconcile() {
     use crate::store::cluster::HostRec;
     let mut w = World::new();
     attach(&mut w).expect("attach");
-    let net = w.engine.network("ov").expect("ov");
     let host = |vtep: &str| {
         let rec = HostRec {
             name: vtep.into(),
@@ -153,13 +152,12 @@ fn the_vxlan_guard_follows_the_members_and_survives_reconcile() {
         v
     };
     let addr = |a: &str| Field::Addr(a.parse().expect("ip"));
-    let nets = [net];
     w.engine
-        .sync_vteps(&[host("192.0.2.11"), host("192.0.2.12")], &nets)
+        .sync_vteps(&[host("192.0.2.11"), host("192.0.2.12")])
         .expect("sync");
     assert_eq!(vteps(&w), vec![addr("192.0.2.11"), addr("192.0.2.12")]);
     w.engine
-        .sync_vteps(&[host("192.0.2.12"), host("192.0.2.13")], &nets)
+        .sync_vteps(&[host("192.0.2.12"), host("192.0.2.13")])
         .expect("sync");
     assert_eq!(vteps(&w), vec![addr("192.0.2.12"), addr("192.0.2.13")]);
     w.next_command(true);
@@ -176,9 +174,8 @@ fn the_vxlan_guard_follows_the_members_and_survives_reconcile() {
         .collect();
     crate::kernel::Kernel::replace_tables(&mut w.fake.clone(), &stale).expect("re-render");
     assert_eq!(vteps(&w), vec![addr("192.0.2.12")]);
-    let nets = [w.engine.network("ov").expect("ov")];
     w.engine
-        .sync_vteps(&[host("192.0.2.12"), host("192.0.2.13")], &nets)
+        .sync_vteps(&[host("192.0.2.12"), host("192.0.2.13")])
         .expect("sync");
     assert_eq!(vteps(&w), vec![addr("192.0.2.12"), addr("192.0.2.13")]);
     let vni = w
@@ -302,9 +299,7 @@ fn a_realised_overlay_is_guarded_before_its_device_exists() {
         underlay: "eth0".into(),
         mtu: 1500,
     };
-    w.engine
-        .sync_vteps(&[("h1".into(), member)], &[])
-        .expect("sync");
+    w.engine.sync_vteps(&[("h1".into(), member)]).expect("sync");
     let guarded = |w: &World, set: Set, key: Field| {
         w.fake
             .objects()
